@@ -1,0 +1,16 @@
+"""Console-script entry: dispatch before importing anything heavy.
+
+Later, `hook` invocations (once per agent tool call, in a fresh interpreter) are routed here
+to a stdlib-only path before argparse, pydantic or the MCP SDK are imported.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    from acontext_mcp import cli
+
+    return cli.main(args)

@@ -1,0 +1,129 @@
+"""Connections and transactions.
+
+Every connection runs in autocommit mode (`isolation_level=None`) so that transactions are
+explicit: `atomic()` opens `BEGIN IMMEDIATE` at the outer level (take the write lock up front,
+so two writers never deadlock upgrading a read lock) and a savepoint when nested.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+from acontext_mcp.config import Settings
+
+
+def connect(path: Path | str, *, busy_timeout_ms: int = 10_000) -> sqlite3.Connection:
+    """Open a connection with WAL, foreign keys and a busy timeout; rows behave like dicts."""
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(
+        str(path),
+        timeout=busy_timeout_ms / 1000,
+        isolation_level=None,
+        check_same_thread=False,
+    )
+    conn.row_factory = sqlite3.Row
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    if str(path) != ":memory:" and mode.lower() != "wal":
+        conn.close()
+        raise sqlite3.OperationalError(f"could not switch {path} to WAL mode (got {mode})")
+    # WAL + NORMAL is durable across application crashes; only power loss can drop the
+    # last transactions, never corrupt the file.
+    conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
+
+
+def open_db(settings: Settings) -> sqlite3.Connection:
+    """Connect to the data home's database and bring its schema up to date."""
+    from acontext_mcp.store.migrations import migrate
+
+    settings.ensure_dirs()
+    conn = connect(settings.db_path, busy_timeout_ms=settings.busy_timeout_ms)
+    try:
+        migrate(conn)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+@contextmanager
+def atomic(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One transaction (or a savepoint inside one). Rolls back on any exception, re-raising it."""
+    if conn.in_transaction:
+        name = "sp_" + secrets.token_hex(4)
+        conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
+            conn.execute(f"RELEASE SAVEPOINT {name}")
+            raise
+        conn.execute(f"RELEASE SAVEPOINT {name}")
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        # Rolling back can itself fail (e.g. the connection is gone); keep the original error.
+        with suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def dumps(value: Any) -> str:
+    """Compact, stable JSON for storage columns."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def loads(value: str | bytes | None, default: Any = None) -> Any:
+    return default if value is None else json.loads(value)
+
+
+class ConnectionPool:
+    """Connections for a threaded server: each borrower gets its own, reused afterwards.
+
+    SQLite connections are not safe to share between concurrent threads; one per borrower,
+    with WAL, lets readers run beside a writer.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._idle: list[sqlite3.Connection] = []
+        self._all: list[sqlite3.Connection] = []
+        self._closed = False
+        first = open_db(settings)  # migrates once, up front
+        self._all.append(first)
+        self._idle.append(first)
+
+    @contextmanager
+    def connection(self) -> Iterator[sqlite3.Connection]:
+        if self._closed:
+            raise RuntimeError("connection pool is closed")
+        try:
+            conn = self._idle.pop()
+        except IndexError:
+            conn = connect(self._settings.db_path, busy_timeout_ms=self._settings.busy_timeout_ms)
+            self._all.append(conn)
+        try:
+            yield conn
+        finally:
+            if conn.in_transaction:  # never hand on a connection mid-transaction
+                conn.execute("ROLLBACK")
+            self._idle.append(conn)
+
+    def close(self) -> None:
+        self._closed = True
+        for conn in self._all:
+            conn.close()
+        self._all.clear()
+        self._idle.clear()

@@ -1,0 +1,32 @@
+"""Session events: typed, chronological facts about a session that are not messages."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from typing import Any
+
+from acontext_mcp.store.db import atomic, dumps, loads
+
+
+def add_event(
+    conn: sqlite3.Connection, session_id: str, type_: str, data: dict[str, Any] | None = None
+) -> int:
+    with atomic(conn):
+        cur = conn.execute(
+            "INSERT INTO session_events (session_id, type, data, created_at) VALUES (?, ?, ?, ?)",
+            (session_id, type_, dumps(data or {}), time.time()),
+        )
+    return int(cur.lastrowid or 0)
+
+
+def list_events(
+    conn: sqlite3.Connection, session_id: str, *, type_: str | None = None
+) -> list[dict[str, Any]]:
+    sql = "SELECT * FROM session_events WHERE session_id = ?"
+    args: list[Any] = [session_id]
+    if type_:
+        sql += " AND type = ?"
+        args.append(type_)
+    rows = conn.execute(sql + " ORDER BY id", args).fetchall()
+    return [{**dict(r), "data": loads(r["data"], {})} for r in rows]

@@ -1,0 +1,205 @@
+"""Messages: normalized turns, stored exactly once per session.
+
+A turn is written in one transaction: blobs rows, message rows and the session's updated_at
+commit together or not at all. Exactly-once comes from UNIQUE(session_id, dedup_key) and
+`ON CONFLICT DO NOTHING`, so concurrent writers of the same message need no coordination.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import time
+import uuid
+from typing import Any
+
+from acontext_mcp.config import Settings
+from acontext_mcp.errors import InvalidInput, NotFound
+from acontext_mcp.formats.parts import Message, estimate_tokens
+from acontext_mcp.store.blobs import externalize, internalize
+from acontext_mcp.store.db import atomic, dumps, loads
+from acontext_mcp.store.pages import clamp_limit, decode_cursor, encode_cursor
+from acontext_mcp.store.sessions import touch_session
+
+
+def dedup_key(message: Message, index: int, idempotency_key: str | None) -> str:
+    """The identity of a message within its session.
+
+    Trigger: a message is stored. Why: retries and overlapping captures must not duplicate
+    turns, yet two identical "yes" replies at different times are two messages.
+    Outcome, in order of preference:
+      1. a native id the source gave the message (transcript uuid, API message id);
+      2. the caller's idempotency key for the whole turn plus the message's index in it;
+      3. provider-issued tool-call ids (globally unique) of the calls or results it holds;
+      4. otherwise a fresh random key: the message is always stored.
+    """
+    meta = message.get("meta") or {}
+    native = meta.get("id")
+    if isinstance(native, str) and native:
+        return "id:" + native
+    if idempotency_key:
+        return f"turn:{idempotency_key}:{index}"
+    call_ids: list[str] = []
+    for part in message["parts"]:
+        if part.get("meta", {}).get("generated_id"):
+            continue  # ids we made up (Gemini) are only unique within one conversion
+        if part["type"] == "tool-call":
+            call_ids.append("c:" + part["id"])  # type: ignore[typeddict-item]
+        elif part["type"] == "tool-result":
+            call_ids.append("r:" + part["tool_call_id"])  # type: ignore[typeddict-item]
+    if call_ids and len(call_ids) == sum(
+        1 for p in message["parts"] if p["type"] in ("tool-call", "tool-result")
+    ):
+        digest = hashlib.sha256("\n".join(sorted(call_ids)).encode()).hexdigest()[:32]
+        return "calls:" + digest
+    return "auto:" + uuid.uuid4().hex
+
+
+def store_messages(
+    conn: sqlite3.Connection,
+    settings: Settings,
+    session_id: str,
+    messages: list[Message],
+    *,
+    fmt: str,
+    meta: dict[str, Any] | None = None,
+    keys: list[str | None] | None = None,
+    status: str = "pending",
+) -> list[dict[str, Any]]:
+    """Store a turn. Returns one {id, position, stored} per input message, in order;
+    stored=False means the message was already there (same dedup key)."""
+    if keys is not None and len(keys) != len(messages):
+        raise InvalidInput("keys must have one entry per message")
+    meta = dict(meta or {})
+    idempotency_key = meta.pop("idempotency_key", None)
+    if idempotency_key is not None and not isinstance(idempotency_key, str):
+        raise InvalidInput("meta.idempotency_key must be a string")
+    now = time.time()
+    results: list[dict[str, Any]] = []
+    with atomic(conn):
+        if conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
+            raise NotFound(f"no session {session_id!r}")
+        next_pos = conn.execute(
+            "SELECT COALESCE(MAX(position), -1) + 1 FROM messages WHERE session_id = ?",
+            (session_id,),
+        ).fetchone()[0]
+        for index, message in enumerate(messages):
+            given = keys[index] if keys is not None else None
+            key = given or dedup_key(message, index, idempotency_key)
+            parts, _moved = externalize(conn, settings, list(message["parts"]))
+            message_meta = {**meta, **(message.get("meta") or {})}
+            cur = conn.execute(
+                "INSERT INTO messages (session_id, position, role, parts, format, meta, "
+                "token_count, dedup_key, status, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(session_id, dedup_key) DO NOTHING RETURNING id, position",
+                (
+                    session_id,
+                    next_pos,
+                    message["role"],
+                    dumps(parts),
+                    fmt,
+                    dumps(message_meta),
+                    estimate_tokens(message),
+                    key,
+                    status,
+                    now,
+                ),
+            )
+            row = cur.fetchone()
+            if row is not None:
+                results.append({"id": row[0], "position": row[1], "stored": True})
+                next_pos += 1
+            else:
+                row = conn.execute(
+                    "SELECT id, position FROM messages WHERE session_id = ? AND dedup_key = ?",
+                    (session_id, key),
+                ).fetchone()
+                results.append({"id": row[0], "position": row[1], "stored": False})
+        if any(r["stored"] for r in results):
+            touch_session(conn, session_id)
+    return results
+
+
+def row_to_message(settings: Settings, row: sqlite3.Row, *, inline: bool) -> dict[str, Any]:
+    """A stored row as {id, position, created_at, format, token_count, message}."""
+    message: dict[str, Any] = {
+        "role": row["role"],
+        "parts": internalize(settings, loads(row["parts"], []), inline=inline),
+    }
+    meta = loads(row["meta"], {})
+    if meta:
+        message["meta"] = meta
+    return {
+        "id": row["id"],
+        "position": row["position"],
+        "created_at": row["created_at"],
+        "format": row["format"],
+        "token_count": row["token_count"],
+        "status": row["status"],
+        "message": message,
+    }
+
+
+def list_messages(
+    conn: sqlite3.Connection,
+    settings: Settings,
+    session_id: str,
+    *,
+    limit: int | None = None,
+    cursor: str | None = None,
+    inline: bool = True,
+) -> dict[str, Any]:
+    """Oldest first, paged by position."""
+    limit = clamp_limit(limit, default=50, maximum=500)
+    if conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
+        raise NotFound(f"no session {session_id!r}: list_sessions shows the known ids")
+    after = decode_cursor(cursor, kind="messages")
+    start = -1
+    if after is not None:
+        if after.get("s") != session_id:
+            raise InvalidInput("cursor belongs to another session's messages")
+        start = int(after["p"])
+    rows = conn.execute(
+        "SELECT * FROM messages WHERE session_id = ? AND position > ? ORDER BY position LIMIT ?",
+        (session_id, start, limit + 1),
+    ).fetchall()
+    items = [row_to_message(settings, r, inline=inline) for r in rows[:limit]]
+    next_cursor = None
+    if len(rows) > limit:
+        next_cursor = encode_cursor({"k": "messages", "s": session_id, "p": items[-1]["position"]})
+    return {"items": items, "next_cursor": next_cursor}
+
+
+def tool_call_context(
+    conn: sqlite3.Connection, session_id: str, before_position: int, *, scan: int = 200
+) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """Tool-call names and still-open calls from the messages before a position.
+
+    Gemini needs names for results and FIFO matching for calls that arrive without ids,
+    often across separate store calls.
+    """
+    rows = conn.execute(
+        "SELECT parts FROM messages WHERE session_id = ? AND position < ? "
+        "AND parts LIKE '%tool-%' ORDER BY position DESC LIMIT ?",
+        (session_id, before_position, scan),
+    ).fetchall()
+    names: dict[str, str] = {}
+    calls: list[tuple[str, str]] = []
+    answered: set[str] = set()
+    for row in reversed(rows):
+        for part in loads(row[0], []):
+            if part.get("type") == "tool-call":
+                names[part["id"]] = part["name"]
+                calls.append((part["id"], part["name"]))
+            elif part.get("type") == "tool-result":
+                answered.add(part["tool_call_id"])
+    open_calls = [c for c in calls if c[0] not in answered]
+    return names, open_calls
+
+
+def next_position(conn: sqlite3.Connection, session_id: str) -> int:
+    return conn.execute(
+        "SELECT COALESCE(MAX(position), -1) + 1 FROM messages WHERE session_id = ?",
+        (session_id,),
+    ).fetchone()[0]

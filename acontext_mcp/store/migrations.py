@@ -1,0 +1,248 @@
+"""Schema migrations: `m0NN_what` functions applied in order, each with its record, in one
+transaction. `PRAGMA user_version` counts applied migrations, so opening an up-to-date database
+costs one pragma read. A database from a newer release is refused, never downgraded.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable
+
+from acontext_mcp import __version__
+from acontext_mcp.errors import SchemaTooNew
+from acontext_mcp.store.db import atomic
+
+Migration = Callable[[sqlite3.Connection], None]
+MIGRATIONS: list[Migration] = []
+
+
+def migration(fn: Migration) -> Migration:
+    MIGRATIONS.append(fn)
+    return fn
+
+
+def _run_script(db: sqlite3.Connection, script: str) -> None:
+    """Run several statements inside the caller's transaction.
+
+    `executescript` would COMMIT first, breaking the one-transaction-per-migration rule.
+    """
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            db.execute(statement)
+            statement = ""
+    if statement.strip():
+        raise ValueError(f"incomplete SQL statement in migration: {statement[:80]!r}")
+
+
+@migration
+def m001_sessions_messages(db: sqlite3.Connection) -> None:
+    _run_script(
+        db,
+        """
+        -- Which release wrote the schema, so a refusal can name it.
+        CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+        -- A conversation with one agent. `agent` says where it came from (claude-code,
+        -- openclaw, mcp, ...); `parent_id` links a subagent's session to its parent.
+        CREATE TABLE sessions (
+            id TEXT PRIMARY KEY,
+            agent TEXT NOT NULL DEFAULT 'mcp',
+            user TEXT,
+            project_dir TEXT,
+            configs TEXT NOT NULL DEFAULT '{}',
+            parent_id TEXT REFERENCES sessions(id) ON DELETE SET NULL,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        );
+        CREATE INDEX sessions_updated ON sessions(updated_at);
+        CREATE INDEX sessions_project ON sessions(project_dir, updated_at);
+
+        -- One normalized message (role + typed parts, see formats/parts.py). `position` orders
+        -- a session densely; `dedup_key` makes storing the same message twice a no-op, enforced
+        -- by the UNIQUE index rather than by callers. `status` is the task agent's processing
+        -- state for this message.
+        CREATE TABLE messages (
+            id INTEGER PRIMARY KEY,
+            session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+            parts TEXT NOT NULL,
+            format TEXT NOT NULL CHECK (format IN ('openai', 'anthropic', 'gemini', 'acontext')),
+            meta TEXT NOT NULL DEFAULT '{}',
+            token_count INTEGER NOT NULL DEFAULT 0,
+            dedup_key TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'processing', 'processed', 'failed', 'disabled')),
+            created_at REAL NOT NULL,
+            UNIQUE (session_id, dedup_key),
+            UNIQUE (session_id, position)
+        );
+        CREATE INDEX messages_status ON messages(status, session_id);
+
+        -- Large binary parts live as content-addressed files under <home>/blobs; a row per
+        -- blob lets stats and garbage collection find them without walking the tree.
+        CREATE TABLE blobs (
+            sha256 TEXT PRIMARY KEY,
+            size INTEGER NOT NULL,
+            media_type TEXT,
+            created_at REAL NOT NULL
+        );
+
+        """,
+    )
+
+
+@migration
+def m002_tasks_events(db: sqlite3.Connection) -> None:
+    _run_script(
+        db,
+        """
+        -- What the user asked for, in order, and how it went. `progresses` and
+        -- `user_preferences` are JSON lists of strings.
+        CREATE TABLE tasks (
+            id INTEGER PRIMARY KEY,
+            session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            "order" INTEGER NOT NULL,
+            description TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'running', 'success', 'failed')),
+            progresses TEXT NOT NULL DEFAULT '[]',
+            user_preferences TEXT NOT NULL DEFAULT '[]',
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            UNIQUE (session_id, "order")
+        );
+        CREATE INDEX tasks_status ON tasks(status, updated_at);
+
+        -- Things that happened to a session that are not messages: compaction, resets,
+        -- capture toggles, redaction counts. Typed, chronological.
+        CREATE TABLE session_events (
+            id INTEGER PRIMARY KEY,
+            session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            type TEXT NOT NULL,
+            data TEXT NOT NULL DEFAULT '{}',
+            created_at REAL NOT NULL
+        );
+        CREATE INDEX session_events_session ON session_events(session_id, id);
+
+        """,
+    )
+
+
+@migration
+def m003_disks_cursors_jobs(db: sqlite3.Connection) -> None:
+    _run_script(
+        db,
+        """
+        -- Named artifact stores. Files are canonical on disk under <home>/disks/<name>;
+        -- artifact rows carry what the filesystem cannot (hash, mime, user metadata).
+        CREATE TABLE disks (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            meta TEXT NOT NULL DEFAULT '{}',
+            created_at REAL NOT NULL
+        );
+        CREATE TABLE artifacts (
+            id INTEGER PRIMARY KEY,
+            disk_id INTEGER NOT NULL REFERENCES disks(id) ON DELETE CASCADE,
+            path TEXT NOT NULL,          -- directory, '/'-rooted, ends with '/'
+            filename TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            sha256 TEXT NOT NULL,
+            mime TEXT NOT NULL,
+            meta TEXT NOT NULL DEFAULT '{}',
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            UNIQUE (disk_id, path, filename)
+        );
+
+        -- Incremental readers (transcript byte offsets and the like) keep their place here.
+        CREATE TABLE cursors (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL,
+            updated_at REAL NOT NULL
+        );
+
+        -- Queued background work (task extraction, learning). A lease lets a crashed worker's
+        -- job be retried; `dedup_key` stops the same job being queued twice.
+        CREATE TABLE jobs (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            payload TEXT NOT NULL DEFAULT '{}',
+            dedup_key TEXT UNIQUE,
+            status TEXT NOT NULL DEFAULT 'queued'
+                CHECK (status IN ('queued', 'running', 'done', 'failed')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            run_after REAL NOT NULL,
+            lease_until REAL,
+            error TEXT,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        );
+        CREATE INDEX jobs_ready ON jobs(status, run_after);
+        """,
+    )
+
+
+def _applied(db: sqlite3.Connection) -> set[str]:
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations "
+        "(name TEXT PRIMARY KEY, applied_at REAL NOT NULL)"
+    )
+    return {row[0] for row in db.execute("SELECT name FROM schema_migrations")}
+
+
+def schema_version(db: sqlite3.Connection) -> int:
+    return db.execute("PRAGMA user_version").fetchone()[0]
+
+
+def written_by(db: sqlite3.Connection) -> str:
+    try:
+        row = db.execute("SELECT value FROM meta WHERE key = 'written_by'").fetchone()
+    except sqlite3.OperationalError:
+        return "an unknown release"
+    return f"acontext-mcp {row[0]}" if row else "an unknown release"
+
+
+def migrate(db: sqlite3.Connection) -> list[str]:
+    """Apply pending migrations; return their names. Refuses a newer database."""
+    target = len(MIGRATIONS)
+    current = schema_version(db)
+    if current == target:
+        return []
+    if current > target:
+        raise SchemaTooNew(
+            f"this database has schema version {current}, written by {written_by(db)}; "
+            f"acontext-mcp {__version__} understands up to version {target}. "
+            "Upgrade acontext-mcp (pip install -U acontext-mcp) or point ACONTEXT_HOME elsewhere."
+        )
+    known = {fn.__name__ for fn in MIGRATIONS}
+    done: list[str] = []
+    with atomic(db):
+        # Re-check inside the write lock: another process may have migrated meanwhile.
+        applied = _applied(db)
+        unknown = sorted(applied - known)
+        if unknown:
+            raise SchemaTooNew(
+                f"this database has migrations {unknown} that acontext-mcp {__version__} "
+                f"does not know (written by {written_by(db)}). Upgrade acontext-mcp."
+            )
+        for fn in MIGRATIONS:
+            if fn.__name__ in applied:
+                continue
+            fn(db)
+            db.execute(
+                "INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)",
+                (fn.__name__, time.time()),
+            )
+            done.append(fn.__name__)
+        db.execute(
+            "INSERT INTO meta (key, value) VALUES ('written_by', ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (__version__,),
+        )
+        db.execute(f"PRAGMA user_version = {target}")
+    return done

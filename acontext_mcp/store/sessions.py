@@ -1,0 +1,107 @@
+"""Sessions: one row per conversation, created on first sight, ordered by last activity."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import time
+import uuid
+from typing import Any
+
+from acontext_mcp.errors import InvalidInput, NotFound
+from acontext_mcp.store.db import atomic, dumps, loads
+from acontext_mcp.store.pages import clamp_limit, decode_cursor, encode_cursor
+
+_SESSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")
+
+
+def new_session_id() -> str:
+    return str(uuid.uuid4())
+
+
+def check_session_id(session_id: str) -> str:
+    if not isinstance(session_id, str) or not _SESSION_ID.match(session_id):
+        raise InvalidInput(
+            f"session_id {session_id!r} is not valid: use 1-128 characters from letters, digits "
+            "and . _ : @ - (starting with a letter or digit), or omit it to start a new session"
+        )
+    return session_id
+
+
+def row_to_session(row: sqlite3.Row) -> dict[str, Any]:
+    out = dict(row)
+    out["configs"] = loads(out["configs"], {})
+    return out
+
+
+def ensure_session(
+    conn: sqlite3.Connection,
+    session_id: str | None = None,
+    *,
+    agent: str = "mcp",
+    user: str | None = None,
+    project_dir: str | None = None,
+    configs: dict[str, Any] | None = None,
+    parent_id: str | None = None,
+) -> tuple[str, bool]:
+    """Return (id, created). An existing session keeps its fields; only updated_at moves."""
+    session_id = new_session_id() if session_id is None else check_session_id(session_id)
+    now = time.time()
+    with atomic(conn):
+        cur = conn.execute(
+            "INSERT INTO sessions (id, agent, user, project_dir, configs, parent_id, "
+            "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING",
+            (session_id, agent, user, project_dir, dumps(configs or {}), parent_id, now, now),
+        )
+        created = cur.rowcount == 1
+        if not created:
+            touch_session(conn, session_id)
+    return session_id, created
+
+
+def get_session(conn: sqlite3.Connection, session_id: str) -> dict[str, Any]:
+    row = conn.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"no session {session_id!r}: list_sessions shows the known ids")
+    return row_to_session(row)
+
+
+def list_sessions(
+    conn: sqlite3.Connection,
+    *,
+    limit: int | None = None,
+    cursor: str | None = None,
+    agent: str | None = None,
+    project_dir: str | None = None,
+) -> dict[str, Any]:
+    """Newest activity first, with message and task counts. Stable under concurrent inserts."""
+    limit = clamp_limit(limit, default=20, maximum=200)
+    where, args = ["1 = 1"], []
+    after = decode_cursor(cursor, kind="sessions")
+    if after is not None:
+        where.append("(s.updated_at < ? OR (s.updated_at = ? AND s.id > ?))")
+        args += [after["u"], after["u"], after["i"]]
+    if agent:
+        where.append("s.agent = ?")
+        args.append(agent)
+    if project_dir:
+        where.append("s.project_dir = ?")
+        args.append(project_dir)
+    rows = conn.execute(
+        "SELECT s.*, "
+        "(SELECT COUNT(*) FROM messages m WHERE m.session_id = s.id) AS message_count, "
+        "(SELECT COUNT(*) FROM tasks t WHERE t.session_id = s.id) AS task_count "
+        f"FROM sessions s WHERE {' AND '.join(where)} "
+        "ORDER BY s.updated_at DESC, s.id ASC LIMIT ?",
+        [*args, limit + 1],
+    ).fetchall()
+    sessions = [row_to_session(r) for r in rows[:limit]]
+    next_cursor = None
+    if len(rows) > limit:
+        last = sessions[-1]
+        next_cursor = encode_cursor({"k": "sessions", "u": last["updated_at"], "i": last["id"]})
+    return {"sessions": sessions, "next_cursor": next_cursor}
+
+
+def touch_session(conn: sqlite3.Connection, session_id: str) -> None:
+    conn.execute("UPDATE sessions SET updated_at = ? WHERE id = ?", (time.time(), session_id))

@@ -1,0 +1,157 @@
+"""Tasks: what the user asked for in a session, in order, with status and evidence.
+
+Written by the task agent (observe/) and by deterministic tracking of the agent's own todo
+tools; read by list_tasks, session summaries and the SessionStart brief.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from typing import Any
+
+from acontext_mcp.errors import InvalidInput, NotFound
+from acontext_mcp.store.db import atomic, dumps, loads
+from acontext_mcp.store.pages import clamp_limit, decode_cursor, encode_cursor
+
+TASK_STATUSES = ("pending", "running", "success", "failed")
+
+
+def _check_status(status: str) -> str:
+    if status not in TASK_STATUSES:
+        raise InvalidInput(f"task status must be one of {', '.join(TASK_STATUSES)}; got {status!r}")
+    return status
+
+
+def row_to_task(row: sqlite3.Row) -> dict[str, Any]:
+    out = dict(row)
+    out["progresses"] = loads(out["progresses"], [])
+    out["user_preferences"] = loads(out["user_preferences"], [])
+    return out
+
+
+def insert_task(
+    conn: sqlite3.Connection,
+    session_id: str,
+    description: str,
+    *,
+    after_order: int | None = None,
+    status: str = "pending",
+) -> dict[str, Any]:
+    """Insert a task after `after_order` (0 = first; None = last), shifting later ones."""
+    description = description.strip()
+    if not description:
+        raise InvalidInput("task description must not be empty")
+    _check_status(status)
+    now = time.time()
+    with atomic(conn):
+        last = conn.execute(
+            'SELECT COALESCE(MAX("order"), 0) FROM tasks WHERE session_id = ?', (session_id,)
+        ).fetchone()[0]
+        order = last + 1 if after_order is None else max(1, min(after_order + 1, last + 1))
+        # Shift in two steps so the UNIQUE(session_id, order) index never sees a collision.
+        conn.execute(
+            'UPDATE tasks SET "order" = -("order" + 1) WHERE session_id = ? AND "order" >= ?',
+            (session_id, order),
+        )
+        conn.execute(
+            'UPDATE tasks SET "order" = -"order" WHERE session_id = ? AND "order" < 0',
+            (session_id,),
+        )
+        cur = conn.execute(
+            'INSERT INTO tasks (session_id, "order", description, status, created_at, '
+            "updated_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING *",
+            (session_id, order, description, status, now, now),
+        )
+        return row_to_task(cur.fetchone())
+
+
+def get_task(conn: sqlite3.Connection, session_id: str, order: int) -> dict[str, Any]:
+    row = conn.execute(
+        'SELECT * FROM tasks WHERE session_id = ? AND "order" = ?', (session_id, order)
+    ).fetchone()
+    if row is None:
+        raise NotFound(f"session {session_id!r} has no task {order}")
+    return row_to_task(row)
+
+
+def update_task(
+    conn: sqlite3.Connection,
+    session_id: str,
+    order: int,
+    *,
+    status: str | None = None,
+    description: str | None = None,
+    add_progress: str | None = None,
+    add_preference: str | None = None,
+) -> dict[str, Any]:
+    """Change a task; each call is one transaction."""
+    with atomic(conn):
+        task = get_task(conn, session_id, order)
+        if status is not None:
+            task["status"] = _check_status(status)
+        if description is not None and description.strip():
+            task["description"] = description.strip()
+        if add_progress and add_progress.strip():
+            task["progresses"].append(add_progress.strip())
+        if add_preference and add_preference.strip():
+            task["user_preferences"].append(add_preference.strip())
+        conn.execute(
+            "UPDATE tasks SET status = ?, description = ?, progresses = ?, user_preferences = ?, "
+            "updated_at = ? WHERE id = ?",
+            (
+                task["status"],
+                task["description"],
+                dumps(task["progresses"]),
+                dumps(task["user_preferences"]),
+                time.time(),
+                task["id"],
+            ),
+        )
+    return get_task(conn, session_id, order)
+
+
+def list_tasks(
+    conn: sqlite3.Connection,
+    *,
+    session_id: str | None = None,
+    status: list[str] | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    """One session's tasks in order, or tasks across sessions newest-updated first."""
+    limit = clamp_limit(limit, default=50, maximum=500)
+    where, args = ["1 = 1"], []
+    for s in status or []:
+        _check_status(s)
+    if status:
+        where.append(f"status IN ({','.join('?' * len(status))})")
+        args += list(status)
+    after = decode_cursor(cursor, kind="tasks")
+    if session_id is not None:
+        where.append("session_id = ?")
+        args.append(session_id)
+        if after is not None:
+            where.append('"order" > ?')
+            args.append(after["o"])
+        order_by = '"order" ASC'
+    else:
+        if after is not None:
+            where.append("(updated_at < ? OR (updated_at = ? AND id < ?))")
+            args += [after["u"], after["u"], after["i"]]
+        order_by = "updated_at DESC, id DESC"
+    rows = conn.execute(
+        f"SELECT * FROM tasks WHERE {' AND '.join(where)} ORDER BY {order_by} LIMIT ?",
+        [*args, limit + 1],
+    ).fetchall()
+    tasks = [row_to_task(r) for r in rows[:limit]]
+    next_cursor = None
+    if len(rows) > limit:
+        last = tasks[-1]
+        state = (
+            {"k": "tasks", "o": last["order"]}
+            if session_id is not None
+            else {"k": "tasks", "u": last["updated_at"], "i": last["id"]}
+        )
+        next_cursor = encode_cursor(state)
+    return {"tasks": tasks, "next_cursor": next_cursor}
