@@ -15,7 +15,7 @@ from acontext_mcp.formats import convert
 from acontext_mcp.formats.parts import FORMATS
 from acontext_mcp.store import messages as message_store
 from acontext_mcp.store.db import atomic
-from acontext_mcp.store.sessions import ensure_session
+from acontext_mcp.store.sessions import check_session_id, ensure_session, new_session_id
 
 MAX_MESSAGES_PER_TURN = 500
 
@@ -49,12 +49,16 @@ def store_turn(
         )
     if meta is not None and not isinstance(meta, dict):
         raise InvalidInput("meta must be an object (or omitted)")
+    if session_id is None:
+        session_id = new_session_id()
+    check_session_id(session_id)
     kwargs: dict[str, Any] = {}
-    if fmt == "gemini" and session_id is not None:
-        _, open_calls = message_store.tool_call_context(
-            conn, session_id, message_store.next_position(conn, session_id)
-        )
-        kwargs["open_calls"] = open_calls
+    if fmt in ("gemini", "openai"):
+        # Id-less calls and results (Gemini, OpenAI legacy functions) pair FIFO with calls
+        # stored earlier; generated ids are salted with where this turn lands in the session.
+        position = message_store.next_position(conn, session_id)
+        _, open_calls = message_store.tool_call_context(conn, session_id, position)
+        kwargs.update(open_calls=open_calls, id_salt=f"{session_id}:{position}")
     # Convert before touching the store: a bad message must not create an empty session.
     internal = convert.to_internal(raw_messages, fmt, **kwargs)
     with atomic(conn):  # the session and its first turn appear together or not at all

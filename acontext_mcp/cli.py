@@ -1,0 +1,255 @@
+"""The `acontext-mcp` command line: argparse subcommands over domain functions.
+
+Errors from the domain print one line to stderr and exit 1; `--json` prints machine-readable
+output on stdout for scripts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from acontext_mcp import __version__
+from acontext_mcp.config import Settings
+from acontext_mcp.errors import AcontextError
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+def _emit_json(value: Any) -> None:
+    json.dump(value, sys.stdout, ensure_ascii=False, indent=2, default=str)
+    sys.stdout.write("\n")
+
+
+def _when(ts: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts)) if ts else "-"
+
+
+def _table(rows: list[list[str]], headers: list[str]) -> None:
+    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=False)]
+    for row in [headers, *rows]:
+        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=False)).rstrip())
+
+
+# --- Commands ---
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from acontext_mcp.logsetup import setup_logging
+    from acontext_mcp.server import serve
+
+    setup_logging(settings, name="server")
+    serve(settings)
+    return 0
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    from acontext_mcp.skills.catalog import list_skills
+    from acontext_mcp.store.db import open_db
+    from acontext_mcp.store.stats import store_stats
+
+    conn = open_db(settings)
+    try:
+        stats = store_stats(conn, settings)
+    finally:
+        conn.close()
+    info = {
+        "version": __version__,
+        "home": str(settings.home),
+        "database": str(settings.db_path),
+        "skills_dir": str(settings.skills_dir),
+        "skills": len(list_skills(settings.skills_dir)),
+        "logs": str(settings.logs_dir),
+        "llm_provider": settings.llm_provider,
+        "llm_model": settings.llm_model,
+        **stats,
+    }
+    if args.json:
+        _emit_json(info)
+        return 0
+    print(f"acontext-mcp {__version__}")
+    print(f"  home        {info['home']}")
+    print(f"  database    {info['database']} (schema v{stats['schema_version']}, "
+          f"{stats['db_bytes'] / 1e6:.1f} MB)")  # fmt: skip
+    print(f"  skills      {info['skills_dir']} ({info['skills']} skills)")
+    print(f"  logs        {info['logs']}")
+    provider = settings.llm_provider or "none configured (capture and storage still work)"
+    print(f"  llm         {provider}{' / ' + settings.llm_model if settings.llm_model else ''}")
+    print(f"  sessions    {stats['sessions']}")
+    print(f"  messages    {stats['messages']} (~{stats['message_tokens']} tokens)")
+    by_status = ", ".join(f"{k} {v}" for k, v in sorted(stats["tasks_by_status"].items()))
+    print(f"  tasks       {stats['tasks']}{' (' + by_status + ')' if by_status else ''}")
+    print(f"  disks       {stats['disks']} ({stats['artifacts']} artifacts)")
+    print(f"  blobs       {stats['blobs']} ({stats['blob_bytes'] / 1e6:.1f} MB)")
+    return 0
+
+
+def cmd_sessions(args: argparse.Namespace, settings: Settings) -> int:
+    from acontext_mcp.store.db import open_db
+    from acontext_mcp.store.sessions import list_sessions
+
+    conn = open_db(settings)
+    try:
+        page = list_sessions(
+            conn, limit=args.limit, cursor=args.cursor, agent=args.agent, project_dir=args.project
+        )
+    finally:
+        conn.close()
+    if args.json:
+        _emit_json(page)
+        return 0
+    if not page["sessions"]:
+        print("no sessions yet")
+        return 0
+    rows = [
+        [s["id"], s["agent"], str(s["message_count"]), str(s["task_count"]),
+         _when(s["updated_at"]), s["project_dir"] or "-"]
+        for s in page["sessions"]
+    ]  # fmt: skip
+    _table(rows, ["SESSION", "AGENT", "MSGS", "TASKS", "UPDATED", "PROJECT"])
+    if page["next_cursor"]:
+        print(f"\nmore: acontext-mcp sessions --cursor {page['next_cursor']}")
+    return 0
+
+
+def _message_text(message: dict[str, Any]) -> str:
+    from acontext_mcp.formats.parts import text_of
+
+    text = text_of(message)  # type: ignore[arg-type]
+    media = [p["type"] for p in message["parts"] if p["type"] in ("image", "audio", "file")]
+    if media:
+        text += f" [{', '.join(media)}]"
+    return text
+
+
+def cmd_messages(args: argparse.Namespace, settings: Settings) -> int:
+    from acontext_mcp.store import turns
+    from acontext_mcp.store.db import open_db
+
+    conn = open_db(settings)
+    try:
+        page = turns.read_messages(
+            conn, settings, args.session, fmt=args.format, limit=args.limit, cursor=args.cursor,
+            inline_binary=args.include_binary,
+        )  # fmt: skip
+        if not args.json and args.format == "acontext":
+            for mid, message in zip(page["message_ids"], page["messages"], strict=True):
+                role = message.get("meta", {}).get("original_role", message["role"])
+                print(f"#{mid} {role}: {_message_text(message)}")
+    finally:
+        conn.close()
+    if args.json or args.format != "acontext":
+        _emit_json(page)
+    elif page["next_cursor"]:
+        print(f"\nmore: acontext-mcp messages {args.session} --cursor {page['next_cursor']}")
+    return 0
+
+
+def cmd_tasks(args: argparse.Namespace, settings: Settings) -> int:
+    from acontext_mcp.store.db import open_db
+    from acontext_mcp.store.tasks import list_tasks
+
+    conn = open_db(settings)
+    try:
+        page = list_tasks(
+            conn, session_id=args.session, status=args.status or None, limit=args.limit,
+            cursor=args.cursor,
+        )  # fmt: skip
+    finally:
+        conn.close()
+    if args.json:
+        _emit_json(page)
+        return 0
+    if not page["tasks"]:
+        print("no tasks yet")
+        return 0
+    for t in page["tasks"]:
+        print(f"[{t['status']}] {t['session_id']} #{t['order']}: {t['description']}")
+        for p in t["progresses"]:
+            print(f"    - {p}")
+        for p in t["user_preferences"]:
+            print(f"    * prefers: {p}")
+    if page["next_cursor"]:
+        print(f"\nmore: --cursor {page['next_cursor']}")
+    return 0
+
+
+# --- Parser ---
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="acontext-mcp",
+        description="Local-first skill memory for coding agents (MCP server and tools).",
+        epilog="Data lives in $ACONTEXT_HOME (default ~/.acontext-mcp).",
+    )
+    parser.add_argument("--version", action="version", version=f"acontext-mcp {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, handler: Handler, help_: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_, description=help_)
+        p.set_defaults(handler=handler)
+        return p
+
+    def paging(p: argparse.ArgumentParser, default: int) -> None:
+        p.add_argument("--limit", type=int, default=default, help=f"page size (default {default})")
+        p.add_argument("--cursor", help="next_cursor printed by the previous page")
+        p.add_argument("--json", action="store_true", help="print JSON for scripts")
+
+    add("serve", cmd_serve, "Run the MCP server over stdio (what agents launch).")
+
+    p = add("status", cmd_status, "Show paths, schema version, counts and the LLM provider.")
+    p.add_argument("--json", action="store_true", help="print JSON for scripts")
+
+    p = add("sessions", cmd_sessions, "List captured sessions, most recent first.")
+    p.add_argument("--agent", help="only sessions from this agent (claude-code, openclaw, mcp)")
+    p.add_argument("--project", help="only sessions of this project directory")
+    paging(p, 20)
+
+    p = add("messages", cmd_messages, "Show a session's messages, oldest first.")
+    p.add_argument("session", help="session id (see `acontext-mcp sessions`)")
+    p.add_argument(
+        "--format",
+        choices=["acontext", "openai", "anthropic", "gemini"],
+        default="acontext",
+        help="acontext prints a readable transcript; other formats print JSON",
+    )
+    p.add_argument("--include-binary", action="store_true", help="inline image/file bytes")
+    paging(p, 50)
+
+    p = add("tasks", cmd_tasks, "List tracked tasks, of one session or across sessions.")
+    p.add_argument("--session", help="only this session's tasks, in order")
+    p.add_argument(
+        "--status",
+        action="append",
+        choices=["pending", "running", "success", "failed"],
+        help="filter by status (repeatable)",
+    )
+    paging(p, 50)
+
+    from acontext_mcp import cli_disk
+
+    cli_disk.register(add)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        settings = Settings.from_env()
+        return args.handler(args, settings)
+    except (AcontextError, ValueError) as exc:
+        print(f"acontext-mcp: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0

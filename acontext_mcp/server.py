@@ -1,0 +1,294 @@
+"""The MCP server: thin tool wrappers over domain functions, served over stdio.
+
+Each tool parses its arguments from type hints, borrows a store connection, calls one domain
+function and shapes the result. Domain errors become `ToolError` with the domain's message in
+one place (`_tool_errors`), so the model always gets something it can act on.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Annotated, Any, Literal, TypeVar
+
+from mcp.server import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import ToolAnnotations
+from pydantic import BaseModel, Field
+
+from acontext_mcp import __version__
+from acontext_mcp.config import Settings
+from acontext_mcp.disk import files as disk_files
+from acontext_mcp.disk import search as disk_search
+from acontext_mcp.errors import AcontextError
+from acontext_mcp.skills import catalog
+from acontext_mcp.store import sessions as session_store
+from acontext_mcp.store import tasks as task_store
+from acontext_mcp.store import turns
+from acontext_mcp.store.db import ConnectionPool
+from acontext_mcp.store.stats import store_stats
+
+log = logging.getLogger("acontext.server")
+
+INSTRUCTIONS = (
+    "Local memory for this agent: store conversation turns, list tracked tasks, read learned "
+    "skills (SKILL.md folders) and search files kept on named disks. Everything stays on "
+    "this machine."
+)
+
+Format = Literal["openai", "anthropic", "gemini", "acontext"]
+TaskStatus = Literal["pending", "running", "success", "failed"]
+Json = dict[str, Any]
+SessionId = Annotated[str, Field(description="Session id")]
+Cursor = Annotated[str | None, Field(description="next_cursor from the previous page")]
+DiskName = Annotated[str, Field(description="Disk name")]
+
+READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
+ADDITIVE = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
+OVERWRITES = ToolAnnotations(
+    read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _tool_errors(fn: F) -> F:
+    """Translate domain errors to ToolError; log anything unexpected with its traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ToolError:
+            raise
+        except AcontextError as exc:
+            raise ToolError(str(exc)) from exc
+        except Exception as exc:
+            log.exception("tool %s failed", fn.__name__)
+            raise ToolError(
+                f"internal error ({type(exc).__name__}: {exc}); the server log has details"
+            ) from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+# --- Output shapes (kept lean: every field here is sent in tools/list) ---
+
+
+class StoredTurn(BaseModel):
+    session_id: str
+    session_created: bool
+    message_ids: list[int]
+    stored: int
+    duplicates: int
+
+
+class SessionPage(BaseModel):
+    sessions: list[Json]
+    next_cursor: str | None = None
+
+
+class MessagePage(BaseModel):
+    session_id: str
+    format: str
+    messages: list[Json]
+    message_ids: list[int]
+    next_cursor: str | None = None
+
+
+class TaskPage(BaseModel):
+    tasks: list[Json]
+    next_cursor: str | None = None
+
+
+class SkillList(BaseModel):
+    skills: list[Json]
+    next_cursor: str | None = None
+
+
+class SkillSearch(BaseModel):
+    results: list[Json]
+
+
+def build_server(settings: Settings) -> MCPServer:
+    """An MCPServer bound to one data home; the pool opens lazily on first use."""
+    state: dict[str, ConnectionPool] = {}
+
+    def pool() -> ConnectionPool:
+        if "pool" not in state:
+            state["pool"] = ConnectionPool(settings)
+        return state["pool"]
+
+    @asynccontextmanager
+    async def lifespan(_server: MCPServer) -> AsyncIterator[dict[str, Any]]:
+        try:
+            yield {}
+        finally:
+            if "pool" in state:
+                state.pop("pool").close()
+
+    server = MCPServer(
+        "acontext-mcp", version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan
+    )
+
+    def tool(description: str, annotations: ToolAnnotations) -> Callable[[F], F]:
+        def register(fn: F) -> F:
+            server.tool(description=description, annotations=annotations)(_tool_errors(fn))
+            return fn
+
+        return register
+
+    # --- Turns, sessions, tasks ---
+
+    @tool("Store one or more conversation messages; creates the session if new.", ADDITIVE)
+    def store_turn(
+        messages: Annotated[list[Json], Field(description="Messages in the given format")],
+        format: Format = "openai",
+        session_id: Annotated[str | None, Field(description="Omit to start a session")] = None,
+        meta: Annotated[
+            Json | None,
+            Field(description="Metadata kept with each message; idempotency_key dedups"),
+        ] = None,
+    ) -> StoredTurn:
+        with pool().connection() as conn:
+            result = turns.store_turn(
+                conn, settings, messages, fmt=format, session_id=session_id, meta=meta
+            )
+        return StoredTurn(**result)
+
+    @tool("List sessions, most recently active first.", READ_ONLY)
+    def list_sessions(
+        limit: Annotated[int, Field(ge=1, le=200)] = 20,
+        cursor: Cursor = None,
+        project_dir: Annotated[str | None, Field(description="Only this project")] = None,
+    ) -> SessionPage:
+        with pool().connection() as conn:
+            page = session_store.list_sessions(
+                conn, limit=limit, cursor=cursor, project_dir=project_dir
+            )
+        for s in page["sessions"]:
+            s.pop("configs", None)
+        return SessionPage(**page)
+
+    @tool("Read a session's messages, oldest first, converted to a format.", READ_ONLY)
+    def get_messages(
+        session_id: SessionId,
+        format: Format = "openai",
+        limit: Annotated[int, Field(ge=1, le=500)] = 50,
+        cursor: Cursor = None,
+        include_binary: Annotated[
+            bool, Field(description="Inline image/file bytes (default: acontext-blob: refs)")
+        ] = False,
+    ) -> MessagePage:
+        with pool().connection() as conn:
+            page = turns.read_messages(
+                conn, settings, session_id, fmt=format, limit=limit, cursor=cursor,
+                inline_binary=include_binary,
+            )  # fmt: skip
+        return MessagePage(**page)
+
+    @tool("List tracked tasks of one session, or across recent sessions.", READ_ONLY)
+    def list_tasks(
+        session_id: Annotated[str | None, Field(description="Omit for all sessions")] = None,
+        status: list[TaskStatus] | None = None,
+        limit: Annotated[int, Field(ge=1, le=500)] = 50,
+        cursor: Cursor = None,
+    ) -> TaskPage:
+        with pool().connection() as conn:
+            if session_id is not None:
+                session_store.get_session(conn, session_id)
+            page = task_store.list_tasks(
+                conn, session_id=session_id, status=status, limit=limit, cursor=cursor
+            )
+        return TaskPage(**page)
+
+    # --- Skills ---
+
+    @tool("List learned skills with one-line descriptions.", READ_ONLY)
+    def list_skills(
+        limit: Annotated[int, Field(ge=1, le=500)] = 100, cursor: Cursor = None
+    ) -> SkillList:
+        from acontext_mcp.store.pages import decode_cursor, encode_cursor
+
+        skills = catalog.list_skills(settings.skills_dir)
+        start = (decode_cursor(cursor, kind="skills") or {}).get("o", 0)
+        page = skills[start : start + limit]
+        more = start + limit < len(skills)
+        nxt = encode_cursor({"k": "skills", "o": start + limit}) if more else None
+        return SkillList(skills=page, next_cursor=nxt)
+
+    @tool("Read a skill: its SKILL.md and file list.", READ_ONLY)
+    def get_skill(name: Annotated[str, Field(description="Skill name")]) -> Json:
+        return catalog.get_skill(settings.skills_dir, name)
+
+    @tool("Read one file of a skill.", READ_ONLY)
+    def get_skill_file(
+        name: Annotated[str, Field(description="Skill name")],
+        path: Annotated[str, Field(description="Path inside the skill, e.g. SKILL.md")],
+    ) -> Json:
+        return catalog.get_skill_file(settings.skills_dir, name, path)
+
+    @tool("Search skills by keywords; best matches first.", READ_ONLY)
+    def search_skills(query: str, limit: Annotated[int, Field(ge=1, le=50)] = 10) -> SkillSearch:
+        return SkillSearch(results=catalog.search_skills(settings.skills_dir, query, limit=limit))
+
+    # --- Disks ---
+
+    @tool("Find files on a disk by gitignore-style glob (e.g. **/*.md).", READ_ONLY)
+    def disk_glob(
+        pattern: str, disk: DiskName = "default", limit: Annotated[int, Field(ge=1, le=1000)] = 100
+    ) -> Json:
+        return disk_search.glob(settings, disk, pattern, limit=limit)
+
+    @tool("Search file contents on a disk by Python regex; returns matching lines.", READ_ONLY)
+    def disk_grep(
+        pattern: str,
+        glob: Annotated[str | None, Field(description="Only files matching this glob")] = None,
+        disk: DiskName = "default",
+        ignore_case: bool = False,
+        context: Annotated[int, Field(ge=0, le=20, description="Lines around each hit")] = 0,
+        max_results: Annotated[int, Field(ge=1, le=1000)] = 100,
+    ) -> Json:
+        return disk_search.grep(
+            settings, disk, pattern, glob=glob, ignore_case=ignore_case, context=context,
+            max_results=max_results,
+        )  # fmt: skip
+
+    @tool("Read a text file from a disk, by line range.", READ_ONLY)
+    def disk_read(
+        path: str,
+        disk: DiskName = "default",
+        offset: Annotated[int, Field(ge=0, description="First line, 0-based")] = 0,
+        limit: Annotated[int, Field(ge=1, le=5000, description="Lines to return")] = 200,
+    ) -> Json:
+        with pool().connection() as conn:
+            return disk_files.read_file(conn, settings, disk, path, offset=offset, limit=limit)
+
+    @tool("Write a text file to a disk (creates or replaces it).", OVERWRITES)
+    def disk_write(path: str, content: str, disk: DiskName = "default") -> Json:
+        with pool().connection() as conn:
+            return disk_files.write_file(conn, settings, disk, path, content)
+
+    @tool("List a directory on a disk.", READ_ONLY)
+    def disk_list(path: str = "/", disk: DiskName = "default") -> Json:
+        with pool().connection() as conn:
+            return disk_files.list_dir(conn, settings, disk, path)
+
+    @tool("Counts and sizes of everything stored.", READ_ONLY)
+    def stats() -> Json:
+        with pool().connection() as conn:
+            out = store_stats(conn, settings)
+        out["skills"] = len(catalog.list_skills(settings.skills_dir))
+        out["home"] = str(settings.home)
+        return out
+
+    return server
+
+
+def serve(settings: Settings) -> None:
+    """Run over stdio until the client goes away."""
+    server = build_server(settings)
+    log.info("serving %s over stdio (home %s)", __version__, settings.home)
+    server.run("stdio")

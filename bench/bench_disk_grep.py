@@ -1,0 +1,336 @@
+"""Benchmark disk grep (`acontext_mcp.disk.search.grep`, what the MCP tool calls) against rg.
+
+Generates a deterministic corpus of realistic code, Markdown, JSON and log files (>= 100 MB by
+default) inside a disk, then times both tools on the same patterns: median of N runs after one
+warm-up run each, so both read from the page cache.
+
+    python bench/bench_disk_grep.py [--dir DIR] [--size-mb 110] [--runs 5] [--seed 7]
+
+Fairness notes, printed with the table:
+- rg runs with `-uu` (no .gitignore rules, hidden files included: we search everything) and
+  still skips binary files, as we do. It prints `path:line:text`; we build result dicts.
+- rg has no global result cap (`-m` is per file). For capped patterns rg is timed like
+  `rg ... | head -n CAP`: until CAP lines have arrived, then it is killed.
+- rg is timed as a subprocess (includes ~5 ms process start); ours is an in-process call.
+- rg uses all cores by default; `rg -j1` is shown too, as ours is single-threaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from acontext_mcp.config import Settings
+from acontext_mcp.disk.search import grep
+
+DISK = "bench"
+CORPUS_VERSION = 1
+RARE = "QUOKKA_SENTINEL_7731"
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    pattern: str
+    ignore_case: bool = False
+    cap: int = 1000  # 1000 is our maximum; the uncapped cases have fewer hits than that.
+
+
+CASES = [
+    Case("literal, few hits", RARE),
+    Case("literal, many hits (cap 100)", "return", cap=100),
+    Case("regex, char classes", r"\b[A-Z]{3}-[0-9]{4}-[0-9]{4}\b"),
+    Case("case-insensitive literal", "fixme_later", ignore_case=True),
+]
+
+# --- Corpus ---
+
+
+def _vocabulary(rng: random.Random) -> list[str]:
+    syllables = ["ka", "lo", "mi", "ren", "tor", "sa", "vel", "qu", "dra", "nis", "po", "zel"]
+    common = [
+        "data",
+        "value",
+        "result",
+        "item",
+        "config",
+        "user",
+        "request",
+        "response",
+        "cache",
+        "index",
+        "session",
+        "token",
+        "handler",
+        "buffer",
+        "stream",
+        "record",
+        "parser",
+        "client",
+        "server",
+        "event",
+        "queue",
+        "worker",
+        "task",
+        "state",
+        "error",
+        "retry",
+        "limit",
+        "offset",
+        "count",
+        "path",
+        "name",
+        "key",
+        "field",
+        "schema",
+        "model",
+        "batch",
+    ]
+    made = {"".join(rng.choices(syllables, k=rng.randint(2, 4))) for _ in range(1500)}
+    return common * 8 + sorted(made)
+
+
+class _Writer:
+    """Realistic-looking lines; planted tokens make hit counts predictable."""
+
+    def __init__(self, rng: random.Random):
+        self.rng = rng
+        self.words = _vocabulary(rng)
+
+    def ident(self) -> str:
+        return "_".join(self.rng.choices(self.words, k=self.rng.randint(1, 3)))
+
+    def camel(self) -> str:
+        return "".join(w.capitalize() for w in self.rng.choices(self.words, k=2))
+
+    def sentence(self) -> str:
+        words = self.rng.choices(self.words, k=self.rng.randint(6, 16))
+        return " ".join(words).capitalize() + "."
+
+    def plant(self) -> str:
+        roll = self.rng.random()
+        if roll < 0.00005:
+            return f"  # see {RARE} for context"
+        if roll < 0.00085:
+            code = f"{self.rng.choice(['INC', 'OPS', 'SEC'])}-20{self.rng.randint(10, 29)}-"
+            return f"  # tracked as {code}{self.rng.randint(1000, 9999)}"
+        if roll < 0.00145:
+            return f"  # {self.rng.choice(['FIXME_LATER', 'fixme_later', 'FixMe_Later'])}"
+        return ""
+
+    def python(self, n: int) -> list[str]:
+        out = [f'"""{self.sentence()}"""', "", "import os", f"from {self.ident()} import *", ""]
+        while len(out) < n:
+            out += [f"class {self.camel()}:", f'    """{self.sentence()}"""', ""]
+            for _ in range(self.rng.randint(2, 6)):
+                a, b = self.ident(), self.ident()
+                out += [
+                    f"    def {self.ident()}(self, {a}, {b}=None):",
+                    f"        value = self.{self.ident()}({a}){self.plant()}",
+                    "        if value is None:",
+                    f"            return {b}",
+                    f"        for item in self.{self.ident()}:",
+                    f"            value.append(item.{self.ident()})  # {self.sentence()}",
+                    "        return value",
+                    "",
+                ]
+        return out
+
+    def typescript(self, n: int) -> list[str]:
+        out = [f"// {self.sentence()}", ""]
+        while len(out) < n:
+            name = self.camel()
+            out += [f"export interface {name} {{"]
+            out += [f"  {self.ident()}: string;" for _ in range(self.rng.randint(2, 5))]
+            out += [
+                "}",
+                "",
+                f"export function {self.ident()}(input: {name}): number {{",
+                f"  const total = input.{self.ident()}.length;{self.plant()}",
+                f"  return total + {self.rng.randint(0, 99)};",
+                "}",
+                "",
+            ]
+        return out
+
+    def markdown(self, n: int) -> list[str]:
+        out = [f"# {self.sentence()[:-1]}", ""]
+        while len(out) < n:
+            out += [f"## {self.camel()}", "", self.sentence() + " " + self.sentence(), ""]
+            out += [f"- {self.sentence()}{self.plant()}" for _ in range(self.rng.randint(2, 5))]
+            out += ["", "```python", f"return {self.ident()}()", "```", ""]
+        return out
+
+    def log(self, n: int) -> list[str]:
+        out = []
+        t = self.rng.randint(1_700_000_000, 1_800_000_000)
+        for _ in range(n):
+            t += self.rng.randint(0, 3)
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t))
+            level = self.rng.choice(["INFO", "INFO", "INFO", "DEBUG", "WARN", "ERROR"])
+            out.append(
+                f"{stamp}.{self.rng.randint(0, 999):03d}Z {level} {self.ident()} "
+                f"request_id={self.rng.getrandbits(48):012x} "
+                f"latency_ms={self.rng.randint(1, 900)} {self.sentence()}{self.plant()}"
+            )
+        return out
+
+    def json(self, n: int) -> list[str]:
+        items = [
+            {self.ident(): self.sentence(), "id": i, "tags": self.rng.choices(self.words, k=3)}
+            for i in range(n // 6)
+        ]
+        return json.dumps({"items": items}, indent=2).split("\n")
+
+
+KINDS = [("py", "python", 40), ("ts", "typescript", 15), ("md", "markdown", 20)]
+KINDS += [("log", "log", 15), ("json", "json", 10)]
+
+
+def build_corpus(root: Path, size_mb: int, seed: int) -> None:
+    """Write files until `size_mb` MB, in a few thousand files across nested directories."""
+    rng = random.Random(seed)
+    writer = _Writer(rng)
+    target = size_mb * 1_000_000
+    total = 0
+    index = 0
+    exts = [k for k in KINDS for _ in range(k[2])]
+    areas = [writer.ident() for _ in range(12)]
+    while total < target:
+        ext, kind, _weight = rng.choice(exts)
+        lines = getattr(writer, kind)(int(rng.lognormvariate(5.9, 0.8)) + 20)
+        data = ("\n".join(lines) + "\n").encode()
+        folder = root / rng.choice(areas) / rng.choice(areas[:6]) / f"part{index % 7}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{writer.ident()}_{index}.{ext}").write_bytes(data)
+        total += len(data)
+        index += 1
+    for i in range(8):  # A few binary files, which both tools must skip.
+        (root / f"asset_{i}.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00" + rng.randbytes(50_000))
+
+
+def ensure_corpus(base: Path, size_mb: int, seed: int) -> tuple[Settings, Path]:
+    settings = Settings(home=base / "home", skills_dir=base / "skills")
+    root = settings.disks_dir / DISK
+    marker = base / "corpus.json"
+    wanted = {"version": CORPUS_VERSION, "size_mb": size_mb, "seed": seed}
+    if marker.exists() and json.loads(marker.read_text()) == wanted and root.is_dir():
+        return settings, root
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    started = time.perf_counter()
+    build_corpus(root, size_mb, seed)
+    print(f"generated corpus in {time.perf_counter() - started:.1f}s", file=sys.stderr)
+    marker.write_text(json.dumps(wanted))
+    return settings, root
+
+
+def corpus_stats(root: Path) -> tuple[int, int]:
+    count = size = 0
+    for dirpath, _dirs, names in os.walk(root):
+        for name in names:
+            count += 1
+            size += os.path.getsize(os.path.join(dirpath, name))
+    return count, size
+
+
+# --- Timing ---
+
+
+def time_ours(settings: Settings, case: Case) -> tuple[float, int, dict]:
+    started = time.perf_counter()
+    result = grep(
+        settings,
+        DISK,
+        case.pattern,
+        ignore_case=case.ignore_case,
+        max_results=case.cap,
+        timeout=600,
+    )
+    return time.perf_counter() - started, len(result["matches"]), result
+
+
+def time_rg(root: Path, case: Case, *, threads: int | None) -> tuple[float, int]:
+    cmd = ["rg", "-uu", "--no-heading", "-n", "--color", "never"]
+    if threads:
+        cmd += ["-j", str(threads)]
+    if case.ignore_case:
+        cmd.append("-i")
+    cmd += ["-e", case.pattern, str(root)]
+    started = time.perf_counter()
+    if case.cap >= 1000:
+        out = subprocess.run(cmd, stdout=subprocess.PIPE, check=False).stdout
+        return time.perf_counter() - started, out.count(b"\n")
+    # `rg ... | head -n cap`: stop as soon as `cap` lines have arrived.
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE)
+    assert proc.stdout is not None
+    lines = 0
+    for _line in proc.stdout:
+        lines += 1
+        if lines == case.cap:
+            break
+    elapsed = time.perf_counter() - started
+    proc.kill()
+    proc.communicate()
+    return elapsed, lines
+
+
+def median_of(runs: int, fn) -> tuple[float, object]:
+    fn()  # Warm-up: page cache, regex compile caches.
+    results = [fn() for _ in range(runs)]
+    return statistics.median(r[0] for r in results), results[-1]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "acx-grep")
+    parser.add_argument("--size-mb", type=int, default=110)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args(argv)
+    if not shutil.which("rg"):
+        print("rg not found: apt-get install -y ripgrep", file=sys.stderr)
+        return 1
+    settings, root = ensure_corpus(args.dir, args.size_mb, args.seed)
+    count, size = corpus_stats(root)
+    mb = size / 1e6
+    rg_version = subprocess.run(["rg", "--version"], capture_output=True, text=True).stdout
+    print(f"corpus: {count} files, {mb:.1f} MB in {root}")
+    print(f"{rg_version.splitlines()[0]}; Python {sys.version.split()[0]}; {os.cpu_count()} CPUs")
+    print(f"median of {args.runs} runs after one warm-up; MB/s = corpus size / time\n")
+    header = (
+        f"{'case':<30} {'hits ours/rg':>13} {'ours ms':>8} {'ours MB/s':>9} "
+        f"{'rg ms':>7} {'rg MB/s':>8} {'rg -j1 ms':>9} {'ours/rg':>7} {'ours/rg-j1':>10}"
+    )
+    print(header)
+    print("-" * len(header))
+    for case in CASES:
+        ours, (_t, hits, result) = median_of(args.runs, lambda c=case: time_ours(settings, c))
+        rg, (_t, rg_hits) = median_of(args.runs, lambda c=case: time_rg(root, c, threads=None))
+        rg1, _last = median_of(args.runs, lambda c=case: time_rg(root, c, threads=1))
+        flag = "*" if result["truncated"] else " "
+        print(
+            f"{case.name:<30} {f'{hits}{flag}/{rg_hits}':>13} {ours * 1e3:>8.0f} "
+            f"{mb / ours:>9.0f} {rg * 1e3:>7.0f} {mb / rg:>8.0f} {rg1 * 1e3:>9.0f} "
+            f"{ours / rg:>6.1f}x {ours / rg1:>9.1f}x"
+        )
+    print(
+        "\n* capped: both stop after the cap, so MB/s there is effective (corpus size / time),"
+        "\n  and rg's first lines are not the sorted first lines that ours are."
+        "\nrg: -uu (no ignore files, hidden included; binary still skipped), subprocess timed."
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,254 @@
+"""The MCP server through the real `mcp.Client`, in both protocol eras."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+
+from acontext_mcp.config import Settings
+from acontext_mcp.server import build_server
+from acontext_mcp.store import tasks as task_store
+from acontext_mcp.store.db import open_db
+from acontext_mcp.store.sessions import ensure_session
+
+pytestmark = pytest.mark.anyio
+
+TOOLS = {
+    "store_turn", "list_sessions", "get_messages", "list_tasks", "list_skills", "get_skill",
+    "get_skill_file", "search_skills", "disk_glob", "disk_grep", "disk_read", "disk_write",
+    "disk_list", "stats",
+}  # fmt: skip
+WRITERS = {"store_turn", "disk_write"}
+
+OPENAI_TURN = [
+    {"role": "system", "content": "You are terse."},
+    {"role": "user", "content": "What files are in src?"},
+    {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {
+                "id": "call_ls_1",
+                "type": "function",
+                "function": {"name": "list_dir", "arguments": '{"path": "src"}'},
+            }
+        ],
+    },
+    {"role": "tool", "tool_call_id": "call_ls_1", "content": "main.py\nutil.py"},
+    {"role": "assistant", "content": "src has main.py and util.py."},
+]
+
+
+@pytest.fixture
+def server(settings: Settings):
+    return build_server(settings)
+
+
+async def call(client: Client, name: str, args: dict[str, Any] | None = None) -> dict[str, Any]:
+    result = await client.call_tool(name, args or {})
+    assert not result.is_error, result.content
+    return result.structured_content
+
+
+async def error_text(client: Client, name: str, args: dict[str, Any]) -> str:
+    result = await client.call_tool(name, args)
+    assert result.is_error
+    return result.content[0].text
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_both_protocol_eras_list_every_tool_with_truthful_annotations(
+    server, mode: str
+) -> None:
+    async with Client(server, mode=mode) as client:
+        if mode == "legacy":
+            assert client.protocol_version == "2025-11-25"
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+    assert set(tools) == TOOLS
+    for name, tool in tools.items():
+        assert tool.description and len(tool.description) < 120
+        assert tool.output_schema is not None, name
+        hints = tool.annotations
+        assert hints.read_only_hint is (name not in WRITERS), name
+        assert hints.open_world_hint is False
+    assert tools["store_turn"].annotations.destructive_hint is False
+    assert tools["disk_write"].annotations.destructive_hint is True
+    params = tools["store_turn"].input_schema["properties"]
+    assert set(params) == {"messages", "format", "session_id", "meta"}
+    assert params["format"]["enum"] == ["openai", "anthropic", "gemini", "acontext"]
+
+
+async def test_a_turn_stored_as_openai_reads_back_in_every_format(server) -> None:
+    async with Client(server, mode="legacy") as client:
+        stored = await call(client, "store_turn", {"messages": OPENAI_TURN})
+        assert stored["session_created"] and stored["stored"] == 5
+        sid = stored["session_id"]
+
+        openai = await call(client, "get_messages", {"session_id": sid})
+        assert openai["messages"] == OPENAI_TURN
+        assert openai["message_ids"] == stored["message_ids"]
+
+        anthropic = (
+            await call(client, "get_messages", {"session_id": sid, "format": "anthropic"})
+        )["messages"]
+        tool_use = anthropic[2]["content"][0]
+        assert tool_use == {
+            "type": "tool_use", "id": "call_ls_1", "name": "list_dir", "input": {"path": "src"},
+        }  # fmt: skip
+        assert anthropic[3]["content"][0]["tool_use_id"] == "call_ls_1"
+
+        gemini = (await call(client, "get_messages", {"session_id": sid, "format": "gemini"}))[
+            "messages"
+        ]
+        assert gemini[2]["role"] == "model"
+        assert gemini[2]["parts"][0]["functionCall"]["name"] == "list_dir"
+        assert gemini[3]["parts"][0]["functionResponse"]["name"] == "list_dir"
+
+
+async def test_retrying_a_turn_with_an_idempotency_key_stores_it_once(server) -> None:
+    args = {"messages": OPENAI_TURN[1:2], "session_id": "s-1", "meta": {"idempotency_key": "k"}}
+    async with Client(server) as client:
+        first = await call(client, "store_turn", args)
+        second = await call(client, "store_turn", args)
+    assert (first["stored"], second["stored"], second["duplicates"]) == (1, 0, 1)
+    assert first["message_ids"] == second["message_ids"]
+
+
+async def test_gemini_calls_and_responses_sent_separately_are_paired(server) -> None:
+    call_turn = [
+        {"role": "user", "parts": [{"text": "weather?"}]},
+        {
+            "role": "model",
+            "parts": [{"functionCall": {"name": "weather", "args": {"city": "Oslo"}}}],
+        },
+    ]
+    reply_turn = [
+        {"role": "user", "parts": [{"functionResponse": {"name": "weather", "response": {"t": 3}}}]}
+    ]
+    async with Client(server) as client:
+        sid = (await call(client, "store_turn", {"messages": call_turn, "format": "gemini"}))[
+            "session_id"
+        ]
+        await call(
+            client, "store_turn", {"messages": reply_turn, "format": "gemini", "session_id": sid}
+        )
+        page = await call(client, "get_messages", {"session_id": sid, "format": "acontext"})
+    call_part = page["messages"][1]["parts"][0]
+    result_part = page["messages"][2]["parts"][0]
+    assert result_part["tool_call_id"] == call_part["id"]
+
+
+async def test_message_pages_follow_the_cursor(server) -> None:
+    turn = [{"role": "user", "content": f"m{i}"} for i in range(7)]
+    async with Client(server) as client:
+        sid = (await call(client, "store_turn", {"messages": turn}))["session_id"]
+        seen, cursor = [], None
+        while True:
+            args: dict[str, Any] = {"session_id": sid, "limit": 3}
+            if cursor:
+                args["cursor"] = cursor
+            page = await call(client, "get_messages", args)
+            seen += [m["content"] for m in page["messages"]]
+            cursor = page.get("next_cursor")
+            if not cursor:
+                break
+    assert seen == [f"m{i}" for i in range(7)]
+
+
+HELLO = [{"role": "user", "content": "x"}]
+
+
+@pytest.mark.parametrize(
+    ("tool", "args", "expected"),
+    [
+        ("store_turn", {"messages": [], "format": "openai"}, "non-empty list"),
+        ("store_turn", {"messages": [{"content": "no role"}]}, "role"),
+        ("store_turn", {"messages": HELLO, "format": "xml"}, "format"),
+        ("store_turn", {"messages": HELLO, "session_id": "../x"}, "session_id"),
+        ("get_messages", {"session_id": "missing"}, "no session 'missing'"),
+        ("list_sessions", {"cursor": "@@"}, "cursor"),
+        ("list_tasks", {"session_id": "missing"}, "no session"),
+        ("list_tasks", {"status": ["done"]}, "status"),
+        ("get_skill", {"name": "nope"}, "no skill named 'nope'"),
+        ("disk_read", {"path": "../../etc/passwd"}, ".."),
+        ("disk_read", {"path": "missing.txt"}, "missing.txt"),
+        ("disk_write", {"path": "a\u0000b", "content": "x"}, "NUL"),
+        ("disk_grep", {"pattern": "("}, "regular expression"),
+        ("disk_glob", {"pattern": "../*"}, ".."),
+        ("disk_list", {"path": "/", "disk": "Bad Name"}, "disk name"),
+    ],
+)  # fmt: skip
+async def test_bad_input_gets_an_error_the_model_can_act_on(
+    server, tool: str, args: dict[str, Any], expected: str
+) -> None:
+    async with Client(server) as client:
+        text = await error_text(client, tool, args)
+    assert expected in text, text
+    assert "internal error" not in text
+
+
+async def test_disk_tools_write_read_list_glob_and_grep(server) -> None:
+    async with Client(server, mode="legacy") as client:
+        await call(client, "disk_write", {"path": "/notes/todo.md", "content": "# Todo\nship it\n"})
+        await call(
+            client, "disk_write", {"path": "src/app.py", "content": "def ship():\n    pass\n"}
+        )
+        read = await call(client, "disk_read", {"path": "notes/todo.md", "offset": 1, "limit": 1})
+        assert read["content"] == "ship it\n"
+        listing = await call(client, "disk_list", {})
+        assert listing["dirs"] == ["notes/", "src/"]
+        globbed = await call(client, "disk_glob", {"pattern": "**/*.py"})
+        assert globbed["matches"] == ["/src/app.py"]
+        grep = await call(client, "disk_grep", {"pattern": "SHIP", "ignore_case": True})
+        assert [(m["path"], m["line"]) for m in grep["matches"]] == [
+            ("/notes/todo.md", 2),
+            ("/src/app.py", 1),
+        ]
+        filtered = await call(client, "disk_grep", {"pattern": "ship", "glob": "*.md"})
+        assert [m["path"] for m in filtered["matches"]] == ["/notes/todo.md"]
+
+
+async def test_tasks_skills_and_stats(server, settings: Settings, tmp_path: Path) -> None:
+    conn = open_db(settings)
+    ensure_session(conn, "s1")
+    task_store.insert_task(conn, "s1", "add a login page", status="success")
+    task_store.insert_task(conn, "s1", "deploy", status="failed")
+    conn.close()
+    skill = settings.skills_dir / "login-pages"
+    skill.mkdir(parents=True)
+    (skill / "SKILL.md").write_text(
+        "---\nname: login-pages\ndescription: Build login pages with forms\n---\nUse CSRF tokens.\n"
+    )
+    async with Client(server) as client:
+        tasks = await call(client, "list_tasks", {"status": ["failed"]})
+        assert [t["description"] for t in tasks["tasks"]] == ["deploy"]
+        by_session = await call(client, "list_tasks", {"session_id": "s1"})
+        assert [t["order"] for t in by_session["tasks"]] == [1, 2]
+        skills = await call(client, "list_skills")
+        assert skills["skills"][0]["name"] == "login-pages"
+        got = await call(client, "get_skill", {"name": "login-pages"})
+        assert "CSRF" in got["content"]
+        file = await call(client, "get_skill_file", {"name": "login-pages", "path": "SKILL.md"})
+        assert file["content"].startswith("---")
+        found = await call(client, "search_skills", {"query": "csrf login"})
+        assert found["results"][0]["name"] == "login-pages"
+        stats = await call(client, "stats")
+        assert stats["sessions"] == 1 and stats["tasks"] == 2 and stats["skills"] == 1
+
+
+async def test_an_empty_skills_directory_is_a_valid_answer(server) -> None:
+    async with Client(server) as client:
+        assert (await call(client, "list_skills"))["skills"] == []
+        assert (await call(client, "search_skills", {"query": "anything"}))["results"] == []
+
+
+async def test_tools_list_stays_small(server) -> None:
+    """Context is scarce: the whole tools/list answer must stay under ~4,000 tokens."""
+    async with Client(server, mode="legacy") as client:
+        tools = (await client.list_tools()).tools
+    payload = json.dumps([t.model_dump(by_alias=True, exclude_none=True) for t in tools])
+    assert len(payload) / 4 < 4000, len(payload)
