@@ -12,6 +12,7 @@ from pathlib import Path
 
 DEFAULT_MAX_ARTIFACT_BYTES = 16 * 1024 * 1024
 DEFAULT_BLOB_THRESHOLD = 1024
+DEFAULT_MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 DEFAULT_GREP_TIMEOUT = 10.0
 DEFAULT_BUSY_TIMEOUT_MS = 10_000
 
@@ -19,7 +20,14 @@ DEFAULT_BUSY_TIMEOUT_MS = 10_000
 ENV_VARS: dict[str, tuple[str, str]] = {
     "ACONTEXT_HOME": ("~/.acontext-mcp", "Data home: database, disks, blobs, logs."),
     "ACONTEXT_SKILLS_DIR": ("<home>/skills", "Directory of skill folders (each with SKILL.md)."),
-    "ACONTEXT_MAX_ARTIFACT_BYTES": ("16777216", "Size cap for one disk artifact, in bytes."),
+    "ACONTEXT_MAX_ARTIFACT_BYTES": (
+        "16777216",
+        "Size cap for one disk artifact, and for one image or document in a message, in bytes.",
+    ),
+    "ACONTEXT_MAX_MESSAGE_BYTES": (
+        "8388608",
+        "Size cap for one stored message once its binary parts are moved out, in bytes.",
+    ),
     "ACONTEXT_BLOB_THRESHOLD": (
         "1024",
         "Binary message parts larger than this many bytes are kept as files, not in rows.",
@@ -66,6 +74,7 @@ class Settings:
     skills_dir: Path
     max_artifact_bytes: int = DEFAULT_MAX_ARTIFACT_BYTES
     blob_threshold: int = DEFAULT_BLOB_THRESHOLD
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     grep_timeout: float = DEFAULT_GREP_TIMEOUT
     busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS
     log_level: str = "INFO"
@@ -101,6 +110,7 @@ class Settings:
             skills_dir=skills_dir,
             max_artifact_bytes=_env_int("ACONTEXT_MAX_ARTIFACT_BYTES", DEFAULT_MAX_ARTIFACT_BYTES),
             blob_threshold=_env_int("ACONTEXT_BLOB_THRESHOLD", DEFAULT_BLOB_THRESHOLD),
+            max_message_bytes=_env_int("ACONTEXT_MAX_MESSAGE_BYTES", DEFAULT_MAX_MESSAGE_BYTES),
             grep_timeout=_env_float("ACONTEXT_GREP_TIMEOUT", DEFAULT_GREP_TIMEOUT),
             busy_timeout_ms=_env_int("ACONTEXT_BUSY_TIMEOUT_MS", DEFAULT_BUSY_TIMEOUT_MS),
             log_level=(os.environ.get("ACONTEXT_LOG_LEVEL") or "INFO").upper(),

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import Tool as MCPTool
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
@@ -74,6 +75,45 @@ def _tool_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def slim_schema(schema: Any, *, optional_args: bool = False) -> Any:
+    """Drop what costs context and tells a model nothing: generated `title`s and, for input
+    schemas (`optional_args`), the `anyOf [X, null]` + `default: null` spelling of an optional
+    argument (omitting it means the same). Arguments are still validated by the full pydantic
+    model; output schemas keep their nulls because clients validate results against them."""
+    if isinstance(schema, list):
+        return [slim_schema(item, optional_args=optional_args) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    # A string "title" is a generated label; a property *named* title has a dict schema.
+    out = {
+        k: slim_schema(v, optional_args=optional_args)
+        for k, v in schema.items()
+        if not (k == "title" and isinstance(v, str))
+    }
+    variants = out.get("anyOf")
+    nullable = isinstance(variants, list) and len(variants) == 2 and {"type": "null"} in variants
+    if optional_args and nullable and "default" in out and out["default"] is None:
+        (kept,) = [v for v in variants if v != {"type": "null"}]
+        del out["anyOf"], out["default"]
+        out = {**kept, **out}
+    return out
+
+
+class SlimMCPServer(MCPServer):
+    """MCPServer whose tools/list answer carries slimmed schemas (see `slim_schema`)."""
+
+    async def list_tools(self) -> list[MCPTool]:
+        return [
+            tool.model_copy(
+                update={
+                    "input_schema": slim_schema(tool.input_schema, optional_args=True),
+                    "output_schema": slim_schema(tool.output_schema),
+                }
+            )
+            for tool in await super().list_tools()
+        ]
+
+
 # --- Output shapes (kept lean: every field here is sent in tools/list) ---
 
 
@@ -129,7 +169,7 @@ def build_server(settings: Settings) -> MCPServer:
             if "pool" in state:
                 state.pop("pool").close()
 
-    server = MCPServer(
+    server = SlimMCPServer(
         "acontext-mcp", version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan
     )
 

@@ -247,8 +247,9 @@ async def test_an_empty_skills_directory_is_a_valid_answer(server) -> None:
 
 
 async def test_tools_list_stays_small(server) -> None:
-    """Context is scarce: the whole tools/list answer must stay under ~4,000 tokens."""
+    """Context is scarce: the whole tools/list answer must stay under ~2,500 tokens."""
     async with Client(server, mode="legacy") as client:
         tools = (await client.list_tools()).tools
     payload = json.dumps([t.model_dump(by_alias=True, exclude_none=True) for t in tools])
-    assert len(payload) / 4 < 4000, len(payload)
+    assert len(payload) / 4 < 2500, len(payload)
+    assert '"title"' not in payload

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from acontext_mcp.config import Settings
-from acontext_mcp.errors import InvalidInput, NotFound
+from acontext_mcp.errors import InvalidInput, NotFound, TooLarge
 from acontext_mcp.store import messages as message_store
 from acontext_mcp.store.blobs import blob_path
 from acontext_mcp.store.db import open_db
@@ -111,6 +111,15 @@ class TestWholeTurns:
         out = message_store.store_messages(db, settings, session, turn, fmt="acontext")
         assert [r["position"] for r in out] == [0, 1, 2, 3, 4]
 
+    def test_an_oversized_message_is_refused_with_the_limit_and_nothing_is_stored(
+        self, db, settings, session
+    ) -> None:
+        small = Settings(home=settings.home, skills_dir=settings.skills_dir, max_message_bytes=1000)
+        turn = [text("user", "fine"), text("assistant", "x" * 5000)]
+        with pytest.raises(TooLarge, match=r"messages\[1\].*ACONTEXT_MAX_MESSAGE_BYTES"):
+            message_store.store_messages(db, small, session, turn, fmt="openai")
+        assert count(db) == 0
+
 
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 20).decode()
 
@@ -153,6 +162,14 @@ class TestBlobs:
                 db, settings, session, [self.image_message()], fmt="openai"
             )
         assert db.execute("SELECT COUNT(*) FROM blobs").fetchone()[0] == 1
+
+    def test_an_image_over_the_artifact_cap_is_refused(self, db, settings, session) -> None:
+        small = Settings(
+            home=settings.home, skills_dir=settings.skills_dir, max_artifact_bytes=2000
+        )
+        with pytest.raises(TooLarge, match="ACONTEXT_MAX_ARTIFACT_BYTES"):
+            message_store.store_messages(db, small, session, [self.image_message()], fmt="openai")
+        assert count(db) == 0
 
     def test_invalid_base64_is_refused_and_nothing_is_stored(self, db, settings, session) -> None:
         bad = self.image_message()

@@ -102,10 +102,8 @@ def _mapping(lines: list[str], start: int, indent: int) -> tuple[dict[str, Any],
             out[key] = _scalar(rest)
         else:
             nxt = next((j for j in range(i, len(lines)) if lines[j].strip()), None)
-            if (
-                nxt is None
-                or (_indent(lines[nxt]) <= indent
-                and not lines[nxt].lstrip().startswith("- "))
+            if nxt is None or (
+                _indent(lines[nxt]) <= indent and not lines[nxt].lstrip().startswith("- ")
             ):
                 out[key] = None
             elif lines[nxt].lstrip().startswith("- "):

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from acontext_mcp.config import Settings
-from acontext_mcp.errors import InvalidInput, NotFound
+from acontext_mcp.errors import InvalidInput, NotFound, TooLarge
 
 _MEDIA = ("image", "audio", "file")
 
@@ -82,8 +82,15 @@ def externalize(
         if source.get("kind") != "base64" or not isinstance(source.get("data"), str):
             continue
         encoded = source["data"]
-        if len(encoded) * 3 // 4 <= settings.blob_threshold:
+        decoded_size = len(encoded) * 3 // 4
+        if decoded_size <= settings.blob_threshold:
             continue
+        if decoded_size > settings.max_artifact_bytes:
+            raise TooLarge(
+                f"a {source.get('media_type') or 'binary'} part is about "
+                f"{decoded_size / 1e6:.1f} MB; one image or document may be at most "
+                f"{settings.max_artifact_bytes / 1e6:.1f} MB (ACONTEXT_MAX_ARTIFACT_BYTES)"
+            )
         try:
             raw = base64.b64decode(encoded, validate=True)
         except (binascii.Error, ValueError) as exc:

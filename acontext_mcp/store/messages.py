@@ -14,7 +14,7 @@ import uuid
 from typing import Any
 
 from acontext_mcp.config import Settings
-from acontext_mcp.errors import InvalidInput, NotFound
+from acontext_mcp.errors import InvalidInput, NotFound, TooLarge
 from acontext_mcp.formats.parts import Message, estimate_tokens
 from acontext_mcp.store.blobs import externalize, internalize
 from acontext_mcp.store.db import atomic, dumps, loads
@@ -55,6 +55,15 @@ def dedup_key(message: Message, index: int, idempotency_key: str | None) -> str:
     return "auto:" + uuid.uuid4().hex
 
 
+def _check_size(index: int, size: int, cap: int) -> None:
+    if size > cap:
+        raise TooLarge(
+            f"messages[{index}] is {size / 1e6:.1f} MB once images and files are moved out; "
+            f"one message may be at most {cap / 1e6:.1f} MB (ACONTEXT_MAX_MESSAGE_BYTES). "
+            "Trim long tool output or send it as a disk file; nothing of this turn was stored."
+        )
+
+
 def store_messages(
     conn: sqlite3.Connection,
     settings: Settings,
@@ -87,6 +96,8 @@ def store_messages(
             given = keys[index] if keys is not None else None
             key = given or dedup_key(message, index, idempotency_key)
             parts, _moved = externalize(conn, settings, list(message["parts"]))
+            parts_json = dumps(parts)
+            _check_size(index, len(parts_json.encode()), settings.max_message_bytes)
             message_meta = {**meta, **(message.get("meta") or {})}
             cur = conn.execute(
                 "INSERT INTO messages (session_id, position, role, parts, format, meta, "
@@ -97,7 +108,7 @@ def store_messages(
                     session_id,
                     next_pos,
                     message["role"],
-                    dumps(parts),
+                    parts_json,
                     fmt,
                     dumps(message_meta),
                     estimate_tokens(message),
