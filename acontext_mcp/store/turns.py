@@ -26,6 +26,23 @@ def check_format(fmt: str) -> str:
     return fmt
 
 
+def _has_idless_results(raw_messages: list[Any], fmt: str) -> bool:
+    """Whether a turn holds tool results that name no call id (so must be paired by name)."""
+    for raw in raw_messages:
+        if not isinstance(raw, dict):
+            continue
+        if fmt == "openai" and raw.get("role") == "function":
+            return True
+        if fmt == "gemini":
+            for part in raw.get("parts") or []:
+                if not isinstance(part, dict):
+                    continue
+                response = part.get("functionResponse") or part.get("function_response")
+                if isinstance(response, dict) and not response.get("id"):
+                    return True
+    return False
+
+
 def store_turn(
     conn: sqlite3.Connection,
     settings: Settings,
@@ -54,11 +71,13 @@ def store_turn(
     check_session_id(session_id)
     kwargs: dict[str, Any] = {}
     if fmt in ("gemini", "openai"):
-        # Id-less calls and results (Gemini, OpenAI legacy functions) pair FIFO with calls
-        # stored earlier; generated ids are salted with where this turn lands in the session.
+        # Generated ids (Gemini calls, OpenAI legacy functions) are salted with where this
+        # turn lands in the session; id-less results pair FIFO with calls stored earlier,
+        # which costs a look back, so only turns holding such results pay for it.
         position = message_store.next_position(conn, session_id)
-        _, open_calls = message_store.tool_call_context(conn, session_id, position)
-        kwargs.update(open_calls=open_calls, id_salt=f"{session_id}:{position}")
+        kwargs["id_salt"] = f"{session_id}:{position}"
+        if _has_idless_results(raw_messages, fmt):
+            _, kwargs["open_calls"] = message_store.tool_call_context(conn, session_id, position)
     # Convert before touching the store: a bad message must not create an empty session.
     internal = convert.to_internal(raw_messages, fmt, **kwargs)
     with atomic(conn):  # the session and its first turn appear together or not at all

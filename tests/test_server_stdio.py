@@ -1,0 +1,237 @@
+"""The server as agents launch it: `python -m acontext_mcp serve` in a subprocess, over stdio."""
+
+from __future__ import annotations
+
+import json
+import queue
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import IO, Any
+
+import anyio
+import pytest
+from mcp import Client, StdioServerParameters
+from mcp.client.stdio import stdio_client
+
+pytestmark = pytest.mark.anyio
+
+SERVE = [sys.executable, "-m", "acontext_mcp", "serve"]
+TOOLS = {
+    "store_turn", "list_sessions", "get_messages", "list_tasks", "list_skills", "get_skill",
+    "get_skill_file", "search_skills", "disk_glob", "disk_grep", "disk_read", "disk_write",
+    "disk_list", "stats",
+}  # fmt: skip
+TURN = [
+    {"role": "user", "content": "What is in notes?"},
+    {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {
+                "id": "call_1",
+                "type": "function",
+                "function": {"name": "disk_list", "arguments": '{"path": "notes"}'},
+            }
+        ],
+    },
+    {"role": "tool", "tool_call_id": "call_1", "content": "todo.md"},
+    {"role": "assistant", "content": "One file: todo.md."},
+]
+
+
+def params(home: Path) -> StdioServerParameters:
+    return StdioServerParameters(command=SERVE[0], args=SERVE[1:], env={"ACONTEXT_HOME": str(home)})
+
+
+async def call(client: Client, name: str, args: dict[str, Any] | None = None) -> dict[str, Any]:
+    result = await client.call_tool(name, args or {})
+    assert not result.is_error, result.content
+    return result.structured_content
+
+
+@pytest.mark.parametrize(("mode", "version"), [("legacy", "2025-11-25"), ("auto", "2026-07-28")])
+async def test_every_tool_round_trips_over_stdio_in_both_protocol_eras(
+    tmp_path: Path, mode: str, version: str
+) -> None:
+    home = tmp_path / "home"
+    stderr_path = tmp_path / "server.stderr"
+    with stderr_path.open("w") as errlog:
+        async with Client(stdio_client(params(home), errlog=errlog), mode=mode) as client:
+            assert client.protocol_version == version
+            assert {t.name for t in (await client.list_tools()).tools} == TOOLS
+
+            stored = await call(client, "store_turn", {"messages": TURN})
+            assert stored["session_created"] and stored["stored"] == len(TURN)
+            page = await call(client, "get_messages", {"session_id": stored["session_id"]})
+            assert page["messages"] == TURN
+
+            await call(client, "disk_write", {"path": "notes/todo.md", "content": "a\nship it\n"})
+            grep = await call(client, "disk_grep", {"pattern": "ship"})
+            assert [(m["path"], m["line"]) for m in grep["matches"]] == [("/notes/todo.md", 2)]
+
+            bad = await client.call_tool("disk_read", {"path": "../x"})
+            assert bad.is_error
+            assert ".." in bad.content[0].text and "internal error" not in bad.content[0].text
+
+    assert (home / "logs" / "server.log").is_file()
+    assert "Traceback" not in stderr_path.read_text()
+
+
+class RawServer:
+    """The server on bare pipes, so every byte it writes to stdout can be checked."""
+
+    def __init__(self, home: Path, stderr: IO[str]) -> None:
+        self.proc = subprocess.Popen(
+            SERVE,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            env={"ACONTEXT_HOME": str(home), "PATH": "/usr/bin:/bin"},
+            text=True,
+        )
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.stdout: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        self._next_id = 0
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.stdout.append(line)
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def _write(self, message: dict[str, Any]) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps(message) + "\n")
+        self.proc.stdin.flush()
+
+    def request(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        self._next_id += 1
+        self._write(
+            {"jsonrpc": "2.0", "id": self._next_id, "method": method, "params": params or {}}
+        )
+        line = self.lines.get(timeout=20)
+        assert line is not None, "server closed stdout before answering"
+        answer = json.loads(line)
+        assert answer["id"] == self._next_id, answer
+        return answer
+
+    def notify(self, method: str) -> None:
+        self._write({"jsonrpc": "2.0", "method": method, "params": {}})
+
+    def call_tool(self, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        return self.request("tools/call", {"name": name, "arguments": arguments})["result"]
+
+    def close_stdin_and_wait(self, timeout: float) -> tuple[int, float]:
+        """Close stdin as a client does on exit; (exit code, seconds the server took to exit)."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        started = time.monotonic()
+        code = self.proc.wait(timeout=timeout)
+        seconds = time.monotonic() - started
+        self._reader.join(timeout=timeout)
+        return code, seconds
+
+    def close(self) -> None:
+        for stream in (self.proc.stdin, self.proc.stdout):
+            if stream is not None and not stream.closed:
+                stream.close()
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def test_stdout_carries_only_protocol_and_the_server_exits_when_stdin_closes(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "home"
+    with (tmp_path / "server.stderr").open("w") as errlog:
+        server = RawServer(home, errlog)
+        try:
+            init = server.request(
+                "initialize",
+                {
+                    "protocolVersion": "2025-11-25",
+                    "capabilities": {},
+                    "clientInfo": {"name": "raw-test", "version": "0"},
+                },
+            )
+            assert init["result"]["serverInfo"]["name"] == "acontext-mcp"
+            server.notify("notifications/initialized")
+            listed = server.request("tools/list")
+            assert {t["name"] for t in listed["result"]["tools"]} == TOOLS
+            assert server.call_tool("store_turn", {"messages": TURN})["isError"] is False
+            assert server.call_tool("disk_read", {"path": "../x"})["isError"] is True
+            assert server.call_tool("nope", {})["isError"] is True
+            code, exit_seconds = server.close_stdin_and_wait(timeout=5)
+        finally:
+            server.close()
+
+    assert code == 0, (tmp_path / "server.stderr").read_text()
+    assert exit_seconds < 3, exit_seconds  # by itself (the SDK client kills after 2 s)
+    assert len(server.stdout) == 5  # one answer per request, nothing else
+    for line in server.stdout:
+        assert json.loads(line)["jsonrpc"] == "2.0", line
+    assert (home / "logs" / "server.log").is_file()
+
+
+async def test_two_servers_writing_one_session_on_one_home_lose_nothing(tmp_path: Path) -> None:
+    """Two agents on a fresh home: both migrate, both create the session, both append."""
+    home = tmp_path / "home"
+    turns_each, per_turn = 20, 3
+    seen_ids: dict[str, list[int]] = {}
+
+    async def writer(name: str) -> None:
+        async with Client(params(home), mode="legacy") as client:
+            ids: list[int] = []
+            for t in range(turns_each):
+                turn = [{"role": "user", "content": f"{name}-{t}-{i}"} for i in range(per_turn)]
+                args = {"messages": turn, "session_id": "shared"}
+                stored = await call(client, "store_turn", args)
+                assert stored["stored"] == per_turn
+                ids += stored["message_ids"]
+            seen_ids[name] = ids
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(writer, "a")
+        tg.start_soon(writer, "b")
+
+    async with Client(params(home), mode="legacy") as client:
+        page = await call(client, "get_messages", {"session_id": "shared", "limit": 500})
+    contents = [m["content"] for m in page["messages"]]
+    assert len(contents) == len(set(contents)) == 2 * turns_each * per_turn
+    assert sorted(page["message_ids"]) == sorted(seen_ids["a"] + seen_ids["b"])
+    for name in ("a", "b"):  # each writer's messages keep their order
+        mine = [c for c in contents if c.startswith(f"{name}-")]
+        assert mine == [f"{name}-{t}-{i}" for t in range(turns_each) for i in range(per_turn)]
+
+
+def test_malformed_lines_on_stdin_do_not_stop_the_server(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    with (tmp_path / "server.stderr").open("w") as errlog:
+        server = RawServer(home, errlog)
+        try:
+            server.request(
+                "initialize",
+                {
+                    "protocolVersion": "2025-11-25",
+                    "capabilities": {},
+                    "clientInfo": {"name": "raw-test", "version": "0"},
+                },
+            )
+            server.notify("notifications/initialized")
+            assert server.proc.stdin is not None
+            junk = ["this is not json", '{"jsonrpc":"2.0","id":77,"method":', "\x00\x01", "[]"]
+            server.proc.stdin.write("\n".join(junk) + "\n")
+            server.proc.stdin.flush()
+            bad = server.call_tool("store_turn", {"messages": "not a list"})
+            assert bad["isError"] is True and "messages" in bad["content"][0]["text"]
+            good = server.call_tool("store_turn", {"messages": TURN})
+            assert good["isError"] is False and good["structuredContent"]["stored"] == 4
+        finally:
+            server.close()
