@@ -11,6 +11,7 @@ import json
 import sys
 import time
 from collections.abc import Callable
+from contextlib import closing
 from typing import Any
 
 from acontext_mcp import __version__
@@ -52,11 +53,8 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     from acontext_mcp.store.db import open_db
     from acontext_mcp.store.stats import store_stats
 
-    conn = open_db(settings)
-    try:
+    with closing(open_db(settings)) as conn:
         stats = store_stats(conn, settings)
-    finally:
-        conn.close()
     info = {
         "version": __version__,
         "home": str(settings.home),
@@ -92,13 +90,10 @@ def cmd_sessions(args: argparse.Namespace, settings: Settings) -> int:
     from acontext_mcp.store.db import open_db
     from acontext_mcp.store.sessions import list_sessions
 
-    conn = open_db(settings)
-    try:
+    with closing(open_db(settings)) as conn:
         page = list_sessions(
             conn, limit=args.limit, cursor=args.cursor, agent=args.agent, project_dir=args.project
         )
-    finally:
-        conn.close()
     if args.json:
         _emit_json(page)
         return 0
@@ -130,8 +125,7 @@ def cmd_messages(args: argparse.Namespace, settings: Settings) -> int:
     from acontext_mcp.store import turns
     from acontext_mcp.store.db import open_db
 
-    conn = open_db(settings)
-    try:
+    with closing(open_db(settings)) as conn:
         page = turns.read_messages(
             conn, settings, args.session, fmt=args.format, limit=args.limit, cursor=args.cursor,
             inline_binary=args.include_binary,
@@ -140,8 +134,6 @@ def cmd_messages(args: argparse.Namespace, settings: Settings) -> int:
             for mid, message in zip(page["message_ids"], page["messages"], strict=True):
                 role = message.get("meta", {}).get("original_role", message["role"])
                 print(f"#{mid} {role}: {_message_text(message)}")
-    finally:
-        conn.close()
     if args.json or args.format != "acontext":
         _emit_json(page)
     elif page["next_cursor"]:
@@ -153,14 +145,11 @@ def cmd_tasks(args: argparse.Namespace, settings: Settings) -> int:
     from acontext_mcp.store.db import open_db
     from acontext_mcp.store.tasks import list_tasks
 
-    conn = open_db(settings)
-    try:
+    with closing(open_db(settings)) as conn:
         page = list_tasks(
             conn, session_id=args.session, status=args.status or None, limit=args.limit,
             cursor=args.cursor,
         )  # fmt: skip
-    finally:
-        conn.close()
     if args.json:
         _emit_json(page)
         return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal, TypeVar
@@ -155,11 +156,13 @@ class SkillSearch(BaseModel):
 def build_server(settings: Settings) -> MCPServer:
     """An MCPServer bound to one data home; the pool opens lazily on first use."""
     state: dict[str, ConnectionPool] = {}
+    opening = threading.Lock()  # sync tools run in worker threads: open the pool once
 
     def pool() -> ConnectionPool:
-        if "pool" not in state:
-            state["pool"] = ConnectionPool(settings)
-        return state["pool"]
+        with opening:
+            if "pool" not in state:
+                state["pool"] = ConnectionPool(settings)
+            return state["pool"]
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer) -> AsyncIterator[dict[str, Any]]:

@@ -41,3 +41,9 @@ def db(settings: Settings) -> Iterator[sqlite3.Connection]:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture
+def conn(db: sqlite3.Connection) -> sqlite3.Connection:
+    """The same store connection under the name the disk tests use."""
+    return db

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,21 +19,6 @@ from acontext_mcp.disk.confine import (
     normalize,
 )
 from acontext_mcp.errors import AcontextError, InvalidInput, NotFound, PathEscape
-from acontext_mcp.store.db import connect
-from acontext_mcp.store.migrations import migrate
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(home=tmp_path / "home", skills_dir=tmp_path / "skills")
-
-
-@pytest.fixture
-def conn(settings: Settings) -> Iterator[sqlite3.Connection]:
-    db = connect(settings.db_path)
-    migrate(db)
-    yield db
-    db.close()
 
 
 @pytest.fixture

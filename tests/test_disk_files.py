@@ -10,7 +10,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,22 +20,8 @@ from acontext_mcp.disk.confine import disk_root
 from acontext_mcp.disk.walk import TEMP_PREFIX
 from acontext_mcp.errors import InvalidInput, NotFound, PathEscape, TooLarge
 from acontext_mcp.store.db import atomic, connect
-from acontext_mcp.store.migrations import migrate
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(home=tmp_path / "home", skills_dir=tmp_path / "skills")
-
-
-@pytest.fixture
-def conn(settings: Settings) -> Iterator[sqlite3.Connection]:
-    db = connect(settings.db_path)
-    migrate(db)
-    yield db
-    db.close()
 
 
 @pytest.fixture

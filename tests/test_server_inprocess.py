@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from mcp import Client
+from samples import TOOLS
 
 from acontext_mcp.config import Settings
 from acontext_mcp.server import build_server
@@ -17,11 +18,6 @@ from acontext_mcp.store.sessions import ensure_session
 
 pytestmark = pytest.mark.anyio
 
-TOOLS = {
-    "store_turn", "list_sessions", "get_messages", "list_tasks", "list_skills", "get_skill",
-    "get_skill_file", "search_skills", "disk_glob", "disk_grep", "disk_read", "disk_write",
-    "disk_list", "stats",
-}  # fmt: skip
 WRITERS = {"store_turn", "disk_write"}
 
 OPENAI_TURN = [

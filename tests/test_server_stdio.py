@@ -15,31 +15,12 @@ import anyio
 import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
+from samples import TOOLS, openai_turn
 
 pytestmark = pytest.mark.anyio
 
 SERVE = [sys.executable, "-m", "acontext_mcp", "serve"]
-TOOLS = {
-    "store_turn", "list_sessions", "get_messages", "list_tasks", "list_skills", "get_skill",
-    "get_skill_file", "search_skills", "disk_glob", "disk_grep", "disk_read", "disk_write",
-    "disk_list", "stats",
-}  # fmt: skip
-TURN = [
-    {"role": "user", "content": "What is in notes?"},
-    {
-        "role": "assistant",
-        "content": None,
-        "tool_calls": [
-            {
-                "id": "call_1",
-                "type": "function",
-                "function": {"name": "disk_list", "arguments": '{"path": "notes"}'},
-            }
-        ],
-    },
-    {"role": "tool", "tool_call_id": "call_1", "content": "todo.md"},
-    {"role": "assistant", "content": "One file: todo.md."},
-]
+TURN = openai_turn("disk_list", '{"path": "notes"}', "todo.md", "One file: todo.md.")
 
 
 def params(home: Path) -> StdioServerParameters:

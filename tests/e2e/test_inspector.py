@@ -6,30 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from samples import TOOLS, openai_turn
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]  # the first test may npm install
 
-TOOLS = {
-    "store_turn", "list_sessions", "get_messages", "list_tasks", "list_skills", "get_skill",
-    "get_skill_file", "search_skills", "disk_glob", "disk_grep", "disk_read", "disk_write",
-    "disk_list", "stats",
-}  # fmt: skip
-TURN = [
-    {"role": "user", "content": "Where is the config?"},
-    {
-        "role": "assistant",
-        "content": None,
-        "tool_calls": [
-            {
-                "id": "call_1",
-                "type": "function",
-                "function": {"name": "disk_glob", "arguments": '{"pattern": "*.toml"}'},
-            }
-        ],
-    },
-    {"role": "tool", "tool_call_id": "call_1", "content": "/pyproject.toml"},
-    {"role": "assistant", "content": "In pyproject.toml."},
-]
+TURN = openai_turn("disk_glob", '{"pattern": "*.toml"}', "/pyproject.toml", "In pyproject.toml.")
 
 
 def structured(call: Any) -> dict[str, Any]:
