@@ -30,6 +30,7 @@ from acontext_mcp.store import sessions as session_store
 from acontext_mcp.store import tasks as task_store
 from acontext_mcp.store import turns
 from acontext_mcp.store.db import ConnectionPool
+from acontext_mcp.store.pages import decode_cursor, encode_cursor
 from acontext_mcp.store.stats import store_stats
 
 log = logging.getLogger("acontext.server")
@@ -46,6 +47,7 @@ Json = dict[str, Any]
 SessionId = Annotated[str, Field(description="Session id")]
 Cursor = Annotated[str | None, Field(description="next_cursor from the previous page")]
 DiskName = Annotated[str, Field(description="Disk name")]
+FilePath = Annotated[str, Field(description="File path on the disk, e.g. /notes/todo.md")]
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 ADDITIVE = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
@@ -98,6 +100,22 @@ def slim_schema(schema: Any, *, optional_args: bool = False) -> Any:
         del out["anyOf"], out["default"]
         out = {**kept, **out}
     return out
+
+
+def paged_listing(listing: Json, limit: int, cursor: str | None) -> Json:
+    """One page of a directory listing: directories first, then files, both sorted."""
+    start = (decode_cursor(cursor, kind="disk_list") or {}).get("o", 0)
+    dirs, files = listing["dirs"], listing["files"]
+    window = range(start, start + limit)
+    page = {
+        "path": listing["path"],
+        "dirs": [d for i, d in enumerate(dirs) if i in window],
+        "files": [f for i, f in enumerate(files, len(dirs)) if i in window],
+        "next_cursor": None,
+    }
+    if start + limit < len(dirs) + len(files):
+        page["next_cursor"] = encode_cursor({"k": "disk_list", "o": start + limit})
+    return page
 
 
 class SlimMCPServer(MCPServer):
@@ -253,8 +271,6 @@ def build_server(settings: Settings) -> MCPServer:
     def list_skills(
         limit: Annotated[int, Field(ge=1, le=500)] = 100, cursor: Cursor = None
     ) -> SkillList:
-        from acontext_mcp.store.pages import decode_cursor, encode_cursor
-
         skills = catalog.list_skills(settings.skills_dir)
         start = (decode_cursor(cursor, kind="skills") or {}).get("o", 0)
         page = skills[start : start + limit]
@@ -274,20 +290,25 @@ def build_server(settings: Settings) -> MCPServer:
         return catalog.get_skill_file(settings.skills_dir, name, path)
 
     @tool("Search skills by keywords; best matches first.", READ_ONLY)
-    def search_skills(query: str, limit: Annotated[int, Field(ge=1, le=50)] = 10) -> SkillSearch:
+    def search_skills(
+        query: Annotated[str, Field(description="Keywords, all must match")],
+        limit: Annotated[int, Field(ge=1, le=50)] = 10,
+    ) -> SkillSearch:
         return SkillSearch(results=catalog.search_skills(settings.skills_dir, query, limit=limit))
 
     # --- Disks ---
 
     @tool("Find files on a disk by gitignore-style glob (e.g. **/*.md).", READ_ONLY)
     def disk_glob(
-        pattern: str, disk: DiskName = "default", limit: Annotated[int, Field(ge=1, le=1000)] = 100
+        pattern: Annotated[str, Field(description="Glob, e.g. **/*.md")],
+        disk: DiskName = "default",
+        limit: Annotated[int, Field(ge=1, le=1000)] = 100,
     ) -> Json:
         return disk_search.glob(settings, disk, pattern, limit=limit)
 
     @tool("Search file contents on a disk by Python regex; returns matching lines.", READ_ONLY)
     def disk_grep(
-        pattern: str,
+        pattern: Annotated[str, Field(description="Python regex")],
         glob: Annotated[str | None, Field(description="Only files matching this glob")] = None,
         disk: DiskName = "default",
         ignore_case: bool = False,
@@ -301,7 +322,7 @@ def build_server(settings: Settings) -> MCPServer:
 
     @tool("Read a text file from a disk, by line range.", READ_ONLY)
     def disk_read(
-        path: str,
+        path: FilePath,
         disk: DiskName = "default",
         offset: Annotated[int, Field(ge=0, description="First line, 0-based")] = 0,
         limit: Annotated[int, Field(ge=1, le=5000, description="Lines to return")] = 200,
@@ -310,14 +331,24 @@ def build_server(settings: Settings) -> MCPServer:
             return disk_files.read_file(conn, settings, disk, path, offset=offset, limit=limit)
 
     @tool("Write a text file to a disk (creates or replaces it).", OVERWRITES)
-    def disk_write(path: str, content: str, disk: DiskName = "default") -> Json:
+    def disk_write(
+        path: FilePath,
+        content: Annotated[str, Field(description="Full new text of the file")],
+        disk: DiskName = "default",
+    ) -> Json:
         with pool().connection() as conn:
             return disk_files.write_file(conn, settings, disk, path, content)
 
     @tool("List a directory on a disk.", READ_ONLY)
-    def disk_list(path: str = "/", disk: DiskName = "default") -> Json:
+    def disk_list(
+        path: Annotated[str, Field(description="Directory; / is the disk root")] = "/",
+        disk: DiskName = "default",
+        limit: Annotated[int, Field(ge=1, le=1000)] = 200,
+        cursor: Cursor = None,
+    ) -> Json:
         with pool().connection() as conn:
-            return disk_files.list_dir(conn, settings, disk, path)
+            listing = disk_files.list_dir(conn, settings, disk, path)
+        return paged_listing(listing, limit, cursor)
 
     @tool("Counts and sizes of everything stored.", READ_ONLY)
     def stats() -> Json:

@@ -208,6 +208,25 @@ async def test_disk_tools_write_read_list_glob_and_grep(server) -> None:
         assert [m["path"] for m in filtered["matches"]] == ["/notes/todo.md"]
 
 
+async def test_a_large_directory_is_listed_in_pages(server) -> None:
+    async with Client(server) as client:
+        for name in ("b/", "a/"):
+            await call(client, "disk_write", {"path": f"/big/{name}x.txt", "content": "x"})
+        for i in range(5):
+            await call(client, "disk_write", {"path": f"/big/f{i}.txt", "content": str(i)})
+        seen, cursor = [], None
+        while True:
+            args: dict[str, Any] = {"path": "/big", "limit": 3}
+            if cursor:
+                args["cursor"] = cursor
+            page = await call(client, "disk_list", args)
+            seen += page["dirs"] + [f["name"] for f in page["files"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+    assert seen == ["a/", "b/", "f0.txt", "f1.txt", "f2.txt", "f3.txt", "f4.txt"]
+
+
 async def test_tasks_skills_and_stats(server, settings: Settings, tmp_path: Path) -> None:
     conn = open_db(settings)
     ensure_session(conn, "s1")
