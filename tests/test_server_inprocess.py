@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from mcp import Client
 from samples import TOOLS
@@ -268,3 +269,25 @@ async def test_tools_list_stays_small(server) -> None:
     payload = json.dumps([t.model_dump(by_alias=True, exclude_none=True) for t in tools])
     assert len(payload) / 4 < 2500, len(payload)
     assert '"title"' not in payload
+
+
+async def test_concurrent_tool_calls_each_get_their_own_connection(server) -> None:
+    """Sync tools run in worker threads; 40 parallel store_turn calls must all land."""
+    results: list[dict[str, Any]] = []
+    async with Client(server) as client:
+
+        async def one(i: int) -> None:
+            turn = [{"role": "user", "content": f"q{i}"}, {"role": "assistant", "content": "a"}]
+            results.append(await call(client, "store_turn", {"messages": turn, "session_id": "p"}))
+
+        async with anyio.create_task_group() as tg:
+            for i in range(40):
+                tg.start_soon(one, i)
+        page = await call(client, "get_messages", {"session_id": "p", "limit": 500})
+    assert sum(r["stored"] for r in results) == 80
+    questions = [m["content"] for m in page["messages"] if m["role"] == "user"]
+    assert sorted(questions) == sorted(f"q{i}" for i in range(40))
+    # each turn's two messages stay adjacent: a turn is one transaction
+    for i, message in enumerate(page["messages"]):
+        if message["role"] == "user":
+            assert page["messages"][i + 1]["role"] == "assistant"

@@ -112,3 +112,12 @@ class TestMigrations:
         )
         assert migrations.schema_version(conn) == len(migrations.MIGRATIONS)
         conn.close()
+
+
+def test_docs_schema_is_what_the_migrations_build() -> None:
+    from pathlib import Path
+
+    doc = Path(__file__).resolve().parent.parent / "docs" / "schema.sql"
+    assert doc.read_text() == migrations.schema_sql(), (
+        "docs/schema.sql is stale: python -m acontext_mcp.store.migrations > docs/schema.sql"
+    )

@@ -97,8 +97,10 @@ def store_messages(
             key = given or dedup_key(message, index, idempotency_key)
             parts, _moved = externalize(conn, settings, list(message["parts"]))
             parts_json = dumps(parts)
-            _check_size(index, len(parts_json.encode()), settings.max_message_bytes)
             message_meta = {**meta, **(message.get("meta") or {})}
+            meta_json = dumps(message_meta)
+            size = len(parts_json.encode()) + len(meta_json.encode())
+            _check_size(index, size, settings.max_message_bytes)
             cur = conn.execute(
                 "INSERT INTO messages (session_id, position, role, parts, format, meta, "
                 "token_count, dedup_key, status, created_at) "
@@ -110,7 +112,7 @@ def store_messages(
                     message["role"],
                     parts_json,
                     fmt,
-                    dumps(message_meta),
+                    meta_json,
                     estimate_tokens(message),
                     key,
                     status,

@@ -246,3 +246,27 @@ def migrate(db: sqlite3.Connection) -> list[str]:
         )
         db.execute(f"PRAGMA user_version = {target}")
     return done
+
+
+def schema_sql() -> str:
+    """The full schema as `migrate()` builds it, for docs/schema.sql (checked by a test)."""
+    from acontext_mcp.store.db import connect
+
+    conn = connect(":memory:")
+    migrate(conn)
+    rows = conn.execute(
+        "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' "
+        "ORDER BY CASE type WHEN 'table' THEN 0 ELSE 1 END, tbl_name, name"
+    ).fetchall()
+    conn.close()
+    header = (
+        "-- acontext-mcp database schema, version "
+        f"{len(MIGRATIONS)}. Generated: python -m acontext_mcp.store.migrations > docs/schema.sql\n"
+    )
+    return header + "\n\n".join(r[0] + ";" for r in rows) + "\n"
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.stdout.write(schema_sql())

@@ -1,0 +1,115 @@
+-- acontext-mcp database schema, version 3. Generated: python -m acontext_mcp.store.migrations > docs/schema.sql
+CREATE TABLE artifacts (
+            id INTEGER PRIMARY KEY,
+            disk_id INTEGER NOT NULL REFERENCES disks(id) ON DELETE CASCADE,
+            path TEXT NOT NULL,          -- directory, '/'-rooted, ends with '/'
+            filename TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            sha256 TEXT NOT NULL,
+            mime TEXT NOT NULL,
+            meta TEXT NOT NULL DEFAULT '{}',
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            UNIQUE (disk_id, path, filename)
+        );
+
+CREATE TABLE blobs (
+            sha256 TEXT PRIMARY KEY,
+            size INTEGER NOT NULL,
+            media_type TEXT,
+            created_at REAL NOT NULL
+        );
+
+CREATE TABLE cursors (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL,
+            updated_at REAL NOT NULL
+        );
+
+CREATE TABLE disks (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            meta TEXT NOT NULL DEFAULT '{}',
+            created_at REAL NOT NULL
+        );
+
+CREATE TABLE jobs (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            payload TEXT NOT NULL DEFAULT '{}',
+            dedup_key TEXT UNIQUE,
+            status TEXT NOT NULL DEFAULT 'queued'
+                CHECK (status IN ('queued', 'running', 'done', 'failed')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            run_after REAL NOT NULL,
+            lease_until REAL,
+            error TEXT,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        );
+
+CREATE TABLE messages (
+            id INTEGER PRIMARY KEY,
+            session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+            parts TEXT NOT NULL,
+            format TEXT NOT NULL CHECK (format IN ('openai', 'anthropic', 'gemini', 'acontext')),
+            meta TEXT NOT NULL DEFAULT '{}',
+            token_count INTEGER NOT NULL DEFAULT 0,
+            dedup_key TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'processing', 'processed', 'failed', 'disabled')),
+            created_at REAL NOT NULL,
+            UNIQUE (session_id, dedup_key),
+            UNIQUE (session_id, position)
+        );
+
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+CREATE TABLE schema_migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL);
+
+CREATE TABLE session_events (
+            id INTEGER PRIMARY KEY,
+            session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            type TEXT NOT NULL,
+            data TEXT NOT NULL DEFAULT '{}',
+            created_at REAL NOT NULL
+        );
+
+CREATE TABLE sessions (
+            id TEXT PRIMARY KEY,
+            agent TEXT NOT NULL DEFAULT 'mcp',
+            user TEXT,
+            project_dir TEXT,
+            configs TEXT NOT NULL DEFAULT '{}',
+            parent_id TEXT REFERENCES sessions(id) ON DELETE SET NULL,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        );
+
+CREATE TABLE tasks (
+            id INTEGER PRIMARY KEY,
+            session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            "order" INTEGER NOT NULL,
+            description TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'running', 'success', 'failed')),
+            progresses TEXT NOT NULL DEFAULT '[]',
+            user_preferences TEXT NOT NULL DEFAULT '[]',
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            UNIQUE (session_id, "order")
+        );
+
+CREATE INDEX jobs_ready ON jobs(status, run_after);
+
+CREATE INDEX messages_status ON messages(status, session_id);
+
+CREATE INDEX session_events_session ON session_events(session_id, id);
+
+CREATE INDEX sessions_project ON sessions(project_dir, updated_at);
+
+CREATE INDEX sessions_updated ON sessions(updated_at);
+
+CREATE INDEX tasks_status ON tasks(status, updated_at);
