@@ -167,6 +167,22 @@ def cmd_tasks(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_brief(args: argparse.Namespace, settings: Settings) -> int:
+    import os
+
+    from acontext_mcp.capture.brief import build_brief
+    from acontext_mcp.store.db import open_db
+
+    project = os.path.abspath(args.project) if args.project else None
+    with closing(open_db(settings)) as conn:
+        text = build_brief(conn, settings, project_dir=project, budget=args.budget)
+    if args.json:
+        _emit_json({"project_dir": project, "brief": text, "chars": len(text)})
+    else:
+        print(text or "(nothing to say yet: no tasks or skills for this project)")
+    return 0
+
+
 # --- Parser ---
 
 
@@ -219,6 +235,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="filter by status (repeatable)",
     )
     paging(p, 50)
+
+    p = add("brief", cmd_brief, "Show the brief a new session in a project starts with.")
+    p.add_argument("--project", help="project directory (default: all projects)")
+    p.add_argument("--budget", type=int, help="character budget (default ACONTEXT_BRIEF_CHARS)")
+    p.add_argument("--json", action="store_true", help="print JSON for scripts")
 
     from acontext_mcp import cli_disk
 

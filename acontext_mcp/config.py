@@ -15,6 +15,7 @@ DEFAULT_BLOB_THRESHOLD = 1024
 DEFAULT_MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 DEFAULT_GREP_TIMEOUT = 10.0
 DEFAULT_BUSY_TIMEOUT_MS = 10_000
+DEFAULT_BRIEF_CHARS = 2000
 
 # name: (env var, default shown in docs, meaning). The README table is checked against this.
 ENV_VARS: dict[str, tuple[str, str]] = {
@@ -34,6 +35,7 @@ ENV_VARS: dict[str, tuple[str, str]] = {
     ),
     "ACONTEXT_GREP_TIMEOUT": ("10", "Seconds one disk_grep may run before it stops."),
     "ACONTEXT_BUSY_TIMEOUT_MS": ("10000", "How long a writer waits for the SQLite lock."),
+    "ACONTEXT_BRIEF_CHARS": ("2000", "Character budget of the brief a new session starts with."),
     "ACONTEXT_LOG_LEVEL": ("INFO", "Log level for the log file and stderr."),
     "ACONTEXT_LLM_PROVIDER": ("(none)", "LLM provider for later stages: openai, anthropic, ..."),
     "ACONTEXT_LLM_MODEL": ("(provider default)", "Model name for the LLM provider."),
@@ -77,6 +79,7 @@ class Settings:
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     grep_timeout: float = DEFAULT_GREP_TIMEOUT
     busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS
+    brief_chars: int = DEFAULT_BRIEF_CHARS
     log_level: str = "INFO"
     llm_provider: str | None = None
     llm_model: str | None = None
@@ -113,6 +116,7 @@ class Settings:
             max_message_bytes=_env_int("ACONTEXT_MAX_MESSAGE_BYTES", DEFAULT_MAX_MESSAGE_BYTES),
             grep_timeout=_env_float("ACONTEXT_GREP_TIMEOUT", DEFAULT_GREP_TIMEOUT),
             busy_timeout_ms=_env_int("ACONTEXT_BUSY_TIMEOUT_MS", DEFAULT_BUSY_TIMEOUT_MS),
+            brief_chars=_env_int("ACONTEXT_BRIEF_CHARS", DEFAULT_BRIEF_CHARS),
             log_level=(os.environ.get("ACONTEXT_LOG_LEVEL") or "INFO").upper(),
             llm_provider=os.environ.get("ACONTEXT_LLM_PROVIDER") or None,
             llm_model=os.environ.get("ACONTEXT_LLM_MODEL") or None,

@@ -19,6 +19,8 @@ FORBIDDEN = {
     "store": {"server", "cli", "mcp", "pydantic", "disk", "skills"},
     "disk": {"server", "cli", "mcp", "pydantic", "skills", "formats"},
     "skills": {"server", "cli", "mcp", "pydantic", "store"},
+    # capture runs inside agent hooks: standard library and our own stdlib-only modules
+    "capture": {"server", "cli", "mcp", "pydantic", "asyncio", "openai", "anthropic", "git"},
 }
 
 

@@ -155,3 +155,17 @@ def list_tasks(
         )
         next_cursor = encode_cursor(state)
     return {"tasks": tasks, "next_cursor": next_cursor}
+
+
+def recent_tasks_for_project(
+    conn: sqlite3.Connection, project_dir: str | None, *, limit: int = 20
+) -> list[dict[str, Any]]:
+    """Tasks of the sessions held in one project directory (all projects when None),
+    most recently updated first, each with its session id."""
+    sql = "SELECT t.* FROM tasks t JOIN sessions s ON s.id = t.session_id"
+    args: list[Any] = []
+    if project_dir is not None:
+        sql += " WHERE s.project_dir = ?"
+        args.append(project_dir)
+    rows = conn.execute(sql + " ORDER BY t.updated_at DESC, t.id DESC LIMIT ?", [*args, limit])
+    return [row_to_task(r) for r in rows]

@@ -1,0 +1,1 @@
+"""Capture: turning what agents do into stored turns, safely and exactly once."""

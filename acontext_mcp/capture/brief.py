@@ -1,0 +1,100 @@
+"""The SessionStart brief: what the next session should know, within a character budget.
+
+Written as facts, newest first: recent tasks of this project with their status and latest
+progress, the user's stated preferences, and the index of learned skills (one line each).
+Sections are filled in that priority order and lines are clipped, so the brief never exceeds
+its budget however much is stored. Stdlib only: it runs inside a hook.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from acontext_mcp.config import Settings
+from acontext_mcp.errors import InvalidInput
+from acontext_mcp.skills.catalog import list_skills
+from acontext_mcp.store.tasks import recent_tasks_for_project
+
+_LINE = 160  # a task or skill line is clipped to this many characters
+
+
+def _clip(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
+def _task_line(task: dict[str, Any]) -> str:
+    line = f"- [{task['status']}] {task['description']}"
+    if task["progresses"]:
+        line += f" (latest: {task['progresses'][-1]})"
+    return _clip(line, _LINE)
+
+
+def _preferences(tasks: list[dict[str, Any]]) -> list[str]:
+    seen: dict[str, None] = {}
+    for task in tasks:
+        for pref in reversed(task["user_preferences"]):
+            seen.setdefault(_clip(pref, _LINE - 2), None)
+    return [f"- {p}" for p in seen]
+
+
+def _skill_lines(skills_dir: Path) -> list[str]:
+    lines = []
+    for skill in list_skills(skills_dir):
+        desc = skill["description"] or "(no description)"
+        lines.append(_clip(f"- {skill['name']}: {desc}", _LINE))
+    return lines
+
+
+def build_brief(
+    conn: sqlite3.Connection,
+    settings: Settings,
+    *,
+    project_dir: str | None,
+    budget: int | None = None,
+    skills_changed: bool = False,
+) -> str:
+    """The brief for a session starting in `project_dir`; "" when there is nothing to say."""
+    budget = settings.brief_chars if budget is None else budget
+    if budget < 80:
+        raise InvalidInput(f"the brief budget must be at least 80 characters (got {budget})")
+    tasks = recent_tasks_for_project(conn, project_dir, limit=30)
+    sections: list[tuple[str, list[str]]] = [
+        ("Recent tasks in this project (newest first):", [_task_line(t) for t in tasks[:10]]),
+        ("User preferences seen so far:", _preferences(tasks)),
+        ("Learned skills (read one with the get_skill tool):", _skill_lines(settings.skills_dir)),
+    ]
+    lines: list[str] = []
+    if skills_changed:
+        lines.append("Skills changed since the last session: reload them before relying on them.")
+    for title, items in sections:
+        if items:
+            lines += ["", title, *items]
+    if not lines:
+        return ""
+    header = "acontext-mcp memory"
+    if project_dir:
+        header += f" for {project_dir}"
+    return _fit([header + ":", *lines], budget)
+
+
+def _fit(lines: list[str], budget: int) -> str:
+    """Whole lines in order while they fit the budget, then a note of what was left out."""
+    out: list[str] = []
+    used = 0
+    for i, line in enumerate(lines):
+        cost = len(line) + (1 if out else 0)
+        if used + cost <= budget:
+            out.append(line)
+            used += cost
+            continue
+        left = sum(1 for rest in lines[i:] if rest.startswith("- "))
+        note = f"(+{left} more: see the list_tasks and list_skills tools)"
+        while out and used + len(note) + 1 > budget:
+            used -= len(out.pop()) + (1 if out else 0)
+        if used + len(note) + (1 if out else 0) <= budget:
+            out.append(note)
+        break
+    return "\n".join(out).strip()

@@ -1,0 +1,78 @@
+"""The SessionStart brief: facts about this project, newest first, never over budget."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from acontext_mcp.capture.brief import build_brief
+from acontext_mcp.config import Settings
+from acontext_mcp.errors import InvalidInput
+from acontext_mcp.store import tasks as task_store
+from acontext_mcp.store.sessions import ensure_session
+
+
+def add_task(db, session: str, project: str, text: str, status: str, **changes: str) -> None:
+    ensure_session(db, session, project_dir=project)
+    task = task_store.insert_task(db, session, text, status=status)
+    if changes:
+        task_store.update_task(db, session, task["order"], **changes)
+    time.sleep(0.002)  # distinct updated_at, so "newest first" is observable
+
+
+def add_skill(settings: Settings, name: str, description: str) -> None:
+    folder = settings.skills_dir / name
+    folder.mkdir(parents=True)
+    (folder / "SKILL.md").write_text(f"---\nname: {name}\ndescription: {description}\n---\n")
+
+
+def test_nothing_stored_means_no_brief(db, settings: Settings) -> None:
+    assert build_brief(db, settings, project_dir="/p") == ""
+
+
+def test_the_brief_states_this_projects_tasks_preferences_and_skills(db, settings) -> None:
+    pref = "User wants tests before commits"
+    add_task(db, "s1", "/work/shop", "add a dark mode toggle", "success",
+             add_progress="pytest: 14 passed", add_preference=pref)  # fmt: skip
+    add_task(db, "s2", "/work/shop", "deploy to fly.io", "failed", add_progress="fly deploy: 502")
+    add_task(db, "s3", "/elsewhere", "unrelated work", "running")
+    add_skill(settings, "fly-deploys", "How this team deploys with fly.io")
+
+    brief = build_brief(db, settings, project_dir="/work/shop")
+    assert brief.splitlines()[0] == "acontext-mcp memory for /work/shop:"
+    lines = brief.splitlines()
+    deploy = lines.index("- [failed] deploy to fly.io (latest: fly deploy: 502)")
+    dark = lines.index("- [success] add a dark mode toggle (latest: pytest: 14 passed)")
+    assert deploy < dark  # newest first
+    assert "- User wants tests before commits" in lines
+    assert "- fly-deploys: How this team deploys with fly.io" in lines
+    assert "unrelated work" not in brief
+
+
+def test_a_changed_skill_set_is_announced(db, settings) -> None:
+    add_skill(settings, "a", "b")
+    assert "Skills changed since the last session" in build_brief(
+        db, settings, project_dir=None, skills_changed=True
+    )
+
+
+@pytest.mark.parametrize("budget", [80, 300, 2000])
+def test_the_brief_never_exceeds_its_budget_and_says_what_it_left_out(db, settings, budget) -> None:
+    for i in range(40):
+        add_task(db, f"s{i}", "/p", f"task number {i} " + "detail " * 30, "success",
+                 add_preference=f"preference {i} " + "x" * 50)  # fmt: skip
+    for i in range(30):
+        add_skill(settings, f"skill-{i:02d}", "does things " * 10)
+    brief = build_brief(db, settings, project_dir="/p", budget=budget)
+    assert 0 < len(brief) <= budget
+    assert "more: see the list_tasks and list_skills tools" in brief
+
+
+def test_the_default_budget_comes_from_settings(db, settings) -> None:
+    small = Settings(home=settings.home, skills_dir=settings.skills_dir, brief_chars=200)
+    for i in range(20):
+        add_task(db, f"s{i}", "/p", f"task {i}", "pending")
+    assert len(build_brief(db, small, project_dir="/p")) <= 200
+    with pytest.raises(InvalidInput, match="at least 80"):
+        build_brief(db, settings, project_dir="/p", budget=10)
