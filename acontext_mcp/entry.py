@@ -1,7 +1,7 @@
 """Console-script entry: dispatch before importing anything heavy.
 
-Later, `hook` invocations (once per agent tool call, in a fresh interpreter) are routed here
-to a stdlib-only path before argparse, pydantic or the MCP SDK are imported.
+`hook` invocations (once per agent tool call, in a fresh interpreter) are routed to a
+stdlib-only path before argparse, pydantic or the MCP SDK are imported.
 """
 
 from __future__ import annotations
@@ -11,6 +11,10 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["hook"]:
+        from acontext_mcp.hooks import main as hook_main
+
+        return hook_main(args[1:])
     from acontext_mcp import cli
 
     return cli.main(args)

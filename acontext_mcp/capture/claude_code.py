@@ -1,0 +1,280 @@
+"""Claude Code transcripts -> stored messages and session events, exactly once.
+
+The transcript is read from the committed cursor (transcript.py); its lines become internal
+messages (one per user line, one per assistant API message merged from its per-block lines)
+and session events (compaction); messages, events and the new cursor commit in one
+transaction. Exactly-once holds under concurrent hooks because every writer stores the same
+lines in file order under BEGIN IMMEDIATE, and dedup keys (`id:<message.id>` for assistant
+messages, `id:<uuid>` for other lines) make a re-store a no-op. Stdlib only: runs in hooks.
+
+User lines that are not user intent are stored, marked in meta.kind (see `_user_kind`):
+"prompt" (typed by the user), "command" (a slash command the user typed), "tool_result",
+"meta" (isMeta lines, `<task-notification>` and other system-injected prompts, local-command
+output). They are kept, not dropped, because the model reacted to them; task extraction reads
+only "prompt" and "command" as intent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from acontext_mcp.capture.claude_code_lines import Entry, parse_records
+from acontext_mcp.capture.transcript import READ_LIMIT, Cursor, read_lines
+from acontext_mcp.config import Settings
+from acontext_mcp.errors import TooLarge
+from acontext_mcp.formats.parts import Message
+from acontext_mcp.store.cursors import get_cursor, set_cursor
+from acontext_mcp.store.db import atomic, dumps
+from acontext_mcp.store.events import add_event
+from acontext_mcp.store.messages import next_position, store_messages
+from acontext_mcp.store.sessions import ensure_session
+
+FORMAT = "anthropic"  # transcript `message` objects are Anthropic Messages API shaped
+_AGENT_ID = re.compile(r"[^A-Za-z0-9._@-]")
+
+
+def cursor_key(session_id: str, transcript_path: str | Path) -> str:
+    """The cursors-table key of one transcript captured into one session."""
+    return f"transcript:{session_id}:{os.path.abspath(transcript_path)}"
+
+
+def subagent_session_id(parent_session_id: str, agent_id: str) -> str:
+    """The session id a subagent's transcript is stored under: `<parent>:agent-<agentId>`."""
+    return f"{parent_session_id}:agent-{_AGENT_ID.sub('-', agent_id)[:64]}"
+
+
+def capture_transcript(
+    conn: sqlite3.Connection,
+    settings: Settings,
+    *,
+    session_id: str,
+    transcript_path: str | Path,
+    project_dir: str | None = None,
+    parent_session_id: str | None = None,
+    agent: str = "claude-code",
+    final: bool = False,
+    read_limit: int = READ_LIMIT,
+) -> dict[str, Any]:
+    """Store what the transcript gained since the last committed cursor, exactly once.
+
+    An assistant message at the end of what was read may still be growing (one line per
+    content block): it is held back, with the cursor left at its first line, unless `final`
+    (the turn or session ended: Stop, SubagentStop, PreCompact, SessionEnd, an import).
+    Each step reads about `read_limit` bytes and commits on its own, so a huge file is
+    consumed in several transactions. Returns counts: stored, duplicates, events,
+    skipped_by_type, invalid_lines, invalid_messages, reset, pending (a message is held
+    back) and cursor (byte offset).
+    """
+    path = os.path.abspath(transcript_path)
+    ctx = _Capture(conn, settings, session_id, path, project_dir, parent_session_id, agent)
+    limit = read_limit
+    while True:
+        before = ctx.totals["cursor"]
+        with atomic(conn):
+            more = ctx.step(final=final, limit=limit)
+        if not more:
+            break
+        if ctx.totals["cursor"] == before:
+            limit *= 2  # one held-back message is larger than the limit: read further
+    ctx.totals["skipped_by_type"] = dict(ctx.skipped)
+    return ctx.totals
+
+
+def capture_subagents(
+    conn: sqlite3.Connection,
+    settings: Settings,
+    *,
+    session_id: str,
+    transcript_path: str | Path,
+    project_dir: str | None = None,
+    agent_transcript_path: str | Path | None = None,
+    agent: str = "claude-code",
+    final: bool = False,
+) -> dict[str, dict[str, Any]]:
+    """Capture each subagent transcript of a session into its own session linked to the
+    parent: `<transcript dir>/<session_id>/subagents/agent-*.jsonl`, plus an explicit
+    `agent_transcript_path` (SubagentStop). A file is flushed (final) only when the caller
+    says final and its `agent-*.meta.json`, if any, says the subagent finished.
+    Returns {subagent session id: counts}."""
+    folder = Path(transcript_path).parent / session_id / "subagents"
+    paths = sorted(folder.glob("agent-*.jsonl")) if folder.is_dir() else []
+    if agent_transcript_path and Path(agent_transcript_path) not in paths:
+        paths.append(Path(agent_transcript_path))
+    results: dict[str, dict[str, Any]] = {}
+    for path in paths:
+        agent_id = path.name.removeprefix("agent-").removesuffix(".jsonl")
+        sub_id = subagent_session_id(session_id, agent_id)
+        results[sub_id] = capture_transcript(
+            conn,
+            settings,
+            session_id=sub_id,
+            transcript_path=path,
+            project_dir=project_dir,
+            parent_session_id=session_id,
+            agent=agent,
+            final=final and _agent_finished(path),
+        )
+    return results
+
+
+def _agent_finished(path: Path) -> bool:
+    try:
+        meta = json.loads(path.with_name(path.stem + ".meta.json").read_text())
+    except (OSError, ValueError):
+        return True  # no (readable) meta file: older layouts; trust the caller
+    return not isinstance(meta, dict) or meta.get("finished", True) is not False
+
+
+class _Capture:
+    """One capture_transcript call: its identity, running totals, and one step per chunk."""
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        settings: Settings,
+        session_id: str,
+        path: str,
+        project_dir: str | None,
+        parent_id: str | None,
+        agent: str,
+    ) -> None:
+        self.conn, self.settings, self.session_id, self.path = conn, settings, session_id, path
+        self.project_dir, self.parent_id, self.agent = project_dir, parent_id, agent
+        self.key = cursor_key(session_id, path)
+        self.skipped: Counter[str] = Counter()
+        self.totals: dict[str, Any] = {
+            "stored": 0,
+            "duplicates": 0,
+            "events": 0,
+            "skipped_by_type": {},
+            "invalid_lines": 0,
+            "invalid_messages": 0,
+            "reset": False,
+            "pending": False,
+            "cursor": 0,
+        }
+
+    def step(self, *, final: bool, limit: int) -> bool:
+        """Read one chunk from the committed cursor and store it; call inside a transaction.
+        Returns whether whole lines may remain past the read limit."""
+        cursor = Cursor.from_json(get_cursor(self.conn, self.key))
+        chunk = read_lines(self.path, cursor, limit=limit)
+        parsed = parse_records(chunk, final=final and not chunk.more)
+        self.totals["reset"] = self.totals["reset"] or chunk.reset
+        self.totals["pending"] = parsed.hold_from is not None
+        self.totals["invalid_lines"] += parsed.invalid_lines
+        self.totals["invalid_messages"] += parsed.invalid_messages
+        self.skipped.update(parsed.skipped)
+        if parsed.entries or self.project_dir:
+            self._ensure_sessions(parsed.entries)
+        self._store(parsed.entries)
+        new = chunk.cursor_at(parsed.cut)
+        if new != cursor:
+            set_cursor(self.conn, self.key, new.to_json())
+        self.totals["cursor"] = new.offset
+        return chunk.more
+
+    def _ensure_sessions(self, entries: list[Entry]) -> None:
+        project_dir = self.project_dir or next((e.cwd for e in entries if e.cwd), None)
+        if self.parent_id:
+            ensure_session(self.conn, self.parent_id, agent=self.agent, project_dir=project_dir)
+        ensure_session(
+            self.conn,
+            self.session_id,
+            agent=self.agent,
+            project_dir=project_dir,
+            parent_id=self.parent_id,
+        )
+
+    def _store(self, entries: list[Entry]) -> None:
+        """Messages in batches, in file order; an event flushes the batch before it so its
+        recorded position is where it happened."""
+        batch: list[Entry] = []
+        for entry in entries:
+            if entry.event is None:
+                batch.append(entry)
+                continue
+            self._store_messages(batch)
+            batch = []
+            self._store_event(entry)
+        self._store_messages(batch)
+
+    def _store_messages(self, batch: list[Entry]) -> None:
+        if not batch:
+            return
+        messages = [e.message for e in batch]
+        keys: list[str | None] = [e.key for e in batch]
+        try:
+            results = store_messages(
+                self.conn, self.settings, self.session_id, messages, fmt=FORMAT, keys=keys
+            )
+        except TooLarge:
+            results = [self._store_one(e) for e in batch]
+        stored = sum(1 for r in results if r["stored"])
+        self.totals["stored"] += stored
+        self.totals["duplicates"] += len(results) - stored
+
+    def _store_one(self, entry: Entry) -> dict[str, Any]:
+        """Trigger: a batch holds a message over the store's size cap. Why: refusing it would
+        wedge the cursor forever. Outcome: that message is stored with its texts clipped."""
+        args = (self.conn, self.settings, self.session_id)
+        try:
+            return store_messages(*args, [entry.message], fmt=FORMAT, keys=[entry.key])[0]
+        except TooLarge:
+            clipped = clip_message(entry.message, self.settings.max_message_bytes)
+            return store_messages(*args, [clipped], fmt=FORMAT, keys=[entry.key])[0]
+
+    def _store_event(self, entry: Entry) -> None:
+        type_, data = entry.event  # type: ignore[misc]
+        data = {**data, "key": entry.key}
+        exists = self.conn.execute(
+            "SELECT 1 FROM session_events WHERE session_id = ? AND type = ? "
+            "AND json_extract(data, '$.key') = ?",
+            (self.session_id, type_, entry.key),
+        ).fetchone()
+        if exists:  # safe check-then-insert: we hold the write lock (BEGIN IMMEDIATE)
+            self.totals["duplicates"] += 1
+            return
+        data["position"] = next_position(self.conn, self.session_id)
+        add_event(self.conn, self.session_id, type_, data)
+        self.totals["events"] += 1
+
+
+def clip_message(message: Message, cap: int) -> Message:
+    """A copy whose long texts are cut so the whole fits well under `cap` bytes, marked
+    meta.clipped. Tool calls and results keep their ids, so pairing survives."""
+    texts = sum(1 for _ in _text_slots(message)) or 1
+    budget = max(1000, cap // (8 * texts))  # characters; UTF-8 and JSON escaping inflate
+    clipped: Message = {"role": message["role"], "parts": [], "meta": {}}
+    clipped["meta"] = {**(message.get("meta") or {}), "clipped": True}
+    for part in message["parts"]:
+        clipped["parts"].append(_clip_part(dict(part), budget))  # type: ignore[arg-type]
+    if len(dumps(clipped).encode()) > cap:  # e.g. thousands of parts: keep a note only
+        note = f"[message of {len(dumps(message))} characters dropped by capture: too large]"
+        clipped["parts"] = [{"type": "text", "text": note}]
+    return clipped
+
+
+def _clip_part(part: dict[str, Any], budget: int) -> dict[str, Any]:
+    for key in ("text", "arguments"):
+        value = part.get(key)
+        if isinstance(value, str) and len(value) > budget:
+            part[key] = value[:budget] + f" …[clipped by capture: {len(value)} characters]"
+    if part.get("type") == "tool-result":
+        part["content"] = [
+            _clip_part(dict(p), budget) if isinstance(p, dict) else p for p in part["content"]
+        ]
+    return part
+
+
+def _text_slots(message: Message) -> Any:
+    for part in message["parts"]:
+        yield part
+        if part["type"] == "tool-result":
+            yield from part["content"]  # type: ignore[typeddict-item]

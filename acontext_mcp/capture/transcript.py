@@ -1,0 +1,195 @@
+"""Whole-line incremental reading of an append-only JSONL file, from a byte cursor.
+
+Agents append to their transcripts while hooks read them, so a reader must only consume whole
+lines (a last line without "\\n" is still being written) and must notice when the file at the
+path is no longer the one the cursor was taken on (replaced, truncated, rewritten): then it
+starts again at 0 and the store's dedup keys absorb the re-read. Stdlib only: runs in hooks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+READ_LIMIT = 64 * 1024 * 1024  # bytes read per call; the rest waits for the next call
+HEAD_BYTES = 4096  # the file's identity hash covers its first line, at most this many bytes
+_STEP = 1024 * 1024  # read size while looking for the end of one very long line
+
+
+class Cursor:
+    """How far a file was consumed: a byte offset just after a "\\n", and the file's identity.
+
+    Plain classes, not dataclasses, here and in claude_code_lines: building a dataclass costs
+    about a millisecond at import, and these modules are imported by every hook process.
+    """
+
+    __slots__ = ("dev", "head_hash", "ino", "offset")
+
+    def __init__(
+        self,
+        offset: int = 0,
+        dev: int | None = None,
+        ino: int | None = None,
+        head_hash: str | None = None,
+    ) -> None:
+        self.offset, self.dev, self.ino, self.head_hash = offset, dev, ino, head_hash
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Cursor) and self.to_json() == other.to_json()
+
+    def __hash__(self) -> int:
+        return hash((self.offset, self.dev, self.ino, self.head_hash))
+
+    def __repr__(self) -> str:
+        return f"Cursor({self.offset}, {self.dev}, {self.ino}, {self.head_hash!r})"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "offset": self.offset,
+            "dev": self.dev,
+            "ino": self.ino,
+            "head_hash": self.head_hash,
+        }
+
+    @classmethod
+    def from_json(cls, value: Any) -> Cursor:
+        """A cursor from stored JSON; anything unreadable is the start of the file."""
+        if not isinstance(value, dict):
+            return cls()
+        offset = value.get("offset")
+        if not isinstance(offset, int) or offset < 0:
+            return cls()
+        dev, ino, head = value.get("dev"), value.get("ino"), value.get("head_hash")
+        return cls(
+            offset,
+            dev if isinstance(dev, int) else None,
+            ino if isinstance(ino, int) else None,
+            head if isinstance(head, str) else None,
+        )
+
+
+class Chunk:
+    """Complete lines read after a cursor.
+
+    `starts[i]` is the byte offset where `lines[i]` begins, so a caller may stop short and
+    commit a cursor at any line start (`cursor_at`). `more` says whole lines may remain past
+    the read limit. `reset` says the cursor was discarded and reading began again at 0.
+    """
+
+    __slots__ = ("cursor", "end", "lines", "more", "reset", "starts")
+
+    def __init__(self, cursor: Cursor | None = None, *, reset: bool = False, more: bool = False):
+        self.lines: list[str] = []
+        self.starts: list[int] = []
+        self.cursor = cursor or Cursor()
+        self.end = self.cursor.offset
+        self.reset, self.more = reset, more
+
+    def cursor_at(self, offset: int) -> Cursor:
+        """The cursor for a line start within this chunk (or its end)."""
+        return Cursor(offset, self.cursor.dev, self.cursor.ino, self.cursor.head_hash)
+
+
+def read_lines(path: str | Path, cursor: Cursor | None = None, *, limit: int = READ_LIMIT) -> Chunk:
+    """The complete lines after `cursor` (at most about `limit` bytes, but always at least one
+    whole line when one exists), decoded with invalid UTF-8 replaced. A missing file reads as
+    empty; a cursor that no longer fits the file resets to 0."""
+    cursor = cursor or Cursor()
+    try:
+        fh = open(path, "rb")  # noqa: SIM115 - closed below; `with` would hide the fstat flow
+    except FileNotFoundError:
+        return Chunk(cursor=cursor)
+    with fh:
+        st = os.fstat(fh.fileno())
+        head = _head_hash(fh)
+        reset = cursor.offset > 0 and not _same_file(fh, st, head, cursor)
+        offset = 0 if reset else cursor.offset
+        data, more = _read_whole_lines(fh, offset, min(limit, max(0, st.st_size - offset)))
+    end = Cursor(offset + len(data), st.st_dev, st.st_ino, head)
+    chunk = Chunk(end, reset=reset, more=more)
+    _split(data, offset, chunk)
+    return chunk
+
+
+def parse_lines(chunk: Chunk) -> tuple[list[tuple[int, dict[str, Any]]], list[int]]:
+    """(start offset, object) for each JSON-object line, and the start offsets of lines that
+    are not one (invalid JSON or another JSON value). Blank lines are neither."""
+    records: list[tuple[int, dict[str, Any]]] = []
+    invalid: list[int] = []
+    for start, line in zip(chunk.starts, chunk.lines, strict=True):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except ValueError:
+            invalid.append(start)
+            continue
+        if isinstance(value, dict):
+            records.append((start, value))
+        else:
+            invalid.append(start)
+    return records, invalid
+
+
+# --- Identity ---
+
+
+def _head_hash(fh: Any) -> str | None:
+    """sha256 of the first line (or the first HEAD_BYTES); None while that is still growing."""
+    fh.seek(0)
+    head = fh.read(HEAD_BYTES)
+    newline = head.find(b"\n")
+    if newline >= 0:
+        head = head[: newline + 1]
+    elif len(head) < HEAD_BYTES:
+        return None
+    return hashlib.sha256(head).hexdigest()
+
+
+def _same_file(fh: Any, st: os.stat_result, head: str | None, cursor: Cursor) -> bool:
+    """Trigger: a stored cursor is about to be used. Why: the path may now name another file,
+    or the same inode rewritten. Outcome: False (reset) unless device, inode, first-line hash
+    all match, the file is still at least as long, and the byte before the offset is "\\n"."""
+    if cursor.dev is not None and (cursor.dev, cursor.ino) != (st.st_dev, st.st_ino):
+        return False
+    if cursor.head_hash is not None and cursor.head_hash != head:
+        return False
+    if st.st_size < cursor.offset:
+        return False
+    fh.seek(cursor.offset - 1)
+    return fh.read(1) == b"\n"
+
+
+# --- Reading ---
+
+
+def _read_whole_lines(fh: Any, offset: int, size: int) -> tuple[bytes, bool]:
+    """Bytes from offset up to the last "\\n" within `size` bytes; if there is none, keep
+    reading until the first one (a single huge line) or end of file. Returns (data, more)."""
+    fh.seek(offset)
+    data = fh.read(size)
+    cut = data.rfind(b"\n")
+    if cut >= 0:
+        more = len(data) == size and bool(fh.read(1))
+        return data[: cut + 1], more
+    pieces = [data]
+    while True:
+        piece = fh.read(_STEP)
+        if not piece:
+            return b"", False  # no complete line yet: it waits
+        newline = piece.find(b"\n")
+        if newline >= 0:
+            pieces.append(piece[: newline + 1])
+            return b"".join(pieces), True
+        pieces.append(piece)
+
+
+def _split(data: bytes, offset: int, chunk: Chunk) -> None:
+    position = offset
+    for raw in data.split(b"\n")[:-1]:  # data ends with "\n": the last piece is empty
+        chunk.starts.append(position)
+        chunk.lines.append(raw.decode("utf-8", errors="replace"))
+        position += len(raw) + 1

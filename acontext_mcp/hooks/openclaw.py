@@ -1,0 +1,306 @@
+"""OpenClaw hook events, forwarded by the native plugin in plugins/openclaw/.
+
+The plugin normalizes OpenClaw's (pi-agent-core) messages to OpenAI Chat Completions form and
+pipes one JSON object per event to `acontext-mcp hook openclaw EVENT`:
+
+- `agent_end`: `{messages, sessionId, sessionKey, agentId, cwd, success?, error?, runId?}`.
+  OpenClaw hands over the whole session history each time, so a later run resends the
+  messages of earlier runs; each message is stored exactly once (see `message_key`).
+- `before_compaction` / `before_reset`: the same, with `messages` optional, plus the host's
+  counters (`messageCount`, `compactingCount`, `tokenCount`, `reason`); pending messages are
+  stored, then a `compaction` / `reset` session event is recorded.
+- `before_prompt_build`: `{sessionId, sessionKey, agentId, cwd}`; answers
+  `{"additionalContext": brief}` for the project directory, or nothing.
+
+Capture honours the privacy switches and redacts secrets before anything is stored; the
+redaction counts of newly stored messages become one `redaction` session event.
+Stdlib only: this runs inside a hook.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+from collections import Counter
+from typing import Any
+
+from acontext_mcp.config import Settings
+
+AGENT = "openclaw"
+FORMAT = "openai"
+CAPTURE_EVENTS = frozenset({"agent_end", "before_compaction", "before_reset"})
+EVENTS = CAPTURE_EVENTS | {"before_prompt_build"}
+_SESSION_EVENT = {"before_compaction": "compaction", "before_reset": "reset"}
+_EVENT_FIELDS = ("messageCount", "compactingCount", "tokenCount", "reason", "sessionKey", "runId")
+_KEY_PREFIX = "id:"  # the store's prefix for native ids (store.messages.dedup_key)
+_QUERY_CHUNK = 500
+
+
+def handle(event: str, payload: dict[str, Any]) -> dict[str, Any] | None:
+    """Run one event; return the JSON answer for the plugin, or None for no output."""
+    if event not in EVENTS:
+        raise ValueError(f"unknown OpenClaw hook event {event!r}; expected one of {sorted(EVENTS)}")
+    from acontext_mcp.store.db import open_db
+
+    settings = Settings.from_env()
+    project_dir = _project_dir(payload)
+    conn = open_db(settings)
+    try:
+        if event == "before_prompt_build":
+            return _brief(conn, settings, project_dir)
+        session_id = session_id_for(payload)
+        if session_id is None:
+            raise ValueError(f"{event} payload names no sessionId or sessionKey")
+        from acontext_mcp.capture.privacy import capture_allowed
+
+        allowed, _why = capture_allowed(settings, project_dir=project_dir, session_id=session_id)
+        if not allowed:
+            return None
+        capture(conn, settings, event, payload, session_id=session_id, project_dir=project_dir)
+        return None
+    finally:
+        conn.close()
+
+
+# --- Identities ---
+
+
+def session_id_for(payload: dict[str, Any]) -> str | None:
+    """Our session id: OpenClaw's `sessionId` (the transcript identity, new after a reset).
+
+    Trigger: a payload without a usable sessionId. Why: the session key (`agent:main:main`)
+    outlives resets and holds `:`, which the per-session capture switch cannot name.
+    Outcome: `openclaw-<hash of the session key>`, stable for that key.
+    """
+    sid = _text(payload, "sessionId")
+    if sid and len(sid) <= 128 and all(c.isalnum() or c in "._-" for c in sid):
+        return sid
+    key = _text(payload, "sessionKey") or sid
+    if not key:
+        return None
+    return "openclaw-" + hashlib.sha256(key.encode()).hexdigest()[:24]
+
+
+def message_key(session_id: str, message: dict[str, Any], seen: Counter[str]) -> str:
+    """The stable identity of one message within its OpenClaw session.
+
+    OpenClaw's agent messages carry no id, and what it resends of earlier runs differs from
+    what the run itself reported (observed with 2026.9.6): a user message gets a new
+    `timestamp` once persisted, and tool-call ids lose their non-alphanumeric characters
+    (`call_ab1` comes back as `callab1`). Assistant and tool-result messages keep their
+    `timestamp`. So the key is a digest of:
+
+    - the session and the role;
+    - for user messages, their content; for others, their `timestamp` (their content when
+      they have none), so two identical replies at different times stay two messages;
+    - the tool-call ids the message holds, normalized as OpenClaw persists them;
+    - an ordinal among the messages of this payload that share all of the above (the second
+      identical "yes" of a conversation is its own message).
+
+    Content is not part of an assistant or tool key: OpenClaw may prune or rewrite what it
+    replays of old tool output, and that must not make an old message look new. `seen`
+    counts the bases met so far in this payload; it is updated.
+    """
+    role = message.get("role")
+    stamp = message.get("timestamp")
+    if role != "user" and isinstance(stamp, (int, float)) and not isinstance(stamp, bool):
+        basis: Any = ["t", stamp]
+    else:
+        body = {k: v for k, v in message.items() if k not in ("id", "timestamp")}
+        basis = ["c", hashlib.sha256(_canonical(body).encode()).hexdigest()]
+    anchors = [c.get("id") for c in message.get("tool_calls") or [] if isinstance(c, dict)]
+    if message.get("tool_call_id"):
+        anchors.append(message.get("tool_call_id"))
+    base = _canonical([session_id, role, basis, anchors])
+    ordinal = seen[base]
+    seen[base] += 1
+    digest = hashlib.sha256(f"{base}#{ordinal}".encode()).hexdigest()[:32]
+    return f"openclaw:{digest}"
+
+
+def normalize_call_ids(message: dict[str, Any]) -> dict[str, Any]:
+    """A copy whose tool-call ids are in the form OpenClaw persists: letters and digits only.
+
+    The ids a run reports at its own agent_end still hold `_`; later resends do not. Storing
+    the persisted form keeps calls and results paired whichever send stored them.
+    """
+    out = dict(message)
+    if isinstance(out.get("tool_call_id"), str):
+        out["tool_call_id"] = _persisted_id(out["tool_call_id"])
+    calls = out.get("tool_calls")
+    if isinstance(calls, list):
+        out["tool_calls"] = [
+            {**c, "id": _persisted_id(c["id"])}
+            if isinstance(c, dict) and isinstance(c.get("id"), str)
+            else c
+            for c in calls
+        ]
+    return out
+
+
+def _persisted_id(call_id: str) -> str:
+    return "".join(ch for ch in call_id if ch.isascii() and ch.isalnum()) or call_id
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+# --- Capture ---
+
+
+def capture(
+    conn: sqlite3.Connection,
+    settings: Settings,
+    event: str,
+    payload: dict[str, Any],
+    *,
+    session_id: str,
+    project_dir: str | None,
+) -> dict[str, int]:
+    """Store the payload's messages not stored yet, then the event's session event.
+
+    Returns {"stored", "duplicates", "skipped"} (skipped: entries that were not messages).
+    """
+    from acontext_mcp.store.events import add_event
+    from acontext_mcp.store.sessions import ensure_session
+
+    raw = payload.get("messages")
+    messages = [m for m in raw if isinstance(m, dict)] if isinstance(raw, list) else []
+    not_objects = len(raw) - len(messages) if isinstance(raw, list) else 0
+    totals = {"stored": 0, "duplicates": 0, "skipped": 0}
+    configs = {k: v for k in ("sessionKey", "agentId") if (v := _text(payload, k))}
+    ensure_session(
+        conn, session_id, agent=AGENT, project_dir=project_dir, configs={"openclaw": configs}
+    )
+    if messages:
+        totals.update(_store_new(conn, settings, session_id, messages))
+    totals["skipped"] += not_objects
+    if event in _SESSION_EVENT:
+        data = {k: payload[k] for k in _EVENT_FIELDS if k in payload}
+        add_event(conn, session_id, _SESSION_EVENT[event], {**data, "source": AGENT})
+    elif payload.get("success") is False:
+        error = payload.get("error")
+        add_event(conn, session_id, "run_failed", {"error": str(error)[:2000], "source": AGENT})
+    return totals
+
+
+def _store_new(
+    conn: sqlite3.Connection, settings: Settings, session_id: str, messages: list[dict[str, Any]]
+) -> dict[str, int]:
+    """Convert, redact and store the messages whose keys the session does not hold yet.
+
+    Known keys are filtered out before conversion, so a resent history costs one indexed
+    lookup per message, and redaction is counted once per stored message. The store's
+    UNIQUE(session_id, dedup_key) still decides under concurrency.
+    """
+    from acontext_mcp.capture.redact import redact_message
+    from acontext_mcp.errors import InvalidInput
+    from acontext_mcp.formats.convert import to_internal
+    from acontext_mcp.store.events import add_event
+    from acontext_mcp.store.messages import next_position
+
+    seen: Counter[str] = Counter()
+    messages = [normalize_call_ids(m) for m in messages]
+    keyed = [(message_key(session_id, m, seen), m) for m in messages]
+    known = _known_keys(conn, session_id, [k for k, _ in keyed])
+    fresh = [(k, m) for k, m in keyed if _KEY_PREFIX + k not in known]
+    if not fresh:
+        return {"stored": 0, "duplicates": len(messages), "skipped": 0}
+    salt = f"{session_id}:{next_position(conn, session_id)}"
+    items: list[tuple[str, Any]] = []
+    found: list[Counter[str]] = []
+    skipped = 0
+    for index, (key, message) in enumerate(fresh):
+        bare = {k: v for k, v in message.items() if k not in ("id", "timestamp")}
+        try:  # one at a time: a message we cannot read must not block the rest forever
+            (internal,) = to_internal([bare], FORMAT, id_salt=f"{salt}:{index}")
+        except (InvalidInput, ValueError) as exc:
+            skipped += 1
+            _log_skip(key, exc)
+            continue
+        clean, counted = redact_message(internal)
+        clean["meta"] = {**(clean.get("meta") or {}), "id": key}
+        items.append((key, clean))
+        found.append(counted)
+    results = _store(conn, settings, session_id, items) if items else []
+    stored = 0
+    counts: Counter[str] = Counter()
+    for result, counted in zip(results, found, strict=True):
+        if result["stored"]:
+            stored += 1
+            counts.update(counted)
+    if counts:
+        add_event(conn, session_id, "redaction", {"counts": dict(counts), "source": AGENT})
+    return {"stored": stored, "duplicates": len(messages) - stored - skipped, "skipped": skipped}
+
+
+def _store(
+    conn: sqlite3.Connection, settings: Settings, session_id: str, items: list[tuple[str, Any]]
+) -> list[dict[str, Any]]:
+    """Store in one transaction; a message over the size cap is stored clipped instead.
+
+    Trigger: one message is over ACONTEXT_MAX_MESSAGE_BYTES. Why: refusing it would make every
+    later agent_end of the session fail the same way. Outcome: stored one by one, clipped.
+    """
+    from acontext_mcp.errors import TooLarge
+    from acontext_mcp.store.messages import store_messages
+
+    keys: list[str | None] = [_KEY_PREFIX + k for k, _ in items]
+    messages = [m for _, m in items]
+    try:
+        return store_messages(conn, settings, session_id, messages, fmt=FORMAT, keys=keys)
+    except TooLarge:
+        from acontext_mcp.capture.claude_code import clip_message
+
+        out = []
+        for key, message in zip(keys, messages, strict=True):
+            try:
+                one = store_messages(conn, settings, session_id, [message], fmt=FORMAT, keys=[key])
+            except TooLarge:
+                clipped = clip_message(message, settings.max_message_bytes)
+                one = store_messages(conn, settings, session_id, [clipped], fmt=FORMAT, keys=[key])
+            out.extend(one)
+        return out
+
+
+def _known_keys(conn: sqlite3.Connection, session_id: str, keys: list[str]) -> set[str]:
+    found: set[str] = set()
+    wanted = [_KEY_PREFIX + k for k in keys]
+    for start in range(0, len(wanted), _QUERY_CHUNK):
+        chunk = wanted[start : start + _QUERY_CHUNK]
+        marks = ",".join("?" * len(chunk))
+        rows = conn.execute(
+            f"SELECT dedup_key FROM messages WHERE session_id = ? AND dedup_key IN ({marks})",
+            [session_id, *chunk],
+        )
+        found.update(r[0] for r in rows)
+    return found
+
+
+def _log_skip(key: str, exc: Exception) -> None:
+    from acontext_mcp.hooks import _log
+
+    _log(f"openclaw: message {key} not stored: {type(exc).__name__}: {exc}")
+
+
+# --- Brief ---
+
+
+def _brief(conn: sqlite3.Connection, settings: Settings, project_dir: str | None) -> dict | None:
+    from acontext_mcp.capture.brief import build_brief
+
+    brief = build_brief(conn, settings, project_dir=project_dir)
+    return {"additionalContext": brief} if brief else None
+
+
+def _text(payload: dict[str, Any], key: str) -> str | None:
+    value = payload.get(key)
+    return value if isinstance(value, str) and value else None
+
+
+def _project_dir(payload: dict[str, Any]) -> str | None:
+    cwd = _text(payload, "cwd")
+    return os.path.normpath(os.path.abspath(os.path.expanduser(cwd))) if cwd else None
