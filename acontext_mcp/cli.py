@@ -115,9 +115,25 @@ def _message_text(message: dict[str, Any]) -> str:
     from acontext_mcp.formats.parts import text_of
 
     text = text_of(message)  # type: ignore[arg-type]
-    media = [p["type"] for p in message["parts"] if p["type"] in ("image", "audio", "file")]
-    if media:
-        text += f" [{', '.join(media)}]"
+    other: list[str] = []
+    for part in message["parts"]:
+        if part["type"] in ("image", "audio", "file"):
+            other.append(part["type"])
+        elif part["type"] == "opaque":
+            value = part.get("value")
+            kind = value.get("type") if isinstance(value, dict) else None
+            other.append(f"opaque {kind or part.get('source_format', '')}".strip())
+        elif part["type"] == "tool-result":
+            for inner in part["content"]:
+                kind = inner.get("type") if isinstance(inner, dict) else None
+                if kind in ("image", "audio", "file"):
+                    other.append(kind)
+                elif kind not in ("text", None):
+                    value = inner.get("value")
+                    inner_kind = value.get("type") if isinstance(value, dict) else kind
+                    other.append(f"opaque {inner_kind}")
+    if other:
+        text += f" [{', '.join(other)}]"
     return text
 
 
@@ -244,6 +260,15 @@ def build_parser() -> argparse.ArgumentParser:
     from acontext_mcp import cli_disk
 
     cli_disk.register(add)
+    from acontext_mcp import cli_capture
+
+    cli_capture.register(add)
+    from acontext_mcp import cli_setup
+
+    cli_setup.register(add)
+    from acontext_mcp import cli_import
+
+    cli_import.register(add)
     return parser
 
 

@@ -37,6 +37,18 @@ ENV_VARS: dict[str, tuple[str, str]] = {
     "ACONTEXT_BUSY_TIMEOUT_MS": ("10000", "How long a writer waits for the SQLite lock."),
     "ACONTEXT_BRIEF_CHARS": ("2000", "Character budget of the brief a new session starts with."),
     "ACONTEXT_LOG_LEVEL": ("INFO", "Log level for the log file and stderr."),
+    "ACONTEXT_CAPTURE": (
+        "on",
+        "off (or 0, false, no) stops all capture; hooks still run and exit 0.",
+    ),
+    "ACONTEXT_HOOK_INLINE": (
+        "0",
+        "1 makes hooks capture before they exit instead of in a detached child process.",
+    ),
+    "ACONTEXT_MCP_BIN": (
+        "acontext-mcp on PATH",
+        "The acontext-mcp command the Claude Code plugin's hooks and MCP server run.",
+    ),
     "ACONTEXT_LLM_PROVIDER": ("(none)", "LLM provider for later stages: openai, anthropic, ..."),
     "ACONTEXT_LLM_MODEL": ("(provider default)", "Model name for the LLM provider."),
 }

@@ -354,3 +354,56 @@ class TestProcesses:
         counts = _capture(db, settings, path, sid="crash", final=True)
         assert counts["stored"] == len(_expected_keys(lines)) - partial
         assert [r["dedup_key"] for r in _rows(db, "crash")] == _expected_keys(lines)
+
+
+class TestRedaction:
+    SECRET = "sk-ant-api03-" + "Q" * 80
+    TOKEN = "ghp_" + "a1B2" * 9
+
+    def _secret_transcript(self, tmp_path: Path) -> Path:
+        lines = fixture_lines()
+        lines[2] = lines[2].replace(
+            "ALPHA: look around",
+            f"ALPHA: use ANTHROPIC_API_KEY={self.SECRET} <private>my home address</private> "
+            "and look around",
+        )
+        lines[26] = lines[26].replace("total 8", f"total 8 token {self.TOKEN}")
+        path = tmp_path / "secret.jsonl"
+        path.write_text("".join(line if line.endswith("\n") else line + "\n" for line in lines))
+        return path
+
+    def test_secrets_never_reach_the_store_and_counts_are_recorded(self, db, settings, tmp_path):
+        path = self._secret_transcript(tmp_path)
+        counts = _capture(db, settings, path, final=True)
+        dump = json.dumps(_rows(db))
+        assert self.SECRET not in dump and self.TOKEN not in dump
+        assert "my home address" not in dump
+        assert "ALPHA: use ANTHROPIC_API_KEY=" in dump and "and look around" in dump
+        events = [e for e in list_events(db, "s") if e["type"] == "redaction"]
+        assert len(events) == 1
+        recorded = events[0]["data"]["counts"]
+        assert sum(recorded.values()) >= 3 and recorded == counts["redacted"]
+        again = _capture(db, settings, path, final=True)
+        assert again["stored"] == 0 and again["redacted"] == {}
+        assert len([e for e in list_events(db, "s") if e["type"] == "redaction"]) == 1
+
+
+class TestLateBlocks:
+    def test_blocks_arriving_after_a_final_capture_extend_the_same_message(
+        self, db, settings, tmp_path
+    ):
+        lines = fixture_lines()
+        ids = [json.loads(x)["message"]["id"] if '"type":"assistant"' in x else None for x in lines]
+        mid = next(i for i in ids if i and ids.count(i) >= 4)  # thinking, text, two tool calls
+        first = ids.index(mid)
+        path = tmp_path / "t.jsonl"
+        path.write_text("".join(lines[: first + 2]))  # only thinking and text so far
+        _capture(db, settings, path, final=True)
+        (partial,) = [r for r in _rows(db) if r["dedup_key"] == "id:" + mid]
+        assert [p["type"] for p in partial["parts"]] == ["thinking", "text"]
+        _append(path, "".join(lines[first + 2 :]))
+        counts = _capture(db, settings, path, final=True)
+        assert counts["extended"] == 1
+        _capture(db, settings, MULTI, sid="ref", final=True)
+        assert _content(db, "s") == _content(db, "ref")
+        assert [r["dedup_key"] for r in _rows(db)] == _expected_keys(lines)

@@ -218,3 +218,31 @@ class TestOrder:
         assert "globally" in allowed(settings, project, "s1")[1]
         monkeypatch.setenv(CAPTURE_ENV, "off")
         assert CAPTURE_ENV in allowed(settings, project, "s1")[1]
+
+
+class TestCommand:
+    def _cli(self, settings: Settings, cwd: Path, *args: str) -> str:
+        import subprocess
+        import sys
+
+        env = {**os.environ, "ACONTEXT_HOME": str(settings.home)}
+        env.pop(CAPTURE_ENV, None)
+        done = subprocess.run([sys.executable, "-m", "acontext_mcp", "capture", *args], cwd=cwd,
+                              env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    def test_switches_flip_what_the_hooks_check(self, settings: Settings, project: Path):
+        assert "capture is on" in self._cli(settings, project, "status")
+        self._cli(settings, project, "off")
+        assert allowed(settings, project)[0] is False
+        assert "capture is off" in self._cli(settings, project, "status")
+        self._cli(settings, project, "on")
+        assert allowed(settings, project) == (True, "")
+        self._cli(settings, project, "off", "--session", "abc-1")
+        assert allowed(settings, project, "abc-1")[0] is False
+        assert allowed(settings, project, "other")[0] is True
+        self._cli(settings, project, "off", "--all")
+        assert "globally" in allowed(settings, project, "other")[1]
+        out = self._cli(settings, project, "on", "--session", "abc-1")
+        assert "still off" in out

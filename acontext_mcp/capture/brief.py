@@ -9,12 +9,15 @@ its budget however much is stored. Stdlib only: it runs inside a hook.
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
 from acontext_mcp.config import Settings
 from acontext_mcp.errors import InvalidInput
 from acontext_mcp.skills.catalog import list_skills
+from acontext_mcp.store.messages import user_requests
+from acontext_mcp.store.sessions import recent_project_sessions
 from acontext_mcp.store.tasks import recent_tasks_for_project
 
 _LINE = 160  # a task or skill line is clipped to this many characters
@@ -40,6 +43,25 @@ def _preferences(tasks: list[dict[str, Any]]) -> list[str]:
     return [f"- {p}" for p in seen]
 
 
+def _session_lines(
+    conn: sqlite3.Connection, project_dir: str | None, exclude: str | None, tasks: list
+) -> list[str]:
+    """What the user asked in recent sessions whose tasks are not tracked yet: until the task
+    agent has read a session, its requests are the best summary of its work."""
+    tracked = {t["session_id"] for t in tasks}
+    lines = []
+    for session in recent_project_sessions(conn, project_dir, exclude=exclude, limit=5):
+        if session["id"] in tracked:
+            continue
+        requests = user_requests(conn, session["id"], limit=3)
+        if not requests:
+            continue
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(session["updated_at"]))
+        asked = "; ".join(_clip(r, 70) for r in requests)
+        lines.append(_clip(f"- {when} ({session['agent']}) the user asked: {asked}", _LINE * 2))
+    return lines
+
+
 def _skill_lines(skills_dir: Path) -> list[str]:
     lines = []
     for skill in list_skills(skills_dir):
@@ -55,8 +77,10 @@ def build_brief(
     project_dir: str | None,
     budget: int | None = None,
     skills_changed: bool = False,
+    session_id: str | None = None,
 ) -> str:
-    """The brief for a session starting in `project_dir`; "" when there is nothing to say."""
+    """The brief for a session starting in `project_dir` (`session_id` is left out of the
+    recent sessions); "" when there is nothing to say."""
     budget = settings.brief_chars if budget is None else budget
     if budget < 80:
         raise InvalidInput(f"the brief budget must be at least 80 characters (got {budget})")
@@ -64,6 +88,10 @@ def build_brief(
     sections: list[tuple[str, list[str]]] = [
         ("Recent tasks in this project (newest first):", [_task_line(t) for t in tasks[:10]]),
         ("User preferences seen so far:", _preferences(tasks)),
+        (
+            "Recent sessions in this project (newest first):",
+            _session_lines(conn, project_dir, session_id, tasks),
+        ),
         ("Learned skills (read one with the get_skill tool):", _skill_lines(settings.skills_dir)),
     ]
     lines: list[str] = []

@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from acontext_mcp.capture.claude_code_lines import Entry, parse_records
+from acontext_mcp.capture.redact import redact_message, redact_value
+from acontext_mcp.capture.stop_message import settle
 from acontext_mcp.capture.transcript import READ_LIMIT, Cursor, read_lines
 from acontext_mcp.config import Settings
 from acontext_mcp.errors import TooLarge
@@ -32,7 +34,7 @@ from acontext_mcp.formats.parts import Message
 from acontext_mcp.store.cursors import get_cursor, set_cursor
 from acontext_mcp.store.db import atomic, dumps
 from acontext_mcp.store.events import add_event
-from acontext_mcp.store.messages import next_position, store_messages
+from acontext_mcp.store.messages import extend_message, next_position, store_messages
 from acontext_mcp.store.sessions import ensure_session
 
 FORMAT = "anthropic"  # transcript `message` objects are Anthropic Messages API shaped
@@ -83,6 +85,7 @@ def capture_transcript(
         if ctx.totals["cursor"] == before:
             limit *= 2  # one held-back message is larger than the limit: read further
     ctx.totals["skipped_by_type"] = dict(ctx.skipped)
+    ctx.totals["redacted"] = dict(ctx.redacted)
     return ctx.totals
 
 
@@ -148,6 +151,7 @@ class _Capture:
         self.project_dir, self.parent_id, self.agent = project_dir, parent_id, agent
         self.key = cursor_key(session_id, path)
         self.skipped: Counter[str] = Counter()
+        self.redacted: Counter[str] = Counter()
         self.totals: dict[str, Any] = {
             "stored": 0,
             "duplicates": 0,
@@ -158,6 +162,8 @@ class _Capture:
             "reset": False,
             "pending": False,
             "cursor": 0,
+            "redacted": {},
+            "extended": 0,
         }
 
     def step(self, *, final: bool, limit: int) -> bool:
@@ -174,6 +180,9 @@ class _Capture:
         if parsed.entries or self.project_dir:
             self._ensure_sessions(parsed.entries)
         self._store(parsed.entries)
+        if self.step_redacted:
+            add_event(self.conn, self.session_id, "redaction", {"counts": dict(self.step_redacted)})
+            self.redacted.update(self.step_redacted)
         new = chunk.cursor_at(parsed.cut)
         if new != cursor:
             set_cursor(self.conn, self.key, new.to_json())
@@ -194,7 +203,9 @@ class _Capture:
 
     def _store(self, entries: list[Entry]) -> None:
         """Messages in batches, in file order; an event flushes the batch before it so its
-        recorded position is where it happened."""
+        recorded position is where it happened. Secrets are redacted first; the counts of
+        what was newly stored become one `redaction` event per step."""
+        self.step_redacted: Counter[str] = Counter()
         batch: list[Entry] = []
         for entry in entries:
             if entry.event is None:
@@ -208,14 +219,35 @@ class _Capture:
     def _store_messages(self, batch: list[Entry]) -> None:
         if not batch:
             return
-        messages = [e.message for e in batch]
-        keys: list[str | None] = [e.key for e in batch]
+        redacted = [redact_message(e.message) for e in batch]  # type: ignore[arg-type]
+        pairs = zip(batch, redacted, strict=True)
+        clean = [Entry(e.start, e.key, message=m, cwd=e.cwd) for e, (m, _) in pairs]
+        messages = [e.message for e in clean]
+        keys: list[str | None] = [e.key for e in clean]
         try:
             results = store_messages(
                 self.conn, self.settings, self.session_id, messages, fmt=FORMAT, keys=keys
             )
         except TooLarge:
-            results = [self._store_one(e) for e in batch]
+            results = [self._store_one(e) for e in clean]
+        said: list[list[Any]] = []
+        for entry, result, (message, counted) in zip(clean, results, redacted, strict=True):
+            if message["role"] != "assistant":
+                if result["stored"]:
+                    self.step_redacted.update(counted)
+                continue
+            if result["stored"]:
+                added = len(message["parts"])
+            else:  # stored earlier: late content blocks of the same API message extend it
+                added = extend_message(
+                    self.conn, self.settings, self.session_id, entry.key, message["parts"]
+                )
+                self.totals["extended"] += 1 if added else 0
+            if added:
+                self.step_redacted.update(counted)
+                said.append(list(message["parts"]))
+        if said:
+            settle(self.conn, self.session_id, said)
         stored = sum(1 for r in results if r["stored"])
         self.totals["stored"] += stored
         self.totals["duplicates"] += len(results) - stored
@@ -232,6 +264,7 @@ class _Capture:
 
     def _store_event(self, entry: Entry) -> None:
         type_, data = entry.event  # type: ignore[misc]
+        data, counted = redact_value(data)
         data = {**data, "key": entry.key}
         exists = self.conn.execute(
             "SELECT 1 FROM session_events WHERE session_id = ? AND type = ? "
@@ -243,6 +276,7 @@ class _Capture:
             return
         data["position"] = next_position(self.conn, self.session_id)
         add_event(self.conn, self.session_id, type_, data)
+        self.step_redacted.update(counted)
         self.totals["events"] += 1
 
 

@@ -600,6 +600,12 @@ def _redact_part(part: Any, counts: Counter[str]) -> Any:
     return new
 
 
+def redact_value(value: Any) -> tuple[Any, Counter[str]]:
+    """A redacted copy of any JSON-like value (event data, metadata), and the count per kind."""
+    counts: Counter[str] = Counter()
+    return _redact_value(value, counts), counts
+
+
 def redact_message(message: dict[str, Any]) -> tuple[dict[str, Any], Counter[str]]:
     """A redacted copy of an internal-form message, and the count per kind. The input is
     never mutated.

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-READ_LIMIT = 64 * 1024 * 1024  # bytes read per call; the rest waits for the next call
+READ_LIMIT = 4 * 1024 * 1024  # bytes per transaction: short write locks, little lost to a kill
 HEAD_BYTES = 4096  # the file's identity hash covers its first line, at most this many bytes
 _STEP = 1024 * 1024  # read size while looking for the end of one very long line
 

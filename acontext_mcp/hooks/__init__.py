@@ -1,72 +1,66 @@
 """Hook entry points: `acontext-mcp hook <agent> <event>`, run by the host agent per event.
 
-The hot path. A hook runs in a fresh interpreter while the agent waits, so this package uses
-the standard library and our stdlib-only modules (config, store, formats, capture) and nothing
-else. It fails open: whatever goes wrong is logged under the data home and the hook exits 0
-with no output the host could misread. Hooks never call an LLM or the network.
+The hot path: a hook runs in a fresh interpreter once per tool call, so this module imports
+nothing but `os` and `sys`. It reads the payload, and for events the host needs no answer to,
+forks: the parent exits at once (the host sees a finished, silent hook) and the detached child
+captures, logging to the data home. Events that answer (Claude Code SessionStart, OpenClaw)
+run inline. `ACONTEXT_HOOK_INLINE=1` runs everything inline (debugging, `doctor`), as do
+platforms without fork. Either way the hook fails open: exit 0, nothing on stdout but an
+answer. See hooks/run.py for what runs.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import sys
-import time
-import traceback
-from typing import Any
 
-AGENTS = ("claude-code", "openclaw")
 MAX_STDIN = 64 * 1024 * 1024  # hook payloads are small; refuse to buffer anything absurd
+ANSWERING = {("claude-code", "SessionStart")}
 
 
-def _log(line: str) -> None:
-    """Append one line to <home>/logs/hooks.log; never raises (logging must not break a hook)."""
+def read_stdin() -> bytes:
+    """All of stdin, up to MAX_STDIN + 1 bytes (the runner refuses more)."""
+    chunks, size = [], 0
     try:
-        from acontext_mcp.config import Settings
+        while size <= MAX_STDIN:
+            chunk = os.read(0, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError:
+        pass  # no stdin (closed or a terminal gone): an empty payload
+    return b"".join(chunks)
 
-        logs = Settings.from_env().logs_dir
-        logs.mkdir(parents=True, exist_ok=True)
-        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
-        with open(logs / "hooks.log", "a", encoding="utf-8") as fh:
-            fh.write(f"{stamp} {os.getpid()} {line}\n")
-    except Exception:
-        print(f"acontext-mcp hook: {line}", file=sys.stderr)
 
-
-def read_payload() -> dict[str, Any]:
-    """The hook's JSON input from stdin; {} when empty. Raises ValueError when malformed."""
-    raw = sys.stdin.buffer.read(MAX_STDIN + 1)
-    if len(raw) > MAX_STDIN:
-        raise ValueError(f"hook input is over {MAX_STDIN} bytes")
-    if not raw.strip():
-        return {}
-    payload = json.loads(raw.decode("utf-8", errors="replace"))
-    if not isinstance(payload, dict):
-        raise ValueError(f"hook input must be a JSON object, got {type(payload).__name__}")
-    return payload
+def _detach() -> bool:
+    """Fork; True in the child, which leaves the host's session and pipes. The parent exits
+    as soon as main returns. False when forking is not possible (then run inline)."""
+    if not hasattr(os, "fork") or os.environ.get("ACONTEXT_HOOK_INLINE") == "1":
+        return False
+    try:
+        pid = os.fork()
+    except OSError:
+        return False
+    if pid:
+        os._exit(0)  # the parent: nothing buffered to flush, skip interpreter teardown
+    os.setsid()
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    return True
 
 
 def main(argv: list[str]) -> int:
-    """Run one hook; always exit 0. Prints a JSON answer only when the event has one."""
-    started = time.monotonic()
-    agent, event = [*argv, "", ""][:2]
-    try:
-        if agent not in AGENTS or not event:
-            raise ValueError(f"usage: acontext-mcp hook {{{'|'.join(AGENTS)}}} EVENT")
-        payload = read_payload()
-        if agent == "claude-code":
-            from acontext_mcp.hooks import claude_code as handler
-        else:
-            from acontext_mcp.hooks import openclaw as handler  # type: ignore[no-redef]
-        answer = handler.handle(event, payload)
-        if answer:
-            sys.stdout.write(json.dumps(answer, ensure_ascii=False))
-            sys.stdout.flush()
-        outcome = "ok"
-    except KeyboardInterrupt:
-        raise
-    except BaseException as exc:  # fail open: SystemExit included, the host must not see it
-        outcome = f"error {type(exc).__name__}: {exc}"
-        _log(f"{agent} {event} failed: {traceback.format_exc(limit=8).strip()}")
-    _log(f"{agent} {event} {outcome} {1000 * (time.monotonic() - started):.1f}ms")
-    return 0
+    """Run one hook; always exit 0."""
+    raw = read_stdin()
+    key = tuple(argv[:2])
+    if key not in ANSWERING and key[:1] != ("openclaw",) and _detach():
+        from acontext_mcp.hooks.run import run
+
+        try:
+            run(argv, raw, detached=True)
+        finally:
+            os._exit(0)
+    from acontext_mcp.hooks.run import run
+
+    return run(argv, raw)

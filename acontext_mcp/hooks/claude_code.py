@@ -2,11 +2,17 @@
 
 Every event captures what the transcript gained since the last committed cursor; events that
 end a turn (Stop, SubagentStop, PreCompact, SessionEnd) also flush the assistant message that
-may still have been growing. SessionStart answers with the brief for the project directory.
+may still have been growing, and the subagent transcripts of the session. Stop checks the
+payload's `last_assistant_message` against the store, since the transcript may lag the hook.
+SessionStart answers with the brief for the project directory and asks Claude Code to rescan
+skills when the skills directory changed since the last session.
 """
 
 from __future__ import annotations
 
+import os
+import sqlite3
+import time
 from typing import Any
 
 from acontext_mcp.config import Settings
@@ -15,6 +21,9 @@ FINAL_EVENTS = frozenset({"Stop", "SubagentStop", "PreCompact", "SessionEnd"})
 EVENTS = frozenset(
     {"SessionStart", "UserPromptSubmit", "PostToolUse", "PostToolUseFailure", *FINAL_EVENTS}
 )
+STOP_WAIT = 0.6  # seconds Stop re-reads a lagging transcript before storing the text itself
+STOP_POLL = 0.05
+SKILLS_SEEN = "skills-seen:claude-code"
 
 
 def handle(event: str, payload: dict[str, Any]) -> dict[str, Any] | None:
@@ -33,7 +42,7 @@ def handle(event: str, payload: dict[str, Any]) -> dict[str, Any] | None:
         if allowed and session_id and _text(payload, "transcript_path"):
             _capture(conn, settings, event, payload, session_id, project_dir)
         if event == "SessionStart":
-            return _session_start(conn, settings, project_dir)
+            return _session_start(conn, settings, project_dir, session_id)
         return None
     finally:
         conn.close()
@@ -44,34 +53,92 @@ def _text(payload: dict[str, Any], key: str) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _capture(conn, settings, event, payload, session_id, project_dir) -> None:
-    from acontext_mcp.capture.claude_code import capture_transcript
+def _capture(
+    conn: sqlite3.Connection,
+    settings: Settings,
+    event: str,
+    payload: dict[str, Any],
+    session_id: str,
+    project_dir: str | None,
+) -> None:
+    from acontext_mcp.capture.claude_code import capture_subagents, capture_transcript
 
-    capture_transcript(
-        conn,
-        settings,
-        session_id=session_id,
-        transcript_path=payload["transcript_path"],
-        project_dir=project_dir,
-        final=event in FINAL_EVENTS,
-    )
-    agent_transcript = _text(payload, "agent_transcript_path")
-    if event == "SubagentStop" and agent_transcript:
+    final = event in FINAL_EVENTS
+    transcript = payload["transcript_path"]
+    args = {"session_id": session_id, "transcript_path": transcript, "project_dir": project_dir}
+    capture_transcript(conn, settings, **args, final=final)
+    if final:
+        agent_path = _text(payload, "agent_transcript_path") if event == "SubagentStop" else None
+        capture_subagents(conn, settings, **args, agent_transcript_path=agent_path, final=True)
+    last = _text(payload, "last_assistant_message")
+    if event == "Stop" and last and os.path.exists(transcript):
+        _cover_last_message(conn, settings, session_id, transcript, project_dir, last)
+
+
+def _cover_last_message(
+    conn: sqlite3.Connection,
+    settings: Settings,
+    session_id: str,
+    transcript: str,
+    project_dir: str | None,
+    text: str,
+) -> None:
+    """Make sure the turn's final text is stored: re-read a lagging transcript briefly, then
+    store the text as a provisional message that the real line replaces when it arrives."""
+    from acontext_mcp.capture.claude_code import capture_transcript
+    from acontext_mcp.capture.redact import redact_text
+    from acontext_mcp.capture.stop_message import is_stored, store_provisional, text_hash
+    from acontext_mcp.store.sessions import ensure_session
+
+    digest = text_hash(redact_text(text)[0])
+    deadline = time.monotonic() + STOP_WAIT
+    while not is_stored(conn, session_id, digest):
+        if time.monotonic() >= deadline:
+            ensure_session(conn, session_id, agent="claude-code", project_dir=project_dir)
+            store_provisional(conn, settings, session_id, text)
+            return
+        time.sleep(STOP_POLL)
         capture_transcript(
-            conn,
-            settings,
-            session_id=f"{session_id}:agent-{_text(payload, 'agent_id') or 'unknown'}",
-            transcript_path=agent_transcript,
-            project_dir=project_dir,
-            parent_session_id=session_id,
-            final=True,
+            conn, settings, session_id=session_id, transcript_path=transcript, final=True
         )
 
 
-def _session_start(conn, settings: Settings, project_dir: str | None) -> dict[str, Any] | None:
+def _session_start(
+    conn: sqlite3.Connection, settings: Settings, project_dir: str | None, session_id: str | None
+) -> dict[str, Any] | None:
     from acontext_mcp.capture.brief import build_brief
 
-    brief = build_brief(conn, settings, project_dir=project_dir)
-    if not brief:
+    changed = _skills_changed(conn, settings)
+    brief = build_brief(conn, settings, project_dir=project_dir, session_id=session_id)
+    if not brief and not changed:
         return None
-    return {"hookSpecificOutput": {"hookEventName": "SessionStart", "additionalContext": brief}}
+    answer: dict[str, Any] = {"hookEventName": "SessionStart"}
+    if brief:
+        answer["additionalContext"] = brief
+    if changed:
+        answer["reloadSkills"] = True
+    return {"hookSpecificOutput": answer}
+
+
+def _skills_changed(conn: sqlite3.Connection, settings: Settings) -> bool:
+    """Whether the skills directory changed since the last SessionStart saw it (first run:
+    changed only when skills exist). Cheap: one stat per SKILL.md."""
+    from acontext_mcp.store.cursors import get_cursor, set_cursor
+    from acontext_mcp.store.db import atomic
+
+    seen: list[list[Any]] = []
+    try:
+        for entry in sorted(os.scandir(settings.skills_dir), key=lambda e: e.name):
+            try:
+                st = os.stat(os.path.join(entry.path, "SKILL.md"))
+            except OSError:
+                continue
+            seen.append([entry.name, st.st_mtime_ns, st.st_size])
+    except OSError:
+        pass  # no skills directory yet
+    with atomic(conn):
+        before = get_cursor(conn, SKILLS_SEEN)
+        if before == seen:
+            return False
+        set_cursor(conn, SKILLS_SEEN, seen)
+    return before is not None or bool(seen)

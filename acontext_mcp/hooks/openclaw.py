@@ -281,7 +281,7 @@ def _known_keys(conn: sqlite3.Connection, session_id: str, keys: list[str]) -> s
 
 
 def _log_skip(key: str, exc: Exception) -> None:
-    from acontext_mcp.hooks import _log
+    from acontext_mcp.hooks.run import _log
 
     _log(f"openclaw: message {key} not stored: {type(exc).__name__}: {exc}")
 

@@ -216,3 +216,61 @@ def next_position(conn: sqlite3.Connection, session_id: str) -> int:
         "SELECT COALESCE(MAX(position), -1) + 1 FROM messages WHERE session_id = ?",
         (session_id,),
     ).fetchone()[0]
+
+
+def user_requests(conn: sqlite3.Connection, session_id: str, *, limit: int = 5) -> list[str]:
+    """The texts the user typed in a session, oldest first: user messages that are prompts
+    (meta.kind "prompt" or "command" from Claude Code capture; any text-only user message
+    from other sources), not tool results or injected notices."""
+    rows = conn.execute(
+        "SELECT parts, meta FROM messages WHERE session_id = ? AND role = 'user' "
+        "AND COALESCE(json_extract(meta, '$.kind'), 'prompt') IN ('prompt', 'command') "
+        "ORDER BY position LIMIT ?",
+        (session_id, limit * 4),
+    ).fetchall()
+    requests: list[str] = []
+    for row in rows:
+        parts = loads(row[0])
+        if any(p.get("type") == "tool-result" for p in parts):
+            continue
+        text = " ".join(p["text"] for p in parts if p.get("type") == "text" and p.get("text"))
+        if text.strip():
+            requests.append(text.strip())
+        if len(requests) == limit:
+            break
+    return requests
+
+
+def extend_message(
+    conn: sqlite3.Connection, settings: Settings, session_id: str, key: str, parts: list[Any]
+) -> int:
+    """Append the parts a stored message lacks; returns how many were added.
+
+    Trigger: an assistant message was stored before all of its content blocks reached the
+    transcript (a final capture at Stop while the file lagged, an import of a live file).
+    Why: its dedup key would otherwise turn the late blocks away for good. Outcome: the same
+    row gains them, in order, and goes back to `pending` so later stages read it again.
+    Call inside the caller's transaction. A merge over the size cap is left undone.
+    """
+    row = conn.execute(
+        "SELECT id, parts FROM messages WHERE session_id = ? AND dedup_key = ?",
+        (session_id, key),
+    ).fetchone()
+    if row is None:
+        return 0
+    stored = loads(row[1])
+    incoming, _moved = externalize(conn, settings, list(parts))
+    seen = {dumps(p) for p in stored}
+    extra = [p for p in incoming if dumps(p) not in seen]
+    if not extra:
+        return 0
+    merged = stored + extra
+    merged_json = dumps(merged)
+    if len(merged_json.encode()) > settings.max_message_bytes:
+        return 0
+    tokens = estimate_tokens({"role": "assistant", "parts": merged})  # type: ignore[typeddict-item]
+    conn.execute(
+        "UPDATE messages SET parts = ?, token_count = ?, status = 'pending' WHERE id = ?",
+        (merged_json, tokens, row[0]),
+    )
+    return len(extra)

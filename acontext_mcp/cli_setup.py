@@ -1,0 +1,159 @@
+"""`acontext-mcp install|uninstall|doctor`: register with host agents, remove, check."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from acontext_mcp.config import Settings
+from acontext_mcp.errors import InvalidInput
+
+AGENTS = ("claude-code", "openclaw")
+
+
+def _emit(args: argparse.Namespace, value: Any, text: str) -> None:
+    if args.json:
+        json.dump(value, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(text)
+
+
+def _check_flags(args: argparse.Namespace) -> None:
+    """Each agent's own options; naming one for the other agent is a mistake worth saying."""
+    if args.agent == "claude-code":
+        flags = (("--config", args.config), ("--plugin-dir", getattr(args, "plugin_dir", None)))
+    else:
+        flags = (("--scope", args.scope), ("--project", args.project))
+    wrong = [flag for flag, value in flags if value]
+    if wrong:
+        raise InvalidInput(f"{', '.join(wrong)} does not apply to {args.agent}")
+    if args.agent == "claude-code" and args.project:
+        if args.scope == "user":
+            raise InvalidInput("--project goes with --scope project")
+        args.scope = "project"  # naming a project means its scope
+
+
+def cmd_install(args: argparse.Namespace, settings: Settings) -> int:
+    from acontext_mcp.setup import claude_code, openclaw
+
+    _check_flags(args)
+    if args.agent == "claude-code":
+        out = claude_code.install(
+            settings.home,
+            scope=args.scope or "user",
+            project=args.project,
+            dry_run=args.dry_run,
+            command=args.command,
+        )
+        if out.wrote and not args.dry_run:
+            out.notes.append(
+                "new Claude Code sessions use it (restart running ones); "
+                "check with `acontext-mcp doctor`"
+            )
+    else:
+        out = openclaw.install(
+            settings.home,
+            config=args.config,
+            plugin=args.plugin_dir,
+            dry_run=args.dry_run,
+            command=args.command,
+        )
+    _emit(args, out.to_json(), out.render())
+    return 0
+
+
+def cmd_uninstall(args: argparse.Namespace, settings: Settings) -> int:
+    from acontext_mcp.setup import claude_code, openclaw
+
+    _check_flags(args)
+    if args.agent == "claude-code":
+        out = claude_code.uninstall(
+            settings.home, scope=args.scope or "user", project=args.project, dry_run=args.dry_run
+        )
+    else:
+        out = openclaw.uninstall(settings.home, config=args.config, dry_run=args.dry_run)
+    _emit(args, out.to_json(), out.render())
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
+    from acontext_mcp.setup import doctor
+
+    report = doctor.run(settings, project=args.project, timeout=args.timeout)
+    _emit(args, report.to_json(), report.render())
+    return 0 if report.healthy else 1
+
+
+def _agent_options(p: argparse.ArgumentParser, *, install: bool) -> None:
+    p.add_argument("agent", choices=AGENTS, help="the host agent")
+    p.add_argument(
+        "--scope",
+        choices=["user", "project"],
+        help="claude-code: user (~/.claude/settings.json + ~/.claude.json, the default) or "
+        "project (<project>/.claude/settings.json + <project>/.mcp.json)",
+    )
+    p.add_argument(
+        "--project",
+        metavar="DIR",
+        help="claude-code: the project for --scope project (default: the current directory)",
+    )
+    p.add_argument(
+        "--config",
+        metavar="PATH",
+        help="openclaw: the openclaw.json to edit (default: $OPENCLAW_CONFIG_PATH, else "
+        "openclaw.json in $OPENCLAW_STATE_DIR or ~/.openclaw)",
+    )
+    if install:
+        p.add_argument(
+            "--plugin-dir",
+            metavar="DIR",
+            help="openclaw: the plugin folder to load (default: the one shipped with acontext-mcp)",
+        )
+        p.add_argument(
+            "--command",
+            metavar="PATH",
+            help="the acontext-mcp executable to register (default: the one running now)",
+        )
+    p.add_argument("--dry-run", action="store_true", help="print the diff, write nothing")
+    p.add_argument("--json", action="store_true", help="print JSON for scripts")
+
+
+def register(add: Callable[..., argparse.ArgumentParser]) -> None:
+    p = add(
+        "install",
+        cmd_install,
+        "Register the MCP server and capture hooks with an agent "
+        "(merges into its settings, backs them up first; safe to run twice).",
+    )
+    _agent_options(p, install=True)
+    p = add(
+        "uninstall",
+        cmd_uninstall,
+        "Remove exactly what install added to an agent's "
+        "settings (restoring anything it replaced).",
+    )
+    _agent_options(p, install=False)
+    p = add(
+        "doctor",
+        cmd_doctor,
+        "Check the installation: run the installed hooks on a "
+        "synthetic turn, probe the MCP server, the store and the logs; exit 1 if broken.",
+    )
+    p.add_argument(
+        "--project",
+        metavar="DIR",
+        help="project whose settings and capture switches to check (default: the current "
+        "directory)",
+    )
+    p.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        type=float,
+        default=30.0,
+        help="seconds one hook run or the MCP probe may take (default 30)",
+    )
+    p.add_argument("--json", action="store_true", help="print JSON for scripts")

@@ -1,0 +1,72 @@
+"""Run one hook event, inline or in the detached child (see hooks/__init__.py).
+
+Standard library and our stdlib-only modules (config, store, formats, capture) only. It fails
+open: whatever goes wrong is logged to <data home>/logs/hooks.log and the hook exits 0 with no
+output the host could misread. Hooks never call an LLM or the network.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import traceback
+from typing import Any
+
+from acontext_mcp.hooks import MAX_STDIN
+
+AGENTS = ("claude-code", "openclaw")
+
+
+def _log(line: str) -> None:
+    """Append one line to <home>/logs/hooks.log; never raises (logging must not break a hook)."""
+    try:
+        from acontext_mcp.config import Settings
+
+        logs = Settings.from_env().logs_dir
+        logs.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+        with open(logs / "hooks.log", "a", encoding="utf-8") as fh:
+            fh.write(f"{stamp} {os.getpid()} {line}\n")
+    except Exception:
+        print(f"acontext-mcp hook: {line}", file=sys.stderr)
+
+
+def parse_payload(raw: bytes) -> dict[str, Any]:
+    """The hook's JSON input; {} when empty. Raises ValueError when malformed or too big."""
+    if len(raw) > MAX_STDIN:
+        raise ValueError(f"hook input is over {MAX_STDIN} bytes")
+    if not raw.strip():
+        return {}
+    payload = json.loads(raw.decode("utf-8", errors="replace"))
+    if not isinstance(payload, dict):
+        raise ValueError(f"hook input must be a JSON object, got {type(payload).__name__}")
+    return payload
+
+
+def run(argv: list[str], raw: bytes, *, detached: bool = False) -> int:
+    """Run one hook; always 0. Prints a JSON answer only when the event has one."""
+    started = time.monotonic()
+    agent, event = [*argv, "", ""][:2]
+    try:
+        if agent not in AGENTS or not event:
+            raise ValueError(f"usage: acontext-mcp hook {{{'|'.join(AGENTS)}}} EVENT")
+        payload = parse_payload(raw)
+        if agent == "claude-code":
+            from acontext_mcp.hooks import claude_code as handler
+        else:
+            from acontext_mcp.hooks import openclaw as handler  # type: ignore[no-redef]
+        answer = handler.handle(event, payload)
+        if answer:
+            sys.stdout.write(json.dumps(answer, ensure_ascii=False))
+            sys.stdout.flush()
+        outcome = "ok"
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # fail open: SystemExit included, the host must not see it
+        outcome = f"error {type(exc).__name__}: {exc}"
+        _log(f"{agent} {event} failed: {traceback.format_exc(limit=8).strip()}")
+    how = " (detached)" if detached else ""
+    _log(f"{agent} {event} {outcome}{how} {1000 * (time.monotonic() - started):.1f}ms")
+    return 0

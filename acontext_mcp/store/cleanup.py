@@ -1,0 +1,67 @@
+"""Deleting one session and everything that hangs off it (doctor's synthetic turn, for one).
+
+Messages, tasks and session events go by `ON DELETE CASCADE`; subagent sessions only get
+`parent_id` set NULL by the schema, so they are deleted explicitly; cursors are keyed by
+text (`transcript:<session>:<path>`, `provisional:<session>`), not by foreign key; queued
+jobs name their session in the payload. Blob files are content-addressed and may be shared,
+so they stay.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from acontext_mcp.store.db import atomic
+
+
+def _names_session(key: str, session_ids: set[str]) -> bool:
+    """A cursor key with one of these sessions as a whole `:`-separated segment."""
+    return any(
+        key.endswith(":" + sid) or f":{sid}:" in key or key.startswith(sid + ":")
+        for sid in session_ids
+    )
+
+
+def delete_session(conn: sqlite3.Connection, session_id: str) -> dict[str, int]:
+    """Delete a session, its subagent sessions and all their rows; returns counts per kind.
+
+    Deleting a session that does not exist is not an error (all counts are 0).
+    """
+    with atomic(conn):
+        ids = {session_id}
+        frontier = [session_id]
+        while frontier:  # subagents of subagents, too
+            rows = conn.execute(
+                f"SELECT id FROM sessions WHERE parent_id IN ({','.join('?' * len(frontier))})",
+                frontier,
+            ).fetchall()
+            frontier = [r[0] for r in rows if r[0] not in ids]
+            ids.update(frontier)
+        marks = ",".join("?" * len(ids))
+        args = sorted(ids)
+        counts = {
+            kind: conn.execute(
+                f"SELECT COUNT(*) FROM {table} WHERE session_id IN ({marks})", args
+            ).fetchone()[0]
+            for kind, table in (
+                ("messages", "messages"),
+                ("tasks", "tasks"),
+                ("events", "session_events"),
+            )
+        }
+        keys = [
+            r[0]
+            for r in conn.execute(
+                "SELECT key FROM cursors WHERE " + " OR ".join(["instr(key, ?) > 0"] * len(ids)),
+                args,
+            ).fetchall()
+            if _names_session(r[0], ids)
+        ]
+        conn.executemany("DELETE FROM cursors WHERE key = ?", [(k,) for k in keys])
+        jobs = conn.execute(
+            f"DELETE FROM jobs WHERE json_valid(payload) "
+            f"AND json_extract(payload, '$.session_id') IN ({marks})",
+            args,
+        ).rowcount
+        sessions = conn.execute(f"DELETE FROM sessions WHERE id IN ({marks})", args).rowcount
+    return {**counts, "sessions": sessions, "cursors": len(keys), "jobs": jobs}
