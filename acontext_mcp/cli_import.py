@@ -68,7 +68,9 @@ def _first_sigint_stops(notice: Callable[[], None]) -> Iterator[_Stop]:
     try:
         yield state
     finally:
-        signal.signal(signal.SIGINT, previous)
+        # Once a stop was asked for, the command is only printing its summary and exiting 130:
+        # a late second press must not turn that into a traceback or a signal death.
+        signal.signal(signal.SIGINT, signal.SIG_IGN if state.requested.is_set() else previous)
 
 
 def _root(args: argparse.Namespace) -> Path:

@@ -517,6 +517,15 @@ class TestCommandLine:
         )  # fmt: skip
         try:
             assert f"importing {sessions} transcripts" in proc.stderr.readline()  # handler is set
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:  # press while a file is being imported
+                if (home / "acontext.db").exists():
+                    try:
+                        if store_count(home):
+                            break
+                    except sqlite3.OperationalError:
+                        pass  # the schema is still being created
+                time.sleep(0.01)
             for _ in range(presses):
                 proc.send_signal(signal.SIGINT)
                 time.sleep(0.05)

@@ -151,7 +151,8 @@ class _Capture:
         self.project_dir, self.parent_id, self.agent = project_dir, parent_id, agent
         self.key = cursor_key(session_id, path)
         self.skipped: Counter[str] = Counter()
-        self.redacted: Counter[str] = Counter()
+        self.redacted: Counter[str] = Counter()  # over the whole call
+        self.step_redacted: Counter[str] = Counter()  # this step: becomes its redaction event
         self.totals: dict[str, Any] = {
             "stored": 0,
             "duplicates": 0,
@@ -205,7 +206,7 @@ class _Capture:
         """Messages in batches, in file order; an event flushes the batch before it so its
         recorded position is where it happened. Secrets are redacted first; the counts of
         what was newly stored become one `redaction` event per step."""
-        self.step_redacted: Counter[str] = Counter()
+        self.step_redacted = Counter()
         batch: list[Entry] = []
         for entry in entries:
             if entry.event is None:

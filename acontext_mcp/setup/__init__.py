@@ -101,6 +101,25 @@ def find_executable(explicit: str | None = None) -> str:
     )
 
 
+def executable_problem(argv: list[str], env: dict[str, str]) -> str | None:
+    """Why the host could not start `argv` with `env`'s PATH, or None; named up front, since a
+    failed start only shows as exit 127."""
+    if not argv:
+        return "the command is empty"
+    exe = argv[0]
+    if "$" in exe:
+        return None  # a placeholder the host expands; cannot judge here
+    if os.sep in exe:
+        if not os.path.isfile(exe):
+            return f"{exe} does not exist"
+        if not os.access(exe, os.X_OK):
+            return f"{exe} is not executable"
+        return None
+    if shutil.which(exe, path=env.get("PATH")) is None:
+        return f"{exe} is not on PATH"
+    return None
+
+
 def explicit_home() -> str | None:
     """ACONTEXT_HOME when set in this shell: baked into what we register, since the host
     agent does not inherit this shell's environment."""

@@ -79,15 +79,13 @@ def claude_json() -> Path:
     return Path(raw).expanduser() / ".claude.json" if raw else Path.home() / ".claude.json"
 
 
-def settings_files(project: Path | None) -> list[tuple[str, Path]]:
-    """Every settings file whose hooks Claude Code runs for `project` (user first)."""
-    files = [("user", claude_dir() / "settings.json")]
-    if project is not None:
-        files += [
-            ("project", project / ".claude" / "settings.json"),
-            ("local", project / ".claude" / "settings.local.json"),
-        ]
-    return files
+def settings_files(project: Path) -> list[Path]:
+    """Every settings file whose hooks Claude Code runs for `project`: user, project, local."""
+    return [
+        claude_dir() / "settings.json",
+        project / ".claude" / "settings.json",
+        project / ".claude" / "settings.local.json",
+    ]
 
 
 def target(scope: str, project: str | None, home: Path) -> Target:
