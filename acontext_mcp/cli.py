@@ -49,6 +49,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    from acontext_mcp.llm.select import describe
     from acontext_mcp.skills.catalog import list_skills
     from acontext_mcp.store.db import open_db
     from acontext_mcp.store.stats import store_stats
@@ -64,6 +65,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
         "logs": str(settings.logs_dir),
         "llm_provider": settings.llm_provider,
         "llm_model": settings.llm_model,
+        "llm": describe(settings),
         **stats,
     }
     if args.json:
@@ -75,8 +77,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
           f"{stats['db_bytes'] / 1e6:.1f} MB)")  # fmt: skip
     print(f"  skills      {info['skills_dir']} ({info['skills']} skills)")
     print(f"  logs        {info['logs']}")
-    provider = settings.llm_provider or "none configured (capture and storage still work)"
-    print(f"  llm         {provider}{' / ' + settings.llm_model if settings.llm_model else ''}")
+    print(f"  llm         {info['llm']}")
     print(f"  sessions    {stats['sessions']}")
     print(f"  messages    {stats['messages']} (~{stats['message_tokens']} tokens)")
     by_status = ", ".join(f"{k} {v}" for k, v in sorted(stats["tasks_by_status"].items()))
@@ -269,6 +270,12 @@ def build_parser() -> argparse.ArgumentParser:
     from acontext_mcp import cli_import
 
     cli_import.register(add)
+    from acontext_mcp import cli_worker
+
+    cli_worker.register(add)
+    from acontext_mcp import cli_usage
+
+    cli_usage.register(add)
     return parser
 
 

@@ -16,6 +16,9 @@ DEFAULT_MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 DEFAULT_GREP_TIMEOUT = 10.0
 DEFAULT_BUSY_TIMEOUT_MS = 10_000
 DEFAULT_BRIEF_CHARS = 2000
+DEFAULT_LLM_TIMEOUT = 60.0
+DEFAULT_LLM_DAILY_TOKENS = 200_000
+DEFAULT_LLM_MAX_RETRIES = 3
 
 # name: (env var, default shown in docs, meaning). The README table is checked against this.
 ENV_VARS: dict[str, tuple[str, str]] = {
@@ -49,8 +52,42 @@ ENV_VARS: dict[str, tuple[str, str]] = {
         "acontext-mcp on PATH",
         "The acontext-mcp command the Claude Code plugin's hooks and MCP server run.",
     ),
-    "ACONTEXT_LLM_PROVIDER": ("(none)", "LLM provider for later stages: openai, anthropic, ..."),
+    "ACONTEXT_OBSERVE_BATCH": ("16", "Pending messages in a session that queue its task tracking."),
+    "ACONTEXT_OBSERVE_WAIT_S": (
+        "8",
+        "Seconds the oldest pending message may wait before a hook queues tracking.",
+    ),
+    "ACONTEXT_WORKER": (
+        "on",
+        "off (or 0, false, no) stops hooks from starting workers; jobs still queue.",
+    ),
+    "ACONTEXT_WORKER_IDLE_S": ("5", "Seconds without ready work before a worker exits."),
+    "ACONTEXT_WORKER_LEASE_S": (
+        "30",
+        "Worker and job lease length; a dead worker's job is retried after it.",
+    ),
+    "ACONTEXT_WORKER_MAX_ATTEMPTS": ("5", "Attempts before a job is marked failed."),
+    "ACONTEXT_WORKER_DEFER_S": ("600", "How long work waits when no LLM is available."),
+    "ACONTEXT_LLM_PROVIDER": (
+        "auto",
+        "LLM provider for task tracking and learning: openai, anthropic, claude-cli, none or "
+        "auto (see LLM providers).",
+    ),
     "ACONTEXT_LLM_MODEL": ("(provider default)", "Model name for the LLM provider."),
+    "ACONTEXT_LLM_BASE_URL": (
+        "(SDK default)",
+        "Base URL of an OpenAI- or Anthropic-compatible server (Ollama, vLLM, LM Studio, "
+        "OpenRouter).",
+    ),
+    "ACONTEXT_LLM_TIMEOUT": ("60", "Seconds one LLM request may take before it is retried."),
+    "ACONTEXT_LLM_MAX_RETRIES": (
+        "3",
+        "Retries of one LLM call after a 429, 5xx, timeout or connection error (0 for none).",
+    ),
+    "ACONTEXT_LLM_DAILY_TOKENS": (
+        "200000",
+        "Hard budget of LLM tokens (in + out) per local day; when spent, LLM work waits.",
+    ),
 }
 
 
@@ -64,6 +101,20 @@ def _env_int(name: str, default: int) -> int:
         raise ValueError(f"{name} must be a whole number, got {raw!r}") from exc
     if value <= 0:
         raise ValueError(f"{name} must be positive, got {value}")
+    return value
+
+
+def _env_count(name: str, default: int) -> int:
+    """A whole number that may be 0 (counts of retries)."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a whole number, got {raw!r}") from exc
+    if value < 0:
+        raise ValueError(f"{name} must be 0 or more, got {value}")
     return value
 
 
@@ -93,8 +144,12 @@ class Settings:
     busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS
     brief_chars: int = DEFAULT_BRIEF_CHARS
     log_level: str = "INFO"
-    llm_provider: str | None = None
+    llm_provider: str | None = None  # None (or "auto"): detect, see llm/select.py
     llm_model: str | None = None
+    llm_base_url: str | None = None
+    llm_timeout: float = DEFAULT_LLM_TIMEOUT
+    llm_max_retries: int = DEFAULT_LLM_MAX_RETRIES
+    llm_daily_tokens: int = DEFAULT_LLM_DAILY_TOKENS
     extra: dict[str, str] = field(default_factory=dict, compare=False)
 
     @property
@@ -130,8 +185,12 @@ class Settings:
             busy_timeout_ms=_env_int("ACONTEXT_BUSY_TIMEOUT_MS", DEFAULT_BUSY_TIMEOUT_MS),
             brief_chars=_env_int("ACONTEXT_BRIEF_CHARS", DEFAULT_BRIEF_CHARS),
             log_level=(os.environ.get("ACONTEXT_LOG_LEVEL") or "INFO").upper(),
-            llm_provider=os.environ.get("ACONTEXT_LLM_PROVIDER") or None,
-            llm_model=os.environ.get("ACONTEXT_LLM_MODEL") or None,
+            llm_provider=(os.environ.get("ACONTEXT_LLM_PROVIDER") or "").strip().lower() or None,
+            llm_model=(os.environ.get("ACONTEXT_LLM_MODEL") or "").strip() or None,
+            llm_base_url=(os.environ.get("ACONTEXT_LLM_BASE_URL") or "").strip() or None,
+            llm_timeout=_env_float("ACONTEXT_LLM_TIMEOUT", DEFAULT_LLM_TIMEOUT),
+            llm_max_retries=_env_count("ACONTEXT_LLM_MAX_RETRIES", DEFAULT_LLM_MAX_RETRIES),
+            llm_daily_tokens=_env_int("ACONTEXT_LLM_DAILY_TOKENS", DEFAULT_LLM_DAILY_TOKENS),
         )
 
     def ensure_dirs(self) -> None:

@@ -25,6 +25,8 @@ from acontext_mcp.config import Settings
 from acontext_mcp.disk import files as disk_files
 from acontext_mcp.disk import search as disk_search
 from acontext_mcp.errors import AcontextError
+from acontext_mcp.observe.summary import render_tasks
+from acontext_mcp.observe.task_ops import session_tasks
 from acontext_mcp.skills import catalog
 from acontext_mcp.store import sessions as session_store
 from acontext_mcp.store import tasks as task_store
@@ -171,6 +173,20 @@ class SkillSearch(BaseModel):
     results: list[Json]
 
 
+def _flush() -> Callable[[Settings, str, float], Json]:
+    """The worker's flush, imported on first use (it pulls in the LLM providers)."""
+    try:
+        from acontext_mcp.worker.flush import flush_session
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("acontext_mcp.worker", "acontext_mcp.worker.flush"):
+            raise
+        raise ToolError(
+            "flush_session is unavailable: this installation has no background worker "
+            "(acontext_mcp.worker.flush); upgrade acontext-mcp"
+        ) from exc
+    return flush_session
+
+
 def build_server(settings: Settings) -> MCPServer:
     """An MCPServer bound to one data home; the pool opens lazily on first use."""
     state: dict[str, ConnectionPool] = {}
@@ -264,6 +280,22 @@ def build_server(settings: Settings) -> MCPServer:
                 conn, session_id=session_id, status=status, limit=limit, cursor=cursor
             )
         return TaskPage(**page)
+
+    @tool("Compact text of a session's tasks, progress and preferences.", READ_ONLY)
+    def get_session_summary(session_id: SessionId) -> Json:
+        with pool().connection() as conn:
+            session_store.get_session(conn, session_id)
+            tasks = session_tasks(conn, session_id)
+        return {"session_id": session_id, "summary": render_tasks(tasks)}
+
+    @tool("Extract tasks from a session's new messages now; waits.", ADDITIVE)
+    def flush_session(
+        session_id: SessionId,
+        timeout_s: Annotated[float, Field(ge=1, le=300, description="Max seconds to wait")] = 30,
+    ) -> Json:
+        with pool().connection() as conn:
+            session_store.get_session(conn, session_id)
+        return _flush()(settings, session_id, timeout_s)
 
     # --- Skills ---
 

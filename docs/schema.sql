@@ -1,4 +1,4 @@
--- acontext-mcp database schema, version 3. Generated: python -m acontext_mcp.store.migrations > docs/schema.sql
+-- acontext-mcp database schema, version 4. Generated: python -m acontext_mcp.store.migrations > docs/schema.sql
 CREATE TABLE artifacts (
             id INTEGER PRIMARY KEY,
             disk_id INTEGER NOT NULL REFERENCES disks(id) ON DELETE CASCADE,
@@ -46,6 +46,29 @@ CREATE TABLE jobs (
             error TEXT,
             created_at REAL NOT NULL,
             updated_at REAL NOT NULL
+        , holder TEXT);
+
+CREATE TABLE leases (
+            name TEXT PRIMARY KEY,
+            holder TEXT NOT NULL,
+            until REAL NOT NULL,
+            updated_at REAL NOT NULL
+        );
+
+CREATE TABLE llm_calls (
+            id INTEGER PRIMARY KEY,
+            provider TEXT NOT NULL,
+            model TEXT NOT NULL,
+            purpose TEXT NOT NULL,       -- task_extraction, distillation, skill_learning, ...
+            session_id TEXT,             -- no foreign key: usage outlives deleted sessions
+            input_tokens INTEGER NOT NULL DEFAULT 0,
+            output_tokens INTEGER NOT NULL DEFAULT 0,
+            duration_ms REAL NOT NULL DEFAULT 0,
+            outcome TEXT NOT NULL
+                CHECK (outcome IN ('ok', 'error', 'timeout', 'rate_limited', 'budget')),
+            error TEXT,
+            day TEXT NOT NULL,           -- YYYY-MM-DD, local time
+            created_at REAL NOT NULL
         );
 
 CREATE TABLE messages (
@@ -88,6 +111,12 @@ CREATE TABLE sessions (
             updated_at REAL NOT NULL
         );
 
+CREATE TABLE task_messages (
+            task_id INTEGER NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+            message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+            PRIMARY KEY (task_id, message_id)
+        );
+
 CREATE TABLE tasks (
             id INTEGER PRIMARY KEY,
             session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
@@ -104,6 +133,8 @@ CREATE TABLE tasks (
 
 CREATE INDEX jobs_ready ON jobs(status, run_after);
 
+CREATE INDEX llm_calls_day ON llm_calls(day, purpose);
+
 CREATE INDEX messages_status ON messages(status, session_id);
 
 CREATE INDEX session_events_session ON session_events(session_id, id);
@@ -111,5 +142,7 @@ CREATE INDEX session_events_session ON session_events(session_id, id);
 CREATE INDEX sessions_project ON sessions(project_dir, updated_at);
 
 CREATE INDEX sessions_updated ON sessions(updated_at);
+
+CREATE INDEX task_messages_message ON task_messages(message_id);
 
 CREATE INDEX tasks_status ON tasks(status, updated_at);

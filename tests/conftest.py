@@ -22,6 +22,12 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ACONTEXT_SKILLS_DIR", raising=False)
     for name in ("ACONTEXT_MAX_ARTIFACT_BYTES", "ACONTEXT_BLOB_THRESHOLD", "ACONTEXT_LLM_PROVIDER"):
         monkeypatch.delenv(name, raising=False)
+    # Hooks must not start background workers unless a test asks for one (ACONTEXT_WORKER=on),
+    # and no test may reach a real LLM through keys or URLs that happen to be set on the machine.
+    monkeypatch.setenv("ACONTEXT_WORKER", "off")
+    for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "OPENAI_BASE_URL",
+                 "ANTHROPIC_BASE_URL", "ACONTEXT_LLM_BASE_URL", "ACONTEXT_LLM_MODEL"):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture

@@ -46,7 +46,7 @@ def test_status_on_a_fresh_home_creates_it_and_reports_paths(settings: Settings)
     assert info["schema_version"] >= 1 and info["sessions"] == 0
     assert info["llm_provider"] is None
     human = run("status").stdout
-    assert "none configured" in human and str(settings.db_path) in human
+    assert "capture works, learning waits" in human and str(settings.db_path) in human
 
 
 def test_sessions_messages_and_tasks(filled: str) -> None:

@@ -19,7 +19,7 @@ from acontext_mcp.store.sessions import ensure_session
 
 pytestmark = pytest.mark.anyio
 
-WRITERS = {"store_turn", "disk_write"}
+WRITERS = {"store_turn", "disk_write", "flush_session"}
 
 OPENAI_TURN = [
     {"role": "system", "content": "You are terse."},

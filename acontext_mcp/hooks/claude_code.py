@@ -73,6 +73,9 @@ def _capture(
     last = _text(payload, "last_assistant_message")
     if event == "Stop" and last and os.path.exists(transcript):
         _cover_last_message(conn, settings, session_id, transcript, project_dir, last)
+    from acontext_mcp.worker.triggers import maybe_queue
+
+    maybe_queue(conn, settings, session_id, event=event)  # never raises; no LLM here
 
 
 def _cover_last_message(

@@ -59,6 +59,10 @@ def handle(event: str, payload: dict[str, Any]) -> dict[str, Any] | None:
         if not allowed:
             return None
         capture(conn, settings, event, payload, session_id=session_id, project_dir=project_dir)
+        if event == "agent_end":
+            from acontext_mcp.worker.triggers import maybe_queue
+
+            maybe_queue(conn, settings, session_id, event=event)  # never raises; no LLM here
         return None
     finally:
         conn.close()

@@ -48,12 +48,10 @@ def run(settings: Settings, *, project: str | None = None, timeout: float = 30.0
             "acontext-mcp install claude-code (or: install openclaw)",
         )
     _check_logs(report, settings.logs_dir / "hooks.log")
-    if settings.llm_provider:
-        report.add("llm", "ok", f"provider {settings.llm_provider}")
-    else:
-        report.add(
-            "llm", "info", "no LLM provider (ACONTEXT_LLM_PROVIDER): capture works, learning waits"
-        )
+    from acontext_mcp.llm.select import NO_PROVIDER, describe
+
+    line = describe(settings)
+    report.add("llm", "info" if line.startswith(NO_PROVIDER) else "ok", line)
     return report
 
 

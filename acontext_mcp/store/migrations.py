@@ -187,6 +187,54 @@ def m003_disks_cursors_jobs(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m004_observe(db: sqlite3.Connection) -> None:
+    _run_script(
+        db,
+        """
+        -- Every LLM call, for `acontext-mcp usage` and the daily token budget. `day` is the
+        -- local calendar day the call started, so the budget resets at the user's midnight.
+        CREATE TABLE llm_calls (
+            id INTEGER PRIMARY KEY,
+            provider TEXT NOT NULL,
+            model TEXT NOT NULL,
+            purpose TEXT NOT NULL,       -- task_extraction, distillation, skill_learning, ...
+            session_id TEXT,             -- no foreign key: usage outlives deleted sessions
+            input_tokens INTEGER NOT NULL DEFAULT 0,
+            output_tokens INTEGER NOT NULL DEFAULT 0,
+            duration_ms REAL NOT NULL DEFAULT 0,
+            outcome TEXT NOT NULL
+                CHECK (outcome IN ('ok', 'error', 'timeout', 'rate_limited', 'budget')),
+            error TEXT,
+            day TEXT NOT NULL,           -- YYYY-MM-DD, local time
+            created_at REAL NOT NULL
+        );
+        CREATE INDEX llm_calls_day ON llm_calls(day, purpose);
+
+        -- Which messages a task was built from (the task agent links them).
+        CREATE TABLE task_messages (
+            task_id INTEGER NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+            message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+            PRIMARY KEY (task_id, message_id)
+        );
+        CREATE INDEX task_messages_message ON task_messages(message_id);
+
+        -- Named leases: one background worker per data home holds `worker`; it renews the
+        -- lease while alive, and a crashed holder's lease simply expires.
+        CREATE TABLE leases (
+            name TEXT PRIMARY KEY,
+            holder TEXT NOT NULL,
+            until REAL NOT NULL,
+            updated_at REAL NOT NULL
+        );
+
+        -- Who holds a running job's lease, so a worker whose lease expired (and whose job was
+        -- taken over) cannot also finish it: no job is applied twice.
+        ALTER TABLE jobs ADD COLUMN holder TEXT;
+        """,
+    )
+
+
 def _applied(db: sqlite3.Connection) -> set[str]:
     db.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations "

@@ -88,27 +88,135 @@ def update_task(
     """Change a task; each call is one transaction."""
     with atomic(conn):
         task = get_task(conn, session_id, order)
-        if status is not None:
-            task["status"] = _check_status(status)
-        if description is not None and description.strip():
-            task["description"] = description.strip()
-        if add_progress and add_progress.strip():
-            task["progresses"].append(add_progress.strip())
-        if add_preference and add_preference.strip():
-            task["user_preferences"].append(add_preference.strip())
-        conn.execute(
-            "UPDATE tasks SET status = ?, description = ?, progresses = ?, user_preferences = ?, "
-            "updated_at = ? WHERE id = ?",
-            (
-                task["status"],
-                task["description"],
-                dumps(task["progresses"]),
-                dumps(task["user_preferences"]),
-                time.time(),
-                task["id"],
-            ),
-        )
+        _apply(conn, task, status, description, add_progress, add_preference)
     return get_task(conn, session_id, order)
+
+
+def _apply(
+    conn: sqlite3.Connection,
+    task: dict[str, Any],
+    status: str | None,
+    description: str | None,
+    add_progress: str | None,
+    add_preference: str | None,
+) -> None:
+    if status is not None:
+        task["status"] = _check_status(status)
+    if description is not None and description.strip():
+        task["description"] = description.strip()
+    if add_progress and add_progress.strip():
+        task["progresses"].append(add_progress.strip())
+    if add_preference and add_preference.strip():
+        task["user_preferences"].append(add_preference.strip())
+    conn.execute(
+        "UPDATE tasks SET status = ?, description = ?, progresses = ?, user_preferences = ?, "
+        "updated_at = ? WHERE id = ?",
+        (
+            task["status"],
+            task["description"],
+            dumps(task["progresses"]),
+            dumps(task["user_preferences"]),
+            time.time(),
+            task["id"],
+        ),
+    )
+
+
+def get_task_by_id(conn: sqlite3.Connection, task_id: int) -> dict[str, Any] | None:
+    """A task by its row id (stable while orders shift), or None."""
+    row = conn.execute("SELECT * FROM tasks WHERE id = ?", (task_id,)).fetchone()
+    return None if row is None else row_to_task(row)
+
+
+def update_task_by_id(
+    conn: sqlite3.Connection,
+    task_id: int,
+    *,
+    status: str | None = None,
+    description: str | None = None,
+    add_progress: str | None = None,
+    add_preference: str | None = None,
+) -> dict[str, Any]:
+    """`update_task` addressed by row id; one transaction (a savepoint inside a caller's)."""
+    with atomic(conn):
+        task = get_task_by_id(conn, task_id)
+        if task is None:
+            raise NotFound(f"no task with id {task_id}")
+        _apply(conn, task, status, description, add_progress, add_preference)
+    return get_task_by_id(conn, task_id)  # type: ignore[return-value]
+
+
+def find_task_by_description(
+    conn: sqlite3.Connection, session_id: str, description: str
+) -> dict[str, Any] | None:
+    """The session's task with this description (exact after trimming, else ignoring case
+    and inner whitespace); the first in order when several match. None when none does."""
+    wanted = description.strip()
+    if not wanted:
+        return None
+    row = conn.execute(
+        'SELECT * FROM tasks WHERE session_id = ? AND description = ? ORDER BY "order" LIMIT 1',
+        (session_id, wanted),
+    ).fetchone()
+    if row is not None:
+        return row_to_task(row)
+    folded = " ".join(wanted.split()).casefold()
+    for row in conn.execute(
+        'SELECT * FROM tasks WHERE session_id = ? ORDER BY "order"', (session_id,)
+    ):
+        if " ".join(row["description"].split()).casefold() == folded:
+            return row_to_task(row)
+    return None
+
+
+def current_task(conn: sqlite3.Connection, session_id: str) -> dict[str, Any] | None:
+    """The task work is happening on: the most recently updated `running` task, else the
+    last task in order; None when the session has no tasks."""
+    row = conn.execute(
+        "SELECT * FROM tasks WHERE session_id = ? AND status = 'running' "
+        "ORDER BY updated_at DESC, id DESC LIMIT 1",
+        (session_id,),
+    ).fetchone()
+    if row is None:
+        row = conn.execute(
+            'SELECT * FROM tasks WHERE session_id = ? ORDER BY "order" DESC LIMIT 1',
+            (session_id,),
+        ).fetchone()
+    return None if row is None else row_to_task(row)
+
+
+def link_messages(conn: sqlite3.Connection, task_id: int, message_ids: list[int]) -> int:
+    """Record which stored messages a task came from; returns how many links are new."""
+    added = 0
+    for message_id in dict.fromkeys(message_ids):
+        cur = conn.execute(
+            "INSERT OR IGNORE INTO task_messages (task_id, message_id) VALUES (?, ?)",
+            (task_id, message_id),
+        )
+        added += cur.rowcount
+    return added
+
+
+LEARN_JOB_KIND = "learn_task"
+
+
+def queue_learning(conn: sqlite3.Connection, task_id: int, session_id: str) -> bool:
+    """Queue a finished (success/failed) task for skill learning, once per task ever
+    (dedup key `learn:<task_id>`). True when newly queued."""
+    now = time.time()
+    cur = conn.execute(
+        "INSERT OR IGNORE INTO jobs (kind, payload, dedup_key, status, run_after, created_at, "
+        "updated_at) VALUES (?, ?, ?, 'queued', ?, ?, ?)",
+        (
+            LEARN_JOB_KIND,
+            dumps({"task_id": task_id, "session_id": session_id}),
+            f"learn:{task_id}",
+            now,
+            now,
+            now,
+        ),
+    )
+    return cur.rowcount == 1
 
 
 def list_tasks(

@@ -1,0 +1,64 @@
+"""`acontext-mcp usage`: LLM calls by day and by purpose, and what is left of today's budget."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from acontext_mcp.config import Settings
+
+
+def cmd_usage(args: argparse.Namespace, settings: Settings) -> int:
+    from acontext_mcp.llm.select import describe
+    from acontext_mcp.store import usage
+    from acontext_mcp.store.db import open_db
+
+    conn = open_db(settings)
+    try:
+        found = usage.report(conn, days=args.days, daily_budget=settings.llm_daily_tokens)
+    finally:
+        conn.close()
+    found["provider"] = describe(settings)
+    if args.json:
+        json.dump(found, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(render(found))
+    return 0
+
+
+def render(found: dict[str, Any]) -> str:
+    today = found["today"]
+    lines = [
+        f"provider  {found['provider']}",
+        f"today     {today['tokens_used']:,} of {today['budget']:,} tokens used, "
+        f"{today['left']:,} left",
+        "",
+    ]
+    if not found["by_day"]:
+        lines.append(f"no LLM calls in the last {found['days']} day(s)")
+        return "\n".join(lines)
+    head = f"{'calls':>6} {'tokens in':>11} {'tokens out':>11} {'errors':>7} {'budget stops':>13}"
+    lines.append(f"{'day':<12} {head}")
+    lines += [f"{row['day']:<12} {_cols(row)}" for row in found["by_day"]]
+    lines.append("")
+    width = max(12, *(len(row["purpose"]) for row in found["by_purpose"]))
+    lines.append(f"{'purpose':<{width}} {head}")
+    lines += [f"{row['purpose']:<{width}} {_cols(row)}" for row in found["by_purpose"]]
+    return "\n".join(lines)
+
+
+def _cols(row: dict[str, Any]) -> str:
+    return (
+        f"{row['calls']:>6} {row['input_tokens']:>11,} {row['output_tokens']:>11,} "
+        f"{row['errors']:>7} {row['budget_stops']:>13}"
+    )
+
+
+def register(add: Callable[..., argparse.ArgumentParser]) -> None:
+    p = add("usage", cmd_usage, "Show LLM calls and tokens by day and purpose, and today's budget.")
+    p.add_argument("--days", type=int, default=7, help="how many days back, today included (7)")
+    p.add_argument("--json", action="store_true", help="print JSON for scripts")

@@ -1,0 +1,83 @@
+"""LLM providers behind one small synchronous interface, used by observe and learn.
+
+Callers build a `Provider` with `acontext_mcp.llm.select.provider_for(settings, conn)` (added
+by the providers module) and call `complete(...)`. Every call goes through the same wrapper:
+redaction of everything sent, the daily token budget, bounded retries, and one `llm_calls` row.
+Never imported on the hook path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from acontext_mcp.errors import AcontextError
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """A tool the model may call: JSON Schema `parameters` of one object."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+
+
+@dataclass
+class ToolCall:
+    """One tool call from the model. `arguments` is {} and `error` says why when the model's
+    arguments were not a JSON object; the caller answers with that error instead of running."""
+
+    id: str
+    name: str
+    arguments: dict[str, Any]
+    raw_arguments: str = ""
+    error: str | None = None
+
+
+@dataclass
+class Reply:
+    """One model turn."""
+
+    text: str
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    input_tokens: int = 0
+    output_tokens: int = 0
+    stop_reason: str = ""
+    model: str = ""
+
+
+class Provider(Protocol):
+    """`messages` are internal-form messages (acontext_mcp.formats.parts.Message: a role plus
+    typed parts, tool calls and results included), so a tool loop appends the reply and the
+    tool results as it goes, whatever the provider's wire format."""
+
+    name: str
+    model: str
+
+    def complete(
+        self,
+        *,
+        system: str,
+        messages: list[dict[str, Any]],
+        tools: list[ToolSpec],
+        purpose: str,
+        session_id: str | None = None,
+        max_tokens: int = 2048,
+    ) -> Reply: ...
+
+
+class LLMUnavailable(AcontextError):
+    """No LLM work can run now; the work waits (nothing is lost). `reason` is for the user."""
+
+
+class NoProvider(LLMUnavailable):
+    """ACONTEXT_LLM_PROVIDER is `none` or nothing usable was detected."""
+
+
+class BudgetExhausted(LLMUnavailable):
+    """Today's token budget is spent; work resumes tomorrow or when the budget is raised."""
+
+
+class ProviderFailed(LLMUnavailable):
+    """The provider kept failing after the bounded retries (timeouts, 429, 5xx, bad answers)."""

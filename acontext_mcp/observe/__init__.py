@@ -1,0 +1,1 @@
+"""Observe: task tracking from captured conversations (the task agent, summaries)."""

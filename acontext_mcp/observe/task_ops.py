@@ -1,0 +1,122 @@
+"""Task-list operations the task agent's tools perform, inside the caller's transaction.
+
+Every function here runs inside `atomic()` opened by the caller (one transaction per round of
+the task agent), so a round's effects commit together or not at all. Soft problems the model
+can fix (an order out of range, an empty text) raise `InvalidInput` with a message written for
+the model; the agent turns it into an error tool result and the round goes on.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from acontext_mcp.errors import InvalidInput
+from acontext_mcp.store import tasks as task_store
+
+FINAL_STATUSES = ("success", "failed")
+LEARN_JOB_KIND = task_store.LEARN_JOB_KIND
+
+
+def session_tasks(conn: sqlite3.Connection, session_id: str) -> list[dict[str, Any]]:
+    """All tasks of a session, in order."""
+    rows = conn.execute(
+        'SELECT * FROM tasks WHERE session_id = ? ORDER BY "order"', (session_id,)
+    ).fetchall()
+    return [task_store.row_to_task(r) for r in rows]
+
+
+def _task_at(conn: sqlite3.Connection, session_id: str, order: int) -> dict[str, Any]:
+    count = conn.execute("SELECT COUNT(*) FROM tasks WHERE session_id = ?", (session_id,))
+    total = count.fetchone()[0]
+    if not isinstance(order, int) or isinstance(order, bool) or not 1 <= order <= total:
+        span = f"1..{total}" if total else "none yet: insert_task first"
+        raise InvalidInput(f"task order {order!r} is out of range (tasks: {span})")
+    return task_store.get_task(conn, session_id, order)
+
+
+def insert_task_at(
+    conn: sqlite3.Connection, session_id: str, after_order: int, description: str
+) -> dict[str, Any]:
+    """A new pending task at `after_order + 1`; later tasks move down by one."""
+    total = conn.execute("SELECT COUNT(*) FROM tasks WHERE session_id = ?", (session_id,))
+    last = total.fetchone()[0]
+    if not 0 <= after_order <= last:
+        raise InvalidInput(f"after_order must be 0..{last} (0 puts the task first)")
+    if not description.strip():
+        raise InvalidInput("description must not be empty: use the user's words")
+    return task_store.insert_task(conn, session_id, description, after_order=after_order)
+
+
+def update_task(
+    conn: sqlite3.Connection,
+    session_id: str,
+    order: int,
+    *,
+    description: str | None = None,
+    status: str | None = None,
+) -> tuple[dict[str, Any], str]:
+    """Change a task's description and/or status. Returns (task, previous status)."""
+    task = _task_at(conn, session_id, order)
+    if status is not None and status not in task_store.TASK_STATUSES:
+        raise InvalidInput(f"status must be one of {', '.join(task_store.TASK_STATUSES)}")
+    if description is not None and not description.strip():
+        description = None
+    if description is None and status is None:
+        raise InvalidInput("nothing to change: give description and/or status")
+    updated = task_store.update_task(
+        conn, session_id, order, status=status, description=description
+    )
+    return updated, task["status"]
+
+
+def append_progress(
+    conn: sqlite3.Connection, session_id: str, order: int, progress: str
+) -> dict[str, Any]:
+    task = _task_at(conn, session_id, order)
+    if not progress.strip():
+        raise InvalidInput("progress must not be empty")
+    if task["status"] in FINAL_STATUSES:
+        raise InvalidInput(
+            f"task {order} is already {task['status']}; set it back to running with "
+            "update_task first if work on it resumed"
+        )
+    return task_store.update_task(conn, session_id, order, add_progress=progress)
+
+
+def add_preference(
+    conn: sqlite3.Connection, session_id: str, order: int, text: str
+) -> dict[str, Any] | None:
+    """Attach a preference to a task; None when the session already has it (any task)."""
+    _task_at(conn, session_id, order)
+    text = text.strip()
+    if not text:
+        raise InvalidInput("preference text must not be empty")
+    for task in session_tasks(conn, session_id):
+        if text.casefold() in (p.casefold() for p in task["user_preferences"]):
+            return None
+    return task_store.update_task(conn, session_id, order, add_preference=text)
+
+
+def link_messages(
+    conn: sqlite3.Connection, session_id: str, order: int, message_ids: list[int]
+) -> tuple[dict[str, Any], int]:
+    """Link stored messages to a task; a pending task becomes running (work on it started).
+    Returns (task, number of new links)."""
+    task = _task_at(conn, session_id, order)
+    added = task_store.link_messages(conn, task["id"], message_ids)
+    if task["status"] == "pending":
+        task = task_store.update_task(conn, session_id, order, status="running")
+    return task, added
+
+
+def linked_message_ids(conn: sqlite3.Connection, task_id: int) -> list[int]:
+    rows = conn.execute(
+        "SELECT message_id FROM task_messages WHERE task_id = ? ORDER BY message_id", (task_id,)
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def queue_learning(conn: sqlite3.Connection, task_id: int, session_id: str) -> bool:
+    """Queue a finished task for skill learning, once per task. True when newly queued."""
+    return task_store.queue_learning(conn, task_id, session_id)
