@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 DEFAULT_MAX_ARTIFACT_BYTES = 16 * 1024 * 1024
 DEFAULT_BLOB_THRESHOLD = 1024
@@ -91,44 +92,33 @@ ENV_VARS: dict[str, tuple[str, str]] = {
 }
 
 
-def _env_int(name: str, default: int) -> int:
+def env_number(name: str, default: float, *, cast: type = int, allow_zero: bool = False) -> Any:
+    """A positive number from the environment (0 too when `allow_zero`), or `default` when
+    unset; a bad value raises ValueError naming the variable, so a typo is never silent."""
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
     try:
-        value = int(raw)
+        value = cast(raw)
     except ValueError as exc:
-        raise ValueError(f"{name} must be a whole number, got {raw!r}") from exc
-    if value <= 0:
-        raise ValueError(f"{name} must be positive, got {value}")
+        what = "a whole number" if cast is int else "a number"
+        raise ValueError(f"{name} must be {what}, got {raw!r}") from exc
+    if value < 0 or (value == 0 and not allow_zero):
+        raise ValueError(f"{name} must be {'0 or more' if allow_zero else 'positive'}, got {value}")
     return value
+
+
+def _env_int(name: str, default: int) -> int:
+    return env_number(name, default)
 
 
 def _env_count(name: str, default: int) -> int:
     """A whole number that may be 0 (counts of retries)."""
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise ValueError(f"{name} must be a whole number, got {raw!r}") from exc
-    if value < 0:
-        raise ValueError(f"{name} must be 0 or more, got {value}")
-    return value
+    return env_number(name, default, allow_zero=True)
 
 
 def _env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError as exc:
-        raise ValueError(f"{name} must be a number, got {raw!r}") from exc
-    if value <= 0:
-        raise ValueError(f"{name} must be positive, got {value}")
-    return value
+    return env_number(name, default, cast=float)
 
 
 @dataclass(frozen=True)

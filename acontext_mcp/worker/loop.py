@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from acontext_mcp.config import Settings
+from acontext_mcp.config import Settings, env_number
 from acontext_mcp.worker import jobs, lease
 
 log = logging.getLogger("acontext.worker")
@@ -43,16 +43,7 @@ MAX_BATCHES = 8  # extraction batches per observe job
 
 
 def env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError as exc:
-        raise ValueError(f"{name} must be a number of seconds, got {raw!r}") from exc
-    if value <= 0:
-        raise ValueError(f"{name} must be positive, got {value}")
-    return value
+    return env_number(name, default, cast=float)
 
 
 def lease_seconds() -> float:
