@@ -1,0 +1,140 @@
+"""`acontext-mcp skills ...`: read, search, review, undo, share and sync the skill memory.
+
+The skills directory is a git repository (skills/repo.py), created on first use with the
+default skills; every command here works on it as the user would with git, but says what
+happened in our terms (learnings, user edits, provenance).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from acontext_mcp.config import Settings
+
+ACTIONS = ("init", "list", "show", "search", "log", "diff", "revert", "remote", "pull", "push",
+           "sync", "validate")  # fmt: skip
+
+
+def prepare(settings: Settings) -> list[str]:
+    """The repository and the default skills, created on first use; returns new skill names.
+    Defaults are committed as one learning so `skills log` starts with them, and only into a
+    repository without history: a user who reverted or deleted them keeps them gone."""
+    from acontext_mcp.skills import repo
+    from acontext_mcp.skills.defaults import ensure_default_skills
+
+    git_repo = repo.ensure_repo(settings.skills_dir)
+    try:
+        fresh = not git_repo.head.is_valid()
+    finally:
+        git_repo.close()
+    if not fresh:
+        return []
+    created = ensure_default_skills(settings.skills_dir)
+    if created:
+        repo.commit_learning(
+            settings.skills_dir,
+            f"Add default skills: {', '.join(created)}",
+            session_id=None,
+            task_id=None,
+            paths=created,
+        )
+    return created
+
+
+def _print(args: argparse.Namespace, value: Any, text: Callable[[Any], str]) -> int:
+    if args.json:
+        json.dump(value, sys.stdout, ensure_ascii=False, indent=2, default=str)
+        sys.stdout.write("\n")
+    else:
+        print(text(value))
+    return 0
+
+
+def _need(args: argparse.Namespace, what: str) -> str:
+    from acontext_mcp.errors import InvalidInput
+
+    if not args.target:
+        raise InvalidInput(f"`acontext-mcp skills {args.action}` needs {what}")
+    return args.target
+
+
+def cmd_skills(args: argparse.Namespace, settings: Settings) -> int:
+    from acontext_mcp.skills import catalog, repo
+
+    action, root = args.action, settings.skills_dir
+    created = prepare(settings)
+    if action == "init":
+        made = ", ".join(created) or "nothing new"
+        note = f"skills repository at {root}; default skills created: {made}"
+        return _print(args, {"skills_dir": str(root), "created": created}, lambda v: note)
+    if action == "list":
+        return _print(args, catalog.list_skills(root), _list_text)
+    if action == "show":
+        return _print(args, catalog.get_skill(root, _need(args, "a skill name")),
+                      lambda v: v["content"])  # fmt: skip
+    if action == "search":
+        from acontext_mcp.skills import index
+
+        index.refresh(settings)
+        hits = index.search(settings, _need(args, "a query"), limit=args.limit)
+        return _print(args, hits, lambda v: "\n".join(
+            f"{h['name']}/{h['path']}  {h['snippet']}" for h in v) or "no matches")  # fmt: skip
+    if action == "log":
+        return _print(args, repo.log(root, limit=args.limit), _log_text)
+    if action == "diff":
+        return _print(args, {"diff": repo.diff(root, args.target)}, lambda v: v["diff"] or "")
+    if action == "revert":
+        sha = repo.revert(root, _need(args, "the commit to undo (see `skills log`)"))
+        return _print(args, {"commit": sha}, lambda v: f"reverted in a new commit {sha[:12]}")
+    if action == "remote":
+        repo.set_remote(root, _need(args, "a git URL"))
+        return _print(args, {"remote": args.target}, lambda v: f"origin is {args.target}")
+    if action in ("pull", "push"):
+        result = repo.pull(root) if action == "pull" else repo.push(root)
+        return _print(args, result, lambda v: f"{action}: {v['status']}")
+    if action == "sync":
+        from acontext_mcp.skills.sync import sync_all
+
+        reports = sync_all(settings, project_dir=args.project)
+        _print(args, [r.to_dict() for r in reports],
+               lambda v: "\n".join(r.summary() for r in reports) or "no targets")  # fmt: skip
+        return 0 if all(r.ok for r in reports) else 1
+    from acontext_mcp.skills.validate import validate_skill
+
+    problems = {s["name"]: validate_skill(root / s["name"]) for s in catalog.list_skills(root)}
+    bad = {name: found for name, found in problems.items() if found}
+    _print(args, bad, lambda v: "\n".join(f"{n}: {'; '.join(p)}" for n, p in v.items())
+           or "every skill is valid")  # fmt: skip
+    return 1 if bad else 0
+
+
+def _list_text(skills: list[dict[str, Any]]) -> str:
+    lines = [f"{s['name']}: {s.get('error') or s['description']}" for s in skills]
+    return "\n".join(lines) or "no skills"
+
+
+def _log_text(entries: list[dict[str, Any]]) -> str:
+    lines = []
+    for e in entries:
+        where = ", ".join(f"{k} {v}" for k, v in e["provenance"].items())
+        lines.append(f"{e['sha'][:12]} {e['date'][:16]} [{e['kind']}] {e['subject']}"
+                     + (f" ({where})" if where else ""))  # fmt: skip
+    return "\n".join(lines) or "no history yet"
+
+
+def register(add: Callable[..., argparse.ArgumentParser]) -> None:
+    p = add(
+        "skills",
+        cmd_skills,
+        "The skill memory: list, show, search, log, diff, revert, remote, pull, push, sync, "
+        "validate.",
+    )
+    p.add_argument("action", choices=ACTIONS)
+    p.add_argument("target", nargs="?", help="skill name, query, commit, diff range or git URL")
+    p.add_argument("--limit", type=int, default=20, help="results or log entries (default 20)")
+    p.add_argument("--project", help="sync: also into this project's .claude/skills")
+    p.add_argument("--json", action="store_true", help="print JSON for scripts")

@@ -1,0 +1,145 @@
+"""The skills every skills directory starts with; each SKILL.md body is the schema its files follow.
+
+`daily-logs` and `user-general-facts` follow the reference product's default skills;
+`project-runbooks` is the one that fits coding agents. A folder that already exists is never
+touched, whatever it holds: the user may have edited or replaced it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+DAILY_LOGS = """\
+---
+name: daily-logs
+description: >
+  Tracks what the user worked on each day, one file per day with a short summary per task.
+  Use it to record a finished task or to recall what was done on a given day. TRIGGER BY:
+  read/edit user memory.
+---
+
+# Daily logs
+
+A dated journal of the user's work sessions, so a later session can answer "what did we do on
+Tuesday?" or pick up where the last one stopped.
+
+## File Structure
+
+- One file per day: `logs/yyyy-mm-dd.md` (for example `logs/2026-12-02.md`), dated by the day
+  the work happened.
+- The file starts with a `# yyyy-mm-dd` heading, then one `## <short description>` section per
+  task, each holding a 1-3 sentence summary: what was done, the outcome, where (project or
+  repository) when it matters.
+
+## Guidelines
+
+- A new day gets a new file; the same day appends a section to the existing file.
+- Keep entries concise; do not repeat facts that belong in another skill (preferences go to
+  `user-general-facts`, build and test procedures to `project-runbooks`).
+- Write in the third person ("The user fixed ..."), never "I" or "you".
+- Never rewrite earlier days except to correct a mistake the user points out.
+"""
+
+USER_GENERAL_FACTS = """\
+---
+name: user-general-facts
+description: >
+  Persistent facts about the user (coding preferences, tech stack, communication style, work
+  context, goals), one file per topic. Use it to remember what the user said about themselves
+  and to respect it in later sessions. TRIGGER BY: read/edit user memory.
+---
+
+# User general facts
+
+Facts the user stated about themselves and their way of working, grouped by topic so one file
+can be read when its topic comes up.
+
+## File Structure
+
+- One topic per file: `[topic].md` in lowercase kebab-case at the top of the skill folder, for
+  example `coding-preferences.md`, `tech-stack.md`, `communication-style.md`,
+  `work-context.md`, `goals.md`.
+- Each file holds a `# <Topic>` heading followed by one bullet per fact.
+
+## Guidelines
+
+- Record only facts the user stated or clearly confirmed; no guesses.
+- When the user corrects a fact, update or remove the stale bullet instead of adding a
+  contradicting one.
+- Prefer an existing topic file over creating a near-duplicate topic.
+- Write in the third person ("The user prefers ...").
+"""
+
+PROJECT_RUNBOOKS = """\
+---
+name: project-runbooks
+description: >
+  Per-project runbooks for coding agents: how to build, test, run and deploy each project, and
+  the traps met along the way, one file per project. Use it before building, testing or
+  deploying a project, and update it when a command or a pitfall is learned.
+---
+
+# Project runbooks
+
+What a coding agent needs to work on a project without rediscovering it: the commands that
+work, the order they go in, and the mistakes already made once.
+
+## File Structure
+
+- One file per project: `projects/<project>.md`, where `<project>` is the repository or folder
+  name in lowercase kebab-case (for example `projects/acontext-mcp.md`).
+- Each file starts with `# <project>` and a line giving the project's path or repository URL,
+  then these sections, left out while empty:
+  - `## Build` - setup and build commands, required tools and versions.
+  - `## Test` - how to run the whole suite and a single test; slow or flaky parts.
+  - `## Run` - how to start it locally.
+  - `## Deploy` - release and deploy steps, environments, who or what must approve.
+  - `## Traps` - one bullet per pitfall met: the symptom, the cause, the fix or way around.
+
+## Guidelines
+
+- Give exact commands in code spans and say where they run from.
+- Replace a command that no longer works instead of keeping both; note the date of the change
+  when it explains a trap.
+- A trap is only recorded once it was actually met; keep each to one or two sentences.
+- Secrets, tokens and personal paths outside the project never go into a runbook.
+"""
+
+DEFAULT_SKILLS: dict[str, str] = {
+    "daily-logs": DAILY_LOGS,
+    "user-general-facts": USER_GENERAL_FACTS,
+    "project-runbooks": PROJECT_RUNBOOKS,
+}
+
+
+def ensure_default_skills(skills_dir: Path) -> list[str]:
+    """Create the default skills that are missing; return the names created.
+
+    Each skill is written into a hidden temporary folder and renamed into place, so a crash
+    leaves either no folder or a complete one, and an existing folder is never replaced.
+    """
+    skills_dir = Path(skills_dir)
+    skills_dir.mkdir(parents=True, exist_ok=True)
+    created: list[str] = []
+    for name, text in DEFAULT_SKILLS.items():
+        target = skills_dir / name
+        if target.exists() or target.is_symlink():
+            continue
+        tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=skills_dir))
+        try:
+            (tmp / "SKILL.md").write_text(text, encoding="utf-8")
+            os.chmod(tmp, 0o755)
+            try:
+                os.rename(tmp, target)  # fails if another process created it meanwhile
+            except OSError:
+                if not target.exists():
+                    raise
+                continue
+            created.append(name)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+    return created

@@ -1,0 +1,370 @@
+"""Full-text index of the skills directory: SQLite FTS5 in `<home>/skills-index.db`.
+
+The index is a cache of the files, kept apart from the main store so it can be deleted and
+rebuilt at any time: a corrupt file or an older schema is simply rebuilt. `refresh` is
+incremental (a file is re-read only when its mtime or size changed; removed files are dropped).
+
+One row per text file of a skill. The `name` and `description` columns are filled on the
+`SKILL.md` row only, so a skill's metadata counts once; every row carries its path (the skill's
+folder first) and content. Ranking is bm25 with name and description weighted above path and
+content. User queries never reach FTS5 syntax: they are cut into words and each word (or
+hyphenated run of words, as in `daily-logs`) becomes a quoted phrase; all must match, and when
+nothing does, any may.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import time
+from contextlib import closing, suppress
+from pathlib import Path
+from typing import Any
+
+from acontext_mcp.config import Settings
+from acontext_mcp.errors import AcontextError, InvalidInput
+from acontext_mcp.skills.skillmd import parse_skill_md
+from acontext_mcp.skills.validate import TEXT_SUFFIXES
+
+INDEX_FILE = "skills-index.db"
+SCHEMA_VERSION = 1
+SKILL_FILE = "SKILL.md"
+MAX_FILE_BYTES = 1024 * 1024
+MAX_TERMS = 16
+WEIGHTS = (10.0, 5.0, 2.0, 1.0)  # name, description, path, content
+_INDEXED_SUFFIXES = TEXT_SUFFIXES | {""}
+_WORD_RUN = re.compile(r"\w+(?:[-.]\w+)*")
+_WORD = re.compile(r"\w+")
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS files (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL UNIQUE,       -- relative to the skills directory: <folder>/<file>
+    skill TEXT NOT NULL,             -- folder name
+    mtime_ns INTEGER NOT NULL,
+    size INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS files_skill ON files(skill);
+CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
+    name, description, path, content, tokenize = 'unicode61 remove_diacritics 2'
+);
+INSERT INTO fts(fts, rank) VALUES ('rank', 'bm25({", ".join(str(w) for w in WEIGHTS)})');
+PRAGMA user_version = {SCHEMA_VERSION};
+"""
+
+
+class SearchUnavailable(AcontextError):
+    """The SQLite library Python was built with has no FTS5."""
+
+
+def index_path(settings: Settings) -> Path:
+    return settings.home / INDEX_FILE
+
+
+_fts5_checked = False
+
+
+def _require_fts5(conn: sqlite3.Connection) -> None:
+    global _fts5_checked
+    if _fts5_checked:
+        return
+    try:
+        conn.execute("CREATE VIRTUAL TABLE temp.fts5_probe USING fts5(x)")
+        conn.execute("DROP TABLE temp.fts5_probe")
+    except sqlite3.OperationalError as exc:
+        raise SearchUnavailable(
+            f"skill search needs SQLite's FTS5 extension, which this Python's SQLite "
+            f"{sqlite3.sqlite_version} lacks ({exc}); install a Python built against an SQLite "
+            "with FTS5 (python.org, Homebrew and most Linux distributions have it)"
+        ) from exc
+    _fts5_checked = True
+
+
+def _connect(path: Path, settings: Settings) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, timeout=settings.busy_timeout_ms / 1000, isolation_level=None)
+    conn.execute(f"PRAGMA busy_timeout = {int(settings.busy_timeout_ms)}")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    # Switching to WAL does not wait on the busy handler: retry while another opener holds a lock.
+    deadline = time.monotonic() + settings.busy_timeout_ms / 1000
+    while conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.OperationalError:
+            if time.monotonic() > deadline:
+                conn.close()
+                raise
+            time.sleep(0.01)
+    return conn
+
+
+def _create_schema(conn: sqlite3.Connection) -> None:
+    """Create the tables once, inside a write transaction (another opener may race us)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if conn.execute("PRAGMA user_version").fetchone()[0] == 0:
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _remove(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        with suppress(FileNotFoundError):
+            os.unlink(f"{path}{suffix}")
+
+
+def open_index(settings: Settings) -> sqlite3.Connection:
+    """Open (creating or rebuilding when unusable) the index database."""
+    path = index_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for attempt in (1, 2):
+        conn: sqlite3.Connection | None = None
+        try:
+            conn = _connect(path, settings)
+            _require_fts5(conn)
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version != SCHEMA_VERSION:
+                if version != 0:
+                    raise sqlite3.DatabaseError(f"index schema {version}, want {SCHEMA_VERSION}")
+                _create_schema(conn)
+            conn.execute("SELECT count(*) FROM files").fetchone()
+            return conn
+        except sqlite3.OperationalError:  # locked, busy, disk full: not ours to delete
+            if conn is not None:
+                conn.close()
+            raise
+        except sqlite3.DatabaseError:  # not a database, corrupt, other schema: rebuild
+            if conn is not None:
+                conn.close()
+            if attempt == 2:
+                raise
+            _remove(path)
+        except BaseException:
+            if conn is not None:
+                conn.close()
+            raise
+    raise AssertionError("unreachable")
+
+
+def _skill_meta(text: str, folder: str) -> tuple[str, str]:
+    try:
+        front, _ = parse_skill_md(text)
+    except InvalidInput:
+        return folder, ""
+    name = front.get("name")
+    name = name.strip() if isinstance(name, str) and name.strip() else folder
+    description = front.get("description")
+    return name, str(description).strip() if description is not None else ""
+
+
+def _scan(skills_dir: Path) -> dict[str, tuple[str, int, int]]:
+    """Indexable files: relative path -> (skill folder, mtime_ns, size)."""
+    found: dict[str, tuple[str, int, int]] = {}
+    if not skills_dir.is_dir():
+        return found
+    with os.scandir(skills_dir) as top:
+        folders = [
+            e for e in top
+            if not e.name.startswith(".") and e.is_dir(follow_symlinks=False)
+            and os.path.isfile(os.path.join(e.path, SKILL_FILE))
+        ]  # fmt: skip
+    for folder in folders:
+        pending = [(folder.path, folder.name)]
+        while pending:
+            path, rel_dir = pending.pop()
+            try:
+                entries = list(os.scandir(path))
+            except OSError:
+                continue
+            for entry in entries:
+                name = entry.name
+                if name.startswith("."):
+                    continue
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        pending.append((entry.path, f"{rel_dir}/{name}"))
+                        continue
+                    if not entry.is_file(follow_symlinks=False):
+                        continue  # symlinks, devices, sockets
+                    dot = name.rfind(".")
+                    if (name[dot:].lower() if dot > 0 else "") not in _INDEXED_SUFFIXES:
+                        continue
+                    st = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                if st.st_size <= MAX_FILE_BYTES:
+                    found[f"{rel_dir}/{name}"] = (folder.name, st.st_mtime_ns, st.st_size)
+    return found
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    if b"\x00" in data[:8192]:
+        return None
+    return data.decode("utf-8", errors="replace")
+
+
+def refresh(settings: Settings) -> dict[str, Any]:
+    """Bring the index in step with the skills directory; return what changed.
+
+    Returns {"files", "skills"} (totals indexed now) and {"added", "updated", "removed"}
+    (files changed by this call).
+    """
+    skills_dir = settings.skills_dir
+    on_disk = _scan(skills_dir)
+    with closing(open_index(settings)) as conn:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            known = {
+                row[1]: (row[0], row[2], row[3])
+                for row in conn.execute("SELECT id, path, mtime_ns, size FROM files")
+            }
+            removed = [known[p][0] for p in known.keys() - on_disk.keys()]
+            for chunk in range(0, len(removed), 500):
+                ids = removed[chunk : chunk + 500]
+                marks = ",".join("?" * len(ids))
+                conn.execute(f"DELETE FROM fts WHERE rowid IN ({marks})", ids)
+                conn.execute(f"DELETE FROM files WHERE id IN ({marks})", ids)
+            added = updated = 0
+            for rel, (skill, mtime_ns, size) in on_disk.items():
+                old = known.get(rel)
+                if old is not None and old[1] == mtime_ns and old[2] == size:
+                    continue
+                text = _read_text(skills_dir / rel)
+                if text is None:  # vanished or binary since the scan
+                    if old is not None:
+                        conn.execute("DELETE FROM fts WHERE rowid = ?", (old[0],))
+                        conn.execute("DELETE FROM files WHERE id = ?", (old[0],))
+                        removed.append(old[0])
+                    continue
+                name = description = ""
+                if rel == f"{skill}/{SKILL_FILE}":
+                    name, description = _skill_meta(text, skill)
+                if old is None:
+                    cur = conn.execute(
+                        "INSERT INTO files (path, skill, mtime_ns, size) VALUES (?, ?, ?, ?)",
+                        (rel, skill, mtime_ns, size),
+                    )
+                    rowid = cur.lastrowid
+                    added += 1
+                else:
+                    rowid = old[0]
+                    conn.execute(
+                        "UPDATE files SET mtime_ns = ?, size = ? WHERE id = ?",
+                        (mtime_ns, size, rowid),
+                    )
+                    conn.execute("DELETE FROM fts WHERE rowid = ?", (rowid,))
+                    updated += 1
+                conn.execute(
+                    "INSERT INTO fts (rowid, name, description, path, content) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (rowid, name, description, rel, text),
+                )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        files, skills = conn.execute("SELECT count(*), count(DISTINCT skill) FROM files").fetchone()
+    return {
+        "files": files,
+        "skills": skills,
+        "added": added,
+        "updated": updated,
+        "removed": len(removed),
+    }
+
+
+def fts_query(query: str, *, any_term: bool = False) -> str:
+    """A safe FTS5 MATCH expression for free user text: quoted phrases joined by AND or OR.
+
+    Raises InvalidInput when the text holds no word at all.
+    """
+    if not isinstance(query, str):
+        raise InvalidInput("query must be a string of words to look for")
+    phrases: list[str] = []
+    for run in _WORD_RUN.findall(query.lower()):
+        words = _WORD.findall(run)
+        phrase = '"' + " ".join(words) + '"'
+        if words and phrase not in phrases:
+            phrases.append(phrase)
+    if not phrases:
+        raise InvalidInput("query needs at least one word (letters or digits) to search for")
+    return (" OR " if any_term else " AND ").join(phrases[:MAX_TERMS])
+
+
+def _run(conn: sqlite3.Connection, match: str, limit: int) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        "SELECT f.path, f.skill, fts.rank, "
+        "snippet(fts, 3, '**', '**', '…', 16), snippet(fts, 1, '**', '**', '…', 16) "
+        "FROM fts JOIN files f ON f.id = fts.rowid "
+        "WHERE fts MATCH ? ORDER BY fts.rank LIMIT ?",
+        (match, limit),
+    ).fetchall()
+    out: list[dict[str, Any]] = []
+    for path, skill, rank, content_snip, desc_snip in rows:
+        rel = path.split("/", 1)[1] if "/" in path else path
+        snippet = content_snip if "**" in content_snip or not desc_snip else desc_snip
+        out.append(
+            {
+                "name": skill,
+                "folder": skill,
+                "description": "",
+                "path": rel,
+                "score": round(-rank, 4),
+                "snippet": snippet.strip(),
+            }
+        )
+    return out
+
+
+def search(settings: Settings, query: str, limit: int = 10) -> list[dict[str, Any]]:
+    """Files of skills matching `query`, best first (bm25; name and description weigh most).
+
+    Each result: {"name", "folder", "description", "path" (inside the skill), "score"
+    (higher is better), "snippet" (matches marked with **)}. Every word must match; when no
+    file has them all, files with any of them are returned. Does not refresh: call `refresh`
+    first when the directory may have changed.
+    """
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise InvalidInput("limit must be a positive integer")
+    limit = min(limit, 200)
+    if not isinstance(query, str) or not query.strip():
+        raise InvalidInput("query must be a non-empty string of words to look for")
+    try:
+        strict = fts_query(query)
+    except InvalidInput:
+        return []  # only punctuation or symbols: nothing can match
+    with closing(open_index(settings)) as conn:
+        hits = _lookup(conn, strict, limit)
+        if not hits:
+            loose = fts_query(query, any_term=True)
+            if loose != strict:
+                hits = _lookup(conn, loose, limit)
+    return hits
+
+
+def _lookup(conn: sqlite3.Connection, match: str, limit: int) -> list[dict[str, Any]]:
+    rows = _run(conn, match, limit)
+    if not rows:
+        return rows
+    folders = sorted({r["folder"] for r in rows})
+    marks = ",".join("?" * len(folders))
+    meta = {
+        path.split("/", 1)[0]: (name, description)
+        for path, name, description in conn.execute(
+            "SELECT f.path, fts.name, fts.description FROM files f JOIN fts ON fts.rowid = f.id "
+            f"WHERE f.skill IN ({marks}) AND f.path = f.skill || '/{SKILL_FILE}'",
+            folders,
+        )
+    }
+    for row in rows:
+        row["name"], row["description"] = meta.get(row["folder"], (row["folder"], ""))
+    return rows

@@ -1,0 +1,509 @@
+"""Copy our skill folders into the agents' skill folders without touching anyone else's.
+
+A manifest per target (`<home>/sync/<hash of target>.json`) records each skill we wrote and a
+sha256 per file. It decides what we own:
+
+- a folder in the target that is not in the manifest is someone else's: a source skill with
+  that name is a *clash*, reported and never overwritten;
+- a copy whose files no longer match the manifest was edited by the user: reported, left alone
+  (neither updated nor removed);
+- a skill gone from the source is removed from the target only when the copy is unchanged.
+
+Each skill is placed atomically: copied into `.<name>.acontext-tmp-<pid>` inside the target,
+then renamed into place (an update renames the old copy to `.<name>.acontext-old-<pid>` first
+and deletes it afterwards). The manifest records the new hashes, and the previous ones, before
+the rename, so an interrupted sync never leaves a half-written skill nor mistakes its own copy
+for a user edit; the next sync removes the leftovers (restoring an old copy whose replacement
+never landed) and completes.
+
+Standard library only: this runs from SessionStart hooks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from acontext_mcp.config import Settings
+
+try:  # POSIX: one sync per target at a time
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+log = logging.getLogger(__name__)
+
+SKILL_FILE = "SKILL.md"
+MANIFEST_VERSION = 1
+CONFIG_FILE = "config.json"
+# Claude Code reserves this folder name inside a skills directory.
+RESERVED_NAMES = frozenset({"synced"})
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
+_LEFTOVER = re.compile(r"^\.(?P<name>.+)\.acontext-(?P<kind>tmp|old|del)-(?P<pid>\d+)$")
+
+Hashes = dict[str, str]
+
+
+# --- Report ---
+
+
+@dataclass
+class SyncReport:
+    """What one sync did to one target; lists hold skill names (skipped/errors: reasons)."""
+
+    target: Path
+    written: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    clashes: list[str] = field(default_factory=list)
+    modified_by_user: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def summary(self) -> str:
+        parts = [
+            f"{len(getattr(self, key))} {label}"
+            for key, label in (
+                ("written", "written"),
+                ("updated", "updated"),
+                ("removed", "removed"),
+                ("unchanged", "unchanged"),
+            )
+            if getattr(self, key)
+        ]
+        for key, label in (
+            ("clashes", "clash"),
+            ("modified_by_user", "edited by user, left alone"),
+            ("skipped", "skipped"),
+            ("errors", "error"),
+        ):
+            items = getattr(self, key)
+            if items:
+                parts.append(f"{len(items)} {label} ({'; '.join(items)})")
+        return f"{self.target}: {', '.join(parts) if parts else 'no skills to sync'}"
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"target": str(self.target)}
+        for key in (
+            "written",
+            "updated",
+            "removed",
+            "unchanged",
+            "clashes",
+            "modified_by_user",
+            "skipped",
+            "errors",
+        ):
+            out[key] = list(getattr(self, key))
+        return out
+
+
+# --- Targets ---
+
+
+@dataclass(frozen=True)
+class Target:
+    """One agent skills folder we sync into, and the manifest of what we wrote there."""
+
+    agent: str  # "claude-code" | "openclaw"
+    scope: str  # "user" | "project" | "shared"
+    skills_dir: Path
+    manifest_path: Path
+
+
+def manifest_path_for(settings: Settings, skills_dir: Path) -> Path:
+    """`<home>/sync/<first 16 hex of sha256(absolute target)>.json`."""
+    key = str(Path(os.path.abspath(os.path.expanduser(skills_dir))))
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+    return settings.home / "sync" / f"{digest}.json"
+
+
+def _env_path(name: str) -> Path | None:
+    raw = (os.environ.get(name) or "").strip()
+    return Path(raw).expanduser() if raw and raw not in ("undefined", "null") else None
+
+
+def claude_user_skills_dir() -> Path:
+    """`$CLAUDE_CONFIG_DIR/skills`, else `~/.claude/skills`."""
+    return (_env_path("CLAUDE_CONFIG_DIR") or Path.home() / ".claude") / "skills"
+
+
+def openclaw_state_dir() -> Path:
+    """`$OPENCLAW_STATE_DIR`, else `$OPENCLAW_HOME/.openclaw` (default home: `~`)."""
+    home = _env_path("OPENCLAW_HOME") or Path.home()
+    return _env_path("OPENCLAW_STATE_DIR") or home / ".openclaw"
+
+
+def configured_project_dirs(settings: Settings) -> list[Path]:
+    """`sync.claude_code_project_dirs` from `<home>/config.json`; a bad file is logged, not
+    fatal (it only widens where skills are copied)."""
+    path = settings.home / CONFIG_FILE
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+        entries = (config.get("sync") or {}).get("claude_code_project_dirs") or []
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError, AttributeError) as exc:
+        log.warning("ignoring sync settings in %s: %s", path, exc)
+        return []
+    if not isinstance(entries, list) or not all(isinstance(e, str) for e in entries):
+        log.warning("%s: sync.claude_code_project_dirs must be a list of paths", path)
+        return []
+    return [Path(e).expanduser() for e in entries if e.strip()]
+
+
+def targets(settings: Settings, *, project_dir: str | Path | None = None) -> list[Target]:
+    """Where skills go: Claude Code's user folder always; `<project>/.claude/skills` for
+    `project_dir` and each `sync.claude_code_project_dirs` entry of `<home>/config.json`;
+    OpenClaw's shared `<state dir>/skills` when OpenClaw's state dir exists."""
+    dirs: list[tuple[str, str, Path]] = [("claude-code", "user", claude_user_skills_dir())]
+    projects = [Path(project_dir).expanduser()] if project_dir else []
+    projects += configured_project_dirs(settings)
+    for project in projects:
+        if project.is_dir():
+            dirs.append(("claude-code", "project", project.absolute() / ".claude" / "skills"))
+        else:
+            log.warning("skill sync: project %s does not exist; skipped", project)
+    state = openclaw_state_dir()
+    if state.is_dir():
+        dirs.append(("openclaw", "shared", state / "skills"))
+    out: list[Target] = []
+    seen: set[Path] = set()
+    for agent, scope, folder in dirs:
+        folder = Path(os.path.abspath(folder))
+        if folder in seen:
+            continue
+        seen.add(folder)
+        out.append(Target(agent, scope, folder, manifest_path_for(settings, folder)))
+    return out
+
+
+def sync_all(settings: Settings, *, project_dir: str | Path | None = None) -> list[SyncReport]:
+    """Sync the skills directory into every target; one report per target."""
+    return [
+        sync_skills(settings.skills_dir, t.skills_dir, manifest_path=t.manifest_path)
+        for t in targets(settings, project_dir=project_dir)
+    ]
+
+
+# --- Reading skill folders ---
+
+
+def _hash_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 16), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _source_files(folder: Path, skipped: list[str]) -> dict[str, Path]:
+    """Relative path -> file to copy. Hidden entries (.git) are left out; a symlink is copied
+    as the file it points to only when that file is inside the skill folder, else skipped."""
+    root = folder.resolve()
+    files: dict[str, Path] = {}
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+        base = Path(dirpath)
+        keep = []
+        for d in sorted(dirnames):
+            if d.startswith("."):
+                continue
+            if (base / d).is_symlink():
+                rel = (base / d).relative_to(folder).as_posix()
+                skipped.append(f"{folder.name}/{rel}: symlinked folder not followed")
+                continue
+            keep.append(d)
+        dirnames[:] = keep
+        for name in sorted(filenames):
+            if name.startswith("."):
+                continue
+            path = base / name
+            rel = path.relative_to(folder).as_posix()
+            if path.is_symlink():
+                try:
+                    real = path.resolve(strict=True)
+                except (OSError, RuntimeError):
+                    skipped.append(f"{folder.name}/{rel}: broken symlink")
+                    continue
+                if not real.is_relative_to(root) or not real.is_file():
+                    skipped.append(f"{folder.name}/{rel}: symlink points outside the skill")
+                    continue
+                files[rel] = real
+            elif stat.S_ISREG(path.lstat().st_mode):
+                files[rel] = path
+            else:
+                skipped.append(f"{folder.name}/{rel}: not a regular file")
+    return files
+
+
+def _target_hashes(folder: Path) -> Hashes:
+    """Every entry of a target copy, hidden ones too: anything the user added is a change."""
+    out: Hashes = {}
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+        base = Path(dirpath)
+        for name in list(dirnames):
+            if (base / name).is_symlink():
+                out[(base / name).relative_to(folder).as_posix()] = "symlink"
+        for name in filenames:
+            path = base / name
+            rel = path.relative_to(folder).as_posix()
+            out[rel] = _hash_file(path) if stat.S_ISREG(path.lstat().st_mode) else "special"
+    return out
+
+
+def _source_skills(source_dir: Path, report: SyncReport) -> dict[str, Path]:
+    """Skill folders of the source: real folders holding SKILL.md, with a safe name."""
+    skills: dict[str, Path] = {}
+    if not source_dir.is_dir():
+        return skills
+    for entry in sorted(source_dir.iterdir()):
+        name = entry.name
+        if name.startswith("."):  # .git, the index DB, our own leftovers
+            continue
+        if entry.is_symlink():
+            if entry.is_dir():
+                report.skipped.append(f"{name}: symlinked skill folder not followed")
+            continue
+        if not entry.is_dir():
+            continue
+        skill_md = entry / SKILL_FILE
+        if skill_md.is_symlink() or not skill_md.is_file():
+            continue
+        if not _SAFE_NAME.match(name) or name in RESERVED_NAMES:
+            report.skipped.append(f"{name}: folder name not usable as a skill name")
+            continue
+        skills[name] = entry
+    return skills
+
+
+# --- Manifest ---
+
+
+def _load_manifest(path: Path, target: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {"version": MANIFEST_VERSION, "target": str(target), "skills": {}}
+    if not isinstance(data, dict) or not isinstance(data.get("skills"), dict):
+        raise ValueError(f"sync manifest {path} is not a manifest; move it away to start over")
+    if data.get("target") != str(target):
+        raise ValueError(f"sync manifest {path} belongs to {data.get('target')!r}, not {target}")
+    return data
+
+
+def _save_manifest(path: Path, manifest: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(manifest, handle, indent=2, sort_keys=True)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def _owned_states(entry: dict[str, Any]) -> list[Hashes]:
+    """The file sets that count as our unchanged copy: the last written, and the one it
+    replaced while a replacement was in flight."""
+    return [h for h in (entry.get("files"), entry.get("previous")) if isinstance(h, dict)]
+
+
+@contextlib.contextmanager
+def _locked(manifest_path: Path) -> Iterator[None]:
+    manifest_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if fcntl is None:  # pragma: no cover - Windows
+        yield
+        return
+    with open(manifest_path.with_name(manifest_path.name + ".lock"), "a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+# --- Writing ---
+
+
+def _rmtree(path: Path) -> None:
+    if path.is_symlink() or not path.is_dir():
+        path.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(path)
+
+
+def _copy_skill(name: str, files: dict[str, Path], tmp: Path) -> Hashes:
+    """Copy the files into `tmp` (created here); the hashes of what was written."""
+    tmp.mkdir(mode=0o755)
+    hashes: Hashes = {}
+    for rel, src in files.items():
+        dst = tmp / rel
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        data = src.read_bytes()
+        with open(dst, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(dst, src.stat().st_mode & 0o777)
+        hashes[rel] = hashlib.sha256(data).hexdigest()
+    return hashes
+
+
+def _recover(target: Path, owned: set[str]) -> None:
+    """Remove what an interrupted sync left: temp copies, deleted copies, and old copies whose
+    replacement is in place; an old copy of ours whose replacement never landed goes back."""
+    for entry in sorted(target.iterdir()):
+        match = _LEFTOVER.match(entry.name)
+        if not match or entry.is_symlink() or not entry.is_dir():
+            continue
+        name, kind = match["name"], match["kind"]
+        home = target / name
+        if kind == "old" and name in owned and not os.path.lexists(home):
+            os.rename(entry, home)
+            continue
+        _rmtree(entry)
+
+
+def _place(target: Path, name: str, tmp: Path, replace: bool) -> None:
+    """Rename `tmp` into `target/name`; with `replace`, the current copy is moved away first
+    and deleted after."""
+    final = target / name
+    if not replace:
+        os.rename(tmp, final)  # fails if something appeared meanwhile: never clobbered
+        return
+    old = target / f".{name}.acontext-old-{os.getpid()}"
+    os.rename(final, old)
+    try:
+        os.rename(tmp, final)
+    except OSError:
+        os.rename(old, final)  # put the current copy back; the caller reports the error
+        raise
+    _rmtree(old)
+
+
+def sync_skills(source_dir: Path, target_dir: Path, *, manifest_path: Path) -> SyncReport:
+    """Copy every skill folder of `source_dir` into `target_dir`, as the module doc says.
+
+    Per-skill file errors are reported and the rest continues; any other exception leaves
+    the target consistent (no half-written skill) for the next sync to complete.
+    """
+    source_dir = Path(os.path.abspath(source_dir))
+    target_dir = Path(os.path.abspath(target_dir))
+    report = SyncReport(target=target_dir)
+    src_real, dst_real = source_dir.resolve(), target_dir.resolve()
+    if (
+        src_real == dst_real
+        or dst_real.is_relative_to(src_real)
+        or src_real.is_relative_to(dst_real)
+    ):
+        report.errors.append(f"source {source_dir} and target overlap; nothing synced")
+        return report
+    try:
+        target_dir.mkdir(parents=True, exist_ok=True)
+        with _locked(manifest_path):
+            _sync_locked(source_dir, target_dir, manifest_path, report)
+    except (OSError, ValueError) as exc:
+        report.errors.append(str(exc))
+    if report.errors:
+        log.warning("skill sync: %s", report.summary())
+    return report
+
+
+def _sync_locked(source: Path, target: Path, manifest_path: Path, report: SyncReport) -> None:
+    manifest = _load_manifest(manifest_path, target)
+    owned: dict[str, dict[str, Any]] = manifest["skills"]
+    _recover(target, set(owned))
+    pid = os.getpid()
+
+    sources = _source_skills(source, report)
+    for name, folder in sources.items():
+        final = target / name
+        exists = os.path.lexists(final)
+        entry = owned.get(name)
+        if exists and entry is None:
+            report.clashes.append(name)
+            continue
+        files = _source_files(folder, report.skipped)
+        current: Hashes | None = None
+        if exists:
+            if final.is_symlink() or not final.is_dir():
+                report.modified_by_user.append(name)
+                continue
+            current = _target_hashes(final)
+        wanted = {rel: _hash_file(path) for rel, path in files.items()}
+        if current is not None:
+            if current == wanted:
+                owned[name] = {"files": current}
+                report.unchanged.append(name)
+                continue
+            if current not in _owned_states(entry or {}):
+                report.modified_by_user.append(name)
+                continue
+        tmp = target / f".{name}.acontext-tmp-{pid}"
+        try:
+            if os.path.lexists(tmp):
+                _rmtree(tmp)
+            written = _copy_skill(name, files, tmp)
+            # Record the new state (and the one it replaces) before the rename, so whatever
+            # point a crash hits, the next sync recognises the copy as ours.
+            owned[name] = {"files": written}
+            if current is not None:
+                owned[name]["previous"] = current
+            _save_manifest(manifest_path, manifest)
+            _place(target, name, tmp, replace=current is not None)
+        except OSError as exc:
+            report.errors.append(f"{name}: {exc}")
+            with contextlib.suppress(OSError):
+                if os.path.lexists(tmp):
+                    _rmtree(tmp)
+                # Not placed: claim nothing new (a folder that appeared meanwhile is not ours).
+                if entry is None:
+                    owned.pop(name, None)
+                else:
+                    owned[name] = entry
+                _save_manifest(manifest_path, manifest)
+            continue
+        except BaseException:
+            with contextlib.suppress(OSError):
+                if os.path.lexists(tmp):
+                    _rmtree(tmp)
+            raise
+        owned[name] = {"files": written}
+        (report.updated if current is not None else report.written).append(name)
+
+    for name in sorted(set(owned) - set(sources)):
+        final = target / name
+        if not os.path.lexists(final):
+            del owned[name]
+            continue
+        if final.is_symlink() or not final.is_dir():
+            report.modified_by_user.append(name)
+            continue
+        if _target_hashes(final) not in _owned_states(owned[name]):
+            report.modified_by_user.append(name)
+            continue
+        doomed = target / f".{name}.acontext-del-{pid}"
+        try:
+            os.rename(final, doomed)
+            del owned[name]
+            _rmtree(doomed)
+        except OSError as exc:
+            report.errors.append(f"{name}: {exc}")
+            continue
+        report.removed.append(name)
+
+    _save_manifest(manifest_path, manifest)

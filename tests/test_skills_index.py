@@ -1,0 +1,244 @@
+"""The FTS5 index of skill files: build, incremental refresh, ranking, safe queries."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from acontext_mcp.config import Settings
+from acontext_mcp.errors import InvalidInput
+from acontext_mcp.skills import index
+
+
+def write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def make_skill(root: Path, name: str, description: str, body: str, files: dict) -> Path:
+    folder = root / name
+    write(folder / "SKILL.md", f"---\nname: {name}\ndescription: {description}\n---\n{body}")
+    for rel, text in files.items():
+        write(folder / rel, text)
+    return folder
+
+
+@pytest.fixture
+def skills(settings: Settings) -> Path:
+    root = settings.skills_dir
+    make_skill(
+        root, "deploy-notes", "How this team deploys with fly.io; use before a release",
+        "# Deploy\nRun the release checklist.\n",
+        {"runbook/staging.md": "Staging uses `fly deploy --strategy rolling` after migrations.\n"},
+    )  # fmt: skip
+    make_skill(
+        root, "pytest-flaky", "Fix flaky pytest runs; use when tests fail at random",
+        "# Flaky tests\nRerun with `-p no:randomly` to check ordering.\n",
+        {"scripts/rerun.py": "print('rerun the failing tests')\n"},
+    )  # fmt: skip
+    make_skill(
+        root, "kitchen-sink", "Misc notes", "Nothing about shipping here.\n",
+        {
+            "notes/ops.md": "Once we talked about deploy keys; rotate them every quarter.\n",
+            "notes/cafe.md": "Le café est prêt à Zürich. 日本語のメモ: デプロイ\n",
+        },
+    )  # fmt: skip
+    (root / ".git").mkdir()
+    write(root / ".git" / "config.md", "deploy deploy deploy")  # hidden: never indexed
+    write(root / "not-a-skill" / "readme.md", "deploy")  # no SKILL.md: not a skill
+    return root
+
+
+def names(hits: list[dict]) -> list[tuple[str, str]]:
+    return [(h["name"], h["path"]) for h in hits]
+
+
+def test_build_indexes_text_files_of_skills_only(settings: Settings, skills: Path) -> None:
+    (skills / "pytest-flaky" / "blob.png").write_bytes(b"\x89PNG\0\0deploy")
+    (skills / "pytest-flaky" / "data.md").write_bytes(b"deploy\0\0binary")
+    stats = index.refresh(settings)
+    assert stats == {"files": 7, "skills": 3, "added": 7, "updated": 0, "removed": 0}
+    assert index.index_path(settings) == settings.home / "skills-index.db"
+    assert index.index_path(settings) != settings.db_path
+    assert index.refresh(settings) == {**stats, "added": 0}
+
+
+def test_finds_by_name_description_and_content(settings: Settings, skills: Path) -> None:
+    index.refresh(settings)
+    assert names(index.search(settings, "pytest-flaky"))[0] == ("pytest-flaky", "SKILL.md")
+    assert names(index.search(settings, "fly.io"))[0] == ("deploy-notes", "SKILL.md")
+    hits = index.search(settings, "rolling strategy")
+    assert names(hits) == [("deploy-notes", "runbook/staging.md")]
+    assert hits[0]["description"].startswith("How this team deploys")
+    assert "**rolling**" in hits[0]["snippet"]
+    assert names(index.search(settings, "failing"))[0] == ("pytest-flaky", "scripts/rerun.py")
+
+
+def test_name_and_description_outrank_content(settings: Settings, skills: Path) -> None:
+    index.refresh(settings)
+    hits = index.search(settings, "deploy")
+    assert [h["name"] for h in hits][:1] == ["deploy-notes"]
+    assert ("kitchen-sink", "notes/ops.md") in names(hits)
+    scores = [h["score"] for h in hits]
+    assert scores == sorted(scores, reverse=True)
+    assert index.search(settings, "deploy", limit=1)[0]["path"] == "SKILL.md"
+
+
+def test_all_words_must_match_else_any(settings: Settings, skills: Path) -> None:
+    index.refresh(settings)
+    assert names(index.search(settings, "rotate quarter")) == [("kitchen-sink", "notes/ops.md")]
+    loose = index.search(settings, "rotate zzyzx")  # no file has both: fall back to any
+    assert names(loose) == [("kitchen-sink", "notes/ops.md")]
+    assert index.search(settings, "zzyzx") == []
+
+
+def test_changed_and_removed_files_are_followed(settings: Settings, skills: Path) -> None:
+    index.refresh(settings)
+    ops = skills / "kitchen-sink" / "notes" / "ops.md"
+    ops.write_text("Now about kubernetes ingress only.\n")
+    os.utime(ops, ns=(1, 1))  # a different mtime even on coarse clocks
+    skill_md = skills / "pytest-flaky" / "SKILL.md"
+    skill_md.write_text("---\nname: pytest-flaky\ndescription: Quarantine unstable suites\n---\n")
+    (skills / "deploy-notes" / "runbook" / "staging.md").unlink()
+    stats = index.refresh(settings)
+    assert (stats["updated"], stats["removed"], stats["added"]) == (2, 1, 0)
+    assert index.search(settings, "rolling") == []
+    assert names(index.search(settings, "kubernetes")) == [("kitchen-sink", "notes/ops.md")]
+    assert index.search(settings, "rotate quarter") == []
+    hit = index.search(settings, "quarantine")[0]
+    assert (hit["name"], hit["description"]) == ("pytest-flaky", "Quarantine unstable suites")
+
+
+def test_a_file_turned_binary_is_dropped(settings: Settings, skills: Path) -> None:
+    index.refresh(settings)
+    (skills / "kitchen-sink" / "notes" / "ops.md").write_bytes(b"rotate\0\0\0 binary now")
+    assert index.refresh(settings)["removed"] == 1
+    assert index.search(settings, "rotate") == []
+
+
+def test_a_removed_skill_disappears(settings: Settings, skills: Path) -> None:
+    index.refresh(settings)
+    shutil.rmtree(skills / "deploy-notes")
+    assert index.refresh(settings)["removed"] == 2
+    assert all(h["name"] != "deploy-notes" for h in index.search(settings, "deploy"))
+
+
+def test_symlinks_are_not_followed(settings: Settings, skills: Path, tmp_path: Path) -> None:
+    write(tmp_path / "outside.md", "supersecretword")
+    os.symlink(tmp_path / "outside.md", skills / "pytest-flaky" / "link.md")
+    index.refresh(settings)
+    assert index.search(settings, "supersecretword") == []
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        '"', '""deploy', "AND", "deploy AND", "OR NOT", "*", "deploy*", "-deploy", "deploy -x",
+        "NEAR(deploy rolling)", "col:deploy", "name:deploy", "(deploy", "^deploy", "{a b}: c",
+        "a'b", "café", "CAFE", "zürich", "日本語", "デプロイ", "🙂 deploy", "x" * 5000,
+        " ".join(["deploy"] * 100), "fly.io", "daily-logs", "a--b", "__init__",
+    ],
+)  # fmt: skip
+def test_weird_queries_never_raise(settings: Settings, skills: Path, query: str) -> None:
+    index.refresh(settings)
+    assert isinstance(index.search(settings, query), list)
+
+
+def test_unicode_and_diacritics(settings: Settings, skills: Path) -> None:
+    index.refresh(settings)
+    for query in ("café", "cafe", "Zurich", "zürich"):
+        assert names(index.search(settings, query)) == [("kitchen-sink", "notes/cafe.md")], query
+
+
+@pytest.mark.parametrize("query", ["", "   ", None, 3])
+def test_empty_queries_are_refused(settings: Settings, query: object) -> None:
+    with pytest.raises(InvalidInput, match="query"):
+        index.search(settings, query, 5)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("query", ['"" * - ()', "🙂", "..."])
+def test_queries_without_words_find_nothing(settings: Settings, skills: Path, query: str) -> None:
+    index.refresh(settings)
+    assert index.search(settings, query) == []
+    with pytest.raises(InvalidInput, match="word"):
+        index.fts_query(query)
+
+
+@pytest.mark.parametrize("limit", [0, -1, True, "5"])
+def test_bad_limits_are_refused(settings: Settings, limit: object) -> None:
+    with pytest.raises(InvalidInput, match="limit"):
+        index.search(settings, "deploy", limit)  # type: ignore[arg-type]
+
+
+def test_fts_query_quotes_every_term() -> None:
+    assert index.fts_query('deploy "AND" -x*') == '"deploy" AND "and" AND "x"'
+    assert index.fts_query("daily-logs fly.io", any_term=True) == '"daily logs" OR "fly io"'
+
+
+def test_a_corrupt_index_is_rebuilt(settings: Settings, skills: Path) -> None:
+    index.refresh(settings)
+    index.index_path(settings).write_bytes(b"not a database at all" * 100)
+    for suffix in ("-wal", "-shm"):
+        Path(f"{index.index_path(settings)}{suffix}").unlink(missing_ok=True)
+    assert index.refresh(settings)["added"] == 7
+    assert index.search(settings, "rolling")
+
+
+def test_an_older_schema_is_rebuilt(settings: Settings, skills: Path) -> None:
+    index.refresh(settings)
+    with sqlite3.connect(index.index_path(settings)) as conn:
+        conn.execute("PRAGMA user_version = 99")
+    assert index.refresh(settings)["added"] == 7
+
+
+def test_missing_skills_dir_gives_an_empty_index(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path / "h", skills_dir=tmp_path / "nowhere")
+    assert index.refresh(settings)["files"] == 0
+    assert index.search(settings, "deploy") == []
+
+
+def test_without_fts5_the_error_says_so(
+    monkeypatch: pytest.MonkeyPatch, settings: Settings
+) -> None:
+    class NoFts5:
+        def __init__(self, real: sqlite3.Connection) -> None:
+            self.real = real
+
+        def execute(self, sql: str, *args: object) -> object:
+            if "USING fts5" in sql:
+                raise sqlite3.OperationalError("no such module: fts5")
+            return self.real.execute(sql, *args)
+
+        def close(self) -> None:
+            self.real.close()
+
+    real_connect = index._connect
+    monkeypatch.setattr(index, "_fts5_checked", False)
+    monkeypatch.setattr(index, "_connect", lambda p, s: NoFts5(real_connect(p, s)))
+    with pytest.raises(index.SearchUnavailable, match="FTS5"):
+        index.refresh(settings)
+
+
+def test_concurrent_refreshes_and_searches_agree(settings: Settings, skills: Path) -> None:
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for _ in range(5):
+                index.refresh(settings)
+                index.search(settings, "deploy")
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert index.refresh(settings)["files"] == 7
