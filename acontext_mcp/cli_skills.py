@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from acontext_mcp.config import Settings
@@ -105,7 +106,7 @@ def cmd_skills(args: argparse.Namespace, settings: Settings) -> int:
         return 0 if all(r.ok for r in reports) else 1
     from acontext_mcp.skills.validate import validate_skill
 
-    problems = {s["name"]: validate_skill(root / s["name"]) for s in catalog.list_skills(root)}
+    problems = {s["name"]: validate_skill(Path(s["path"])) for s in catalog.list_skills(root)}
     bad = {name: found for name, found in problems.items() if found}
     _print(args, bad, lambda v: "\n".join(f"{n}: {'; '.join(p)}" for n, p in v.items())
            or "every skill is valid")  # fmt: skip

@@ -83,3 +83,12 @@ def test_pull_without_a_remote_says_how_to_add_one(env):
     done = subprocess.run([str(BIN), "skills", "pull"], env=env, capture_output=True, text=True,
                           timeout=120)  # fmt: skip
     assert done.returncode == 1 and "remote" in done.stderr
+
+
+def test_validate_names_a_skill_whose_name_does_not_match_its_folder(env, tmp_path):
+    skills(env, "init")
+    odd = tmp_path / "home" / "skills" / "odd-folder"
+    odd.mkdir()
+    (odd / "SKILL.md").write_text("---\nname: other-name\ndescription: Does things.\n---\n")
+    out = skills(env, "validate", code=1)
+    assert "other-name" in out and "folder" in out
