@@ -7,7 +7,6 @@ output on stdout for scripts.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Callable
@@ -15,15 +14,11 @@ from contextlib import closing
 from typing import Any
 
 from acontext_mcp import __version__
+from acontext_mcp.cli_output import emit_json
 from acontext_mcp.config import Settings
 from acontext_mcp.errors import AcontextError
 
 Handler = Callable[[argparse.Namespace, Settings], int]
-
-
-def _emit_json(value: Any) -> None:
-    json.dump(value, sys.stdout, ensure_ascii=False, indent=2, default=str)
-    sys.stdout.write("\n")
 
 
 def _when(ts: float | None) -> str:
@@ -69,7 +64,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
         **stats,
     }
     if args.json:
-        _emit_json(info)
+        emit_json(info)
         return 0
     print(f"acontext-mcp {__version__}")
     print(f"  home        {info['home']}")
@@ -96,7 +91,7 @@ def cmd_sessions(args: argparse.Namespace, settings: Settings) -> int:
             conn, limit=args.limit, cursor=args.cursor, agent=args.agent, project_dir=args.project
         )
     if args.json:
-        _emit_json(page)
+        emit_json(page)
         return 0
     if not page["sessions"]:
         print("no sessions yet")
@@ -152,7 +147,7 @@ def cmd_messages(args: argparse.Namespace, settings: Settings) -> int:
                 role = message.get("meta", {}).get("original_role", message["role"])
                 print(f"#{mid} {role}: {_message_text(message)}")
     if args.json or args.format != "acontext":
-        _emit_json(page)
+        emit_json(page)
     elif page["next_cursor"]:
         print(f"\nmore: acontext-mcp messages {args.session} --cursor {page['next_cursor']}")
     return 0
@@ -168,7 +163,7 @@ def cmd_tasks(args: argparse.Namespace, settings: Settings) -> int:
             cursor=args.cursor,
         )  # fmt: skip
     if args.json:
-        _emit_json(page)
+        emit_json(page)
         return 0
     if not page["tasks"]:
         print("no tasks yet")
@@ -194,7 +189,7 @@ def cmd_brief(args: argparse.Namespace, settings: Settings) -> int:
     with closing(open_db(settings)) as conn:
         text = build_brief(conn, settings, project_dir=project, budget=args.budget)
     if args.json:
-        _emit_json({"project_dir": project, "brief": text, "chars": len(text)})
+        emit_json({"project_dir": project, "brief": text, "chars": len(text)})
     else:
         print(text or "(nothing to say yet: no tasks or skills for this project)")
     return 0

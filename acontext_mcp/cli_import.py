@@ -7,7 +7,6 @@ the first Ctrl-C into "stop after this file" and prints the summary (or JSON on 
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
 import threading
@@ -18,17 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from acontext_mcp.capture.importer import DEFAULT_LIVE_WINDOW
+from acontext_mcp.cli_output import emit_json
 from acontext_mcp.config import Settings
 from acontext_mcp.errors import InvalidInput
 from acontext_mcp.progress import Progress, clock_text, human_bytes
 
 SOURCES = ("claude-code",)
 EXIT_INTERRUPTED = 130
-
-
-def _emit_json(value: Any) -> None:
-    json.dump(value, sys.stdout, ensure_ascii=False, indent=2, default=str)
-    sys.stdout.write("\n")
 
 
 def _err(text: str) -> None:
@@ -95,7 +90,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         return _dry_run(args, settings, found)
     if not found.transcripts and not found.errors:
         if args.json:
-            _emit_json({"root": str(found.root), "files": 0, "stored": 0, "failed": 0})
+            emit_json({"root": str(found.root), "files": 0, "stored": 0, "failed": 0})
         elif not args.quiet:
             _err(f"no Claude Code transcripts under {found.root}")
         return 0
@@ -137,7 +132,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         if not args.quiet:
             _summary(stats)
         if args.json:
-            _emit_json(stats.to_json())
+            emit_json(stats.to_json())
     if stats.interrupted:
         return EXIT_INTERRUPTED
     return 1 if stats.failed else 0
@@ -189,7 +184,7 @@ def _dry_run(args: argparse.Namespace, settings: Settings, found: Any) -> int:
     errors = [{"path": p, "action": "error", "reason": r} for p, r in found.errors]
     new = sum(r["new_bytes"] for r in rows)
     if args.json:
-        _emit_json({
+        emit_json({
             "root": str(found.root), "files": rows + errors, "bytes": found.total_bytes,
             "new_bytes": new,
         })  # fmt: skip

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from collections.abc import Callable
 from typing import Any
 
+from acontext_mcp.cli_output import emit_json
 from acontext_mcp.config import Settings
 from acontext_mcp.errors import InvalidInput
 
@@ -16,8 +15,7 @@ AGENTS = ("claude-code", "openclaw")
 
 def _emit(args: argparse.Namespace, value: Any, text: str) -> None:
     if args.json:
-        json.dump(value, sys.stdout, ensure_ascii=False, indent=2)
-        sys.stdout.write("\n")
+        emit_json(value)
     else:
         print(text)
 

@@ -8,12 +8,11 @@ happened in our terms (learnings, user edits, provenance).
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from acontext_mcp.cli_output import emit_json
 from acontext_mcp.config import Settings
 
 ACTIONS = ("init", "list", "show", "search", "log", "diff", "revert", "remote", "pull", "push",
@@ -48,8 +47,7 @@ def prepare(settings: Settings) -> list[str]:
 
 def _print(args: argparse.Namespace, value: Any, text: Callable[[Any], str]) -> int:
     if args.json:
-        json.dump(value, sys.stdout, ensure_ascii=False, indent=2, default=str)
-        sys.stdout.write("\n")
+        emit_json(value)
     else:
         print(text(value))
     return 0

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from collections.abc import Callable
 from typing import Any
 
+from acontext_mcp.cli_output import emit_json
 from acontext_mcp.config import Settings
 
 
@@ -23,8 +22,7 @@ def cmd_usage(args: argparse.Namespace, settings: Settings) -> int:
         conn.close()
     found["provider"] = describe(settings)
     if args.json:
-        json.dump(found, sys.stdout, ensure_ascii=False, indent=2)
-        sys.stdout.write("\n")
+        emit_json(found)
     else:
         print(render(found))
     return 0

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from contextlib import closing
 from typing import Any
 
+from acontext_mcp.cli_output import emit_json
 from acontext_mcp.config import Settings
 
 
@@ -56,8 +57,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     if args.status:
         info = worker_status(settings)
         if args.json:
-            json.dump(info, sys.stdout, ensure_ascii=False, indent=2, default=str)
-            sys.stdout.write("\n")
+            emit_json(info)
         else:
             _print_status(info)
         return 0
@@ -79,8 +79,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     except KeyboardInterrupt:
         return 130
     if args.json:
-        json.dump(stats, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        emit_json(stats)
     if not stats["lease"]:
         print("acontext-mcp: another worker is running for this data home "
               "(see `acontext-mcp worker --status`)", file=sys.stderr)  # fmt: skip
@@ -94,8 +93,7 @@ def cmd_flush(args: argparse.Namespace, settings: Settings) -> int:
     setup_logging(settings, name="worker")
     out = flush_session(settings, args.session, timeout_s=args.timeout)
     if args.json:
-        json.dump(out, sys.stdout, ensure_ascii=False, indent=2, default=str)
-        sys.stdout.write("\n")
+        emit_json(out)
     else:
         counts = f"{out['pending_before']} pending before, {out['pending_after']} after"
         print(f"{out['session_id']}: {out['status']} ({counts})")

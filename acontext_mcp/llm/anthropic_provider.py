@@ -11,7 +11,7 @@ from typing import Any
 
 from acontext_mcp.formats.convert import from_internal
 from acontext_mcp.llm import Reply, ToolSpec
-from acontext_mcp.llm.guard import CallFailed, sdk_failure, tool_call
+from acontext_mcp.llm.guard import CallFailed, sdk_client, sdk_failure, tool_call
 
 DEFAULT_MODEL = "claude-haiku-4-5"
 
@@ -31,12 +31,9 @@ class AnthropicBackend:
 
         self._sdk = anthropic
         self.model = model or DEFAULT_MODEL
-        kwargs: dict[str, Any] = {"timeout": timeout, "max_retries": 0}
-        if base_url:
-            kwargs["base_url"] = base_url
-        if api_key:
-            kwargs["api_key"] = api_key
-        self.client = anthropic.Anthropic(**kwargs)
+        self.client = sdk_client(
+            anthropic.Anthropic, base_url=base_url, api_key=api_key, timeout=timeout
+        )
 
     def send(
         self,

@@ -63,6 +63,17 @@ class CallFailed(Exception):
         self.output_tokens = output_tokens
 
 
+def sdk_client(factory: Any, *, base_url: str | None, api_key: str | None, timeout: float) -> Any:
+    """An SDK client (openai.OpenAI, anthropic.Anthropic) with the SDK's own retries off:
+    the Guard's retries are the only ones, so each attempt is counted and recorded."""
+    kwargs: dict[str, Any] = {"timeout": timeout, "max_retries": 0}
+    if base_url:
+        kwargs["base_url"] = base_url
+    if api_key:
+        kwargs["api_key"] = api_key
+    return factory(**kwargs)
+
+
 class Backend(Protocol):
     """Sends one request; the Guard does everything else."""
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from acontext_mcp.formats.convert import from_internal
 from acontext_mcp.llm import Reply, ToolSpec
-from acontext_mcp.llm.guard import CallFailed, sdk_failure, tool_call
+from acontext_mcp.llm.guard import CallFailed, sdk_client, sdk_failure, tool_call
 
 DEFAULT_MODEL = "gpt-4.1-mini"
 
@@ -34,12 +34,7 @@ class OpenAIBackend:
         self._sdk = openai
         self.model = model or DEFAULT_MODEL
         self.base_url = base_url
-        kwargs: dict[str, Any] = {"timeout": timeout, "max_retries": 0}
-        if base_url:
-            kwargs["base_url"] = base_url
-        if api_key:
-            kwargs["api_key"] = api_key
-        self.client = openai.OpenAI(**kwargs)
+        self.client = sdk_client(openai.OpenAI, base_url=base_url, api_key=api_key, timeout=timeout)
         # The official API wants max_completion_tokens (reasoning models reject max_tokens);
         # compatible servers (Ollama, vLLM, LM Studio) know max_tokens best.
         official = "api.openai.com" in str(self.client.base_url)
