@@ -268,6 +268,9 @@ def build_parser() -> argparse.ArgumentParser:
     from acontext_mcp import cli_skills
 
     cli_skills.register(add)
+    from acontext_mcp import cli_learn
+
+    cli_learn.register(add)
     from acontext_mcp import cli_worker
 
     cli_worker.register(add)

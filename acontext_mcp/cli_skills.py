@@ -19,32 +19,6 @@ ACTIONS = ("init", "list", "show", "search", "log", "diff", "revert", "remote", 
            "sync", "validate")  # fmt: skip
 
 
-def prepare(settings: Settings) -> list[str]:
-    """The repository and the default skills, created on first use; returns new skill names.
-    Defaults are committed as one learning so `skills log` starts with them, and only into a
-    repository without history: a user who reverted or deleted them keeps them gone."""
-    from acontext_mcp.skills import repo
-    from acontext_mcp.skills.defaults import ensure_default_skills
-
-    git_repo = repo.ensure_repo(settings.skills_dir)
-    try:
-        fresh = not git_repo.head.is_valid()
-    finally:
-        git_repo.close()
-    if not fresh:
-        return []
-    created = ensure_default_skills(settings.skills_dir)
-    if created:
-        repo.commit_learning(
-            settings.skills_dir,
-            f"Add default skills: {', '.join(created)}",
-            session_id=None,
-            task_id=None,
-            paths=created,
-        )
-    return created
-
-
 def _print(args: argparse.Namespace, value: Any, text: Callable[[Any], str]) -> int:
     if args.json:
         emit_json(value)
@@ -65,6 +39,8 @@ def cmd_skills(args: argparse.Namespace, settings: Settings) -> int:
     from acontext_mcp.skills import catalog, repo
 
     action, root = args.action, settings.skills_dir
+    from acontext_mcp.skills.defaults import prepare
+
     created = prepare(settings)
     if action == "init":
         made = ", ".join(created) or "nothing new"
@@ -119,7 +95,9 @@ def _list_text(skills: list[dict[str, Any]]) -> str:
 def _log_text(entries: list[dict[str, Any]]) -> str:
     lines = []
     for e in entries:
-        where = ", ".join(f"{k} {v}" for k, v in e["provenance"].items())
+        where = ", ".join(
+            f"{k} {', '.join(v) if isinstance(v, list) else v}" for k, v in e["provenance"].items()
+        )
         lines.append(f"{e['sha'][:12]} {e['date'][:16]} [{e['kind']}] {e['subject']}"
                      + (f" ({where})" if where else ""))  # fmt: skip
     return "\n".join(lines) or "no history yet"

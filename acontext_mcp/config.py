@@ -69,6 +69,11 @@ ENV_VARS: dict[str, tuple[str, str]] = {
     ),
     "ACONTEXT_WORKER_MAX_ATTEMPTS": ("5", "Attempts before a job is marked failed."),
     "ACONTEXT_WORKER_DEFER_S": ("600", "How long work waits when no LLM is available."),
+    "ACONTEXT_LEARN_MAX_ROUNDS": (
+        "16",
+        "Rounds of the skill learner's tool loop; a run that does not finish writes nothing.",
+    ),
+    "ACONTEXT_LEARN_TIMEOUT_S": ("300", "Seconds `acontext-mcp learn SESSION` waits in all."),
     "ACONTEXT_LLM_PROVIDER": (
         "auto",
         "LLM provider for task tracking and learning: openai, anthropic, claude-cli, none or "

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal, TypeVar
@@ -28,6 +30,7 @@ from acontext_mcp.errors import AcontextError
 from acontext_mcp.observe.summary import render_tasks
 from acontext_mcp.observe.task_ops import session_tasks
 from acontext_mcp.skills import catalog
+from acontext_mcp.skills import index as skill_index
 from acontext_mcp.store import sessions as session_store
 from acontext_mcp.store import tasks as task_store
 from acontext_mcp.store import turns
@@ -81,7 +84,8 @@ def _tool_errors(fn: F) -> F:
 
 
 def slim_schema(schema: Any, *, optional_args: bool = False) -> Any:
-    """Drop what costs context and tells a model nothing: generated `title`s and, for input
+    """Drop what costs context and tells a model nothing: generated `title`s, the default
+    `additionalProperties: true`, and, for input
     schemas (`optional_args`), the `anyOf [X, null]` + `default: null` spelling of an optional
     argument (omitting it means the same). Arguments are still validated by the full pydantic
     model; output schemas keep their nulls because clients validate results against them."""
@@ -94,6 +98,7 @@ def slim_schema(schema: Any, *, optional_args: bool = False) -> Any:
         k: slim_schema(v, optional_args=optional_args)
         for k, v in schema.items()
         if not (k == "title" and isinstance(v, str))
+        and not (k == "additionalProperties" and v is True)  # the JSON Schema default
     }
     variants = out.get("anyOf")
     nullable = isinstance(variants, list) and len(variants) == 2 and {"type": "null"} in variants
@@ -124,15 +129,19 @@ class SlimMCPServer(MCPServer):
     """MCPServer whose tools/list answer carries slimmed schemas (see `slim_schema`)."""
 
     async def list_tools(self) -> list[MCPTool]:
-        return [
-            tool.model_copy(
-                update={
-                    "input_schema": slim_schema(tool.input_schema, optional_args=True),
-                    "output_schema": slim_schema(tool.output_schema),
-                }
+        slimmed = []
+        for tool in await super().list_tools():
+            output = slim_schema(tool.output_schema)
+            slimmed.append(
+                tool.model_copy(
+                    update={
+                        "input_schema": slim_schema(tool.input_schema, optional_args=True),
+                        # "any object" tells a client nothing: leave it out
+                        "output_schema": None if output == {"type": "object"} else output,
+                    }
+                )
             )
-            for tool in await super().list_tools()
-        ]
+        return slimmed
 
 
 # --- Output shapes (kept lean: every field here is sent in tools/list) ---
@@ -187,9 +196,30 @@ def _flush() -> Callable[[Settings, str, float], Json]:
     return flush_session
 
 
+INDEX_REFRESH_S = 2.0  # search sees edits made this long ago or earlier
+
+
+def _refresh_index(settings: Settings, state: dict[str, Any]) -> None:
+    """Keep the skills index in step with the files, at most once per INDEX_REFRESH_S."""
+    now = time.monotonic()
+    if now - state.get("index_at", -INDEX_REFRESH_S) >= INDEX_REFRESH_S:
+        skill_index.refresh(settings)
+        state["index_at"] = now
+
+
+def _latest_session(pool: Callable[[], ConnectionPool]) -> str:
+    from acontext_mcp.learn.pipeline import current_session
+
+    with pool().connection() as conn:
+        found = current_session(conn, os.getcwd())
+    if found is None:
+        raise ToolError("no session has been captured yet; nothing to learn from")
+    return found
+
+
 def build_server(settings: Settings) -> MCPServer:
     """An MCPServer bound to one data home; the pool opens lazily on first use."""
-    state: dict[str, ConnectionPool] = {}
+    state: dict[str, Any] = {}
     opening = threading.Lock()  # sync tools run in worker threads: open the pool once
 
     def pool() -> ConnectionPool:
@@ -321,12 +351,38 @@ def build_server(settings: Settings) -> MCPServer:
     ) -> Json:
         return catalog.get_skill_file(settings.skills_dir, name, path)
 
-    @tool("Search skills by keywords; best matches first.", READ_ONLY)
+    @tool("Ranked full-text search of skills; returns matching files.", READ_ONLY)
     def search_skills(
-        query: Annotated[str, Field(description="Keywords, all must match")],
+        query: Annotated[str, Field(description="Words to find")],
         limit: Annotated[int, Field(ge=1, le=50)] = 10,
     ) -> SkillSearch:
-        return SkillSearch(results=catalog.search_skills(settings.skills_dir, query, limit=limit))
+        _refresh_index(settings, state)
+        return SkillSearch(results=skill_index.search_by_skill(settings, query, limit=limit))
+
+    # --- Learning ---
+
+    @tool("Learn skills from a session's finished tasks.", ADDITIVE)
+    def learn_now(
+        session_id: Annotated[str | None, Field(description="Default: latest here")] = None,
+        wait_s: Annotated[float, Field(ge=0, le=600, description="Seconds to wait")] = 0,
+    ) -> Json:
+        from acontext_mcp.learn import pipeline
+
+        sid = session_id or _latest_session(pool)
+        if wait_s > 0:
+            return pipeline.learn_session(settings, sid, timeout_s=wait_s)
+        return pipeline.learn_later(settings, sid)
+
+    @tool("Learning status per session: pending, running, completed, failed.", READ_ONLY)
+    def learning_status(
+        session_id: Annotated[str | None, Field(description="Omit for recent ones")] = None,
+    ) -> Json:
+        from acontext_mcp.store import learning
+
+        with pool().connection() as conn:
+            if session_id is not None:
+                return learning.session_status(conn, session_id)
+            return {"sessions": learning.recent_statuses(conn, limit=10)}
 
     # --- Disks ---
 

@@ -1,4 +1,4 @@
--- acontext-mcp database schema, version 4. Generated: python -m acontext_mcp.store.migrations > docs/schema.sql
+-- acontext-mcp database schema, version 5. Generated: python -m acontext_mcp.store.migrations > docs/schema.sql
 CREATE TABLE artifacts (
             id INTEGER PRIMARY KEY,
             disk_id INTEGER NOT NULL REFERENCES disks(id) ON DELETE CASCADE,
@@ -47,6 +47,29 @@ CREATE TABLE jobs (
             created_at REAL NOT NULL,
             updated_at REAL NOT NULL
         , holder TEXT);
+
+CREATE TABLE learning_spaces (
+            name TEXT PRIMARY KEY,
+            description TEXT NOT NULL DEFAULT '',
+            created_at REAL NOT NULL
+        );
+
+CREATE TABLE learnings (
+            id INTEGER PRIMARY KEY,
+            session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            task_id INTEGER REFERENCES tasks(id) ON DELETE SET NULL,
+            space TEXT NOT NULL,
+            kind TEXT NOT NULL
+                CHECK (kind IN ('skip', 'success', 'factual', 'failure', 'preferences')),
+            status TEXT NOT NULL
+                CHECK (status IN ('distilled', 'skipped', 'running', 'learned', 'failed')),
+            text TEXT NOT NULL DEFAULT '',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            commit_sha TEXT,
+            error TEXT,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        );
 
 CREATE TABLE leases (
             name TEXT PRIMARY KEY,
@@ -111,6 +134,18 @@ CREATE TABLE sessions (
             updated_at REAL NOT NULL
         );
 
+CREATE TABLE space_sessions (
+            session_id TEXT PRIMARY KEY REFERENCES sessions(id) ON DELETE CASCADE,
+            space TEXT NOT NULL REFERENCES learning_spaces(name),
+            attached_at REAL NOT NULL
+        );
+
+CREATE TABLE space_skills (
+            skill TEXT PRIMARY KEY,
+            space TEXT NOT NULL REFERENCES learning_spaces(name) ON DELETE CASCADE,
+            created_at REAL NOT NULL
+        );
+
 CREATE TABLE task_messages (
             task_id INTEGER NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
             message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
@@ -133,6 +168,12 @@ CREATE TABLE tasks (
 
 CREATE INDEX jobs_ready ON jobs(status, run_after);
 
+CREATE INDEX learnings_session ON learnings(session_id);
+
+CREATE INDEX learnings_space ON learnings(space, status, id);
+
+CREATE UNIQUE INDEX learnings_task ON learnings(task_id) WHERE kind != 'preferences';
+
 CREATE INDEX llm_calls_day ON llm_calls(day, purpose);
 
 CREATE INDEX messages_status ON messages(status, session_id);
@@ -142,6 +183,10 @@ CREATE INDEX session_events_session ON session_events(session_id, id);
 CREATE INDEX sessions_project ON sessions(project_dir, updated_at);
 
 CREATE INDEX sessions_updated ON sessions(updated_at);
+
+CREATE INDEX space_sessions_space ON space_sessions(space);
+
+CREATE INDEX space_skills_space ON space_skills(space);
 
 CREATE INDEX task_messages_message ON task_messages(message_id);
 

@@ -20,6 +20,8 @@ from typing import Any
 
 import pytest
 
+from acontext_mcp.config import Settings
+
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "claude_code"
 sys.path.insert(0, str(FIXTURES))
 from synth import fixture_lines, write_synthetic  # noqa: E402
@@ -38,8 +40,14 @@ class Hooks:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.home = root / "home"
-        self.env = {**os.environ, "ACONTEXT_HOME": str(self.home), "ACONTEXT_MCP_BIN": str(BIN)}
-        self.env.pop("ACONTEXT_HOOK_INLINE", None)
+        # SessionStart syncs skills into the agents' folders: keep them all under `root`.
+        self.user = root / "user"
+        self.claude_config = root / "claude-config"
+        self.env = {**os.environ, "ACONTEXT_HOME": str(self.home), "ACONTEXT_MCP_BIN": str(BIN),
+                    "HOME": str(self.user), "CLAUDE_CONFIG_DIR": str(self.claude_config),
+                    "OPENCLAW_STATE_DIR": str(root / "openclaw-state")}  # fmt: skip
+        for name in ("ACONTEXT_HOOK_INLINE", "ACONTEXT_SKILLS_DIR", "OPENCLAW_HOME"):
+            self.env.pop(name, None)
         self.log = self.home / "logs" / "hooks.log"
 
     def run(self, event: str, payload: Any, *, shim: bool = False, inline: bool = False,
@@ -378,3 +386,178 @@ class TestSessionStart:
         )
         changed = self._start(hooks, project, "c")
         assert changed["hookSpecificOutput"].get("reloadSkills") is True
+
+
+class TestSessionStartSync:
+    """SessionStart copies our skills into $CLAUDE_CONFIG_DIR/skills before it answers."""
+
+    DESCRIPTION = "Deploy this app to staging and production. Use when asked to deploy."
+
+    def _start(self, hooks: Hooks, sid: str) -> dict[str, Any]:
+        project = hooks.root / "project"
+        project.mkdir(exist_ok=True)
+        payload = {"session_id": sid, "transcript_path": str(project / f"{sid}.jsonl"),
+                   "cwd": str(project), "source": "startup"}  # fmt: skip
+        proc = hooks.run("SessionStart", payload)
+        return json.loads(proc.stdout)["hookSpecificOutput"] if proc.stdout else {}
+
+    def _learn(self, hooks: Hooks, name: str = "deploy-runbook") -> Path:
+        """A skill committed the way the learner commits one."""
+        from acontext_mcp.skills.repo import commit_learning, ensure_repo
+
+        skills = hooks.home / "skills"
+        ensure_repo(skills).close()
+        folder = skills / name
+        folder.mkdir()
+        (folder / "SKILL.md").write_text(
+            f"---\nname: {name}\ndescription: {self.DESCRIPTION}\n---\n# Deploy\n1. make ship\n"
+        )
+        (folder / "scripts").mkdir()
+        (folder / "scripts" / "ship.sh").write_text("make ship\n")
+        assert commit_learning(skills, "learned deploy", session_id="s0", task_id=1, paths=[name])
+        return folder
+
+    def _manifest(self, hooks: Hooks) -> dict[str, Any]:
+        from acontext_mcp.skills.sync import manifest_path_for
+
+        settings = Settings(home=hooks.home, skills_dir=hooks.home / "skills")
+        return json.loads(manifest_path_for(settings, hooks.claude_config / "skills").read_text())
+
+    def test_a_committed_skill_is_synced_and_claude_code_asked_to_reload(self, hooks):
+        source = self._learn(hooks)
+        answer = self._start(hooks, "a")
+        assert answer.get("reloadSkills") is True
+        copy = hooks.claude_config / "skills" / "deploy-runbook"
+        assert (copy / "SKILL.md").read_text() == (source / "SKILL.md").read_text()
+        assert (copy / "scripts" / "ship.sh").read_text() == "make ship\n"
+        assert not (copy / ".git").exists() and not (hooks.user / ".claude").exists()
+        entry = self._manifest(hooks)["skills"]["deploy-runbook"]
+        assert set(entry["files"]) == {"SKILL.md", "scripts/ship.sh"}
+        assert "written" in "\n".join(hooks.log_lines()) and not hooks.failures()
+
+        assert "reloadSkills" not in self._start(hooks, "b")  # nothing changed
+        # The user deleted the copy: the sync puts it back, so Claude Code must rescan even
+        # though the skills repository did not change.
+        shutil.rmtree(copy)
+        assert self._start(hooks, "c").get("reloadSkills") is True
+        assert (copy / "SKILL.md").exists()
+
+    def test_a_foreign_folder_of_the_same_name_is_left_alone(self, hooks):
+        self._learn(hooks)
+        mine = hooks.claude_config / "skills" / "deploy-runbook"
+        mine.mkdir(parents=True)
+        (mine / "SKILL.md").write_text("---\nname: deploy-runbook\ndescription: Mine.\n---\n")
+        answer = self._start(hooks, "a")
+        assert answer["hookEventName"] == "SessionStart"
+        assert sorted(p.name for p in mine.iterdir()) == ["SKILL.md"]
+        assert "description: Mine." in (mine / "SKILL.md").read_text()
+        note = [x for x in answer["additionalContext"].splitlines() if x.startswith("Skill sync")]
+        assert len(note) == 1 and "deploy-runbook in " + str(mine.parent) in note[0], answer
+        assert "deploy-runbook" not in self._manifest(hooks)["skills"]
+        assert any("skill sync:" in x and "1 clash" in x for x in hooks.log_lines())
+        assert not hooks.failures()
+        # Said once: the next session is not told again while the clash stays the same.
+        again = self._start(hooks, "b")
+        assert "Skill sync" not in again.get("additionalContext", "")
+
+    def test_a_target_that_cannot_be_written_is_logged_and_the_hook_answers(self, hooks):
+        self._learn(hooks)
+        hooks.claude_config.mkdir()
+        (hooks.claude_config / "skills").write_text("a file where the folder goes")
+        answer = self._start(hooks, "a")
+        assert answer["hookEventName"] == "SessionStart"
+        assert "deploy-runbook" in answer["additionalContext"]  # the brief still lists it
+        assert any("skill sync:" in x and "error" in x for x in hooks.log_lines())
+        assert not hooks.failures()
+
+    def test_without_skills_nothing_is_created(self, hooks):
+        answer = self._start(hooks, "a")
+        assert "reloadSkills" not in answer
+        assert not (hooks.home / "skills" / ".git").exists()
+        assert not (hooks.claude_config / "skills").exists()
+        assert not (hooks.home / "sync").exists()
+        assert not hooks.failures()
+
+
+class TestSyncFastPath:
+    """SessionStart syncs every time: with nothing changed that costs a stat per file (the
+    manifest's fingerprint), not a hash; any change still gets the full sync."""
+
+    FRESH = 0.2  # seconds; the product waits 2 s before it trusts a file's timestamps
+
+    @pytest.fixture(autouse=True)
+    def _fresh(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from acontext_mcp.skills import sync
+
+        monkeypatch.setattr(sync, "FRESH_SECONDS", self.FRESH)
+
+    def _age(self) -> None:
+        """Let every file become old enough for its fingerprint to be trusted."""
+        time.sleep(self.FRESH + 0.05)
+
+    @pytest.fixture
+    def setup(self, tmp_path: Path) -> tuple[Path, Path, Path]:
+        source, target, manifest = tmp_path / "src", tmp_path / "dst", tmp_path / "m.json"
+        for name in ("alpha", "beta"):
+            (source / name / "scripts").mkdir(parents=True)
+            (source / name / "SKILL.md").write_text(f"---\nname: {name}\ndescription: d\n---\n")
+            (source / name / "scripts" / "run.sh").write_text("echo 1\n")
+        (target / "foreign").mkdir(parents=True)
+        (target / "foreign" / "SKILL.md").write_text("mine\n")
+        (target / "beta").mkdir()  # a folder we did not write: a clash
+        return source, target, manifest
+
+    def _sync(self, setup, *, hashing: bool = True):
+        from acontext_mcp.skills import sync
+
+        source, target, manifest = setup
+        with pytest.MonkeyPatch.context() as patch:
+            if not hashing:
+
+                def no_hash(path):
+                    raise AssertionError(f"hashed {path}")
+
+                patch.setattr(sync, "_hash_file", no_hash)
+            return sync.sync_skills(source, target, manifest_path=manifest)
+
+    def test_an_unchanged_sync_only_stats_and_reports_the_same(self, setup):
+        manifest = setup[2]
+        first = self._sync(setup)
+        assert (first.written, first.clashes) == (["alpha"], ["beta"])
+        assert "fast" not in json.loads(manifest.read_text())  # fresh files: not trusted
+        self._age()
+        full = self._sync(setup)
+        assert "fast" in json.loads(manifest.read_text())
+        fast = self._sync(setup, hashing=False)
+        assert fast.to_dict() == full.to_dict()
+        assert (fast.unchanged, fast.clashes) == (["alpha"], ["beta"])
+
+    @pytest.mark.parametrize("where", ["source", "copy", "new file", "gone copy", "clash gone"])
+    def test_any_change_gets_the_full_sync(self, setup, where):
+        source, target, manifest = setup
+        self._sync(setup)
+        self._age()
+        self._sync(setup)
+        assert "fast" in json.loads(manifest.read_text())
+        skill_md = (source if where == "source" else target) / "alpha" / "SKILL.md"
+        before = os.stat(skill_md)
+        if where in ("source", "copy"):  # same size, mtime put back: only ctime tells
+            skill_md.write_text(skill_md.read_text().replace("d\n", "e\n"))
+            os.utime(skill_md, ns=(before.st_atime_ns, before.st_mtime_ns))
+        elif where == "new file":
+            (source / "alpha" / "notes.md").write_text("more\n")
+        elif where == "gone copy":
+            shutil.rmtree(target / "alpha")
+        else:
+            (target / "beta").rmdir()
+        self._age()  # old enough to be trusted: only the fingerprint can tell
+        report = self._sync(setup)
+        expected = {
+            "source": ("updated", ["alpha"]),
+            "copy": ("modified_by_user", ["alpha"]),
+            "new file": ("updated", ["alpha"]),
+            "gone copy": ("written", ["alpha"]),
+            "clash gone": ("written", ["beta"]),
+        }[where]
+        assert getattr(report, expected[0]) == expected[1], report.summary()
+        assert (target / "foreign" / "SKILL.md").read_text() == "mine\n"

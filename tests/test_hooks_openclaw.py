@@ -35,7 +35,11 @@ def fixture(name: str) -> dict[str, Any]:
 
 def hook(event: str, payload: dict[str, Any] | bytes, home: Path) -> subprocess.CompletedProcess:
     data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-    env = {**os.environ, "ACONTEXT_HOME": str(home)}
+    # before_prompt_build syncs skills into the agents' folders: keep them beside `home`.
+    env = {**os.environ, "ACONTEXT_HOME": str(home), "HOME": str(home.parent / "user"),
+           "CLAUDE_CONFIG_DIR": str(home.parent / "claude-config"),
+           "OPENCLAW_STATE_DIR": str(home.parent / "openclaw-state")}  # fmt: skip
+    env.pop("ACONTEXT_SKILLS_DIR", None)
     return subprocess.run(
         [str(BIN), "hook", "openclaw", event], input=data, capture_output=True, env=env, timeout=60
     )
@@ -200,6 +204,19 @@ class TestBrief:
         proc = hook("before_prompt_build", fixture("run1_before_prompt_build"), home)
         assert proc.returncode == 0 and proc.stdout == b""
 
+    def test_the_sessions_first_prompt_syncs_skills_into_openclaws_folder(self, home: Path) -> None:
+        _skill(home)
+        state = home.parent / "openclaw-state"
+        state.mkdir()  # OpenClaw is installed
+        proc = hook("before_prompt_build", fixture("run1_before_prompt_build"), home)
+        assert proc.returncode == 0
+        assert "deploy-runbook" in json.loads(proc.stdout)["additionalContext"]
+        source = (home / "skills" / "deploy-runbook" / "SKILL.md").read_text()
+        for target in (state / "skills", home.parent / "claude-config" / "skills"):
+            assert (target / "deploy-runbook" / "SKILL.md").read_text() == source
+        log = (home / "logs" / "hooks.log").read_text()
+        assert "skill sync:" in log and " failed" not in log
+
 
 def test_the_handler_imports_nothing_heavy(home: Path) -> None:
     code = (
@@ -210,10 +227,23 @@ def test_the_handler_imports_nothing_heavy(home: Path) -> None:
         "heavy = {'mcp', 'pydantic', 'asyncio', 'openai', 'anthropic', 'git'} & set(sys.modules)\n"
         "assert not heavy, heavy\n"
     )
-    env = {**os.environ, "ACONTEXT_HOME": str(home)}
+    _skill(home)  # so before_prompt_build syncs too
+    env = {**os.environ, "ACONTEXT_HOME": str(home), "HOME": str(home.parent / "user"),
+           "CLAUDE_CONFIG_DIR": str(home.parent / "claude-config")}  # fmt: skip
+    for name in ("ACONTEXT_SKILLS_DIR", "OPENCLAW_STATE_DIR", "OPENCLAW_HOME"):
+        env.pop(name, None)
     proc = subprocess.run(
         [sys.executable, "-c", code], input=json.dumps(RUN1).encode(), env=env,
         capture_output=True, timeout=60,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr.decode()
     assert len(stored(home, SESSION)) == 6
+    assert (home.parent / "claude-config" / "skills" / "deploy-runbook" / "SKILL.md").exists()
+
+
+def _skill(home: Path) -> None:
+    folder = home / "skills" / "deploy-runbook"
+    folder.mkdir(parents=True)
+    (folder / "SKILL.md").write_text(
+        "---\nname: deploy-runbook\ndescription: How to deploy this app.\n---\n# Deploy\n"
+    )

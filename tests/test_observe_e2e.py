@@ -372,7 +372,10 @@ def test_a_budget_stop_defers_without_sending_and_a_bigger_budget_ends_like_a_cl
     assert (row["calls"], row["budget_stops"], row["errors"]) == (2, 1, 0)
     outcomes = "SELECT outcome FROM llm_calls ORDER BY id"
     assert _rows(stopped, outcomes) == [("budget",), ("ok",), ("ok",)]
-    assert _rows(stopped, "SELECT status FROM jobs") == [("done",)]
+    # The observe job is done; the preference's delayed learner run waits (no learning here).
+    assert _rows(stopped, "SELECT kind, status FROM jobs ORDER BY id") == [
+        ("observe_session", "done"), ("learn_space", "queued"),
+    ]  # fmt: skip
 
 
 # --- 4. A worker killed mid-batch ---
@@ -420,10 +423,13 @@ def test_a_worker_killed_mid_batch_ends_like_an_uninterrupted_run(tmp_path: Path
     assert _db_tasks(crashed) == _db_tasks(clean) == EXPECTED  # no task or line twice
     assert _statuses(crashed) == _statuses(clean) == ["processed"] * 4
     jobs_sql = "SELECT kind, dedup_key, status FROM jobs ORDER BY id"
-    done = [("observe_session", f"observe:{SESSION}", "done")]
+    done = [
+        ("observe_session", f"observe:{SESSION}", "done"),
+        ("learn_space", "learn-space:default", "queued"),  # the preference, learned later
+    ]
     assert _rows(crashed, jobs_sql) == _rows(clean, jobs_sql) == done
-    assert _rows(crashed, "SELECT attempts FROM jobs") == [(2,)]
-    assert _rows(clean, "SELECT attempts FROM jobs") == [(1,)]
+    assert _rows(crashed, "SELECT attempts FROM jobs ORDER BY id") == [(2,), (0,)]
+    assert _rows(clean, "SELECT attempts FROM jobs ORDER BY id") == [(1,), (0,)]
     assert _rows(crashed, "SELECT * FROM leases WHERE name = 'worker'") == []
     # The held request died with its worker, so it was never recorded; both others were.
     assert _rows(crashed, "SELECT outcome FROM llm_calls") == [("ok",), ("ok",)]

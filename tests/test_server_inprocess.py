@@ -19,7 +19,7 @@ from acontext_mcp.store.sessions import ensure_session
 
 pytestmark = pytest.mark.anyio
 
-WRITERS = {"store_turn", "disk_write", "flush_session"}
+WRITERS = {"store_turn", "disk_write", "flush_session", "learn_now"}
 
 OPENAI_TURN = [
     {"role": "system", "content": "You are terse."},
@@ -68,10 +68,14 @@ async def test_both_protocol_eras_list_every_tool_with_truthful_annotations(
     assert set(tools) == TOOLS
     for name, tool in tools.items():
         assert tool.description and len(tool.description) < 120
-        assert tool.output_schema is not None, name
+        # A typed result keeps its schema; "any object" is left out (it tells a client nothing).
+        assert tool.output_schema != {"type": "object"}, name
         hints = tool.annotations
         assert hints.read_only_hint is (name not in WRITERS), name
         assert hints.open_world_hint is False
+    assert tools["store_turn"].output_schema["required"] == [
+        "session_id", "session_created", "message_ids", "stored", "duplicates",
+    ]  # fmt: skip
     assert tools["store_turn"].annotations.destructive_hint is False
     assert tools["disk_write"].annotations.destructive_hint is True
     params = tools["store_turn"].input_schema["properties"]

@@ -134,3 +134,12 @@ def test_default_skill_bodies_describe_their_file_layout() -> None:
     assert "projects/<project>.md" in defaults.PROJECT_RUNBOOKS
     for text in defaults.DEFAULT_SKILLS.values():
         assert "## File Structure" in text and "## Guidelines" in text
+
+
+def test_plain_description_continued_on_indented_lines_is_one_string() -> None:
+    """YAML folds a plain scalar continued on more-indented lines; models write it often."""
+    text = "---\nname: a\ndescription: Builds wheels; use when\n  packaging Python.\n---\nbody\n"
+    assert validate_text("a", text) == []
+    from acontext_mcp.skills.skillmd import parse_skill_md
+
+    assert parse_skill_md(text)[0]["description"] == "Builds wheels; use when packaging Python."

@@ -121,7 +121,14 @@ def test_landing_page_example_yields_three_tasks_and_the_preference(
     assert tasks[1]["user_preferences"] == tasks[1]["progresses"] == []
     assert linked_message_ids(conn, tasks[0]["id"]) == ids[2:4]
     assert _statuses(conn) == ["processed"] * 4
-    assert _jobs(conn) == []  # nothing finished yet
+    # Nothing finished yet; the preference went straight to the learner (a delayed run).
+    assert _jobs(conn) == [
+        {"kind": "learn_space", "payload": {"space": "default"},
+         "dedup_key": "learn-space:default", "status": "queued"}
+    ]  # fmt: skip
+    learned = conn.execute("SELECT kind, text FROM learnings").fetchall()
+    assert [r["kind"] for r in learned] == ["preferences"]
+    assert "report on the latest iPhone 15 Pro Max news" in learned[0]["text"]
     assert out["finished"] and out["rounds"] == 2 and out["tool_errors"] == 0
     assert (out["tasks_created"], out["preferences_added"], out["messages_linked"]) == (3, 1, 2)
 

@@ -349,7 +349,7 @@ class TestWorkerLoop:
         assert out == {"session_id": "s1", "extracted": None}
 
     def test_jobs_without_a_handler_stay_queued(self, settings, db, handlers_dir):
-        learn = jobs.enqueue(db, "learn_task", {"task_id": 1}, dedup_key="learn:1")
+        learn = jobs.enqueue(db, "a_future_kind", {"x": 1}, dedup_key="future:1")
         boom = jobs.enqueue(db, "test_boom", {})
         stats = loop.run_worker(settings, until_idle=True, idle_exit_s=0.05)
         assert stats["outcomes"] == {"retry": 1}

@@ -4,8 +4,9 @@ Every event captures what the transcript gained since the last committed cursor;
 end a turn (Stop, SubagentStop, PreCompact, SessionEnd) also flush the assistant message that
 may still have been growing, and the subagent transcripts of the session. Stop checks the
 payload's `last_assistant_message` against the store, since the transcript may lag the hook.
-SessionStart answers with the brief for the project directory and asks Claude Code to rescan
-skills when the skills directory changed since the last session.
+SessionStart first syncs our skills into the agents' skill folders (skills/sync.py), then
+answers with the brief for the project directory and asks Claude Code to rescan skills when the
+skills directory, or a synced copy, changed since the last session.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ EVENTS = frozenset(
 STOP_WAIT = 0.6  # seconds Stop re-reads a lagging transcript before storing the text itself
 STOP_POLL = 0.05
 SKILLS_SEEN = "skills-seen:claude-code"
+CLASHES_SEEN = "skill-clashes-seen:claude-code"
+MAX_CLASH_NAMES = 5
 
 
 def handle(event: str, payload: dict[str, Any]) -> dict[str, Any] | None:
@@ -111,8 +114,12 @@ def _session_start(
 ) -> dict[str, Any] | None:
     from acontext_mcp.capture.brief import build_brief
 
-    changed = _skills_changed(conn, settings)
+    synced, clashes = sync_agent_skills(settings)
+    changed = _skills_changed(conn, settings) or synced
     brief = build_brief(conn, settings, project_dir=project_dir, session_id=session_id)
+    note = _clash_note(conn, clashes)
+    if note:
+        brief = f"{brief}\n\n{note}" if brief else note
     if not brief and not changed:
         return None
     answer: dict[str, Any] = {"hookEventName": "SessionStart"}
@@ -121,6 +128,89 @@ def _session_start(
     if changed:
         answer["reloadSkills"] = True
     return {"hookSpecificOutput": answer}
+
+
+def sync_agent_skills(settings: Settings) -> tuple[bool, list[str]]:
+    """Copy our skills into every agent skills folder (`skills.sync.sync_all`: Claude Code's
+    user folder, the projects configured in `sync.claude_code_project_dirs`, OpenClaw's shared
+    folder when OpenClaw is installed). Returns (whether a copy was written, updated or
+    removed, the clashes as "name in folder"). The session's own project gets a copy only
+    when it is configured: Claude Code already sees the user folder there, and copies in every
+    repository opened would show up as untracked files.
+
+    Trigger: SessionStart (OpenClaw: the session's first prompt). Why: a skill learned since
+    the last session must be in the agent's folder before the agent lists its skills. Outcome:
+    nothing at all while there is no skill and nothing was ever synced (no folder created);
+    otherwise what the sync did, logged to the hooks log. Never raises: a failed sync costs
+    the agent nothing but the new skills.
+    """
+    import logging
+
+    from acontext_mcp.hooks.run import _log
+
+    try:
+        if not _has_skills(settings.skills_dir) and not _ever_synced(settings):
+            return False, []
+        from acontext_mcp.skills import sync
+
+        # The report is logged below; keep sync's own warnings off the agent's stderr.
+        quiet = logging.getLogger(sync.__name__)
+        if not quiet.handlers:
+            quiet.addHandler(logging.NullHandler())
+        reports = sync.sync_all(settings)
+    except Exception as exc:  # fail open: the brief still goes out
+        _log(f"skill sync failed: {type(exc).__name__}: {exc}")
+        return False, []
+    changed, clashes = False, []
+    for report in reports:
+        acted = bool(report.written or report.updated or report.removed)
+        changed = changed or acted
+        clashes += [f"{name} in {report.target}" for name in report.clashes]
+        if acted or report.errors or report.clashes or report.modified_by_user or report.skipped:
+            _log(f"skill sync: {report.summary()}")
+    return changed, clashes
+
+
+def _has_skills(skills_dir: os.PathLike[str]) -> bool:
+    try:
+        with os.scandir(skills_dir) as entries:
+            return any(
+                not e.name.startswith(".") and os.path.isfile(os.path.join(e.path, "SKILL.md"))
+                for e in entries
+            )
+    except OSError:
+        return False
+
+
+def _ever_synced(settings: Settings) -> bool:
+    """Whether a sync manifest exists: copies that may need removing."""
+    try:
+        with os.scandir(settings.home / "sync") as entries:
+            return any(e.name.endswith(".json") for e in entries)
+    except OSError:
+        return False
+
+
+def _clash_note(conn: sqlite3.Connection, clashes: list[str]) -> str:
+    """One line naming skills a foreign folder kept from being synced; said once per change
+    of that set, so it does not repeat in every session."""
+    from acontext_mcp.store.cursors import get_cursor, set_cursor
+    from acontext_mcp.store.db import atomic
+
+    clashes = sorted(clashes)
+    with atomic(conn):
+        before = get_cursor(conn, CLASHES_SEEN)
+        if before == clashes or (before is None and not clashes):
+            return ""
+        set_cursor(conn, CLASHES_SEEN, clashes)
+    if not clashes:
+        return ""
+    shown = "; ".join(clashes[:MAX_CLASH_NAMES])
+    more = f" and {len(clashes) - MAX_CLASH_NAMES} more" if len(clashes) > MAX_CLASH_NAMES else ""
+    return (
+        f"Skill sync: not copied, a folder of the same name that acontext did not write is in "
+        f"the way (rename one of them): {shown}{more}."
+    )
 
 
 def _skills_changed(conn: sqlite3.Connection, settings: Settings) -> bool:

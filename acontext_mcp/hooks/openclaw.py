@@ -9,7 +9,8 @@ pipes one JSON object per event to `acontext-mcp hook openclaw EVENT`:
 - `before_compaction` / `before_reset`: the same, with `messages` optional, plus the host's
   counters (`messageCount`, `compactingCount`, `tokenCount`, `reason`); pending messages are
   stored, then a `compaction` / `reset` session event is recorded.
-- `before_prompt_build`: `{sessionId, sessionKey, agentId, cwd}`; answers
+- `before_prompt_build`: `{sessionId, sessionKey, agentId, cwd}`; syncs the skills into the
+  agents' skill folders (as Claude Code's SessionStart does), then answers
   `{"additionalContext": brief}` for the project directory, or nothing.
 
 Capture honours the privacy switches and redacts secrets before anything is stored; the
@@ -49,6 +50,11 @@ def handle(event: str, payload: dict[str, Any]) -> dict[str, Any] | None:
     conn = open_db(settings)
     try:
         if event == "before_prompt_build":
+            # The plugin asks once per session: sync the skills then (never raises), so a
+            # skill learned since the last session reaches OpenClaw's skills folder.
+            from acontext_mcp.hooks.claude_code import sync_agent_skills
+
+            sync_agent_skills(settings)
             return _brief(conn, settings, project_dir)
         session_id = session_id_for(payload)
         if session_id is None:

@@ -32,6 +32,7 @@ from acontext_mcp.observe import task_ops
 from acontext_mcp.observe.summary import render_tasks
 from acontext_mcp.store.cursors import get_cursor, set_cursor
 from acontext_mcp.store.db import atomic, loads
+from acontext_mcp.user_config import project_setting
 
 log = logging.getLogger("acontext.observe")
 
@@ -168,20 +169,10 @@ _SPECS = {t.name: t for t in TOOLS}
 def task_criteria(settings: Settings, project_dir: str | None) -> dict[str, str]:
     """`projects.<project_dir>.task_criteria` from `<home>/config.json`: {"success", "failure"}.
 
-    A missing or unreadable file, or no entry, means the default rules; a broken file is logged,
-    not fatal (criteria are advice for the model, never a safety switch).
+    No file or no entry means the default rules; a broken file is logged, not fatal (criteria
+    are advice for the model, never a safety switch).
     """
-    if not project_dir:
-        return {}
-    path = settings.home / "config.json"
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-        entry = ((config.get("projects") or {}).get(project_dir) or {}).get("task_criteria")
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError, AttributeError) as exc:
-        log.warning("ignoring task criteria in %s: %s", path, exc)
-        return {}
+    entry = project_setting(settings, project_dir, "task_criteria")
     if not isinstance(entry, dict):
         return {}
     return {
@@ -383,8 +374,11 @@ def _record_failure(conn: sqlite3.Connection, session_id: str, ids: list[int]) -
 class _Round:
     """The state one batch's tool calls work on."""
 
-    def __init__(self, conn: sqlite3.Connection, session_id: str, ids: list[int]) -> None:
+    def __init__(
+        self, conn: sqlite3.Connection, settings: Settings, session_id: str, ids: list[int]
+    ) -> None:
         self.conn = conn
+        self.settings = settings
         self.session_id = session_id
         self.ids = ids  # batch index -> stored message id
         self.current: int | None = None  # the task number last touched
@@ -455,6 +449,9 @@ class _Round:
             if task is None:
                 return "Already known; nothing added"
             self.stats["preferences_added"] += 1
+            from acontext_mcp.learn.pipeline import queue_preference
+
+            queue_preference(conn, self.settings, sid, task["id"], args["text"].strip())
             return f"Preference recorded on task {order}"
         raise InvalidInput(f"unknown tool {call.name!r}; use one of: {', '.join(_SPECS)}")
 
@@ -544,7 +541,7 @@ def extract_tasks(
     if not rows:
         result.update(finished=True, remaining=0)
         return result
-    state = _Round(conn, session_id, ids)
+    state = _Round(conn, settings, session_id, ids)
     try:
         session = conn.execute(
             "SELECT project_dir FROM sessions WHERE id = ?", (session_id,)

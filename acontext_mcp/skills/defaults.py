@@ -12,6 +12,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from acontext_mcp.config import Settings
+
 DAILY_LOGS = """\
 ---
 name: daily-logs
@@ -142,4 +144,29 @@ def ensure_default_skills(skills_dir: Path) -> list[str]:
         finally:
             if tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)
+    return created
+
+
+def prepare(settings: Settings) -> list[str]:
+    """The repository and the default skills, created on first use; returns new skill names.
+    Defaults are committed as one learning so `skills log` starts with them, and only into a
+    repository without history: a user who reverted or deleted them keeps them gone."""
+    from acontext_mcp.skills import repo  # gitpython: imported only when needed
+
+    git_repo = repo.ensure_repo(settings.skills_dir)
+    try:
+        fresh = not git_repo.head.is_valid()
+    finally:
+        git_repo.close()
+    if not fresh:
+        return []
+    created = ensure_default_skills(settings.skills_dir)
+    if created:
+        repo.commit_learning(
+            settings.skills_dir,
+            f"Add default skills: {', '.join(created)}",
+            session_id=None,
+            task_id=None,
+            paths=created,
+        )
     return created

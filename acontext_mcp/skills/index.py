@@ -368,3 +368,28 @@ def _lookup(conn: sqlite3.Connection, match: str, limit: int) -> list[dict[str, 
     for row in rows:
         row["name"], row["description"] = meta.get(row["folder"], (row["folder"], ""))
     return rows
+
+
+def search_by_skill(
+    settings: Settings, query: str, limit: int = 10, *, files_per_skill: int = 3
+) -> list[dict[str, Any]]:
+    """`search` grouped by skill, best skill first: {"name", "description", "score",
+    "matches": [{"path", "snippet"}]} with up to `files_per_skill` files each."""
+    hits = search(settings, query, limit=min(200, limit * 5))
+    grouped: dict[str, dict[str, Any]] = {}
+    for hit in hits:
+        entry = grouped.get(hit["folder"])
+        if entry is None:
+            if len(grouped) == limit:
+                continue
+            entry = grouped[hit["folder"]] = {
+                "name": hit["folder"],
+                "description": hit["description"],
+                "score": hit["score"],
+                "matches": [],
+            }
+        if not entry["description"] and hit["description"]:
+            entry["description"] = hit["description"]
+        if len(entry["matches"]) < files_per_skill:
+            entry["matches"].append({"path": hit["path"], "snippet": hit["snippet"]})
+    return list(grouped.values())

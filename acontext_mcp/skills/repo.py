@@ -17,7 +17,7 @@ import fcntl
 import os
 import re
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -224,23 +224,44 @@ def _one_line(value: object, what: str) -> str:
     return text
 
 
+def provenance_values(value: object, what: str) -> list[str]:
+    """Distinct one-line trailer values, in order, from None, one value or a sequence of them.
+
+    Raises InvalidInput for a multi-line value, so callers can check before writing anything.
+    """
+    if value is None:
+        return []
+    items = list(value) if isinstance(value, Iterable) and not isinstance(value, str) else [value]
+    out: list[str] = []
+    for item in items:
+        if item is None:
+            continue
+        text = _one_line(item, what)
+        if text and text not in out:
+            out.append(text)
+    return out
+
+
 def commit_learning(
     repo_path: Path | str,
     message: str,
     *,
-    session_id: str | None,
-    task_id: str | int | None,
+    session_id: str | Sequence[str] | None,
+    task_id: str | int | Sequence[str | int] | None,
     paths: Iterable[str | os.PathLike[str]],
 ) -> str | None:
     """Commit the files the learner wrote (or deleted) as one learning, with provenance.
 
-    Only `paths` are committed (files or folders, relative to the repository or absolute
-    inside it); other changes stay as they are. Returns the new sha, or None when the given
-    paths hold no change.
+    One learner run batches several tasks, so `session_id` and `task_id` may each be None, one
+    value or a sequence: one trailer per distinct value, in order. Only `paths` are committed
+    (files or folders, relative to the repository or absolute inside it); other changes stay as
+    they are. Returns the new sha, or None when the given paths hold no change.
     """
     text = message.strip()
     if not text:
         raise InvalidInput("a learning commit needs a message saying what was learned")
+    sessions = provenance_values(session_id, "session_id")
+    tasks = provenance_values(task_id, "task_id")
     with _opened(repo_path) as repo:
         _assert_idle(repo)
         root = Path(repo.working_dir)
@@ -259,10 +280,8 @@ def commit_learning(
         if status == 0:
             return None
         trailers = ["Acontext-Kind: learning"]
-        if session_id is not None:
-            trailers.append(f"Acontext-Session: {_one_line(session_id, 'session_id')}")
-        if task_id is not None:
-            trailers.append(f"Acontext-Task: {_one_line(task_id, 'task_id')}")
+        trailers += [f"Acontext-Session: {v}" for v in sessions]
+        trailers += [f"Acontext-Task: {v}" for v in tasks]
         full = f"{text}\n\n" + "\n".join(trailers) + "\n"
         _run(repo, "commit", "--no-gpg-sign", "-q", "-m", full, "--", *present, author=LEARNER)
         return _head(repo)
@@ -290,17 +309,23 @@ def protect_user_edits(repo_path: Path | str) -> str | None:
 # --- history -------------------------------------------------------------------------------
 
 
-def _provenance(message: str) -> dict[str, str]:
-    found: dict[str, str] = {}
+def _provenance(message: str) -> dict[str, str | list[str]]:
+    """Trailer values by key: a string when the key occurs once, a list when it repeats (a
+    learner run that batched several sessions or tasks)."""
+    found: dict[str, list[str]] = {}
     for line in message.splitlines():
         m = _TRAILER.match(line.strip())
         if m and m.group(1) in TRAILER_KEYS:
-            found[TRAILER_KEYS[m.group(1)]] = m.group(2).strip()
-    return found
+            found.setdefault(TRAILER_KEYS[m.group(1)], []).append(m.group(2).strip())
+    return {k: v[0] if len(v) == 1 else v for k, v in found.items()}
 
 
 def log(repo_path: Path | str, limit: int = 20) -> list[dict[str, Any]]:
-    """The newest `limit` commits: sha, date (ISO 8601), author, subject, provenance."""
+    """The newest `limit` commits: sha, date (ISO 8601), author, subject, kind, provenance.
+
+    `provenance` maps session_id / task_id / reverts to a string, or to a list of strings
+    when the commit carries several (a learner run that batched several tasks).
+    """
     if limit < 1:
         raise InvalidInput("limit must be at least 1")
     with _opened(repo_path) as repo:

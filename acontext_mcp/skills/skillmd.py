@@ -1,8 +1,9 @@
 """SKILL.md front matter: the small YAML subset Agent Skills use, parsed without PyYAML.
 
-Supported: `key: value` scalars (plain, single- or double-quoted), folded/literal block
-scalars (`>`, `|`), lists of scalars (`- item`), and one level of nested mapping
-(`metadata:` followed by indented `key: value`). Anything else is reported, not guessed.
+Supported: `key: value` scalars (plain, also continued on more-indented lines, single- or
+double-quoted), folded/literal block scalars (`>`, `|`), lists of scalars (`- item`), and one
+level of nested mapping (`metadata:` followed by indented `key: value`). Anything else is
+reported, not guessed.
 """
 
 from __future__ import annotations
@@ -99,7 +100,15 @@ def _mapping(lines: list[str], start: int, indent: int) -> tuple[dict[str, Any],
         if rest.strip() and rest.strip()[0] in "|>":
             out[key], i = _block(lines, i, indent, rest.strip())
         elif rest.strip():
-            out[key] = _scalar(rest)
+            plain = rest.strip()[0] not in "\"'[{"
+            more: list[str] = []
+            while plain and i < len(lines) and lines[i].strip() and _indent(lines[i]) > indent:
+                piece = lines[i].strip()  # a plain scalar continued on indented lines
+                if ": " in piece or piece.endswith(":") or piece.startswith("#"):
+                    raise InvalidInput(f"unexpected indentation at front matter line {i + 1}")
+                more.append(piece)
+                i += 1
+            out[key] = " ".join([rest.strip(), *more]) if more else _scalar(rest)
         else:
             nxt = next((j for j in range(i, len(lines)) if lines[j].strip()), None)
             if nxt is None or (

@@ -16,6 +16,12 @@ the rename, so an interrupted sync never leaves a half-written skill nor mistake
 for a user edit; the next sync removes the leftovers (restoring an old copy whose replacement
 never landed) and completes.
 
+When nothing changed, a sync costs a stat per file: the manifest also keeps a fingerprint of
+every file the last complete sync read (size, mtime, ctime, inode, mode; source and our copies)
+and that sync's outcome. A sync whose fingerprint matches reports that outcome again and
+touches nothing; any difference, an interrupted sync, or a file changed within the last
+FRESH_SECONDS (a next change could keep the same timestamps) means the full, hashing sync.
+
 Standard library only: this runs from SessionStart hooks.
 """
 
@@ -29,7 +35,8 @@ import os
 import re
 import shutil
 import stat
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +56,9 @@ CONFIG_FILE = "config.json"
 # Claude Code reserves this folder name inside a skills directory.
 RESERVED_NAMES = frozenset({"synced"})
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
+FRESH_SECONDS = 2.0  # a file modified this recently is not trusted by its fingerprint
+FAST = "fast"  # manifest key: {"fingerprint", "report"} of the last complete sync
+_REPLAYED = ("clashes", "modified_by_user", "skipped")
 _LEFTOVER = re.compile(r"^\.(?P<name>.+)\.acontext-(?P<kind>tmp|old|del)-(?P<pid>\d+)$")
 
 Hashes = dict[str, str]
@@ -336,6 +346,87 @@ def _locked(manifest_path: Path) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
+# --- Fingerprint (the no-change fast path) ---
+
+
+def _stat_row(path: str, rel: str, cutoff: int, rows: list[list[Any]]) -> int | None:
+    """Append `rel`'s lstat (and, for a symlink, its target's stat); returns its lstat mode,
+    or None when it is missing or was changed (mtime or ctime) after `cutoff` (ns)."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    row: list[Any] = [rel, st.st_mode, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+    changed = max(st.st_mtime_ns, st.st_ctime_ns)
+    if stat.S_ISLNK(st.st_mode):
+        try:
+            real = os.stat(path)
+            row += [os.readlink(path), real.st_mode, real.st_size, real.st_mtime_ns, real.st_ino]
+            changed = max(changed, real.st_mtime_ns, real.st_ctime_ns)
+        except OSError:
+            row.append("broken")
+    rows.append(row)
+    return st.st_mode if changed <= cutoff else None
+
+
+def _stat_tree(root: str, rel: str, cutoff: int, rows: list[list[Any]]) -> bool:
+    """`_stat_row` for `root` and, for a real folder, everything under it, in name order."""
+    mode = _stat_row(root, rel, cutoff, rows)
+    if mode is None:
+        return False
+    if not stat.S_ISDIR(mode):  # a file, or a symlink (not followed)
+        return True
+    try:
+        with os.scandir(root) as entries:
+            names = sorted(e.name for e in entries)
+    except OSError:
+        return False
+    return all(_stat_tree(os.path.join(root, n), f"{rel}/{n}", cutoff, rows) for n in names)
+
+
+def _fingerprint(source: Path, target: Path, owned: Iterable[str]) -> list[list[Any]] | None:
+    """What the sync would read, by stat: the source's skill folders (hidden entries, .git
+    included, only by name), every top-level entry of the target, and the files of the
+    target folders the source or the manifest names. None when a file is too fresh."""
+    cutoff = time.time_ns() - int(FRESH_SECONDS * 1e9)
+    rows: list[list[Any]] = []
+    try:
+        with os.scandir(source) as entries:
+            source_names = sorted(e.name for e in entries)
+        with os.scandir(target) as entries:
+            target_names = sorted(e.name for e in entries)
+    except OSError:
+        return None
+    ours = set(owned)
+    for name in source_names:
+        rows.append(["source", name])
+        if not name.startswith(".") and not _stat_tree(str(source / name), name, cutoff, rows):
+            return None
+    for name in target_names:
+        rows.append(["target", name])
+        deep = not name.startswith(".") and (name in ours or name in source_names)
+        path = str(target / name)
+        if not (
+            _stat_tree(path, name, cutoff, rows) if deep else _stat_row(path, name, cutoff, rows)
+        ):
+            return None
+    return rows
+
+
+def _replay(
+    manifest: dict[str, Any], fingerprint: list[list[Any]] | None, report: SyncReport
+) -> bool:
+    """Report the last complete sync again when nothing it read has changed since."""
+    fast = manifest.get(FAST)
+    if fingerprint is None or not isinstance(fast, dict) or fast.get("fingerprint") != fingerprint:
+        return False
+    last = fast.get("report") or {}
+    report.unchanged.extend(last.get("unchanged") or [])
+    for key in _REPLAYED:
+        getattr(report, key).extend(last.get(key) or [])
+    return True
+
+
 # --- Writing ---
 
 
@@ -426,6 +517,10 @@ def sync_skills(source_dir: Path, target_dir: Path, *, manifest_path: Path) -> S
 def _sync_locked(source: Path, target: Path, manifest_path: Path, report: SyncReport) -> None:
     manifest = _load_manifest(manifest_path, target)
     owned: dict[str, dict[str, Any]] = manifest["skills"]
+    if _replay(manifest, _fingerprint(source, target, owned), report):
+        return
+    # Saved mid-sync, the manifest must not claim a fingerprint: a crash would leave it stale.
+    manifest.pop(FAST, None)
     _recover(target, set(owned))
     pid = os.getpid()
 
@@ -506,4 +601,9 @@ def _sync_locked(source: Path, target: Path, manifest_path: Path, report: SyncRe
             continue
         report.removed.append(name)
 
+    fingerprint = None if report.errors else _fingerprint(source, target, owned)
+    if fingerprint is not None:
+        done = sorted(report.unchanged + report.written + report.updated)
+        last = {key: list(getattr(report, key)) for key in _REPLAYED}
+        manifest[FAST] = {"fingerprint": fingerprint, "report": {"unchanged": done, **last}}
     _save_manifest(manifest_path, manifest)

@@ -235,6 +235,63 @@ def m004_observe(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m005_learning(db: sqlite3.Connection) -> None:
+    _run_script(
+        db,
+        """
+        -- Learning spaces: named sets of skills. A session is attached to one space, ever;
+        -- its finished tasks are learned into that space's skills. `default` always exists.
+        CREATE TABLE learning_spaces (
+            name TEXT PRIMARY KEY,
+            description TEXT NOT NULL DEFAULT '',
+            created_at REAL NOT NULL
+        );
+        INSERT INTO learning_spaces (name, description, created_at)
+            VALUES ('default', 'Captured sessions learn here unless configured otherwise.',
+                    (julianday('now') - 2440587.5) * 86400.0);
+
+        -- Skills a space's learner created (or the user moved into it). A skill listed under
+        -- no space is shared: every space sees it (the default skills, the user's own).
+        CREATE TABLE space_skills (
+            skill TEXT PRIMARY KEY,
+            space TEXT NOT NULL REFERENCES learning_spaces(name) ON DELETE CASCADE,
+            created_at REAL NOT NULL
+        );
+        CREATE INDEX space_skills_space ON space_skills(space);
+
+        CREATE TABLE space_sessions (
+            session_id TEXT PRIMARY KEY REFERENCES sessions(id) ON DELETE CASCADE,
+            space TEXT NOT NULL REFERENCES learning_spaces(name),
+            attached_at REAL NOT NULL
+        );
+        CREATE INDEX space_sessions_space ON space_sessions(space);
+
+        -- One row per distilled task (or observed preference): what the skill learner is fed.
+        -- distilled -> running -> learned | failed; skipped when not worth learning.
+        CREATE TABLE learnings (
+            id INTEGER PRIMARY KEY,
+            session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            task_id INTEGER REFERENCES tasks(id) ON DELETE SET NULL,
+            space TEXT NOT NULL,
+            kind TEXT NOT NULL
+                CHECK (kind IN ('skip', 'success', 'factual', 'failure', 'preferences')),
+            status TEXT NOT NULL
+                CHECK (status IN ('distilled', 'skipped', 'running', 'learned', 'failed')),
+            text TEXT NOT NULL DEFAULT '',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            commit_sha TEXT,
+            error TEXT,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        );
+        CREATE UNIQUE INDEX learnings_task ON learnings(task_id) WHERE kind != 'preferences';
+        CREATE INDEX learnings_space ON learnings(space, status, id);
+        CREATE INDEX learnings_session ON learnings(session_id);
+        """,
+    )
+
+
 def _applied(db: sqlite3.Connection) -> set[str]:
     db.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations "

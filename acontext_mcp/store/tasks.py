@@ -201,12 +201,20 @@ LEARN_JOB_KIND = "learn_task"
 
 
 def queue_learning(conn: sqlite3.Connection, task_id: int, session_id: str) -> bool:
-    """Queue a finished (success/failed) task for skill learning, once per task ever
-    (dedup key `learn:<task_id>`). True when newly queued."""
+    """Queue a finished (success/failed) task for skill learning (dedup key `learn:<task_id>`).
+
+    A task is learned once: a queued job absorbs the request, and a done job is queued again
+    only when it produced no learning (the task had been reopened by the time it ran). True
+    when newly queued.
+    """
     now = time.time()
     cur = conn.execute(
-        "INSERT OR IGNORE INTO jobs (kind, payload, dedup_key, status, run_after, created_at, "
-        "updated_at) VALUES (?, ?, ?, 'queued', ?, ?, ?)",
+        "INSERT INTO jobs (kind, payload, dedup_key, status, run_after, created_at, updated_at) "
+        "VALUES (?, ?, ?, 'queued', ?, ?, ?) "
+        "ON CONFLICT(dedup_key) DO UPDATE SET status = 'queued', attempts = 0, error = NULL, "
+        "run_after = excluded.run_after, updated_at = excluded.updated_at "
+        "WHERE jobs.status = 'done' AND NOT EXISTS "
+        "(SELECT 1 FROM learnings WHERE learnings.task_id = ? AND learnings.kind != 'preferences')",
         (
             LEARN_JOB_KIND,
             dumps({"task_id": task_id, "session_id": session_id}),
@@ -214,6 +222,7 @@ def queue_learning(conn: sqlite3.Connection, task_id: int, session_id: str) -> b
             now,
             now,
             now,
+            task_id,
         ),
     )
     return cur.rowcount == 1

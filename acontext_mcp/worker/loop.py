@@ -12,7 +12,8 @@ its outcome does to the job:
 - raises anything else: a failed attempt, retried with backoff up to
   ACONTEXT_WORKER_MAX_ATTEMPTS, then `failed`.
 
-Jobs of kinds without a handler (`learn_task` until the learning stage) stay queued. Extra
+Jobs of kinds without a handler stay queued. The learning handlers (`learn_task`,
+`learn_space`) live in acontext_mcp/learn/pipeline.py and are imported on first use. Extra
 handler modules (tests) are named in ACONTEXT_WORKER_HANDLERS: comma-separated modules, each
 with a `HANDLERS` dict. Logs go to <home>/logs/worker.log.
 """
@@ -117,7 +118,27 @@ def observe_session(
     return out
 
 
-HANDLERS: dict[str, Handler] = {OBSERVE: observe_session}
+def learn_task(
+    conn: sqlite3.Connection, settings: Settings, payload: dict[str, Any]
+) -> dict[str, Any]:
+    from acontext_mcp.learn.pipeline import learn_task as run
+
+    return run(conn, settings, payload)
+
+
+def learn_space(
+    conn: sqlite3.Connection, settings: Settings, payload: dict[str, Any]
+) -> dict[str, Any]:
+    from acontext_mcp.learn.pipeline import learn_space as run
+
+    return run(conn, settings, payload)
+
+
+HANDLERS: dict[str, Handler] = {
+    OBSERVE: observe_session,
+    "learn_task": learn_task,
+    "learn_space": learn_space,
+}
 
 
 def handlers() -> dict[str, Handler]:

@@ -1,0 +1,148 @@
+"""`acontext-mcp learn` and `acontext-mcp spaces`: learn skills now, see where they go.
+
+`learn SESSION` observes the session, distills its finished tasks and runs the skill learner
+in the foreground, printing each step; without SESSION it shows the learning status of recent
+sessions. `spaces` lists, creates and inspects learning spaces and attaches sessions to them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from acontext_mcp.cli_output import emit_json
+from acontext_mcp.config import Settings
+
+
+def _status_lines(status: dict[str, Any]) -> list[str]:
+    head = f"{status['session_id']}: {status['status']}"
+    if status.get("space"):
+        head += f" (space {status['space']})"
+    lines = [head]
+    for item in status["learnings"]:
+        what = item.get("task") or item["kind"]
+        extra = f" -> {item['commit'][:10]}" if item.get("commit") else ""
+        lines.append(f"  [{item['status']}] {item['kind']}: {what[:70]}{extra}")
+        if item.get("error"):
+            lines.append(f"      {item['error'][:200]}")
+    queued = status["jobs"].get("queued", 0)
+    if queued:
+        lines.append(f"  {queued} task(s) waiting to be distilled")
+    if not status["learnings"] and not queued:
+        lines.append(f"  nothing learned yet ({status['finished_tasks']} finished task(s))")
+    return lines
+
+
+def cmd_learn(args: argparse.Namespace, settings: Settings) -> int:
+    from acontext_mcp.store import learning
+    from acontext_mcp.store.db import open_db
+
+    if not args.session:
+        conn = open_db(settings)
+        try:
+            statuses = learning.recent_statuses(conn, limit=args.limit)
+        finally:
+            conn.close()
+        if args.json:
+            emit_json({"sessions": statuses})
+        elif not statuses:
+            print("no learning yet: finished tasks are learned automatically, or run "
+                  "`acontext-mcp learn SESSION`")  # fmt: skip
+        else:
+            for status in statuses:
+                print("\n".join(_status_lines(status)))
+        return 0
+    from acontext_mcp.learn.pipeline import learn_session
+    from acontext_mcp.logsetup import setup_logging
+
+    setup_logging(settings, name="worker")
+
+    def progress(message: str) -> None:
+        if not args.json:
+            print(message, file=sys.stderr, flush=True)
+
+    out = learn_session(
+        settings, args.session, space=args.space, observe_first=not args.no_observe,
+        timeout_s=args.timeout, progress=progress,
+    )  # fmt: skip
+    status = out["status"]
+    if args.json:
+        emit_json(out)
+        return 0 if status["status"] in ("completed", "idle") else 1
+    if out.get("observe", {}).get("reason"):
+        print(f"observe: {out['observe']['status']}: {out['observe']['reason']}")
+    for step in out["steps"]:
+        if step["status"] != "done":
+            print(f"{step['job']}: {step['status']}: {step.get('reason') or ''}".rstrip())
+    print("\n".join(_status_lines(status)))
+    if status["commits"]:
+        print("review with `acontext-mcp skills log`; undo with `acontext-mcp skills revert SHA`")
+    return 0 if status["status"] in ("completed", "idle") else 1
+
+
+def cmd_spaces(args: argparse.Namespace, settings: Settings) -> int:
+    from acontext_mcp.store import learning
+    from acontext_mcp.store.db import atomic, open_db
+
+    conn = open_db(settings)
+    try:
+        if args.action == "list":
+            value: Any = learning.list_spaces(conn)
+            text = "\n".join(
+                f"{s['name']}: {len(s['skills'])} own skill(s), {s['sessions']} session(s)"
+                + (f" - {s['description']}" if s["description"] else "")
+                for s in value
+            )
+        elif args.action == "create":
+            with atomic(conn):
+                value = learning.ensure_space(conn, _need(args.name, "a space name"), args.describe)
+            text = f"space {value['name']} ready"
+        elif args.action == "show":
+            value = learning.get_space(conn, _need(args.name, "a space name"))
+            owned = ", ".join(value["skills"]) or "(none yet; shared skills only)"
+            text = f"{value['name']}: {value['sessions']} session(s); own skills: {owned}"
+        else:  # attach
+            space = learning.attach_session(
+                conn, _need(args.session, "a session id"), _need(args.name, "a space name"),
+                explicit=True,
+            )  # fmt: skip
+            value = {"session_id": args.session, "space": space}
+            text = f"session {args.session} learns into space {space}"
+    finally:
+        conn.close()
+    if args.json:
+        emit_json(value)
+    else:
+        print(text)
+    return 0
+
+
+def _need(value: str | None, what: str) -> str:
+    from acontext_mcp.errors import InvalidInput
+
+    if not value:
+        raise InvalidInput(f"this command needs {what}")
+    return value
+
+
+def register(add: Callable[..., argparse.ArgumentParser]) -> None:
+    about = "Learn skills from a session's finished tasks now (no SESSION: show status)."
+    p = add("learn", cmd_learn, about)
+    p.add_argument("session", nargs="?", help="session id (see `acontext-mcp sessions`)")
+    p.add_argument("--space", help="learning space to attach the session to (default: config)")
+    p.add_argument("--no-observe", action="store_true",
+                   help="skip task tracking first; learn only tasks already finished")  # fmt: skip
+    p.add_argument("--timeout", type=float, default=None,
+                   help="seconds in all (default ACONTEXT_LEARN_TIMEOUT_S, 300)")  # fmt: skip
+    p.add_argument("--limit", type=int, default=10, help="sessions shown without SESSION")
+    p.add_argument("--json", action="store_true", help="print JSON for scripts")
+
+    p = add("spaces", cmd_spaces, "List, create or show learning spaces; attach a session.")
+    p.add_argument("action", choices=("list", "create", "show", "attach"), nargs="?",
+                   default="list")  # fmt: skip
+    p.add_argument("name", nargs="?", help="space name")
+    p.add_argument("session", nargs="?", help="with attach: the session id")
+    p.add_argument("--describe", default="", help="with create: what the space is for")
+    p.add_argument("--json", action="store_true", help="print JSON for scripts")

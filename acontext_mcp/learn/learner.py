@@ -1,0 +1,236 @@
+"""The skill learner: a bounded tool loop that writes learnings into skills.
+
+The model gets the distilled learnings of one batch, the space's skills (names and
+descriptions) and today's date, and edits skills with the workspace's file tools (an overlay:
+nothing reaches disk here). It must say what it plans (`report_thinking`) before its first
+edit, and ends with `finish`. A `finish` while the touched skills are invalid is refused with
+the problems, so the model can fix them; the loop stops after `max_rounds` whatever happens.
+
+Cost: the system prompt, one user message with the batch and the skill list, and the growing
+conversation of tool calls and results (file reads are the bulk). See bench/bench_learn_tokens.py.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from acontext_mcp.config import env_number
+from acontext_mcp.learn.workspace import FILE_TOOLS, SkillWorkspace
+from acontext_mcp.llm import Provider, Reply, ToolCall, ToolSpec
+
+log = logging.getLogger("acontext.learn")
+
+PURPOSE = "skill_learning"
+DEFAULT_MAX_ROUNDS = 16
+MAX_TOKENS = 4096
+CONTEXT_CHARS = 6000  # one learning as shown to the learner
+
+READ_TOOLS = {"list_skills", "get_skill", "get_skill_file"}
+
+SYSTEM = """\
+You maintain a library of skills for an AI coding agent: Agent Skills folders, each a \
+SKILL.md (YAML front matter with `name` and `description`, then Markdown) plus data files. \
+You receive learnings distilled from the agent's finished tasks and record what is worth \
+keeping, with file tools. You never talk to anyone; only your tool calls matter.
+
+How to work:
+1. Look before you write: list or open the skills that might fit (get_skill, then \
+get_skill_file for SKILL.md and the file you would change). A skill's SKILL.md is the \
+authority on its purpose, its file layout and how entries are written: follow it exactly \
+(for example daily-logs wants one yyyy-mm-dd.md file per day, user-general-facts one file per \
+topic, project-runbooks one file per project).
+2. Before your first edit, call report_thinking: the key learning and whether it is worth \
+keeping; which skill covers its domain and the exact entry you will add, or, if none does, \
+the category-level name of a new skill. Edits are refused until you have reported.
+3. Prefer updating: same domain -> add to that skill; partial overlap -> update and broaden \
+it; no coverage -> create one skill with a category-level name (`python-packaging`, \
+`api-error-handling`, `deployment`), never a one-off name (a bug id, a date). Few rich skills \
+beat many thin ones. User preferences and facts go to user-general-facts in its fact format.
+4. Edit with str_replace_skill_file (keep the structure; old_string must be unique), add \
+data files with create_skill_file, create a skill with create_skill (a complete SKILL.md: \
+front matter `name` in kebab-case equal to its folder, a `description` saying what it holds \
+and when to use it; then `# Title`, a purpose paragraph, `## File structure`, `## Guidelines`).
+5. Never rename a skill or break its front matter; keep SKILL.md short (under 500 lines) and \
+put entries in data files when the skill says so.
+6. Record only what will help next time: concrete commands, file names, versions, traps and \
+their fixes. Skip trivia and anything already written. Write about the user in the third \
+person. Never copy secrets, tokens or passwords.
+
+Entry formats (unless the skill says otherwise):
+- Procedure: `## <Title> (date: YYYY-MM-DD)` then bullets **Principle**, **When to apply**, \
+**Steps**.
+- Warning: `## <Title> (date: YYYY-MM-DD)` then **Symptom**, **Root cause**, \
+**Correct approach**, **Prevention**.
+- Fact: `- <third-person fact> (date: YYYY-MM-DD)`.
+
+Make several calls per turn when you can. Call finish when every learning is recorded (or \
+judged not worth keeping).
+"""
+
+CONTROL_TOOLS = [
+    ToolSpec(
+        "report_thinking",
+        "Say what you learned, which skill it belongs in and the exact change; required "
+        "before the first edit.",
+        {
+            "type": "object",
+            "properties": {"thinking": {"type": "string", "description": "Your plan"}},
+            "required": ["thinking"],
+        },
+    ),
+    ToolSpec("finish", "All learnings are recorded; stop.", {"type": "object", "properties": {}}),
+]
+TOOLS: list[ToolSpec] = [*FILE_TOOLS, *CONTROL_TOOLS]
+
+
+def max_rounds() -> int:
+    return int(env_number("ACONTEXT_LEARN_MAX_ROUNDS", DEFAULT_MAX_ROUNDS))
+
+
+@dataclass
+class LearnerRun:
+    """What one learner loop did. `finished` is False when the rounds ran out first."""
+
+    finished: bool = False
+    rounds: int = 0
+    tool_calls: int = 0
+    tool_errors: int = 0
+    thinking: list[str] = field(default_factory=list)
+    input_tokens: int = 0
+    output_tokens: int = 0
+    last_error: str = ""
+
+
+def _clip(text: str, limit: int) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else text[:limit] + f"\n[…{len(text) - limit} chars cut]"
+
+
+def build_prompt(contexts: list[dict[str, Any]], skills_listing: str, today: str) -> str:
+    """The first user message: the learnings, the space's skills, today's date."""
+    sections = []
+    for i, ctx in enumerate(contexts, 1):
+        head = f"### Learning {i}"
+        if ctx.get("task"):
+            head += f" (task: {_clip(ctx['task'], 200)})"
+        sections.append(f"{head}\n{_clip(ctx.get('text') or '', CONTEXT_CHARS)}")
+    return (
+        "## Learnings to record\n\n"
+        + "\n\n".join(sections)
+        + f"\n\n## Available skills\n{skills_listing}\n\nToday's date: {today}\n\n"
+        "Record these learnings in the skills (update a fitting skill, or create one), "
+        "then call finish."
+    )
+
+
+def _assistant_message(reply: Reply) -> dict[str, Any]:
+    parts: list[dict[str, Any]] = []
+    if reply.text:
+        parts.append({"type": "text", "text": reply.text})
+    for call in reply.tool_calls:
+        raw = call.raw_arguments or json.dumps(call.arguments, ensure_ascii=False)
+        parts.append({"type": "tool-call", "id": call.id, "name": call.name, "arguments": raw})
+    return {"role": "assistant", "parts": parts}
+
+
+def _result(call: ToolCall, text: str) -> dict[str, Any]:
+    part: dict[str, Any] = {
+        "type": "tool-result",
+        "tool_call_id": call.id,
+        "name": call.name,
+        "content": [{"type": "text", "text": text}],
+    }
+    if text.startswith("Error"):
+        part["is_error"] = True
+    return part
+
+
+def _problems_text(problems: dict[str, list[str]]) -> str:
+    lines = [f"- {skill}: {p}" for skill, found in problems.items() for p in found]
+    return "Error: not finished; fix these skills first:\n" + "\n".join(lines)
+
+
+def run_learner(
+    provider: Provider,
+    workspace: SkillWorkspace,
+    contexts: list[dict[str, Any]],
+    *,
+    today: str,
+    session_id: str | None = None,
+    rounds: int | None = None,
+) -> LearnerRun:
+    """Run the loop over `contexts` ({"text", "task"?} each). Raises LLMUnavailable as is;
+    everything the model does wrong is answered as a tool error and costs it a round."""
+    limit = rounds if rounds is not None else max_rounds()
+    run = LearnerRun()
+    prompt = build_prompt(contexts, workspace.list_skills(), today)
+    convo: list[dict[str, Any]] = [{"role": "user", "parts": [{"type": "text", "text": prompt}]}]
+    for _ in range(limit):
+        reply = provider.complete(
+            system=SYSTEM, messages=convo, tools=TOOLS, purpose=PURPOSE,
+            session_id=session_id, max_tokens=MAX_TOKENS,
+        )  # fmt: skip
+        run.rounds += 1
+        run.input_tokens += reply.input_tokens
+        run.output_tokens += reply.output_tokens
+        if not reply.tool_calls:
+            # Said in words that it is done. Only a clean state counts as finished.
+            run.finished = not workspace.problems()
+            if not run.finished:
+                run.last_error = _problems_text(workspace.problems())
+            break
+        parts: list[dict[str, Any]] = []
+        finish: ToolCall | None = None
+        for call in reply.tool_calls:
+            run.tool_calls += 1
+            if call.name == "finish":
+                finish = call
+                continue
+            text = _run_call(workspace, run, call)
+            if text.startswith("Error"):
+                run.tool_errors += 1
+                run.last_error = text
+            parts.append(_result(call, text))
+        if finish is not None:
+            problems = workspace.problems()
+            errors_now = any(p.get("is_error") for p in parts)
+            if problems:
+                text = _problems_text(problems)
+                run.last_error = text
+            elif errors_now:
+                text = "Error: not finished; some calls in this turn failed, see above"
+            else:
+                text = "Finished"
+            parts.append(_result(finish, text))
+            run.finished = text == "Finished"
+        convo.append(_assistant_message(reply))
+        convo.append({"role": "user", "parts": parts})
+        if run.finished:
+            break
+    if not run.finished:
+        log.warning("skill learner stopped after %d rounds without finishing", run.rounds)
+    return run
+
+
+def _run_call(workspace: SkillWorkspace, run: LearnerRun, call: ToolCall) -> str:
+    if call.error:
+        return f"Error: arguments were not a JSON object ({call.error}); send valid JSON"
+    if call.name == "report_thinking":
+        thinking = call.arguments.get("thinking")
+        if not isinstance(thinking, str) or not thinking.strip():
+            return "Error: report_thinking needs `thinking`, your plan in a few sentences"
+        run.thinking.append(thinking.strip())
+        return "Noted. Go ahead with the edits."
+    if call.name not in READ_TOOLS and not run.thinking:
+        return (
+            f"Error: {call.name} refused: call report_thinking first with the learning, the "
+            "skill it goes in and the exact change"
+        )
+    try:
+        return workspace.dispatch(call.name, call.arguments)
+    except Exception as exc:  # a workspace bug must not kill the run; the model sees it
+        log.exception("learner tool %s failed", call.name)
+        return f"Error: {call.name} failed: {exc}"

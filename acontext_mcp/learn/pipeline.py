@@ -1,0 +1,413 @@
+"""The learning pipeline: finished task -> distilled learning -> skill-learner run -> commit.
+
+Two job kinds, run by the worker (worker/loop.py) or here, in the foreground, by
+`acontext-mcp learn` and the `learn_now` tool:
+
+- `learn_task` {task_id, session_id}: attach the session to its space, distill the task (one
+  LLM call, or none for a trivial one) into a `learnings` row, and queue the space's learner.
+- `learn_space` {space}: one learner run per skills repository at a time (the repository's
+  learner lock). It takes up to MAX_BATCH waiting learnings of the space, runs the learner
+  over an overlay of the repository, and applies a valid result as one commit with
+  provenance. Learnings that arrive meanwhile wait for the next run (the job is re-queued).
+  Afterwards the search index is refreshed and skills are synced into the agents.
+
+Preferences the task agent records skip distillation (`queue_preference`).
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from datetime import date
+from typing import Any
+
+from acontext_mcp.config import Settings, env_number
+from acontext_mcp.errors import AcontextError, NotFound
+from acontext_mcp.store import learning
+from acontext_mcp.store.db import atomic
+from acontext_mcp.worker import jobs
+
+log = logging.getLogger("acontext.learn")
+
+MAX_BATCH = 4  # learnings per learner run; the rest wait for the next run
+LOCK_WAIT_S = 60.0
+PREFERENCE_DELAY_S = 60.0  # a lone preference waits a little for the task it came with
+
+
+class LearnFailed(AcontextError):
+    """The learner run produced nothing usable (never finished, invalid skills)."""
+
+
+def space_key(space: str) -> str:
+    return f"learn-space:{space}"
+
+
+def queue_space(conn: sqlite3.Connection, space: str, *, delay_s: float = 0.0) -> int:
+    """Queue (or move up) the space's learner run; one queued run absorbs the rest."""
+    return jobs.enqueue(
+        conn, learning.LEARN_SPACE, {"space": space}, dedup_key=space_key(space),
+        requeue=True, run_after=time.time() + delay_s,
+    )  # fmt: skip
+
+
+def queue_preference(
+    conn: sqlite3.Connection, settings: Settings, session_id: str, task_id: int, text: str
+) -> int | None:
+    """Send one observed user preference straight to the learner (no distillation)."""
+    from acontext_mcp.learn.distill import render_preferences
+    from acontext_mcp.learn.spaces import space_for_session
+
+    with atomic(conn):
+        space = space_for_session(conn, settings, session_id)
+        learning_id = learning.add_learning(
+            conn, session_id=session_id, task_id=task_id, space=space, kind="preferences",
+            text=render_preferences([text]),
+        )  # fmt: skip
+    queue_space(conn, space, delay_s=PREFERENCE_DELAY_S)
+    return learning_id
+
+
+def _provider(conn: sqlite3.Connection, settings: Settings) -> Any:
+    from acontext_mcp.llm import NoProvider
+    from acontext_mcp.llm.select import provider_for
+
+    provider = provider_for(settings, conn)
+    if provider is None:
+        raise NoProvider("no LLM provider is configured; learning waits")
+    return provider
+
+
+def _visible(conn: sqlite3.Connection, settings: Settings, space: str) -> set[str]:
+    from acontext_mcp.skills import catalog
+
+    names = [s["name"] for s in catalog.list_skills(settings.skills_dir)]
+    return learning.visible_skills(conn, space, names)
+
+
+def _skill_summaries(
+    conn: sqlite3.Connection, settings: Settings, space: str
+) -> list[dict[str, str]]:
+    from acontext_mcp.skills import catalog
+
+    seen = _visible(conn, settings, space)
+    return [
+        {"name": s["name"], "description": s.get("description") or ""}
+        for s in catalog.list_skills(settings.skills_dir)
+        if s["name"] in seen
+    ]
+
+
+# --- learn_task -----------------------------------------------------------------------------
+
+
+def learn_task(
+    conn: sqlite3.Connection, settings: Settings, payload: dict[str, Any]
+) -> dict[str, Any]:
+    """Distill one finished task into a learning and queue its space's learner."""
+    from acontext_mcp.learn.distill import distill_task
+    from acontext_mcp.learn.spaces import space_for_session
+    from acontext_mcp.store.tasks import get_task_by_id
+
+    task_id = int(payload["task_id"])
+    task = get_task_by_id(conn, task_id)
+    if task is None:
+        return {"task_id": task_id, "outcome": "gone"}
+    session_id = task["session_id"]
+    if task["status"] not in ("success", "failed"):
+        # Reopened since it was queued; finishing it again queues it again (queue_learning).
+        return {"task_id": task_id, "outcome": f"not finished ({task['status']})"}
+    existing = learning.learning_for_task(conn, task_id)
+    if existing is not None:
+        return {"task_id": task_id, "outcome": f"already {existing['status']}"}
+    with atomic(conn):
+        space = space_for_session(conn, settings, session_id)
+    from acontext_mcp.skills.defaults import prepare
+
+    prepare(settings)  # the default skills exist before anything is learned into them
+    distilled = distill_task(
+        conn, _provider(conn, settings), task_id,
+        skills=_skill_summaries(conn, settings, space),
+    )  # fmt: skip
+    with atomic(conn):
+        learning.add_learning(
+            conn, session_id=session_id, task_id=task_id, space=space, kind=distilled.kind,
+            text=distilled.text if distilled.kind != "skip" else distilled.reason,
+        )  # fmt: skip
+    if distilled.kind != "skip":
+        queue_space(conn, space)
+    return {
+        "task_id": task_id,
+        "space": space,
+        "kind": distilled.kind,
+        "called_llm": distilled.called_llm,
+        **({"reason": distilled.reason} if distilled.kind == "skip" else {}),
+    }
+
+
+# --- learn_space ----------------------------------------------------------------------------
+
+
+def _label(item: dict[str, Any]) -> str:
+    if item["kind"] == "preferences":
+        lines = [ln[2:] for ln in (item.get("text") or "").splitlines() if ln.startswith("- ")]
+        return "user preference: " + (lines[0] if lines else "(empty)")
+    return item.get("task") or f"task {item.get('task_id')}"
+
+
+def _commit_message(batch: list[dict[str, Any]], thinking: list[str]) -> str:
+    """Subject says what was learned from; the body lists every source and the plan."""
+    labels = [" ".join(_label(b).split()) for b in batch]
+    count = f"{len(batch)} learning{'s' if len(batch) != 1 else ''}"
+    subject = f"Learn from {count}: {labels[0][:60]}"
+    body = ["Learned from:"] + [f"- {label[:100]}" for label in labels]
+    if thinking:
+        body += ["", "Learner notes:", " ".join(" ".join(thinking).split())[:600]]
+    return subject + "\n\n" + "\n".join(body)
+
+
+def _task_descriptions(conn: sqlite3.Connection, batch: list[dict[str, Any]]) -> None:
+    for item in batch:
+        if item.get("task_id") is not None and item["kind"] != "preferences":
+            row = conn.execute(
+                "SELECT description FROM tasks WHERE id = ?", (item["task_id"],)
+            ).fetchone()
+            item["task"] = row[0] if row else None
+
+
+def learn_space(
+    conn: sqlite3.Connection, settings: Settings, payload: dict[str, Any]
+) -> dict[str, Any]:
+    """One learner run over the space's waiting learnings (see the module docstring)."""
+    from acontext_mcp.learn.learner import run_learner
+    from acontext_mcp.learn.workspace import SkillWorkspace, recover
+    from acontext_mcp.llm import LLMUnavailable
+    from acontext_mcp.skills import repo
+    from acontext_mcp.skills.defaults import prepare
+
+    space = payload["space"]
+    out: dict[str, Any] = {"space": space, "learned": 0}
+    prepare(settings)
+    root = settings.skills_dir
+    with repo.learner_lock(root, timeout=LOCK_WAIT_S):
+        recovered = recover(root)
+        if recovered:
+            out["recovered_commit"] = recovered
+        repo.protect_user_edits(root)
+        with atomic(conn):
+            learning.release_running(conn, space)
+        batch = learning.claim_learnings(conn, space, MAX_BATCH)
+        if not batch:
+            return out
+        ids = [b["id"] for b in batch]
+        _task_descriptions(conn, batch)
+        try:
+            workspace = SkillWorkspace(root, visible=_visible(conn, settings, space))
+            run = run_learner(
+                _provider(conn, settings), workspace, batch, today=date.today().isoformat(),
+                session_id=batch[0]["session_id"],
+            )  # fmt: skip
+            out.update(rounds=run.rounds, tool_errors=run.tool_errors)
+            if not run.finished:
+                raise LearnFailed(
+                    f"the learner did not finish within {run.rounds} rounds"
+                    + (f" (last problem: {run.last_error[:300]})" if run.last_error else "")
+                    + "; nothing was written"
+                )
+            sessions = list(dict.fromkeys(b["session_id"] for b in batch))
+            tasks = [b["task_id"] for b in batch if b["task_id"] is not None]
+            applied = workspace.apply(
+                _commit_message(batch, run.thinking), session_ids=sessions,
+                task_ids=list(dict.fromkeys(tasks)),
+            )  # fmt: skip
+        except LLMUnavailable as exc:
+            learning.release_learnings(conn, ids, str(exc), count_attempt=False)
+            raise
+        except LearnFailed as exc:
+            learning.release_learnings(conn, ids, str(exc), max_attempts=0)
+            out.update(outcome="failed", reason=str(exc))
+            log.warning("learning in space %s failed: %s", space, exc)
+            return out
+        except Exception as exc:
+            failed = learning.release_learnings(conn, ids, f"{type(exc).__name__}: {exc}")
+            out.update(outcome="error", reason=str(exc), failed_for_good=failed)
+            if len(failed) == len(ids):
+                return out  # out of attempts: recorded, nothing to retry
+            raise
+        with atomic(conn):
+            for name in applied.created:
+                learning.link_skill(conn, space, name)
+            learning.finish_learnings(
+                conn, ids, commit_sha=applied.sha,
+                note=None if applied.sha else "nothing new worth recording",
+            )  # fmt: skip
+    out.update(
+        learned=len(ids), commit=applied.sha, skills=applied.skills, created=applied.created,
+        merged=applied.merged,
+    )  # fmt: skip
+    if applied.sha:
+        out["after"] = after_learning(conn, settings, sessions)
+    if learning.waiting_count(conn, space):
+        queue_space(conn, space)
+        out["more_waiting"] = True
+    return out
+
+
+def after_learning(
+    conn: sqlite3.Connection, settings: Settings, session_ids: list[str]
+) -> dict[str, Any]:
+    """Refresh the search index and sync skills into the agents; failures are logged (the
+    commit stands; SessionStart syncs again)."""
+    done: dict[str, Any] = {}
+    try:
+        from acontext_mcp.skills import index
+
+        done["index"] = index.refresh(settings)
+    except Exception as exc:  # an index is a cache: the next search rebuilds it
+        log.warning("skills index refresh failed: %s", exc)
+        done["index_error"] = str(exc)
+    try:
+        from acontext_mcp.skills.sync import sync_all
+
+        projects = {
+            r[0]
+            for sid in session_ids
+            for r in conn.execute("SELECT project_dir FROM sessions WHERE id = ?", (sid,))
+            if r[0]
+        }
+        reports = []
+        for project in sorted(projects) or [None]:
+            reports += [r.to_dict() for r in sync_all(settings, project_dir=project)]
+        done["sync"] = reports
+    except Exception as exc:
+        log.warning("skills sync after learning failed: %s", exc)
+        done["sync_error"] = str(exc)
+    return done
+
+
+HANDLERS = {learning.LEARN_TASK: learn_task, learning.LEARN_SPACE: learn_space}
+
+
+# --- learning one session now (CLI and learn_now) ---------------------------------------------
+
+
+def queue_session(
+    conn: sqlite3.Connection, settings: Settings, session_id: str, *, space: str | None = None
+) -> dict[str, Any]:
+    """Attach the session and queue every finished task that has no learning yet (failed
+    learnings are retried). Returns {space, queued: [job ids], tasks: n}."""
+    from acontext_mcp.learn.spaces import space_for_session
+
+    if conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
+        raise NotFound(f"no session {session_id!r}; `acontext-mcp sessions` lists them")
+    with atomic(conn):
+        chosen = space_for_session(conn, settings, session_id, explicit=space)
+    rows = conn.execute(
+        "SELECT id FROM tasks WHERE session_id = ? AND status IN ('success', 'failed') "
+        'ORDER BY "order"',
+        (session_id,),
+    ).fetchall()
+    queued: list[int] = []
+    for row in rows:
+        task_id = row[0]
+        with atomic(conn):
+            learning.reset_failed(conn, task_id)
+            if learning.learning_for_task(conn, task_id) is not None:
+                continue
+        payload = {"task_id": task_id, "session_id": session_id}
+        key = f"learn:{task_id}"
+        job_id = jobs.enqueue(
+            conn, learning.LEARN_TASK, payload, dedup_key=key, requeue=True, run_after=time.time()
+        )
+        queued.append(job_id)
+    if learning.waiting_count(conn, chosen):
+        queue_space(conn, chosen)
+    return {"space": chosen, "queued": queued, "tasks": len(rows)}
+
+
+def learn_session(
+    settings: Settings,
+    session_id: str,
+    *,
+    space: str | None = None,
+    observe_first: bool = True,
+    timeout_s: float | None = None,
+    progress: Any = None,
+) -> dict[str, Any]:
+    """Observe the session (if asked), then distill its finished tasks and run its space's
+    learner, here and now (or, when a live worker holds the lease, wait for it to).
+
+    Returns {session_id, space, observe?, steps: [...], status: learning status}."""
+    from acontext_mcp.store.db import open_db
+    from acontext_mcp.worker.flush import flush_session, run_job_now
+
+    timeout = timeout_s if timeout_s is not None else env_number("ACONTEXT_LEARN_TIMEOUT_S", 300)
+    deadline = time.monotonic() + timeout
+    say = progress or (lambda _msg: None)
+    out: dict[str, Any] = {"session_id": session_id, "steps": []}
+    if observe_first:
+        say("observing the session (task tracking)…")
+        observed = flush_session(settings, session_id, timeout_s=max(1.0, timeout / 2))
+        out["observe"] = {k: observed.get(k) for k in ("status", "reason") if observed.get(k)}
+    conn = open_db(settings)
+    try:
+        queued = queue_session(conn, settings, session_id, space=space)
+        out["space"] = queued["space"]
+        for n, job_id in enumerate(queued["queued"], 1):
+            say(f"distilling finished task {n}/{len(queued['queued'])}…")
+            step = run_job_now(settings, conn, job_id, deadline, hand_on=False)
+            out["steps"].append({"job": "learn_task", **step})
+            if step["status"] in ("deferred", "timeout"):
+                break
+        for _ in range(8):  # each run takes MAX_BATCH learnings
+            if not learning.waiting_count(conn, queued["space"]) or time.monotonic() > deadline:
+                break
+            say(f"running the skill learner for space {queued['space']}…")
+            job_id = queue_space(conn, queued["space"])
+            step = run_job_now(settings, conn, job_id, deadline, hand_on=False)
+            out["steps"].append({"job": "learn_space", **step})
+            if step["status"] != "done":
+                break
+        out["status"] = learning.session_status(conn, session_id)
+        return out
+    finally:
+        conn.close()
+
+
+def learn_later(settings: Settings, session_id: str, *, space: str | None = None) -> dict[str, Any]:
+    """Queue the session's observation and learning for the background worker (started if
+    none is alive) and return at once with its learning status."""
+    from acontext_mcp.store.db import open_db
+    from acontext_mcp.worker.loop import OBSERVE
+    from acontext_mcp.worker.triggers import ensure_worker, observe_key
+
+    conn = open_db(settings)
+    try:
+        queued = queue_session(conn, settings, session_id, space=space)
+        jobs.enqueue(
+            conn, OBSERVE, {"session_id": session_id}, dedup_key=observe_key(session_id),
+            requeue=True, run_after=time.time(),
+        )  # fmt: skip
+        started = ensure_worker(conn, settings)
+        return {
+            "session_id": session_id,
+            "space": queued["space"],
+            "queued_tasks": len(queued["queued"]),
+            "worker_started": started,
+            "status": learning.session_status(conn, session_id),
+        }
+    finally:
+        conn.close()
+
+
+def current_session(conn: sqlite3.Connection, project_dir: str | None) -> str | None:
+    """The most recently active session of `project_dir`, else of any project."""
+    for where, args in (("WHERE project_dir = ?", (project_dir,)), ("", ())):
+        if where and not project_dir:
+            continue
+        row = conn.execute(
+            f"SELECT id FROM sessions {where} ORDER BY updated_at DESC LIMIT 1", args
+        ).fetchone()
+        if row:
+            return str(row[0])
+    return None

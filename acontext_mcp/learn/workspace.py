@@ -1,0 +1,846 @@
+"""The skill learner's file tools: an in-memory overlay over the skills repository.
+
+One learner run reads the repository plus its own edits and writes nothing until `apply()`, so
+a run that fails, is refused or is killed leaves the skills exactly as they were. `apply()`
+merges with whatever the user changed meanwhile (three-way, `git merge-file`), refuses on a
+conflict before writing anything, and journals what it writes so `recover()` can commit a
+crashed run's files as the learner's, never as the user's.
+
+Every path from the model is relative to its skill's folder and checked twice: lexically
+(no "..", absolute, hidden or Windows-looking paths) and on disk (no symlink anywhere on the
+way, for reads and for writes). Tool methods answer with text for the model; a refusal starts
+with "Error: " and says what to do instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import re
+import stat
+import subprocess
+import tempfile
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from acontext_mcp.errors import AcontextError, InvalidInput, PathEscape
+from acontext_mcp.llm import ToolSpec
+from acontext_mcp.skills import repo
+from acontext_mcp.skills.skillmd import parse_skill_md
+from acontext_mcp.skills.validate import SKILL_FILE, name_problems, validate_text
+
+log = logging.getLogger(__name__)
+
+MAX_FILE_BYTES = 100_000
+MAX_READ_BYTES = 1_000_000
+MAX_FILES_PER_SKILL = 200
+MAX_PATH_CHARS = 512
+JOURNAL = "acontext-learn.json"
+_TMP_PREFIX = ".acontext-write-"
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+class _Refused(Exception):
+    """A tool call the model must redo differently; becomes "Error: ..." text."""
+
+
+class _Escape(_Refused):
+    """A path that would pass through a symbolic link."""
+
+
+@dataclass
+class ApplyResult:
+    """What `apply()` wrote: the commit (None when nothing changed) and the paths by kind."""
+
+    sha: str | None
+    files: list[str]
+    merged: list[str]
+    skills: list[str]
+    created: list[str]
+
+
+def _text_problem(content: object, what: str) -> str | None:
+    if not isinstance(content, str):
+        return f"{what} must be a string"
+    if "\x00" in content:
+        return f"{what} contains a NUL byte; skills hold text files only"
+    size = len(content.encode("utf-8", errors="surrogatepass"))
+    if size > MAX_FILE_BYTES:
+        return (
+            f"{what} is {size} bytes; keep each file under {MAX_FILE_BYTES} bytes "
+            "(split it into several files)"
+        )
+    try:
+        content.encode("utf-8")
+    except UnicodeEncodeError:
+        return f"{what} is not valid Unicode text"
+    return None
+
+
+def _check_rel_path(path: object) -> str:
+    """`path` as a clean relative POSIX path inside a skill folder, or _Refused saying why."""
+    if not isinstance(path, str) or not path:
+        raise _Refused("file_path must be a non-empty path relative to the skill folder")
+    shown = repr(path[:80])
+    if len(path) > MAX_PATH_CHARS:
+        raise _Refused(f"path {shown} is longer than {MAX_PATH_CHARS} characters")
+    if "\x00" in path or any(unicodedata.category(c) == "Cc" for c in path):
+        raise _Refused(f"path {shown} contains a control character")
+    if "\\" in path:
+        raise _Refused(f"path {shown} contains a backslash; use '/' between folders")
+    if path.startswith("/") or _DRIVE.match(path):
+        raise _Refused(f"path {shown} is absolute; give it relative to the skill folder")
+    if path.startswith("~"):
+        raise _Refused(f"path {shown} starts with '~'; give it relative to the skill folder")
+    if ".." in path:  # even inside a name: never worth the doubt
+        raise _Refused(f"path {shown} contains '..'; paths stay inside the skill folder")
+    parts = path.split("/")
+    if any(p == "" for p in parts):
+        raise _Refused(f"path {shown} has an empty part ('//' or a leading/trailing '/')")
+    if any(p.startswith(".") for p in parts):
+        raise _Refused(f"path {shown} has a part starting with '.'; hidden files are not allowed")
+    if any(len(p.encode()) > 255 for p in parts):
+        raise _Refused(f"path {shown} has a part longer than 255 bytes")
+    return "/".join(parts)
+
+
+def _sha(content: str) -> str:
+    return hashlib.sha256(content.encode("utf-8")).hexdigest()
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+class SkillWorkspace:
+    """One learner run's view of the skills: the repository plus this run's edits.
+
+    `visible` names the skills this run may see and edit (a learning space's view); None means
+    all. Skills created in the run become visible. The caller holds `repo.learner_lock`.
+    """
+
+    def __init__(self, skills_dir: Path, *, visible: set[str] | None = None) -> None:
+        self.root = Path(skills_dir).expanduser().absolute()
+        self._real = Path(os.path.realpath(self.root))
+        self._visible = None if visible is None else set(visible)
+        self._base: dict[str, str | None] = {}  # first content read from disk (None: absent)
+        self._overlay: dict[str, str | None] = {}  # this run's content (None: deleted)
+        self.created: list[str] = []
+
+    # --- disk access, never through a symlink -----------------------------------------------
+
+    def _lstat_chain(self, rel: str) -> os.stat_result | None:
+        """lstat of repo-relative `rel`, refusing a symlink or a file on the way; None if absent."""
+        parts = rel.split("/")
+        here = self._real
+        st: os.stat_result | None = None
+        for i, part in enumerate(parts):
+            here = here / part
+            try:
+                st = os.lstat(here)
+            except (FileNotFoundError, NotADirectoryError):
+                return None
+            except OSError as exc:
+                raise _Refused(
+                    f"{'/'.join(parts[: i + 1])} cannot be read: {exc.strerror}"
+                ) from exc
+            if stat.S_ISLNK(st.st_mode):
+                raise _Escape(
+                    f"{'/'.join(parts[: i + 1])} is a symbolic link; the learner never reads or "
+                    "writes through links"
+                )
+            if i < len(parts) - 1 and not stat.S_ISDIR(st.st_mode):
+                raise _Refused(f"{'/'.join(parts[: i + 1])} is a file, not a folder")
+        return st
+
+    def _disk_read(self, rel: str) -> str | None:
+        """Text of `rel` on disk (None when absent); _Refused for links, folders, binary."""
+        st = self._lstat_chain(rel)
+        if st is None:
+            return None
+        if stat.S_ISDIR(st.st_mode):
+            raise _Refused(f"{rel} is a folder, not a file")
+        if not stat.S_ISREG(st.st_mode):
+            raise _Refused(f"{rel} is not a regular file")
+        if st.st_size > MAX_READ_BYTES:
+            raise _Refused(f"{rel} is {st.st_size} bytes; too large to read or edit here")
+        try:
+            fd = os.open(self._real / rel, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            with os.fdopen(fd, "rb") as fh:
+                data = fh.read(MAX_READ_BYTES + 1)
+        except OSError as exc:
+            raise _Refused(f"{rel} cannot be read: {exc.strerror or exc}") from exc
+        if b"\x00" in data:
+            raise _Refused(f"{rel} is a binary file; only text files can be read or edited")
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise _Refused(f"{rel} is not UTF-8 text; it cannot be read or edited") from exc
+
+    def _read(self, rel: str) -> str | None:
+        """Overlay view of repo-relative `rel`; records the disk content as the merge base."""
+        if rel in self._overlay:
+            return self._overlay[rel]
+        if rel in self._base:
+            return self._base[rel]
+        content = self._disk_read(rel)
+        self._base[rel] = content
+        return content
+
+    def _write(self, rel: str, content: str | None) -> None:
+        self._read(rel)  # the base is what this run saw before its first change
+        self._overlay[rel] = content
+
+    def _disk_files(self, skill: str) -> list[str]:
+        """Regular, non-hidden files of a skill folder on disk, relative to the folder."""
+        folder = self._real / skill
+        out: list[str] = []
+        for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+            here = Path(dirpath)
+            dirnames[:] = sorted(
+                d for d in dirnames if not d.startswith(".") and not (here / d).is_symlink()
+            )
+            for name in sorted(filenames):
+                path = here / name
+                if name.startswith(".") or path.is_symlink() or not path.is_file():
+                    continue
+                out.append(path.relative_to(folder).as_posix())
+        return out
+
+    def _files(self, skill: str) -> list[str]:
+        """The skill's files in this run's view, relative to the skill folder."""
+        prefix = f"{skill}/"
+        files = set(self._disk_files(skill))
+        for rel, content in self._overlay.items():
+            if rel.startswith(prefix):
+                inner = rel[len(prefix) :]
+                if content is None:
+                    files.discard(inner)
+                else:
+                    files.add(inner)
+        return sorted(files, key=lambda p: (p != SKILL_FILE, p))
+
+    # --- which skills exist and are visible -----------------------------------------------
+
+    def _disk_skills(self) -> list[str]:
+        if not self._real.is_dir():
+            return []
+        names = []
+        for entry in sorted(self._real.iterdir()):
+            if entry.name.startswith(".") or name_problems(entry.name):
+                continue
+            if entry.is_symlink() or not entry.is_dir():
+                continue
+            md = entry / SKILL_FILE
+            if md.is_file() and not md.is_symlink():
+                names.append(entry.name)
+        return names
+
+    def _skills(self) -> list[str]:
+        names = set(self.created) | set(self._disk_skills())
+        if self._visible is not None:
+            names &= self._visible | set(self.created)
+        return sorted(n for n in names if self._read_quiet(f"{n}/{SKILL_FILE}") is not None)
+
+    def _read_quiet(self, rel: str) -> str | None:
+        try:
+            return self._read(rel)
+        except _Refused:
+            return None
+
+    def _skill(self, name: object) -> str:
+        """A visible skill's name, or _Refused listing what exists."""
+        if not isinstance(name, str) or not name:
+            raise _Refused("skill_name must be a skill name; list_skills shows them")
+        if name_problems(name):
+            raise _Refused(f"{name!r} is not a valid skill name; list_skills shows the names")
+        if os.path.islink(self._real / name):
+            raise _Refused(f"skill folder {name!r} is a symbolic link; it cannot be used here")
+        if name not in self._skills():
+            known = ", ".join(self._skills()) or "none yet"
+            raise _Refused(
+                f"no skill named {name!r}. Available skills: {known}. "
+                "Create a new one with create_skill."
+            )
+        return name
+
+    def _description(self, skill: str) -> str:
+        text = self._read_quiet(f"{skill}/{SKILL_FILE}") or ""
+        try:
+            front, _ = parse_skill_md(text)
+        except InvalidInput as exc:
+            return f"({SKILL_FILE} front matter is broken: {exc})"
+        desc = front.get("description")
+        return " ".join(str(desc).split()) if desc is not None else ""
+
+    def _free(self, skill: str, inner: str) -> None:
+        """_Refused unless `inner` can become a new file of `skill` in this run's view."""
+        files = self._files(skill)
+        if inner in files:
+            raise _Refused(f"{skill}/{inner} already exists; change it with str_replace_skill_file")
+        folded = inner.casefold()
+        for f in files:
+            if f.casefold() == folded:
+                raise _Refused(f"{skill}/{f} already exists (names differ only in case)")
+            if f.startswith(inner + "/"):
+                raise _Refused(f"{skill}/{inner} is a folder; choose a file name inside it")
+            if inner.startswith(f + "/"):
+                raise _Refused(f"{skill}/{f} is a file, so it cannot hold {inner}")
+        rel = f"{skill}/{inner}"
+        if self._overlay.get(rel, "") is None:
+            return  # deleted in this run: free again
+        st = self._lstat_chain(rel)
+        if st is not None:
+            raise _Refused(
+                f"{rel} already exists on disk (hidden or not a file); pick another path"
+            )
+
+    # --- tools ------------------------------------------------------------------------------
+
+    def list_skills(self) -> str:
+        """One `- **name**: description` line per visible skill."""
+        lines = [f"- **{n}**: {self._description(n)}" for n in self._skills()]
+        return "\n".join(lines) or "(no skills yet)"
+
+    def get_skill(self, skill_name: str) -> str:
+        """Name, description and file list of one skill."""
+        return self._tool(self._get_skill, skill_name)
+
+    def _get_skill(self, skill_name: str) -> str:
+        skill = self._skill(skill_name)
+        files = self._files(skill)
+        lines = [f"Skill: {skill}", f"Description: {self._description(skill)}",
+                 f"Files ({len(files)}):"]  # fmt: skip
+        lines += [f"- {f}" for f in files]
+        return "\n".join(lines)
+
+    def get_skill_file(self, skill_name: str, file_path: str) -> str:
+        """The text of one file of a skill, exactly as stored (so str_replace can quote it)."""
+        return self._tool(self._get_skill_file, skill_name, file_path)
+
+    def _get_skill_file(self, skill_name: str, file_path: str) -> str:
+        skill = self._skill(skill_name)
+        inner = _check_rel_path(file_path)
+        content = self._read(f"{skill}/{inner}")
+        if content is None:
+            raise _Refused(self._missing(skill, inner))
+        return content if content else "(empty file)"
+
+    def create_skill(self, skill_md_content: str) -> str:
+        """A new skill from its full SKILL.md; the folder is named after the front matter."""
+        return self._tool(self._create_skill, skill_md_content)
+
+    def _create_skill(self, skill_md_content: str) -> str:
+        problem = _text_problem(skill_md_content, "skill_md_content")
+        if problem:
+            raise _Refused(problem)
+        try:
+            front, _ = parse_skill_md(skill_md_content)
+        except InvalidInput as exc:
+            raise _Refused(f"{SKILL_FILE} front matter cannot be parsed: {exc}") from exc
+        name = front.get("name")
+        if not isinstance(name, str) or name_problems(name):
+            found = "; ".join(name_problems(name)) or "front matter needs a 'name'"
+            raise _Refused(
+                f"{SKILL_FILE} needs front matter ('---' lines) with a valid 'name' and a "
+                f"'description': {found}"
+            )
+        problems = validate_text(name, skill_md_content)
+        if problems:
+            raise _Refused(f"{SKILL_FILE} is not valid: " + "; ".join(problems))
+        exists = name in self.created or os.path.lexists(self._real / name)
+        if not exists and self._real.is_dir():
+            exists = any(e.name.casefold() == name for e in self._real.iterdir())
+        if exists:
+            if name in self._skills():
+                raise _Refused(
+                    f"a skill named {name!r} already exists; update it (get_skill "
+                    f"{name!r}, then str_replace_skill_file) or pick another name"
+                )
+            raise _Refused(f"the name {name!r} is already taken; pick another name")
+        rel = f"{name}/{SKILL_FILE}"
+        self._base[rel] = None
+        self._overlay[rel] = skill_md_content
+        self.created.append(name)
+        return (
+            f"Created skill {name!r} with {SKILL_FILE}. Add reference files with "
+            "create_skill_file if the skill's instructions call for them."
+        )
+
+    def create_skill_file(self, skill_name: str, file_path: str, content: str) -> str:
+        """A new file in a skill (never SKILL.md, never over an existing file)."""
+        return self._tool(self._create_skill_file, skill_name, file_path, content)
+
+    def _create_skill_file(self, skill_name: str, file_path: str, content: str) -> str:
+        skill = self._skill(skill_name)
+        inner = _check_rel_path(file_path)
+        if inner == SKILL_FILE:
+            raise _Refused(f"{SKILL_FILE} exists already; change it with str_replace_skill_file")
+        problem = _text_problem(content, "content")
+        if problem:
+            raise _Refused(problem)
+        self._free(skill, inner)
+        if len(self._files(skill)) >= MAX_FILES_PER_SKILL:
+            raise _Refused(
+                f"skill {skill!r} already has {MAX_FILES_PER_SKILL} files; add to an existing "
+                "file instead"
+            )
+        self._write(f"{skill}/{inner}", content)
+        return f"Created {skill}/{inner} ({len(content.splitlines())} lines)."
+
+    def str_replace_skill_file(
+        self, skill_name: str, file_path: str, old_string: str, new_string: str
+    ) -> str:
+        """Replace the one occurrence of `old_string` in a file of a skill."""
+        return self._tool(self._str_replace, skill_name, file_path, old_string, new_string)
+
+    def _str_replace(self, skill_name: str, file_path: str, old: str, new: str) -> str:
+        skill = self._skill(skill_name)
+        inner = _check_rel_path(file_path)
+        if not isinstance(old, str) or not old:
+            raise _Refused("old_string must be the exact, non-empty text to replace")
+        problem = _text_problem(new, "new_string")
+        if problem:
+            raise _Refused(problem)
+        rel = f"{skill}/{inner}"
+        content = self._read(rel)
+        if content is None:
+            raise _Refused(self._missing(skill, inner))
+        count = content.count(old)
+        if count == 0:
+            raise _Refused(
+                f"old_string not found in {rel}; read it with get_skill_file and copy the text "
+                "exactly, whitespace included"
+            )
+        if count > 1:
+            raise _Refused(
+                f"old_string found {count} times in {rel}; add surrounding context so it "
+                "matches exactly once"
+            )
+        updated = content.replace(old, new, 1)
+        problem = _text_problem(updated, rel)
+        if problem:
+            raise _Refused(problem)
+        if inner == SKILL_FILE:
+            self._check_skill_md(skill, updated)
+        self._write(rel, updated)
+        return f"Edited {rel}."
+
+    def _check_skill_md(self, skill: str, text: str) -> None:
+        try:
+            declared = parse_skill_md(text)[0].get("name")
+        except InvalidInput:
+            declared = None
+        if isinstance(declared, str) and declared and declared != skill:
+            raise _Refused(
+                f"{SKILL_FILE} must keep 'name: {skill}'; a skill is never renamed (create a "
+                "new skill instead). Nothing was changed."
+            )
+        problems = validate_text(skill, text)
+        if problems:
+            raise _Refused(
+                f"that edit would break {SKILL_FILE}: "
+                + "; ".join(problems)
+                + ". Nothing was changed."
+            )
+
+    def mv_skill_file(self, skill_name: str, source_path: str, destination_path: str) -> str:
+        """Move or rename a file inside one skill."""
+        return self._tool(self._mv, skill_name, source_path, destination_path)
+
+    def _mv(self, skill_name: str, source_path: str, destination_path: str) -> str:
+        skill = self._skill(skill_name)
+        src = _check_rel_path(source_path)
+        dst = _check_rel_path(destination_path)
+        if src == dst:
+            raise _Refused("source_path and destination_path are the same; nothing to move")
+        if src == SKILL_FILE:
+            raise _Refused(f"{SKILL_FILE} cannot be moved; it must stay at the skill's top")
+        if dst == SKILL_FILE:
+            raise _Refused(f"{SKILL_FILE} cannot be overwritten; edit it with str_replace")
+        content = self._read(f"{skill}/{src}")
+        if content is None:
+            raise _Refused(self._missing(skill, src))
+        self._free(skill, dst)
+        self._write(f"{skill}/{dst}", content)
+        self._write(f"{skill}/{src}", None)
+        return f"Moved {skill}/{src} to {skill}/{dst}."
+
+    def delete_skill_file(self, skill_name: str, file_path: str) -> str:
+        """Delete one file of a skill (never SKILL.md)."""
+        return self._tool(self._delete, skill_name, file_path)
+
+    def _delete(self, skill_name: str, file_path: str) -> str:
+        skill = self._skill(skill_name)
+        inner = _check_rel_path(file_path)
+        if inner == SKILL_FILE:
+            raise _Refused(f"{SKILL_FILE} cannot be deleted; a skill needs it")
+        rel = f"{skill}/{inner}"
+        if self._read(rel) is None:
+            raise _Refused(self._missing(skill, inner))
+        self._write(rel, None)
+        return f"Deleted {rel}."
+
+    def _missing(self, skill: str, inner: str) -> str:
+        files = self._files(skill)
+        shown = ", ".join(files[:30]) + (" ..." if len(files) > 30 else "")
+        return f"skill {skill!r} has no file {inner!r}; its files: {shown}"
+
+    def _tool(self, fn: Callable[..., str], *args: Any) -> str:
+        try:
+            return fn(*args)
+        except _Refused as exc:
+            return f"Error: {exc}"
+
+    def dispatch(self, name: str, arguments: dict[str, Any]) -> str:
+        """Run the file tool `name` with the model's `arguments`; bad input becomes Error text."""
+        spec = _SPECS.get(name) if isinstance(name, str) else None
+        if spec is None:
+            return f"Error: unknown tool {name!r}; file tools: {', '.join(_SPECS)}"
+        if not isinstance(arguments, dict):
+            return f"Error: {name} takes a JSON object of arguments"
+        params = list(spec.parameters["properties"])
+        missing = [p for p in params if p not in arguments]
+        if missing:
+            return f"Error: {name} needs argument(s) {', '.join(missing)}"
+        wrong = [p for p in params if not isinstance(arguments[p], str)]
+        if wrong:
+            return f"Error: argument(s) {', '.join(wrong)} of {name} must be strings"
+        method: Callable[..., str] = getattr(self, name)
+        try:
+            return method(*(arguments[p] for p in params))
+        except (AcontextError, OSError) as exc:
+            return f"Error: {name} failed: {exc}"
+
+    # --- the run's result -------------------------------------------------------------------
+
+    def changes(self) -> dict[str, str | None]:
+        """Repo-relative path -> new content (None: deleted), only what differs from the base."""
+        return {
+            rel: content
+            for rel, content in sorted(self._overlay.items())
+            if content != self._base.get(rel)
+        }
+
+    def touched_skills(self) -> list[str]:
+        return sorted({rel.split("/", 1)[0] for rel in self.changes()})
+
+    def problems(self) -> dict[str, list[str]]:
+        """Per touched skill, what keeps its new state from being valid; {} when all are."""
+        out: dict[str, list[str]] = {}
+        changes = self.changes()
+        for skill in self.touched_skills():
+            found: list[str] = []
+            try:
+                text = self._read(f"{skill}/{SKILL_FILE}")
+            except _Refused as exc:
+                text, found = None, [str(exc)]
+            if text is None and not found:
+                found.append(f"{SKILL_FILE} is missing")
+            elif text is not None:
+                found += validate_text(skill, text)
+            for rel, content in changes.items():
+                if rel.startswith(f"{skill}/") and content is not None:
+                    problem = _text_problem(content, rel)
+                    if problem:
+                        found.append(problem)
+            count = len(self._files(skill))
+            if count > MAX_FILES_PER_SKILL and count > len(self._disk_files(skill)):
+                found.append(f"{count} files; at most {MAX_FILES_PER_SKILL} per skill")
+            if found:
+                out[skill] = found
+        return out
+
+    def apply(
+        self, message: str, *, session_ids: Sequence[str], task_ids: Sequence[int | str]
+    ) -> ApplyResult:
+        """Write this run's changes and commit them as one learning with provenance.
+
+        Raises InvalidInput (invalid skills), SyncConflict (the user changed the same lines
+        meanwhile) or PathEscape (a link appeared on the way) before writing anything. A crash
+        after writing is finished by `recover()` at the next run.
+        """
+        problems = self.problems()
+        if problems:
+            raise InvalidInput(
+                "the learner's skills are not valid, nothing was written: "
+                + "; ".join(f"{s}: {', '.join(p)}" for s, p in problems.items())
+            )
+        if not isinstance(message, str) or not message.strip():
+            raise InvalidInput("a learning needs a commit message saying what was learned")
+        sessions = repo.provenance_values(session_ids, "session_id")
+        tasks = repo.provenance_values(task_ids, "task_id")
+        changes = self.changes()
+        skills = self.touched_skills()
+        if not changes:
+            return ApplyResult(sha=None, files=[], merged=[], skills=[], created=[])
+        journal = self._journal_path()
+        if journal.exists():  # an unrecovered crash: commit its files before ours replace them
+            recover(self.root)
+        final, merged = self._merge_all(changes)
+        _write_atomic(journal, json.dumps({
+            "message": message, "session_ids": sessions, "task_ids": tasks,
+            "files": {rel: None if c is None else _sha(c) for rel, c in final.items()},
+        }, indent=2).encode())  # fmt: skip
+        for rel, content in final.items():
+            self._put(rel, content)
+        sha = repo.commit_learning(
+            self.root, message, session_id=sessions, task_id=tasks, paths=list(final),
+        )  # fmt: skip
+        journal.unlink(missing_ok=True)
+        created = [c for c in self.created if c in skills]
+        self._base, self._overlay = {}, {}
+        return ApplyResult(sha=sha, files=list(final), merged=merged, skills=skills,
+                           created=created)  # fmt: skip
+
+    def _merge_all(self, changes: dict[str, str | None]) -> tuple[dict[str, str | None], list[str]]:
+        """What to write per path, merged with the user's edits since the run read it."""
+        final: dict[str, str | None] = {}
+        merged: list[str] = []
+        conflicts: list[str] = []
+        for rel, theirs in changes.items():
+            base = self._base.get(rel)
+            try:
+                current = self._disk_read(rel)
+            except _Escape as exc:
+                raise PathEscape(f"{exc}; nothing was written") from exc
+            except _Refused:
+                conflicts.append(rel)  # the user made it a folder, binary or huge meanwhile
+                continue
+            if current in (base, theirs):
+                final[rel] = theirs
+                continue
+            result = _merge3(base, current, theirs)
+            if result is None:
+                conflicts.append(rel)
+                continue
+            if rel.endswith(f"/{SKILL_FILE}") and validate_text(rel.split("/")[0], result):
+                conflicts.append(rel)
+                continue
+            final[rel] = result
+            merged.append(rel)
+        if conflicts:
+            raise repo.SyncConflict(
+                f"the learner and your edits changed the same lines in {', '.join(conflicts)}; "
+                "nothing was written. The learning can be retried after your edits are kept.",
+                conflicts,
+            )
+        return final, merged
+
+    def _journal_path(self) -> Path:
+        with contextlib.closing(repo.ensure_repo(self.root)) as git_repo:
+            return Path(git_repo.git_dir) / JOURNAL
+
+    def _put(self, rel: str, content: str | None) -> None:
+        """Write or delete one file, creating or pruning folders, never through a link."""
+        try:
+            self._put_checked(rel, content)
+        except _Refused as exc:
+            raise PathEscape(f"{exc}; the learner stopped writing (recover() finishes)") from exc
+
+    def _put_checked(self, rel: str, content: str | None) -> None:
+        skill = rel.split("/", 1)[0]
+        if content is None:
+            if self._lstat_chain(rel) is not None:
+                (self._real / rel).unlink()
+            parent = (self._real / rel).parent
+            stop = self._real / skill
+            while parent != stop and parent.is_relative_to(stop):
+                try:
+                    parent.rmdir()
+                except OSError:
+                    break
+                parent = parent.parent
+            return
+        parts = rel.split("/")
+        here = self._real
+        for part in parts[:-1]:
+            here = here / part
+            with contextlib.suppress(FileExistsError):
+                here.mkdir()
+            self._lstat_chain(here.relative_to(self._real).as_posix())
+        _write_atomic(self._real / rel, content.encode("utf-8"))
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Temp file in the same folder, fsync, rename: a reader sees the old or the new file."""
+    try:
+        mode = stat.S_IMODE(os.lstat(path).st_mode)  # keep a script's executable bit
+    except OSError:
+        mode = 0o644
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_TMP_PREFIX)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _merge3(base: str | None, current: str | None, theirs: str | None) -> str | None:
+    """Three-way merge (ours = the user's disk file, theirs = the learner's); None = conflict."""
+    if current is None or theirs is None:
+        return None  # one side deleted a file the other changed
+    with tempfile.TemporaryDirectory(prefix="acontext-merge-") as tmp:
+        names = []
+        for label, text in (("current", current), ("base", base or ""), ("learner", theirs)):
+            path = Path(tmp) / label
+            path.write_bytes(text.encode("utf-8"))
+            names.append(str(path))
+        proc = subprocess.run(
+            ["git", "merge-file", "-p", "-L", "yours", "-L", "base", "-L", "learner", *names],
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+    if proc.returncode != 0:
+        if not 0 < proc.returncode < 128:
+            raise repo.SkillsRepoError(f"git merge-file failed: {proc.stderr.decode().strip()}")
+        return None
+    try:
+        return proc.stdout.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def recover(skills_dir: Path) -> str | None:
+    """Finish a learner run that died between writing files and committing them.
+
+    Files still holding what the journal says the learner wrote are committed as that learning;
+    files the user changed since are left for the user-edit commit. Call before
+    `repo.protect_user_edits`. Returns the commit sha, or None when there was nothing to do.
+    """
+    root = Path(skills_dir).expanduser().absolute()
+    if not (root / ".git").exists():
+        return None
+    with contextlib.closing(repo.ensure_repo(root)) as git_repo:
+        journal = Path(git_repo.git_dir) / JOURNAL
+    if not journal.is_file():
+        return None
+    try:
+        data = json.loads(journal.read_text(encoding="utf-8"))
+        files = data["files"]
+        message = str(data["message"])
+        if not isinstance(files, dict):
+            raise TypeError("files is not a mapping")
+    except (ValueError, KeyError, TypeError, OSError) as exc:
+        log.warning("unreadable learner journal %s left aside: %s", journal, exc)
+        journal.replace(journal.with_suffix(".broken"))
+        return None
+    real = Path(os.path.realpath(root))
+    ours: list[str] = []
+    for rel, digest in files.items():
+        try:
+            _check_rel_path(rel)
+        except _Refused:
+            log.warning("learner journal names a bad path %r; skipped", rel)
+            continue
+        _drop_temp_files((real / rel).parent)
+        if _disk_digest(real / rel) == digest:
+            ours.append(rel)
+    sha = None
+    if ours:
+        sha = repo.commit_learning(
+            root, message, session_id=data.get("session_ids") or None,
+            task_id=data.get("task_ids") or None, paths=ours,
+        )  # fmt: skip
+    journal.unlink(missing_ok=True)
+    return sha
+
+
+def _disk_digest(path: Path) -> str | None:
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return "not-a-file"
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _drop_temp_files(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        for entry in folder.iterdir():
+            if entry.name.startswith(_TMP_PREFIX) and entry.is_file() and not entry.is_symlink():
+                entry.unlink()
+
+
+def _spec(name: str, description: str, **params: str) -> ToolSpec:
+    return ToolSpec(
+        name=name,
+        description=description,
+        parameters={
+            "type": "object",
+            "properties": {k: {"type": "string", "description": v} for k, v in params.items()},
+            "required": list(params),
+            "additionalProperties": False,
+        },
+    )
+
+
+_PATH = "Path inside the skill folder, e.g. 'SKILL.md' or 'references/deploy.md'."
+_SKILL = "Skill name, as shown by list_skills."
+FILE_TOOLS: list[ToolSpec] = [
+    _spec("list_skills", "List the skills you can see: name and description."),
+    _spec("get_skill", "A skill's description and its file list.", skill_name=_SKILL),
+    _spec(
+        "get_skill_file",
+        "Read one file of a skill. Read SKILL.md before changing a skill.",
+        skill_name=_SKILL,
+        file_path=_PATH,
+    ),
+    _spec(
+        "create_skill",
+        "Create a new skill from its full SKILL.md: YAML front matter with 'name' (lowercase, "
+        "digits, hyphens; becomes the folder name) and 'description', then the body "
+        "(under 500 lines). Only when no existing skill covers the domain.",
+        skill_md_content="The complete SKILL.md text, front matter included.",
+    ),
+    _spec(
+        "create_skill_file",
+        "Add a new text file to a skill (not SKILL.md; never overwrites).",
+        skill_name=_SKILL,
+        file_path=_PATH,
+        content="The file's full text.",
+    ),
+    _spec(
+        "str_replace_skill_file",
+        "Replace text in a skill file. old_string must occur exactly once; include enough "
+        "context. Edits to SKILL.md must keep valid front matter and the same name.",
+        skill_name=_SKILL,
+        file_path=_PATH,
+        old_string="Exact text to replace.",
+        new_string="Replacement text.",
+    ),
+    _spec(
+        "mv_skill_file",
+        "Move or rename a file within a skill (not SKILL.md).",
+        skill_name=_SKILL,
+        source_path=_PATH,
+        destination_path=_PATH,
+    ),
+    _spec(
+        "delete_skill_file",
+        "Delete a file from a skill (not SKILL.md).",
+        skill_name=_SKILL,
+        file_path=_PATH,
+    ),
+]
+_SPECS = {spec.name: spec for spec in FILE_TOOLS}

@@ -1,0 +1,156 @@
+"""A deterministic stand-in for every LLM stage of learning, answering over the real wire.
+
+`LearningModel(fake)` plugs into `support.fake_llm.FakeLLM` (like observe e2e's `Scripted`)
+and answers each request from what it shows, whatever the conversation:
+
+- the task agent (system "You keep the task list"): in its first round, one task for the first
+  user request, its messages linked, one progress line, status success, finish;
+- distillation (tools `report_success_analysis`): a procedure naming SKILL_NAME's domain;
+- the skill learner (tool `report_thinking`): plan, create SKILL_NAME with a data file, then
+  finish (or, when the skill is already listed, finish at once).
+
+Works for OpenAI Chat Completions and Anthropic Messages requests. Stdlib only.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import Any
+
+from support.fake_llm import anthropic_reply, openai_reply
+
+SKILL_NAME = "release-checklist"
+SKILL_DESCRIPTION = (
+    "How this user cuts a release of a Python package: bump the version, run the "
+    "frobnicator check, tag and publish. Use when preparing or debugging a release."
+)
+SKILL_MD = f"""---
+name: {SKILL_NAME}
+description: {SKILL_DESCRIPTION}
+---
+
+# Release checklist
+
+Steps and traps for releasing this user's Python packages.
+
+## File structure
+- `steps.md`: the release procedure, one section per variant.
+
+## Guidelines
+- Keep each step one line with the exact command.
+"""
+STEPS = """\
+## Release a package (date: 2026-12-02)
+- **Principle**: never tag before the frobnicator check passes.
+- **When to apply**: every release.
+- **Steps**: bump the version; run `make frobnicate`; `git tag vX.Y.Z`; publish.
+"""
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    return "".join(
+        b.get("text", "") for b in content or [] if isinstance(b, dict) and b.get("type") == "text"
+    )
+
+
+def _view(body: dict[str, Any]) -> tuple[str, str, int, set[str]]:
+    """(system, first user prompt, assistant rounds so far, tool names offered)."""
+    messages = body.get("messages") or []
+    system = body.get("system")
+    if isinstance(system, list):
+        system = _text(system)
+    if not system:
+        system = next((_text(m.get("content")) for m in messages if m.get("role") == "system"), "")
+    first = next((m for m in messages if m.get("role") == "user"), {})
+    rounds = sum(1 for m in messages if m.get("role") == "assistant")
+    names = {t.get("name") or (t.get("function") or {}).get("name") for t in body.get("tools", [])}
+    return system or "", _text(first.get("content")), rounds, names
+
+
+def _batch(prompt: str) -> list[tuple[int, str, str]]:
+    """(index, who, first line) of each message shown in a task-agent batch prompt."""
+    section = prompt.split("## New messages\n", 1)[-1]
+    return [
+        (int(m.group(1)), m.group(2), m.group(3).strip())
+        for m in re.finditer(r"^\[(\d+)\] (\w+): (.*)$", section, re.M)
+    ]
+
+
+def decide(system: str, prompt: str, rounds: int, names: set[str]) -> list[tuple[str, dict]]:
+    """The tool calls for this request; [] ends a loop in words."""
+    if "insert_task" in names:  # the task agent
+        if rounds or "## Current tasks\n(none yet)" not in prompt:
+            return [("finish", {})] if rounds == 0 else []
+        shown = _batch(prompt)
+        asked = next((line for _, who, line in shown if who == "user"), "")
+        if not asked:
+            return [("finish", {})]
+        return [
+            ("insert_task", {"after_order": 0, "description": asked[:200]}),
+            ("link_messages", {"order": 1, "message_ids": [i for i, _, _ in shown]}),
+            ("append_progress", {"order": 1, "progress": "I did what was asked; it worked."}),
+            ("update_task", {"order": 1, "status": "success"}),
+            ("finish", {}),
+        ]
+    if "report_success_analysis" in names:  # distillation
+        return [
+            (
+                "report_success_analysis",
+                {
+                    "task_goal": "Cut a release of the package",
+                    "approach": "Bumped the version, ran make frobnicate, tagged, published",
+                    "key_decisions": ["Run the frobnicator check before tagging"],
+                    "generalizable_pattern": "Check, then tag, then publish",
+                    "applies_when": "Releasing this user's Python packages",
+                },
+            )
+        ]
+    if "report_failure_analysis" in names:
+        fields = ("task_goal", "failure_point", "flawed_reasoning", "what_should_have_been_done",
+                  "prevention_principle", "applies_when")  # fmt: skip
+        return [("report_failure_analysis", {key: "It failed; check first." for key in fields})]
+    if "report_thinking" in names:  # the skill learner
+        if rounds == 0 and f"**{SKILL_NAME}**" not in prompt:
+            return [
+                ("report_thinking", {"thinking": f"New domain: releases. Create {SKILL_NAME}."}),
+                ("create_skill", {"skill_md_content": SKILL_MD}),
+                (
+                    "create_skill_file",
+                    {"skill_name": SKILL_NAME, "file_path": "steps.md", "content": STEPS},
+                ),
+            ]
+        return [("finish", {})]
+    return []
+
+
+class LearningModel:
+    """FakeLLM's answer queue, deciding each answer from the request just received."""
+
+    def __init__(self, fake: Any) -> None:
+        self.fake = fake
+        self.lock = threading.Lock()
+        self.stages: list[str] = []
+        fake.answers = self
+
+    def __bool__(self) -> bool:
+        return True
+
+    def popleft(self) -> dict[str, Any]:
+        request = self.fake.received[-1]
+        body = request["body"] or {}
+        system, prompt, rounds, names = _view(body)
+        calls = decide(system, prompt, rounds, names)
+        stage = (
+            "observe" if "insert_task" in names
+            else "learn" if "report_thinking" in names
+            else "distill" if names else "other"
+        )  # fmt: skip
+        self.stages.append(stage)
+        anthropic = request["path"].split("?")[0].endswith("/messages")
+        usage = (len(request["raw"]) // 4, 20 + 10 * len(calls))
+        make = anthropic_reply if anthropic else openai_reply
+        reply = make(None if calls else "Done.", calls=calls or None, usage=usage)
+        return {"body": reply, "status": 200, "headers": {}, "delay": 0.0}
