@@ -10,12 +10,13 @@ from typing import Any
 import git
 import pytest
 from support.fake_provider import FakeProvider, call, tools
+from support.learn_fixtures import PROCEDURE, SKILL_MD, SUCCESS, learner_script
 
 from acontext_mcp.config import Settings
 from acontext_mcp.learn import pipeline
 from acontext_mcp.learn.learner import run_learner
 from acontext_mcp.learn.workspace import SkillWorkspace
-from acontext_mcp.llm import NoProvider, Reply
+from acontext_mcp.llm import NoProvider
 from acontext_mcp.skills import index, repo
 from acontext_mcp.skills.defaults import prepare
 from acontext_mcp.skills.validate import validate_skill
@@ -24,58 +25,6 @@ from acontext_mcp.store.db import atomic
 from acontext_mcp.store.tasks import insert_task
 from acontext_mcp.store.turns import store_turn
 from acontext_mcp.worker import jobs
-
-SKILL_MD = """\
----
-name: python-packaging
-description: How to build and publish this user's Python packages; use when packaging,
-  building wheels or fixing pip install errors.
----
-
-# Python packaging
-
-Procedures and traps met while packaging Python projects.
-
-## File structure
-- `procedures.md`: one section per procedure.
-
-## Guidelines
-- Keep entries short and concrete.
-"""
-
-PROCEDURE = """\
-## Build a wheel with hatch (date: 2026-12-02)
-- **Principle**: build from a clean tree.
-- **When to apply**: before publishing.
-- **Steps**: run `python -m build`; check `dist/` holds one wheel.
-"""
-
-SUCCESS = call(
-    "report_success_analysis",
-    task_goal="Build the wheel for acontext-mcp",
-    approach="Ran python -m build after cleaning dist/",
-    key_decisions=["Use hatchling", "Clean dist first"],
-    generalizable_pattern="Clean, build, check the artifact",
-    applies_when="Packaging a hatchling-based Python project",
-)
-
-
-def learner_script(skill_md: str = SKILL_MD) -> list[Reply]:
-    """A learner that plans, creates one skill with a data file, and finishes."""
-    return [
-        tools(call("list_skills")),
-        tools(call("report_thinking", thinking="New domain: packaging. Create python-packaging.")),
-        tools(
-            call("create_skill", skill_md_content=skill_md),
-            call(
-                "create_skill_file",
-                skill_name="python-packaging",
-                file_path="procedures.md",
-                content=PROCEDURE,
-            ),
-        ),
-        tools(call("finish")),
-    ]
 
 
 @pytest.fixture(autouse=True)
@@ -431,3 +380,15 @@ def test_a_task_reopened_before_learning_is_learned_when_it_finishes_again(
     db.execute("UPDATE jobs SET status = 'done' WHERE kind = 'learn_task'")
     with atomic(db):
         assert not queue_learning(db, task["id"], "s1")  # learned: never again
+
+
+def test_the_learner_prompt_keeps_the_skill_list_bounded_and_relevant() -> None:
+    from acontext_mcp.learn.learner import SKILLS_CHARS, build_prompt
+
+    lines = [f"- **skill-{i:04d}**: Notes about topic {i} and its chores." for i in range(800)]
+    lines.insert(537, "- **python-packaging**: Building wheels with hatch and publishing them.")
+    prompt = build_prompt([{"text": "Built the wheel with hatch"}], "\n".join(lines), "2026-12-02")
+    listing = prompt.split("## Available skills\n", 1)[1].split("\n\nToday's date:")[0]
+    assert len(listing) < SKILLS_CHARS + 100
+    assert "**python-packaging**" in listing  # the one that shares words with the learning
+    assert "call list_skills to see them all" in listing

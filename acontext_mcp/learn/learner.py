@@ -12,14 +12,14 @@ conversation of tool calls and results (file reads are the bulk). See bench/benc
 
 from __future__ import annotations
 
-import json
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from acontext_mcp.config import env_number
 from acontext_mcp.learn.workspace import FILE_TOOLS, SkillWorkspace
-from acontext_mcp.llm import Provider, Reply, ToolCall, ToolSpec
+from acontext_mcp.llm import Provider, ToolCall, ToolSpec, assistant_message, tool_result
 
 log = logging.getLogger("acontext.learn")
 
@@ -27,6 +27,7 @@ PURPOSE = "skill_learning"
 DEFAULT_MAX_ROUNDS = 16
 MAX_TOKENS = 4096
 CONTEXT_CHARS = 6000  # one learning as shown to the learner
+SKILLS_CHARS = 4000  # the skill list in the first message
 
 READ_TOOLS = {"list_skills", "get_skill", "get_skill_file"}
 
@@ -109,8 +110,34 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit] + f"\n[…{len(text) - limit} chars cut]"
 
 
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z0-9]{3,}", text.lower())}
+
+
+def fit_listing(listing: str, contexts: list[dict[str, Any]], limit: int = SKILLS_CHARS) -> str:
+    """The skill list for the prompt, bounded: when it is too long, the skills sharing most
+    words with the learnings are kept (in their order) and the rest are counted, since a
+    repository of hundreds of skills would otherwise cost that much in every round."""
+    if len(listing) <= limit:
+        return listing
+    lines = listing.splitlines()
+    wanted = _words(" ".join(c.get("text") or "" for c in contexts))
+    ranked = sorted(range(len(lines)), key=lambda i: (-len(_words(lines[i]) & wanted), i))
+    kept: set[int] = set()
+    used = 0
+    for i in ranked:
+        if used + len(lines[i]) + 1 > limit:
+            continue
+        kept.add(i)
+        used += len(lines[i]) + 1
+    shown = [lines[i] for i in sorted(kept)]
+    rest = len(lines) - len(shown)
+    return "\n".join(shown) + f"\n(and {rest} more skills: call list_skills to see them all)"
+
+
 def build_prompt(contexts: list[dict[str, Any]], skills_listing: str, today: str) -> str:
     """The first user message: the learnings, the space's skills, today's date."""
+    skills_listing = fit_listing(skills_listing, contexts)
     sections = []
     for i, ctx in enumerate(contexts, 1):
         head = f"### Learning {i}"
@@ -126,26 +153,8 @@ def build_prompt(contexts: list[dict[str, Any]], skills_listing: str, today: str
     )
 
 
-def _assistant_message(reply: Reply) -> dict[str, Any]:
-    parts: list[dict[str, Any]] = []
-    if reply.text:
-        parts.append({"type": "text", "text": reply.text})
-    for call in reply.tool_calls:
-        raw = call.raw_arguments or json.dumps(call.arguments, ensure_ascii=False)
-        parts.append({"type": "tool-call", "id": call.id, "name": call.name, "arguments": raw})
-    return {"role": "assistant", "parts": parts}
-
-
 def _result(call: ToolCall, text: str) -> dict[str, Any]:
-    part: dict[str, Any] = {
-        "type": "tool-result",
-        "tool_call_id": call.id,
-        "name": call.name,
-        "content": [{"type": "text", "text": text}],
-    }
-    if text.startswith("Error"):
-        part["is_error"] = True
-    return part
+    return tool_result(call, text, is_error=text.startswith("Error"))
 
 
 def _problems_text(problems: dict[str, list[str]]) -> str:
@@ -206,7 +215,7 @@ def run_learner(
                 text = "Finished"
             parts.append(_result(finish, text))
             run.finished = text == "Finished"
-        convo.append(_assistant_message(reply))
+        convo.append(assistant_message(reply))
         convo.append({"role": "user", "parts": parts})
         if run.finished:
             break

@@ -291,6 +291,13 @@ HANDLERS = {learning.LEARN_TASK: learn_task, learning.LEARN_SPACE: learn_space}
 # --- learning one session now (CLI and learn_now) ---------------------------------------------
 
 
+def _require_session(conn: sqlite3.Connection, session_id: str) -> None:
+    if conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
+        raise NotFound(
+            f"no session {session_id!r}; list_sessions (or `acontext-mcp sessions`) shows them"
+        )
+
+
 def queue_session(
     conn: sqlite3.Connection, settings: Settings, session_id: str, *, space: str | None = None
 ) -> dict[str, Any]:
@@ -298,8 +305,7 @@ def queue_session(
     learnings are retried). Returns {space, queued: [job ids], tasks: n}."""
     from acontext_mcp.learn.spaces import space_for_session
 
-    if conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
-        raise NotFound(f"no session {session_id!r}; `acontext-mcp sessions` lists them")
+    _require_session(conn, session_id)
     with atomic(conn):
         chosen = space_for_session(conn, settings, session_id, explicit=space)
     rows = conn.execute(
@@ -345,9 +351,16 @@ def learn_session(
     deadline = time.monotonic() + timeout
     say = progress or (lambda _msg: None)
     out: dict[str, Any] = {"session_id": session_id, "steps": []}
+    conn = open_db(settings)
+    try:
+        _require_session(conn, session_id)  # before anything is queued for it
+    finally:
+        conn.close()
     if observe_first:
         say("observing the session (task tracking)…")
-        observed = flush_session(settings, session_id, timeout_s=max(1.0, timeout / 2))
+        observed = flush_session(
+            settings, session_id, timeout_s=max(1.0, timeout / 2), hand_on=False
+        )  # the learning it queues runs here, next
         out["observe"] = {k: observed.get(k) for k in ("status", "reason") if observed.get(k)}
     conn = open_db(settings)
     try:
@@ -369,6 +382,9 @@ def learn_session(
             if step["status"] != "done":
                 break
         out["status"] = learning.session_status(conn, session_id)
+        from acontext_mcp.worker.triggers import ensure_worker
+
+        ensure_worker(conn, settings)  # whatever is left (other sessions, deferred work)
         return out
     finally:
         conn.close()

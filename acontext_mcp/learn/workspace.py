@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from acontext_mcp.errors import AcontextError, InvalidInput, PathEscape
+from acontext_mcp.fsio import replace_file
 from acontext_mcp.llm import ToolSpec
 from acontext_mcp.skills import repo
 from acontext_mcp.skills.skillmd import parse_skill_md
@@ -674,23 +675,12 @@ class SkillWorkspace:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    """Temp file in the same folder, fsync, rename: a reader sees the old or the new file."""
+    """Replace atomically, keeping an existing file's mode (a script stays executable)."""
     try:
-        mode = stat.S_IMODE(os.lstat(path).st_mode)  # keep a script's executable bit
+        mode = stat.S_IMODE(os.lstat(path).st_mode)
     except OSError:
         mode = 0o644
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_TMP_PREFIX)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    replace_file(path, data, prefix=_TMP_PREFIX, mode=mode)
     _fsync_dir(path.parent)
 
 

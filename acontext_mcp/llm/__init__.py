@@ -8,6 +8,7 @@ Never imported on the hook path.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -65,6 +66,30 @@ class Provider(Protocol):
         session_id: str | None = None,
         max_tokens: int = 2048,
     ) -> Reply: ...
+
+
+def assistant_message(reply: Reply) -> dict[str, Any]:
+    """The model's turn as an internal-form message, to append to a tool loop's conversation."""
+    parts: list[dict[str, Any]] = []
+    if reply.text:
+        parts.append({"type": "text", "text": reply.text})
+    for call in reply.tool_calls:
+        raw = call.raw_arguments or json.dumps(call.arguments, ensure_ascii=False)
+        parts.append({"type": "tool-call", "id": call.id, "name": call.name, "arguments": raw})
+    return {"role": "assistant", "parts": parts}
+
+
+def tool_result(call: ToolCall, text: str, *, is_error: bool = False) -> dict[str, Any]:
+    """The answer to one tool call, as a part of the next user message."""
+    part: dict[str, Any] = {
+        "type": "tool-result",
+        "tool_call_id": call.id,
+        "name": call.name,
+        "content": [{"type": "text", "text": text}],
+    }
+    if is_error:
+        part["is_error"] = True
+    return part
 
 
 class LLMUnavailable(AcontextError):

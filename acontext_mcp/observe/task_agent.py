@@ -27,7 +27,14 @@ from typing import Any
 
 from acontext_mcp.config import Settings
 from acontext_mcp.errors import AcontextError, InvalidInput
-from acontext_mcp.llm import LLMUnavailable, Provider, Reply, ToolCall, ToolSpec
+from acontext_mcp.llm import (
+    LLMUnavailable,
+    Provider,
+    ToolCall,
+    ToolSpec,
+    assistant_message,
+    tool_result,
+)
 from acontext_mcp.observe import task_ops
 from acontext_mcp.observe.summary import render_tasks
 from acontext_mcp.store.cursors import get_cursor, set_cursor
@@ -497,28 +504,6 @@ def _validated(call: ToolCall) -> dict[str, Any]:
     return out
 
 
-def _assistant_message(reply: Reply) -> dict[str, Any]:
-    parts: list[dict[str, Any]] = []
-    if reply.text:
-        parts.append({"type": "text", "text": reply.text})
-    for call in reply.tool_calls:
-        raw = call.raw_arguments or json.dumps(call.arguments, ensure_ascii=False)
-        parts.append({"type": "tool-call", "id": call.id, "name": call.name, "arguments": raw})
-    return {"role": "assistant", "parts": parts}
-
-
-def _result_part(call: ToolCall, text: str, is_error: bool) -> dict[str, Any]:
-    part: dict[str, Any] = {
-        "type": "tool-result",
-        "tool_call_id": call.id,
-        "name": call.name,
-        "content": [{"type": "text", "text": text}],
-    }
-    if is_error:
-        part["is_error"] = True
-    return part
-
-
 def extract_tasks(
     conn: sqlite3.Connection,
     settings: Settings,
@@ -575,19 +560,19 @@ def extract_tasks(
                     try:
                         with atomic(conn):  # a failed call leaves no half-done change
                             text = state.run(call)
-                        results.append(_result_part(call, text, False))
+                        results.append(tool_result(call, text))
                     except AcontextError as exc:
                         errors += 1
-                        results.append(_result_part(call, f"Error: {exc}", True))
+                        results.append(tool_result(call, f"Error: {exc}", is_error=True))
             state.stats["tool_errors"] += errors
             # finish in a round with errors is not taken: the model sees them and may fix them.
             finished = None in results and not errors
             text = "Finished" if finished else "Not finished: fix the errors above, then finish"
             parts = [
-                r if r is not None else _result_part(call, text, not finished)
+                r if r is not None else tool_result(call, text, is_error=not finished)
                 for call, r in zip(reply.tool_calls, results, strict=True)
             ]
-            convo.append(_assistant_message(reply))
+            convo.append(assistant_message(reply))
             convo.append({"role": "user", "parts": parts})
             if finished:
                 break

@@ -318,7 +318,7 @@ def _run(conn: sqlite3.Connection, match: str, limit: int) -> list[dict[str, Any
                 "folder": skill,
                 "description": "",
                 "path": rel,
-                "score": round(-rank, 4),
+                "score": float(f"{-rank:.4g}"),  # bm25 is tiny in small repos
                 "snippet": snippet.strip(),
             }
         )

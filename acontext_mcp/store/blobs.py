@@ -11,15 +11,14 @@ import base64
 import binascii
 import copy
 import hashlib
-import os
 import sqlite3
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from acontext_mcp.config import Settings
 from acontext_mcp.errors import InvalidInput, NotFound, TooLarge
+from acontext_mcp.fsio import replace_file
 
 _MEDIA = ("image", "audio", "file")
 
@@ -35,16 +34,7 @@ def write_blob(settings: Settings, data: bytes) -> str:
     if target.exists() and target.stat().st_size == len(data):
         return digest
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    replace_file(target, data, prefix=".tmp-")
     return digest
 
 

@@ -31,10 +31,13 @@ def _settled(job: jobs.Job | None) -> dict[str, Any] | None:
     return None
 
 
-def flush_session(settings: Settings, session_id: str, timeout_s: float = 60.0) -> dict[str, Any]:
+def flush_session(
+    settings: Settings, session_id: str, timeout_s: float = 60.0, *, hand_on: bool = True
+) -> dict[str, Any]:
     """Observe `session_id` now. Returns {session_id, job_id, status, ran_here, result?,
     reason?, pending_before, pending_after}; status is done, deferred (LLM unavailable, with
-    the reason), retry or failed (an error), or timeout (another worker was busy)."""
+    the reason), retry or failed (an error), or timeout (another worker was busy). With
+    `hand_on`, a background worker is started for the work this queued (learning)."""
     from acontext_mcp.store.db import open_db
     from acontext_mcp.worker.loop import OBSERVE
     from acontext_mcp.worker.triggers import observe_key, pending
@@ -46,7 +49,7 @@ def flush_session(settings: Settings, session_id: str, timeout_s: float = 60.0) 
             conn, OBSERVE, {"session_id": session_id}, dedup_key=observe_key(session_id),
             requeue=True, run_after=time.time(),
         )  # fmt: skip
-        out = run_job_now(settings, conn, job_id, time.monotonic() + timeout_s)
+        out = run_job_now(settings, conn, job_id, time.monotonic() + timeout_s, hand_on=hand_on)
         return {
             "session_id": session_id,
             "job_id": job_id,
