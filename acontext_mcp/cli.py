@@ -77,6 +77,9 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     print(f"  messages    {stats['messages']} (~{stats['message_tokens']} tokens)")
     by_status = ", ".join(f"{k} {v}" for k, v in sorted(stats["tasks_by_status"].items()))
     print(f"  tasks       {stats['tasks']}{' (' + by_status + ')' if by_status else ''}")
+    learned = ", ".join(f"{k} {v}" for k, v in sorted(stats["learnings_by_status"].items()))
+    print(f"  learning    {learned or 'nothing yet'} ({stats['learning_spaces']} space(s); "
+          "`acontext-mcp learn` for details)")  # fmt: skip
     print(f"  disks       {stats['disks']} ({stats['artifacts']} artifacts)")
     print(f"  blobs       {stats['blobs']} ({stats['blob_bytes'] / 1e6:.1f} MB)")
     return 0

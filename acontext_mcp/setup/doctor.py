@@ -25,6 +25,7 @@ from acontext_mcp.errors import AcontextError
 from acontext_mcp.setup import EXECUTABLE
 from acontext_mcp.setup import doctor_hooks as hooks
 from acontext_mcp.setup import doctor_mcp as mcp
+from acontext_mcp.setup.doctor_learning import check_learning
 from acontext_mcp.setup.doctor_report import Report
 
 LOG_WINDOW = 24 * 3600  # hooks.log errors younger than this are reported
@@ -48,6 +49,7 @@ def run(settings: Settings, *, project: str | None = None, timeout: float = 30.0
             "acontext-mcp install claude-code (or: install openclaw)",
         )
     _check_logs(report, settings.logs_dir / "hooks.log")
+    check_learning(report, settings)
     from acontext_mcp.llm.select import NO_PROVIDER, describe
 
     line = describe(settings)

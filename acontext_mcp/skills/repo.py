@@ -156,6 +156,14 @@ def _assert_idle(repo: git.Repo) -> None:
         )
 
 
+def check_ready(repo_path: Path | str) -> None:
+    """Raise SkillsRepoError, saying what to run, when the repository cannot take a learning
+    commit now: a git operation left in progress, or a detached HEAD."""
+    with _opened(repo_path) as repo:
+        _assert_idle(repo)
+        _branch(repo)
+
+
 def _user_identity(repo: git.Repo) -> tuple[str, str]:
     values = []
     for key, fallback in zip(("user.name", "user.email"), FALLBACK_USER, strict=True):

@@ -21,6 +21,10 @@ def store_stats(conn: sqlite3.Connection, settings: Settings) -> dict[str, Any]:
     tasks_by_status = {
         row[0]: row[1] for row in conn.execute("SELECT status, COUNT(*) FROM tasks GROUP BY status")
     }
+    learnings_by_status = {
+        row[0]: row[1]
+        for row in conn.execute("SELECT status, COUNT(*) FROM learnings GROUP BY status")
+    }
     db_bytes = sum(
         _file_size(settings.db_path.with_name(settings.db_path.name + suffix))
         for suffix in ("", "-wal", "-shm")
@@ -32,6 +36,8 @@ def store_stats(conn: sqlite3.Connection, settings: Settings) -> dict[str, Any]:
         "message_tokens": one("SELECT COALESCE(SUM(token_count), 0) FROM messages"),
         "tasks": sum(tasks_by_status.values()),
         "tasks_by_status": tasks_by_status,
+        "learnings_by_status": learnings_by_status,
+        "learning_spaces": one("SELECT COUNT(*) FROM learning_spaces"),
         "session_events": one("SELECT COUNT(*) FROM session_events"),
         "disks": one("SELECT COUNT(*) FROM disks"),
         "artifacts": one("SELECT COUNT(*) FROM artifacts"),
