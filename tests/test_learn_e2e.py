@@ -170,3 +170,41 @@ def test_the_background_worker_learns_after_observing(tmp_path: Path) -> None:
     _check_learned(tmp_path, env)
     status = json.loads(_cli(env, "learn", "--json").stdout)["sessions"]
     assert [(s["session_id"], s["status"]) for s in status] == [(SESSION, "completed")]
+
+
+FAKE_CLAUDE = r"""#!{python}
+import json, os, sys
+sys.path.insert(0, {tests!r})
+from support.learn_script import cli_reply
+stdin = sys.stdin.read()
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "calls.jsonl"), "a") as fh:
+    fh.write(json.dumps({{"argv": sys.argv[1:]}}) + "\n")
+sys.stdout.write(cli_reply(sys.argv[1:], stdin))
+"""
+
+
+def test_learning_through_the_users_claude_cli(tmp_path: Path) -> None:
+    """No API key: the claude-cli provider (tools emulated as JSON) runs all three stages."""
+    _store(tmp_path)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    exe = bin_dir / "claude"
+    tests_dir = Path(__file__).resolve().parent
+    exe.write_text(FAKE_CLAUDE.format(python=sys.executable, tests=str(tests_dir)))
+    exe.chmod(0o755)
+    env = _env(tmp_path, "openai", "http://127.0.0.1:9")  # then switch the provider off it
+    for name in ("OPENAI_API_KEY", "ACONTEXT_LLM_BASE_URL", "ACONTEXT_LLM_MODEL"):
+        env.pop(name)
+    env.update(ACONTEXT_LLM_PROVIDER="claude-cli", PATH=f"{bin_dir}{os.pathsep}{env['PATH']}")
+
+    done = _cli(env, "learn", SESSION, "--json", "--timeout", "90")
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(done.stdout)["status"]["status"] == "completed"
+    _check_learned(tmp_path, env)
+    calls = [json.loads(x)["argv"] for x in (bin_dir / "calls.jsonl").read_text().splitlines()]
+    systems = [a[a.index("--system-prompt") + 1] for a in calls]
+    assert len(systems) == 4  # observe, distill, learner (edits), learner (finish)
+    assert systems[0].startswith("You keep the task list")
+    assert "report_success_analysis" in systems[1]
+    assert all("report_thinking" in s and "create_skill" in s for s in systems[2:])

@@ -154,3 +154,20 @@ class LearningModel:
         make = anthropic_reply if anthropic else openai_reply
         reply = make(None if calls else "Done.", calls=calls or None, usage=usage)
         return {"body": reply, "status": 200, "headers": {}, "delay": 0.0}
+
+
+def cli_reply(argv: list[str], stdin: str) -> str:
+    """What a fake `claude -p` prints for one call of the claude-cli provider: the stage is
+    told by the tool list in the instructions (system prompt, or the head of stdin)."""
+    import json
+
+    from support.observe_script import cli_answer, cli_view
+
+    instructions = argv[argv.index("--system-prompt") + 1] if "--system-prompt" in argv else stdin
+    names = set(re.findall(r"^- (\w+): ", instructions, re.M))
+    prompt, rounds = cli_view(stdin)
+    calls = decide(instructions, prompt, rounds, names)
+    usage = {"input_tokens": len(stdin) // 4, "output_tokens": 20 + 10 * len(calls)}
+    answer = {"type": "result", "subtype": "success", "is_error": False,
+              "result": cli_answer(calls), "usage": usage, "session_id": "fake"}  # fmt: skip
+    return json.dumps(answer)
