@@ -32,6 +32,9 @@ def _status_lines(status: dict[str, Any]) -> list[str]:
         lines.append(f"  {queued} task(s) waiting to be distilled")
     if not status["learnings"] and not queued:
         lines.append(f"  nothing learned yet ({status['finished_tasks']} finished task(s))")
+    if status.get("unfinished_tasks"):
+        lines.append(f"  {status['unfinished_tasks']} task(s) not finished yet: learned once "
+                     "they succeed or fail (--finish-running marks running ones done)")  # fmt: skip
     return lines
 
 
@@ -65,7 +68,7 @@ def cmd_learn(args: argparse.Namespace, settings: Settings) -> int:
 
     out = learn_session(
         settings, args.session, space=args.space, observe_first=not args.no_observe,
-        timeout_s=args.timeout, progress=progress,
+        timeout_s=args.timeout, progress=progress, finish_running=args.finish_running,
     )  # fmt: skip
     status = out["status"]
     if args.json:
@@ -134,6 +137,8 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument("--space", help="learning space to attach the session to (default: config)")
     p.add_argument("--no-observe", action="store_true",
                    help="skip task tracking first; learn only tasks already finished")  # fmt: skip
+    done = "count tasks still running as succeeded (you say they are done)"
+    p.add_argument("--finish-running", action="store_true", help=done)
     p.add_argument("--timeout", type=float, default=None,
                    help="seconds in all (default ACONTEXT_LEARN_TIMEOUT_S, 300)")  # fmt: skip
     p.add_argument("--limit", type=int, default=10, help="sessions shown without SESSION")

@@ -392,3 +392,23 @@ def test_the_learner_prompt_keeps_the_skill_list_bounded_and_relevant() -> None:
     assert len(listing) < SKILLS_CHARS + 100
     assert "**python-packaging**" in listing  # the one that shares words with the learning
     assert "call list_skills to see them all" in listing
+
+
+def test_finish_running_learns_tasks_the_user_says_are_done(
+    db: sqlite3.Connection, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    task = finished_task(db, settings, status="running")
+    assert learning.session_status(db, "s1")["unfinished_tasks"] == 1
+    use_model(monkeypatch, [tools(SUCCESS), *learner_script()])
+
+    out = pipeline.learn_session(
+        settings, "s1", observe_first=False, timeout_s=60, finish_running=True
+    )
+
+    assert out["finished_by_request"] == [task["id"]]
+    row = db.execute("SELECT status, progresses FROM tasks WHERE id = ?", (task["id"],)).fetchone()
+    assert row["status"] == "success" and "--finish-running" in row["progresses"]
+    status = out["status"]
+    assert (status["status"], status["unfinished_tasks"], len(status["commits"])) == (
+        "completed", 0, 1,
+    )  # fmt: skip

@@ -291,6 +291,22 @@ HANDLERS = {learning.LEARN_TASK: learn_task, learning.LEARN_SPACE: learn_space}
 # --- learning one session now (CLI and learn_now) ---------------------------------------------
 
 
+def _finish_running(conn: sqlite3.Connection, session_id: str) -> list[int]:
+    """Mark the session's running tasks succeeded, with a progress line saying who decided."""
+    from acontext_mcp.store.tasks import update_task_by_id
+
+    note = "User: marked done with `acontext-mcp learn --finish-running`."
+    done = []
+    with atomic(conn):
+        rows = conn.execute(
+            "SELECT id FROM tasks WHERE session_id = ? AND status = 'running'", (session_id,)
+        ).fetchall()
+        for (task_id,) in rows:
+            update_task_by_id(conn, task_id, status="success", add_progress=note)
+            done.append(task_id)
+    return done
+
+
 def _require_session(conn: sqlite3.Connection, session_id: str) -> None:
     if conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
         raise NotFound(
@@ -339,9 +355,12 @@ def learn_session(
     observe_first: bool = True,
     timeout_s: float | None = None,
     progress: Any = None,
+    finish_running: bool = False,
 ) -> dict[str, Any]:
     """Observe the session (if asked), then distill its finished tasks and run its space's
-    learner, here and now (or, when a live worker holds the lease, wait for it to).
+    learner, here and now (or, when a live worker holds the lease, wait for it to). With
+    `finish_running`, tasks still running after observation count as succeeded: the user says
+    so, the way the reference product promotes tasks when learning is asked for.
 
     Returns {session_id, space, observe?, steps: [...], status: learning status}."""
     from acontext_mcp.store.db import open_db
@@ -364,6 +383,8 @@ def learn_session(
         out["observe"] = {k: observed.get(k) for k in ("status", "reason") if observed.get(k)}
     conn = open_db(settings)
     try:
+        if finish_running:
+            out["finished_by_request"] = _finish_running(conn, session_id)
         queued = queue_session(conn, settings, session_id, space=space)
         out["space"] = queued["space"]
         for n, job_id in enumerate(queued["queued"], 1):

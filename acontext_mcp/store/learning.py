@@ -299,10 +299,14 @@ def session_status(conn: sqlite3.Connection, session_id: str) -> dict[str, Any]:
         status = "completed"
     else:
         status = "idle"
-    finished = conn.execute(
-        "SELECT COUNT(*) FROM tasks WHERE session_id = ? AND status IN ('success', 'failed')",
-        (session_id,),
-    ).fetchone()[0]
+    counts = dict(
+        conn.execute(
+            "SELECT status IN ('success', 'failed'), COUNT(*) FROM tasks WHERE session_id = ? "
+            "GROUP BY 1",
+            (session_id,),
+        ).fetchall()
+    )
+    finished, unfinished = counts.get(1, 0), counts.get(0, 0)
     learnings = [
         {
             "task_id": r["task_id"],
@@ -319,6 +323,7 @@ def session_status(conn: sqlite3.Connection, session_id: str) -> dict[str, Any]:
         "space": session_space(conn, session_id),
         "status": status,
         "finished_tasks": finished,
+        "unfinished_tasks": unfinished,  # pending or running: learned once they finish
         "jobs": jobs,
         "learnings": learnings,
         "commits": sorted({r["commit_sha"] for r in rows if r["commit_sha"]}),
