@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -208,3 +210,62 @@ def test_learning_through_the_users_claude_cli(tmp_path: Path) -> None:
     assert systems[0].startswith("You keep the task list")
     assert "report_success_analysis" in systems[1]
     assert all("report_thinking" in s and "create_skill" in s for s in systems[2:])
+
+
+def _skills_state(skills: Path) -> tuple[list[str], list[str], bool]:
+    """(commit subjects newest first, files, dirty) of a skills repository."""
+    repo = git.Repo(skills)
+    try:
+        subjects = [c.summary for c in repo.iter_commits()]
+        files = sorted(str(p.relative_to(skills)) for p in skills.rglob("*")
+                       if p.is_file() and ".git" not in p.parts)  # fmt: skip
+        return subjects, files, repo.is_dirty(untracked_files=True)
+    finally:
+        repo.close()
+
+
+def test_a_worker_killed_mid_learning_writes_nothing_and_the_next_one_ends_like_a_clean_run(
+    tmp_path: Path,
+) -> None:
+    """SIGKILL while the learner's finishing round is in flight: the skills repository is
+    untouched (the learner edits an overlay); a new worker, once the leases expire, learns the
+    task once, ending as a run that was never interrupted."""
+    crashed, clean = tmp_path / "crashed", tmp_path / "clean"
+    for where in (crashed, clean):
+        where.mkdir()
+        _store(where, queue=True)
+    with FakeLLM() as fake:
+        model = LearningModel(fake, stall_at=(4,))  # observe, distill, learner edits, FINISH
+        env = _env(crashed, "anthropic", fake.url)
+        env.update(ACONTEXT_WORKER_LEASE_S="1.5")
+        victim = subprocess.Popen([str(BIN), "worker", "--until-idle"], env=env, text=True,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+        try:
+            assert model.stalled.wait(60), "the worker never reached the learner's last round"
+            skills = crashed / "home" / "skills"
+            before = _skills_state(skills)
+            assert not (skills / SKILL_NAME).exists() and not before[2]
+            victim.send_signal(signal.SIGKILL)
+            victim.communicate(timeout=10)
+        finally:
+            if victim.poll() is None:
+                victim.kill()
+            model.release.set()
+        assert _skills_state(skills) == before  # nothing half-written, nothing committed
+        time.sleep(1.8)  # the dead worker's leases expire
+        done = _cli(env, "worker", "--until-idle", "--json")
+        assert done.returncode == 0, done.stderr
+        assert model.stages == ["observe", "distill", "learn", "learn", "learn", "learn"]
+
+    with FakeLLM() as fake:
+        LearningModel(fake)
+        done = _cli(_env(clean, "anthropic", fake.url), "worker", "--until-idle", "--json")
+        assert done.returncode == 0, done.stderr
+
+    crashed_state = _skills_state(crashed / "home" / "skills")
+    assert crashed_state == _skills_state(clean / "home" / "skills")
+    subjects, files, dirty = crashed_state
+    assert sum(s.startswith("Learn from 1 learning") for s in subjects) == 1 and not dirty
+    assert f"{SKILL_NAME}/steps.md" in files
+    status = json.loads(_cli(env, "learn", SESSION, "--no-observe", "--json").stdout)["status"]
+    assert [(i["status"], i["kind"]) for i in status["learnings"]] == [("learned", "success")]

@@ -129,10 +129,12 @@ def decide(system: str, prompt: str, rounds: int, names: set[str]) -> list[tuple
 class LearningModel:
     """FakeLLM's answer queue, deciding each answer from the request just received."""
 
-    def __init__(self, fake: Any) -> None:
+    def __init__(self, fake: Any, stall_at: tuple[int, ...] = ()) -> None:
         self.fake = fake
-        self.lock = threading.Lock()
         self.stages: list[str] = []
+        self.stall_at = set(stall_at)  # 1-based request numbers held until `release` is set
+        self.stalled = threading.Event()
+        self.release = threading.Event()
         fake.answers = self
 
     def __bool__(self) -> bool:
@@ -140,6 +142,9 @@ class LearningModel:
 
     def popleft(self) -> dict[str, Any]:
         request = self.fake.received[-1]
+        if len(self.fake.received) in self.stall_at:
+            self.stalled.set()
+            self.release.wait(60)
         body = request["body"] or {}
         system, prompt, rounds, names = _view(body)
         calls = decide(system, prompt, rounds, names)
