@@ -246,18 +246,17 @@ def learn_space(
         merged=applied.merged,
     )  # fmt: skip
     if applied.sha:
-        out["after"] = after_learning(conn, settings, sessions)
+        out["after"] = after_learning(settings)
     if learning.waiting_count(conn, space):
         queue_space(conn, space)
         out["more_waiting"] = True
     return out
 
 
-def after_learning(
-    conn: sqlite3.Connection, settings: Settings, session_ids: list[str]
-) -> dict[str, Any]:
-    """Refresh the search index and sync skills into the agents; failures are logged (the
-    commit stands; SessionStart syncs again)."""
+def after_learning(settings: Settings) -> dict[str, Any]:
+    """Refresh the search index and sync skills into the agents (the user folders, and the
+    projects configured in `sync.claude_code_project_dirs`; never a project's own folder
+    unasked). Failures are logged: the commit stands, and SessionStart syncs again."""
     done: dict[str, Any] = {}
     try:
         from acontext_mcp.skills import index
@@ -269,16 +268,7 @@ def after_learning(
     try:
         from acontext_mcp.skills.sync import sync_all
 
-        projects = {
-            r[0]
-            for sid in session_ids
-            for r in conn.execute("SELECT project_dir FROM sessions WHERE id = ?", (sid,))
-            if r[0]
-        }
-        reports = []
-        for project in sorted(projects) or [None]:
-            reports += [r.to_dict() for r in sync_all(settings, project_dir=project)]
-        done["sync"] = reports
+        done["sync"] = [r.to_dict() for r in sync_all(settings)]
     except Exception as exc:
         log.warning("skills sync after learning failed: %s", exc)
         done["sync_error"] = str(exc)

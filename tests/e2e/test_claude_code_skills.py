@@ -458,6 +458,7 @@ def test_a_learned_skill_reaches_the_next_real_session_and_search(
         assert validate_skill(settings.skills_dir / SKILL_NAME) == []
         synced = config / "skills" / SKILL_NAME
         assert (synced / "steps.md").read_text() == STEPS
+        assert not (project / ".claude").exists()  # the project's own folder only when configured
 
         # 3. The next real session lists it and finds it through our search_skills tool.
         second = run_claude(claude_code, api, home, config,
