@@ -16,7 +16,7 @@ from acontext_mcp.cli_output import emit_json
 from acontext_mcp.config import Settings
 
 ACTIONS = ("init", "list", "show", "search", "log", "diff", "revert", "remote", "pull", "push",
-           "sync", "validate")  # fmt: skip
+           "sync", "unsync", "validate")  # fmt: skip
 
 
 def _print(args: argparse.Namespace, value: Any, text: Callable[[Any], str]) -> int:
@@ -41,7 +41,7 @@ def cmd_skills(args: argparse.Namespace, settings: Settings) -> int:
     action, root = args.action, settings.skills_dir
     from acontext_mcp.skills.defaults import prepare
 
-    created = prepare(settings)
+    created = prepare(settings) if action != "unsync" else []
     if action == "init":
         made = ", ".join(created) or "nothing new"
         note = f"skills repository at {root}; default skills created: {made}"
@@ -77,6 +77,13 @@ def cmd_skills(args: argparse.Namespace, settings: Settings) -> int:
         reports = sync_all(settings, project_dir=args.project)
         _print(args, [r.to_dict() for r in reports],
                lambda v: "\n".join(r.summary() for r in reports) or "no targets")  # fmt: skip
+        return 0 if all(r.ok for r in reports) else 1
+    if action == "unsync":
+        from acontext_mcp.skills.sync import unsync_all
+
+        reports = unsync_all(settings)
+        lines = "\n".join(r.summary() for r in reports) or "nothing was synced"
+        _print(args, [r.to_dict() for r in reports], lambda v: lines)
         return 0 if all(r.ok for r in reports) else 1
     from acontext_mcp.skills.validate import validate_skill
 

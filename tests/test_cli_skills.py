@@ -92,3 +92,28 @@ def test_validate_names_a_skill_whose_name_does_not_match_its_folder(env, tmp_pa
     (odd / "SKILL.md").write_text("---\nname: other-name\ndescription: Does things.\n---\n")
     out = skills(env, "validate", code=1)
     assert "other-name" in out and "folder" in out
+
+
+def test_unsync_takes_back_our_unchanged_copies_only(env, tmp_path):
+    target = tmp_path / "claude" / "skills"
+    foreign = target / "my-own-skill"
+    foreign.mkdir(parents=True)
+    (foreign / "SKILL.md").write_text("---\nname: my-own-skill\ndescription: mine\n---\n")
+    skills(env, "sync")
+    assert sorted(p.name for p in target.iterdir()) == [
+        "daily-logs", "my-own-skill", "project-runbooks", "user-general-facts",
+    ]  # fmt: skip
+    edited = target / "daily-logs" / "SKILL.md"
+    edited.write_text(edited.read_text() + "\nMy note.\n")  # the user edited our copy
+
+    reports = json.loads(skills(env, "unsync", "--json"))
+
+    assert sorted(p.name for p in target.iterdir()) == ["daily-logs", "my-own-skill"]
+    assert edited.read_text().endswith("My note.\n") and (foreign / "SKILL.md").is_file()
+    (report,) = reports
+    assert sorted(report["removed"]) == ["project-runbooks", "user-general-facts"]
+    assert report["modified_by_user"] == ["daily-logs"]
+    assert (tmp_path / "home" / "skills" / "project-runbooks").is_dir()  # the source stays
+    assert "nothing was synced" in skills({**env, "ACONTEXT_HOME": str(tmp_path / "other")},
+                                          "unsync")  # fmt: skip
+    assert not (tmp_path / "other" / "skills" / ".git").exists()

@@ -35,6 +35,7 @@ import os
 import re
 import shutil
 import stat
+import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -209,6 +210,25 @@ def sync_all(settings: Settings, *, project_dir: str | Path | None = None) -> li
         sync_skills(settings.skills_dir, t.skills_dir, manifest_path=t.manifest_path)
         for t in targets(settings, project_dir=project_dir)
     ]
+
+
+def unsync_all(settings: Settings) -> list[SyncReport]:
+    """Take back every copy a sync placed (each manifest under `<home>/sync/`): a sync from an
+    empty source, so the same rules hold: only unchanged copies we wrote are removed; a copy
+    the user edited, and anything not ours, stays. One report per target."""
+    reports: list[SyncReport] = []
+    folder = settings.home / "sync"
+    manifests = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    with tempfile.TemporaryDirectory(prefix="acontext-unsync-") as empty:
+        for manifest in manifests:
+            try:
+                target = json.loads(manifest.read_text(encoding="utf-8"))["target"]
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                log.warning("skill unsync: %s is unreadable (%s); skipped", manifest, exc)
+                continue
+            if Path(target).is_dir():
+                reports.append(sync_skills(Path(empty), Path(target), manifest_path=manifest))
+    return reports
 
 
 # --- Reading skill folders ---
