@@ -14,8 +14,8 @@ from typing import Any
 
 import git
 import pytest
-from support.fake_provider import FakeProvider, call, tools
-from support.learn_fixtures import PROCEDURE, SKILL_MD
+from support.fake_provider import FakeProvider, tools
+from support.learn_fixtures import PROCEDURE, SUCCESS, learner_script
 
 from acontext_mcp.cli import main
 from acontext_mcp.config import Settings
@@ -88,34 +88,7 @@ def seed_task(settings: Settings, sid: str = "s1", status: str = "success") -> d
 
 
 def use_model(monkeypatch: pytest.MonkeyPatch) -> FakeProvider:
-    model = FakeProvider(
-        [
-            tools(
-                call(
-                    "report_success_analysis",
-                    task_goal="Build the wheel for acontext-mcp",
-                    approach="Ran python -m build after cleaning dist/",
-                    key_decisions=["Use hatchling", "Clean dist first"],
-                    generalizable_pattern="Clean, build, check the artifact",
-                    applies_when="Packaging a hatchling-based Python project",
-                )
-            ),
-            tools(call("list_skills")),
-            tools(
-                call("report_thinking", thinking="New domain: packaging. Create python-packaging.")
-            ),
-            tools(
-                call("create_skill", skill_md_content=SKILL_MD),
-                call(
-                    "create_skill_file",
-                    skill_name="python-packaging",
-                    file_path="procedures.md",
-                    content=PROCEDURE,
-                ),
-            ),
-            tools(call("finish")),
-        ]
-    )
+    model = FakeProvider([tools(SUCCESS), *learner_script()])
     monkeypatch.setattr(pipeline, "_provider", lambda conn, settings: model)
     return model
 
