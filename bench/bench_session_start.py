@@ -1,0 +1,118 @@
+"""SessionStart hook latency with skill sync, beside a bare interpreter.
+
+SessionStart answers Claude Code (the brief, `reloadSkills`), so it runs inline, and since the
+learning stage it first syncs the skills repository into Claude Code's skills folder. This
+times the plugin's hook command (plugins/claude-code/scripts/acontext-hook claude-code
+SessionStart) from spawn to exit, in a temp data home and a temp CLAUDE_CONFIG_DIR, for:
+
+  no skills      nothing to sync (the sync is skipped without importing it)
+  N unchanged    N skills (SKILL.md + 2 files each), already synced: the stat fast path
+  N one edited   the same after one skill file changed: a full hashing sync, one copy written
+
+Interleaved with each hook run, the same interpreter is timed running `-c pass`. Medians and
+p95 of `--runs` runs; ratios are hook / bare.
+
+    python bench/bench_session_start.py [--runs 20] [--skills 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHIM = REPO / "plugins" / "claude-code" / "scripts" / "acontext-hook"
+
+
+def _python() -> str:
+    return sys.executable
+
+
+def _timed(argv: list[str], env: dict[str, str], stdin: str) -> float:
+    started = time.perf_counter()
+    subprocess.run(argv, env=env, input=stdin, text=True, capture_output=True, check=True)
+    return (time.perf_counter() - started) * 1000
+
+
+def _skills(root: Path, count: int) -> None:
+    from acontext_mcp.skills import repo
+
+    repo.ensure_repo(root).close()
+    for i in range(count):
+        folder = root / f"bench-skill-{i:03d}"
+        (folder / "notes").mkdir(parents=True, exist_ok=True)
+        (folder / "SKILL.md").write_text(
+            f"---\nname: bench-skill-{i:03d}\ndescription: Benchmark skill {i}; use when "
+            "measuring.\n---\n\n# Bench\n\nSteps.\n"
+        )
+        (folder / "notes" / "a.md").write_text("note a\n" * 40)
+        (folder / "notes" / "b.md").write_text("note b\n" * 40)
+    if count:
+        names = [p.name for p in root.iterdir() if p.name != ".git"]
+        repo.commit_learning(root, "bench skills", session_id=None, task_id=None, paths=names)
+
+
+def _case(label: str, env: dict[str, str], runs: int, edit: Path | None) -> None:
+    payload = json.dumps({"session_id": "bench", "hook_event_name": "SessionStart",
+                          "source": "startup", "cwd": env["BENCH_PROJECT"],
+                          "transcript_path": env["BENCH_TRANSCRIPT"]})  # fmt: skip
+    hook = [str(SHIM), "claude-code", "SessionStart"]
+    _timed(hook, env, payload)  # warm: first sync, caches
+    hooks, bare = [], []
+    for i in range(runs):
+        if edit is not None:
+            edit.write_text(f"edited {i}\n")
+            time.sleep(2.1)  # past the sync fingerprint's 2 s guard: a real change
+        hooks.append(_timed(hook, env, payload))
+        bare.append(_timed([_python(), "-c", "pass"], env, ""))
+    hooks.sort()
+    bare.sort()
+    p95 = max(0, int(len(hooks) * 0.95) - 1)
+    med_h, med_b = statistics.median(hooks), statistics.median(bare)
+    print(f"{label:<16} hook median {med_h:6.1f} ms  p95 {hooks[p95]:6.1f} ms   "
+          f"bare median {med_b:5.1f} ms   ratio {med_h / med_b:4.2f}x")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--skills", type=int, default=50)
+    args = parser.parse_args()
+    print(f"Python {sys.version.split()[0]}; {args.runs} runs per case; plugin shim")
+    for count in (0, args.skills):
+        with tempfile.TemporaryDirectory() as tmp:
+            base = Path(tmp)
+            for name in ("home", "claude", "project", "user"):
+                (base / name).mkdir()
+            transcript = base / "t.jsonl"
+            transcript.write_text("")
+            env = {
+                **os.environ,
+                "ACONTEXT_HOME": str(base / "home"),
+                "ACONTEXT_SKILLS_DIR": str(base / "home" / "skills"),
+                "ACONTEXT_MCP_BIN": str(Path(sys.executable).parent / "acontext-mcp"),
+                "ACONTEXT_WORKER": "off",
+                "CLAUDE_CONFIG_DIR": str(base / "claude"),
+                "OPENCLAW_STATE_DIR": str(base / "no-openclaw"),
+                "HOME": str(base / "user"),
+                "BENCH_PROJECT": str(base / "project"),
+                "BENCH_TRANSCRIPT": str(transcript),
+            }
+            _skills(base / "home" / "skills", count)
+            if count == 0:
+                _case("no skills", env, args.runs, None)
+                continue
+            _case(f"{count} unchanged", env, args.runs, None)
+            edited = base / "home" / "skills" / "bench-skill-000" / "notes" / "a.md"
+            _case(f"{count} one edited", env, max(3, args.runs // 4), edited)
+
+
+if __name__ == "__main__":
+    main()
