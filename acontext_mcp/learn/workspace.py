@@ -2,14 +2,13 @@
 
 One learner run reads the repository plus its own edits and writes nothing until `apply()`, so
 a run that fails, is refused or is killed leaves the skills exactly as they were. `apply()`
-merges with whatever the user changed meanwhile (three-way, `git merge-file`), refuses on a
-conflict before writing anything, and journals what it writes so `recover()` can commit a
-crashed run's files as the learner's, never as the user's.
+merges with whatever the user changed meanwhile (three-way, `git merge-file`) and refuses on a
+conflict before writing anything; the writing, its journal and `recover()` are in journal.py.
 
 Every path from the model is relative to its skill's folder and checked twice: lexically
-(no "..", absolute, hidden or Windows-looking paths) and on disk (no symlink anywhere on the
-way, for reads and for writes). Tool methods answer with text for the model; a refusal starts
-with "Error: " and says what to do instead.
+(paths.py) and on disk here (no symlink anywhere on the way, for reads and for writes). Tool
+methods answer with text for the model; a refusal starts with "Error: " and says what to do
+instead.
 """
 
 from __future__ import annotations
@@ -17,42 +16,30 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import logging
 import os
-import re
 import stat
-import subprocess
-import tempfile
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from acontext_mcp.errors import AcontextError, InvalidInput, PathEscape
-from acontext_mcp.fsio import replace_file
+from acontext_mcp.learn.journal import JOURNAL, merge3, recover, write_atomic
+from acontext_mcp.learn.paths import (
+    MAX_FILES_PER_SKILL,
+    MAX_READ_BYTES,
+    Escape,
+    Refused,
+    check_rel_path,
+    text_problem,
+)
 from acontext_mcp.llm import ToolSpec
 from acontext_mcp.skills import repo
 from acontext_mcp.skills.skillmd import parse_skill_md
 from acontext_mcp.skills.validate import SKILL_FILE, name_problems, validate_text
 
-log = logging.getLogger(__name__)
-
-MAX_FILE_BYTES = 100_000
-MAX_READ_BYTES = 1_000_000
-MAX_FILES_PER_SKILL = 200
-MAX_PATH_CHARS = 512
-JOURNAL = "acontext-learn.json"
-_TMP_PREFIX = ".acontext-write-"
-_DRIVE = re.compile(r"^[A-Za-z]:")
-
-
-class _Refused(Exception):
-    """A tool call the model must redo differently; becomes "Error: ..." text."""
-
-
-class _Escape(_Refused):
-    """A path that would pass through a symbolic link."""
+# Re-exported: learner.py, pipeline.py, setup/doctor_learning.py and the tests import these here.
+__all__ = ["FILE_TOOLS", "JOURNAL", "ApplyResult", "SkillWorkspace", "recover"]
 
 
 @dataclass
@@ -66,62 +53,8 @@ class ApplyResult:
     created: list[str]
 
 
-def _text_problem(content: object, what: str) -> str | None:
-    if not isinstance(content, str):
-        return f"{what} must be a string"
-    if "\x00" in content:
-        return f"{what} contains a NUL byte; skills hold text files only"
-    size = len(content.encode("utf-8", errors="surrogatepass"))
-    if size > MAX_FILE_BYTES:
-        return (
-            f"{what} is {size} bytes; keep each file under {MAX_FILE_BYTES} bytes "
-            "(split it into several files)"
-        )
-    try:
-        content.encode("utf-8")
-    except UnicodeEncodeError:
-        return f"{what} is not valid Unicode text"
-    return None
-
-
-def _check_rel_path(path: object) -> str:
-    """`path` as a clean relative POSIX path inside a skill folder, or _Refused saying why."""
-    if not isinstance(path, str) or not path:
-        raise _Refused("file_path must be a non-empty path relative to the skill folder")
-    shown = repr(path[:80])
-    if len(path) > MAX_PATH_CHARS:
-        raise _Refused(f"path {shown} is longer than {MAX_PATH_CHARS} characters")
-    if "\x00" in path or any(unicodedata.category(c) == "Cc" for c in path):
-        raise _Refused(f"path {shown} contains a control character")
-    if "\\" in path:
-        raise _Refused(f"path {shown} contains a backslash; use '/' between folders")
-    if path.startswith("/") or _DRIVE.match(path):
-        raise _Refused(f"path {shown} is absolute; give it relative to the skill folder")
-    if path.startswith("~"):
-        raise _Refused(f"path {shown} starts with '~'; give it relative to the skill folder")
-    if ".." in path:  # even inside a name: never worth the doubt
-        raise _Refused(f"path {shown} contains '..'; paths stay inside the skill folder")
-    parts = path.split("/")
-    if any(p == "" for p in parts):
-        raise _Refused(f"path {shown} has an empty part ('//' or a leading/trailing '/')")
-    if any(p.startswith(".") for p in parts):
-        raise _Refused(f"path {shown} has a part starting with '.'; hidden files are not allowed")
-    if any(len(p.encode()) > 255 for p in parts):
-        raise _Refused(f"path {shown} has a part longer than 255 bytes")
-    return "/".join(parts)
-
-
 def _sha(content: str) -> str:
     return hashlib.sha256(content.encode("utf-8")).hexdigest()
-
-
-def _fsync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 class SkillWorkspace:
@@ -153,41 +86,39 @@ class SkillWorkspace:
             except (FileNotFoundError, NotADirectoryError):
                 return None
             except OSError as exc:
-                raise _Refused(
-                    f"{'/'.join(parts[: i + 1])} cannot be read: {exc.strerror}"
-                ) from exc
+                raise Refused(f"{'/'.join(parts[: i + 1])} cannot be read: {exc.strerror}") from exc
             if stat.S_ISLNK(st.st_mode):
-                raise _Escape(
+                raise Escape(
                     f"{'/'.join(parts[: i + 1])} is a symbolic link; the learner never reads or "
                     "writes through links"
                 )
             if i < len(parts) - 1 and not stat.S_ISDIR(st.st_mode):
-                raise _Refused(f"{'/'.join(parts[: i + 1])} is a file, not a folder")
+                raise Refused(f"{'/'.join(parts[: i + 1])} is a file, not a folder")
         return st
 
     def _disk_read(self, rel: str) -> str | None:
-        """Text of `rel` on disk (None when absent); _Refused for links, folders, binary."""
+        """Text of `rel` on disk (None when absent); Refused for links, folders, binary."""
         st = self._lstat_chain(rel)
         if st is None:
             return None
         if stat.S_ISDIR(st.st_mode):
-            raise _Refused(f"{rel} is a folder, not a file")
+            raise Refused(f"{rel} is a folder, not a file")
         if not stat.S_ISREG(st.st_mode):
-            raise _Refused(f"{rel} is not a regular file")
+            raise Refused(f"{rel} is not a regular file")
         if st.st_size > MAX_READ_BYTES:
-            raise _Refused(f"{rel} is {st.st_size} bytes; too large to read or edit here")
+            raise Refused(f"{rel} is {st.st_size} bytes; too large to read or edit here")
         try:
             fd = os.open(self._real / rel, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
             with os.fdopen(fd, "rb") as fh:
                 data = fh.read(MAX_READ_BYTES + 1)
         except OSError as exc:
-            raise _Refused(f"{rel} cannot be read: {exc.strerror or exc}") from exc
+            raise Refused(f"{rel} cannot be read: {exc.strerror or exc}") from exc
         if b"\x00" in data:
-            raise _Refused(f"{rel} is a binary file; only text files can be read or edited")
+            raise Refused(f"{rel} is a binary file; only text files can be read or edited")
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise _Refused(f"{rel} is not UTF-8 text; it cannot be read or edited") from exc
+            raise Refused(f"{rel} is not UTF-8 text; it cannot be read or edited") from exc
 
     def _read(self, rel: str) -> str | None:
         """Overlay view of repo-relative `rel`; records the disk content as the merge base."""
@@ -257,20 +188,20 @@ class SkillWorkspace:
     def _read_quiet(self, rel: str) -> str | None:
         try:
             return self._read(rel)
-        except _Refused:
+        except Refused:
             return None
 
     def _skill(self, name: object) -> str:
-        """A visible skill's name, or _Refused listing what exists."""
+        """A visible skill's name, or Refused listing what exists."""
         if not isinstance(name, str) or not name:
-            raise _Refused("skill_name must be a skill name; list_skills shows them")
+            raise Refused("skill_name must be a skill name; list_skills shows them")
         if name_problems(name):
-            raise _Refused(f"{name!r} is not a valid skill name; list_skills shows the names")
+            raise Refused(f"{name!r} is not a valid skill name; list_skills shows the names")
         if os.path.islink(self._real / name):
-            raise _Refused(f"skill folder {name!r} is a symbolic link; it cannot be used here")
+            raise Refused(f"skill folder {name!r} is a symbolic link; it cannot be used here")
         if name not in self._skills():
             known = ", ".join(self._skills()) or "none yet"
-            raise _Refused(
+            raise Refused(
                 f"no skill named {name!r}. Available skills: {known}. "
                 "Create a new one with create_skill."
             )
@@ -286,26 +217,24 @@ class SkillWorkspace:
         return " ".join(str(desc).split()) if desc is not None else ""
 
     def _free(self, skill: str, inner: str) -> None:
-        """_Refused unless `inner` can become a new file of `skill` in this run's view."""
+        """Refused unless `inner` can become a new file of `skill` in this run's view."""
         files = self._files(skill)
         if inner in files:
-            raise _Refused(f"{skill}/{inner} already exists; change it with str_replace_skill_file")
+            raise Refused(f"{skill}/{inner} already exists; change it with str_replace_skill_file")
         folded = inner.casefold()
         for f in files:
             if f.casefold() == folded:
-                raise _Refused(f"{skill}/{f} already exists (names differ only in case)")
+                raise Refused(f"{skill}/{f} already exists (names differ only in case)")
             if f.startswith(inner + "/"):
-                raise _Refused(f"{skill}/{inner} is a folder; choose a file name inside it")
+                raise Refused(f"{skill}/{inner} is a folder; choose a file name inside it")
             if inner.startswith(f + "/"):
-                raise _Refused(f"{skill}/{f} is a file, so it cannot hold {inner}")
+                raise Refused(f"{skill}/{f} is a file, so it cannot hold {inner}")
         rel = f"{skill}/{inner}"
         if self._overlay.get(rel, "") is None:
             return  # deleted in this run: free again
         st = self._lstat_chain(rel)
         if st is not None:
-            raise _Refused(
-                f"{rel} already exists on disk (hidden or not a file); pick another path"
-            )
+            raise Refused(f"{rel} already exists on disk (hidden or not a file); pick another path")
 
     # --- tools ------------------------------------------------------------------------------
 
@@ -332,10 +261,10 @@ class SkillWorkspace:
 
     def _get_skill_file(self, skill_name: str, file_path: str) -> str:
         skill = self._skill(skill_name)
-        inner = _check_rel_path(file_path)
+        inner = check_rel_path(file_path)
         content = self._read(f"{skill}/{inner}")
         if content is None:
-            raise _Refused(self._missing(skill, inner))
+            raise Refused(self._missing(skill, inner))
         return content if content else "(empty file)"
 
     def create_skill(self, skill_md_content: str) -> str:
@@ -343,33 +272,33 @@ class SkillWorkspace:
         return self._tool(self._create_skill, skill_md_content)
 
     def _create_skill(self, skill_md_content: str) -> str:
-        problem = _text_problem(skill_md_content, "skill_md_content")
+        problem = text_problem(skill_md_content, "skill_md_content")
         if problem:
-            raise _Refused(problem)
+            raise Refused(problem)
         try:
             front, _ = parse_skill_md(skill_md_content)
         except InvalidInput as exc:
-            raise _Refused(f"{SKILL_FILE} front matter cannot be parsed: {exc}") from exc
+            raise Refused(f"{SKILL_FILE} front matter cannot be parsed: {exc}") from exc
         name = front.get("name")
         if not isinstance(name, str) or name_problems(name):
             found = "; ".join(name_problems(name)) or "front matter needs a 'name'"
-            raise _Refused(
+            raise Refused(
                 f"{SKILL_FILE} needs front matter ('---' lines) with a valid 'name' and a "
                 f"'description': {found}"
             )
         problems = validate_text(name, skill_md_content)
         if problems:
-            raise _Refused(f"{SKILL_FILE} is not valid: " + "; ".join(problems))
+            raise Refused(f"{SKILL_FILE} is not valid: " + "; ".join(problems))
         exists = name in self.created or os.path.lexists(self._real / name)
         if not exists and self._real.is_dir():
             exists = any(e.name.casefold() == name for e in self._real.iterdir())
         if exists:
             if name in self._skills():
-                raise _Refused(
+                raise Refused(
                     f"a skill named {name!r} already exists; update it (get_skill "
                     f"{name!r}, then str_replace_skill_file) or pick another name"
                 )
-            raise _Refused(f"the name {name!r} is already taken; pick another name")
+            raise Refused(f"the name {name!r} is already taken; pick another name")
         rel = f"{name}/{SKILL_FILE}"
         self._base[rel] = None
         self._overlay[rel] = skill_md_content
@@ -385,15 +314,15 @@ class SkillWorkspace:
 
     def _create_skill_file(self, skill_name: str, file_path: str, content: str) -> str:
         skill = self._skill(skill_name)
-        inner = _check_rel_path(file_path)
+        inner = check_rel_path(file_path)
         if inner == SKILL_FILE:
-            raise _Refused(f"{SKILL_FILE} exists already; change it with str_replace_skill_file")
-        problem = _text_problem(content, "content")
+            raise Refused(f"{SKILL_FILE} exists already; change it with str_replace_skill_file")
+        problem = text_problem(content, "content")
         if problem:
-            raise _Refused(problem)
+            raise Refused(problem)
         self._free(skill, inner)
         if len(self._files(skill)) >= MAX_FILES_PER_SKILL:
-            raise _Refused(
+            raise Refused(
                 f"skill {skill!r} already has {MAX_FILES_PER_SKILL} files; add to an existing "
                 "file instead"
             )
@@ -408,31 +337,31 @@ class SkillWorkspace:
 
     def _str_replace(self, skill_name: str, file_path: str, old: str, new: str) -> str:
         skill = self._skill(skill_name)
-        inner = _check_rel_path(file_path)
+        inner = check_rel_path(file_path)
         if not isinstance(old, str) or not old:
-            raise _Refused("old_string must be the exact, non-empty text to replace")
-        problem = _text_problem(new, "new_string")
+            raise Refused("old_string must be the exact, non-empty text to replace")
+        problem = text_problem(new, "new_string")
         if problem:
-            raise _Refused(problem)
+            raise Refused(problem)
         rel = f"{skill}/{inner}"
         content = self._read(rel)
         if content is None:
-            raise _Refused(self._missing(skill, inner))
+            raise Refused(self._missing(skill, inner))
         count = content.count(old)
         if count == 0:
-            raise _Refused(
+            raise Refused(
                 f"old_string not found in {rel}; read it with get_skill_file and copy the text "
                 "exactly, whitespace included"
             )
         if count > 1:
-            raise _Refused(
+            raise Refused(
                 f"old_string found {count} times in {rel}; add surrounding context so it "
                 "matches exactly once"
             )
         updated = content.replace(old, new, 1)
-        problem = _text_problem(updated, rel)
+        problem = text_problem(updated, rel)
         if problem:
-            raise _Refused(problem)
+            raise Refused(problem)
         if inner == SKILL_FILE:
             self._check_skill_md(skill, updated)
         self._write(rel, updated)
@@ -444,13 +373,13 @@ class SkillWorkspace:
         except InvalidInput:
             declared = None
         if isinstance(declared, str) and declared and declared != skill:
-            raise _Refused(
+            raise Refused(
                 f"{SKILL_FILE} must keep 'name: {skill}'; a skill is never renamed (create a "
                 "new skill instead). Nothing was changed."
             )
         problems = validate_text(skill, text)
         if problems:
-            raise _Refused(
+            raise Refused(
                 f"that edit would break {SKILL_FILE}: "
                 + "; ".join(problems)
                 + ". Nothing was changed."
@@ -462,17 +391,17 @@ class SkillWorkspace:
 
     def _mv(self, skill_name: str, source_path: str, destination_path: str) -> str:
         skill = self._skill(skill_name)
-        src = _check_rel_path(source_path)
-        dst = _check_rel_path(destination_path)
+        src = check_rel_path(source_path)
+        dst = check_rel_path(destination_path)
         if src == dst:
-            raise _Refused("source_path and destination_path are the same; nothing to move")
+            raise Refused("source_path and destination_path are the same; nothing to move")
         if src == SKILL_FILE:
-            raise _Refused(f"{SKILL_FILE} cannot be moved; it must stay at the skill's top")
+            raise Refused(f"{SKILL_FILE} cannot be moved; it must stay at the skill's top")
         if dst == SKILL_FILE:
-            raise _Refused(f"{SKILL_FILE} cannot be overwritten; edit it with str_replace")
+            raise Refused(f"{SKILL_FILE} cannot be overwritten; edit it with str_replace")
         content = self._read(f"{skill}/{src}")
         if content is None:
-            raise _Refused(self._missing(skill, src))
+            raise Refused(self._missing(skill, src))
         self._free(skill, dst)
         self._write(f"{skill}/{dst}", content)
         self._write(f"{skill}/{src}", None)
@@ -484,12 +413,12 @@ class SkillWorkspace:
 
     def _delete(self, skill_name: str, file_path: str) -> str:
         skill = self._skill(skill_name)
-        inner = _check_rel_path(file_path)
+        inner = check_rel_path(file_path)
         if inner == SKILL_FILE:
-            raise _Refused(f"{SKILL_FILE} cannot be deleted; a skill needs it")
+            raise Refused(f"{SKILL_FILE} cannot be deleted; a skill needs it")
         rel = f"{skill}/{inner}"
         if self._read(rel) is None:
-            raise _Refused(self._missing(skill, inner))
+            raise Refused(self._missing(skill, inner))
         self._write(rel, None)
         return f"Deleted {rel}."
 
@@ -501,7 +430,7 @@ class SkillWorkspace:
     def _tool(self, fn: Callable[..., str], *args: Any) -> str:
         try:
             return fn(*args)
-        except _Refused as exc:
+        except Refused as exc:
             return f"Error: {exc}"
 
     def dispatch(self, name: str, arguments: dict[str, Any]) -> str:
@@ -545,7 +474,7 @@ class SkillWorkspace:
             found: list[str] = []
             try:
                 text = self._read(f"{skill}/{SKILL_FILE}")
-            except _Refused as exc:
+            except Refused as exc:
                 text, found = None, [str(exc)]
             if text is None and not found:
                 found.append(f"{SKILL_FILE} is missing")
@@ -553,7 +482,7 @@ class SkillWorkspace:
                 found += validate_text(skill, text)
             for rel, content in changes.items():
                 if rel.startswith(f"{skill}/") and content is not None:
-                    problem = _text_problem(content, rel)
+                    problem = text_problem(content, rel)
                     if problem:
                         found.append(problem)
             count = len(self._files(skill))
@@ -590,7 +519,7 @@ class SkillWorkspace:
         if journal.exists():  # an unrecovered crash: commit its files before ours replace them
             recover(self.root)
         final, merged = self._merge_all(changes)
-        _write_atomic(journal, json.dumps({
+        write_atomic(journal, json.dumps({
             "message": message, "session_ids": sessions, "task_ids": tasks,
             "files": {rel: None if c is None else _sha(c) for rel, c in final.items()},
         }, indent=2).encode())  # fmt: skip
@@ -614,15 +543,15 @@ class SkillWorkspace:
             base = self._base.get(rel)
             try:
                 current = self._disk_read(rel)
-            except _Escape as exc:
+            except Escape as exc:
                 raise PathEscape(f"{exc}; nothing was written") from exc
-            except _Refused:
+            except Refused:
                 conflicts.append(rel)  # the user made it a folder, binary or huge meanwhile
                 continue
             if current in (base, theirs):
                 final[rel] = theirs
                 continue
-            result = _merge3(base, current, theirs)
+            result = merge3(base, current, theirs)
             if result is None:
                 conflicts.append(rel)
                 continue
@@ -647,7 +576,7 @@ class SkillWorkspace:
         """Write or delete one file, creating or pruning folders, never through a link."""
         try:
             self._put_checked(rel, content)
-        except _Refused as exc:
+        except Refused as exc:
             raise PathEscape(f"{exc}; the learner stopped writing (recover() finishes)") from exc
 
     def _put_checked(self, rel: str, content: str | None) -> None:
@@ -671,105 +600,7 @@ class SkillWorkspace:
             with contextlib.suppress(FileExistsError):
                 here.mkdir()
             self._lstat_chain(here.relative_to(self._real).as_posix())
-        _write_atomic(self._real / rel, content.encode("utf-8"))
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Replace atomically, keeping an existing file's mode (a script stays executable)."""
-    try:
-        mode = stat.S_IMODE(os.lstat(path).st_mode)
-    except OSError:
-        mode = 0o644
-    replace_file(path, data, prefix=_TMP_PREFIX, mode=mode)
-    _fsync_dir(path.parent)
-
-
-def _merge3(base: str | None, current: str | None, theirs: str | None) -> str | None:
-    """Three-way merge (ours = the user's disk file, theirs = the learner's); None = conflict."""
-    if current is None or theirs is None:
-        return None  # one side deleted a file the other changed
-    with tempfile.TemporaryDirectory(prefix="acontext-merge-") as tmp:
-        names = []
-        for label, text in (("current", current), ("base", base or ""), ("learner", theirs)):
-            path = Path(tmp) / label
-            path.write_bytes(text.encode("utf-8"))
-            names.append(str(path))
-        proc = subprocess.run(
-            ["git", "merge-file", "-p", "-L", "yours", "-L", "base", "-L", "learner", *names],
-            capture_output=True,
-            timeout=60,
-            check=False,
-        )
-    if proc.returncode != 0:
-        if not 0 < proc.returncode < 128:
-            raise repo.SkillsRepoError(f"git merge-file failed: {proc.stderr.decode().strip()}")
-        return None
-    try:
-        return proc.stdout.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-
-
-def recover(skills_dir: Path) -> str | None:
-    """Finish a learner run that died between writing files and committing them.
-
-    Files still holding what the journal says the learner wrote are committed as that learning;
-    files the user changed since are left for the user-edit commit. Call before
-    `repo.protect_user_edits`. Returns the commit sha, or None when there was nothing to do.
-    """
-    root = Path(skills_dir).expanduser().absolute()
-    if not (root / ".git").exists():
-        return None
-    with contextlib.closing(repo.ensure_repo(root)) as git_repo:
-        journal = Path(git_repo.git_dir) / JOURNAL
-    if not journal.is_file():
-        return None
-    try:
-        data = json.loads(journal.read_text(encoding="utf-8"))
-        files = data["files"]
-        message = str(data["message"])
-        if not isinstance(files, dict):
-            raise TypeError("files is not a mapping")
-    except (ValueError, KeyError, TypeError, OSError) as exc:
-        log.warning("unreadable learner journal %s left aside: %s", journal, exc)
-        journal.replace(journal.with_suffix(".broken"))
-        return None
-    real = Path(os.path.realpath(root))
-    ours: list[str] = []
-    for rel, digest in files.items():
-        try:
-            _check_rel_path(rel)
-        except _Refused:
-            log.warning("learner journal names a bad path %r; skipped", rel)
-            continue
-        _drop_temp_files((real / rel).parent)
-        if _disk_digest(real / rel) == digest:
-            ours.append(rel)
-    sha = None
-    if ours:
-        sha = repo.commit_learning(
-            root, message, session_id=data.get("session_ids") or None,
-            task_id=data.get("task_ids") or None, paths=ours,
-        )  # fmt: skip
-    journal.unlink(missing_ok=True)
-    return sha
-
-
-def _disk_digest(path: Path) -> str | None:
-    try:
-        st = os.lstat(path)
-    except OSError:
-        return None
-    if not stat.S_ISREG(st.st_mode):
-        return "not-a-file"
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _drop_temp_files(folder: Path) -> None:
-    with contextlib.suppress(OSError):
-        for entry in folder.iterdir():
-            if entry.name.startswith(_TMP_PREFIX) and entry.is_file() and not entry.is_symlink():
-                entry.unlink()
+        write_atomic(self._real / rel, content.encode("utf-8"))
 
 
 def _spec(name: str, description: str, **params: str) -> ToolSpec:
