@@ -106,13 +106,23 @@ def cmd_spaces(args: argparse.Namespace, settings: Settings) -> int:
             value = learning.get_space(conn, _need(args.name, "a space name"))
             owned = ", ".join(value["skills"]) or "(none yet; shared skills only)"
             text = f"{value['name']}: {value['sessions']} session(s); own skills: {owned}"
-        else:  # attach
+        elif args.action == "attach":
             space = learning.attach_session(
-                conn, _need(args.session, "a session id"), _need(args.name, "a space name"),
+                conn, _need(args.target, "a session id"), _need(args.name, "a space name"),
                 explicit=True,
             )  # fmt: skip
-            value = {"session_id": args.session, "space": space}
-            text = f"session {args.session} learns into space {space}"
+            value = {"session_id": args.target, "space": space}
+            text = f"session {args.target} learns into space {space}"
+        elif args.action == "include":
+            value = _include(conn, settings, _need(args.name, "a space name"),
+                             _need(args.target, "a skill name"))  # fmt: skip
+            text = f"skill {value['skill']} now belongs to space {value['space']}"
+        else:  # exclude
+            skill = _need(args.name, "a skill name")
+            with atomic(conn):
+                owned = learning.unlink_skill(conn, skill)
+            value = {"skill": skill, "shared": True, "was_owned": owned}
+            text = f"skill {skill} is shared by every space" + ("" if owned else " (it was)")
     finally:
         conn.close()
     if args.json:
@@ -120,6 +130,22 @@ def cmd_spaces(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print(text)
     return 0
+
+
+def _include(conn: Any, settings: Settings, space: str, skill: str) -> dict[str, Any]:
+    """Give an existing skill to a space: its learner keeps seeing it, others stop."""
+    from acontext_mcp.errors import NotFound
+    from acontext_mcp.skills import catalog
+    from acontext_mcp.store import learning
+    from acontext_mcp.store.db import atomic
+
+    names = {s["name"] for s in catalog.list_skills(settings.skills_dir)}
+    if skill not in names:
+        raise NotFound(f"no skill {skill!r} in {settings.skills_dir} (`acontext-mcp skills list`)")
+    with atomic(conn):
+        learning.get_space(conn, space)
+        learning.link_skill(conn, space, skill)
+    return {"skill": skill, "space": space}
 
 
 def _need(value: str | None, what: str) -> str:
@@ -144,10 +170,12 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument("--limit", type=int, default=10, help="sessions shown without SESSION")
     p.add_argument("--json", action="store_true", help="print JSON for scripts")
 
-    p = add("spaces", cmd_spaces, "List, create or show learning spaces; attach a session.")
-    p.add_argument("action", choices=("list", "create", "show", "attach"), nargs="?",
-                   default="list")  # fmt: skip
-    p.add_argument("name", nargs="?", help="space name")
-    p.add_argument("session", nargs="?", help="with attach: the session id")
+    about = ("Learning spaces: list, create, show; attach SPACE SESSION; include SPACE SKILL "
+             "(the skill belongs to SPACE); exclude SKILL (shared by all again).")  # fmt: skip
+    p = add("spaces", cmd_spaces, about)
+    p.add_argument("action", choices=("list", "create", "show", "attach", "include", "exclude"),
+                   nargs="?", default="list")  # fmt: skip
+    p.add_argument("name", nargs="?", help="space name (exclude: the skill name)")
+    p.add_argument("target", nargs="?", help="attach: the session id; include: the skill name")
     p.add_argument("--describe", default="", help="with create: what the space is for")
     p.add_argument("--json", action="store_true", help="print JSON for scripts")

@@ -205,3 +205,32 @@ def test_spaces_list_create_attach_show(capsys, home: Settings) -> None:
     assert code == 1 and "no session 'no-such-session'" in err
     code, _, err = cli(capsys, "spaces", "create", "Bad Name")
     assert code == 1 and "invalid space name" in err
+
+
+def test_spaces_include_and_exclude_move_a_skill_between_owned_and_shared(
+    capsys, home: Settings
+) -> None:
+    from acontext_mcp.skills.defaults import prepare
+    from acontext_mcp.store import learning
+
+    prepare(home)
+    cli(capsys, "spaces", "create", "web")
+
+    code, out, err = cli(capsys, "spaces", "include", "web", "project-runbooks")
+    assert (code, out.strip()) == (0, "skill project-runbooks now belongs to space web"), err
+    conn = open_db(home)
+    try:
+        names = ["daily-logs", "project-runbooks", "user-general-facts"]
+        others = {"daily-logs", "user-general-facts"}
+        assert learning.visible_skills(conn, "default", names) == others
+        assert learning.visible_skills(conn, "web", names) == set(names)
+        code, out, err = cli(capsys, "spaces", "exclude", "project-runbooks")
+        assert (code, out.strip()) == (0, "skill project-runbooks is shared by every space")
+        assert learning.visible_skills(conn, "default", names) == set(names)
+    finally:
+        conn.close()
+
+    code, _, err = cli(capsys, "spaces", "include", "web", "no-such-skill")
+    assert code == 1 and "no skill 'no-such-skill'" in err
+    code, _, err = cli(capsys, "spaces", "include", "nowhere", "daily-logs")
+    assert code == 1 and "no learning space 'nowhere'" in err
