@@ -191,30 +191,32 @@ def run_learner(
             if not run.finished:
                 run.last_error = _problems_text(workspace.problems())
             break
-        parts: list[dict[str, Any]] = []
-        finish: ToolCall | None = None
+        answers: list[str | None] = []  # None: the finish call, answered once the turn is known
         for call in reply.tool_calls:
             run.tool_calls += 1
             if call.name == "finish":
-                finish = call
+                answers.append(None)
                 continue
             text = _run_call(workspace, run, call)
             if text.startswith("Error"):
                 run.tool_errors += 1
                 run.last_error = text
-            parts.append(_result(call, text))
-        if finish is not None:
+            answers.append(text)
+        verdict = ""
+        if None in answers:
             problems = workspace.problems()
-            errors_now = any(p.get("is_error") for p in parts)
             if problems:
-                text = _problems_text(problems)
-                run.last_error = text
-            elif errors_now:
-                text = "Error: not finished; some calls in this turn failed, see above"
+                verdict = run.last_error = _problems_text(problems)
+            elif any(a is not None and a.startswith("Error") for a in answers):
+                verdict = "Error: not finished; some calls in this turn failed, see above"
             else:
-                text = "Finished"
-            parts.append(_result(finish, text))
-            run.finished = text == "Finished"
+                verdict = "Finished"
+            run.finished = verdict == "Finished"
+        # Results in call order, whatever the provider expects.
+        parts = [
+            _result(call, verdict if text is None else text)
+            for call, text in zip(reply.tool_calls, answers, strict=True)
+        ]
         convo.append(assistant_message(reply))
         convo.append({"role": "user", "parts": parts})
         if run.finished:
