@@ -412,3 +412,22 @@ def test_finish_running_learns_tasks_the_user_says_are_done(
     assert (status["status"], status["unfinished_tasks"], len(status["commits"])) == (
         "completed", 0, 1,
     )  # fmt: skip
+
+
+def test_finish_in_a_turn_with_a_failed_call_is_refused_and_answers_keep_call_order(
+    settings: Settings,
+) -> None:
+    prepare(settings)
+    model = FakeProvider(
+        [
+            tools(call("finish"), call("get_skill", skill_name="no-such-skill")),
+            tools(call("finish")),
+        ]
+    )
+    run = run_learner(model, SkillWorkspace(settings.skills_dir), [{"text": "x"}],
+                      today="2026-12-02", rounds=4)  # fmt: skip
+    first = model.requests[1]["messages"][-1]["parts"]
+    assert [p["name"] for p in first] == ["finish", "get_skill"]
+    assert first[0]["content"][0]["text"].startswith("Error: not finished")
+    assert first[1]["is_error"]
+    assert run.finished and run.rounds == 2 and run.tool_errors == 1
