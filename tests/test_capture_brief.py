@@ -76,3 +76,24 @@ def test_the_default_budget_comes_from_settings(db, settings) -> None:
     assert len(build_brief(db, small, project_dir="/p")) <= 200
     with pytest.raises(InvalidInput, match="at least 80"):
         build_brief(db, settings, project_dir="/p", budget=10)
+
+
+def test_skills_the_agent_lists_itself_are_not_repeated_and_shadowed_ones_are_marked(
+    db, settings
+) -> None:
+    for name in ("alpha-skill", "beta-skill", "gamma-skill"):
+        folder = settings.skills_dir / name
+        folder.mkdir(parents=True)
+        (folder / "SKILL.md").write_text(f"---\nname: {name}\ndescription: About {name}.\n---\n")
+    full = build_brief(db, settings, project_dir="/p")
+    assert all(n in full for n in ("alpha-skill", "beta-skill", "gamma-skill"))
+
+    brief = build_brief(db, settings, project_dir="/p", listed={"alpha-skill", "beta-skill"},
+                        shadowed={"beta-skill", "gamma-skill"})  # fmt: skip
+
+    assert "alpha-skill" not in brief and "beta-skill" not in brief
+    assert "Learned skills not in your skill list" in brief
+    assert "- gamma-skill [ours; your skill list shows another folder of this name]" in brief
+    everything = build_brief(db, settings, project_dir="/p", listed={"alpha-skill", "beta-skill",
+                                                                     "gamma-skill"})  # fmt: skip
+    assert "skill" not in everything.lower() or "Learned skills" not in everything

@@ -377,9 +377,11 @@ class TestSessionStart:
         )
         first = self._start(hooks, project, "a")
         assert first["hookSpecificOutput"].get("reloadSkills") is True
-        assert "deploy-runbook" in first["hookSpecificOutput"]["additionalContext"]
-        again = self._start(hooks, project, "b")
-        assert "reloadSkills" not in again["hookSpecificOutput"]
+        # Synced into Claude Code's folder, so Claude Code lists it: the brief does not repeat it.
+        assert "deploy-runbook" not in first["hookSpecificOutput"].get("additionalContext", "")
+        assert (hooks.claude_config / "skills" / "deploy-runbook" / "SKILL.md").is_file()
+        again = self._start(hooks, project, "b")  # nothing changed, nothing new to say
+        assert again is None or "reloadSkills" not in again["hookSpecificOutput"]
         time.sleep(0.01)
         (skill / "SKILL.md").write_text(
             "---\nname: deploy-runbook\ndescription: How to deploy this app, v2.\n---\n# Deploy\n"
@@ -456,6 +458,10 @@ class TestSessionStartSync:
         assert "deploy-runbook" not in self._manifest(hooks)["skills"]
         assert any("skill sync:" in x and "1 clash" in x for x in hooks.log_lines())
         assert not hooks.failures()
+        # The brief names ours, marked: Claude Code's own list shows the user's folder.
+        (line,) = [x for x in answer["additionalContext"].splitlines() if "deploy-runbook [" in x]
+        assert "[ours; your skill list shows another folder of this name]" in line
+        assert self.DESCRIPTION[:40] in line
         # Said once: the next session is not told again while the clash stays the same.
         again = self._start(hooks, "b")
         assert "Skill sync" not in again.get("additionalContext", "")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -62,11 +63,18 @@ def _session_lines(
     return lines
 
 
-def _skill_lines(skills_dir: Path) -> list[str]:
+def _skill_lines(skills_dir: Path, listed: Collection[str], shadowed: Collection[str]) -> list[str]:
+    """One line per learned skill the agent does not already list itself; a skill a foreign
+    folder of the same name hides is marked, so two skills with one name are not confused."""
     lines = []
     for skill in list_skills(skills_dir):
+        if skill["name"] in listed:
+            continue
         desc = skill["description"] or "(no description)"
-        lines.append(_clip(f"- {skill['name']}: {desc}", _LINE))
+        mark = " [ours; your skill list shows another folder of this name]" * (
+            skill["name"] in shadowed
+        )
+        lines.append(_clip(f"- {skill['name']}{mark}: {desc}", _LINE))
     return lines
 
 
@@ -78,9 +86,12 @@ def build_brief(
     budget: int | None = None,
     skills_changed: bool = False,
     session_id: str | None = None,
+    listed: Collection[str] = (),
+    shadowed: Collection[str] = (),
 ) -> str:
     """The brief for a session starting in `project_dir` (`session_id` is left out of the
-    recent sessions); "" when there is nothing to say."""
+    recent sessions); "" when there is nothing to say. Skills in `listed` are left out (the
+    agent lists them itself, synced); those in `shadowed` are marked as hidden from it."""
     budget = settings.brief_chars if budget is None else budget
     if budget < 80:
         raise InvalidInput(f"the brief budget must be at least 80 characters (got {budget})")
@@ -92,7 +103,12 @@ def build_brief(
             "Recent sessions in this project (newest first):",
             _session_lines(conn, project_dir, session_id, tasks),
         ),
-        ("Learned skills (read one with the get_skill tool):", _skill_lines(settings.skills_dir)),
+        (
+            "Learned skills (read one with the get_skill tool):"
+            if not listed
+            else "Learned skills not in your skill list (read one with the get_skill tool):",
+            _skill_lines(settings.skills_dir, listed, shadowed),
+        ),
     ]
     lines: list[str] = []
     if skills_changed:

@@ -24,6 +24,7 @@ EVENTS = frozenset(
 )
 STOP_WAIT = 0.6  # seconds Stop re-reads a lagging transcript before storing the text itself
 STOP_POLL = 0.05
+AGENT = "claude-code"
 SKILLS_SEEN = "skills-seen:claude-code"
 CLASHES_SEEN = "skill-clashes-seen:claude-code"
 MAX_CLASH_NAMES = 5
@@ -113,11 +114,15 @@ def _session_start(
     conn: sqlite3.Connection, settings: Settings, project_dir: str | None, session_id: str | None
 ) -> dict[str, Any] | None:
     from acontext_mcp.capture.brief import build_brief
+    from acontext_mcp.hooks.skill_sync import sync_agent_skills
 
-    synced, clashes = sync_agent_skills(settings)
-    changed = _skills_changed(conn, settings) or synced
-    brief = build_brief(conn, settings, project_dir=project_dir, session_id=session_id)
-    note = _clash_note(conn, clashes)
+    synced = sync_agent_skills(settings)
+    changed = _skills_changed(conn, settings) or synced.changed
+    brief = build_brief(
+        conn, settings, project_dir=project_dir, session_id=session_id,
+        listed=synced.listed.get(AGENT, set()), shadowed=synced.shadowed.get(AGENT, set()),
+    )  # fmt: skip
+    note = _clash_note(conn, synced.clashes)
     if note:
         brief = f"{brief}\n\n{note}" if brief else note
     if not brief and not changed:
@@ -128,67 +133,6 @@ def _session_start(
     if changed:
         answer["reloadSkills"] = True
     return {"hookSpecificOutput": answer}
-
-
-def sync_agent_skills(settings: Settings) -> tuple[bool, list[str]]:
-    """Copy our skills into every agent skills folder (`skills.sync.sync_all`: Claude Code's
-    user folder, the projects configured in `sync.claude_code_project_dirs`, OpenClaw's shared
-    folder when OpenClaw is installed). Returns (whether a copy was written, updated or
-    removed, the clashes as "name in folder"). The session's own project gets a copy only
-    when it is configured: Claude Code already sees the user folder there, and copies in every
-    repository opened would show up as untracked files.
-
-    Trigger: SessionStart (OpenClaw: the session's first prompt). Why: a skill learned since
-    the last session must be in the agent's folder before the agent lists its skills. Outcome:
-    nothing at all while there is no skill and nothing was ever synced (no folder created);
-    otherwise what the sync did, logged to the hooks log. Never raises: a failed sync costs
-    the agent nothing but the new skills.
-    """
-    import logging
-
-    from acontext_mcp.hooks.run import _log
-
-    try:
-        if not _has_skills(settings.skills_dir) and not _ever_synced(settings):
-            return False, []
-        from acontext_mcp.skills import sync
-
-        # The report is logged below; keep sync's own warnings off the agent's stderr.
-        quiet = logging.getLogger(sync.__name__)
-        if not quiet.handlers:
-            quiet.addHandler(logging.NullHandler())
-        reports = sync.sync_all(settings)
-    except Exception as exc:  # fail open: the brief still goes out
-        _log(f"skill sync failed: {type(exc).__name__}: {exc}")
-        return False, []
-    changed, clashes = False, []
-    for report in reports:
-        acted = bool(report.written or report.updated or report.removed)
-        changed = changed or acted
-        clashes += [f"{name} in {report.target}" for name in report.clashes]
-        if acted or report.errors or report.clashes or report.modified_by_user or report.skipped:
-            _log(f"skill sync: {report.summary()}")
-    return changed, clashes
-
-
-def _has_skills(skills_dir: os.PathLike[str]) -> bool:
-    try:
-        with os.scandir(skills_dir) as entries:
-            return any(
-                not e.name.startswith(".") and os.path.isfile(os.path.join(e.path, "SKILL.md"))
-                for e in entries
-            )
-    except OSError:
-        return False
-
-
-def _ever_synced(settings: Settings) -> bool:
-    """Whether a sync manifest exists: copies that may need removing."""
-    try:
-        with os.scandir(settings.home / "sync") as entries:
-            return any(e.name.endswith(".json") for e in entries)
-    except OSError:
-        return False
 
 
 def _clash_note(conn: sqlite3.Connection, clashes: list[str]) -> str:

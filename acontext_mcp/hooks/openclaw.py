@@ -52,10 +52,11 @@ def handle(event: str, payload: dict[str, Any]) -> dict[str, Any] | None:
         if event == "before_prompt_build":
             # The plugin asks once per session: sync the skills then (never raises), so a
             # skill learned since the last session reaches OpenClaw's skills folder.
-            from acontext_mcp.hooks.claude_code import sync_agent_skills
+            from acontext_mcp.hooks.skill_sync import sync_agent_skills
 
-            sync_agent_skills(settings)
-            return _brief(conn, settings, project_dir)
+            synced = sync_agent_skills(settings)
+            return _brief(conn, settings, project_dir, synced.listed.get(AGENT, set()),
+                          synced.shadowed.get(AGENT, set()))  # fmt: skip
         session_id = session_id_for(payload)
         if session_id is None:
             raise ValueError(f"{event} payload names no sessionId or sessionKey")
@@ -299,10 +300,16 @@ def _log_skip(key: str, exc: Exception) -> None:
 # --- Brief ---
 
 
-def _brief(conn: sqlite3.Connection, settings: Settings, project_dir: str | None) -> dict | None:
+def _brief(
+    conn: sqlite3.Connection,
+    settings: Settings,
+    project_dir: str | None,
+    listed: set[str],
+    shadowed: set[str],
+) -> dict | None:
     from acontext_mcp.capture.brief import build_brief
 
-    brief = build_brief(conn, settings, project_dir=project_dir)
+    brief = build_brief(conn, settings, project_dir=project_dir, listed=listed, shadowed=shadowed)
     return {"additionalContext": brief} if brief else None
 
 
