@@ -91,17 +91,6 @@ def test_binary_skill_files_are_refused(skills: Path) -> None:
         catalog.get_skill_file(skills, "pytest-flaky", "logo.png")
 
 
-def test_search_ranks_name_and_description_hits_first(skills: Path) -> None:
-    results = catalog.search_skills(skills, "deploy")
-    assert results[0]["name"] == "deploy-notes"
-    assert catalog.search_skills(skills, "randomly")[0]["hits"][0] == {
-        "path": "SKILL.md", "line": 6, "text": "Run `pytest -p no:randomly` to check ordering.",
-    }  # fmt: skip
-    assert catalog.search_skills(skills, "deploy pytest") == []  # all terms must match
-    with pytest.raises(InvalidInput):
-        catalog.search_skills(skills, "  ")
-
-
 def test_front_matter_subset() -> None:
     front, body = parse_skill_md(
         "---\nname: x\ndescription: \"quoted: yes\"\nlist:\n  - a\n  - 'b'\nflag: true\n"

@@ -20,27 +20,23 @@ from acontext_mcp.skills.catalog import list_skills
 from acontext_mcp.store.messages import user_requests
 from acontext_mcp.store.sessions import recent_project_sessions
 from acontext_mcp.store.tasks import recent_tasks_for_project
+from acontext_mcp.text import one_line
 
 _LINE = 160  # a task or skill line is clipped to this many characters
-
-
-def _clip(text: str, width: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
 
 
 def _task_line(task: dict[str, Any]) -> str:
     line = f"- [{task['status']}] {task['description']}"
     if task["progresses"]:
         line += f" (latest: {task['progresses'][-1]})"
-    return _clip(line, _LINE)
+    return one_line(line, _LINE)
 
 
 def _preferences(tasks: list[dict[str, Any]]) -> list[str]:
     seen: dict[str, None] = {}
     for task in tasks:
         for pref in reversed(task["user_preferences"]):
-            seen.setdefault(_clip(pref, _LINE - 2), None)
+            seen.setdefault(one_line(pref, _LINE - 2), None)
     return [f"- {p}" for p in seen]
 
 
@@ -58,8 +54,8 @@ def _session_lines(
         if not requests:
             continue
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(session["updated_at"]))
-        asked = "; ".join(_clip(r, 70) for r in requests)
-        lines.append(_clip(f"- {when} ({session['agent']}) the user asked: {asked}", _LINE * 2))
+        asked = "; ".join(one_line(r, 70) for r in requests)
+        lines.append(one_line(f"- {when} ({session['agent']}) the user asked: {asked}", _LINE * 2))
     return lines
 
 
@@ -74,7 +70,7 @@ def _skill_lines(skills_dir: Path, listed: Collection[str], shadowed: Collection
         mark = " [ours; your skill list shows another folder of this name]" * (
             skill["name"] in shadowed
         )
-        lines.append(_clip(f"- {skill['name']}{mark}: {desc}", _LINE))
+        lines.append(one_line(f"- {skill['name']}{mark}: {desc}", _LINE))
     return lines
 
 

@@ -30,6 +30,7 @@ from acontext_mcp.llm import Provider, ToolCall, ToolSpec
 from acontext_mcp.observe.task_agent import render_message
 from acontext_mcp.store.db import loads
 from acontext_mcp.store.tasks import get_task_by_id
+from acontext_mcp.text import clip, one_line
 
 PURPOSE = "skill_distillation"
 MAX_TOKENS = 1500
@@ -181,17 +182,6 @@ FAILURE_TOOLS = [FAILURE]
 # --- Small text helpers ---
 
 
-def _clip(text: str, limit: int) -> str:
-    text = text.strip()
-    if len(text) <= limit:
-        return text
-    return text[: limit - 1].rstrip() + "…"
-
-
-def _one_line(text: str, limit: int) -> str:
-    return _clip(" ".join(text.split()), limit)
-
-
 def _head_tail(text: str, limit: int) -> str:
     """`text` within `limit` chars, keeping its start and its end."""
     if len(text) <= limit:
@@ -315,19 +305,19 @@ def is_trivial(task: dict[str, Any], messages: list[dict[str, Any]]) -> str | No
 def _finished_section(task: dict[str, Any], project_dir: str | None) -> str:
     lines = ["## Finished Task", f"Status: {task['status']}"]
     if project_dir:
-        lines.append(f"Project: {_one_line(project_dir, DESCRIPTION_CHARS)}")
-    lines.append(f"Description: {_one_line(task['description'], DESCRIPTION_CHARS)}")
+        lines.append(f"Project: {one_line(project_dir, DESCRIPTION_CHARS)}")
+    lines.append(f"Description: {one_line(task['description'], DESCRIPTION_CHARS)}")
     progress = task.get("progresses") or []
     if progress:
         shown = progress[-PROGRESS_LINES:]
         lines.append("Progress:")
         if len(progress) > len(shown):
             lines.append(f"- ({len(progress) - len(shown)} earlier progress notes not shown)")
-        lines += [f"- {_one_line(p, DESCRIPTION_CHARS)}" for p in shown]
+        lines += [f"- {one_line(p, DESCRIPTION_CHARS)}" for p in shown]
     preferences = task.get("user_preferences") or []
     if preferences:
         lines.append("User preferences:")
-        lines += [f"- {_one_line(p, DESCRIPTION_CHARS)}" for p in preferences[-PROGRESS_LINES:]]
+        lines += [f"- {one_line(p, DESCRIPTION_CHARS)}" for p in preferences[-PROGRESS_LINES:]]
     return _head_tail("\n".join(lines), FINISHED_CHARS)
 
 
@@ -337,7 +327,7 @@ def _tasks_section(tasks: list[sqlite3.Row], current_id: int) -> str:
     here = 0
     for i, t in enumerate(tasks):
         mark = "  <- this task" if t["id"] == current_id else ""
-        text = _one_line(t["description"], TASK_LINE_CHARS)
+        text = one_line(t["description"], TASK_LINE_CHARS)
         lines[i] = f"{t['order']}. [{t['status']}] {text}{mark}"
         if t["id"] == current_id:
             here = i
@@ -389,11 +379,11 @@ def _skills_section(skills: list[dict[str, str]]) -> str:
     lines: list[str] = []
     used = 0
     for skill in skills:
-        name = _one_line(str(skill.get("name") or ""), 100)
+        name = one_line(str(skill.get("name") or ""), 100)
         if not name:
             continue
         description = str(skill.get("description") or "")
-        line = _one_line(f"- **{name}**: {_one_line(description, SKILL_LINE_CHARS)}", 400)
+        line = one_line(f"- **{name}**: {one_line(description, SKILL_LINE_CHARS)}", 400)
         if used + len(line) + 1 > SKILLS_CHARS:
             lines.append(f"({len(skills) - len(lines)} more skills not shown)")
             break
@@ -437,7 +427,7 @@ def _field(call: ToolCall, name: str) -> str:
         raise DistillFailed(f"{call.name}: {name} must be a string, got {type(value).__name__}")
     if not value.strip():
         raise DistillFailed(f"{call.name}: {name} is empty")
-    return _clip(value, FIELD_CHARS)
+    return clip(value, FIELD_CHARS)
 
 
 def _items(call: ToolCall, name: str, *, allow_empty: bool) -> list[str]:
@@ -448,7 +438,7 @@ def _items(call: ToolCall, name: str, *, allow_empty: bool) -> list[str]:
         value = [value]  # a model that sends one string for a list is forgiven
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise DistillFailed(f"{call.name}: {name} must be a list of strings")
-    items = [_clip(v, FIELD_CHARS) for v in value if v.strip()][:LIST_ITEMS]
+    items = [clip(v, FIELD_CHARS) for v in value if v.strip()][:LIST_ITEMS]
     if not items and not allow_empty:
         raise DistillFailed(f"{call.name}: {name} is empty")
     return items
@@ -467,7 +457,7 @@ def _first_call(reply_calls: list[ToolCall], allowed: list[ToolSpec]) -> ToolCal
 
 
 def _provenance(task: dict[str, Any]) -> str:
-    description = _one_line(task["description"], PROVENANCE_CHARS)
+    description = one_line(task["description"], PROVENANCE_CHARS)
     return (
         f"Source: session {task['session_id']}, task {task['order']} "
         f"({task['status']}): {description}"
@@ -527,7 +517,7 @@ def render_preferences(preferences: list[str]) -> str:
     there are none."""
     seen: dict[str, str] = {}
     for text in preferences:
-        line = _one_line(text or "", FIELD_CHARS)
+        line = one_line(text or "", FIELD_CHARS)
         if line:
             seen.setdefault(line.casefold(), line)
     if not seen:

@@ -69,33 +69,19 @@ def queue_preference(
 
 
 def _provider(conn: sqlite3.Connection, settings: Settings) -> Any:
-    from acontext_mcp.llm import NoProvider
+    """The configured provider (raises NoProvider saying why there is none); tests swap it."""
     from acontext_mcp.llm.select import provider_for
 
-    provider = provider_for(settings, conn)
-    if provider is None:
-        raise NoProvider("no LLM provider is configured; learning waits")
-    return provider
+    return provider_for(settings, conn)
 
 
-def _visible(conn: sqlite3.Connection, settings: Settings, space: str) -> set[str]:
+def _space_skills(conn: sqlite3.Connection, settings: Settings, space: str) -> list[dict[str, Any]]:
+    """The skills a space's learner sees: its own and the shared ones (listed once)."""
     from acontext_mcp.skills import catalog
 
-    names = [s["name"] for s in catalog.list_skills(settings.skills_dir)]
-    return learning.visible_skills(conn, space, names)
-
-
-def _skill_summaries(
-    conn: sqlite3.Connection, settings: Settings, space: str
-) -> list[dict[str, str]]:
-    from acontext_mcp.skills import catalog
-
-    seen = _visible(conn, settings, space)
-    return [
-        {"name": s["name"], "description": s.get("description") or ""}
-        for s in catalog.list_skills(settings.skills_dir)
-        if s["name"] in seen
-    ]
+    skills = catalog.list_skills(settings.skills_dir)
+    seen = learning.visible_skills(conn, space, [s["name"] for s in skills])
+    return [s for s in skills if s["name"] in seen]
 
 
 # --- learn_task -----------------------------------------------------------------------------
@@ -127,7 +113,10 @@ def learn_task(
     prepare(settings)  # the default skills exist before anything is learned into them
     distilled = distill_task(
         conn, _provider(conn, settings), task_id,
-        skills=_skill_summaries(conn, settings, space),
+        skills=[
+            {"name": s["name"], "description": s.get("description") or ""}
+            for s in _space_skills(conn, settings, space)
+        ],
     )  # fmt: skip
     with atomic(conn):
         learning.add_learning(
@@ -202,7 +191,8 @@ def learn_space(
         ids = [b["id"] for b in batch]
         _task_descriptions(conn, batch)
         try:
-            workspace = SkillWorkspace(root, visible=_visible(conn, settings, space))
+            visible = {s["name"] for s in _space_skills(conn, settings, space)}
+            workspace = SkillWorkspace(root, visible=visible)
             run = run_learner(
                 _provider(conn, settings), workspace, batch, today=date.today().isoformat(),
                 session_id=batch[0]["session_id"],
@@ -273,9 +263,6 @@ def after_learning(settings: Settings) -> dict[str, Any]:
         log.warning("skills sync after learning failed: %s", exc)
         done["sync_error"] = str(exc)
     return done
-
-
-HANDLERS = {learning.LEARN_TASK: learn_task, learning.LEARN_SPACE: learn_space}
 
 
 # --- learning one session now (CLI and learn_now) ---------------------------------------------

@@ -1,4 +1,5 @@
-"""Read-only view of the skills directory: list, open, read files, keyword search.
+"""Read-only view of the skills directory: list, open, read files. Search is skills/index.py
+(SQLite FTS5).
 
 A skill is a folder holding SKILL.md (front matter `name`, `description`). Folders without
 SKILL.md and hidden entries (.git) are ignored; a broken SKILL.md is listed with its error
@@ -8,7 +9,6 @@ rather than hiding the skill.
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +19,6 @@ from acontext_mcp.skills.skillmd import parse_skill_md
 SKILL_FILE = "SKILL.md"
 MAX_FILE_BYTES = 1024 * 1024
 MAX_FILES = 500
-_TEXT_SUFFIXES = {
-    ".md", ".txt", ".py", ".sh", ".js", ".ts", ".json", ".yaml", ".yml", ".toml", ".sql",
-    ".rst", ".html", ".css", ".go", ".rs", ".java", ".rb", ".cfg", ".ini", "",
-}  # fmt: skip
 
 
 def _skill_dirs(skills_dir: Path) -> list[Path]:
@@ -115,49 +111,3 @@ def get_skill_file(skills_dir: Path, name: str, path: str) -> dict[str, Any]:
         "path": target.relative_to(folder.resolve()).as_posix(),
         "content": data.decode("utf-8", errors="replace"),
     }
-
-
-def _terms(query: str) -> list[str]:
-    terms = [t for t in re.findall(r"[\w.-]+", query.lower()) if len(t) > 1]
-    if not terms:
-        raise InvalidInput("query needs at least one word of two or more characters")
-    return terms[:16]
-
-
-def search_skills(skills_dir: Path, query: str, *, limit: int = 10) -> list[dict[str, Any]]:
-    """Keyword search across skill names, descriptions and text files.
-
-    Score: 5 per term in the name, 3 in the description, 1 per matching line; all terms
-    must appear somewhere in the skill. Up to three matching lines are returned per skill.
-    """
-    terms = _terms(query)
-    results: list[dict[str, Any]] = []
-    for folder in _skill_dirs(skills_dir):
-        info = _describe(folder)
-        name, desc = info["name"].lower(), info["description"].lower()
-        score = sum(5 for t in terms if t in name) + sum(3 for t in terms if t in desc)
-        seen = {t for t in terms if t in name or t in desc}
-        hits: list[dict[str, Any]] = []
-        for entry in _files(folder):
-            path = folder / entry["path"]
-            if path.suffix.lower() not in _TEXT_SUFFIXES or entry["size"] > MAX_FILE_BYTES:
-                continue
-            try:
-                text = path.read_text(encoding="utf-8")
-            except (UnicodeDecodeError, OSError):
-                continue
-            for lineno, line in enumerate(text.splitlines(), 1):
-                low = line.lower()
-                found = [t for t in terms if t in low]
-                if found:
-                    seen.update(found)
-                    score += len(found)
-                    if len(hits) < 3:
-                        hits.append({"path": entry["path"], "line": lineno, "text": line[:200]})
-        if score and seen == set(terms):
-            results.append(
-                {"name": info["name"], "description": info["description"], "score": score,
-                 "hits": hits}
-            )  # fmt: skip
-    results.sort(key=lambda r: (-r["score"], r["name"]))
-    return results[:limit]

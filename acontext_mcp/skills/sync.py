@@ -43,6 +43,8 @@ from pathlib import Path
 from typing import Any
 
 from acontext_mcp.config import Settings
+from acontext_mcp.user_config import CONFIG_FILE
+from acontext_mcp.user_config import load as load_user_config
 
 try:  # POSIX: one sync per target at a time
     import fcntl
@@ -53,7 +55,6 @@ log = logging.getLogger(__name__)
 
 SKILL_FILE = "SKILL.md"
 MANIFEST_VERSION = 1
-CONFIG_FILE = "config.json"
 # Claude Code reserves this folder name inside a skills directory.
 RESERVED_NAMES = frozenset({"synced"})
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
@@ -163,17 +164,11 @@ def openclaw_state_dir() -> Path:
 def configured_project_dirs(settings: Settings) -> list[Path]:
     """`sync.claude_code_project_dirs` from `<home>/config.json`; a bad file is logged, not
     fatal (it only widens where skills are copied)."""
-    path = settings.home / CONFIG_FILE
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-        entries = (config.get("sync") or {}).get("claude_code_project_dirs") or []
-    except FileNotFoundError:
-        return []
-    except (OSError, ValueError, AttributeError) as exc:
-        log.warning("ignoring sync settings in %s: %s", path, exc)
-        return []
+    sync = load_user_config(settings).get("sync")
+    entries = (sync.get("claude_code_project_dirs") if isinstance(sync, dict) else None) or []
     if not isinstance(entries, list) or not all(isinstance(e, str) for e in entries):
-        log.warning("%s: sync.claude_code_project_dirs must be a list of paths", path)
+        log.warning("%s: sync.claude_code_project_dirs must be a list of paths",
+                    settings.home / CONFIG_FILE)  # fmt: skip
         return []
     return [Path(e).expanduser() for e in entries if e.strip()]
 

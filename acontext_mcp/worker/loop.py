@@ -30,6 +30,7 @@ from collections.abc import Callable
 from typing import Any
 
 from acontext_mcp.config import Settings, env_number
+from acontext_mcp.store.learning import LEARN_SPACE, LEARN_TASK
 from acontext_mcp.worker import jobs, lease
 
 log = logging.getLogger("acontext.worker")
@@ -99,11 +100,7 @@ def observe_session(
     release = _optional("acontext_mcp.observe.task_agent", "release_processing")
     if release is not None:
         out["released"] = release(conn, session_id)
-    provider = provider_for(settings, conn)  # raises LLMUnavailable when there is none
-    if provider is None:
-        from acontext_mcp.llm import NoProvider
-
-        raise NoProvider("no LLM provider is configured; task extraction waits")
+    provider = provider_for(settings, conn)  # raises NoProvider when there is none
     batches: list[dict[str, Any]] = []
     for _ in range(MAX_BATCHES):
         result = extract_tasks(conn, settings, provider, session_id)
@@ -118,26 +115,21 @@ def observe_session(
     return out
 
 
-def learn_task(
-    conn: sqlite3.Connection, settings: Settings, payload: dict[str, Any]
-) -> dict[str, Any]:
-    from acontext_mcp.learn.pipeline import learn_task as run
+def _lazy(module: str, name: str) -> Handler:
+    """A handler imported on its first job: learning pulls in gitpython and the LLM SDKs,
+    which a worker that only observes never needs."""
 
-    return run(conn, settings, payload)
+    def run(conn: sqlite3.Connection, settings: Settings, payload: dict[str, Any]) -> Any:
+        return getattr(importlib.import_module(module), name)(conn, settings, payload)
 
-
-def learn_space(
-    conn: sqlite3.Connection, settings: Settings, payload: dict[str, Any]
-) -> dict[str, Any]:
-    from acontext_mcp.learn.pipeline import learn_space as run
-
-    return run(conn, settings, payload)
+    run.__name__ = name
+    return run
 
 
 HANDLERS: dict[str, Handler] = {
     OBSERVE: observe_session,
-    "learn_task": learn_task,
-    "learn_space": learn_space,
+    LEARN_TASK: _lazy("acontext_mcp.learn.pipeline", "learn_task"),
+    LEARN_SPACE: _lazy("acontext_mcp.learn.pipeline", "learn_space"),
 }
 
 

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.model_server import model_server
 
 from acontext_mcp.config import Settings
 
@@ -274,18 +275,9 @@ def cc(claude_code: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[P
     for name in ("home", "project", "store"):
         (work / name).mkdir()
     (work / "script.json").write_text(json.dumps(_script(work / "project"), indent=1))
-    port_file = work / "model.port"
-    model = subprocess.Popen(
-        [sys.executable, str(MODEL), "--port-file", str(port_file),
-         "--log", str(work / "model.jsonl"), "--script", str(work / "script.json")],
-        stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 20
-        while not port_file.exists():
-            assert model.poll() is None and time.monotonic() < deadline, "model did not start"
-            time.sleep(0.05)
-        cc = Project(claude_code, work, port_file.read_text())
+    args = ["--log", str(work / "model.jsonl"), "--script", str(work / "script.json")]
+    with model_server(MODEL, work / "model.port", *args) as port:
+        cc = Project(claude_code, work, port)
         timings = claude_code.timings
         first = _timed(
             timings, "claude -p, run 1 (Bash+Write, Read+ToolSearch, MCP)", cc.run, FIRST
@@ -297,9 +289,6 @@ def cc(claude_code: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[P
         _timed(timings, "claude -p, run 3 (new session, brief)", cc.run, THIRD)
         cc.settle(timings)
         yield cc
-    finally:
-        model.kill()
-        model.wait()
 
 
 # --- Reading back ---

@@ -34,6 +34,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.model_server import model_server
+from test_claude_code import Run
 
 from acontext_mcp.config import Settings
 
@@ -91,42 +93,15 @@ def fake_api(work: Path, script: dict[str, Any] | None = None) -> Iterator[FakeA
     work.mkdir(parents=True, exist_ok=True)
     script_path, port_file, log = work / "script.json", work / "model.port", work / "model.jsonl"
     script_path.write_text(json.dumps(script or {"final": "FAKE-DONE", "conversations": []}))
-    port_file.unlink(missing_ok=True)
-    model = subprocess.Popen(
-        [sys.executable, str(MODEL), "--port-file", str(port_file), "--log", str(log),
-         "--script", str(script_path)],
-        stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 20
-        while not port_file.exists() or not port_file.read_text():
-            assert model.poll() is None and time.monotonic() < deadline, "model did not start"
-            time.sleep(0.05)
-        yield FakeApi(port_file.read_text(), log)
-    finally:
-        model.kill()
-        model.wait()
+    with model_server(MODEL, port_file, "--log", str(log), "--script", str(script_path)) as port:
+        yield FakeApi(port, log)
 
 
 # --- Running Claude Code ---
 
 
-@dataclass
-class ClaudeRun:
-    """One `claude -p` run: its stream-json events."""
-
-    prompt: str
-    events: list[dict[str, Any]]
-    stderr: str
-    seconds: float
-
-    @property
-    def session_id(self) -> str:
-        return next(e["session_id"] for e in self.events if e.get("session_id"))
-
-    @property
-    def result(self) -> dict[str, Any]:
-        return next(e for e in self.events if e["type"] == "result")
+class ClaudeRun(Run):
+    """One `claude -p` run (test_claude_code.Run), plus what our hooks answered."""
 
     def hook_answers(self, event: str = "SessionStart") -> list[dict[str, Any]]:
         """The JSON our hooks printed for `event` (stream-json reports SessionStart's);
@@ -382,15 +357,8 @@ def _learn_env(store: Path, home: Path, config: Path, llm_url: str) -> dict[str,
 
 def _tool_results(run: ClaudeRun) -> list[str]:
     """The text of every tool_result block Claude Code fed back to the model in `run`."""
-    out = []
-    for event in run.events:
-        if event.get("type") != "user":
-            continue
-        for block in (event.get("message") or {}).get("content") or []:
-            if isinstance(block, dict) and block.get("type") == "tool_result":
-                content = block.get("content")
-                out.append(content if isinstance(content, str) else json.dumps(content))
-    return out
+    contents = [block.get("content") for block in run.tool_results().values()]
+    return [c if isinstance(c, str) else json.dumps(c) for c in contents]
 
 
 def test_a_learned_skill_reaches_the_next_real_session_and_search(

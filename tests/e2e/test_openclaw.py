@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.model_server import model_server
 
 from acontext_mcp.config import Settings
 from acontext_mcp.store.db import open_db
@@ -52,20 +53,9 @@ def _timed(timings: list, label: str, fn: Any, *args: Any, **kwargs: Any) -> Any
 def model(tmp_path: Path) -> Iterator[Path]:
     """The scripted model; yields its request log."""
     log, port_file = tmp_path / "model.jsonl", tmp_path / "model.port"
-    proc = subprocess.Popen(
-        [sys.executable, str(MODEL), "--port-file", str(port_file), "--log", str(log),
-         "--script", json.dumps(SCRIPT), "--final-text", "FAKE-DONE"],
-        stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 20
-        while not port_file.exists():
-            assert proc.poll() is None and time.monotonic() < deadline, "model did not start"
-            time.sleep(0.05)
+    args = ["--log", str(log), "--script", json.dumps(SCRIPT), "--final-text", "FAKE-DONE"]
+    with model_server(MODEL, port_file, *args):
         yield log
-    finally:
-        proc.kill()
-        proc.wait()
 
 
 def _config(work: Path, port: str, store: Path) -> dict[str, Any]:

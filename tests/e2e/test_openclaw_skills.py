@@ -26,14 +26,12 @@ from __future__ import annotations
 import html
 import json
 import re
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support.model_server import model_server
 from test_claude_code_skills import commit_skill
 from test_openclaw import ACONTEXT_MCP, MODEL, Workspace, _config, _requests, _timed
 
@@ -60,20 +58,9 @@ ENTRY = re.compile(
 def model(tmp_path: Path) -> Iterator[Path]:
     """The scripted model, answering every request with text; yields its request log."""
     log, port_file = tmp_path / "model.jsonl", tmp_path / "model.port"
-    proc = subprocess.Popen(
-        [sys.executable, str(MODEL), "--port-file", str(port_file), "--log", str(log),
-         "--script", "[]", "--final-text", "FAKE-DONE"],
-        stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 20
-        while not port_file.exists() or not port_file.read_text():
-            assert proc.poll() is None and time.monotonic() < deadline, "model did not start"
-            time.sleep(0.05)
+    args = ["--log", str(log), "--script", "[]", "--final-text", "FAKE-DONE"]
+    with model_server(MODEL, port_file, *args):
         yield log
-    finally:
-        proc.kill()
-        proc.wait()
 
 
 def available_skills(system_prompt: str) -> dict[str, dict[str, str]]:
