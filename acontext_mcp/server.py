@@ -31,6 +31,7 @@ from acontext_mcp.observe.summary import render_tasks
 from acontext_mcp.observe.task_ops import session_tasks
 from acontext_mcp.skills import catalog
 from acontext_mcp.skills import index as skill_index
+from acontext_mcp.stdio_guard import guarded_stdio
 from acontext_mcp.store import sessions as session_store
 from acontext_mcp.store import tasks as task_store
 from acontext_mcp.store import turns
@@ -126,7 +127,13 @@ def paged_listing(listing: Json, limit: int, cursor: str | None) -> Json:
 
 
 class SlimMCPServer(MCPServer):
-    """MCPServer whose tools/list answer carries slimmed schemas (see `slim_schema`)."""
+    """MCPServer whose tools/list answer carries slimmed schemas (see `slim_schema`) and whose
+    stdio reader answers every line (see `stdio_guard`)."""
+
+    async def run_stdio_async(self) -> None:
+        low = self._lowlevel_server
+        async with guarded_stdio() as (read_stream, write_stream):
+            await low.run(read_stream, write_stream, low.create_initialization_options())
 
     async def list_tools(self) -> list[MCPTool]:
         slimmed = []

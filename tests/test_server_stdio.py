@@ -192,27 +192,101 @@ async def test_two_servers_writing_one_session_on_one_home_lose_nothing(tmp_path
         assert mine == [f"{name}-{t}-{i}" for t in range(turns_each) for i in range(per_turn)]
 
 
-def test_malformed_lines_on_stdin_do_not_stop_the_server(tmp_path: Path) -> None:
-    home = tmp_path / "home"
+INITIALIZE = {
+    "protocolVersion": "2025-11-25",
+    "capabilities": {},
+    "clientInfo": {"name": "raw-test", "version": "0"},
+}
+CALL = b'{"jsonrpc":"2.0","id":%s,"method":"tools/call","params":{"name":"stats","arguments":%s}}'
+DEEP = b"[" * 300 + b"]" * 300
+# Each line the SDK's reader used to drop without a word: (line, code, id, words in the message).
+HOSTILE = [
+    (CALL % (b"11", b'{"x":' + DEEP + b"}"), -32600, 11, "nested"),
+    (CALL % (b"12", b'{"x":"\\ud800"}'), -32600, 12, "lone surrogate"),
+    (CALL % (b'"str-id"', b'{"x":"\\udfff and more"}'), -32600, "str-id", "lone surrogate"),
+    (CALL % (b"13", b'{"x":' + b"[" * 100_000 + b"]" * 100_000 + b"}"), -32700, 13, "nested"),
+    (CALL % (b"14", b'{"x":"caf\xe9"}'), -32700, 14, "UTF-8"),
+    (b'{"jsonrpc":"2.0","id":15,"method":', -32700, 15, "not JSON"),
+    (b"this is not json", -32700, None, "not JSON"),
+    (b"\x00\x01", -32700, None, "not JSON"),
+    (b"[]", -32600, None, "batch"),
+    (b'[{"jsonrpc":"2.0","id":16,"method":"ping"}]', -32600, None, "batch"),
+    (b"42", -32600, None, "one JSON-RPC object"),
+    (b'{"jsonrpc":"2.0","id":17}', -32600, 17, "method"),
+]
+
+
+def started(home: Path, errlog: IO[str]) -> RawServer:
+    server = RawServer(home, errlog)
+    assert server.request("initialize", INITIALIZE)["result"]["serverInfo"]
+    server.notify("notifications/initialized")
+    return server
+
+
+def send_line(server: RawServer, line: bytes) -> None:
+    assert server.proc.stdin is not None
+    server.proc.stdin.buffer.write(line + b"\n")
+    server.proc.stdin.buffer.flush()
+
+
+def answer(server: RawServer, within: float = 5) -> dict[str, Any]:
+    """The next line the server writes; a dropped request fails here instead of hanging."""
+    try:
+        line = server.lines.get(timeout=within)
+    except queue.Empty:
+        raise AssertionError(f"no answer within {within} s: the line was dropped") from None
+    assert line is not None, "server closed stdout"
+    return json.loads(line)
+
+
+def test_every_hostile_line_gets_a_json_rpc_error_and_the_server_keeps_serving(
+    tmp_path: Path,
+) -> None:
     with (tmp_path / "server.stderr").open("w") as errlog:
-        server = RawServer(home, errlog)
+        server = started(tmp_path / "home", errlog)
         try:
-            server.request(
-                "initialize",
-                {
-                    "protocolVersion": "2025-11-25",
-                    "capabilities": {},
-                    "clientInfo": {"name": "raw-test", "version": "0"},
-                },
-            )
-            server.notify("notifications/initialized")
-            assert server.proc.stdin is not None
-            junk = ["this is not json", '{"jsonrpc":"2.0","id":77,"method":', "\x00\x01", "[]"]
-            server.proc.stdin.write("\n".join(junk) + "\n")
-            server.proc.stdin.flush()
-            bad = server.call_tool("store_turn", {"messages": "not a list"})
-            assert bad["isError"] is True and "messages" in bad["content"][0]["text"]
-            good = server.call_tool("store_turn", {"messages": TURN})
-            assert good["isError"] is False and good["structuredContent"]["stored"] == 4
+            for line, code, request_id, words in HOSTILE:
+                send_line(server, line)
+                got = answer(server)
+                assert got["id"] == request_id and got["error"]["code"] == code, (line[:80], got)
+                assert words in got["error"]["message"], got
+                stored = server.call_tool("store_turn", {"messages": TURN})  # still serving
+                assert stored["isError"] is False, stored
+        finally:
+            server.close()
+    stderr = (tmp_path / "server.stderr").read_text()
+    assert "Traceback" not in stderr and stderr.count("rejected a ") == len(HOSTILE)
+
+
+def test_a_notification_it_cannot_read_is_logged_not_answered(tmp_path: Path) -> None:
+    """JSON-RPC forbids answering a notification; the next request is answered in order."""
+    with (tmp_path / "server.stderr").open("w") as errlog:
+        server = started(tmp_path / "home", errlog)
+        try:
+            notification = b'{"jsonrpc":"2.0","method":"notifications/x","params":'
+            send_line(server, notification + DEEP + b"}")
+            send_line(server, b'{"jsonrpc":"2.0","id":"after","method":"ping"}')
+            assert answer(server) == {"jsonrpc": "2.0", "id": "after", "result": {}}
+        finally:
+            server.close()
+    assert "rejected a " in (tmp_path / "server.stderr").read_text()
+
+
+def test_a_line_over_the_cap_is_refused_with_its_id_and_skipped_whole(tmp_path: Path) -> None:
+    from acontext_mcp.stdio_guard import MAX_LINE_BYTES
+
+    head = b'{"jsonrpc":"2.0","id":21,"method":"tools/call","params":{"name":"store_turn",'
+    filler = b'"arguments":{"messages":[{"role":"user","content":"'
+    line = head + filler + b"x" * (MAX_LINE_BYTES - len(head) - len(filler)) + b'"}]}}}'
+    assert len(line) > MAX_LINE_BYTES
+    with (tmp_path / "server.stderr").open("w") as errlog:
+        server = started(tmp_path / "home", errlog)
+        try:
+            send_line(server, line)
+            got = answer(server, within=30)
+            assert got["id"] == 21 and got["error"]["code"] == -32600
+            assert "MiB limit" in got["error"]["message"]
+            # the tail of the long line was skipped, not read as further requests
+            assert server.request("ping")["result"] == {}
         finally:
             server.close()
