@@ -16,7 +16,8 @@ from typing import Any
 from acontext_mcp import __version__
 from acontext_mcp.cli_output import emit_json
 from acontext_mcp.config import Settings
-from acontext_mcp.errors import AcontextError
+from acontext_mcp.errors import AcontextError, storage_error
+from acontext_mcp.scrub import scrub_paths
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -289,13 +290,21 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help(sys.stderr)
         return 2
+    settings: Settings | None = None
     try:
         settings = Settings.from_env()
         return args.handler(args, settings)
-    except (AcontextError, ValueError) as exc:
-        print(f"acontext-mcp: {exc}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:
+        problem = storage_error(exc)  # a full disk or read-only home, however it surfaced
+        if problem is None and not isinstance(exc, AcontextError | ValueError):
+            raise
+        message = str(problem or exc)
+        print(
+            f"acontext-mcp: {scrub_paths(message, settings) if settings else message}",
+            file=sys.stderr,
+        )
+        return 1

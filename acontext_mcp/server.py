@@ -26,9 +26,10 @@ from acontext_mcp import __version__
 from acontext_mcp.config import Settings
 from acontext_mcp.disk import files as disk_files
 from acontext_mcp.disk import search as disk_search
-from acontext_mcp.errors import AcontextError
+from acontext_mcp.errors import AcontextError, storage_error
 from acontext_mcp.observe.summary import render_tasks
 from acontext_mcp.observe.task_ops import session_tasks
+from acontext_mcp.scrub import scrub_paths, scrub_stderr_logs
 from acontext_mcp.skills import catalog
 from acontext_mcp.skills import index as skill_index
 from acontext_mcp.stdio_guard import guarded_stdio
@@ -64,8 +65,9 @@ OVERWRITES = ToolAnnotations(
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _tool_errors(fn: F) -> F:
-    """Translate domain errors to ToolError; log anything unexpected with its traceback."""
+def _tool_errors(fn: F, settings: Settings) -> F:
+    """Translate domain and storage errors to ToolError; log anything unexpected with its
+    traceback. What the model is shown never holds the data home's absolute path."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -73,13 +75,15 @@ def _tool_errors(fn: F) -> F:
             return fn(*args, **kwargs)
         except ToolError:
             raise
-        except AcontextError as exc:
-            raise ToolError(str(exc)) from exc
         except Exception as exc:
+            if (storage := storage_error(exc)) is not None:
+                log.warning("tool %s: %s (%r)", fn.__name__, storage, exc)
+                raise ToolError(str(storage)) from exc
+            if isinstance(exc, AcontextError):
+                raise ToolError(scrub_paths(str(exc), settings)) from exc
             log.exception("tool %s failed", fn.__name__)
-            raise ToolError(
-                f"internal error ({type(exc).__name__}: {exc}); the server log has details"
-            ) from exc
+            message = f"internal error ({type(exc).__name__}: {exc}); the server log has details"
+            raise ToolError(scrub_paths(message, settings)) from exc
 
     return wrapper  # type: ignore[return-value]
 
@@ -249,7 +253,9 @@ def build_server(settings: Settings) -> MCPServer:
 
     def tool(description: str, annotations: ToolAnnotations) -> Callable[[F], F]:
         def register(fn: F) -> F:
-            server.tool(description=description, annotations=annotations)(_tool_errors(fn))
+            server.tool(description=description, annotations=annotations)(
+                _tool_errors(fn, settings)
+            )
             return fn
 
         return register
@@ -459,5 +465,6 @@ def build_server(settings: Settings) -> MCPServer:
 def serve(settings: Settings) -> None:
     """Run over stdio until the client goes away."""
     server = build_server(settings)
+    scrub_stderr_logs(settings)
     log.info("serving %s over stdio (home %s)", __version__, settings.home)
     server.run("stdio")

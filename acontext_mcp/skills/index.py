@@ -14,9 +14,12 @@ nothing does, any may.
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
+import shutil
 import sqlite3
+import tempfile
 import time
 from contextlib import closing, suppress
 from pathlib import Path
@@ -59,7 +62,21 @@ class SearchUnavailable(AcontextError):
 
 
 def index_path(settings: Settings) -> Path:
+    """`<home>/skills-index.db`, or a private scratch copy while the data home is read-only
+    (the index is only a cache of the files, so search keeps working)."""
+    if settings.home.is_dir() and not os.access(settings.home, os.W_OK):
+        return _scratch_dir() / INDEX_FILE
     return settings.home / INDEX_FILE
+
+
+_scratch: list[str] = []
+
+
+def _scratch_dir() -> Path:
+    if not _scratch:
+        _scratch.append(tempfile.mkdtemp(prefix="acontext-index-"))  # owner-only
+        atexit.register(shutil.rmtree, _scratch[0], ignore_errors=True)
+    return Path(_scratch[0])
 
 
 _fts5_checked = False

@@ -64,8 +64,12 @@ def atomic(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         try:
             yield conn
         except BaseException:
-            conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
-            conn.execute(f"RELEASE SAVEPOINT {name}")
+            # SQLITE_FULL, IOERR or NOMEM may have rolled back the whole transaction, and
+            # the savepoint with it: then re-raise the cause, not `no such savepoint`.
+            if conn.in_transaction:
+                with suppress(sqlite3.Error):
+                    conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
+                    conn.execute(f"RELEASE SAVEPOINT {name}")
             raise
         conn.execute(f"RELEASE SAVEPOINT {name}")
         return
@@ -101,7 +105,15 @@ class ConnectionPool:
         self._idle: list[sqlite3.Connection] = []
         self._all: list[sqlite3.Connection] = []
         self._closed = False
-        first = open_db(settings)  # migrates once, up front
+        self.read_only = False
+        try:
+            first = open_db(settings)  # migrates once, up front
+        except (sqlite3.OperationalError, OSError):
+            from acontext_mcp.store.readonly import home_is_read_only, open_read_only
+
+            if not home_is_read_only(settings):
+                raise
+            first, self.read_only = open_read_only(settings), True  # reads still answer
         self._all.append(first)
         self._idle.append(first)
 
@@ -112,7 +124,7 @@ class ConnectionPool:
         try:
             conn = self._idle.pop()
         except IndexError:
-            conn = connect(self._settings.db_path, busy_timeout_ms=self._settings.busy_timeout_ms)
+            conn = self._open()
             self._all.append(conn)
         try:
             yield conn
@@ -120,6 +132,13 @@ class ConnectionPool:
             if conn.in_transaction:  # never hand on a connection mid-transaction
                 conn.execute("ROLLBACK")
             self._idle.append(conn)
+
+    def _open(self) -> sqlite3.Connection:
+        if self.read_only:
+            from acontext_mcp.store.readonly import open_read_only
+
+            return open_read_only(self._settings)
+        return connect(self._settings.db_path, busy_timeout_ms=self._settings.busy_timeout_ms)
 
     def close(self) -> None:
         self._closed = True
