@@ -7,9 +7,9 @@ Tool errors reach the model, and the server's stderr reaches the agent's logs: a
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
+import re
 from pathlib import Path
 
 from acontext_mcp.config import Settings
@@ -21,17 +21,16 @@ def _spellings(path: Path) -> list[str]:
 
 
 def scrub_paths(text: str, settings: Settings) -> str:
-    """`text` with the data home as `<home>`, an outside skills directory as `<skills>` and
-    the user's home directory as `~` (most specific first)."""
+    """`text` with the data home as `<home>` and a skills directory outside it as `<skills>`
+    (longest spelling first, so `<home>/disks/x` keeps its tail)."""
     labels: dict[str, str] = {}
-    with contextlib.suppress(RuntimeError):  # no home directory known
-        labels.update(dict.fromkeys(_spellings(Path.home()), "~"))
     if not settings.skills_dir.is_relative_to(settings.home):
         labels.update(dict.fromkeys(_spellings(settings.skills_dir), "<skills>"))
     for spelling in _spellings(settings.home):
         labels[spelling] = "<home>"
     for path in sorted(labels, key=len, reverse=True):
-        text = text.replace(path, labels[path])
+        # a whole path component only: /data/home-old is not <home>-old
+        text = re.sub(re.escape(path) + r"(?![\w-]|\.\w)", labels[path], text)
     return text
 
 

@@ -22,6 +22,7 @@ from support.mounts import read_only_view, tiny_disk
 
 from acontext_mcp.config import Settings
 from acontext_mcp.errors import StorageFull, storage_error
+from acontext_mcp.scrub import scrub_paths
 from acontext_mcp.server import build_server
 from acontext_mcp.store.db import atomic, connect
 
@@ -177,3 +178,12 @@ async def test_the_server_stderr_never_shows_the_data_home_path(tmp_path: Path) 
     assert "Traceback" in stderr and "<home>/disks" in stderr, stderr
     assert str(home) not in stderr
     assert str(home / "disks") in (home / "logs" / "server.log").read_text()
+
+
+def test_scrubbing_replaces_whole_path_components_only(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path / "home", skills_dir=tmp_path / "elsewhere" / "skills")
+    text = f"{tmp_path}/home/disks/a, {tmp_path}/home. {tmp_path}/home-old {tmp_path}/home.bak"
+    text += f" {tmp_path}/elsewhere/skills/x"
+    assert scrub_paths(text, settings) == (
+        f"<home>/disks/a, <home>. {tmp_path}/home-old {tmp_path}/home.bak <skills>/x"
+    )
