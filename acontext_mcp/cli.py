@@ -284,6 +284,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _read_only_home(settings: Settings | None, exc: Exception) -> AcontextError | None:
+    """A failure in a data home that cannot be written is reported as that (the command line
+    opens the database for writing; SQLite and git say only `unable to open`)."""
+    from acontext_mcp.errors import READ_ONLY, StorageReadOnly
+    from acontext_mcp.store.readonly import home_is_read_only
+
+    if settings is None or not home_is_read_only(settings):
+        return None
+    return StorageReadOnly(
+        f"{READ_ONLY}. The command line needs to write ({type(exc).__name__}); the MCP "
+        "server's read-only tools still answer"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -299,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except Exception as exc:
-        problem = storage_error(exc)  # a full disk or read-only home, however it surfaced
+        problem = storage_error(exc) or _read_only_home(settings, exc)
         if problem is None and not isinstance(exc, AcontextError | ValueError):
             raise
         message = str(problem or exc)

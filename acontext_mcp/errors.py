@@ -50,8 +50,8 @@ DISK_FULL = (
     "stored; free some space (or move ACONTEXT_HOME) and retry"
 )
 READ_ONLY = (
-    "the data home is read-only, so nothing can be stored; reading still works. Make it "
-    "writable (or point ACONTEXT_HOME at a writable directory) to store"
+    "the data home is read-only, so nothing can be stored; make it writable (or point "
+    "ACONTEXT_HOME at a writable directory) and retry"
 )
 
 

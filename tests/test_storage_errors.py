@@ -141,6 +141,10 @@ async def test_a_read_only_data_home_still_answers_reads_and_refuses_writes_plai
                 message = await error_text(client, tool, args)
                 assert "data home is read-only" in message and "internal error" not in message
         assert not (view / "home" / "skills-index.db").exists()
+        for command in (("sessions",), ("skills", "list")):  # they open for writing
+            out = cli(settings.home, *command)
+            assert out.returncode == 1 and "data home is read-only" in out.stderr, out.stderr
+            assert "Traceback" not in out.stderr
 
 
 async def test_internal_errors_never_show_the_data_home_path(settings: Settings) -> None:
