@@ -1,7 +1,7 @@
-"""Issue 10: the skills directory is never left through a link.
+"""Issue 10: the skills directory is never left through a link, not even one a pull brings.
 
 Each test plays an attack from the issue against real parts: real files and links in temp
-dirs, the real `mcp.Client` in-process. A file outside
+dirs, a real bare git remote, the real `mcp.Client` in-process, the real CLI. A file outside
 the skills directory stands for `~/.ssh/id_rsa`; no answer may contain what it holds.
 """
 
@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
 from mcp import Client
+from test_cli_skills import BIN, env, skills  # noqa: F401 - the CLI fixture and runner
+from test_skills_repo import _git_config, _remote_and_two_clones, git, learn, skill  # noqa: F401
 
 from acontext_mcp.capture.brief import build_brief
 from acontext_mcp.config import Settings
 from acontext_mcp.errors import NotFound, PathEscape
 from acontext_mcp.learn.workspace import SkillWorkspace
 from acontext_mcp.server import build_server
-from acontext_mcp.skills import contained, index, sync, validate
+from acontext_mcp.skills import catalog, contained, index, repo, sync, validate
 from acontext_mcp.skills.sync import sync_skills
 
 KEY = "\n".join(["-----BEGIN OPENSSH PRIVATE KEY-----", "SECRET-KEY-MATERIAL", "-----END-----", ""])
@@ -214,3 +217,73 @@ def test_the_learner_does_not_read_through_a_folder_swapped_for_a_link(
     answer = ws.get_skill_file("good", "refs/notes.md")
     assert answer.startswith("Error: ") and "symbolic link" in answer
     assert _leaks(answer) == []
+
+
+# --- skills pull: incoming links and submodules are refused --------------------------------
+
+
+def _commit_link(clone: Path, rel: str, target: Path) -> None:
+    (clone / rel).parent.mkdir(parents=True, exist_ok=True)
+    (clone / rel).symlink_to(target)
+    git(clone, "add", rel)
+    git(clone, "-c", "user.name=m", "-c", "user.email=m@x", "commit", "-q", "-m", "handy tool")
+
+
+def test_pull_refuses_a_remote_holding_a_link_and_changes_nothing(tmp_path: Path) -> None:
+    key = tmp_path / "user" / ".ssh" / "id_rsa"
+    key.parent.mkdir(parents=True)
+    key.write_text(KEY)
+    _, a, b = _remote_and_two_clones(tmp_path)
+    learn(a, "build/SKILL.md", skill("build", "shared"))
+    repo.push(a)
+    repo.pull(b)
+    before, tracking = git(b, "rev-parse", "HEAD"), git(b, "rev-parse", "origin/main")
+    _commit_link(a, "handy-tool/SKILL.md", key)
+    git(a, "update-index", "--add", "--cacheinfo", f"160000,{tracking},vendor/sub")
+    git(a, "-c", "user.name=m", "-c", "user.email=m@x", "commit", "-q", "-m", "a submodule")
+    git(a, "push", "-q", "origin", "main")
+
+    with pytest.raises(repo.SkillsRepoError) as err:  # before the fix: "ok", link checked out
+        repo.pull(b)
+    assert type(err.value).__name__ == "UnsafeRemote"
+    assert err.value.files == ["handy-tool/SKILL.md (symbolic link)", "vendor/sub (submodule)"]
+    assert "Nothing was changed" in str(err.value) and "pull again" in str(err.value)
+    assert git(b, "rev-parse", "HEAD") == before
+    assert git(b, "rev-parse", "origin/main") == tracking  # the tracking ref is put back
+    assert git(b, "status", "--porcelain") == ""
+    assert not os.path.lexists(b / "handy-tool") and not os.path.lexists(b / "vendor")
+    with pytest.raises(NotFound):
+        catalog.get_skill(b, "handy-tool")
+
+    # Once the link is replaced by a real file upstream, the pull goes through.
+    git(a, "rm", "-q", "handy-tool/SKILL.md", "vendor/sub")
+    (a / "handy-tool").mkdir(exist_ok=True)
+    (a / "handy-tool" / "SKILL.md").write_text(skill("handy-tool", "real"))
+    git(a, "add", "handy-tool")
+    git(a, "-c", "user.name=m", "-c", "user.email=m@x", "commit", "-q", "-m", "real file")
+    git(a, "push", "-q", "origin", "main")
+    assert repo.pull(b)["status"] == "ok"
+    assert "real" in catalog.get_skill(b, "handy-tool")["content"]
+
+
+def test_skills_pull_of_a_linked_id_rsa_is_refused_end_to_end(env, tmp_path: Path) -> None:  # noqa: F811
+    """The issue's run: a shared remote commits handy-tool/SKILL.md -> ~/.ssh/id_rsa."""
+    key = Path(env["HOME"]) / ".ssh" / "id_rsa"
+    key.parent.mkdir(parents=True)
+    key.write_text(KEY)
+    bare = tmp_path / "team.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], check=True)
+    attacker = tmp_path / "attacker"
+    subprocess.run(["git", "clone", "-q", str(bare), str(attacker)], check=True, env=env)
+    _commit_link(attacker, "handy-tool/SKILL.md", key)
+    git(attacker, "push", "-q", "origin", "HEAD:main")
+
+    skills(env, "remote", str(bare))
+    done = subprocess.run([str(BIN), "skills", "pull"], env=env, capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "pull refused" in done.stderr and "handy-tool/SKILL.md (symbolic link)" in done.stderr
+    shown = subprocess.run([str(BIN), "skills", "show", "handy-tool"], env=env,
+                           capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert shown.returncode != 0 and _leaks(shown.stdout + shown.stderr) == []
+    assert not os.path.lexists(tmp_path / "home" / "skills" / "handy-tool")
