@@ -1,4 +1,5 @@
-"""Issue 10: the skills directory is never left through a link, not even one a pull brings.
+"""Issue 10: the skills directory is never left through a link, and half-merged skills are
+neither synced nor called valid.
 
 Each test plays an attack from the issue against real parts: real files and links in temp
 dirs, a real bare git remote, the real `mcp.Client` in-process, the real CLI. A file outside
@@ -24,6 +25,7 @@ from acontext_mcp.learn.workspace import SkillWorkspace
 from acontext_mcp.server import build_server
 from acontext_mcp.skills import catalog, contained, index, repo, sync, validate
 from acontext_mcp.skills.sync import sync_skills
+from acontext_mcp.skills.validate import validate_skill
 
 KEY = "\n".join(["-----BEGIN OPENSSH PRIVATE KEY-----", "SECRET-KEY-MATERIAL", "-----END-----", ""])
 SECRETS = ("SECRET-KEY-MATERIAL", "LEAKED-DESCRIPTION", "LEAKED-BODY", "LEAKED-NOTES")
@@ -287,3 +289,63 @@ def test_skills_pull_of_a_linked_id_rsa_is_refused_end_to_end(env, tmp_path: Pat
                            capture_output=True, text=True, timeout=120)  # fmt: skip
     assert shown.returncode != 0 and _leaks(shown.stdout + shown.stderr) == []
     assert not os.path.lexists(tmp_path / "home" / "skills" / "handy-tool")
+
+
+# --- a merge left unfinished: neither synced nor valid -------------------------------------
+
+
+def _conflicted_merge(root: Path, env: dict[str, str]) -> None:  # noqa: F811
+    """Leave the skills repository mid-merge with conflict markers in daily-logs/SKILL.md."""
+    ident = ["-c", "user.name=u", "-c", "user.email=u@x"]
+    md = root / "daily-logs" / "SKILL.md"
+    original = md.read_text()
+
+    def run(*args: str, check: bool = True) -> None:
+        subprocess.run(["git", *ident, *args], cwd=root, env=env, capture_output=True, check=check)
+
+    run("checkout", "-q", "-b", "theirs")
+    md.write_text(original + "\nTheir closing line.\n")
+    run("commit", "-q", "-am", "theirs")
+    run("checkout", "-q", "main")
+    md.write_text(original + "\nOur closing line.\n")
+    run("commit", "-q", "-am", "ours")
+    run("merge", "theirs", check=False)
+    assert (root / ".git" / "MERGE_HEAD").exists() and "<<<<<<<" in md.read_text()
+
+
+def test_a_mid_merge_repository_is_not_synced_and_not_valid(env, tmp_path: Path) -> None:  # noqa: F811
+    root = tmp_path / "home" / "skills"
+    copies = tmp_path / "claude" / "skills"
+    skills(env, "sync")
+    before = (copies / "daily-logs" / "SKILL.md").read_text()
+    _conflicted_merge(root, env)
+
+    out = skills(env, "sync", code=1)
+    assert "middle of a merge" in out and "git merge --abort" in out
+    assert (copies / "daily-logs" / "SKILL.md").read_text() == before  # the copy is kept
+    assert not any("<<<<<<<" in p.read_text() for p in copies.rglob("*.md"))
+
+    problems = json.loads(skills(env, "validate", "--json", code=1))
+    found = " ".join(problems["daily-logs"])
+    assert "conflict markers" in found and "daily-logs/SKILL.md is unmerged" in found
+    assert "git merge --abort" in found
+    assert "project-runbooks" not in problems
+
+
+def test_committed_conflict_markers_hold_back_that_skill_only(tmp_path: Path) -> None:
+    source, target, manifest = tmp_path / "skills", tmp_path / "agent", tmp_path / "m.json"
+    for name in ("alpha", "beta"):
+        (source / name).mkdir(parents=True)
+        (source / name / "SKILL.md").write_text(GOOD.replace("good", name))
+    assert sync_skills(source, target, manifest_path=manifest).written == ["alpha", "beta"]
+    marked = GOOD.replace("good", "alpha") + "<<<<<<< HEAD\nours\n=======\ntheirs\n>>>>>>> x\n"
+    (source / "alpha" / "SKILL.md").write_text(marked)
+    (source / "beta" / "SKILL.md").write_text(GOOD.replace("good", "beta") + "More.\n")
+    report = sync_skills(source, target, manifest_path=manifest)
+    assert report.updated == ["beta"] and "alpha" not in report.removed
+    assert any("alpha: SKILL.md line 7 holds git conflict markers" in s for s in report.skipped)
+    assert "<<<<<<<" not in (target / "alpha" / "SKILL.md").read_text()
+    assert any("conflict markers" in p for p in validate_skill(source / "alpha"))
+    # A setext heading underline alone is not a conflict.
+    (source / "beta" / "SKILL.md").write_text(GOOD.replace("good", "beta") + "Title\n=======\n")
+    assert validate_skill(source / "beta") == []

@@ -200,6 +200,12 @@ def _unmerged(repo: git.Repo) -> list[str]:
     return sorted(line for line in out.splitlines() if line)
 
 
+def unmerged(repo_path: Path | str) -> list[str]:
+    """Paths git holds as unmerged (a merge, rebase or revert stopped on a conflict)."""
+    with _opened(repo_path) as repo:
+        return _unmerged(repo)
+
+
 def _resolve(repo: git.Repo, rev: str) -> str:
     if not rev or rev.startswith("-") or any(c.isspace() for c in rev):
         raise InvalidInput(f"{rev!r} is not a commit; pass a sha from `acontext-mcp skills log`")

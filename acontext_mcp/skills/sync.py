@@ -45,6 +45,7 @@ from typing import Any
 from acontext_mcp.config import Settings
 from acontext_mcp.errors import AcontextError
 from acontext_mcp.skills import contained
+from acontext_mcp.skills.gitstate import conflict_marker_line, operation_in_progress
 from acontext_mcp.user_config import CONFIG_FILE
 from acontext_mcp.user_config import load as load_user_config
 
@@ -259,13 +260,21 @@ Contents = dict[str, tuple[bytes, int]]  # relative path -> (data, permission bi
 def _read_sources(folder: Path, files: dict[str, Path], skipped: list[str]) -> Contents | None:
     """The skill's files as read now, each opened without following links (one swapped in
     since the listing is refused). None, with the reason in `skipped`, when the skill must not
-    be copied as it is: a file became unreadable (or a link) since the listing."""
+    be copied as it is: a file became unreadable or holds git conflict markers."""
     out: Contents = {}
     for rel in files:
         try:
             data, st = contained.read_file(folder.parent, f"{folder.name}/{rel}")
         except (AcontextError, OSError) as exc:
             skipped.append(f"{folder.name}: {exc}; not synced, the previous copy is kept")
+            return None
+        line = conflict_marker_line(data.decode("utf-8", errors="replace"))
+        if line is not None:
+            skipped.append(
+                f"{folder.name}: {rel} line {line} holds git conflict markers; resolve the merge "
+                "in the skills repository (edit the file, git add, git commit) and sync again; "
+                "the previous copy is kept"
+            )
             return None
         out[rel] = (data, stat.S_IMODE(st.st_mode))
     return out
@@ -524,6 +533,10 @@ def sync_skills(source_dir: Path, target_dir: Path, *, manifest_path: Path) -> S
 
 
 def _sync_locked(source: Path, target: Path, manifest_path: Path, report: SyncReport) -> None:
+    busy = operation_in_progress(source)
+    if busy is not None:  # half-merged files must not reach the agents; copies stay as they are
+        report.errors.append(f"{busy}; then sync again. Nothing was synced")
+        return
     manifest = _load_manifest(manifest_path, target)
     owned: dict[str, dict[str, Any]] = manifest["skills"]
     if _replay(manifest, _fingerprint(source, target, owned), report):

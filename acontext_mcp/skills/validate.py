@@ -4,7 +4,8 @@ Rules (agentskills.io/specification): `SKILL.md` opens with YAML front matter ho
 (1-64 characters: lowercase letters, digits and hyphens, no leading, trailing or double hyphen,
 equal to the folder name) and `description` (1-1024 characters saying what the skill does and
 when to use it); the body stays under 500 lines. We add: every file is a real file (no symlink,
-inside or out: skills/contained.py never follows one) and text files are UTF-8.
+inside or out: skills/contained.py never follows one), text files are UTF-8, and no file holds
+git conflict markers (a merge left unfinished).
 
 Both functions return a list of problems, each a sentence saying what to fix; empty when valid.
 """
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from acontext_mcp.errors import AcontextError, InvalidInput
 from acontext_mcp.skills import contained
+from acontext_mcp.skills.gitstate import conflict_marker_line
 from acontext_mcp.skills.skillmd import parse_skill_md, split_front_matter
 
 SKILL_FILE = "SKILL.md"
@@ -104,6 +106,16 @@ def _read(folder: Path, rel: str) -> bytes:
     return contained.read_bytes(folder.parent, f"{folder.name}/{rel}")
 
 
+def _conflict(rel: str, text: str) -> list[str]:
+    line = conflict_marker_line(text)
+    if line is None:
+        return []
+    return [
+        f"{rel} line {line} holds git conflict markers (<<<<<<< ... >>>>>>>); keep the right "
+        "version, delete the markers and commit"
+    ]
+
+
 def validate_skill(folder: Path) -> list[str]:
     """Problems with the skill folder `folder` (its name is the skill's name)."""
     folder = Path(folder)
@@ -125,7 +137,7 @@ def validate_skill(folder: Path) -> list[str]:
     except (AcontextError, OSError) as exc:
         problems.append(f"{SKILL_FILE} cannot be read: {exc}")
     else:
-        problems += validate_text(folder.name, text)
+        problems += _conflict(SKILL_FILE, text) + validate_text(folder.name, text)
 
     for rel, st in contained.walk(folder):
         if st is None:
@@ -140,7 +152,7 @@ def validate_skill(folder: Path) -> list[str]:
         if rel == SKILL_FILE or Path(rel).suffix.lower() not in TEXT_SUFFIXES:
             continue
         try:
-            _read(folder, rel).decode("utf-8")
+            problems += _conflict(rel, _read(folder, rel).decode("utf-8"))
         except UnicodeDecodeError:
             problems.append(f"{rel} is not valid UTF-8 text")
         except (AcontextError, OSError) as exc:
