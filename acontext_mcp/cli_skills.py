@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from acontext_mcp.cli_output import emit_json
@@ -85,9 +84,13 @@ def cmd_skills(args: argparse.Namespace, settings: Settings) -> int:
         lines = "\n".join(r.summary() for r in reports) or "nothing was synced"
         _print(args, [r.to_dict() for r in reports], lambda v: lines)
         return 0 if all(r.ok for r in reports) else 1
-    from acontext_mcp.skills.validate import validate_skill
+    from acontext_mcp.skills.gitstate import operation_in_progress
+    from acontext_mcp.skills.validate import validate_all
 
-    problems = {s["name"]: validate_skill(Path(s["path"])) for s in catalog.list_skills(root)}
+    problems = validate_all(root)
+    busy = operation_in_progress(root) or "resolve the conflict, git add the file and commit"
+    for path in repo.unmerged(root):  # conflicted in git, with or without markers in the file
+        problems.setdefault(path.split("/")[0], []).append(f"{path} is unmerged: {busy}")
     bad = {name: found for name, found in problems.items() if found}
     _print(args, bad, lambda v: "\n".join(f"{n}: {'; '.join(p)}" for n, p in v.items())
            or "every skill is valid")  # fmt: skip

@@ -251,7 +251,7 @@ def test_crash_after_rename_before_final_manifest_is_still_ours(
     assert report.unchanged == ["alpha"] and report.clashes == []
 
 
-def test_symlinks_pointing_outside_are_not_followed(env, tmp_path: Path) -> None:
+def test_no_symlink_is_followed_inside_or_out(env, tmp_path: Path) -> None:
     source, target, _ = env
     secret = tmp_path / "secret.txt"
     secret.write_text("password")
@@ -268,10 +268,12 @@ def test_symlinks_pointing_outside_are_not_followed(env, tmp_path: Path) -> None
     assert not (target / "alpha" / "leak.txt").exists()
     assert not (target / "alpha" / "linked-dir").exists()
     assert not (target / "linked-skill").exists()
-    assert (target / "alpha" / "alias.md").read_text() == "inner\n"
-    assert not (target / "alpha" / "alias.md").is_symlink()
+    # A link inside the skill is not copied either: it could be swapped for one leading out.
+    assert not os.path.lexists(target / "alpha" / "alias.md")
+    assert (target / "alpha" / "inner.md").read_text() == "inner\n"
     skipped = "\n".join(report.skipped)
     assert "alpha/leak.txt" in skipped and "alpha/linked-dir" in skipped
+    assert "alpha/alias.md: symlink, not followed" in skipped
     assert "linked-skill" in skipped
     assert "password" not in json.dumps(_tree(target))
 

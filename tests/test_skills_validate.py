@@ -86,17 +86,19 @@ def test_folder_problems(tmp_path: Path) -> None:
     assert validate_skill(bad) == ["SKILL.md is not valid UTF-8"]
 
 
-def test_non_utf8_text_files_and_symlinks_leading_out_are_reported(tmp_path: Path) -> None:
+def test_non_utf8_text_files_and_every_symlink_are_reported(tmp_path: Path) -> None:
     (tmp_path / "secret.txt").write_text("outside")
     folder = skill(tmp_path, "s", files={"notes/latin.md": "café".encode("latin-1")})
     os.symlink(tmp_path / "secret.txt", folder / "link.md")
     os.symlink(tmp_path, folder / "notes" / "up")
-    os.symlink(folder / "SKILL.md", folder / "inside.md")  # stays inside: allowed
+    os.symlink(folder / "SKILL.md", folder / "inside.md")  # inside too: never followed
     problems = validate_skill(folder)
+    link = "is a symlink; skills hold real files only (links are never followed nor synced): "
     assert sorted(problems) == [
-        "link.md is a symlink leading outside the skill folder",
+        f"inside.md {link}replace it with the file itself",
+        f"link.md {link}replace it with the file itself",
         "notes/latin.md is not valid UTF-8 text",
-        "notes/up is a symlink leading outside the skill folder",
+        f"notes/up {link}replace it with the file itself",
     ]
 
 

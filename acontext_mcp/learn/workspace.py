@@ -34,7 +34,7 @@ from acontext_mcp.learn.paths import (
     text_problem,
 )
 from acontext_mcp.llm import ToolSpec
-from acontext_mcp.skills import repo
+from acontext_mcp.skills import contained, repo
 from acontext_mcp.skills.skillmd import parse_skill_md
 from acontext_mcp.skills.validate import SKILL_FILE, name_problems, validate_text
 
@@ -107,12 +107,12 @@ class SkillWorkspace:
             raise Refused(f"{rel} is not a regular file")
         if st.st_size > MAX_READ_BYTES:
             raise Refused(f"{rel} is {st.st_size} bytes; too large to read or edit here")
-        try:
-            fd = os.open(self._real / rel, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-            with os.fdopen(fd, "rb") as fh:
-                data = fh.read(MAX_READ_BYTES + 1)
-        except OSError as exc:
-            raise Refused(f"{rel} cannot be read: {exc.strerror or exc}") from exc
+        try:  # opened folder by folder without following links: one swapped in since is refused
+            data = contained.read_bytes(self._real, rel, max_bytes=MAX_READ_BYTES)
+        except PathEscape as exc:
+            raise Escape(str(exc)) from exc
+        except (AcontextError, OSError) as exc:
+            raise Refused(f"{rel} cannot be read: {exc}") from exc
         if b"\x00" in data:
             raise Refused(f"{rel} is a binary file; only text files can be read or edited")
         try:

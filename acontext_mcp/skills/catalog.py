@@ -3,17 +3,18 @@
 
 A skill is a folder holding SKILL.md (front matter `name`, `description`). Folders without
 SKILL.md and hidden entries (.git) are ignored; a broken SKILL.md is listed with its error
-rather than hiding the skill.
+rather than hiding the skill. Every read goes through skills/contained.py: a symbolic link under
+the skills directory (folder, SKILL.md or file) is never followed.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
-from acontext_mcp.disk.confine import confine
-from acontext_mcp.errors import InvalidInput, NotFound
+from acontext_mcp.disk.confine import normalize
+from acontext_mcp.errors import AcontextError, InvalidInput, NotFound, TooLarge
+from acontext_mcp.skills import contained
 from acontext_mcp.skills.skillmd import parse_skill_md
 
 SKILL_FILE = "SKILL.md"
@@ -22,20 +23,20 @@ MAX_FILES = 500
 
 
 def _skill_dirs(skills_dir: Path) -> list[Path]:
-    if not skills_dir.is_dir():
-        return []
-    return sorted(
-        p
-        for p in skills_dir.iterdir()
-        if not p.name.startswith(".") and p.is_dir() and (p / SKILL_FILE).is_file()
-    )
+    return contained.skill_folders(skills_dir)
+
+
+def _read_skill_md(folder: Path) -> str:
+    data = contained.read_bytes(folder.parent, f"{folder.name}/{SKILL_FILE}",
+                                max_bytes=MAX_FILE_BYTES)  # fmt: skip
+    return data.decode("utf-8")
 
 
 def _describe(folder: Path) -> dict[str, Any]:
     info: dict[str, Any] = {"name": folder.name, "description": "", "path": str(folder)}
     try:
-        front, _ = parse_skill_md((folder / SKILL_FILE).read_text(encoding="utf-8"))
-    except (InvalidInput, UnicodeDecodeError, OSError) as exc:
+        front, _ = parse_skill_md(_read_skill_md(folder))
+    except (AcontextError, UnicodeDecodeError, OSError) as exc:
         info["error"] = f"{SKILL_FILE} unreadable: {exc}"
         return info
     if isinstance(front.get("name"), str) and front["name"].strip():
@@ -70,17 +71,12 @@ def _find(skills_dir: Path, name: str) -> Path:
 
 def _files(folder: Path) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for filename in sorted(filenames):
-            if filename.startswith("."):
-                continue
-            path = Path(dirpath) / filename
-            if path.is_symlink():
-                continue
-            out.append({"path": path.relative_to(folder).as_posix(), "size": path.stat().st_size})
-            if len(out) >= MAX_FILES:
-                return out
+    for rel, st in contained.walk(folder):
+        if st is None:
+            continue  # a link or special file: never listed, never read
+        out.append({"path": rel, "size": st.st_size})
+        if len(out) >= MAX_FILES:
+            break
     return out
 
 
@@ -88,26 +84,27 @@ def get_skill(skills_dir: Path, name: str) -> dict[str, Any]:
     """A skill's description, SKILL.md text and file list."""
     folder = _find(skills_dir, name)
     info = _describe(folder)
-    info["content"] = (folder / SKILL_FILE).read_text(encoding="utf-8", errors="replace")
+    data = contained.read_bytes(skills_dir, f"{folder.name}/{SKILL_FILE}",
+                                max_bytes=MAX_FILE_BYTES)  # fmt: skip
+    info["content"] = data.decode("utf-8", errors="replace")
     info["files"] = _files(folder)
     return info
 
 
 def get_skill_file(skills_dir: Path, name: str, path: str) -> dict[str, Any]:
-    """One text file of a skill; the path is confined to the skill's folder."""
+    """One text file of a skill; the path stays inside the skill's folder, never through a link."""
     folder = _find(skills_dir, name)
-    target = confine(folder, path)
-    if not target.is_file():
+    inner = normalize(path).lstrip("/")
+    if not inner:
+        raise InvalidInput(f"{path!r} is the skill folder itself; name a file inside it")
+    try:
+        data = contained.read_bytes(skills_dir, f"{folder.name}/{inner}", max_bytes=MAX_FILE_BYTES)
+    except NotFound:
         files = ", ".join(f["path"] for f in _files(folder)[:20])
-        raise NotFound(f"skill {name!r} has no file {path!r}; its files: {files}")
-    size = target.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise InvalidInput(f"{path} is {size} bytes; files over {MAX_FILE_BYTES} are not served")
-    data = target.read_bytes()
+        raise NotFound(f"skill {name!r} has no file {path!r}; its files: {files}") from None
+    except TooLarge as exc:
+        raise InvalidInput(f"{path}: {exc}") from None
     if b"\x00" in data[:8192]:
+        size = len(data)
         raise InvalidInput(f"{path} is a binary file ({size} bytes) and cannot be shown as text")
-    return {
-        "skill": name,
-        "path": target.relative_to(folder.resolve()).as_posix(),
-        "content": data.decode("utf-8", errors="replace"),
-    }
+    return {"skill": name, "path": inner, "content": data.decode("utf-8", errors="replace")}

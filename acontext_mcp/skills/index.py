@@ -27,6 +27,7 @@ from typing import Any
 
 from acontext_mcp.config import Settings
 from acontext_mcp.errors import AcontextError, InvalidInput
+from acontext_mcp.skills import contained
 from acontext_mcp.skills.skillmd import parse_skill_md
 from acontext_mcp.skills.validate import TEXT_SUFFIXES
 
@@ -182,16 +183,9 @@ def _skill_meta(text: str, folder: str) -> tuple[str, str]:
 def _scan(skills_dir: Path) -> dict[str, tuple[str, int, int]]:
     """Indexable files: relative path -> (skill folder, mtime_ns, size)."""
     found: dict[str, tuple[str, int, int]] = {}
-    if not skills_dir.is_dir():
-        return found
-    with os.scandir(skills_dir) as top:
-        folders = [
-            e for e in top
-            if not e.name.startswith(".") and e.is_dir(follow_symlinks=False)
-            and os.path.isfile(os.path.join(e.path, SKILL_FILE))
-        ]  # fmt: skip
+    folders = contained.skill_folders(skills_dir)
     for folder in folders:
-        pending = [(folder.path, folder.name)]
+        pending = [(str(folder), folder.name)]
         while pending:
             path, rel_dir = pending.pop()
             try:
@@ -219,10 +213,11 @@ def _scan(skills_dir: Path) -> dict[str, tuple[str, int, int]]:
     return found
 
 
-def _read_text(path: Path) -> str | None:
+def _read_text(skills_dir: Path, rel: str) -> str | None:
+    """Text of a scanned file, read without following links (one may be swapped in since)."""
     try:
-        data = path.read_bytes()
-    except OSError:
+        data = contained.read_bytes(skills_dir, rel, max_bytes=MAX_FILE_BYTES)
+    except (AcontextError, OSError):
         return None
     if b"\x00" in data[:8192]:
         return None
@@ -255,7 +250,7 @@ def refresh(settings: Settings) -> dict[str, Any]:
                 old = known.get(rel)
                 if old is not None and old[1] == mtime_ns and old[2] == size:
                     continue
-                text = _read_text(skills_dir / rel)
+                text = _read_text(skills_dir, rel)
                 if text is None:  # vanished or binary since the scan
                     if old is not None:
                         conn.execute("DELETE FROM fts WHERE rowid = ?", (old[0],))

@@ -55,6 +55,14 @@ class SyncConflict(SkillsRepoError):
         self.files = files
 
 
+class UnsafeRemote(SkillsRepoError):
+    """A pull refused because the remote's tree holds symbolic links or submodules."""
+
+    def __init__(self, message: str, files: list[str]) -> None:
+        super().__init__(message)
+        self.files = files
+
+
 class PushRejected(SkillsRepoError):
     """The remote has commits this clone does not have (never forced)."""
 
@@ -190,6 +198,12 @@ def _dirty(repo: git.Repo) -> list[str]:
 def _unmerged(repo: git.Repo) -> list[str]:
     _, out, _ = _run(repo, "diff", "--name-only", "--diff-filter=U", check=False)
     return sorted(line for line in out.splitlines() if line)
+
+
+def unmerged(repo_path: Path | str) -> list[str]:
+    """Paths git holds as unmerged (a merge, rebase or revert stopped on a conflict)."""
+    with _opened(repo_path) as repo:
+        return _unmerged(repo)
 
 
 def _resolve(repo: git.Repo, rev: str) -> str:
@@ -464,24 +478,67 @@ def _fetch(repo: git.Repo) -> None:
         )
 
 
+# git modes a skill never has: a symbolic link (could point at ~/.ssh/id_rsa) and a gitlink
+# (a submodule: another repository, checked out by other rules).
+SPECIAL_MODES = {"120000": "symbolic link", "160000": "submodule"}
+
+
+def _special_entries(repo: git.Repo, sha: str) -> list[str]:
+    """`path (kind)` for every entry of commit `sha`'s tree with a mode in SPECIAL_MODES."""
+    _, out, _ = _run(repo, "ls-tree", "-r", "-z", "--full-tree", sha)
+    found = []
+    for record in filter(None, out.split("\0")):
+        meta, _, path = record.partition("\t")
+        mode = meta.split(" ", 1)[0]
+        if mode in SPECIAL_MODES:
+            found.append(f"{path} ({SPECIAL_MODES[mode]})")
+    return found
+
+
+def _refuse_special(repo: git.Repo, upstream: str, remote_sha: str, old_ref: str | None) -> None:
+    """Raise UnsafeRemote, the tracking ref put back, when the fetched tree holds a link or a
+    submodule: checked out, a link in the skills folder would be read as a skill."""
+    special = _special_entries(repo, remote_sha)
+    if not special:
+        return
+    if old_ref is None:
+        _run(repo, "update-ref", "-d", upstream, check=False)
+    else:
+        _run(repo, "update-ref", upstream, old_ref, check=False)
+    more = f" and {len(special) - 10} more" if len(special) > 10 else ""
+    shown = ", ".join(special[:10]) + more
+    raise UnsafeRemote(
+        f"pull refused: {REMOTE} ({remote_sha[:12]}) holds entries a skill never has: {shown}. "
+        "Nothing was changed. A link could make a skill read any file on this machine; ask "
+        "whoever pushed them to replace each with the real file (git rm the link, add the "
+        "file, commit, push), then pull again.",
+        special,
+    )
+
+
 def pull(repo_path: Path | str) -> dict[str, Any]:
     """Fetch `origin` and rebase local commits onto its branch of the same name.
 
     Uncommitted user edits are committed as the user's first. A conflicting rebase is
-    aborted, the repository is left exactly as before, and SyncConflict names the files.
+    aborted, the repository is left exactly as before, and SyncConflict names the files. A
+    remote tree holding symbolic links or submodules is refused before anything is checked
+    out (UnsafeRemote names them; the tracking ref is put back).
     """
     protect_user_edits(repo_path)
     with _opened(repo_path) as repo:
         _assert_idle(repo)
         _require_remote(repo)
         branch = _branch(repo)
-        _fetch(repo)
         upstream = f"refs/remotes/{REMOTE}/{branch}"
+        status, out, _ = _run(repo, "rev-parse", "--verify", "-q", upstream, check=False)
+        old_ref = out.strip() if status == 0 else None
+        _fetch(repo)
         status, out, _ = _run(repo, "rev-parse", "--verify", "-q", upstream, check=False)
         if status != 0:
             return {"branch": branch, "status": "remote-empty", "before": _head(repo),
                     "after": _head(repo), "new_commits": 0}  # fmt: skip
         remote_sha = out.strip()
+        _refuse_special(repo, upstream, remote_sha, old_ref)
         before = _head(repo)
         if before is None:
             _run(repo, "reset", "-q", "--hard", remote_sha)

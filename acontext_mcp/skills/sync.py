@@ -43,6 +43,9 @@ from pathlib import Path
 from typing import Any
 
 from acontext_mcp.config import Settings
+from acontext_mcp.errors import AcontextError
+from acontext_mcp.skills import contained
+from acontext_mcp.skills.gitstate import conflict_marker_line, operation_in_progress
 from acontext_mcp.user_config import CONFIG_FILE
 from acontext_mcp.user_config import load as load_user_config
 
@@ -238,42 +241,43 @@ def _hash_file(path: Path) -> str:
 
 
 def _source_files(folder: Path, skipped: list[str]) -> dict[str, Path]:
-    """Relative path -> file to copy. Hidden entries (.git) are left out; a symlink is copied
-    as the file it points to only when that file is inside the skill folder, else skipped."""
-    root = folder.resolve()
+    """Relative path -> file to copy: the regular files of the skill folder. Hidden entries
+    (.git) are left out; symbolic links (to files or folders, inside or out) and special files
+    are skipped and reported, never followed (skills/contained.py)."""
     files: dict[str, Path] = {}
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
-        base = Path(dirpath)
-        keep = []
-        for d in sorted(dirnames):
-            if d.startswith("."):
-                continue
-            if (base / d).is_symlink():
-                rel = (base / d).relative_to(folder).as_posix()
-                skipped.append(f"{folder.name}/{rel}: symlinked folder not followed")
-                continue
-            keep.append(d)
-        dirnames[:] = keep
-        for name in sorted(filenames):
-            if name.startswith("."):
-                continue
-            path = base / name
-            rel = path.relative_to(folder).as_posix()
-            if path.is_symlink():
-                try:
-                    real = path.resolve(strict=True)
-                except (OSError, RuntimeError):
-                    skipped.append(f"{folder.name}/{rel}: broken symlink")
-                    continue
-                if not real.is_relative_to(root) or not real.is_file():
-                    skipped.append(f"{folder.name}/{rel}: symlink points outside the skill")
-                    continue
-                files[rel] = real
-            elif stat.S_ISREG(path.lstat().st_mode):
-                files[rel] = path
-            else:
-                skipped.append(f"{folder.name}/{rel}: not a regular file")
+    for rel, st in contained.walk(folder):
+        if st is None:
+            kind = "symlink" if (folder / rel).is_symlink() else "not a regular file"
+            skipped.append(f"{folder.name}/{rel}: {kind}, not followed")
+            continue
+        files[rel] = folder / rel
     return files
+
+
+Contents = dict[str, tuple[bytes, int]]  # relative path -> (data, permission bits)
+
+
+def _read_sources(folder: Path, files: dict[str, Path], skipped: list[str]) -> Contents | None:
+    """The skill's files as read now, each opened without following links (one swapped in
+    since the listing is refused). None, with the reason in `skipped`, when the skill must not
+    be copied as it is: a file became unreadable or holds git conflict markers."""
+    out: Contents = {}
+    for rel in files:
+        try:
+            data, st = contained.read_file(folder.parent, f"{folder.name}/{rel}")
+        except (AcontextError, OSError) as exc:
+            skipped.append(f"{folder.name}: {exc}; not synced, the previous copy is kept")
+            return None
+        line = conflict_marker_line(data.decode("utf-8", errors="replace"))
+        if line is not None:
+            skipped.append(
+                f"{folder.name}: {rel} line {line} holds git conflict markers; resolve the merge "
+                "in the skills repository (edit the file, git add, git commit) and sync again; "
+                "the previous copy is kept"
+            )
+            return None
+        out[rel] = (data, stat.S_IMODE(st.st_mode))
+    return out
 
 
 def _target_hashes(folder: Path) -> Hashes:
@@ -452,19 +456,18 @@ def _rmtree(path: Path) -> None:
         shutil.rmtree(path)
 
 
-def _copy_skill(name: str, files: dict[str, Path], tmp: Path) -> Hashes:
-    """Copy the files into `tmp` (created here); the hashes of what was written."""
+def _copy_skill(name: str, contents: Contents, tmp: Path) -> Hashes:
+    """Write the files into `tmp` (created here); the hashes of what was written."""
     tmp.mkdir(mode=0o755)
     hashes: Hashes = {}
-    for rel, src in files.items():
+    for rel, (data, mode) in contents.items():
         dst = tmp / rel
         dst.parent.mkdir(parents=True, exist_ok=True)
-        data = src.read_bytes()
         with open(dst, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(dst, src.stat().st_mode & 0o777)
+        os.chmod(dst, mode & 0o777)
         hashes[rel] = hashlib.sha256(data).hexdigest()
     return hashes
 
@@ -530,6 +533,10 @@ def sync_skills(source_dir: Path, target_dir: Path, *, manifest_path: Path) -> S
 
 
 def _sync_locked(source: Path, target: Path, manifest_path: Path, report: SyncReport) -> None:
+    busy = operation_in_progress(source)
+    if busy is not None:  # half-merged files must not reach the agents; copies stay as they are
+        report.errors.append(f"{busy}; then sync again. Nothing was synced")
+        return
     manifest = _load_manifest(manifest_path, target)
     owned: dict[str, dict[str, Any]] = manifest["skills"]
     if _replay(manifest, _fingerprint(source, target, owned), report):
@@ -547,14 +554,16 @@ def _sync_locked(source: Path, target: Path, manifest_path: Path, report: SyncRe
         if exists and entry is None:
             report.clashes.append(name)
             continue
-        files = _source_files(folder, report.skipped)
+        contents = _read_sources(folder, _source_files(folder, report.skipped), report.skipped)
+        if contents is None:  # still a source skill: its copy is neither updated nor removed
+            continue
         current: Hashes | None = None
         if exists:
             if final.is_symlink() or not final.is_dir():
                 report.modified_by_user.append(name)
                 continue
             current = _target_hashes(final)
-        wanted = {rel: _hash_file(path) for rel, path in files.items()}
+        wanted = {rel: hashlib.sha256(data).hexdigest() for rel, (data, _) in contents.items()}
         if current is not None:
             if current == wanted:
                 owned[name] = {"files": current}
@@ -567,7 +576,7 @@ def _sync_locked(source: Path, target: Path, manifest_path: Path, report: SyncRe
         try:
             if os.path.lexists(tmp):
                 _rmtree(tmp)
-            written = _copy_skill(name, files, tmp)
+            written = _copy_skill(name, contents, tmp)
             # Record the new state (and the one it replaces) before the rename, so whatever
             # point a crash hits, the next sync recognises the copy as ours.
             owned[name] = {"files": written}

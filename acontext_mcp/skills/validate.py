@@ -3,8 +3,9 @@
 Rules (agentskills.io/specification): `SKILL.md` opens with YAML front matter holding `name`
 (1-64 characters: lowercase letters, digits and hyphens, no leading, trailing or double hyphen,
 equal to the folder name) and `description` (1-1024 characters saying what the skill does and
-when to use it); the body stays under 500 lines. We add: every file lives inside the folder (no
-symlink leads out) and text files are UTF-8.
+when to use it); the body stays under 500 lines. We add: every file is a real file (no symlink,
+inside or out: skills/contained.py never follows one), text files are UTF-8, and no file holds
+git conflict markers (a merge left unfinished).
 
 Both functions return a list of problems, each a sentence saying what to fix; empty when valid.
 """
@@ -15,7 +16,9 @@ import os
 import re
 from pathlib import Path
 
-from acontext_mcp.errors import InvalidInput
+from acontext_mcp.errors import AcontextError, InvalidInput
+from acontext_mcp.skills import contained
+from acontext_mcp.skills.gitstate import conflict_marker_line
 from acontext_mcp.skills.skillmd import parse_skill_md, split_front_matter
 
 SKILL_FILE = "SKILL.md"
@@ -99,12 +102,18 @@ def validate_text(name: str, text: str) -> list[str]:
     return problems
 
 
-def _outside(path: Path, root: Path) -> bool:
-    try:
-        path.resolve().relative_to(root)
-    except (ValueError, OSError, RuntimeError):
-        return True
-    return False
+def _read(folder: Path, rel: str) -> bytes:
+    return contained.read_bytes(folder.parent, f"{folder.name}/{rel}")
+
+
+def _conflict(rel: str, text: str) -> list[str]:
+    line = conflict_marker_line(text)
+    if line is None:
+        return []
+    return [
+        f"{rel} line {line} holds git conflict markers (<<<<<<< ... >>>>>>>); keep the right "
+        "version, delete the markers and commit"
+    ]
 
 
 def validate_skill(folder: Path) -> list[str]:
@@ -115,33 +124,53 @@ def validate_skill(folder: Path) -> list[str]:
     if not folder.is_dir():
         return [f"{folder} is not a folder"]
     skill_md = folder / SKILL_FILE
-    if skill_md.is_symlink() or not skill_md.is_file():
+    if skill_md.is_symlink():
+        return [f"{folder.name}/{SKILL_FILE} is a symlink; it must be a real file"]
+    if not skill_md.is_file():
         return [f"{folder.name} has no {SKILL_FILE} file"]
 
-    root = folder.resolve()
     problems: list[str] = []
     try:
-        text = skill_md.read_bytes().decode("utf-8")
+        text = _read(folder, SKILL_FILE).decode("utf-8")
     except UnicodeDecodeError:
         problems.append(f"{SKILL_FILE} is not valid UTF-8")
+    except (AcontextError, OSError) as exc:
+        problems.append(f"{SKILL_FILE} cannot be read: {exc}")
     else:
-        problems += validate_text(folder.name, text)
+        problems += _conflict(SKILL_FILE, text) + validate_text(folder.name, text)
 
-    for dirpath, dirnames, filenames in os.walk(folder):
-        here = Path(dirpath)
-        for entry in sorted(dirnames + filenames):
-            path = here / entry
-            rel = path.relative_to(folder).as_posix()
-            if path.is_symlink():
-                if _outside(path, root):
-                    problems.append(f"{rel} is a symlink leading outside the skill folder")
-                continue
-            if entry in filenames and path.suffix.lower() in TEXT_SUFFIXES and rel != SKILL_FILE:
-                try:
-                    path.read_bytes().decode("utf-8")
-                except UnicodeDecodeError:
-                    problems.append(f"{rel} is not valid UTF-8 text")
-                except OSError as exc:
-                    problems.append(f"{rel} cannot be read: {exc.strerror or exc}")
-        dirnames[:] = sorted(d for d in dirnames if not (here / d).is_symlink())
+    for rel, st in contained.walk(folder):
+        if st is None:
+            if (folder / rel).is_symlink():
+                problems.append(
+                    f"{rel} is a symlink; skills hold real files only (links are never "
+                    "followed nor synced): replace it with the file itself"
+                )
+            else:
+                problems.append(f"{rel} is not a regular file (device, FIFO or socket)")
+            continue
+        if rel == SKILL_FILE or Path(rel).suffix.lower() not in TEXT_SUFFIXES:
+            continue
+        try:
+            problems += _conflict(rel, _read(folder, rel).decode("utf-8"))
+        except UnicodeDecodeError:
+            problems.append(f"{rel} is not valid UTF-8 text")
+        except (AcontextError, OSError) as exc:
+            problems.append(f"{rel} cannot be read: {exc}")
     return problems
+
+
+def validate_all(skills_dir: Path) -> dict[str, list[str]]:
+    """Problems of every would-be skill in `skills_dir`, by folder name (valid ones included,
+    with no problems): real folders holding a SKILL.md, and links standing where a skill would
+    be, which are reported, never followed."""
+    root = Path(skills_dir)
+    try:
+        entries = sorted(p for p in root.iterdir() if not p.name.startswith("."))
+    except OSError:
+        return {}
+    return {
+        path.name: validate_skill(path)
+        for path in entries
+        if path.is_dir() and (path.is_symlink() or os.path.lexists(path / SKILL_FILE))
+    }
