@@ -510,7 +510,11 @@ def test_claude_cli_emulates_tools_with_a_json_answer(
     assert argv[:3] == ["-p", "--output-format", "json"]
     assert argv[argv.index("--model") + 1] == "haiku"
     assert argv[argv.index("--tools") + 1] == ""
-    assert "--no-session-persistence" in argv and "--strict-mcp-config" in argv
+    # None of the user's hooks, plugins, MCP servers, CLAUDE.md or skills; no session saved.
+    for flag in ("--safe-mode", "--strict-mcp-config", "--disable-slash-commands",
+                 "--no-session-persistence"):  # fmt: skip
+        assert flag in argv
+    assert json.loads(argv[argv.index("--settings") + 1]) == {"disableAllHooks": True}
     system = argv[argv.index("--system-prompt") + 1]
     assert system.startswith("You track tasks.") and "insert_task" in system
     assert "Please add dark mode." in call["stdin"] and "round over" in call["stdin"]
@@ -557,6 +561,16 @@ def test_claude_cli_not_logged_in_is_not_retried(
     fake_claude({"result": "Invalid API key · Please run /login", "is_error": True, "exit": 1})
     llm = _provider(db, monkeypatch, ACONTEXT_LLM_PROVIDER="claude-cli")
     with pytest.raises(ProviderFailed, match="login"):
+        llm.complete(system="s", messages=USER, tools=TOOLS, purpose="t")
+    assert _outcomes(db) == ["error"]
+
+
+def test_a_claude_too_old_for_the_quiet_flags_says_to_update_and_is_not_retried(
+    db: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch, fake_claude
+) -> None:
+    fake_claude({"stdout": "", "stderr": "error: unknown option '--safe-mode'", "exit": 1})
+    llm = _provider(db, monkeypatch, ACONTEXT_LLM_PROVIDER="claude-cli")
+    with pytest.raises(ProviderFailed, match="update Claude Code"):
         llm.complete(system="s", messages=USER, tools=TOOLS, purpose="t")
     assert _outcomes(db) == ["error"]
 
