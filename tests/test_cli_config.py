@@ -90,3 +90,28 @@ def test_install_keeps_an_existing_choice(home: Path) -> None:  # noqa: F811
     assert done.returncode == 0, done.stderr
     assert json.loads((data / "config.json").read_text()) == {"llm": {"provider": "claude-cli"}}
     assert "llm.provider=claude-cli (kept)" in done.stdout
+
+
+def test_doctor_names_the_provider_in_effect_and_how_to_turn_learning_on(
+    settings: Settings, tmp_path: Path
+) -> None:
+    def llm_check() -> dict:
+        done = _cli("doctor", "--json", "--project", str(tmp_path))
+        (check,) = [c for c in json.loads(done.stdout)["checks"] if c["area"] == "llm"]
+        return check
+
+    check = llm_check()
+    assert check["status"] == "info" and "no llm.provider in config.json" in check["summary"]
+    (settings.home / "config.json").write_text(json.dumps({"llm": {"provider": "none"}}))
+    check = llm_check()
+    assert "config.json llm.provider=none" in check["summary"]
+    assert (
+        check["fix"] == "to turn learning on: acontext-mcp config llm claude-cli|anthropic|openai"
+    )
+    (settings.home / "config.json").write_text(
+        json.dumps({"llm": {"provider": "openai", "base_url": "http://127.0.0.1:9/v1"}})
+    )
+    check = llm_check()
+    assert check["status"] == "ok"
+    assert check["summary"].startswith("openai / gpt-4.1-mini at http://127.0.0.1:9/v1")
+    assert "(config.json llm.provider=openai)" in check["summary"]
