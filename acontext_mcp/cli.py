@@ -45,13 +45,14 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
-    from acontext_mcp.llm.select import describe
+    from acontext_mcp.llm.select import choose, describe
     from acontext_mcp.skills.catalog import list_skills
     from acontext_mcp.store.db import open_db
     from acontext_mcp.store.stats import store_stats
 
     with closing(open_db(settings)) as conn:
         stats = store_stats(conn, settings)
+    choice = choose(settings)  # what the worker will use, not just this shell's env
     info = {
         "version": __version__,
         "home": str(settings.home),
@@ -59,8 +60,9 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
         "skills_dir": str(settings.skills_dir),
         "skills": len(list_skills(settings.skills_dir)),
         "logs": str(settings.logs_dir),
-        "llm_provider": settings.llm_provider,
-        "llm_model": settings.llm_model,
+        "llm_provider": choice.name,
+        "llm_model": choice.model,
+        "llm_reason": choice.reason,
         "llm": describe(settings),
         **stats,
     }
@@ -281,6 +283,9 @@ def build_parser() -> argparse.ArgumentParser:
     from acontext_mcp import cli_usage
 
     cli_usage.register(add)
+    from acontext_mcp import cli_config
+
+    cli_config.register(add)
     return parser
 
 

@@ -60,8 +60,20 @@ def cmd_install(args: argparse.Namespace, settings: Settings) -> int:
             dry_run=args.dry_run,
             command=args.command,
         )
+    out.notes.append(_learning_note(settings, dry_run=args.dry_run))
     _emit(args, out.to_json(), out.render())
     return 0
+
+
+def _learning_note(settings: Settings, *, dry_run: bool) -> str:
+    """Provider `none` written when the user has chosen none yet (learning stays off until
+    they do), and how to turn learning on."""
+    from acontext_mcp.llm.setting import ensure_default
+
+    try:
+        return ensure_default(settings, dry_run=dry_run)
+    except OSError as exc:
+        return f"learning: could not write {settings.home / 'config.json'} ({exc})"
 
 
 def cmd_uninstall(args: argparse.Namespace, settings: Settings) -> int:

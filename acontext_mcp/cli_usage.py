@@ -9,9 +9,11 @@ from typing import Any
 from acontext_mcp.cli_output import emit_json
 from acontext_mcp.config import Settings
 
+SENT = "provider / model"  # where each row's calls went
+
 
 def cmd_usage(args: argparse.Namespace, settings: Settings) -> int:
-    from acontext_mcp.llm.select import describe
+    from acontext_mcp.llm.select import choose, describe
     from acontext_mcp.store import usage
     from acontext_mcp.store.db import open_db
 
@@ -20,7 +22,9 @@ def cmd_usage(args: argparse.Namespace, settings: Settings) -> int:
         found = usage.report(conn, days=args.days, daily_budget=settings.llm_daily_tokens)
     finally:
         conn.close()
-    found["provider"] = describe(settings)
+    found["provider"] = describe(settings)  # what the worker will use now, and why
+    choice = choose(settings)
+    found["in_effect"] = {"provider": choice.name, "model": choice.model, "reason": choice.reason}
     if args.json:
         emit_json(found)
     else:
@@ -40,13 +44,21 @@ def render(found: dict[str, Any]) -> str:
         lines.append(f"no LLM calls in the last {found['days']} day(s)")
         return "\n".join(lines)
     head = f"{'calls':>6} {'tokens in':>11} {'tokens out':>11} {'errors':>7} {'budget stops':>13}"
-    lines.append(f"{'day':<12} {head}")
-    lines += [f"{row['day']:<12} {_cols(row)}" for row in found["by_day"]]
+    sent = max(len(SENT), *(len(_sent(row)) for row in found["by_day"]))
+    lines.append(f"{'day':<12} {SENT:<{sent}} {head}")
+    lines += [f"{row['day']:<12} {_sent(row):<{sent}} {_cols(row)}" for row in found["by_day"]]
     lines.append("")
     width = max(12, *(len(row["purpose"]) for row in found["by_purpose"]))
-    lines.append(f"{'purpose':<{width}} {head}")
-    lines += [f"{row['purpose']:<{width}} {_cols(row)}" for row in found["by_purpose"]]
+    lines.append(f"{'purpose':<{width}} {SENT:<{sent}} {head}")
+    lines += [
+        f"{row['purpose']:<{width}} {_sent(row):<{sent}} {_cols(row)}"
+        for row in found["by_purpose"]
+    ]
     return "\n".join(lines)
+
+
+def _sent(row: dict[str, Any]) -> str:
+    return f"{row['provider']} / {row['model']}"
 
 
 def _cols(row: dict[str, Any]) -> str:

@@ -75,13 +75,16 @@ ENV_VARS: dict[str, tuple[str, str]] = {
     ),
     "ACONTEXT_LEARN_TIMEOUT_S": ("300", "Seconds `acontext-mcp learn SESSION` waits in all."),
     "ACONTEXT_LLM_PROVIDER": (
-        "auto",
-        "LLM provider for task tracking and learning: openai, anthropic, claude-cli, none or "
-        "auto (see LLM providers).",
+        "(config.json llm.provider, else none)",
+        "Overrides the LLM provider chosen in config.json: openai, anthropic, claude-cli, none "
+        "or auto (see LLM providers).",
     ),
-    "ACONTEXT_LLM_MODEL": ("(provider default)", "Model name for the LLM provider."),
+    "ACONTEXT_LLM_MODEL": (
+        "(config.json llm.model, else the provider's default)",
+        "Model name for the LLM provider.",
+    ),
     "ACONTEXT_LLM_BASE_URL": (
-        "(SDK default)",
+        "(config.json llm.base_url, else the SDK default)",
         "Base URL of an OpenAI- or Anthropic-compatible server (Ollama, vLLM, LM Studio, "
         "OpenRouter).",
     ),
@@ -139,7 +142,7 @@ class Settings:
     busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS
     brief_chars: int = DEFAULT_BRIEF_CHARS
     log_level: str = "INFO"
-    llm_provider: str | None = None  # None (or "auto"): detect, see llm/select.py
+    llm_provider: str | None = None  # env only; None: config.json decides (llm/setting.py)
     llm_model: str | None = None
     llm_base_url: str | None = None
     llm_timeout: float = DEFAULT_LLM_TIMEOUT

@@ -3,7 +3,8 @@
 Per-project entries live under `projects.<absolute project dir>`. Readers here treat a missing
 file as "no settings" and a broken one as "no settings, logged": they serve advice (task
 criteria, a learning space), never a safety switch (capture exclusion reads the file itself and
-fails closed).
+fails closed; the LLM provider falls back to `none`, see llm/setting.py). `update` is the one
+writer: it changes one top-level key and keeps the rest.
 """
 
 from __future__ import annotations
@@ -13,25 +14,46 @@ import logging
 from typing import Any
 
 from acontext_mcp.config import Settings
+from acontext_mcp.errors import InvalidInput
+from acontext_mcp.fsio import replace_file
 
 CONFIG_FILE = "config.json"
 
 log = logging.getLogger("acontext.config")
 
 
-def load(settings: Settings) -> dict[str, Any]:
+def read(settings: Settings) -> tuple[dict[str, Any], str | None]:
+    """(the file's object, None), or ({}, why it cannot be used). A missing file is no
+    problem: it means no settings."""
     path = settings.home / CONFIG_FILE
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        return {}
+        return {}, None
     except (OSError, ValueError) as exc:
-        log.warning("ignoring %s: %s", path, exc)
-        return {}
+        return {}, f"{path} cannot be used: {exc}"
     if not isinstance(data, dict):
-        log.warning("ignoring %s: not a JSON object", path)
-        return {}
+        return {}, f"{path} is not a JSON object"
+    return data, None
+
+
+def load(settings: Settings) -> dict[str, Any]:
+    data, problem = read(settings)
+    if problem:
+        log.warning("ignoring %s", problem)
     return data
+
+
+def update(settings: Settings, key: str, value: Any) -> None:
+    """Set top-level `key` to `value`, keeping every other entry. A file that cannot be read
+    as a JSON object is refused, untouched, so nothing the user wrote in it is lost."""
+    data, problem = read(settings)
+    if problem:
+        raise InvalidInput(f"{problem}; fix or move it, then run this again")
+    data[key] = value
+    settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    replace_file(settings.home / CONFIG_FILE, text.encode("utf-8"), prefix=".config-", mode=0o600)
 
 
 def project_setting(settings: Settings, project_dir: str | None, key: str) -> Any:

@@ -75,6 +75,10 @@ def test_usage_json_by_day_and_purpose(capsys: pytest.CaptureFixture[str]) -> No
     assert by_purpose["task_extraction"]["input_tokens"] == 2200
     assert by_purpose["skill_learning"]["errors"] == 1
     assert found["provider"].startswith("none: capture works, learning waits")
+    assert found["in_effect"]["provider"] == "none"
+    assert {(r["provider"], r["model"]) for r in found["by_day"] + found["by_purpose"]} == {
+        ("openai", "m")
+    }
 
 
 def test_usage_days_limits_the_window(capsys: pytest.CaptureFixture[str]) -> None:
@@ -93,6 +97,7 @@ def test_usage_text(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.Monk
     out = capsys.readouterr().out
     assert "1,800 of 2,000 tokens used, 200 left" in out
     assert "task_extraction" in out and "skill_learning" in out
+    assert "provider / model" in out and "openai / m" in out
     assert usage.local_day() in out
 
 
@@ -101,3 +106,23 @@ def test_usage_with_no_calls(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "no LLM calls in the last 7 day(s)" in out
     assert "0 of 200,000 tokens used" in out
+
+
+def test_usage_rows_are_split_by_provider_and_model(capsys: pytest.CaptureFixture[str]) -> None:
+    """Where the calls went: one row per provider and model, on each day and purpose."""
+    settings = Settings.from_env()
+    settings.ensure_dirs()
+    conn = open_db(settings)
+    for provider, model in (("claude-cli", "haiku"), ("anthropic", "claude-haiku-4-5")):
+        usage.record_call(
+            conn, provider=provider, model=model, purpose="task_extraction", outcome="ok",
+            input_tokens=10, output_tokens=1,
+        )  # fmt: skip
+    conn.close()
+    assert main(["usage", "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert [(r["provider"], r["model"], r["calls"]) for r in found["by_day"]] == [
+        ("anthropic", "claude-haiku-4-5", 1),
+        ("claude-cli", "haiku", 1),
+    ]
+    assert len(found["by_purpose"]) == 2

@@ -11,6 +11,7 @@ import os
 import sqlite3
 import stat
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from acontext_mcp.llm import NoProvider, ProviderFailed, ToolSpec
 from acontext_mcp.llm.claude_cli import parse_answer
 from acontext_mcp.llm.guard import Guard
 from acontext_mcp.llm.select import NO_PROVIDER, choose, describe, provider_for
+from acontext_mcp.llm.setting import save
 from acontext_mcp.store import usage
 
 TOOLS = [
@@ -260,7 +262,9 @@ def test_openai_compatible_server_needs_no_key(
     db: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with FakeLLM() as fake:
-        llm = _provider(db, monkeypatch, ACONTEXT_LLM_BASE_URL=fake.url + "/v1")
+        llm = _provider(
+            db, monkeypatch, ACONTEXT_LLM_PROVIDER="auto", ACONTEXT_LLM_BASE_URL=fake.url + "/v1"
+        )
         assert llm.name == "openai"
         assert llm.complete(system="", messages=USER, tools=[], purpose="t").text == "FAKE-DONE"
     body = fake.received[0]["body"]
@@ -468,7 +472,8 @@ def test_claude_cli_emulates_tools_with_a_json_answer(
         + "\n```"
     )
     bin_dir = fake_claude({"result": answer})
-    llm = _provider(db, monkeypatch)  # auto: `claude` on PATH, no keys
+    save(Settings.from_env(), "claude-cli")  # chosen in config.json, as `config llm` does
+    llm = _provider(db, monkeypatch)
     assert (llm.name, llm.model) == ("claude-cli", "haiku")
     history = [
         *USER,
@@ -505,7 +510,11 @@ def test_claude_cli_emulates_tools_with_a_json_answer(
     assert argv[:3] == ["-p", "--output-format", "json"]
     assert argv[argv.index("--model") + 1] == "haiku"
     assert argv[argv.index("--tools") + 1] == ""
-    assert "--no-session-persistence" in argv and "--strict-mcp-config" in argv
+    # None of the user's hooks, plugins, MCP servers, CLAUDE.md or skills; no session saved.
+    for flag in ("--safe-mode", "--strict-mcp-config", "--disable-slash-commands",
+                 "--no-session-persistence"):  # fmt: skip
+        assert flag in argv
+    assert json.loads(argv[argv.index("--settings") + 1]) == {"disableAllHooks": True}
     system = argv[argv.index("--system-prompt") + 1]
     assert system.startswith("You track tasks.") and "insert_task" in system
     assert "Please add dark mode." in call["stdin"] and "round over" in call["stdin"]
@@ -552,6 +561,16 @@ def test_claude_cli_not_logged_in_is_not_retried(
     fake_claude({"result": "Invalid API key · Please run /login", "is_error": True, "exit": 1})
     llm = _provider(db, monkeypatch, ACONTEXT_LLM_PROVIDER="claude-cli")
     with pytest.raises(ProviderFailed, match="login"):
+        llm.complete(system="s", messages=USER, tools=TOOLS, purpose="t")
+    assert _outcomes(db) == ["error"]
+
+
+def test_a_claude_too_old_for_the_quiet_flags_says_to_update_and_is_not_retried(
+    db: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch, fake_claude
+) -> None:
+    fake_claude({"stdout": "", "stderr": "error: unknown option '--safe-mode'", "exit": 1})
+    llm = _provider(db, monkeypatch, ACONTEXT_LLM_PROVIDER="claude-cli")
+    with pytest.raises(ProviderFailed, match="update Claude Code"):
         llm.complete(system="s", messages=USER, tools=TOOLS, purpose="t")
     assert _outcomes(db) == ["error"]
 
@@ -606,12 +625,73 @@ def _has_claude(name: str) -> str:
     ],
 )
 def test_auto_detection_order(env: dict, which, expected: str) -> None:
-    assert choose(_settings(), env, which).name == expected
+    assert choose(_settings(llm_provider="auto"), env, which).name == expected
 
 
 def test_auto_with_only_a_base_url_uses_openai() -> None:
-    choice = choose(_settings(llm_base_url="http://127.0.0.1:11434/v1"), {}, _has_claude)
-    assert choice.name == "openai" and "BASE_URL" in choice.reason
+    settings = _settings(llm_provider="auto", llm_base_url="http://127.0.0.1:11434/v1")
+    choice = choose(settings, {}, _has_claude)
+    assert choice.name == "openai" and "base URL" in choice.reason
+
+
+EVERYTHING = {
+    "ANTHROPIC_API_KEY": "a", "ANTHROPIC_AUTH_TOKEN": "t", "OPENAI_API_KEY": "o",
+    "OPENAI_BASE_URL": "http://127.0.0.1:1/v1", "ANTHROPIC_BASE_URL": "http://127.0.0.1:2",
+}  # fmt: skip
+
+
+def test_without_a_choice_nothing_leaves_whatever_the_environment_holds(
+    settings: Settings,
+) -> None:
+    """The attack: hooks inherit keys and `claude` on PATH the user's shell may not have; a
+    provider picked from them sent conversations out with no choice made. No choice is none."""
+    choice = choose(settings, EVERYTHING, _has_claude)
+    assert (choice.name, choice.model) == ("none", None)
+    assert "no llm.provider in config.json" in choice.reason
+    assert "acontext-mcp config llm claude-cli" in choice.reason
+
+
+def test_config_json_chooses_and_the_env_overrides_it(settings: Settings) -> None:
+    save(settings, "claude-cli", model="sonnet")
+    choice = choose(settings, EVERYTHING, _has_claude)
+    assert (choice.name, choice.model) == ("claude-cli", "sonnet")
+    assert choice.reason == "config.json llm.provider=claude-cli"
+    assert choose(settings, {}, _no_claude).reason == (
+        "config.json llm.provider=claude-cli but `claude` is not on PATH"
+    )
+    over = replace(settings, llm_provider="openai")
+    choice = choose(over, EVERYTHING, _has_claude)
+    # The file's model belongs to its provider: openai gets its own default.
+    assert (choice.name, choice.model) == ("openai", "gpt-4.1-mini")
+    assert (
+        choice.reason
+        == "env ACONTEXT_LLM_PROVIDER=openai overrides config.json llm.provider=claude-cli"
+    )
+    off = choose(replace(settings, llm_provider="none"), EVERYTHING, _has_claude)
+    assert off.name == "none" and "overrides config.json llm.provider=claude-cli" in off.reason
+    model = choose(replace(settings, llm_model="opus"), EVERYTHING, _has_claude).model
+    assert model == "opus"
+
+
+def test_config_json_base_url_reaches_the_backend(settings: Settings, db) -> None:
+    save(settings, "openai", model="qwen3", base_url="http://127.0.0.1:11434/v1")
+    choice = choose(settings, {}, _no_claude)  # no key: a local server needs none
+    assert (choice.name, choice.model, choice.base_url) == (
+        "openai", "qwen3", "http://127.0.0.1:11434/v1"
+    )  # fmt: skip
+    assert "at http://127.0.0.1:11434/v1" in describe(settings)
+    assert provider_for(settings, db).backend.base_url == "http://127.0.0.1:11434/v1"
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["{broken", "[]", '{"llm": "claude-cli"}', '{"llm": {"provider": 3}}',
+     '{"llm": {"provider": "gemini"}}'],
+)  # fmt: skip
+def test_a_config_json_that_cannot_be_used_means_none(settings: Settings, content: str) -> None:
+    (settings.home / "config.json").write_text(content)
+    choice = choose(settings, EVERYTHING, _has_claude)
+    assert choice.name == "none" and "config.json" in choice.reason
 
 
 def test_explicit_choices_and_their_reasons() -> None:
@@ -644,6 +724,7 @@ def test_describe_and_provider_for_with_no_provider(db: sqlite3.Connection) -> N
 
 def test_describe_names_provider_model_and_reason(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-    line = describe(_settings())
+    line = describe(_settings(llm_provider="auto"))
     assert line.startswith("openai / gpt-4.1-mini") and "OPENAI_API_KEY is set" in line
+    assert "env ACONTEXT_LLM_PROVIDER=auto" in line
     assert "sk-test" not in line

@@ -3,12 +3,23 @@
 One request is one run of
 
     claude -p --output-format json --model M --system-prompt S --tools "" \\
-        --strict-mcp-config --no-session-persistence          (the prompt on stdin)
+        --safe-mode --settings '{"disableAllHooks": true}' --strict-mcp-config \\
+        --disable-slash-commands --no-session-persistence          (the prompt on stdin)
 
-`--tools ""` offers the model no built-in tools and `--strict-mcp-config` no MCP servers, so
-the run is one model turn; `--no-session-persistence` keeps it out of the user's session list.
-The child gets `ACONTEXT_CAPTURE=off`, so our own hooks (if installed) do not capture it, and
-runs in `<home>/claude-cli/`, an empty directory, so no project's CLAUDE.md joins the prompt.
+Trigger: a background call used to be a full Claude Code session: the user's hooks fired on
+every call (one user's Stop hook ran 35 times for 3 sessions), leaving a
+~/.claude/session-env folder each time, their plugins loaded and their ~/.claude/CLAUDE.md
+joined the prompt. Outcome: the run is one bare model turn that leaves no session behind.
+`--safe-mode` turns off installed plugins, hooks, MCP servers, CLAUDE.md and skills while
+auth (the user's login), settings `env` and the model work as usual; the other flags say the
+same again, each for its part, so one of them changing meaning does not bring the user's
+setup back: `disableAllHooks` (all but managed hooks), `--strict-mcp-config` (no MCP
+server), `--disable-slash-commands` (no skills), `--tools ""` (no built-in tools, so one
+model turn), `--no-session-persistence` (no transcript, nothing in the session list).
+Claude Code 2.1.330 has all of them (tests/e2e/test_claude_cli_provider.py runs it); an
+older `claude` that rejects one gets a non-retried error saying to update it.
+The child gets `ACONTEXT_CAPTURE=off`, so our own hooks could not capture it even if they ran,
+and runs in `<home>/claude-cli/`, an empty directory, so no project's CLAUDE.md joins the prompt.
 `max_tokens` has no CLI flag and is not enforced here.
 
 Tools are emulated: the prompt lists them and asks for exactly one JSON object
@@ -32,6 +43,15 @@ from acontext_mcp.llm import Reply, ToolCall, ToolSpec
 from acontext_mcp.llm.guard import CallFailed, tool_call
 
 DEFAULT_MODEL = "haiku"
+# Without the user's plugins, hooks, MCP servers, CLAUDE.md and skills, and no saved session.
+QUIET = (
+    "--safe-mode",
+    "--settings",
+    json.dumps({"disableAllHooks": True}),
+    "--strict-mcp-config",
+    "--disable-slash-commands",
+    "--no-session-persistence",
+)
 MAX_ARG_CHARS = 100_000  # one argv string must stay under Linux's 128 KiB limit
 
 PROTOCOL = """\
@@ -87,7 +107,7 @@ class ClaudeCLIBackend:
             argv += ["--system-prompt", instructions]
         else:
             prompt = instructions + "\n\n" + prompt
-        argv += ["--tools", "", "--strict-mcp-config", "--no-session-persistence"]
+        argv += ["--tools", "", *QUIET]
         env = {**os.environ, "ACONTEXT_CAPTURE": "off"}
         cwd = None
         if self.cwd is not None:
@@ -193,6 +213,12 @@ def _parse_run(done: subprocess.CompletedProcess[str], model: str, names: list[s
 
 def _failure(message: str, detail: str) -> CallFailed:
     low = detail.lower()
+    if "unknown option" in low:
+        return CallFailed(
+            f"{message}; this `claude` is too old for the flags that keep background calls "
+            "quiet: update Claude Code (`claude update`)",
+            retryable=False,
+        )
     if "rate limit" in low or "429" in low or "overloaded" in low:
         return CallFailed(message, outcome="rate_limited")
     if "login" in low or "api key" in low or "authenticat" in low or "credit" in low:

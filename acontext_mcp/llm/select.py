@@ -1,11 +1,12 @@
 """Which LLM provider runs, and why.
 
-`ACONTEXT_LLM_PROVIDER` = openai | anthropic | claude-cli | none | auto (the default). Auto
-takes the first that applies:
+The provider is a choice (llm/setting.py): `llm.provider` in `<home>/config.json`, or
+`ACONTEXT_LLM_PROVIDER` over it; without either it is `none`. Values: openai | anthropic |
+claude-cli | none | auto. `auto`, only when asked for, takes the first that applies:
 
 1. `ANTHROPIC_API_KEY` (or `ANTHROPIC_AUTH_TOKEN`) is set -> anthropic
 2. `OPENAI_API_KEY` is set -> openai
-3. `ACONTEXT_LLM_BASE_URL` is set -> openai (a local OpenAI-compatible server needs no key)
+3. a base URL is set -> openai (a local OpenAI-compatible server needs no key)
 4. `claude` is on PATH -> claude-cli (the user's Claude Code login; no key needed)
 5. none: capture and storage work; LLM work waits
 
@@ -22,8 +23,8 @@ from dataclasses import dataclass
 
 from acontext_mcp.config import Settings
 from acontext_mcp.llm import NoProvider, Provider
+from acontext_mcp.llm.setting import PROVIDERS, wanted
 
-PROVIDERS = ("openai", "anthropic", "claude-cli", "none", "auto")
 NO_PROVIDER = "none: capture works, learning waits"
 
 
@@ -31,7 +32,8 @@ NO_PROVIDER = "none: capture works, learning waits"
 class Choice:
     name: str  # openai, anthropic, claude-cli or none
     model: str | None
-    reason: str
+    reason: str  # where the choice came from and, for none, why nothing runs
+    base_url: str | None = None
 
 
 def default_model(name: str) -> str | None:
@@ -51,59 +53,54 @@ def choose(
     env: Mapping[str, str] | None = None,
     which: Callable[[str], str | None] = shutil.which,
 ) -> Choice:
-    """The provider the settings and environment select, with the reason in words."""
+    """The provider config.json and the environment select, with the reason in words."""
     env = os.environ if env is None else env
-    wanted = (settings.llm_provider or "auto").strip().lower()
+    want = wanted(settings)
+    name, src, base = want.provider, want.source, want.base_url
 
-    def made(name: str, reason: str) -> Choice:
-        return Choice(name, settings.llm_model or default_model(name), reason)
+    def made(chosen: str, reason: str) -> Choice:
+        return Choice(chosen, want.model or default_model(chosen), reason, base)
 
-    if wanted not in PROVIDERS:
-        return Choice(
-            "none", None,
-            f"ACONTEXT_LLM_PROVIDER={wanted!r} is not one of {', '.join(PROVIDERS)}",
-        )  # fmt: skip
-    if wanted == "none":
-        return Choice("none", None, "ACONTEXT_LLM_PROVIDER=none")
-    if wanted == "openai":
-        if env.get("OPENAI_API_KEY") or settings.llm_base_url or env.get("OPENAI_BASE_URL"):
-            return made("openai", "ACONTEXT_LLM_PROVIDER=openai")
-        return Choice(
-            "none", None,
-            "ACONTEXT_LLM_PROVIDER=openai but neither OPENAI_API_KEY nor a base URL is set",
-        )  # fmt: skip
-    if wanted == "anthropic":
+    def nothing(reason: str) -> Choice:
+        return Choice("none", None, reason)
+
+    if name not in PROVIDERS:
+        return nothing(f"{src}: {name!r} is not one of {', '.join(PROVIDERS)}")
+    if name == "none":
+        return nothing(src)
+    if name == "openai":
+        if env.get("OPENAI_API_KEY") or base or env.get("OPENAI_BASE_URL"):
+            return made("openai", src)
+        return nothing(f"{src} but neither OPENAI_API_KEY nor a base URL is set")
+    if name == "anthropic":
         if env.get("ANTHROPIC_API_KEY") or env.get("ANTHROPIC_AUTH_TOKEN"):
-            return made("anthropic", "ACONTEXT_LLM_PROVIDER=anthropic")
-        if settings.llm_base_url or env.get("ANTHROPIC_BASE_URL"):
-            return made("anthropic", "ACONTEXT_LLM_PROVIDER=anthropic with a base URL")
-        return Choice(
-            "none", None, "ACONTEXT_LLM_PROVIDER=anthropic but ANTHROPIC_API_KEY is not set"
-        )
-    if wanted == "claude-cli":
+            return made("anthropic", src)
+        if base or env.get("ANTHROPIC_BASE_URL"):
+            return made("anthropic", f"{src} with a base URL")
+        return nothing(f"{src} but ANTHROPIC_API_KEY is not set")
+    if name == "claude-cli":
         if which("claude"):
-            return made("claude-cli", "ACONTEXT_LLM_PROVIDER=claude-cli")
-        return Choice("none", None, "ACONTEXT_LLM_PROVIDER=claude-cli but `claude` is not on PATH")
-    # auto
+            return made("claude-cli", src)
+        return nothing(f"{src} but `claude` is not on PATH")
+    # auto, asked for explicitly
     if env.get("ANTHROPIC_API_KEY") or env.get("ANTHROPIC_AUTH_TOKEN"):
-        return made("anthropic", "auto: ANTHROPIC_API_KEY is set")
+        return made("anthropic", f"{src}: ANTHROPIC_API_KEY is set")
     if env.get("OPENAI_API_KEY"):
-        return made("openai", "auto: OPENAI_API_KEY is set")
-    if settings.llm_base_url:
-        return made("openai", "auto: ACONTEXT_LLM_BASE_URL is set (OpenAI-compatible)")
+        return made("openai", f"{src}: OPENAI_API_KEY is set")
+    if base:
+        return made("openai", f"{src}: a base URL is set (OpenAI-compatible)")
     if which("claude"):
-        return made("claude-cli", "auto: `claude` is on PATH (uses your Claude Code login)")
-    return Choice(
-        "none", None, "auto: no ANTHROPIC_API_KEY, OPENAI_API_KEY, base URL or `claude` on PATH"
-    )
+        return made("claude-cli", f"{src}: `claude` is on PATH (uses your Claude Code login)")
+    return nothing(f"{src}: no ANTHROPIC_API_KEY, OPENAI_API_KEY, base URL or `claude` on PATH")
 
 
 def describe(settings: Settings) -> str:
-    """One line for status and doctor: the provider and model and why, or why none."""
+    """One line for status, doctor and usage: the provider and model the worker will use and
+    why, or why none."""
     choice = choose(settings)
     if choice.name == "none":
         return f"{NO_PROVIDER} ({choice.reason})"
-    where = f" at {settings.llm_base_url}" if settings.llm_base_url else ""
+    where = f" at {choice.base_url}" if choice.base_url else ""
     return (
         f"{choice.name} / {choice.model}{where} ({choice.reason}); "
         f"budget {settings.llm_daily_tokens:,} tokens a day"
@@ -122,7 +119,7 @@ def provider_for(settings: Settings, conn: sqlite3.Connection) -> Provider:
         from acontext_mcp.llm.openai_provider import OpenAIBackend
 
         key = os.environ.get("OPENAI_API_KEY") or None
-        base = settings.llm_base_url
+        base = choice.base_url
         if key is None and (base or os.environ.get("OPENAI_BASE_URL")):
             key = "not-needed"  # local servers ignore it; the SDK requires one
         backend = OpenAIBackend(
@@ -135,7 +132,7 @@ def provider_for(settings: Settings, conn: sqlite3.Connection) -> Provider:
         if key is None and not os.environ.get("ANTHROPIC_AUTH_TOKEN"):
             key = "not-needed"  # a compatible server without auth
         backend = AnthropicBackend(
-            model=choice.model, base_url=settings.llm_base_url, api_key=key,
+            model=choice.model, base_url=choice.base_url, api_key=key,
             timeout=settings.llm_timeout,
         )  # fmt: skip
     else:

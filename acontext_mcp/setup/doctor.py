@@ -51,9 +51,14 @@ def run(settings: Settings, *, project: str | None = None, timeout: float = 30.0
     _check_logs(report, settings.logs_dir / "hooks.log")
     check_learning(report, settings)
     from acontext_mcp.llm.select import NO_PROVIDER, describe
+    from acontext_mcp.llm.setting import TURN_ON
 
-    line = describe(settings)
-    report.add("llm", "info" if line.startswith(NO_PROVIDER) else "ok", line)
+    line = describe(settings)  # the provider the worker will use, from config.json and env
+    if line.startswith(NO_PROVIDER):
+        fix = None if TURN_ON in line else f"to turn learning on: {TURN_ON}"
+        report.add("llm", "info", line, fix)
+    else:
+        report.add("llm", "ok", line)
     return report
 
 

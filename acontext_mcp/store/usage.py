@@ -86,10 +86,12 @@ _SUMS = (
 )
 
 
-def _row(key: str, value: str, sums: tuple) -> dict[str, Any]:
+def _row(key: str, value: str, provider: str, model: str, sums: tuple) -> dict[str, Any]:
     n, tin, tout, errors, budget, ms = sums
     return {
         key: value,
+        "provider": provider,
+        "model": model,
         "calls": int(n) - int(budget),  # budget stops sent nothing
         "input_tokens": int(tin),
         "output_tokens": int(tout),
@@ -101,22 +103,24 @@ def _row(key: str, value: str, sums: tuple) -> dict[str, Any]:
 
 def report(conn: sqlite3.Connection, *, days: int = 7, daily_budget: int) -> dict[str, Any]:
     """Usage of the last `days` local days (today included): by day, by purpose, and today's
-    budget. Days without calls are left out."""
+    budget. Each row is one provider and model, so it shows where the conversations went.
+    Days without calls are left out."""
     days = max(1, int(days))
     today = local_day()
     first = (date.fromisoformat(today) - timedelta(days=days - 1)).isoformat()
     by_day = [
-        _row("day", row[0], tuple(row[1:]))
+        _row("day", row[0], row[1], row[2], tuple(row[3:]))
         for row in conn.execute(
-            f"SELECT day, {_SUMS} FROM llm_calls WHERE day >= ? GROUP BY day ORDER BY day DESC",
+            f"SELECT day, provider, model, {_SUMS} FROM llm_calls WHERE day >= ? "
+            "GROUP BY day, provider, model ORDER BY day DESC, provider, model",
             (first,),
         )
     ]
     by_purpose = [
-        _row("purpose", row[0], tuple(row[1:]))
+        _row("purpose", row[0], row[1], row[2], tuple(row[3:]))
         for row in conn.execute(
-            f"SELECT purpose, {_SUMS} FROM llm_calls WHERE day >= ? "
-            "GROUP BY purpose ORDER BY purpose",
+            f"SELECT purpose, provider, model, {_SUMS} FROM llm_calls WHERE day >= ? "
+            "GROUP BY purpose, provider, model ORDER BY purpose, provider, model",
             (first,),
         )
     ]
