@@ -1,10 +1,14 @@
-"""Attacks through `transcript_path` (issue 10, item 4).
+"""Attacks through `transcript_path` and the hook log (issue 10, items 4 and 9).
 
 A payload may name any path: a device that never ends (/dev/zero, /dev/urandom), a FIFO that
 blocks (with or without a writer), a directory, a symlink to a device, a huge regular file.
 Each hook here runs as Claude Code runs it, in a real process under a 1 GiB address-space cap
 (so the unfixed reader fails fast instead of eating the machine), within a generous timeout,
 and reports its peak RSS from `resource.getrusage` in the process that waited for it.
+
+The hook log may be unwritable too (a file where its folder goes, a folder or a FIFO where
+the log goes): the hook and the shell shims still exit 0 within the timeout, and say so in
+one line on stderr instead of vanishing.
 """
 
 from __future__ import annotations
@@ -26,6 +30,9 @@ from acontext_mcp.capture import claude_code as capture
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures" / "claude_code"))
 from synth import fixture_lines, write_synthetic
+from test_hook_scripts import PLUGIN, SHIMS, SYSTEM_PATH
+from test_hook_scripts import _env as shim_env
+from test_hook_scripts import _run as run_shim
 from test_hooks_claude_code import BIN, Hooks, _expected_keys
 
 ADDRESS_CAP = 1024**3  # bytes of address space a hook may map; the unfixed one wanted 24 GB
@@ -296,6 +303,53 @@ class TestReadLinesDirectly:
                 read_lines(path)
 
 
+class TestALogThatCannotBeWritten:
+    """Fail-open stays open, but not silent: one short line on stderr says the log is lost."""
+
+    def _run(
+        self, hooks: Hooks, event: str, data: bytes, **extra: str
+    ) -> subprocess.CompletedProcess:
+        cmd, env = [str(BIN), "hook", "claude-code", event], {**hooks.env, **extra}
+        proc = subprocess.run(cmd, input=data, capture_output=True, env=env, timeout=HOOK_TIMEOUT)
+        assert proc.returncode == 0
+        return proc
+
+    def _said(self, proc: subprocess.CompletedProcess, event: str) -> str:
+        lines = proc.stderr.decode().splitlines()
+        assert len(lines) == 1, lines
+        assert lines[0].startswith(f"acontext-mcp hook claude-code {event}: ")
+        assert "hook log not written" in lines[0] and len(lines[0]) <= 300
+        return lines[0]
+
+    def test_a_detached_event_says_so_instead_of_vanishing(self, hooks):
+        hooks.home.mkdir(parents=True)
+        (hooks.home / "logs").write_text("a file where the logs folder should be")
+        proc = self._run(hooks, "PostToolUse", b"{broken")
+        assert proc.stdout == b""
+        assert "error JSONDecodeError" in self._said(proc, "PostToolUse")
+
+    def test_it_still_captures(self, hooks, tmp_path):
+        (hooks.home / "logs" / "hooks.log").mkdir(parents=True)  # a folder in the log's place
+        path = tmp_path / "t.jsonl"
+        path.write_text("".join(fixture_lines()))
+        data = json.dumps(_payload(path, tmp_path, "PostToolUse")).encode()
+        assert ": ok;" in self._said(self._run(hooks, "PostToolUse", data), "PostToolUse")
+        assert hooks.keys("attack")
+
+    def test_an_inline_failure_is_one_line_not_a_traceback(self, hooks):
+        (hooks.home / "logs" / "hooks.log").mkdir(parents=True)
+        proc = self._run(hooks, "SessionStart", b"{broken")
+        assert proc.stdout == b""
+        self._said(proc, "SessionStart")
+
+    def test_a_fifo_in_the_logs_place_does_not_hang_the_hook(self, hooks, tmp_path):
+        (hooks.home / "logs").mkdir(parents=True)
+        os.mkfifo(hooks.home / "logs" / "hooks.log")
+        for event, inline in (("SessionStart", "0"), ("PostToolUse", "1")):
+            data = json.dumps(_payload(tmp_path / "none.jsonl", tmp_path, event)).encode()
+            self._said(self._run(hooks, event, data, ACONTEXT_HOOK_INLINE=inline), event)
+
+
 class TestImport:
     def test_a_transcript_swapped_for_a_fifo_after_discovery_is_an_error_not_a_hang(
         self, db, settings, tmp_path, fifo
@@ -319,3 +373,44 @@ class TestImport:
         stats = result[0]
         assert stats.sessions == 1 and stats.failed == 1
         assert stats.errors[0]["path"] == str(swapped) and "a FIFO" in stats.errors[0]["error"]
+
+
+def _spoil_log(home: Path, how: str) -> None:
+    """Put something that cannot take log lines where <home>/logs/hooks.log goes."""
+    if how == "logs-is-a-file":
+        home.mkdir(parents=True)
+        (home / "logs").write_text("not a folder")
+    elif how == "log-is-a-folder":
+        (home / "logs" / "hooks.log").mkdir(parents=True)
+    else:
+        (home / "logs").mkdir(parents=True)
+        os.mkfifo(home / "logs" / "hooks.log")
+
+
+SPOILED = ["logs-is-a-file", "log-is-a-folder", "log-is-a-fifo"]
+
+
+class TestShimsWithALogThatCannotBeWritten:
+    @pytest.mark.parametrize("how", SPOILED)
+    @pytest.mark.parametrize("name", sorted(SHIMS))
+    def test_without_an_install_they_say_so_on_stderr(self, tmp_path, name, how):
+        script, args = SHIMS[name]
+        env = shim_env(tmp_path, PATH=SYSTEM_PATH)
+        env.pop("ACONTEXT_MCP_BIN", None)
+        _spoil_log(tmp_path / "home", how)
+        done = run_shim(script, args, b"{}", env)  # within its timeout: a FIFO does not hang it
+        assert (done.returncode, done.stdout) == (0, b"")
+        lines = done.stderr.decode().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("acontext-mcp hook: "), lines
+        assert "skipped" in lines[0] and "not written" in lines[0]
+
+    @pytest.mark.parametrize("how", SPOILED)
+    def test_the_plugin_shim_never_fails_the_host_over_its_log(self, tmp_path, how):
+        """Its `exec 2>>hooks.log` on a folder ended the shell with status 2: in Claude Code a
+        blocking hook error, which for Stop is fed back to the model."""
+        env = shim_env(tmp_path, ACONTEXT_MCP_BIN=str(BIN))
+        _spoil_log(tmp_path / "home", how)
+        done = run_shim(PLUGIN, ["claude-code", "SessionStart"], b"{broken", env)
+        assert (done.returncode, done.stdout) == (0, b"")
+        lines = done.stderr.decode().splitlines()
+        assert len(lines) == 1 and "hook log not written" in lines[0], lines
