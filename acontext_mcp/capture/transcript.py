@@ -16,7 +16,7 @@ import json
 import os
 import stat
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 READ_LIMIT = 4 * 1024 * 1024  # bytes per transaction: short write locks, little lost to a kill
 HEAD_BYTES = 4096  # the file's identity hash covers its first line, at most this many bytes
@@ -127,7 +127,7 @@ def read_lines(path: str | Path, cursor: Cursor | None = None, *, limit: int = R
     return chunk
 
 
-def open_regular(path: str | Path) -> Any:
+def open_regular(path: str | Path) -> BinaryIO:
     """A binary file object for `path`, opened without blocking and only if it is a regular
     file: opening a FIFO with no writer would wait forever, and reading a device such as
     /dev/zero never ends. Raises NotRegularFile, or the OSError of the open."""

@@ -60,7 +60,8 @@ def handle(event: str, payload: dict[str, Any]) -> dict[str, Any] | None:
 def _log_capture_failure(event: str, exc: Exception) -> None:
     from acontext_mcp.hooks.run import _log
 
-    _log(f"claude-code {event} capture failed: {type(exc).__name__}: {exc}")
+    # " error " makes `doctor` count it, as it counts the runner's own outcome lines.
+    _log(f"claude-code {event} capture failed: error {type(exc).__name__}: {exc}")
 
 
 def _text(payload: dict[str, Any], key: str) -> str | None:
