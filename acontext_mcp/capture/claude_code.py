@@ -20,14 +20,15 @@ import json
 import os
 import re
 import sqlite3
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from acontext_mcp.capture.claude_code_lines import Entry, parse_records
+from acontext_mcp.capture.claude_code_lines import Entry, Parsed, parse_records
 from acontext_mcp.capture.redact import redact_message, redact_value
 from acontext_mcp.capture.stop_message import settle
-from acontext_mcp.capture.transcript import READ_LIMIT, Cursor, read_lines
+from acontext_mcp.capture.transcript import READ_LIMIT, Chunk, Cursor, read_lines
 from acontext_mcp.config import Settings
 from acontext_mcp.errors import TooLarge
 from acontext_mcp.formats.parts import Message
@@ -38,6 +39,8 @@ from acontext_mcp.store.messages import extend_message, next_position, store_mes
 from acontext_mcp.store.sessions import ensure_session
 
 FORMAT = "anthropic"  # transcript `message` objects are Anthropic Messages API shaped
+HOOK_READ_BYTES = 64 * 1024 * 1024  # what one capture call reads at most; the next goes on
+HOOK_SECONDS = 10.0  # and how long it runs: well within the hooks' 30 s timeout
 _AGENT_ID = re.compile(r"[^A-Za-z0-9._@-]")
 
 
@@ -62,6 +65,8 @@ def capture_transcript(
     agent: str = "claude-code",
     final: bool = False,
     read_limit: int = READ_LIMIT,
+    max_bytes: int | None = HOOK_READ_BYTES,
+    max_seconds: float | None = HOOK_SECONDS,
 ) -> dict[str, Any]:
     """Store what the transcript gained since the last committed cursor, exactly once.
 
@@ -69,20 +74,25 @@ def capture_transcript(
     content block): it is held back, with the cursor left at its first line, unless `final`
     (the turn or session ended: Stop, SubagentStop, PreCompact, SessionEnd, an import).
     Each step reads about `read_limit` bytes and commits on its own, so a huge file is
-    consumed in several transactions. Returns counts: stored, duplicates, events,
-    skipped_by_type, invalid_lines, invalid_messages, reset, pending (a message is held
-    back) and cursor (byte offset).
+    consumed in several transactions. A call stops after reading `max_bytes` or running
+    `max_seconds` (None: no bound, as `import` asks); the next call goes on from the cursor.
+    Returns counts: stored, duplicates, events, skipped_by_type, invalid_lines,
+    invalid_messages, reset, pending (a message is held back) and cursor (byte offset).
     """
     path = os.path.abspath(transcript_path)
     ctx = _Capture(conn, settings, session_id, path, project_dir, parent_session_id, agent)
+    deadline = None if max_seconds is None else time.monotonic() + max_seconds
     limit = read_limit
     while True:
         before = ctx.totals["cursor"]
-        with atomic(conn):
-            more = ctx.step(final=final, limit=limit)
+        more = ctx.step(final=final, limit=limit)
         if not more:
             break
-        if ctx.totals["cursor"] == before:
+        if max_bytes is not None and ctx.bytes_read >= max_bytes:
+            break
+        if deadline is not None and time.monotonic() >= deadline:
+            break
+        if ctx.totals["cursor"] == before and not ctx.raced:
             limit *= 2  # one held-back message is larger than the limit: read further
     ctx.totals["skipped_by_type"] = dict(ctx.skipped)
     ctx.totals["redacted"] = dict(ctx.redacted)
@@ -106,7 +116,10 @@ def capture_subagents(
     says final and its `agent-*.meta.json`, if any, says the subagent finished.
     Returns {subagent session id: counts}."""
     folder = Path(transcript_path).parent / session_id / "subagents"
-    paths = sorted(folder.glob("agent-*.jsonl")) if folder.is_dir() else []
+    # Regular files only: a FIFO or device dropped in the folder would fail every flush.
+    paths = (
+        sorted(p for p in folder.glob("agent-*.jsonl") if p.is_file()) if folder.is_dir() else []
+    )
     if agent_transcript_path and Path(agent_transcript_path) not in paths:
         paths.append(Path(agent_transcript_path))
     results: dict[str, dict[str, Any]] = {}
@@ -150,6 +163,8 @@ class _Capture:
         self.conn, self.settings, self.session_id, self.path = conn, settings, session_id, path
         self.project_dir, self.parent_id, self.agent = project_dir, parent_id, agent
         self.key = cursor_key(session_id, path)
+        self.bytes_read = 0
+        self.raced = False  # the last step's chunk was stored by another writer first
         self.skipped: Counter[str] = Counter()
         self.redacted: Counter[str] = Counter()  # over the whole call
         self.step_redacted: Counter[str] = Counter()  # this step: becomes its redaction event
@@ -168,16 +183,33 @@ class _Capture:
         }
 
     def step(self, *, final: bool, limit: int) -> bool:
-        """Read one chunk from the committed cursor and store it; call inside a transaction.
-        Returns whether whole lines may remain past the read limit."""
+        """Read one chunk after the committed cursor and store it. Returns whether whole
+        lines may remain past the read limit.
+
+        The file is read and parsed before the write lock is taken, so a slow or huge file
+        never blocks other writers; under the lock the chunk is stored only if the committed
+        cursor is still the one it was read from (else another writer stored those lines
+        first: `raced`, and the next step reads on from its cursor). Every store is thus in
+        file order under the lock, with the cursor in the same transaction, as before."""
         cursor = Cursor.from_json(get_cursor(self.conn, self.key))
         chunk = read_lines(self.path, cursor, limit=limit)
+        self.bytes_read += chunk.end - (0 if chunk.reset else cursor.offset)
         parsed = parse_records(chunk, final=final and not chunk.more)
+        with atomic(self.conn):
+            self.raced = Cursor.from_json(get_cursor(self.conn, self.key)) != cursor
+            if self.raced:
+                return True
+            return self._commit(cursor, chunk, parsed)
+
+    def _commit(self, cursor: Cursor, chunk: Chunk, parsed: Parsed) -> bool:
+        """Store one chunk read from `cursor` and move the cursor; inside the transaction."""
         self.totals["reset"] = self.totals["reset"] or chunk.reset
         self.totals["pending"] = parsed.hold_from is not None
         self.totals["invalid_lines"] += parsed.invalid_lines
         self.totals["invalid_messages"] += parsed.invalid_messages
         self.skipped.update(parsed.skipped)
+        if chunk.oversized:  # skipped unread: too long to hold (transcript.MAX_LINE)
+            self.skipped["line-over-limit"] += len(chunk.oversized)
         if parsed.entries or self.project_dir:
             self._ensure_sessions(parsed.entries)
         self._store(parsed.entries)

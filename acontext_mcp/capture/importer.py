@@ -30,6 +30,7 @@ from typing import Any
 
 from acontext_mcp.capture.claude_code import capture_transcript, cursor_key, subagent_session_id
 from acontext_mcp.capture.privacy import capture_allowed
+from acontext_mcp.capture.transcript import open_regular
 from acontext_mcp.config import Settings
 from acontext_mcp.store.cursors import get_cursor
 
@@ -195,7 +196,7 @@ def _sniff(path: Path) -> tuple[str | None, str | None]:
     """(cwd, sessionId) from the first lines that carry them, reading at most SNIFF_BYTES."""
     cwd = session = None
     budget = SNIFF_BYTES
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:  # a FIFO swapped in since discovery must not block
         for _ in range(SNIFF_LINES):
             raw = fh.readline(budget)
             budget -= len(raw)
@@ -404,6 +405,8 @@ def _import_one(
         parent_session_id=who.parent_id,
         final=final,
         read_limit=READ_LIMIT,
+        max_bytes=None,  # an import reads each file to its end (memory stays per step)
+        max_seconds=None,
     )
     stats.bytes_read += totals["cursor"] - (0 if totals["reset"] else before)
     stats.stored += totals["stored"]

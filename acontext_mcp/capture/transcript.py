@@ -3,7 +3,10 @@
 Agents append to their transcripts while hooks read them, so a reader must only consume whole
 lines (a last line without "\\n" is still being written) and must notice when the file at the
 path is no longer the one the cursor was taken on (replaced, truncated, rewritten): then it
-starts again at 0 and the store's dedup keys absorb the re-read. Stdlib only: runs in hooks.
+starts again at 0 and the store's dedup keys absorb the re-read. Only regular files are read
+(a FIFO, a device such as /dev/zero, a directory is refused without blocking), never past the
+size seen when opened, and a line longer than MAX_LINE is skipped without being held in
+memory: a path in a hook payload cannot make a hook block or grow. Stdlib only: runs in hooks.
 """
 
 from __future__ import annotations
@@ -11,12 +14,19 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 READ_LIMIT = 4 * 1024 * 1024  # bytes per transaction: short write locks, little lost to a kill
 HEAD_BYTES = 4096  # the file's identity hash covers its first line, at most this many bytes
 _STEP = 1024 * 1024  # read size while looking for the end of one very long line
+MAX_LINE = 32 * 1024 * 1024  # a longer line is skipped and counted (4x the stored-message cap)
+MAX_SCAN = 256 * 1024 * 1024  # how far one read looks for the end of a line over MAX_LINE
+
+
+class NotRegularFile(OSError):
+    """A transcript path names a FIFO, a device, a directory or a socket: never read."""
 
 
 class Cursor:
@@ -77,13 +87,15 @@ class Chunk:
     `starts[i]` is the byte offset where `lines[i]` begins, so a caller may stop short and
     commit a cursor at any line start (`cursor_at`). `more` says whole lines may remain past
     the read limit. `reset` says the cursor was discarded and reading began again at 0.
+    `oversized` holds the start offsets of lines over MAX_LINE, skipped unread.
     """
 
-    __slots__ = ("cursor", "end", "lines", "more", "reset", "starts")
+    __slots__ = ("cursor", "end", "lines", "more", "oversized", "reset", "starts")
 
     def __init__(self, cursor: Cursor | None = None, *, reset: bool = False, more: bool = False):
         self.lines: list[str] = []
         self.starts: list[int] = []
+        self.oversized: list[int] = []
         self.cursor = cursor or Cursor()
         self.end = self.cursor.offset
         self.reset, self.more = reset, more
@@ -96,10 +108,11 @@ class Chunk:
 def read_lines(path: str | Path, cursor: Cursor | None = None, *, limit: int = READ_LIMIT) -> Chunk:
     """The complete lines after `cursor` (at most about `limit` bytes, but always at least one
     whole line when one exists), decoded with invalid UTF-8 replaced. A missing file reads as
-    empty; a cursor that no longer fits the file resets to 0."""
+    empty; a cursor that no longer fits the file resets to 0. Raises NotRegularFile for a
+    path that is not a regular file (after following symlinks)."""
     cursor = cursor or Cursor()
     try:
-        fh = open(path, "rb")  # noqa: SIM115 - closed below; `with` would hide the fstat flow
+        fh = open_regular(path)
     except FileNotFoundError:
         return Chunk(cursor=cursor)
     with fh:
@@ -107,11 +120,43 @@ def read_lines(path: str | Path, cursor: Cursor | None = None, *, limit: int = R
         head = _head_hash(fh)
         reset = cursor.offset > 0 and not _same_file(fh, st, head, cursor)
         offset = 0 if reset else cursor.offset
-        data, more = _read_whole_lines(fh, offset, min(limit, max(0, st.st_size - offset)))
+        data, more, oversized = _read_whole_lines(fh, offset, limit, st.st_size)
     end = Cursor(offset + len(data), st.st_dev, st.st_ino, head)
     chunk = Chunk(end, reset=reset, more=more)
-    _split(data, offset, chunk)
+    _split(data, offset, chunk, oversized)
     return chunk
+
+
+def open_regular(path: str | Path) -> BinaryIO:
+    """A binary file object for `path`, opened without blocking and only if it is a regular
+    file: opening a FIFO with no writer would wait forever, and reading a device such as
+    /dev/zero never ends. Raises NotRegularFile, or the OSError of the open."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegularFile(
+                f"{path} is {_kind(mode)}, not a regular file: transcripts are read only from "
+                "regular files; point transcript_path at the session's .jsonl file"
+            )
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return name
+    return "a special file"
 
 
 def parse_lines(chunk: Chunk) -> tuple[list[tuple[int, dict[str, Any]]], list[int]]:
@@ -166,28 +211,45 @@ def _same_file(fh: Any, st: os.stat_result, head: str | None, cursor: Cursor) ->
 # --- Reading ---
 
 
-def _read_whole_lines(fh: Any, offset: int, size: int) -> tuple[bytes, bool]:
-    """Bytes from offset up to the last "\\n" within `size` bytes; if there is none, keep
-    reading until the first one (a single huge line) or end of file. Returns (data, more)."""
+def _read_whole_lines(fh: Any, offset: int, limit: int, size: int) -> tuple[bytes, bool, int]:
+    """Bytes from offset up to the last "\\n" within `limit` bytes, never past `size` (the
+    size when opened: a file that grows while read cannot make this read grow). With no
+    "\\n" there, the first line alone, read on to its end; a line over MAX_LINE is scanned,
+    not kept, and returned as a length to skip. Returns (data, more, skipped bytes); a line
+    not finished yet (or whose end lies past MAX_SCAN) reads as (b"", False, 0): it waits."""
     fh.seek(offset)
-    data = fh.read(size)
+    remaining = max(0, size - offset)
+    data = fh.read(min(limit, remaining))
     cut = data.rfind(b"\n")
     if cut >= 0:
-        more = len(data) == size and bool(fh.read(1))
-        return data[: cut + 1], more
-    pieces = [data]
-    while True:
-        piece = fh.read(_STEP)
+        return data[: cut + 1], offset + len(data) < size, 0
+    pieces, length = [data], len(data)
+    while length < remaining and length <= MAX_SCAN:
+        piece = fh.read(min(_STEP, remaining - length))
         if not piece:
-            return b"", False  # no complete line yet: it waits
+            break  # the file shrank while read: the next read resets
         newline = piece.find(b"\n")
         if newline >= 0:
+            length += newline + 1
+            more = offset + length < size
+            if length > MAX_LINE:
+                return b"", more, length
             pieces.append(piece[: newline + 1])
-            return b"".join(pieces), True
-        pieces.append(piece)
+            return b"".join(pieces), more, 0
+        length += len(piece)
+        if length > MAX_LINE:
+            pieces = []  # over the cap: keep scanning for its end, holding nothing
+        else:
+            pieces.append(piece)
+    return b"", False, 0  # no complete line yet: it waits
 
 
-def _split(data: bytes, offset: int, chunk: Chunk) -> None:
+def _split(data: bytes, offset: int, chunk: Chunk, oversized: int) -> None:
+    if oversized:  # one line over MAX_LINE: the cursor moves past it, nothing is kept
+        chunk.oversized.append(offset)
+        chunk.cursor = chunk.cursor_at(offset + oversized)
+        chunk.end = chunk.cursor.offset
+        return
     position = offset
     for raw in data.split(b"\n")[:-1]:  # data ends with "\n": the last piece is empty
         chunk.starts.append(position)

@@ -5,8 +5,9 @@ nothing but `os` and `sys`. It reads the payload, and for events the host needs 
 forks: the parent exits at once (the host sees a finished, silent hook) and the detached child
 captures, logging to the data home. Events that answer (Claude Code SessionStart, OpenClaw)
 run inline. `ACONTEXT_HOOK_INLINE=1` runs everything inline (debugging, `doctor`), as do
-platforms without fork. Either way the hook fails open: exit 0, nothing on stdout but an
-answer. See hooks/run.py for what runs.
+platforms without fork, and so does a hook whose log cannot be written (a detached child could
+tell no one; inline, it says so in one line on stderr). Either way the hook fails open: exit 0,
+nothing on stdout but an answer. See hooks/run.py for what runs.
 """
 
 from __future__ import annotations
@@ -15,6 +16,14 @@ import os
 
 MAX_STDIN = 64 * 1024 * 1024  # hook payloads are small; refuse to buffer anything absurd
 ANSWERING = {("claude-code", "SessionStart")}
+# Appending, non-blocking (a FIFO in the log's place must not hang a hook), owner-only.
+LOG_FLAGS = (
+    os.O_WRONLY
+    | os.O_APPEND
+    | os.O_CREAT
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+)
 
 
 def read_stdin() -> bytes:
@@ -32,10 +41,26 @@ def read_stdin() -> bytes:
     return b"".join(chunks)
 
 
+def _log_writable() -> bool:
+    """Whether <home>/logs/hooks.log can be appended to (created if missing), checked with `os`
+    alone: the home is config.Settings.from_env's, ACONTEXT_HOME or ~/.acontext-mcp."""
+    home = os.path.expanduser(os.environ.get("ACONTEXT_HOME") or "~/.acontext-mcp")
+    logs = os.path.join(os.path.abspath(home), "logs")
+    try:
+        os.makedirs(logs, 0o700, exist_ok=True)
+        os.close(os.open(os.path.join(logs, "hooks.log"), LOG_FLAGS, 0o600))
+    except OSError:
+        return False
+    return True
+
+
 def _detach() -> bool:
     """Fork; True in the child, which leaves the host's session and pipes. The parent exits
-    as soon as main returns. False when forking is not possible (then run inline)."""
+    as soon as main returns. False when forking is not possible, or when the log cannot be
+    written (the child's stderr goes nowhere): then run inline."""
     if not hasattr(os, "fork") or os.environ.get("ACONTEXT_HOOK_INLINE") == "1":
+        return False
+    if not _log_writable():
         return False
     try:
         pid = os.fork()

@@ -44,12 +44,24 @@ def handle(event: str, payload: dict[str, Any]) -> dict[str, Any] | None:
     conn = open_db(settings)
     try:
         if allowed and session_id and _text(payload, "transcript_path"):
-            _capture(conn, settings, event, payload, session_id, project_dir)
+            try:
+                _capture(conn, settings, event, payload, session_id, project_dir)
+            except Exception as exc:
+                if event != "SessionStart":
+                    raise  # the runner logs it
+                _log_capture_failure(event, exc)  # a bad transcript must not cost the brief
         if event == "SessionStart":
             return _session_start(conn, settings, project_dir, session_id)
         return None
     finally:
         conn.close()
+
+
+def _log_capture_failure(event: str, exc: Exception) -> None:
+    from acontext_mcp.hooks.run import _log
+
+    # " error " makes `doctor` count it, as it counts the runner's own outcome lines.
+    _log(f"claude-code {event} capture failed: error {type(exc).__name__}: {exc}")
 
 
 def _text(payload: dict[str, Any], key: str) -> str | None:

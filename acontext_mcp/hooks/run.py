@@ -2,7 +2,8 @@
 
 Standard library and our stdlib-only modules (config, store, formats, capture) only. It fails
 open: whatever goes wrong is logged to <data home>/logs/hooks.log and the hook exits 0 with no
-output the host could misread. Hooks never call an LLM or the network.
+output the host could misread (when that log cannot be written, one line on stderr says so).
+Hooks never call an LLM or the network.
 """
 
 from __future__ import annotations
@@ -14,23 +15,34 @@ import time
 import traceback
 from typing import Any
 
-from acontext_mcp.hooks import MAX_STDIN
+from acontext_mcp.hooks import LOG_FLAGS, MAX_STDIN
 
 AGENTS = ("claude-code", "openclaw")
+MAX_STDERR = 300  # characters of the one line said when the log cannot be written
 
 
-def _log(line: str) -> None:
-    """Append one line to <home>/logs/hooks.log; never raises (logging must not break a hook)."""
+def _log(line: str) -> str | None:
+    """Append one line to <home>/logs/hooks.log. Never raises (logging must not break a
+    hook): returns None, or why the log could not be written."""
     try:
         from acontext_mcp.config import Settings
 
         logs = Settings.from_env().logs_dir
         logs.mkdir(parents=True, exist_ok=True)
         stamp = time.strftime("%Y-%m-%d %H:%M:%S")
-        with open(logs / "hooks.log", "a", encoding="utf-8") as fh:
+        fd = os.open(logs / "hooks.log", LOG_FLAGS, 0o600)
+        with open(fd, "a", encoding="utf-8") as fh:
             fh.write(f"{stamp} {os.getpid()} {line}\n")
-    except Exception:
-        print(f"acontext-mcp hook: {line}", file=sys.stderr)
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def _say_unlogged(agent: str, event: str, outcome: str, why: str) -> None:
+    """Trigger: the hook log could not be written. Why: the failure would otherwise leave
+    no trace at all. Outcome: one short line on stderr (exit stays 0; stdout is untouched)."""
+    line = f"acontext-mcp hook {agent} {event}: {outcome}; hook log not written ({why})"
+    print(" ".join(line.split())[:MAX_STDERR], file=sys.stderr, flush=True)
 
 
 def parse_payload(raw: bytes) -> dict[str, Any]:
@@ -49,6 +61,7 @@ def run(argv: list[str], raw: bytes, *, detached: bool = False) -> int:
     """Run one hook; always 0. Prints a JSON answer only when the event has one."""
     started = time.monotonic()
     agent, event = [*argv, "", ""][:2]
+    unlogged: str | None = None
     try:
         if agent not in AGENTS or not event:
             raise ValueError(f"usage: acontext-mcp hook {{{'|'.join(AGENTS)}}} EVENT")
@@ -66,7 +79,9 @@ def run(argv: list[str], raw: bytes, *, detached: bool = False) -> int:
         raise
     except BaseException as exc:  # fail open: SystemExit included, the host must not see it
         outcome = f"error {type(exc).__name__}: {exc}"
-        _log(f"{agent} {event} failed: {traceback.format_exc(limit=8).strip()}")
+        unlogged = _log(f"{agent} {event} failed: {traceback.format_exc(limit=8).strip()}")
     how = " (detached)" if detached else ""
-    _log(f"{agent} {event} {outcome}{how} {1000 * (time.monotonic() - started):.1f}ms")
+    why = _log(f"{agent} {event} {outcome}{how} {1000 * (time.monotonic() - started):.1f}ms")
+    if unlogged or why:
+        _say_unlogged(agent, event, outcome, unlogged or why or "")
     return 0
