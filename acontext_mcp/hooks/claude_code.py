@@ -43,8 +43,14 @@ def handle(event: str, payload: dict[str, Any]) -> dict[str, Any] | None:
     allowed, _why = capture_allowed(settings, project_dir=project_dir, session_id=session_id)
     conn = open_db(settings)
     try:
-        if allowed and session_id and _text(payload, "transcript_path"):
-            _capture(conn, settings, event, payload, session_id, project_dir)
+        if session_id and _text(payload, "transcript_path"):
+            if allowed:
+                from acontext_mcp.capture import gaps
+
+                gaps.close_covering(conn, gaps.Subject(AGENT, (session_id,), project_dir))
+                _capture(conn, settings, event, payload, session_id, project_dir)
+            else:
+                _skip(conn, event, payload, session_id)
         if event == "SessionStart":
             return _session_start(conn, settings, project_dir, session_id)
         return None
@@ -80,6 +86,18 @@ def _capture(
     from acontext_mcp.worker.triggers import maybe_queue
 
     maybe_queue(conn, settings, session_id, event=event)  # never raises; no LLM here
+
+
+def _skip(conn: sqlite3.Connection, event: str, payload: dict[str, Any], session_id: str) -> None:
+    """Capture is off: consume what the transcripts gained without storing it, so switching
+    capture on later never stores what was written while it was off."""
+    from acontext_mcp.capture.claude_code import skip_session
+
+    agent_path = _text(payload, "agent_transcript_path") if event == "SubagentStop" else None
+    skip_session(
+        conn, session_id=session_id, transcript_path=payload["transcript_path"],
+        agent_transcript_path=agent_path,
+    )  # fmt: skip
 
 
 def _cover_last_message(
