@@ -281,3 +281,23 @@ class TestOpenClaw:
 
 def _ms() -> int:
     return int(time.time() * 1000)
+
+
+class TestSpanEnds:
+    def test_a_marker_deleted_by_hand_ends_its_span_at_the_next_hook(self, s: Setup):
+        """Capture is not lost for good when the user skips `capture on`."""
+        _cli_project(s, True)
+        (s.project / ".acontext-off").unlink()
+        s.write(stamped_now(A))
+        s.hook()  # finds capture on: the span ends now; A was written inside it
+        assert s.keys() == []
+        time.sleep(0.01)
+        s.write(stamped_now(C))
+        s.hook()
+        assert s.keys() == _expected_keys(C)
+
+    def test_a_dry_run_uninstall_opens_no_span(self, s: Setup):
+        s.cli("uninstall", "claude-code", "--dry-run")
+        s.write(stamped_now(A))
+        s.hook()
+        assert s.keys() == _expected_keys(A)

@@ -4,6 +4,8 @@ Every event captures what the transcript gained since the last committed cursor;
 end a turn (Stop, SubagentStop, PreCompact, SessionEnd) also flush the assistant message that
 may still have been growing, and the subagent transcripts of the session. Stop checks the
 payload's `last_assistant_message` against the store, since the transcript may lag the hook.
+While capture is off, events move the cursors past what the transcripts hold, storing
+nothing, so switching capture on never stores what was written while it was off.
 SessionStart first syncs our skills into the agents' skill folders (skills/sync.py), then
 answers with the brief for the project directory and asks Claude Code to rescan skills when the
 skills directory, or a synced copy, changed since the last session.
