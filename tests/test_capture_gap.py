@@ -19,7 +19,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_hooks_claude_code import BIN, Hooks, _expected_keys, fixture_lines
+from test_hooks_claude_code import (
+    BIN,
+    FIXTURES,
+    Hooks,
+    _copy_transcripts,
+    _expected_keys,
+    _relocate,
+    fixture_lines,
+)
 from test_hooks_openclaw import CONVERSATION, RUN1, RUN2, SESSION, stored
 
 from acontext_mcp.capture import importer
@@ -194,6 +202,27 @@ class TestClaudeCode:
         s.write(C)
         s.hook()
         assert s.keys() == _expected_keys(C)
+
+    def test_subagent_transcripts_seen_while_off_stay_out(self, tmp_path: Path):
+        """The recorded subagent session replayed with its session switched off, then on."""
+        hooks = Hooks(tmp_path)
+        folder = _copy_transcripts(tmp_path)
+        recorded = (FIXTURES / "hooks-subagent.jsonl").read_text().splitlines()
+        payloads = [_relocate(json.loads(line), tmp_path) for line in recorded]
+        session = payloads[0]["session_id"]
+        env = {k: v for k, v in hooks.env.items() if k != CAPTURE_ENV}
+        subprocess.run([str(BIN), "capture", "off", "--session", session], env=env, check=True,
+                       capture_output=True, timeout=60)  # fmt: skip
+        for payload in payloads:
+            if payload["hook_event_name"] != "SubagentStart":
+                hooks.run(payload["hook_event_name"], payload)
+        subprocess.run([str(BIN), "capture", "on", "--session", session], env=env, check=True,
+                       capture_output=True, timeout=60)  # fmt: skip
+        hooks.run("SessionEnd", payloads[-1])
+        assert hooks.failures() == []
+        with hooks.db() as conn:
+            assert conn.execute("SELECT COUNT(*) FROM messages").fetchone()[0] == 0
+        assert (folder / session / "subagents").is_dir()
 
 
 # --- OpenClaw ---
