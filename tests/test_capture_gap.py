@@ -192,6 +192,34 @@ class TestClaudeCode:
         s.hook()
         assert s.keys() == _expected_keys(A) + _expected_keys(C)
 
+    def test_hooks_a_running_session_keeps_after_uninstall_store_nothing_until_install(
+        self, s: Setup
+    ):
+        """A running agent keeps the hooks it loaded at start: after uninstall they still fire."""
+        s.cli("install", "claude-code")
+        s.write(A)
+        s.hook()
+        s.cli("uninstall", "claude-code")
+        for part in (B[:4], B[4:]):  # turn BRAVO, hook after hook
+            time.sleep(0.01)
+            s.write(stamped_now(part))
+            s.hook()
+        assert s.keys() == _expected_keys(A)
+        s.cli("install", "claude-code")
+        time.sleep(0.01)
+        s.write(stamped_now(C))
+        s.hook()
+        assert s.keys() == _expected_keys(A) + _expected_keys(C)
+
+    def test_a_new_session_after_reinstalling_another_way_is_captured(self, s: Setup):
+        """Uninstalled, then the plugin installed instead: a new session's hooks end the span."""
+        s.cli("uninstall", "claude-code")
+        s.hook("SessionStart")
+        time.sleep(0.01)
+        s.write(stamped_now(C))
+        s.hook()
+        assert s.keys() == _expected_keys(C)
+
     def test_a_session_started_while_off_stores_only_what_follows_capture_on(self, s: Setup):
         _cli_project(s, True)
         s.write(A)
@@ -306,6 +334,23 @@ class TestOpenClaw:
         said_on = {"role": "user", "content": "back", "timestamp": _ms()}
         oc.send({"sessionId": "oc-2", "messages": [said_off, said_on]})
         assert [m[1] for m in stored(oc.home, "oc-2")] == ["back"]
+
+    def test_a_running_session_after_uninstall_is_not_captured_until_install(self, tmp_path: Path):
+        oc = OpenClaw(tmp_path)
+        first = {"role": "user", "content": "before", "timestamp": _ms()}
+        oc.send({"sessionId": "oc-3", "messages": [first]})
+        oc.cli("uninstall", "openclaw")
+        history = [first]
+        for text in ("while uninstalled", "still uninstalled"):  # the loaded plugin fires
+            time.sleep(0.01)
+            history.append({"role": "assistant", "content": text, "timestamp": _ms()})
+            oc.send({"sessionId": "oc-3", "messages": history})
+        assert [m[1] for m in stored(oc.home, "oc-3")] == ["before"]
+        oc.cli("install", "openclaw")
+        time.sleep(0.01)
+        after = {"role": "user", "content": "reinstalled", "timestamp": _ms()}
+        oc.send({"sessionId": "oc-3", "messages": [*history, after]})
+        assert [m[1] for m in stored(oc.home, "oc-3")] == ["before", "reinstalled"]
 
 
 def _ms() -> int:

@@ -143,7 +143,7 @@ def skip_transcript(
 ) -> int:
     """Move the transcript's cursor past every whole line it holds now, storing nothing.
 
-    Trigger: a hook or an import finds capture off for the session. Why: what was written
+    Trigger: a hook finds capture off for the session. Why: what was written
     while capture was off must stay out for good, and the next capture after `capture on`
     (hook or import) reads from this cursor. Outcome: the cursor at the end of the last whole
     line; returns the bytes passed over.

@@ -7,7 +7,7 @@ cursor (or the whole history OpenClaw resends) and would store those turns. Outc
 of spans `{scope, value, from, to}` kept in the store (cursors table, key `capture-gaps`);
 capture drops every record whose own timestamp falls in a span that covers it. A span stays
 open (`to` null) until its switch is turned back on: by the command that opened it, or by the
-first hook that finds capture on again for what the span covers (a marker deleted by hand).
+first hook that finds capture on again for what the span covers (see `resume`).
 Scopes: `all`, `agent` (claude-code, openclaw), `session` (an id), `project` (a directory
 and below). Stdlib only: hooks read this.
 """
@@ -64,13 +64,24 @@ def close_gap(conn: sqlite3.Connection, scope: str, value: str | None = None) ->
     _close(conn, lambda g: _same(g, scope, value))
 
 
-def close_covering(conn: sqlite3.Connection, subject: Subject) -> None:
-    """Trigger: a hook finds capture on for `subject`. Why: the switch that opened a span
-    covering it is gone (perhaps deleted by hand, or the agent reinstalled another way).
-    Outcome: such spans end now; what was written before stays out. Costs one read when
-    no span is open, so hooks may call it every time."""
-    if any(g.get("to") is None and _covers_subject(g, subject) for g in load(conn)):
-        _close(conn, lambda g: _covers_subject(g, subject))
+def resume(conn: sqlite3.Connection, subject: Subject, session_id: str) -> bool:
+    """Trigger: a hook finds every switch on for `subject`. Returns whether it may capture.
+
+    Why: a span still open means its switch went another way (a marker deleted by hand,
+    acontext reinstalled through the plugin), so the spans covering `subject` end now; what
+    was written before stays out. Except: an agent span (uninstall) is not ended by a session
+    that already existed when it began: a running agent keeps the hooks it loaded at start, so
+    such a hook says nothing about a reinstall, and capture stays off for it (False) until
+    `install`. Costs one read when no span is open, so hooks call it every time.
+    """
+    spans = [g for g in load(conn) if g.get("to") is None and _covers_subject(g, subject)]
+    if not spans:
+        return True
+    row = conn.execute("SELECT created_at FROM sessions WHERE id = ?", (session_id,)).fetchone()
+    if row is not None and any(g["scope"] == "agent" and row[0] < g["from"] for g in spans):
+        return False
+    _close(conn, lambda g: _covers_subject(g, subject))
+    return True
 
 
 def in_gap(gaps: list[dict[str, Any]], subject: Subject, stamp: Any) -> bool:

@@ -49,7 +49,9 @@ def handle(event: str, payload: dict[str, Any]) -> dict[str, Any] | None:
             if allowed:
                 from acontext_mcp.capture import gaps
 
-                gaps.close_covering(conn, gaps.Subject(AGENT, (session_id,), project_dir))
+                who = gaps.Subject(AGENT, (session_id,), project_dir)
+                allowed = gaps.resume(conn, who, session_id)
+            if allowed:
                 _capture(conn, settings, event, payload, session_id, project_dir)
             else:
                 _skip(conn, event, payload, session_id)

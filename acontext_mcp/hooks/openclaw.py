@@ -62,15 +62,14 @@ def handle(event: str, payload: dict[str, Any]) -> dict[str, Any] | None:
         session_id = session_id_for(payload)
         if session_id is None:
             raise ValueError(f"{event} payload names no sessionId or sessionKey")
+        from acontext_mcp.capture import gaps
         from acontext_mcp.capture.privacy import capture_allowed
 
         allowed, _why = capture_allowed(settings, project_dir=project_dir, session_id=session_id)
-        if not allowed:
+        who = gaps.Subject(AGENT, (session_id,), project_dir)
+        if not (allowed and gaps.resume(conn, who, session_id)):
             skip(conn, payload, session_id=session_id)
             return None
-        from acontext_mcp.capture import gaps
-
-        gaps.close_covering(conn, gaps.Subject(AGENT, (session_id,), project_dir))
         capture(conn, settings, event, payload, session_id=session_id, project_dir=project_dir)
         if event == "agent_end":
             from acontext_mcp.worker.triggers import maybe_queue
