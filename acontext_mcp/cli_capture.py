@@ -1,7 +1,8 @@
 """`acontext-mcp capture on|off|status`: the privacy switches from a shell.
 
 The switches are marker files (see capture/privacy.py), so flipping one takes effect at the
-next hook of a running agent, with no restart.
+next hook of a running agent, with no restart. Each flip also opens or ends a capture gap
+(capture/gaps.py), so what is written while off stays out even if no hook ran meanwhile.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ def cmd_capture(args: argparse.Namespace, settings: Settings) -> int:
     else:
         marker = set_project_capture(project, enabled)
         where = f"for {project} and below"
+    _capture_gap(settings, args, project, start=not enabled)
     verb = "removed" if enabled else "wrote"
     print(f"capture {args.action} {where} ({verb} {marker})")
     if enabled:
@@ -49,6 +51,27 @@ def cmd_capture(args: argparse.Namespace, settings: Settings) -> int:
         if not allowed:
             print(f"note: capture is still off here: {why}")
     return 0
+
+
+def _capture_gap(
+    settings: Settings, args: argparse.Namespace, project: str, *, start: bool
+) -> None:
+    """`off` opens a capture gap for the switch's scope and `on` ends it: turns written in
+    between are never stored, even when no hook ran to see the switch (capture/gaps.py)."""
+    from acontext_mcp.capture import gaps
+    from acontext_mcp.store.db import open_db
+
+    if args.all:
+        scope, value = "all", None
+    elif args.session:
+        scope, value = "session", args.session
+    else:
+        scope, value = "project", project
+    conn = open_db(settings)
+    try:
+        (gaps.open_gap if start else gaps.close_gap)(conn, scope, value)
+    finally:
+        conn.close()
 
 
 def register(add: Callable[..., argparse.ArgumentParser]) -> None:

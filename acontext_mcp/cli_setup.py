@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -35,6 +36,28 @@ def _check_flags(args: argparse.Namespace) -> None:
         args.scope = "project"  # naming a project means its scope
 
 
+def _capture_gap(args: argparse.Namespace, settings: Settings, *, start: bool) -> None:
+    """Trigger: a real uninstall (start) or install. Why: a session that keeps running while
+    acontext is uninstalled writes turns no hook sees; the first hook after a reinstall, or an
+    import, would read them from the old cursor. Outcome: uninstall opens a capture gap for
+    the agent (for the project, with --scope project) and install ends it; capture never
+    stores what is stamped inside (capture/gaps.py)."""
+    if args.dry_run:
+        return
+    from acontext_mcp.capture import gaps
+    from acontext_mcp.store.db import open_db
+
+    if args.agent == "claude-code" and args.scope == "project":
+        scope, value = "project", os.path.abspath(args.project or os.getcwd())
+    else:
+        scope, value = "agent", args.agent
+    conn = open_db(settings)
+    try:
+        (gaps.open_gap if start else gaps.close_gap)(conn, scope, value)
+    finally:
+        conn.close()
+
+
 def cmd_install(args: argparse.Namespace, settings: Settings) -> int:
     from acontext_mcp.setup import claude_code, openclaw
 
@@ -61,6 +84,7 @@ def cmd_install(args: argparse.Namespace, settings: Settings) -> int:
             command=args.command,
         )
     out.notes.append(_learning_note(settings, dry_run=args.dry_run))
+    _capture_gap(args, settings, start=False)
     _emit(args, out.to_json(), out.render())
     return 0
 
@@ -86,6 +110,7 @@ def cmd_uninstall(args: argparse.Namespace, settings: Settings) -> int:
         )
     else:
         out = openclaw.uninstall(settings.home, config=args.config, dry_run=args.dry_run)
+    _capture_gap(args, settings, start=True)
     _emit(args, out.to_json(), out.render())
     return 0
 

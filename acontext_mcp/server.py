@@ -159,11 +159,12 @@ class SlimMCPServer(MCPServer):
 
 
 class StoredTurn(BaseModel):
-    session_id: str
+    session_id: str | None  # None only when capture is off and no session was named
     session_created: bool
     message_ids: list[int]
     stored: int
     duplicates: int
+    capture_off: str | None = None  # set when a capture switch kept the whole turn out
 
 
 class SessionPage(BaseModel):
@@ -262,7 +263,11 @@ def build_server(settings: Settings) -> MCPServer:
 
     # --- Turns, sessions, tasks ---
 
-    @tool("Store one or more conversation messages; creates the session if new.", ADDITIVE)
+    @tool(
+        "Store conversation messages (secrets redacted; skipped while capture is off); creates "
+        "the session if new.",
+        ADDITIVE,
+    )
     def store_turn(
         messages: Annotated[list[Json], Field(description="Messages in the given format")],
         format: Format = "openai",
@@ -274,8 +279,9 @@ def build_server(settings: Settings) -> MCPServer:
     ) -> StoredTurn:
         with pool().connection() as conn:
             result = turns.store_turn(
-                conn, settings, messages, fmt=format, session_id=session_id, meta=meta
-            )
+                conn, settings, messages, fmt=format, session_id=session_id, meta=meta,
+                workdir=os.getcwd(),  # the agent's project: its project switch applies
+            )  # fmt: skip
         return StoredTurn(**result)
 
     @tool("List sessions, most recently active first.", READ_ONLY)

@@ -25,6 +25,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from acontext_mcp.capture import gaps as capture_gaps
 from acontext_mcp.capture.claude_code_lines import Entry, Parsed, parse_records
 from acontext_mcp.capture.redact import redact_message, redact_value
 from acontext_mcp.capture.stop_message import settle
@@ -76,8 +77,10 @@ def capture_transcript(
     Each step reads about `read_limit` bytes and commits on its own, so a huge file is
     consumed in several transactions. A call stops after reading `max_bytes` or running
     `max_seconds` (None: no bound, as `import` asks); the next call goes on from the cursor.
-    Returns counts: stored, duplicates, events, skipped_by_type, invalid_lines,
-    invalid_messages, reset, pending (a message is held back) and cursor (byte offset).
+    Records stamped inside a capture gap (written while capture was off, see
+    capture/gaps.py) are passed over. Returns counts: stored, duplicates, events,
+    skipped_by_type, invalid_lines, invalid_messages, reset, pending (a message is held
+    back), in_gap and cursor (byte offset).
     """
     path = os.path.abspath(transcript_path)
     ctx = _Capture(conn, settings, session_id, path, project_dir, parent_session_id, agent)
@@ -115,15 +118,8 @@ def capture_subagents(
     `agent_transcript_path` (SubagentStop). A file is flushed (final) only when the caller
     says final and its `agent-*.meta.json`, if any, says the subagent finished.
     Returns {subagent session id: counts}."""
-    folder = Path(transcript_path).parent / session_id / "subagents"
-    # Regular files only: a FIFO or device dropped in the folder would fail every flush.
-    paths = (
-        sorted(p for p in folder.glob("agent-*.jsonl") if p.is_file()) if folder.is_dir() else []
-    )
-    if agent_transcript_path and Path(agent_transcript_path) not in paths:
-        paths.append(Path(agent_transcript_path))
     results: dict[str, dict[str, Any]] = {}
-    for path in paths:
+    for path in _subagent_paths(session_id, transcript_path, agent_transcript_path):
         agent_id = path.name.removeprefix("agent-").removesuffix(".jsonl")
         sub_id = subagent_session_id(session_id, agent_id)
         results[sub_id] = capture_transcript(
@@ -137,6 +133,70 @@ def capture_subagents(
             final=final and _agent_finished(path),
         )
     return results
+
+
+def _subagent_paths(
+    session_id: str, transcript_path: str | Path, agent_transcript_path: str | Path | None
+) -> list[Path]:
+    folder = Path(transcript_path).parent / session_id / "subagents"
+    # Regular files only: a FIFO or device dropped in the folder would fail every flush.
+    paths = (
+        sorted(p for p in folder.glob("agent-*.jsonl") if p.is_file()) if folder.is_dir() else []
+    )
+    if agent_transcript_path and Path(agent_transcript_path) not in paths:
+        paths.append(Path(agent_transcript_path))
+    return paths
+
+
+def skip_transcript(
+    conn: sqlite3.Connection,
+    *,
+    session_id: str,
+    transcript_path: str | Path,
+    read_limit: int = READ_LIMIT,
+) -> int:
+    """Move the transcript's cursor past every whole line it holds now, storing nothing.
+
+    Trigger: a hook finds capture off for the session. Why: what was written
+    while capture was off must stay out for good, and the next capture after `capture on`
+    (hook or import) reads from this cursor. Outcome: the cursor at the end of the last whole
+    line; returns the bytes passed over.
+    """
+    path = os.path.abspath(transcript_path)
+    key = cursor_key(session_id, path)
+    passed = 0
+    while True:
+        # Read outside the write lock (as capture does); move the cursor only if no other
+        # writer moved it meanwhile, else read again from where that writer left it.
+        cursor = Cursor.from_json(get_cursor(conn, key))
+        chunk = read_lines(path, cursor, limit=read_limit)
+        end = chunk.cursor_at(chunk.end)
+        with atomic(conn):
+            if Cursor.from_json(get_cursor(conn, key)) != cursor:
+                continue
+            if end != cursor:
+                set_cursor(conn, key, end.to_json())
+        passed += chunk.end - (0 if chunk.reset else cursor.offset)
+        if not chunk.more:
+            return passed
+
+
+def skip_session(
+    conn: sqlite3.Connection,
+    *,
+    session_id: str,
+    transcript_path: str | Path,
+    agent_transcript_path: str | Path | None = None,
+) -> int:
+    """`skip_transcript` for a session's transcript and each of its subagents' (the hooks'
+    capture switch names the parent session for them too). Returns the bytes passed over."""
+    passed = skip_transcript(conn, session_id=session_id, transcript_path=transcript_path)
+    for path in _subagent_paths(session_id, transcript_path, agent_transcript_path):
+        sub_id = subagent_session_id(
+            session_id, path.name.removeprefix("agent-").removesuffix(".jsonl")
+        )
+        passed += skip_transcript(conn, session_id=sub_id, transcript_path=path)
+    return passed
 
 
 def _agent_finished(path: Path) -> bool:
@@ -165,6 +225,7 @@ class _Capture:
         self.key = cursor_key(session_id, path)
         self.bytes_read = 0
         self.raced = False  # the last step's chunk was stored by another writer first
+        self.gaps = capture_gaps.load(conn)  # spans whose records are never stored
         self.skipped: Counter[str] = Counter()
         self.redacted: Counter[str] = Counter()  # over the whole call
         self.step_redacted: Counter[str] = Counter()  # this step: becomes its redaction event
@@ -180,6 +241,7 @@ class _Capture:
             "cursor": 0,
             "redacted": {},
             "extended": 0,
+            "in_gap": 0,
         }
 
     def step(self, *, final: bool, limit: int) -> bool:
@@ -210,6 +272,10 @@ class _Capture:
         self.skipped.update(parsed.skipped)
         if chunk.oversized:  # skipped unread: too long to hold (transcript.MAX_LINE)
             self.skipped["line-over-limit"] += len(chunk.oversized)
+        if self.gaps:
+            kept = [e for e in parsed.entries if not self._in_gap(e)]
+            self.totals["in_gap"] += len(parsed.entries) - len(kept)
+            parsed.entries = kept
         if parsed.entries or self.project_dir:
             self._ensure_sessions(parsed.entries)
         self._store(parsed.entries)
@@ -221,6 +287,17 @@ class _Capture:
             set_cursor(self.conn, self.key, new.to_json())
         self.totals["cursor"] = new.offset
         return chunk.more
+
+    def _in_gap(self, entry: Entry) -> bool:
+        """Whether the entry was written while capture was off (see capture/gaps.py)."""
+        if entry.message is not None:
+            stamp = (entry.message.get("meta") or {}).get("timestamp")
+        else:
+            stamp = entry.event[1].get("timestamp") if entry.event else None
+        who = capture_gaps.Subject(
+            self.agent, (self.session_id, self.parent_id), self.project_dir or entry.cwd
+        )
+        return capture_gaps.in_gap(self.gaps, who, stamp)
 
     def _ensure_sessions(self, entries: list[Entry]) -> None:
         project_dir = self.project_dir or next((e.cwd for e in entries if e.cwd), None)

@@ -4,6 +4,8 @@ Every event captures what the transcript gained since the last committed cursor;
 end a turn (Stop, SubagentStop, PreCompact, SessionEnd) also flush the assistant message that
 may still have been growing, and the subagent transcripts of the session. Stop checks the
 payload's `last_assistant_message` against the store, since the transcript may lag the hook.
+While capture is off, events move the cursors past what the transcripts hold, storing
+nothing, so switching capture on never stores what was written while it was off.
 SessionStart first syncs our skills into the agents' skill folders (skills/sync.py), then
 answers with the brief for the project directory and asks Claude Code to rescan skills when the
 skills directory, or a synced copy, changed since the last session.
@@ -43,9 +45,17 @@ def handle(event: str, payload: dict[str, Any]) -> dict[str, Any] | None:
     allowed, _why = capture_allowed(settings, project_dir=project_dir, session_id=session_id)
     conn = open_db(settings)
     try:
-        if allowed and session_id and _text(payload, "transcript_path"):
+        if session_id and _text(payload, "transcript_path"):
+            if allowed:
+                from acontext_mcp.capture import gaps
+
+                who = gaps.Subject(AGENT, (session_id,), project_dir)
+                allowed = gaps.resume(conn, who, session_id)
             try:
-                _capture(conn, settings, event, payload, session_id, project_dir)
+                if allowed:
+                    _capture(conn, settings, event, payload, session_id, project_dir)
+                else:
+                    _skip(conn, event, payload, session_id)
             except Exception as exc:
                 if event != "SessionStart":
                     raise  # the runner logs it
@@ -92,6 +102,18 @@ def _capture(
     from acontext_mcp.worker.triggers import maybe_queue
 
     maybe_queue(conn, settings, session_id, event=event)  # never raises; no LLM here
+
+
+def _skip(conn: sqlite3.Connection, event: str, payload: dict[str, Any], session_id: str) -> None:
+    """Capture is off: consume what the transcripts gained without storing it, so switching
+    capture on later never stores what was written while it was off."""
+    from acontext_mcp.capture.claude_code import skip_session
+
+    agent_path = _text(payload, "agent_transcript_path") if event == "SubagentStop" else None
+    skip_session(
+        conn, session_id=session_id, transcript_path=payload["transcript_path"],
+        agent_transcript_path=agent_path,
+    )  # fmt: skip
 
 
 def _cover_last_message(

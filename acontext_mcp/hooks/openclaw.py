@@ -14,7 +14,9 @@ pipes one JSON object per event to `acontext-mcp hook openclaw EVENT`:
   `{"additionalContext": brief}` for the project directory, or nothing.
 
 Capture honours the privacy switches and redacts secrets before anything is stored; the
-redaction counts of newly stored messages become one `redaction` session event.
+redaction counts of newly stored messages become one `redaction` session event. While capture
+is off, the messages an event carries are remembered as skipped, so a later resend of the
+history after `capture on` does not store them.
 Stdlib only: this runs inside a hook.
 """
 
@@ -60,10 +62,13 @@ def handle(event: str, payload: dict[str, Any]) -> dict[str, Any] | None:
         session_id = session_id_for(payload)
         if session_id is None:
             raise ValueError(f"{event} payload names no sessionId or sessionKey")
+        from acontext_mcp.capture import gaps
         from acontext_mcp.capture.privacy import capture_allowed
 
         allowed, _why = capture_allowed(settings, project_dir=project_dir, session_id=session_id)
-        if not allowed:
+        who = gaps.Subject(AGENT, (session_id,), project_dir)
+        if not (allowed and gaps.resume(conn, who, session_id)):
+            skip(conn, payload, session_id=session_id)
             return None
         capture(conn, settings, event, payload, session_id=session_id, project_dir=project_dir)
         if event == "agent_end":
@@ -187,7 +192,7 @@ def capture(
         conn, session_id, agent=AGENT, project_dir=project_dir, configs={"openclaw": configs}
     )
     if messages:
-        totals.update(_store_new(conn, settings, session_id, messages))
+        totals.update(_store_new(conn, settings, session_id, messages, project_dir))
     totals["skipped"] += not_objects
     if event in _SESSION_EVENT:
         data = {k: payload[k] for k in _EVENT_FIELDS if k in payload}
@@ -198,15 +203,57 @@ def capture(
     return totals
 
 
+def skip(conn: sqlite3.Connection, payload: dict[str, Any], *, session_id: str) -> int:
+    """Capture is off: remember the payload's messages as never to be stored; store nothing.
+
+    Trigger: an event arrives while a capture switch is off. Why: OpenClaw resends the whole
+    history at every agent_end, so the first one after `capture on` would otherwise store
+    everything said while capture was off. Outcome: their keys join the session's skip list
+    (read by `_store_new`); returns how many were added.
+    """
+    from acontext_mcp.store.cursors import get_cursor, set_cursor
+    from acontext_mcp.store.db import atomic
+
+    raw = payload.get("messages")
+    messages = [m for m in raw if isinstance(m, dict)] if isinstance(raw, list) else []
+    seen: Counter[str] = Counter()
+    keys = [message_key(session_id, normalize_call_ids(m), seen) for m in messages]
+    with atomic(conn):
+        skipped = _skipped_keys(conn, session_id)
+        stored = _known_keys(conn, session_id, keys)
+        new = [k for k in keys if k not in skipped and _KEY_PREFIX + k not in stored]
+        if new:
+            before = get_cursor(conn, _skip_cursor(session_id))
+            set_cursor(conn, _skip_cursor(session_id), [*(before or []), *new])
+    return len(new)
+
+
+def _skip_cursor(session_id: str) -> str:
+    return f"openclaw-skipped:{session_id}"
+
+
+def _skipped_keys(conn: sqlite3.Connection, session_id: str) -> set[str]:
+    from acontext_mcp.store.cursors import get_cursor
+
+    value = get_cursor(conn, _skip_cursor(session_id))
+    return {k for k in value if isinstance(k, str)} if isinstance(value, list) else set()
+
+
 def _store_new(
-    conn: sqlite3.Connection, settings: Settings, session_id: str, messages: list[dict[str, Any]]
+    conn: sqlite3.Connection,
+    settings: Settings,
+    session_id: str,
+    messages: list[dict[str, Any]],
+    project_dir: str | None = None,
 ) -> dict[str, int]:
     """Convert, redact and store the messages whose keys the session does not hold yet.
 
     Known keys are filtered out before conversion, so a resent history costs one indexed
     lookup per message, and redaction is counted once per stored message. The store's
-    UNIQUE(session_id, dedup_key) still decides under concurrency.
+    UNIQUE(session_id, dedup_key) still decides under concurrency. Messages seen while
+    capture was off (`skip`) or stamped inside a capture gap (capture/gaps.py) are not stored.
     """
+    from acontext_mcp.capture import gaps
     from acontext_mcp.capture.redact import redact_message
     from acontext_mcp.errors import InvalidInput
     from acontext_mcp.formats.convert import to_internal
@@ -217,7 +264,12 @@ def _store_new(
     messages = [normalize_call_ids(m) for m in messages]
     keyed = [(message_key(session_id, m, seen), m) for m in messages]
     known = _known_keys(conn, session_id, [k for k, _ in keyed])
-    fresh = [(k, m) for k, m in keyed if _KEY_PREFIX + k not in known]
+    skipped = _skipped_keys(conn, session_id)  # seen while capture was off: never stored
+    fresh = [(k, m) for k, m in keyed if _KEY_PREFIX + k not in known and k not in skipped]
+    spans = gaps.load(conn)
+    if spans:
+        who = gaps.Subject(AGENT, (session_id,), project_dir)
+        fresh = [(k, m) for k, m in fresh if not gaps.in_gap(spans, who, m.get("timestamp"))]
     if not fresh:
         return {"stored": 0, "duplicates": len(messages), "skipped": 0}
     salt = f"{session_id}:{next_position(conn, session_id)}"

@@ -7,17 +7,22 @@ dedup rules cannot differ between them.
 from __future__ import annotations
 
 import sqlite3
+from collections import Counter
 from typing import Any
 
+from acontext_mcp.capture.privacy import capture_allowed
+from acontext_mcp.capture.redact import redact_message, redact_value
 from acontext_mcp.config import Settings
 from acontext_mcp.errors import InvalidInput
 from acontext_mcp.formats import convert
 from acontext_mcp.formats.parts import FORMATS
 from acontext_mcp.store import messages as message_store
 from acontext_mcp.store.db import atomic
+from acontext_mcp.store.events import add_event
 from acontext_mcp.store.sessions import check_session_id, ensure_session, new_session_id
 
 MAX_MESSAGES_PER_TURN = 500
+_META_PROJECT_KEYS = ("project_dir", "cwd")  # where a caller may name the turn's project
 
 
 def check_format(fmt: str) -> str:
@@ -43,6 +48,47 @@ def _has_idless_results(raw_messages: list[Any], fmt: str) -> bool:
     return False
 
 
+def _project_dirs(
+    conn: sqlite3.Connection,
+    session_id: str | None,
+    meta: dict[str, Any] | None,
+    project_dir: str | None,
+    workdir: str | None,
+) -> list[str | None]:
+    """Every directory a project switch may name for this turn: the caller's, the turn's meta,
+    the session's stored project and the server's working directory (the agent's project)."""
+    found: list[str | None] = [project_dir]
+    found += [meta.get(k) for k in _META_PROJECT_KEYS if isinstance((meta or {}).get(k), str)]
+    if session_id is not None:
+        row = conn.execute("SELECT project_dir FROM sessions WHERE id = ?", (session_id,))
+        found += [r[0] for r in row.fetchall()]
+    found.append(workdir)
+    dirs = list(dict.fromkeys(d for d in found if d))
+    return dirs or [None]  # no project known: the global and session switches still apply
+
+
+def capture_off_reason(
+    conn: sqlite3.Connection,
+    settings: Settings,
+    *,
+    session_id: str | None,
+    meta: dict[str, Any] | None = None,
+    project_dir: str | None = None,
+    workdir: str | None = None,
+) -> str:
+    """Why a turn sent through the store must not be kept (a capture switch is off), or "".
+
+    Trigger: store_turn is called. Why: the tool is another way in for what the hooks keep
+    out, so it obeys the same switches. Outcome: the first switch found off, as the hooks
+    would report it.
+    """
+    for directory in _project_dirs(conn, session_id, meta, project_dir, workdir):
+        allowed, why = capture_allowed(settings, project_dir=directory, session_id=session_id)
+        if not allowed:
+            return why
+    return ""
+
+
 def store_turn(
     conn: sqlite3.Connection,
     settings: Settings,
@@ -54,8 +100,15 @@ def store_turn(
     agent: str = "mcp",
     project_dir: str | None = None,
     user: str | None = None,
+    workdir: str | None = None,
 ) -> dict[str, Any]:
-    """Normalize and store one or more messages; create the session when unknown."""
+    """Normalize, redact and store one or more messages; create the session when unknown.
+
+    Secrets and `<private>` spans are redacted as the hooks redact them (counts become a
+    `redaction` session event). While a capture switch covers the turn (everywhere, its
+    session, or a project named by `project_dir`, meta, the session or `workdir`) nothing is
+    stored and the answer's `capture_off` says why: not an error, so clients do not retry.
+    """
     check_format(fmt)
     if not isinstance(raw_messages, list) or not raw_messages:
         raise InvalidInput("messages must be a non-empty list of message objects")
@@ -66,9 +119,23 @@ def store_turn(
         )
     if meta is not None and not isinstance(meta, dict):
         raise InvalidInput("meta must be an object (or omitted)")
+    if session_id is not None:
+        check_session_id(session_id)
+    off = capture_off_reason(
+        conn, settings, session_id=session_id, meta=meta, project_dir=project_dir,
+        workdir=workdir,
+    )  # fmt: skip
+    if off:
+        return {
+            "session_id": session_id,
+            "session_created": False,
+            "message_ids": [],
+            "stored": 0,
+            "duplicates": 0,
+            "capture_off": f"nothing stored: {off}",
+        }
     if session_id is None:
         session_id = new_session_id()
-    check_session_id(session_id)
     kwargs: dict[str, Any] = {}
     if fmt in ("gemini", "openai"):
         # Generated ids (Gemini calls, OpenAI legacy functions) are salted with where this
@@ -80,13 +147,23 @@ def store_turn(
             _, kwargs["open_calls"] = message_store.tool_call_context(conn, session_id, position)
     # Convert before touching the store: a bad message must not create an empty session.
     internal = convert.to_internal(raw_messages, fmt, **kwargs)
+    redacted = [redact_message(m) for m in internal]
+    clean_meta, meta_counts = redact_value(meta) if meta is not None else (None, Counter())
     with atomic(conn):  # the session and its first turn appear together or not at all
         session_id, created = ensure_session(
             conn, session_id, agent=agent, project_dir=project_dir, user=user
         )
         results = message_store.store_messages(
-            conn, settings, session_id, internal, fmt=fmt, meta=meta
+            conn, settings, session_id, [m for m, _ in redacted], fmt=fmt, meta=clean_meta
         )
+        counts: Counter[str] = Counter()
+        for result, (_, counted) in zip(results, redacted, strict=True):
+            if result["stored"]:
+                counts.update(counted)
+        if any(r["stored"] for r in results):
+            counts.update(meta_counts)
+        if counts:
+            add_event(conn, session_id, "redaction", {"counts": dict(counts), "source": agent})
     stored = sum(1 for r in results if r["stored"])
     return {
         "session_id": session_id,
