@@ -46,6 +46,11 @@ def describe(counts: dict[str, Any], *, done: bool) -> list[str]:
             f"{counts['transcript_cursors_kept']} transcript cursors (hooks and `import` go on "
             "after the forgotten part instead of storing it again)"
         )
+    if counts["message_keys_kept"]:
+        kept.append(
+            f"the ids (digests, no text) of {counts['message_keys_kept']} OpenClaw messages, so "
+            "its next run, which resends the history, does not store them again"
+        )
     if counts["llm_calls_unlinked"]:
         kept.append(f"{counts['llm_calls_unlinked']} LLM usage rows, no longer linked to a session")
     if kept:

@@ -428,3 +428,37 @@ def test_cli_export_then_import_file_round_trips(tmp_path):
     assert [r["type"] for r in lines] == ["acontext-export", "session", "message", "end"]
     bogus = cli("import", str(tmp_path / "nothing-here"), home=home)
     assert bogus.returncode == 1 and "import claude-code" in bogus.stderr
+
+
+def test_a_forgotten_openclaw_session_is_not_stored_again_when_its_history_is_resent(tmp_path):
+    """OpenClaw resends a session's whole history at every agent_end (recorded payloads)."""
+    home = tmp_path / "home"
+    run1, run2 = (
+        json.loads((FIXTURES.parent / "openclaw" / f"run{n}_agent_end.json").read_text())
+        for n in (1, 2)
+    )
+    sid = run1["sessionId"]
+
+    def agent_end(payload: dict[str, Any]) -> None:
+        env = {**os.environ, "ACONTEXT_HOME": str(home), "HOME": str(tmp_path / "user")}
+        done = subprocess.run([str(BIN), "hook", "openclaw", "agent_end"], env=env, timeout=60,
+                              input=json.dumps(payload).encode(), capture_output=True)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+
+    def texts() -> list[str]:
+        conn = sqlite3.connect(home / "acontext.db")
+        try:
+            rows = conn.execute("SELECT role FROM messages WHERE session_id = ? "
+                                "ORDER BY position", (sid,)).fetchall()  # fmt: skip
+        finally:
+            conn.close()
+        return [r[0] for r in rows]
+
+    agent_end(run1)
+    assert len(texts()) == 6
+    done = cli("forget", sid, "--yes", home=home)
+    assert done.returncode == 0 and "ids (digests, no text) of 6 OpenClaw messages" in done.stdout
+    agent_end(run1)  # the same history again
+    assert texts() == []
+    agent_end(run2)  # run 1's messages again, plus run 2's own user message and answer
+    assert texts() == ["user", "assistant"]

@@ -13,6 +13,8 @@ What stays, on purpose:
   is read again (its next hook, `import claude-code`). Why: without the cursor the reader
   starts at byte 0 and stores the forgotten past again. Outcome: only what the transcript
   gains after the forget is captured, into a fresh session row of the same id.
+- For agents that resend the whole history each time (OpenClaw), the forgotten messages'
+  dedup keys, in a `forgotten:<session>` cursor, for the same reason.
 - LLM usage rows, unlinked (`session_id` set NULL): they hold no conversation text, and the
   daily token budget and `acontext-mcp usage` count them.
 - Skills learned from the sessions: they live in the skills git repository, which forget
@@ -31,9 +33,12 @@ from acontext_mcp.config import Settings
 from acontext_mcp.errors import InvalidInput, NotFound
 from acontext_mcp.store.blobs import blob_path, blob_refs
 from acontext_mcp.store.cleanup import names_session, session_tree
+from acontext_mcp.store.cursors import get_cursor, set_cursor
 from acontext_mcp.store.db import atomic, loads
 
 KEPT_CURSOR_PREFIX = "transcript:"
+TOMBSTONE_PREFIX = "forgotten:"  # + session id: dedup keys a resending agent must not restore
+RESENDING_AGENTS = ("openclaw",)  # hand over the whole history at every event, no cursor
 _BLOB_PARTS = """parts LIKE '%"kind":"blob"%'"""  # stored JSON is compact: see db.dumps
 _CASCADED = (
     ("messages", "messages"),
@@ -114,7 +119,7 @@ def _cursor_keys(conn: sqlite3.Connection, ids: list[str]) -> tuple[list[str], i
     for (key,) in conn.execute("SELECT key FROM cursors"):
         if not names_session(key, wanted):
             continue
-        if key.startswith(KEPT_CURSOR_PREFIX):
+        if key.startswith((KEPT_CURSOR_PREFIX, TOMBSTONE_PREFIX)):
             kept += 1
         else:
             drop.append(key)
@@ -148,6 +153,10 @@ def _counts(conn: sqlite3.Connection, ids: list[str]) -> dict[str, Any]:
     drop, kept = _cursor_keys(conn, ids)
     counts["cursors"] = len(drop)
     counts["transcript_cursors_kept"] = kept
+    counts["message_keys_kept"] = one(
+        f"SELECT COUNT(*) FROM messages m JOIN sessions s ON s.id = m.session_id "
+        f"WHERE m.session_id {_IN} AND s.agent IN ({', '.join(map(repr, RESENDING_AGENTS))})"
+    )
     counts["llm_calls_unlinked"] = one(f"SELECT COUNT(*) FROM llm_calls WHERE session_id {_IN}")
     freed = _blobs_freed(conn)
     counts["blobs"] = len(freed)
@@ -189,6 +198,7 @@ def forget(conn: sqlite3.Connection, settings: Settings, ids: list[str]) -> dict
             _load_ids(conn, ids)
             counts = _counts(conn, ids)
             freed = _blobs_freed(conn)
+            _bury_keys(conn)
             drop, _kept = _cursor_keys(conn, ids)
             conn.executemany("DELETE FROM cursors WHERE key = ?", [(k,) for k in drop])
             conn.execute(
@@ -204,6 +214,33 @@ def forget(conn: sqlite3.Connection, settings: Settings, ids: list[str]) -> dict
     counts["blob_files_removed"] = remove_blob_files(conn, settings, freed)
     counts["wal_busy"] = checkpoint(conn)
     return {"session_ids": ids, **counts}
+
+
+def _bury_keys(conn: sqlite3.Connection) -> None:
+    """Keep the dedup keys of forgotten messages from agents that resend whole histories.
+
+    Trigger: forgetting an OpenClaw session, which has no transcript cursor: every agent_end
+    hands over the session's whole history. Why: its next event would store the forgotten
+    messages again. Outcome: a `forgotten:<session>` cursor lists their keys (digests, no
+    text); the hook treats them as stored (`forgotten_keys`). A later forget adds to it.
+    """
+    rows = conn.execute(
+        f"SELECT m.session_id, m.dedup_key FROM messages m JOIN sessions s ON s.id = m.session_id "
+        f"WHERE m.session_id {_IN} AND s.agent IN ({','.join('?' * len(RESENDING_AGENTS))})",
+        RESENDING_AGENTS,
+    ).fetchall()
+    buried: dict[str, set[str]] = {}
+    for sid, key in rows:
+        buried.setdefault(sid, set()).add(key)
+    for sid, keys in buried.items():
+        old = get_cursor(conn, TOMBSTONE_PREFIX + sid) or []
+        set_cursor(conn, TOMBSTONE_PREFIX + sid, sorted(keys.union(old)))
+
+
+def forgotten_keys(conn: sqlite3.Connection, session_id: str, keys: list[str]) -> set[str]:
+    """Those of `keys` that were forgotten in this session (one primary-key lookup)."""
+    buried = get_cursor(conn, TOMBSTONE_PREFIX + session_id)
+    return set(keys).intersection(buried) if buried else set()
 
 
 def remove_blob_files(conn: sqlite3.Connection, settings: Settings, shas: set[str]) -> int:
