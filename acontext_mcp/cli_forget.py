@@ -31,28 +31,33 @@ def _project(value: str | None) -> str | None:
     return os.path.abspath(os.path.expanduser(value)) if value else None
 
 
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
 def describe(counts: dict[str, Any], *, done: bool) -> list[str]:
     """The plan (or the outcome) in a few lines a person can check before saying yes."""
-    n = counts["sessions"]
     head = "forgot" if done else "would forget"
-    items = ", ".join(f"{counts[k]} {k}" for k in _KINDS)
+    items = ", ".join(_n(counts[k], k.removesuffix("s")) for k in _KINDS)
     lines = [
-        f"{head} {n} session{'s' if n != 1 else ''}: {items}, {counts['blobs']} blob files "
-        f"({human_bytes(counts['blob_bytes'])})"
+        f"{head} {_n(counts['sessions'], 'session')}: {items}, "
+        f"{_n(counts['blobs'], 'blob file')} ({human_bytes(counts['blob_bytes'])})"
     ]
     kept = []
     if counts["transcript_cursors_kept"]:
         kept.append(
-            f"{counts['transcript_cursors_kept']} transcript cursors (hooks and `import` go on "
-            "after the forgotten part instead of storing it again)"
+            f"{_n(counts['transcript_cursors_kept'], 'transcript cursor')} (hooks and `import` "
+            "go on after the forgotten part instead of storing it again)"
         )
     if counts["message_keys_kept"]:
         kept.append(
-            f"the ids (digests, no text) of {counts['message_keys_kept']} OpenClaw messages, so "
-            "its next run, which resends the history, does not store them again"
+            f"the ids (digests, no text) of {_n(counts['message_keys_kept'], 'OpenClaw message')}"
+            ", so its next run, which resends the history, does not store them again"
         )
     if counts["llm_calls_unlinked"]:
-        kept.append(f"{counts['llm_calls_unlinked']} LLM usage rows, no longer linked to a session")
+        kept.append(
+            f"{_n(counts['llm_calls_unlinked'], 'LLM usage row')}, no longer linked to a session"
+        )
     if kept:
         lines.append("kept: " + "; ".join(kept))
     if counts["skill_commits"]:

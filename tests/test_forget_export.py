@@ -409,6 +409,9 @@ def test_cli_export_then_import_file_round_trips(tmp_path):
     exported = cli("export", "-o", str(out), home=home)
     assert exported.returncode == 0, exported.stderr
     assert "exported 3 sessions, 7 messages" in exported.stderr
+    alpha = cli("export", "--project", str(tmp_path / "alpha"), home=home)
+    ids = [json.loads(x).get("id") for x in alpha.stdout.splitlines()]
+    assert [i for i in ids if i] == ["s1", "s1:agent-x"]
     assert cli("forget", "--all", "--yes", home=home).returncode == 0
     assert _sessions(home) == []
 
@@ -457,7 +460,9 @@ def test_a_forgotten_openclaw_session_is_not_stored_again_when_its_history_is_re
     agent_end(run1)
     assert len(texts()) == 6
     done = cli("forget", sid, "--yes", home=home)
-    assert done.returncode == 0 and "ids (digests, no text) of 6 OpenClaw messages" in done.stdout
+    assert (
+        done.returncode == 0 and "ids (digests, no text) of 6 OpenClaw messages, so" in done.stdout
+    )
     agent_end(run1)  # the same history again
     assert texts() == []
     agent_end(run2)  # run 1's messages again, plus run 2's own user message and answer

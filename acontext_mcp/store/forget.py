@@ -119,9 +119,9 @@ def _cursor_keys(conn: sqlite3.Connection, ids: list[str]) -> tuple[list[str], i
     for (key,) in conn.execute("SELECT key FROM cursors"):
         if not names_session(key, wanted):
             continue
-        if key.startswith((KEPT_CURSOR_PREFIX, TOMBSTONE_PREFIX)):
+        if key.startswith(KEPT_CURSOR_PREFIX):
             kept += 1
-        else:
+        elif not key.startswith(TOMBSTONE_PREFIX):
             drop.append(key)
     return drop, kept
 
@@ -141,7 +141,7 @@ def _blobs_freed(conn: sqlite3.Connection) -> set[str]:
     return mine - _referenced(conn, f"session_id NOT {_IN}")
 
 
-def _counts(conn: sqlite3.Connection, ids: list[str]) -> dict[str, Any]:
+def _counts(conn: sqlite3.Connection, ids: list[str], freed: set[str]) -> dict[str, Any]:
     one = lambda sql: conn.execute(sql).fetchone()[0]  # noqa: E731
     counts: dict[str, Any] = {"sessions": one(f"SELECT COUNT(*) FROM sessions WHERE id {_IN}")}
     for kind, table in _CASCADED:
@@ -158,14 +158,9 @@ def _counts(conn: sqlite3.Connection, ids: list[str]) -> dict[str, Any]:
         f"WHERE m.session_id {_IN} AND s.agent IN ({', '.join(map(repr, RESENDING_AGENTS))})"
     )
     counts["llm_calls_unlinked"] = one(f"SELECT COUNT(*) FROM llm_calls WHERE session_id {_IN}")
-    freed = _blobs_freed(conn)
     counts["blobs"] = len(freed)
-    counts["blob_bytes"] = sum(
-        conn.execute("SELECT COALESCE(SUM(size), 0) FROM blobs WHERE sha256 = ?", (s,)).fetchone()[
-            0
-        ]
-        for s in freed
-    )
+    size = "SELECT COALESCE(SUM(size), 0) FROM blobs WHERE sha256 = ?"
+    counts["blob_bytes"] = sum(conn.execute(size, (sha,)).fetchone()[0] for sha in freed)
     counts["skill_commits"] = [
         r[0]
         for r in conn.execute(
@@ -181,7 +176,7 @@ def plan(conn: sqlite3.Connection, ids: list[str]) -> dict[str, Any]:
     conn.execute("BEGIN")
     try:
         _load_ids(conn, ids)
-        return {"session_ids": ids, **_counts(conn, ids)}
+        return {"session_ids": ids, **_counts(conn, ids, _blobs_freed(conn))}
     finally:
         conn.execute("ROLLBACK")
 
@@ -196,8 +191,8 @@ def forget(conn: sqlite3.Connection, settings: Settings, ids: list[str]) -> dict
         with atomic(conn):
             ids = sorted(session_tree(conn, ids))  # a subagent may have appeared since the plan
             _load_ids(conn, ids)
-            counts = _counts(conn, ids)
             freed = _blobs_freed(conn)
+            counts = _counts(conn, ids, freed)
             _bury_keys(conn)
             drop, _kept = _cursor_keys(conn, ids)
             conn.executemany("DELETE FROM cursors WHERE key = ?", [(k,) for k in drop])

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import groupby
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from acontext_mcp.config import Settings
 from acontext_mcp.errors import InvalidInput
@@ -146,6 +146,8 @@ def _check(record: Any, state: dict[str, Any]) -> None:
             _need(record, "text", str)
             _need(record, "task_order", int, null=True)
             _need(record, "attempts", int)
+            _need(record, "commit_sha", str, null=True)
+            _need(record, "error", str, null=True)
             _need(record, "updated_at", (int, float))
     elif kind == "end":
         state["end"] = record.get("counts")
@@ -155,50 +157,61 @@ def _check(record: Any, state: dict[str, Any]) -> None:
         state["counts"][kind + "s"] += 1
 
 
-def _records(path: Path) -> Iterator[tuple[int, Any]]:
-    with open(path, encoding="utf-8") as fh:
-        for number, text in enumerate(fh, 1):
-            if not text.strip():
-                continue
-            try:
-                yield number, json.loads(text)
-            except ValueError as exc:
-                raise InvalidInput(f"{path}:{number}: not valid JSON ({exc})") from exc
+def _records(fh: IO[str], name: str) -> Iterator[tuple[int, Any]]:
+    fh.seek(0)
+    for number, text in enumerate(fh, 1):
+        if not text.strip():
+            continue
+        try:
+            yield number, json.loads(text)
+        except ValueError as exc:
+            raise InvalidInput(f"{name}:{number}: not valid JSON ({exc})") from exc
 
 
-def check_file(path: Path) -> dict[str, int]:
-    """Validate the whole export without writing; returns its counts per kind."""
+def _checked(fh: IO[str], name: str) -> Iterator[dict[str, Any]]:
+    """Every record after the header, each checked; raises InvalidInput at the first bad one
+    and, once all are read, when the `end` line is missing or its counts disagree."""
     state: dict[str, Any] = {
         "sessions": set(), "current": None, "positions": set(), "end": None,
         "counts": dict.fromkeys(KINDS, 0),
     }  # fmt: skip
-    records = _records(path)
+    records = _records(fh, name)
     first = next(records, None)
     if first is None or not isinstance(first[1], dict) or first[1].get("type") != FORMAT:
-        raise InvalidInput(f"{path} is not an acontext-mcp export (no header line)")
+        raise InvalidInput(f"{name} is not an acontext-mcp export (no header line)")
     if first[1].get("version") != VERSION:
         raise InvalidInput(
-            f"{path} is export format version {first[1].get('version')!r}; this acontext-mcp "
+            f"{name} is export format version {first[1].get('version')!r}; this acontext-mcp "
             f"reads version {VERSION}. Upgrade acontext-mcp to import it."
         )
     for number, record in records:
         if state["end"] is not None:
-            raise InvalidInput(f"{path}:{number}: records after the `end` line")
+            raise InvalidInput(f"{name}:{number}: records after the `end` line")
         try:
             _check(record, state)
         except (_Bad, InvalidInput) as exc:
-            raise InvalidInput(f"{path}:{number}: {exc}; nothing was imported") from exc
+            raise InvalidInput(f"{name}:{number}: {exc}; nothing was imported") from exc
+        if record["type"] != "end":
+            yield record
     if state["end"] is None:
         raise InvalidInput(
-            f"{path} has no `end` line: the export was cut short; nothing was imported. "
+            f"{name} has no `end` line: the export was cut short; nothing was imported. "
             "Export again."
         )
     if state["end"] != state["counts"]:
         raise InvalidInput(
-            f"{path}: the `end` line counts {state['end']} but the file holds "
+            f"{name}: the `end` line counts {state['end']} but the file holds "
             f"{state['counts']}; nothing was imported"
         )
-    return state["counts"]
+
+
+def check_file(path: Path) -> dict[str, int]:
+    """Validate the whole export without writing; returns its counts per kind."""
+    counts = dict.fromkeys(KINDS, 0)
+    with open(path, encoding="utf-8") as fh:
+        for record in _checked(fh, str(path)):
+            counts[record["type"] + "s"] += 1
+    return counts
 
 
 # --- Storing ---
@@ -344,13 +357,28 @@ class _Session:
 
 
 def restore(conn: sqlite3.Connection, settings: Settings, path: Path) -> RestoreStats:
-    """Import an export file: checked whole first, then one transaction per session."""
-    check_file(path)
+    """Import an export file: checked whole first, then one transaction per session.
+
+    The second pass reads the same open file and checks each record again, so a file
+    changed between the passes cannot slip an unchecked record in.
+    """
     stats = RestoreStats()
-    records = (r for _n, r in _records(path) if r.get("type") not in (FORMAT, "end"))
-    for _sid, group in groupby(records, key=lambda r: r.get("session_id", r.get("id"))):
-        with atomic(conn):
-            writer = _Session(conn, settings, stats)
-            for record in group:
-                getattr(writer, record["type"])(record)
+    with open(path, encoding="utf-8") as fh:
+        for _record in _checked(fh, str(path)):
+            pass
+        records = _checked(fh, str(path))
+        for _sid, group in groupby(records, key=lambda r: r.get("session_id", r.get("id"))):
+            with atomic(conn):
+                writer = _Session(conn, settings, stats)
+                for record in group:
+                    _STORE[record["type"]](writer, record)
     return stats
+
+
+_STORE = {
+    "session": _Session.session,
+    "message": _Session.message,
+    "task": _Session.task,
+    "event": _Session.event,
+    "learning": _Session.learning,
+}
