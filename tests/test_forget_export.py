@@ -467,3 +467,31 @@ def test_a_forgotten_openclaw_session_is_not_stored_again_when_its_history_is_re
     assert texts() == []
     agent_end(run2)  # run 1's messages again, plus run 2's own user message and answer
     assert texts() == ["user", "assistant"]
+
+
+def test_a_blob_stored_again_right_after_the_forget_keeps_its_file(db, settings, monkeypatch):
+    """Between the forget's commit and the file removal, another process stores the same image
+    (its file already exists, so it writes nothing): the file must stay."""
+    from acontext_mcp.store.db import open_db
+    from acontext_mcp.store.messages import list_messages
+
+    shot = {"role": "user", "parts": [image(OWN)]}
+    ensure_session(db, "gone")
+    store_messages(db, settings, "gone", [shot], fmt="acontext")
+    remove = forget.remove_blob_files
+
+    def writer_first(conn, settings_, shas):
+        other = open_db(settings)
+        try:
+            ensure_session(other, "fresh")
+            store_messages(other, settings, "fresh", [shot], fmt="acontext")
+        finally:
+            other.close()
+        return remove(conn, settings_, shas)
+
+    monkeypatch.setattr(forget, "remove_blob_files", writer_first)
+    done = forget.forget(db, settings, ["gone"])
+
+    assert done["blobs"] == 1 and done["blob_files_removed"] == 0
+    (item,) = list_messages(db, settings, "fresh")["items"]
+    assert item["message"]["parts"][0]["source"]["data"] == b64(OWN)
