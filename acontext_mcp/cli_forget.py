@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
 import sys
 from collections.abc import Callable
 from contextlib import closing
@@ -114,7 +115,11 @@ def cmd_forget(args: argparse.Namespace, settings: Settings) -> int:
             return 1
         result = forget.forget(conn, settings, ids)
         if args.vacuum:
-            result["vacuum"] = forget.vacuum(conn, settings)
+            try:
+                result["vacuum"] = forget.vacuum(conn, settings)
+            except sqlite3.OperationalError as exc:  # forgotten already; only shrinking failed
+                _err(f"acontext-mcp: forgotten, but VACUUM failed ({exc}): run "
+                     "`acontext-mcp forget --vacuum` when agents are idle")  # fmt: skip
     if args.json:
         emit_json(result)
         return 0
