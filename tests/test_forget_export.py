@@ -495,3 +495,18 @@ def test_a_blob_stored_again_right_after_the_forget_keeps_its_file(db, settings,
     assert done["blobs"] == 1 and done["blob_files_removed"] == 0
     (item,) = list_messages(db, settings, "fresh")["items"]
     assert item["message"]["parts"][0]["source"]["data"] == b64(OWN)
+
+
+def test_an_export_with_a_missing_blob_file_keeps_the_reference_and_says_so(db, settings, tmp_path):
+    populate(db, settings, tmp_path)
+    blob_path(settings, sha(OWN)).unlink()
+    out = tmp_path / "out.jsonl"
+    with open(out, "w", encoding="utf-8") as fh:
+        done = write_export(db, settings, fh, session_ids=["s1"])
+    assert done["missing_blobs"] == 1 and done["messages"] == 6
+    records = [json.loads(x) for x in out.read_text().splitlines()]
+    (nested,) = [r for r in records if r.get("session_id") == "s1:agent-x"]
+    ref = {"kind": "blob", "blob": sha(OWN), "media_type": "application/pdf", "size": len(OWN)}
+    assert nested["parts"][0]["content"][0]["source"] == ref
+    forget.forget(db, settings, ["s1"])
+    assert restore(db, settings, out).messages == 6
