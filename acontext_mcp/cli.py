@@ -271,6 +271,9 @@ def build_parser() -> argparse.ArgumentParser:
     from acontext_mcp import cli_import
 
     cli_import.register(add)
+    from acontext_mcp import cli_forget
+
+    cli_forget.register(add)
     from acontext_mcp import cli_skills
 
     cli_skills.register(add)

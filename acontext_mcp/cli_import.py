@@ -1,4 +1,5 @@
-"""`acontext-mcp import claude-code [DIR]`: backfill past transcripts, with a progress bar.
+"""`acontext-mcp import claude-code [DIR]`: backfill past transcripts, with a progress bar;
+`acontext-mcp import FILE`: read back an `acontext-mcp export` (see store.restore).
 
 The domain is `capture.importer`; this module parses flags, draws progress on stderr, turns
 the first Ctrl-C into "stop after this file" and prints the summary (or JSON on stdout).
@@ -80,9 +81,58 @@ def _root(args: argparse.Namespace) -> Path:
     return root
 
 
+def _export_file(args: argparse.Namespace) -> Path | None:
+    """The export file to read back, when that is what was named.
+
+    Trigger: `import FILE`, or `import claude-code FILE`, where FILE's first line is an
+    `acontext-mcp export` header. Why: one `import` for both, told apart by content rather
+    than by a flag to remember. Outcome: the path, or None for Claude Code transcripts.
+    """
+    from acontext_mcp.store.restore import is_export
+
+    if args.source in SOURCES:
+        path = Path(args.dir).expanduser() if args.dir else None
+        return path if path is not None and path.is_file() and is_export(path) else None
+    path = Path(args.source).expanduser()
+    if args.dir is None and path.is_file() and is_export(path):
+        return path
+    raise InvalidInput(
+        f"cannot import {args.source!r}: use `import claude-code [DIR]` or `import FILE` with a "
+        "file written by `acontext-mcp export`"
+    )
+
+
+def _import_export(args: argparse.Namespace, settings: Settings, path: Path) -> int:
+    from acontext_mcp.store.db import open_db
+    from acontext_mcp.store.restore import check_file, restore
+
+    if args.dry_run:
+        counts = check_file(path)
+        if args.json:
+            emit_json({"file": str(path), "valid": True, **counts})
+        else:
+            print(f"{path} is a valid export: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
+        return 0
+    with closing(open_db(settings)) as conn:
+        stats = restore(conn, settings, path).to_json()
+    if args.json:
+        emit_json({"file": str(path), **stats})
+    if not args.quiet:
+        _err(
+            f"imported {stats['sessions']} sessions ({stats['sessions_existing']} already there), "
+            f"{stats['messages']} messages ({stats['messages_existing']} already there), "
+            f"{stats['tasks']} tasks, {stats['events']} events, {stats['learnings']} learnings "
+            f"from {path}"
+        )
+    return 0
+
+
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     from acontext_mcp.capture import importer
 
+    export = _export_file(args)
+    if export is not None:
+        return _import_export(args, settings, export)
     if args.live_window < 0:
         raise InvalidInput("--live-window must be 0 or more seconds")
     found = importer.discover(_root(args))
@@ -215,9 +265,14 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     p = add(
         "import",
         cmd_import,
-        "Backfill past agent transcripts into the store (re-runs store nothing twice).",
+        "Backfill past agent transcripts, or read back an `acontext-mcp export` file "
+        "(re-runs store nothing twice).",
     )
-    p.add_argument("source", choices=SOURCES, help="whose transcripts: claude-code")
+    p.add_argument(
+        "source",
+        metavar="claude-code|FILE",
+        help="`claude-code` for its transcripts, or a file written by `acontext-mcp export`",
+    )
     p.add_argument(
         "dir",
         nargs="?",

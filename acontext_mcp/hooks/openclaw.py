@@ -340,7 +340,9 @@ def _known_keys(conn: sqlite3.Connection, session_id: str, keys: list[str]) -> s
             [session_id, *chunk],
         )
         found.update(r[0] for r in rows)
-    return found
+    from acontext_mcp.store.forget import forgotten_keys
+
+    return found | forgotten_keys(conn, session_id, wanted)  # `forget` must stay forgotten
 
 
 def _log_skip(key: str, exc: Exception) -> None:

@@ -59,6 +59,15 @@ def _sources(parts: list[Any]) -> list[dict[str, Any]]:
     return found
 
 
+def blob_refs(parts: list[Any]) -> set[str]:
+    """The sha256 of every blob a stored part list references (forget collects garbage by it)."""
+    return {
+        s["blob"]
+        for s in _sources(parts)
+        if s.get("kind") == "blob" and isinstance(s.get("blob"), str)
+    }
+
+
 def externalize(
     conn: sqlite3.Connection, settings: Settings, parts: list[Any]
 ) -> tuple[list[Any], int]:

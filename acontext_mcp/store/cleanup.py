@@ -14,12 +14,30 @@ import sqlite3
 from acontext_mcp.store.db import atomic
 
 
-def _names_session(key: str, session_ids: set[str]) -> bool:
+def names_session(key: str, session_ids: set[str]) -> bool:
     """A cursor key with one of these sessions as a whole `:`-separated segment."""
     return any(
         key.endswith(":" + sid) or f":{sid}:" in key or key.startswith(sid + ":")
         for sid in session_ids
     )
+
+
+def session_tree(conn: sqlite3.Connection, session_ids: list[str]) -> set[str]:
+    """These sessions and their subagent sessions, and theirs (a subagent goes with its parent)."""
+    ids = set(session_ids)
+    frontier = sorted(ids)
+    while frontier:
+        found: list[str] = []
+        for start in range(0, len(frontier), 500):  # stay under SQLite's variable limit
+            chunk = frontier[start : start + 500]
+            rows = conn.execute(
+                f"SELECT id FROM sessions WHERE parent_id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ).fetchall()
+            found += [r[0] for r in rows if r[0] not in ids]
+        ids.update(found)
+        frontier = found
+    return ids
 
 
 def delete_session(conn: sqlite3.Connection, session_id: str) -> dict[str, int]:
@@ -28,15 +46,7 @@ def delete_session(conn: sqlite3.Connection, session_id: str) -> dict[str, int]:
     Deleting a session that does not exist is not an error (all counts are 0).
     """
     with atomic(conn):
-        ids = {session_id}
-        frontier = [session_id]
-        while frontier:  # subagents of subagents, too
-            rows = conn.execute(
-                f"SELECT id FROM sessions WHERE parent_id IN ({','.join('?' * len(frontier))})",
-                frontier,
-            ).fetchall()
-            frontier = [r[0] for r in rows if r[0] not in ids]
-            ids.update(frontier)
+        ids = session_tree(conn, [session_id])
         marks = ",".join("?" * len(ids))
         args = sorted(ids)
         counts = {
@@ -55,7 +65,7 @@ def delete_session(conn: sqlite3.Connection, session_id: str) -> dict[str, int]:
                 "SELECT key FROM cursors WHERE " + " OR ".join(["instr(key, ?) > 0"] * len(ids)),
                 args,
             ).fetchall()
-            if _names_session(r[0], ids)
+            if names_session(r[0], ids)
         ]
         conn.executemany("DELETE FROM cursors WHERE key = ?", [(k,) for k in keys])
         jobs = conn.execute(
