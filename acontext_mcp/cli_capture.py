@@ -33,7 +33,7 @@ def cmd_capture(args: argparse.Namespace, settings: Settings) -> int:
         if enabled:
             marker.unlink(missing_ok=True)
         else:
-            settings.home.mkdir(parents=True, exist_ok=True)
+            settings.ensure_dirs()
             marker.write_text("acontext-mcp capture is off everywhere; delete this to resume\n")
         where = "everywhere"
     elif args.session:

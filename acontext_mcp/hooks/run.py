@@ -23,9 +23,10 @@ def _log(line: str) -> None:
     """Append one line to <home>/logs/hooks.log; never raises (logging must not break a hook)."""
     try:
         from acontext_mcp.config import Settings
+        from acontext_mcp.private import private_mkdir
 
         logs = Settings.from_env().logs_dir
-        logs.mkdir(parents=True, exist_ok=True)
+        private_mkdir(logs)
         stamp = time.strftime("%Y-%m-%d %H:%M:%S")
         with open(logs / "hooks.log", "a", encoding="utf-8") as fh:
             fh.write(f"{stamp} {os.getpid()} {line}\n")

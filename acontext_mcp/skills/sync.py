@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from acontext_mcp.config import Settings
+from acontext_mcp.private import user_mkdir, user_mode
 from acontext_mcp.user_config import CONFIG_FILE
 from acontext_mcp.user_config import load as load_user_config
 
@@ -453,18 +454,20 @@ def _rmtree(path: Path) -> None:
 
 
 def _copy_skill(name: str, files: dict[str, Path], tmp: Path) -> Hashes:
-    """Copy the files into `tmp` (created here); the hashes of what was written."""
-    tmp.mkdir(mode=0o755)
+    """Copy the files into `tmp` (created here); the hashes of what was written. The copy is
+    the user's, outside the data home: it gets the user's umask, not our owner-only one
+    (an executable stays executable)."""
+    user_mkdir(tmp)
     hashes: Hashes = {}
     for rel, src in files.items():
         dst = tmp / rel
-        dst.parent.mkdir(parents=True, exist_ok=True)
+        user_mkdir(dst.parent)
         data = src.read_bytes()
         with open(dst, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(dst, src.stat().st_mode & 0o777)
+        os.chmod(dst, user_mode(0o777 if src.stat().st_mode & stat.S_IXUSR else 0o666))
         hashes[rel] = hashlib.sha256(data).hexdigest()
     return hashes
 
@@ -519,7 +522,7 @@ def sync_skills(source_dir: Path, target_dir: Path, *, manifest_path: Path) -> S
         report.errors.append(f"source {source_dir} and target overlap; nothing synced")
         return report
     try:
-        target_dir.mkdir(parents=True, exist_ok=True)
+        user_mkdir(target_dir)
         with _locked(manifest_path):
             _sync_locked(source_dir, target_dir, manifest_path, report)
     except (OSError, ValueError) as exc:

@@ -16,12 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from acontext_mcp.config import Settings
+from acontext_mcp.private import create_private_file, private_mkdir
 
 
 def connect(path: Path | str, *, busy_timeout_ms: int = 10_000) -> sqlite3.Connection:
     """Open a connection with WAL, foreign keys and a busy timeout; rows behave like dicts."""
     if str(path) != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # Owner-only from the start: SQLite gives the -wal and -shm files the db file's mode.
+        private_mkdir(Path(path).parent)
+        create_private_file(Path(path))
     conn = sqlite3.connect(
         str(path),
         timeout=busy_timeout_ms / 1000,
