@@ -17,19 +17,30 @@ from typing import Any
 
 from acontext_mcp.config import Settings
 from acontext_mcp.private import create_private_file, private_mkdir
+from acontext_mcp.store.integrity import StoreDamaged, check_on_open, known_damage
+
+
+class StoreConnection(sqlite3.Connection):
+    """A store connection; `damage` says why it must not write (see store/integrity.py)."""
+
+    damage: str | None = None
 
 
 def connect(path: Path | str, *, busy_timeout_ms: int = 10_000) -> sqlite3.Connection:
-    """Open a connection with WAL, foreign keys and a busy timeout; rows behave like dicts."""
+    """Open a connection with WAL, foreign keys and a busy timeout; rows behave like dicts.
+    A database known to be damaged opens read-only: reads still try, `atomic` refuses."""
+    damage = None
     if str(path) != ":memory:":
         # Owner-only from the start: SQLite gives the -wal and -shm files the db file's mode.
         private_mkdir(Path(path).parent)
         create_private_file(Path(path))
+        damage = known_damage(Path(path))
     conn = sqlite3.connect(
         str(path),
         timeout=busy_timeout_ms / 1000,
         isolation_level=None,
         check_same_thread=False,
+        factory=StoreConnection,
     )
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
@@ -41,6 +52,9 @@ def connect(path: Path | str, *, busy_timeout_ms: int = 10_000) -> sqlite3.Conne
     # WAL + NORMAL is durable across application crashes; only power loss can drop the
     # last transactions, never corrupt the file.
     conn.execute("PRAGMA synchronous = NORMAL")
+    if damage:
+        conn.damage = damage
+        conn.execute("PRAGMA query_only = ON")  # also stops writes made outside `atomic`
     return conn
 
 
@@ -72,6 +86,8 @@ def atomic(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
             raise
         conn.execute(f"RELEASE SAVEPOINT {name}")
         return
+    if getattr(conn, "damage", None):
+        raise StoreDamaged(conn.damage)
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield conn
@@ -104,6 +120,7 @@ class ConnectionPool:
         self._idle: list[sqlite3.Connection] = []
         self._all: list[sqlite3.Connection] = []
         self._closed = False
+        check_on_open(settings.db_path)  # before anything writes (or migrates)
         first = open_db(settings)  # migrates once, up front
         self._all.append(first)
         self._idle.append(first)
