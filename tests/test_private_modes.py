@@ -169,3 +169,40 @@ def test_files_outside_the_home_keep_the_users_umask(env: dict[str, str], tmp_pa
     project.mkdir()
     run(env, "capture", "off", cwd=project)
     assert mode(project / ".acontext-off") == 0o644
+
+
+REPO = Path(__file__).resolve().parent.parent
+SHIMS = {
+    "hooks/claude-code": (REPO / "hooks" / "claude-code", ["Stop"]),
+    "hooks/openclaw": (REPO / "hooks" / "openclaw", ["agent_end"]),
+    "plugin acontext-hook": (
+        REPO / "plugins" / "claude-code" / "scripts" / "acontext-hook",
+        ["claude-code", "Stop"],
+    ),
+}
+
+
+@pytest.mark.parametrize("installed", [True, False], ids=["installed", "missing"])
+@pytest.mark.parametrize("name", sorted(SHIMS))
+def test_a_hook_shim_first_keeps_the_home_private(
+    env: dict[str, str], tmp_path: Path, name: str, installed: bool
+) -> None:
+    """The shims the hosts run make the logs folder themselves (the plugin's fast path then
+    runs the hook module directly, past entry.main), with acontext-mcp present or not."""
+    script, args = SHIMS[name]
+    project = tmp_path / "project"
+    project.mkdir()
+    payload = _payload("Stop", "modes-2", _transcript(project, "modes-2"), project)
+    env = {**env, "PATH": "/usr/bin:/bin"}
+    if installed:
+        env["ACONTEXT_MCP_BIN"] = EXE
+    else:
+        env["ACONTEXT_MCP_BIN"] = str(tmp_path / "nowhere" / "acontext-mcp")
+    done = subprocess.run(
+        [str(script), *args], input=json.dumps(payload), capture_output=True, text=True,
+        env=env, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    home = tmp_path / "home"
+    assert (home / "logs" / "hooks.log").read_text()
+    assert_private(home, "logs/hooks.log")
