@@ -200,3 +200,29 @@ def test_a_read_only_mount_is_named_without_suggesting_chmod(
     assert modes["status"] == "fail" and "read-only" in modes["summary"]
     everything = json.dumps(report["checks"])
     assert "chmod" not in everything
+
+
+def test_a_big_store_is_checked_in_the_background_and_writes_stop_once_damage_is_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above QUICK_CHECK_ABOVE the pool does not wait for quick_check; the next borrowing
+    after it finds damage is read-only all the same."""
+    import time
+
+    from acontext_mcp.store import integrity
+    from acontext_mcp.store.db import ConnectionPool
+
+    home = tmp_path / "home"
+    db = fill_and_damage(home)
+    monkeypatch.setattr(integrity, "QUICK_CHECK_ABOVE", 1024)  # this store counts as big
+    settings = Settings(home=home, skills_dir=home / "skills")
+    pool = ConnectionPool(settings)
+    try:
+        deadline = time.monotonic() + 30
+        while not marker_path(db).exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert marker_path(db).exists()
+        with pool.connection() as conn, pytest.raises(StoreDamaged, match="doctor"):
+            store_turn(conn, settings, [{"role": "user", "content": "late"}])
+    finally:
+        pool.close()

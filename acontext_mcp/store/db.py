@@ -17,7 +17,7 @@ from typing import Any
 
 from acontext_mcp.config import Settings
 from acontext_mcp.private import create_private_file, private_mkdir
-from acontext_mcp.store.integrity import StoreDamaged, check_on_open, known_damage
+from acontext_mcp.store.integrity import StoreDamaged, check_at_start, known_damage
 
 
 class StoreConnection(sqlite3.Connection):
@@ -29,12 +29,10 @@ class StoreConnection(sqlite3.Connection):
 def connect(path: Path | str, *, busy_timeout_ms: int = 10_000) -> sqlite3.Connection:
     """Open a connection with WAL, foreign keys and a busy timeout; rows behave like dicts.
     A database known to be damaged opens read-only: reads still try, `atomic` refuses."""
-    damage = None
     if str(path) != ":memory:":
         # Owner-only from the start: SQLite gives the -wal and -shm files the db file's mode.
         private_mkdir(Path(path).parent)
         create_private_file(Path(path))
-        damage = known_damage(Path(path))
     conn = sqlite3.connect(
         str(path),
         timeout=busy_timeout_ms / 1000,
@@ -52,10 +50,16 @@ def connect(path: Path | str, *, busy_timeout_ms: int = 10_000) -> sqlite3.Conne
     # WAL + NORMAL is durable across application crashes; only power loss can drop the
     # last transactions, never corrupt the file.
     conn.execute("PRAGMA synchronous = NORMAL")
-    if damage:
-        conn.damage = damage
-        conn.execute("PRAGMA query_only = ON")  # also stops writes made outside `atomic`
+    if str(path) != ":memory:":
+        honour_damage(conn, Path(path))
     return conn
+
+
+def honour_damage(conn: sqlite3.Connection, path: Path) -> None:
+    """Make `conn` read-only if `path` is known to be damaged (one failed open() if not)."""
+    if getattr(conn, "damage", None) is None and (damage := known_damage(path)):
+        conn.damage = damage  # type: ignore[attr-defined]
+        conn.execute("PRAGMA query_only = ON")  # also stops writes made outside `atomic`
 
 
 def open_db(settings: Settings) -> sqlite3.Connection:
@@ -112,7 +116,9 @@ class ConnectionPool:
     """Connections for a threaded server: each borrower gets its own, reused afterwards.
 
     SQLite connections are not safe to share between concurrent threads; one per borrower,
-    with WAL, lets readers run beside a writer.
+    with WAL, lets readers run beside a writer. The pool quick_checks the file when it opens
+    (see `integrity.check_at_start`); damage found then, or by anyone else later, makes every
+    connection read-only from its next borrowing.
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -120,7 +126,7 @@ class ConnectionPool:
         self._idle: list[sqlite3.Connection] = []
         self._all: list[sqlite3.Connection] = []
         self._closed = False
-        check_on_open(settings.db_path)  # before anything writes (or migrates)
+        check_at_start(settings.db_path)  # before anything writes (or migrates)
         first = open_db(settings)  # migrates once, up front
         self._all.append(first)
         self._idle.append(first)
@@ -134,6 +140,7 @@ class ConnectionPool:
         except IndexError:
             conn = connect(self._settings.db_path, busy_timeout_ms=self._settings.busy_timeout_ms)
             self._all.append(conn)
+        honour_damage(conn, self._settings.db_path)
         try:
             yield conn
         finally:

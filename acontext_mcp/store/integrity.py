@@ -20,6 +20,7 @@ import logging
 import os
 import shlex
 import sqlite3
+import threading
 import time
 from contextlib import closing, suppress
 from pathlib import Path
@@ -122,10 +123,20 @@ class StoreDamaged(AcontextError):
     """A write into a database known to be damaged (see `known_damage`)."""
 
 
-def check_on_open(db: Path) -> None:
-    """The MCP server's look before it writes: a quick_check (see bench/bench_integrity.py for
-    its cost). Damage leaves the marker, so this server and every hook and worker stop writing;
-    a pass clears a marker an earlier quick_check left (not one from doctor's full check)."""
+def check_at_start(db: Path) -> None:
+    """The MCP server's look before it writes: a quick_check. Up to QUICK_CHECK_ABOVE it runs
+    now (0.3 s at 256 MB, bench/bench_integrity.py), so nothing is written before it is done;
+    a bigger store is checked in a background thread (2.3 s at 1 GB: too long to hold up the
+    first tool call), and writes made meanwhile are the window this leaves."""
+    if _size(db) <= QUICK_CHECK_ABOVE:
+        _quick_check(db)
+    else:
+        threading.Thread(target=_quick_check, args=(db,), name="store-check", daemon=True).start()
+
+
+def _quick_check(db: Path) -> None:
+    """Damage leaves the marker, so this server and every hook and worker stop writing; a
+    pass clears a marker an earlier quick_check left (not one from doctor's full check)."""
     try:
         if os.stat(db).st_size == 0:
             return
