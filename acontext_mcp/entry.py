@@ -2,7 +2,7 @@
 
 `hook` invocations (once per agent tool call, in a fresh interpreter) are routed to a
 stdlib-only path before argparse, pydantic or the MCP SDK are imported. Every command, hooks
-included, first sets an owner-only umask: the data home holds conversations (see private.py).
+included, first sets an owner-only umask: the data home holds conversations (see umask.py).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
-    from acontext_mcp.private import restrict_umask
+    from acontext_mcp.umask import restrict_umask
 
     restrict_umask()
     args = sys.argv[1:] if argv is None else argv

@@ -4,7 +4,7 @@ The data home holds whole conversations (Claude Code keeps its transcripts 0600)
 directory we create there is 0700 and every file 0600, whichever command runs first. The
 simplest way to get that for files we do not open ourselves (SQLite's -wal/-shm, log
 rotation, git objects, temp files) is a process umask of 077, set by the console entry
-point before anything is written (`restrict_umask`). Files we write outside the data home
+point before anything is written (`umask.restrict_umask`). Files we write outside the data home
 (skills synced into ~/.claude/skills, a project's `.acontext-off`, a new settings folder)
 belong to the user's own trees: they get the mode the user's umask would have given them
 (`user_mode`), as before, not ours.
@@ -19,34 +19,10 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
-PRIVATE_UMASK = 0o077
+from acontext_mcp.umask import user_mode
+
 DIR_MODE = 0o700
 FILE_MODE = 0o600
-
-_user_umask: int | None = None  # the umask we replaced; None until restrict_umask runs
-
-
-def restrict_umask() -> None:
-    """Make everything this process (and its children) creates owner-only; remembers the
-    user's umask for files outside the data home. Safe to call twice."""
-    global _user_umask
-    previous = os.umask(PRIVATE_UMASK)
-    if _user_umask is None:
-        _user_umask = previous
-
-
-def user_umask() -> int:
-    """The umask the user ran us with (the current one if `restrict_umask` never ran)."""
-    if _user_umask is not None:
-        return _user_umask
-    current = os.umask(PRIVATE_UMASK)
-    os.umask(current)
-    return current
-
-
-def user_mode(mode: int) -> int:
-    """`mode` (0o666 for a file, 0o777 for a dir or script) as the user's umask leaves it."""
-    return mode & ~user_umask() & 0o777
 
 
 def user_mkdir(path: Path) -> None:

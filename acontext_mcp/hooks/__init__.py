@@ -52,7 +52,7 @@ def _detach() -> bool:
 
 def main(argv: list[str]) -> int:
     """Run one hook; always exit 0."""
-    from acontext_mcp.private import restrict_umask
+    from acontext_mcp.umask import restrict_umask
 
     restrict_umask()  # also when a shim calls this directly, skipping entry.main
     raw = read_stdin()
