@@ -50,10 +50,11 @@ def private_mkdir(path: Path) -> None:
 
 
 def create_private_file(path: Path) -> None:
-    """Create an empty `path` 0600 unless it exists (SQLite then gives -wal/-shm that mode)."""
+    """Create an empty `path` 0600 unless it exists (SQLite then gives -wal/-shm that mode).
+    Any other failure is left for the caller's open to report, as it always did."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
-    except FileExistsError:
+    except OSError:
         return
     os.close(fd)
 

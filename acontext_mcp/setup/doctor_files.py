@@ -98,13 +98,25 @@ def check_modes(report: Report, settings: Settings, *, fix: bool) -> None:
             f"acontext-mcp doctor --fix (or: chmod -R go-rwx {home})",
         )
         return
-    failed = []
+    failed, kept = [], []
     for path in found:
         try:
             tighten(path)
         except OSError as exc:
             failed.append(f"{path}: {exc.strerror}")
-    if failed:
+            continue
+        if _mode(path) & 0o077:
+            kept.append(path)
+    if kept:
+        report.add(
+            "modes",
+            "fail",
+            f"{len(kept)} path(s) kept their modes after chmod, e.g. {kept[0]}: the file system "
+            "does not store Unix permissions (FAT, exFAT, a Windows drive)",
+            "move the data home to a Unix file system (set ACONTEXT_HOME), or mount this one "
+            "with owner-only umask options (e.g. umask=077)",
+        )
+    elif failed:
         report.add(
             "modes",
             "fail",
