@@ -457,7 +457,8 @@ def _copy_skill(name: str, files: dict[str, Path], tmp: Path) -> Hashes:
     """Copy the files into `tmp` (created here); the hashes of what was written. The copy is
     the user's, outside the data home: it gets the user's umask, not our owner-only one
     (an executable stays executable)."""
-    user_mkdir(tmp)
+    tmp.mkdir()  # fails on a leftover: never mix into an old copy
+    os.chmod(tmp, user_mode(0o777))
     hashes: Hashes = {}
     for rel, src in files.items():
         dst = tmp / rel

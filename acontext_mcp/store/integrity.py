@@ -2,7 +2,8 @@
 
 `check` runs SQLite's own consistency check: the full `integrity_check` (every index entry
 against its row) up to QUICK_CHECK_ABOVE, `quick_check` (page structure and record format,
-no index cross-check, several times faster) above it, so doctor stays usable on a big store.
+no index cross-check; 1.8x faster, 2.3 s instead of 4.1 s at 1 GB, bench/bench_integrity.py)
+above it, so doctor stays quick on a big store.
 Whoever finds damage (doctor, or the MCP server when it opens the store) leaves a marker,
 `acontext.db.damaged`, naming the file's inode: every later connection to that same file is
 read-only (`store.db.connect`), so hooks, workers and tools stop writing into a file whose
