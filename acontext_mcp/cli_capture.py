@@ -19,6 +19,7 @@ from acontext_mcp.capture.privacy import (
     set_session_capture,
 )
 from acontext_mcp.config import Settings
+from acontext_mcp.private import private_mkdir
 
 
 def cmd_capture(args: argparse.Namespace, settings: Settings) -> int:
@@ -34,7 +35,7 @@ def cmd_capture(args: argparse.Namespace, settings: Settings) -> int:
         if enabled:
             marker.unlink(missing_ok=True)
         else:
-            settings.home.mkdir(parents=True, exist_ok=True)
+            private_mkdir(settings.home)
             marker.write_text("acontext-mcp capture is off everywhere; delete this to resume\n")
         where = "everywhere"
     elif args.session:

@@ -118,7 +118,7 @@ def cmd_uninstall(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
     from acontext_mcp.setup import doctor
 
-    report = doctor.run(settings, project=args.project, timeout=args.timeout)
+    report = doctor.run(settings, project=args.project, timeout=args.timeout, fix=args.fix)
     _emit(args, report.to_json(), report.render())
     return 0 if report.healthy else 1
 
@@ -190,5 +190,10 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
         type=float,
         default=30.0,
         help="seconds one hook run or the MCP probe may take (default 30)",
+    )
+    p.add_argument(
+        "--fix",
+        action="store_true",
+        help="take group and other permissions off everything in the data home",
     )
     p.add_argument("--json", action="store_true", help="print JSON for scripts")

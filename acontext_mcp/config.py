@@ -193,6 +193,7 @@ class Settings:
 
     def ensure_dirs(self) -> None:
         """Create the data home layout (owner-only: it holds conversations)."""
-        for path in (self.home, self.disks_dir, self.blobs_dir, self.logs_dir):
-            path.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.skills_dir.mkdir(parents=True, exist_ok=True)
+        from acontext_mcp.private import private_mkdir
+
+        for path in (self.home, self.disks_dir, self.blobs_dir, self.logs_dir, self.skills_dir):
+            private_mkdir(path)

@@ -1,7 +1,8 @@
 """Console-script entry: dispatch before importing anything heavy.
 
 `hook` invocations (once per agent tool call, in a fresh interpreter) are routed to a
-stdlib-only path before argparse, pydantic or the MCP SDK are imported.
+stdlib-only path before argparse, pydantic or the MCP SDK are imported. Every command, hooks
+included, first sets an owner-only umask: the data home holds conversations (see umask.py).
 """
 
 from __future__ import annotations
@@ -10,6 +11,9 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
+    from acontext_mcp.umask import restrict_umask
+
+    restrict_umask()
     args = sys.argv[1:] if argv is None else argv
     if args[:1] == ["hook"]:
         from acontext_mcp.hooks import main as hook_main

@@ -10,6 +10,7 @@ import logging.handlers
 import sys
 
 from acontext_mcp.config import Settings
+from acontext_mcp.private import private_mkdir
 
 _FORMAT = "%(asctime)s %(process)d %(name)s %(levelname)s %(message)s"
 
@@ -21,7 +22,7 @@ def setup_logging(settings: Settings, *, stderr: bool = True, name: str = "acont
         return
     root.setLevel(settings.log_level)
     try:
-        settings.logs_dir.mkdir(parents=True, exist_ok=True)
+        private_mkdir(settings.logs_dir)
         file_handler = logging.handlers.RotatingFileHandler(
             settings.logs_dir / f"{name}.log", maxBytes=5_000_000, backupCount=3, encoding="utf-8"
         )

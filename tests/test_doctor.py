@@ -40,6 +40,8 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("PATH", f"{BIN}{os.pathsep}{os.environ.get('PATH', os.defpath)}")
+    # A data home of its own: HOME (tmp_path/home) holds the user's .claude, not ours to tighten.
+    monkeypatch.setenv("ACONTEXT_HOME", str(tmp_path / "data"))
     (tmp_path / "project").mkdir()
     return dict(os.environ)
 
@@ -189,11 +191,12 @@ def test_recent_hook_errors_warn_without_failing(
     import time
 
     logs = Path(env["ACONTEXT_HOME"]) / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
+    logs.mkdir(parents=True, exist_ok=True, mode=0o700)  # as private as the hooks keep it
     stamp = time.strftime("%Y-%m-%d %H:%M:%S")
     (logs / "hooks.log").write_text(
         f"{stamp} 42 claude-code Stop error OperationalError: database is locked 10002.0ms\n"
     )
+    (logs / "hooks.log").chmod(0o600)
     code, report = doctor(env, tmp_path)
     assert code == 0
     (logs_check,) = [c for c in report["checks"] if c["area"] == "logs"]

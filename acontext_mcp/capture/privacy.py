@@ -17,6 +17,7 @@ from pathlib import Path
 
 from acontext_mcp.config import Settings
 from acontext_mcp.errors import InvalidInput
+from acontext_mcp.private import user_mode
 
 CAPTURE_ENV = "ACONTEXT_CAPTURE"
 OFF_VALUES = frozenset({"off", "0", "false", "no", "disabled"})
@@ -166,5 +167,8 @@ def set_project_capture(project_dir: str | os.PathLike[str], enabled: bool) -> P
     if enabled:
         marker.unlink(missing_ok=True)
     else:
+        new = not marker.exists()
         marker.write_text("acontext-mcp does not capture sessions in this directory or below\n")
+        if new:  # the project's file, not ours: the user's umask, not our owner-only one
+            os.chmod(marker, user_mode(0o666))
     return marker

@@ -77,6 +77,9 @@ def _detach() -> bool:
 
 def main(argv: list[str]) -> int:
     """Run one hook; always exit 0."""
+    from acontext_mcp.umask import restrict_umask
+
+    restrict_umask()  # also when a shim calls this directly, skipping entry.main
     raw = read_stdin()
     key = tuple(argv[:2])
     if key not in ANSWERING and key[:1] != ("openclaw",) and _detach():

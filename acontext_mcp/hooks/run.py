@@ -26,9 +26,10 @@ def _log(line: str) -> str | None:
     hook): returns None, or why the log could not be written."""
     try:
         from acontext_mcp.config import Settings
+        from acontext_mcp.private import private_mkdir
 
         logs = Settings.from_env().logs_dir
-        logs.mkdir(parents=True, exist_ok=True)
+        private_mkdir(logs)
         stamp = time.strftime("%Y-%m-%d %H:%M:%S")
         fd = os.open(logs / "hooks.log", LOG_FLAGS, 0o600)
         with open(fd, "a", encoding="utf-8") as fh:

@@ -37,11 +37,13 @@ def _fsync_dir(path: Path) -> None:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Replace atomically, keeping an existing file's mode (a script stays executable)."""
+    """Replace atomically, keeping an existing file's mode (a script stays executable); a new
+    file is owner-only like the rest of the skills store."""
+    mode: int | None
     try:
         mode = stat.S_IMODE(os.lstat(path).st_mode)
     except OSError:
-        mode = 0o644
+        mode = None
     replace_file(path, data, prefix=_TMP_PREFIX, mode=mode)
     _fsync_dir(path.parent)
 

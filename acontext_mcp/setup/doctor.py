@@ -23,6 +23,7 @@ from pathlib import Path
 from acontext_mcp.config import Settings
 from acontext_mcp.errors import AcontextError
 from acontext_mcp.setup import EXECUTABLE
+from acontext_mcp.setup import doctor_files as files
 from acontext_mcp.setup import doctor_hooks as hooks
 from acontext_mcp.setup import doctor_mcp as mcp
 from acontext_mcp.setup.doctor_learning import check_learning
@@ -31,12 +32,15 @@ from acontext_mcp.setup.doctor_report import Report
 LOG_WINDOW = 24 * 3600  # hooks.log errors younger than this are reported
 
 
-def run(settings: Settings, *, project: str | None = None, timeout: float = 30.0) -> Report:
-    """Every check, in the order a user would fix things."""
+def run(
+    settings: Settings, *, project: str | None = None, timeout: float = 30.0, fix: bool = False
+) -> Report:
+    """Every check, in the order a user would fix things. `fix` tightens loose file modes."""
     report = Report()
     proj = Path(project or os.getcwd()).expanduser().absolute()
     _check_path(report)
     _check_store(report, settings)
+    files.check_modes(report, settings, fix=fix)
     _check_capture_switch(report, settings, proj)
     probed: mcp.Probed = {}
     installed = _claude_code(report, settings, proj, timeout, probed)
@@ -110,13 +114,7 @@ def _check_store(report: Report, settings: Settings) -> None:
     from acontext_mcp.store.migrations import schema_version
 
     db = settings.db_path
-    if db.exists() and not os.access(db, os.R_OK | os.W_OK):
-        report.add(
-            "store",
-            "fail",
-            f"{db} is not readable and writable by this user",
-            f"fix its permissions (chmod u+rw {db})",
-        )
+    if not files.check_writable(report, settings) or not files.check_integrity(report, settings):
         return
     try:
         with closing(open_db(settings)) as conn:

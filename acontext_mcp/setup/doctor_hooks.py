@@ -79,6 +79,8 @@ def _landed(home: Path, session_id: str) -> int:
     if not db.exists():
         return 0
     with closing(connect(db)) as conn:
+        if getattr(conn, "damage", None):
+            return 0  # a damaged store takes no writes (store/integrity.py): none landed
         try:
             count = conn.execute(
                 "SELECT COUNT(*) FROM messages WHERE session_id = ?", (session_id,)

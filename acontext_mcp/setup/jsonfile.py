@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from acontext_mcp.private import user_mkdir
 from acontext_mcp.setup import Outcome, SetupError
 
 Key = list[str]
@@ -288,7 +289,7 @@ def write_atomic(path: Path, text: str, *, new_mode: int = 0o644) -> None:
     A symlinked settings file is written through (its target is replaced), so the link stays.
     """
     target = Path(os.path.realpath(path)) if path.is_symlink() else path
-    target.parent.mkdir(parents=True, exist_ok=True)
+    user_mkdir(target.parent)  # e.g. a project's .claude/: the user's modes, not ours
     try:
         old = target.stat()
     except FileNotFoundError:
@@ -348,6 +349,7 @@ def apply(edits: list[Edit], backups: Path) -> list[str]:
             backups.mkdir(parents=True, exist_ok=True, mode=0o700)
             copy = backups / backup_name(edit.path)
             shutil.copy2(edit.path, copy)
+            os.chmod(copy, 0o600)  # copy2 kept the settings file's mode; backups are ours
             made.append(str(copy))
         if edit.after is None:
             edit.path.unlink(missing_ok=True)

@@ -28,6 +28,7 @@ from typing import Any
 from acontext_mcp.config import Settings
 from acontext_mcp.errors import AcontextError, InvalidInput
 from acontext_mcp.skills import contained
+from acontext_mcp.private import create_private_file, private_mkdir
 from acontext_mcp.skills.skillmd import parse_skill_md
 from acontext_mcp.skills.validate import TEXT_SUFFIXES
 
@@ -100,6 +101,7 @@ def _require_fts5(conn: sqlite3.Connection) -> None:
 
 
 def _connect(path: Path, settings: Settings) -> sqlite3.Connection:
+    create_private_file(path)  # owner-only, and so its -wal and -shm
     conn = sqlite3.connect(path, timeout=settings.busy_timeout_ms / 1000, isolation_level=None)
     conn.execute(f"PRAGMA busy_timeout = {int(settings.busy_timeout_ms)}")
     conn.execute("PRAGMA synchronous = NORMAL")
@@ -139,7 +141,7 @@ def _remove(path: Path) -> None:
 def open_index(settings: Settings) -> sqlite3.Connection:
     """Open (creating or rebuilding when unusable) the index database."""
     path = index_path(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_mkdir(path.parent)
     for attempt in (1, 2):
         conn: sqlite3.Connection | None = None
         try:

@@ -46,6 +46,7 @@ from acontext_mcp.config import Settings
 from acontext_mcp.errors import AcontextError
 from acontext_mcp.skills import contained
 from acontext_mcp.skills.gitstate import conflict_marker_line, operation_in_progress
+from acontext_mcp.private import user_mkdir, user_mode
 from acontext_mcp.user_config import CONFIG_FILE
 from acontext_mcp.user_config import load as load_user_config
 
@@ -457,17 +458,20 @@ def _rmtree(path: Path) -> None:
 
 
 def _copy_skill(name: str, contents: Contents, tmp: Path) -> Hashes:
-    """Write the files into `tmp` (created here); the hashes of what was written."""
-    tmp.mkdir(mode=0o755)
+    """Copy the files into `tmp` (created here); the hashes of what was written. The copy is
+    the user's, outside the data home: it gets the user's umask, not our owner-only one
+    (an executable stays executable)."""
+    tmp.mkdir()  # fails on a leftover: never mix into an old copy
+    os.chmod(tmp, user_mode(0o777))
     hashes: Hashes = {}
     for rel, (data, mode) in contents.items():
         dst = tmp / rel
-        dst.parent.mkdir(parents=True, exist_ok=True)
+        user_mkdir(dst.parent)
         with open(dst, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(dst, mode & 0o777)
+        os.chmod(dst, user_mode(0o777 if mode & stat.S_IXUSR else 0o666))
         hashes[rel] = hashlib.sha256(data).hexdigest()
     return hashes
 
@@ -522,7 +526,7 @@ def sync_skills(source_dir: Path, target_dir: Path, *, manifest_path: Path) -> S
         report.errors.append(f"source {source_dir} and target overlap; nothing synced")
         return report
     try:
-        target_dir.mkdir(parents=True, exist_ok=True)
+        user_mkdir(target_dir)
         with _locked(manifest_path):
             _sync_locked(source_dir, target_dir, manifest_path, report)
     except (OSError, ValueError) as exc:

@@ -33,7 +33,7 @@ def write_blob(settings: Settings, data: bytes) -> str:
     target = blob_path(settings, digest)
     if target.exists() and target.stat().st_size == len(data):
         return digest
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     replace_file(target, data, prefix=".tmp-")
     return digest
 

@@ -16,17 +16,29 @@ from pathlib import Path
 from typing import Any
 
 from acontext_mcp.config import Settings
+from acontext_mcp.private import create_private_file, private_mkdir
+from acontext_mcp.store.integrity import StoreDamaged, check_at_start, known_damage
+
+
+class StoreConnection(sqlite3.Connection):
+    """A store connection; `damage` says why it must not write (see store/integrity.py)."""
+
+    damage: str | None = None
 
 
 def connect(path: Path | str, *, busy_timeout_ms: int = 10_000) -> sqlite3.Connection:
-    """Open a connection with WAL, foreign keys and a busy timeout; rows behave like dicts."""
+    """Open a connection with WAL, foreign keys and a busy timeout; rows behave like dicts.
+    A database known to be damaged opens read-only: reads still try, `atomic` refuses."""
     if str(path) != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # Owner-only from the start: SQLite gives the -wal and -shm files the db file's mode.
+        private_mkdir(Path(path).parent)
+        create_private_file(Path(path))
     conn = sqlite3.connect(
         str(path),
         timeout=busy_timeout_ms / 1000,
         isolation_level=None,
         check_same_thread=False,
+        factory=StoreConnection,
     )
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
@@ -38,7 +50,16 @@ def connect(path: Path | str, *, busy_timeout_ms: int = 10_000) -> sqlite3.Conne
     # WAL + NORMAL is durable across application crashes; only power loss can drop the
     # last transactions, never corrupt the file.
     conn.execute("PRAGMA synchronous = NORMAL")
+    if str(path) != ":memory:":
+        honour_damage(conn, Path(path))
     return conn
+
+
+def honour_damage(conn: sqlite3.Connection, path: Path) -> None:
+    """Make `conn` read-only if `path` is known to be damaged (one failed open() if not)."""
+    if getattr(conn, "damage", None) is None and (damage := known_damage(path)):
+        conn.damage = damage  # type: ignore[attr-defined]
+        conn.execute("PRAGMA query_only = ON")  # also stops writes made outside `atomic`
 
 
 def open_db(settings: Settings) -> sqlite3.Connection:
@@ -73,6 +94,8 @@ def atomic(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
             raise
         conn.execute(f"RELEASE SAVEPOINT {name}")
         return
+    if getattr(conn, "damage", None):
+        raise StoreDamaged(conn.damage)
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield conn
@@ -97,7 +120,9 @@ class ConnectionPool:
     """Connections for a threaded server: each borrower gets its own, reused afterwards.
 
     SQLite connections are not safe to share between concurrent threads; one per borrower,
-    with WAL, lets readers run beside a writer.
+    with WAL, lets readers run beside a writer. The pool quick_checks the file when it opens
+    (see `integrity.check_at_start`); damage found then, or by anyone else later, makes every
+    connection read-only from its next borrowing.
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -107,6 +132,7 @@ class ConnectionPool:
         self._closed = False
         self.read_only = False
         try:
+            check_at_start(settings.db_path)  # before anything writes (or migrates)
             first = open_db(settings)  # migrates once, up front
         except (sqlite3.OperationalError, OSError):
             from acontext_mcp.store.readonly import home_is_read_only, open_read_only
@@ -126,6 +152,7 @@ class ConnectionPool:
         except IndexError:
             conn = self._open()
             self._all.append(conn)
+        honour_damage(conn, self._settings.db_path)
         try:
             yield conn
         finally:
