@@ -27,8 +27,8 @@ from typing import Any
 
 from acontext_mcp.config import Settings
 from acontext_mcp.errors import AcontextError, InvalidInput
-from acontext_mcp.skills import contained
 from acontext_mcp.private import create_private_file, private_mkdir
+from acontext_mcp.skills import contained
 from acontext_mcp.skills.skillmd import parse_skill_md
 from acontext_mcp.skills.validate import TEXT_SUFFIXES
 

@@ -44,9 +44,9 @@ from typing import Any
 
 from acontext_mcp.config import Settings
 from acontext_mcp.errors import AcontextError
+from acontext_mcp.private import user_mkdir, user_mode
 from acontext_mcp.skills import contained
 from acontext_mcp.skills.gitstate import conflict_marker_line, operation_in_progress
-from acontext_mcp.private import user_mkdir, user_mode
 from acontext_mcp.user_config import CONFIG_FILE
 from acontext_mcp.user_config import load as load_user_config
 
