@@ -510,3 +510,42 @@ def test_an_export_with_a_missing_blob_file_keeps_the_reference_and_says_so(db, 
     assert nested["parts"][0]["content"][0]["source"] == ref
     forget.forget(db, settings, ["s1"])
     assert restore(db, settings, out).messages == 6
+
+
+def test_forgetting_an_openclaw_session_keeps_out_what_was_sent_while_capture_was_off(tmp_path):
+    """Messages OpenClaw handed over while the session's capture was off were never stored; a
+    forget of the session must not make them storable when the history is resent."""
+    home = tmp_path / "home"
+    run1, run2 = (
+        json.loads((FIXTURES.parent / "openclaw" / f"run{n}_agent_end.json").read_text())
+        for n in (1, 2)
+    )
+    sid = run1["sessionId"]
+    env = {**os.environ, "ACONTEXT_HOME": str(home), "HOME": str(tmp_path / "user")}
+
+    def agent_end(payload: dict[str, Any]) -> None:
+        done = subprocess.run([str(BIN), "hook", "openclaw", "agent_end"], env=env, timeout=60,
+                              input=json.dumps(payload).encode(), capture_output=True)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+
+    def roles() -> list[str]:
+        conn = sqlite3.connect(home / "acontext.db")
+        try:
+            rows = conn.execute("SELECT role FROM messages WHERE session_id = ? "
+                                "ORDER BY position", (sid,)).fetchall()  # fmt: skip
+        finally:
+            conn.close()
+        return [r[0] for r in rows]
+
+    for switch in ("off", "on"):
+        if switch == "on":
+            agent_end(run1)  # sent while off: passed over
+        done = subprocess.run([str(BIN), "capture", switch, "--session", sid], env=env,
+                              timeout=60, capture_output=True)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+    agent_end(run2)  # run 1's history again, plus run 2's own two messages
+    assert roles() == ["user", "assistant"]
+    assert cli("forget", sid, "--yes", home=home).returncode == 0
+
+    agent_end(run2)
+    assert roles() == []
