@@ -436,27 +436,7 @@ def test_cli_export_then_import_file_round_trips(tmp_path):
 def test_a_forgotten_openclaw_session_is_not_stored_again_when_its_history_is_resent(tmp_path):
     """OpenClaw resends a session's whole history at every agent_end (recorded payloads)."""
     home = tmp_path / "home"
-    run1, run2 = (
-        json.loads((FIXTURES.parent / "openclaw" / f"run{n}_agent_end.json").read_text())
-        for n in (1, 2)
-    )
-    sid = run1["sessionId"]
-
-    def agent_end(payload: dict[str, Any]) -> None:
-        env = {**os.environ, "ACONTEXT_HOME": str(home), "HOME": str(tmp_path / "user")}
-        done = subprocess.run([str(BIN), "hook", "openclaw", "agent_end"], env=env, timeout=60,
-                              input=json.dumps(payload).encode(), capture_output=True)  # fmt: skip
-        assert done.returncode == 0, done.stderr
-
-    def texts() -> list[str]:
-        conn = sqlite3.connect(home / "acontext.db")
-        try:
-            rows = conn.execute("SELECT role FROM messages WHERE session_id = ? "
-                                "ORDER BY position", (sid,)).fetchall()  # fmt: skip
-        finally:
-            conn.close()
-        return [r[0] for r in rows]
-
+    run1, run2, sid, agent_end, texts = _openclaw(home, tmp_path)
     agent_end(run1)
     assert len(texts()) == 6
     done = cli("forget", sid, "--yes", home=home)
@@ -516,6 +496,25 @@ def test_forgetting_an_openclaw_session_keeps_out_what_was_sent_while_capture_wa
     """Messages OpenClaw handed over while the session's capture was off were never stored; a
     forget of the session must not make them storable when the history is resent."""
     home = tmp_path / "home"
+    run1, run2, sid, agent_end, roles = _openclaw(home, tmp_path)
+    env = {**os.environ, "ACONTEXT_HOME": str(home), "HOME": str(tmp_path / "user")}
+    for switch in ("off", "on"):
+        if switch == "on":
+            agent_end(run1)  # sent while off: passed over
+        done = subprocess.run([str(BIN), "capture", switch, "--session", sid], env=env,
+                              timeout=60, capture_output=True)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+    agent_end(run2)  # run 1's history again, plus run 2's own two messages
+    assert roles() == ["user", "assistant"]
+    assert cli("forget", sid, "--yes", home=home).returncode == 0
+
+    agent_end(run2)
+    assert roles() == []
+
+
+def _openclaw(home: Path, tmp_path: Path) -> tuple[Any, Any, str, Any, Any]:
+    """Two recorded OpenClaw agent_end payloads of one session, their session id, a runner of
+    the real hook on a payload, and the roles that session has stored."""
     run1, run2 = (
         json.loads((FIXTURES.parent / "openclaw" / f"run{n}_agent_end.json").read_text())
         for n in (1, 2)
@@ -537,15 +536,4 @@ def test_forgetting_an_openclaw_session_keeps_out_what_was_sent_while_capture_wa
             conn.close()
         return [r[0] for r in rows]
 
-    for switch in ("off", "on"):
-        if switch == "on":
-            agent_end(run1)  # sent while off: passed over
-        done = subprocess.run([str(BIN), "capture", switch, "--session", sid], env=env,
-                              timeout=60, capture_output=True)  # fmt: skip
-        assert done.returncode == 0, done.stderr
-    agent_end(run2)  # run 1's history again, plus run 2's own two messages
-    assert roles() == ["user", "assistant"]
-    assert cli("forget", sid, "--yes", home=home).returncode == 0
-
-    agent_end(run2)
-    assert roles() == []
+    return run1, run2, sid, agent_end, roles
