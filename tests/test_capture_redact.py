@@ -582,6 +582,13 @@ class TestAttackRunMisses:
         assert out == "echo [REDACTED:base64_secret] | base64 -d > .env"
         assert counts and "private" not in counts
 
+    def test_a_secret_in_base64_wrapped_at_76_columns_vanishes(self):
+        encoded = base64.b64encode(f"OPENAI_API_KEY={SK_PROJ}\nDEBUG=0\n".encode()).decode()
+        block = _fold(encoded, 76)  # what `base64 .env` prints
+        out, counts = redact_text(f"$ base64 .env\n{block}\n$ echo done")
+        assert out == "$ base64 .env\n[REDACTED:base64_secret]\n$ echo done"
+        assert counts == Counter(openai_key=1)
+
     def test_base64_of_ordinary_text_or_binary_is_kept(self):
         text = " ".join(
             [

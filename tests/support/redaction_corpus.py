@@ -160,6 +160,8 @@ def secret_cases(seed: int = 20261205) -> list[SecretCase]:
     for line in SECRETS.read_text(encoding="utf-8").splitlines():
         row = json.loads(line)
         secret = _expand(row["secret"], rng)
+        if row.get("wrap_secret"):
+            secret = _fold(secret, row["wrap_secret"])  # `base64` wraps its output at 76
         text = row["text"].replace("{BEGIN}", "BEGIN").replace("{END}", "END")
         text = _expand(text.replace("{secret}", "\0"), rng).replace("\0", secret)
         if row.get("wrap"):
