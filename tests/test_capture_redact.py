@@ -502,9 +502,8 @@ class TestAttackRunMisses:
         assert counts == Counter({kind: 1})
 
     def test_command_line_flags_of_other_programs_are_kept(self):
-        text = (
-            "docker run -p 8080:80 -u 1000:1000 app\nssh -p 2222 host\ncurl -o out.html https://x"
-        )
+        text = "docker run -p 8080:80 -u 1000:1000 app\nssh -p 2222 host\n"
+        text += "curl -o out.html https://x\nAfter login, run ssh -p 2222 deploy@host"
         assert redact_text(text) == (text, Counter())
 
     def test_netrc_entries_on_one_line_or_several_vanish(self):

@@ -393,7 +393,12 @@ _RULES: tuple[_Rule, ...] = (
     ),
     _cli_password(r"(?:mysql\w*|mariadb\w*)", r"(?:-p|--password=)", ("mysql", "mariadb")),
     _cli_password("sshpass", r"-p[ \t]*", ("sshpass",)),
-    _cli_password(r"login", r"-p[ \t]+", ("login",)),
+    _cli_password(
+        r"(?:docker|podman|nerdctl|buildah|skopeo|helm|oras|crane|az|cf|oc|argocd)"
+        r"(?:[ \t]+\w+)?[ \t]+login",
+        r"-p[ \t]+",
+        ("login",),
+    ),
     _cli_password("redis-cli", r"-a[ \t]+", ("redis-cli",)),
     _cli_password(r"(?:ldap\w+)", r"-w[ \t]+", ("ldap",)),
     _Rule(
