@@ -556,6 +556,7 @@ class TestAttackRunMisses:
             'authorization = request.headers.get("Authorization")',
             "SERVER_AUTH = '1.3.6.1.5.5.7.3.1'",
             '_TOKEN_TYPE = "urn:openai:params:oauth:token-type:x509"',
+            "passwords on command lines (`curl -u`, `mysql -p`, `sshpass -p`, `redis-cli -a`)",
         ],
     )
     def test_code_and_labels_around_secrets_are_kept(self, text: str):

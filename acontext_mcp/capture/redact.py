@@ -227,7 +227,9 @@ def _cli_password(command: str, flag: str, triggers: tuple[str, ...]) -> _Rule:
     The flag must follow the command within the same command (no `|`, `;`, `&` between), so
     `-p` of other programs (a port, a path) is left alone.
     """
-    source = rf"{command}\b[^\n|;&]*?[ \t]{flag}[\"']?(?P<s>[^\s\"'|;&]+)[\"']?(?=[\s|;&)]|\Z)"
+    source = (
+        rf"{command}\b[^\n|;&]*?[ \t]{flag}[\"']?(?P<s>[^\s\"'`|;&]{{3,}})[\"']?(?=[\s|;&)]|\Z)"
+    )
     return _Rule("password", source, triggers, check=_credential_not_placeholder, flag=True)
 
 
