@@ -1,12 +1,23 @@
-"""Benchmark secret redaction: µs per KB of typical transcript text, with and without secrets.
+"""Benchmark secret redaction: recall per kind, false-positive lines, and throughput.
 
-Text is a deterministic mix like an agent transcript: prose, Python source, shell output and
-JSON tool arguments. "with secrets" plants one credential (provider token, env assignment,
-bearer header, URL password, JWT...) about every 2 KB. Each figure is the median of N runs of
-`redact_text` over the whole text, plus `redact_message` over 4-part messages of the same text
-(fresh interpreter, first call untimed so the patterns are compiled).
+Recall: the secret corpus (tests/fixtures/redaction/secrets.jsonl, each row in its own
+channel, in tool-call arguments, in a tool result and in base64; see
+tests/support/redaction_corpus.py): how many of each kind vanish under their placeholder.
+False positives: the lines of ordinary files (this project, the standard library, SDK
+sources, RECORD hash lists, CA certificates, generated lockfile/hash/UUID/SSH key lines)
+that redaction changes, listed.
 
-    python bench/bench_redact.py [--kb 256] [--runs 15]
+Throughput: text is a deterministic mix like an agent transcript: prose, Python source,
+shell output and JSON tool arguments. "with secrets" plants one credential (provider token,
+env assignment, bearer header, URL password, JWT...) about every 2 KB. Each figure is the
+median of N runs of `redact_text` over the whole text, plus `redact_message` over 4-part
+messages of the same text (first call untimed so the patterns are compiled).
+
+`--baseline REF` loads redact.py as it is at a git ref (default: main) and reports its
+recall, false positives and speed beside the working tree's; runs alternate between the
+two, and time is the process's CPU time, so other processes on a busy machine count less.
+
+    python bench/bench_redact.py [--kb 256] [--runs 15] [--baseline main] [--fp-lines N]
 """
 
 from __future__ import annotations
@@ -16,12 +27,25 @@ import json
 import random
 import statistics
 import string
+import subprocess
 import sys
 import time
+import types
+from collections import Counter
+from pathlib import Path
 
 from _support import code, prose
 
-from acontext_mcp.capture.redact import redact_message, redact_text
+from acontext_mcp.capture import redact as current
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from support.redaction_corpus import (  # noqa: E402
+    false_positive_lines,
+    false_positive_sources,
+    secret_cases,
+)
 
 _SHELL = [
     "$ git status --short",
@@ -103,37 +127,109 @@ def _messages(text: str) -> list[dict]:
     return messages
 
 
-def _median_us_per_kb(fn, arg, kb: float, runs: int) -> float:
-    fn(arg)  # warm-up
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn(arg)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) / kb * 1e6
+def _baseline(ref: str) -> types.ModuleType | None:
+    """redact.py as it is at git ref `ref`, as a module, or None when git cannot show it."""
+    try:
+        source = subprocess.run(
+            ["git", "show", f"{ref}:acontext_mcp/capture/redact.py"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    module = types.ModuleType("baseline_redact")
+    sys.modules[module.__name__] = module  # dataclasses look their module up by name
+    exec(compile(source, f"{ref}:redact.py", "exec"), module.__dict__)
+    return module
+
+
+def _recall(modules: dict[str, types.ModuleType]) -> None:
+    cases = secret_cases()
+    caught = {name: Counter() for name in modules}
+    missed: dict[str, list[str]] = {name: [] for name in modules}
+    total: Counter[str] = Counter(c.kind for c in cases)
+    for case in cases:
+        for name, module in modules.items():
+            ok, why = case.caught(module)
+            caught[name][case.kind] += ok
+            if not ok:
+                missed[name].append(f"{case.id}: {why[:150]}")
+    names = list(modules)
+    print(f"\nrecall per kind ({len(cases)} cases, {len(total)} kinds):")
+    print(f"  {'kind':24}" + "".join(f"{n:>14}" for n in names))
+    for kind in sorted(total):
+        cells = "".join(f"{caught[n][kind]:>8}/{total[kind]:<5}" for n in names)
+        print(f"  {kind:24}{cells}")
+    cells = "".join(f"{sum(caught[n].values()):>8}/{len(cases):<5}" for n in names)
+    print(f"  {'all':24}{cells}")
+    print(f"  missed by {names[0]}: {len(missed[names[0]])}")
+    for line in missed[names[0]]:
+        print(f"    {line}")
+
+
+def _false_positives(modules: dict[str, types.ModuleType], max_lines: int | None) -> None:
+    for name, module in modules.items():
+        total, hits = false_positive_lines(false_positive_sources(max_lines), module)
+        print(f"\nfalse positives ({name}): {len(hits)} of {total} lines changed")
+        for hit in hits:
+            print(f"    {hit}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kb", type=int, default=256)
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--baseline", default="main", help="git ref to compare with ('' for none)")
+    parser.add_argument(
+        "--fp-lines", type=int, default=None, help="stop reading ordinary files after N lines"
+    )
     args = parser.parse_args()
-    print(f"python {sys.version.split()[0]}; {args.kb} KB of text; median of {args.runs} runs")
+    modules: dict[str, types.ModuleType] = {"working tree": current}
+    base = _baseline(args.baseline) if args.baseline else None
+    if base is not None:
+        modules[f"baseline {args.baseline}"] = base
+    _recall(modules)
+    _false_positives(modules, args.fp_lines)
+
+    print(f"\npython {sys.version.split()[0]}; {args.kb} KB of text; median of {args.runs} runs")
     for secrets in (False, True):
         text = transcript(random.Random(7), args.kb * 1024, secrets)
         kb = len(text.encode()) / 1024
-        _, counts = redact_text(text)
-        per_text = _median_us_per_kb(redact_text, text, kb, args.runs)
         messages = _messages(text)
         msg_kb = sum(len(json.dumps(m)) for m in messages) / 1024
-        per_msg = _median_us_per_kb(
-            lambda ms: [redact_message(m) for m in ms], messages, msg_kb, args.runs
-        )
+        timed: dict[str, tuple[float, float]] = {}
+        for module in modules.values():
+            module.redact_text(text)  # warm-up: compile the patterns
+            [module.redact_message(m) for m in messages]
+        per_text: dict[str, list[float]] = {name: [] for name in modules}
+        per_msg: dict[str, list[float]] = {name: [] for name in modules}
+        for _ in range(args.runs):
+            for name, module in modules.items():
+                start = time.process_time()
+                module.redact_text(text)
+                per_text[name].append(time.process_time() - start)
+                start = time.process_time()
+                for m in messages:
+                    module.redact_message(m)
+                per_msg[name].append(time.process_time() - start)
         label = "with secrets   " if secrets else "without secrets"
-        print(
-            f"{label}: redact_text {per_text:6.1f} µs/KB | redact_message {per_msg:6.1f} µs/KB"
-            f" | {sum(counts.values())} redactions ({kb:.0f} KB)"
-        )
+        for name in modules:
+            t = statistics.median(per_text[name]) / kb * 1e6
+            m = statistics.median(per_msg[name]) / msg_kb * 1e6
+            timed[name] = (t, m)
+            redactions = sum(modules[name].redact_text(text)[1].values())
+            print(
+                f"{label} {name:>14}: redact_text {t:6.1f} µs/KB ({1e3 / t:5.1f} MB/s)"
+                f" | redact_message {m:6.1f} µs/KB ({1e3 / m:5.1f} MB/s)"
+                f" | {redactions} redactions ({kb:.0f} KB)"
+            )
+        if base is not None:
+            (t0, m0), (t1, m1) = timed["working tree"], timed[f"baseline {args.baseline}"]
+            print(
+                f"{label} ratio working tree / baseline: text {t0 / t1:.2f}, message {m0 / m1:.2f}"
+            )
 
 
 if __name__ == "__main__":

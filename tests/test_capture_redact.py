@@ -179,8 +179,9 @@ class TestEachSecretKind:
         out, counts = redact_text(json.dumps(account, indent=2))
         parsed = json.loads(out)
         assert parsed["private_key"] == "[REDACTED:private_key]\n"
-        assert parsed["private_key_id"] == account["private_key_id"]
-        assert counts == Counter(private_key=1)
+        assert parsed["private_key_id"] == "[REDACTED:private_key_id]"  # names the key
+        assert parsed["client_email"] == account["client_email"]
+        assert counts == Counter(private_key=1, private_key_id=1)
 
     def test_an_unclosed_private_key_block_is_redacted_to_its_last_key_line(self):
         block = pem().rsplit("\n", 1)[0]  # the END line was cut off
@@ -434,3 +435,228 @@ class TestNames:
     )
     def test_secret_names_are_recognised_by_their_last_segment(self, name: str, kind: str | None):
         assert secret_name_kind(name) == kind
+
+
+def _fold(text: str, width: int) -> str:
+    return "\n".join(text[i : i + width] for i in range(0, len(text), width))
+
+
+def _pgp_block() -> tuple[str, list[str]]:
+    label = "PGP PRIVATE" + " KEY BLOCK"
+    body = ["lQdGBG" + rand(58, ALNUM + "+/"), rand(64, ALNUM + "+/"), rand(40, ALNUM + "+/")]
+    block = (
+        f"-----BEGIN {label}-----\nVersion: GnuPG v2.4.5 (GNU/Linux)\n"
+        "Comment: Alice <alice@example.com>\n\n"
+        + "\n".join(body)
+        + f"\n=Ab3x\n-----END {label}-----"
+    )
+    return block, body
+
+
+class TestAttackRunMisses:
+    """What the attack run of issue 10 (item 5) got past redaction, one test per hole."""
+
+    def test_a_key_wrapped_over_several_lines_vanishes_whole(self):
+        text = _fold(f"export OPENAI_API_KEY={SK_PROJ}", 80) + "\n$ python app.py"
+        out, counts = redact_text(text)
+        assert out == "export OPENAI_API_KEY=[REDACTED:openai_key]\n$ python app.py"
+        assert counts == Counter(openai_key=1)
+
+    def test_keys_one_per_line_are_not_taken_for_a_wrapped_key(self):
+        out, counts = redact_text(f"{SK_PROJ}\n{SK_LEGACY}\ndone")
+        assert out == "[REDACTED:openai_key]\n[REDACTED:openai_key]\ndone"
+        assert counts == Counter(openai_key=2)
+
+    def test_a_word_on_the_line_after_a_long_line_is_not_taken_for_a_wrapped_key(self):
+        text = f"{'log line ' * 6}token {GHP}\nTraceback (most recent call last):\nREADME done"
+        out, counts = redact_text(text)
+        assert out == text.replace(GHP, "[REDACTED:github_token]")
+        assert counts == Counter(github_token=1)
+
+    def test_a_pgp_private_key_block_vanishes_with_its_armor_headers(self):
+        block, body = _pgp_block()
+        out, counts = redact_text(f"$ gpg --export-secret-keys -a me\n{block}\n$ echo ok")
+        assert out == "$ gpg --export-secret-keys -a me\n[REDACTED:private_key]\n$ echo ok"
+        assert not any(line in out for line in body)
+        assert counts == Counter(private_key=1)
+
+    @pytest.mark.parametrize(
+        ("command", "kind"),
+        [
+            ("curl -u admin:{pw} https://jenkins/api/json", "password"),
+            ("curl -sS --user 'deploy:{pw}' https://nexus/repo", "password"),
+            ("mysql -h db -u root -p{pw} app", "password"),
+            ("mysqldump -uroot -p'{pw}' --all-databases > all.sql", "password"),
+            ("docker login -u deploy -p {pw} registry.example.com", "password"),
+            ("echo {pw} | docker login ghcr.io -u me --password-stdin", "password"),
+            ("sshpass -p '{pw}' ssh root@10.0.0.5", "password"),
+            ("redis-cli -h cache -a {pw} ping", "password"),
+            ("openssl pkcs12 -in c.p12 -passin pass:{pw} -nodes", "password"),
+            ("htpasswd -bc .htpasswd admin {pw}", "password"),
+        ],
+    )
+    def test_passwords_on_command_lines_vanish(self, command: str, kind: str):
+        out, counts = redact_text(command.format(pw=PASSWORD))
+        assert PASSWORD not in out
+        assert out == command.format(pw=placeholder(kind))
+        assert counts == Counter({kind: 1})
+
+    def test_command_line_flags_of_other_programs_are_kept(self):
+        text = "docker run -p 8080:80 -u 1000:1000 app\nssh -p 2222 host\n"
+        text += "curl -o out.html https://x\nAfter login, run ssh -p 2222 deploy@host"
+        assert redact_text(text) == (text, Counter())
+
+    def test_netrc_entries_on_one_line_or_several_vanish(self):
+        text = f"machine api.heroku.com login me@x.com password {PASSWORD}\n"
+        text += f"machine github.com\n  login octocat\n  password {PASSWORD}x\n"
+        out, counts = redact_text(text)
+        assert PASSWORD not in out and counts == Counter(password=2)
+        assert "login octocat\n  password [REDACTED:password]" in out
+
+    def test_prose_about_a_default_password_is_kept(self):
+        text = '"""Set default password for encrypted files."""\nThe password field is required.'
+        assert redact_text(text) == (text, Counter())
+
+    def test_htpasswd_and_shadow_hashes_vanish(self):
+        apr1 = "$apr1$" + rand(8, ALNUM) + "$" + rand(22, ALNUM + "./")
+        bcrypt = "$2y$10$" + rand(53, ALNUM + "./")
+        sha = "{SHA}" + rand(27, ALNUM + "+/") + "="
+        out, counts = redact_text(f"admin:{apr1}\ndeploy:{bcrypt}\nops:{sha}")
+        assert out == "admin:[REDACTED:password_hash]\ndeploy:[REDACTED:password_hash]\n" + (
+            "ops:[REDACTED:password_hash]"
+        )
+        assert counts == Counter(password_hash=3)
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            'GPG_PASSPHRASE="correct horse battery staple"',
+            '{"passphrase": "correct horse battery staple"}',
+            'restic init --password "correct horse battery staple"',
+        ],
+    )
+    def test_quoted_passphrases_with_spaces_vanish(self, text: str):
+        out, counts = redact_text(text)
+        assert "horse" not in out and counts == Counter(password=1)
+
+    def test_a_passphrase_with_spaces_inside_json_arguments_vanishes(self):
+        args = json.dumps({"env": {"PASSPHRASE": "correct horse battery staple"}})
+        message = {"role": "assistant", "parts": [{"type": "tool-call", "arguments": args}]}
+        out, counts = redact_message(message)
+        assert "horse" not in out["parts"][0]["arguments"] and counts == Counter(password=1)
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            'label = "Enter your password"',
+            '{"password": "Password must be at least 8 characters."}',
+            "ExtendedKeyUsageOID.SERVER_AUTH: 'serverAuth'",
+            'ENV_API_KEY = "ANTHROPIC_API_KEY"',
+            "def sign(private_key: Ed25519PrivateKey | None, data: bytes) -> bytes:",
+            'authorization = request.headers.get("Authorization")',
+            "SERVER_AUTH = '1.3.6.1.5.5.7.3.1'",
+            '_TOKEN_TYPE = "urn:openai:params:oauth:token-type:x509"',
+            "passwords on command lines (`curl -u`, `mysql -p`, `sshpass -p`, `redis-cli -a`)",
+        ],
+    )
+    def test_code_and_labels_around_secrets_are_kept(self, text: str):
+        assert redact_text(text) == (text, Counter())
+
+    @pytest.mark.parametrize("value", ["root", "pw12", "1234"])
+    def test_short_passwords_in_assignments_vanish(self, value: str):
+        for text in (f"DB_PASSWORD={value}", f'{{"password": "{value}"}}', f"smtp_pass: '{value}'"):
+            out, counts = redact_text(text)
+            assert value not in out and counts == Counter(password=1), text
+
+    @pytest.mark.parametrize(
+        "inner",
+        [
+            f"OPENAI_API_KEY={SK_PROJ}",
+            f"me:{GHP}",
+            f"DB_PASSWORD={PASSWORD}\nDEBUG=0\n",
+        ],
+    )
+    def test_a_secret_inside_base64_vanishes_with_the_whole_run(self, inner: str):
+        encoded = base64.b64encode(inner.encode()).decode()
+        out, counts = redact_text(f"echo {encoded} | base64 -d > .env")
+        assert out == "echo [REDACTED:base64_secret] | base64 -d > .env"
+        assert counts and "private" not in counts
+
+    def test_a_secret_in_base64_wrapped_at_76_columns_vanishes(self):
+        encoded = base64.b64encode(f"OPENAI_API_KEY={SK_PROJ}\nDEBUG=0\n".encode()).decode()
+        block = _fold(encoded, 76)  # what `base64 .env` prints
+        out, counts = redact_text(f"$ base64 .env\n{block}\n$ echo done")
+        assert out == "$ base64 .env\n[REDACTED:base64_secret]\n$ echo done"
+        assert counts == Counter(openai_key=1)
+
+    def test_base64_of_ordinary_text_or_binary_is_kept(self):
+        text = " ".join(
+            [
+                base64.b64encode(b"just a config file with no secrets in it\n").decode(),
+                base64.b64encode(hashlib.sha512(b"x").digest()).decode(),
+                base64.b64encode(bytes(range(200))).decode(),
+            ]
+        )
+        assert redact_text(text) == (text, Counter())
+
+
+class TestPrivateSpansAcrossBlocks:
+    def test_a_span_closed_in_a_later_block_drops_the_blocks_in_between(self):
+        message = {
+            "role": "assistant",
+            "parts": [
+                {"type": "text", "text": "before <private>hidden one"},
+                {"type": "text", "text": "hidden two"},
+                {"type": "tool-call", "id": "c1", "name": "bash", "arguments": '{"cmd": "cat x"}'},
+                {"type": "tool-result", "tool_call_id": "c1", "content": "hidden result"},
+                {"type": "image", "source": {"kind": "url", "url": "https://x/hidden.png"}},
+                {"type": "thinking", "text": "hidden three</private> after"},
+                {"type": "text", "text": "still here"},
+            ],
+        }
+        out, counts = redact_message(message)
+        assert "hidden" not in json.dumps(out)
+        assert out["parts"] == [
+            {"type": "text", "text": "before [private]"},
+            {"type": "tool-call", "id": "c1", "name": "bash", "arguments": "{}"},
+            {"type": "tool-result", "tool_call_id": "c1", "content": PRIVATE_MARK},
+            {"type": "thinking", "text": " after"},
+            {"type": "text", "text": "still here"},
+        ]
+        assert counts == Counter(private=1)
+
+    def test_an_unclosed_span_drops_the_rest_of_the_message(self):
+        message = {
+            "role": "user",
+            "parts": [
+                {"type": "text", "text": "keep <private>drop"},
+                {"type": "text", "text": f"drop {GHP}"},
+                {"type": "text", "text": "</private"},  # not a closing tag
+            ],
+        }
+        out, counts = redact_message(message)
+        assert out["parts"] == [{"type": "text", "text": "keep [private]"}]
+        assert counts == Counter(private=1)
+
+    def test_a_span_across_the_text_items_of_a_tool_result(self):
+        items = [
+            {"type": "text", "text": "a <private>x"},
+            {"type": "text", "text": "y</private> b"},
+        ]
+        message = {"role": "tool", "parts": [{"type": "tool-result", "content": items}]}
+        out, _ = redact_message(message)
+        assert out["parts"][0]["content"] == [
+            {"type": "text", "text": "a [private]"},
+            {"type": "text", "text": " b"},
+        ]
+
+    def test_a_span_closed_in_its_own_block_leaves_the_next_blocks_alone(self):
+        message = {
+            "role": "user",
+            "parts": [
+                {"type": "text", "text": "a <private>x</private> b"},
+                {"type": "text", "text": "c"},
+            ],
+        }
+        out, _ = redact_message(message)
+        assert [p["text"] for p in out["parts"]] == ["a [private] b", "c"]
