@@ -82,3 +82,24 @@ def test_a_traceback_logged_with_a_secret_is_redacted(
     assert TOKEN not in text and PASSWORD not in text
     err = capfd.readouterr().err
     assert "[REDACTED:github_token]" in err and TOKEN not in err
+
+
+def test_a_failing_hook_logs_its_error_redacted(tmp_path: Path) -> None:
+    """A hook's error quotes its transcript path; a path holding a token must not reach
+    hooks.log (the traceback and the outcome line), as captured text would not."""
+    import json
+    import os
+    import subprocess
+
+    transcript = tmp_path / "sessions" / TOKEN / "t.jsonl"
+    transcript.mkdir(parents=True)  # a folder: the hook refuses it, naming the path
+    payload = {"session_id": "s1", "transcript_path": str(transcript), "cwd": str(tmp_path)}
+    env = {**os.environ, "ACONTEXT_HOME": str(tmp_path / "home"), "ACONTEXT_HOOK_INLINE": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "acontext_mcp", "hook", "claude-code", "PostToolUse"],
+        input=json.dumps(payload).encode(), env=env, capture_output=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0 and TOKEN not in done.stderr.decode()
+    log = (tmp_path / "home" / "logs" / "hooks.log").read_text()
+    assert "NotRegularFile" in log and "[REDACTED:github_token]" in log
+    assert TOKEN not in log

@@ -39,6 +39,17 @@ def _log(line: str) -> str | None:
     return None
 
 
+def _redacted(text: str) -> str:
+    """Error text as captured text is stored: an error may quote a path or a value holding a
+    secret. Imported here, on the error path only (redact is standard library)."""
+    try:
+        from acontext_mcp.capture.redact import redact_text
+
+        return redact_text(text)[0]
+    except Exception as exc:  # never log what could not be redacted
+        return f"(error text withheld: redaction failed with {type(exc).__name__})"
+
+
 def _say_unlogged(agent: str, event: str, outcome: str, why: str) -> None:
     """Trigger: the hook log could not be written. Why: the failure would otherwise leave
     no trace at all. Outcome: one short line on stderr (exit stays 0; stdout is untouched)."""
@@ -79,8 +90,9 @@ def run(argv: list[str], raw: bytes, *, detached: bool = False) -> int:
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # fail open: SystemExit included, the host must not see it
-        outcome = f"error {type(exc).__name__}: {exc}"
-        unlogged = _log(f"{agent} {event} failed: {traceback.format_exc(limit=8).strip()}")
+        outcome = _redacted(f"error {type(exc).__name__}: {exc}")
+        trace = _redacted(traceback.format_exc(limit=8).strip())
+        unlogged = _log(f"{agent} {event} failed: {trace}")
     how = " (detached)" if detached else ""
     why = _log(f"{agent} {event} {outcome}{how} {1000 * (time.monotonic() - started):.1f}ms")
     if unlogged or why:
