@@ -14,7 +14,7 @@ from contextlib import closing
 from typing import Any
 
 from acontext_mcp import __version__
-from acontext_mcp.cli_output import emit_json
+from acontext_mcp.cli.output import emit_json
 from acontext_mcp.config import Settings
 from acontext_mcp.errors import AcontextError, storage_error
 from acontext_mcp.scrub import scrub_paths
@@ -259,36 +259,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--budget", type=int, help="character budget (default ACONTEXT_BRIEF_CHARS)")
     p.add_argument("--json", action="store_true", help="print JSON for scripts")
 
-    from acontext_mcp import cli_disk
+    from acontext_mcp.cli import (
+        capture,
+        config,
+        disk,
+        forget,
+        import_,
+        learn,
+        setup,
+        skills,
+        usage,
+        worker,
+    )
 
-    cli_disk.register(add)
-    from acontext_mcp import cli_capture
-
-    cli_capture.register(add)
-    from acontext_mcp import cli_setup
-
-    cli_setup.register(add)
-    from acontext_mcp import cli_import
-
-    cli_import.register(add)
-    from acontext_mcp import cli_forget
-
-    cli_forget.register(add)
-    from acontext_mcp import cli_skills
-
-    cli_skills.register(add)
-    from acontext_mcp import cli_learn
-
-    cli_learn.register(add)
-    from acontext_mcp import cli_worker
-
-    cli_worker.register(add)
-    from acontext_mcp import cli_usage
-
-    cli_usage.register(add)
-    from acontext_mcp import cli_config
-
-    cli_config.register(add)
+    # this order is the order `acontext-mcp --help` lists the commands in
+    for group in (disk, capture, setup, import_, forget, skills, learn, worker, usage, config):
+        group.register(add)
     return parser
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from acontext_mcp.cli_output import emit_json
+from acontext_mcp.cli.output import emit_json
 from acontext_mcp.config import Settings
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from acontext_mcp.capture.importer import DEFAULT_LIVE_WINDOW
-from acontext_mcp.cli_output import emit_json
+from acontext_mcp.cli.output import emit_json
 from acontext_mcp.config import Settings
 from acontext_mcp.errors import InvalidInput
 from acontext_mcp.progress import Progress, clock_text, human_bytes

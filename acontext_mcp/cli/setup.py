@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from acontext_mcp.cli_output import emit_json
+from acontext_mcp.cli.output import emit_json
 from acontext_mcp.config import Settings
 from acontext_mcp.errors import InvalidInput
 

@@ -11,7 +11,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from acontext_mcp.cli_output import emit_json
+from acontext_mcp.cli.output import emit_json
 from acontext_mcp.config import Settings
 
 ACTIONS = ("init", "list", "show", "search", "log", "diff", "revert", "remote", "pull", "push",
