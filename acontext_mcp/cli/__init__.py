@@ -14,7 +14,7 @@ from contextlib import closing
 from typing import Any
 
 from acontext_mcp import __version__
-from acontext_mcp.cli.output import emit_json
+from acontext_mcp.cli.output import add_json_option, emit_json
 from acontext_mcp.config import Settings
 from acontext_mcp.errors import AcontextError, storage_error
 from acontext_mcp.scrub import scrub_paths
@@ -221,12 +221,12 @@ def build_parser() -> argparse.ArgumentParser:
     def paging(p: argparse.ArgumentParser, default: int) -> None:
         p.add_argument("--limit", type=int, default=default, help=f"page size (default {default})")
         p.add_argument("--cursor", help="next_cursor printed by the previous page")
-        p.add_argument("--json", action="store_true", help="print JSON for scripts")
+        add_json_option(p)
 
     add("serve", cmd_serve, "Run the MCP server over stdio (what agents launch).")
 
     p = add("status", cmd_status, "Show paths, schema version, counts and the LLM provider.")
-    p.add_argument("--json", action="store_true", help="print JSON for scripts")
+    add_json_option(p)
 
     p = add("sessions", cmd_sessions, "List captured sessions, most recent first.")
     p.add_argument("--agent", help="only sessions from this agent (claude-code, openclaw, mcp)")
@@ -257,7 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("brief", cmd_brief, "Show the brief a new session in a project starts with.")
     p.add_argument("--project", help="project directory (default: all projects)")
     p.add_argument("--budget", type=int, help="character budget (default ACONTEXT_BRIEF_CHARS)")
-    p.add_argument("--json", action="store_true", help="print JSON for scripts")
+    add_json_option(p)
 
     from acontext_mcp.cli import (
         capture,

@@ -1,10 +1,22 @@
-"""What every `--json` command prints: one JSON document on stdout, for scripts."""
+"""What every `--json` command prints: one JSON document on stdout, for scripts.
+
+`add_json_option` is the one place the flag is declared, so every command that supports it
+spells, documents and parses it the same way; `emit_json` is what it then prints.
+"""
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from typing import Any
+
+JSON_HELP = "print JSON for scripts"
+
+
+def add_json_option(parser: argparse.ArgumentParser) -> None:
+    """Give a command the shared `--json` flag (`args.json`, off by default)."""
+    parser.add_argument("--json", action="store_true", help=JSON_HELP)
 
 
 def emit_json(value: Any) -> None:
