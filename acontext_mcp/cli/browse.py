@@ -1,0 +1,222 @@
+"""`acontext-mcp status|sessions|messages|tasks|brief`: read what the store holds."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from contextlib import closing
+from typing import Any
+
+from acontext_mcp import __version__
+from acontext_mcp.cli.output import add_json_option, emit_json
+from acontext_mcp.config import Settings
+
+
+def _when(ts: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts)) if ts else "-"
+
+
+def _table(rows: list[list[str]], headers: list[str]) -> None:
+    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=False)]
+    for row in [headers, *rows]:
+        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=False)).rstrip())
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    from acontext_mcp.llm.select import choose, describe
+    from acontext_mcp.skills.catalog import list_skills
+    from acontext_mcp.store.db import open_db
+    from acontext_mcp.store.stats import store_stats
+
+    with closing(open_db(settings)) as conn:
+        stats = store_stats(conn, settings)
+    choice = choose(settings)  # what the worker will use, not just this shell's env
+    info = {
+        "version": __version__,
+        "home": str(settings.home),
+        "database": str(settings.db_path),
+        "skills_dir": str(settings.skills_dir),
+        "skills": len(list_skills(settings.skills_dir)),
+        "logs": str(settings.logs_dir),
+        "llm_provider": choice.name,
+        "llm_model": choice.model,
+        "llm_reason": choice.reason,
+        "llm": describe(settings),
+        **stats,
+    }
+    if args.json:
+        emit_json(info)
+        return 0
+    print(f"acontext-mcp {__version__}")
+    print(f"  home        {info['home']}")
+    print(f"  database    {info['database']} (schema v{stats['schema_version']}, "
+          f"{stats['db_bytes'] / 1e6:.1f} MB)")  # fmt: skip
+    print(f"  skills      {info['skills_dir']} ({info['skills']} skills)")
+    print(f"  logs        {info['logs']}")
+    print(f"  llm         {info['llm']}")
+    print(f"  sessions    {stats['sessions']}")
+    print(f"  messages    {stats['messages']} (~{stats['message_tokens']} tokens)")
+    by_status = ", ".join(f"{k} {v}" for k, v in sorted(stats["tasks_by_status"].items()))
+    print(f"  tasks       {stats['tasks']}{' (' + by_status + ')' if by_status else ''}")
+    learned = ", ".join(f"{k} {v}" for k, v in sorted(stats["learnings_by_status"].items()))
+    print(f"  learning    {learned or 'nothing yet'} ({stats['learning_spaces']} space(s); "
+          "`acontext-mcp learn` for details)")  # fmt: skip
+    print(f"  disks       {stats['disks']} ({stats['artifacts']} artifacts)")
+    print(f"  blobs       {stats['blobs']} ({stats['blob_bytes'] / 1e6:.1f} MB)")
+    return 0
+
+
+def cmd_sessions(args: argparse.Namespace, settings: Settings) -> int:
+    from acontext_mcp.store.db import open_db
+    from acontext_mcp.store.sessions import list_sessions
+
+    with closing(open_db(settings)) as conn:
+        page = list_sessions(
+            conn, limit=args.limit, cursor=args.cursor, agent=args.agent, project_dir=args.project
+        )
+    if args.json:
+        emit_json(page)
+        return 0
+    if not page["sessions"]:
+        print("no sessions yet")
+        return 0
+    rows = [
+        [s["id"], s["agent"], str(s["message_count"]), str(s["task_count"]),
+         _when(s["updated_at"]), s["project_dir"] or "-"]
+        for s in page["sessions"]
+    ]  # fmt: skip
+    _table(rows, ["SESSION", "AGENT", "MSGS", "TASKS", "UPDATED", "PROJECT"])
+    if page["next_cursor"]:
+        print(f"\nmore: acontext-mcp sessions --cursor {page['next_cursor']}")
+    return 0
+
+
+def _message_text(message: dict[str, Any]) -> str:
+    from acontext_mcp.formats.parts import text_of
+
+    text = text_of(message)  # type: ignore[arg-type]
+    other: list[str] = []
+    for part in message["parts"]:
+        if part["type"] in ("image", "audio", "file"):
+            other.append(part["type"])
+        elif part["type"] == "opaque":
+            value = part.get("value")
+            kind = value.get("type") if isinstance(value, dict) else None
+            other.append(f"opaque {kind or part.get('source_format', '')}".strip())
+        elif part["type"] == "tool-result":
+            for inner in part["content"]:
+                kind = inner.get("type") if isinstance(inner, dict) else None
+                if kind in ("image", "audio", "file"):
+                    other.append(kind)
+                elif kind not in ("text", None):
+                    value = inner.get("value")
+                    inner_kind = value.get("type") if isinstance(value, dict) else kind
+                    other.append(f"opaque {inner_kind}")
+    if other:
+        text += f" [{', '.join(other)}]"
+    return text
+
+
+def cmd_messages(args: argparse.Namespace, settings: Settings) -> int:
+    from acontext_mcp.store import turns
+    from acontext_mcp.store.db import open_db
+
+    with closing(open_db(settings)) as conn:
+        page = turns.read_messages(
+            conn, settings, args.session, fmt=args.format, limit=args.limit, cursor=args.cursor,
+            inline_binary=args.include_binary,
+        )  # fmt: skip
+        if not args.json and args.format == "acontext":
+            for mid, message in zip(page["message_ids"], page["messages"], strict=True):
+                role = message.get("meta", {}).get("original_role", message["role"])
+                print(f"#{mid} {role}: {_message_text(message)}")
+    if args.json or args.format != "acontext":
+        emit_json(page)
+    elif page["next_cursor"]:
+        print(f"\nmore: acontext-mcp messages {args.session} --cursor {page['next_cursor']}")
+    return 0
+
+
+def cmd_tasks(args: argparse.Namespace, settings: Settings) -> int:
+    from acontext_mcp.store.db import open_db
+    from acontext_mcp.store.tasks import list_tasks
+
+    with closing(open_db(settings)) as conn:
+        page = list_tasks(
+            conn, session_id=args.session, status=args.status or None, limit=args.limit,
+            cursor=args.cursor,
+        )  # fmt: skip
+    if args.json:
+        emit_json(page)
+        return 0
+    if not page["tasks"]:
+        print("no tasks yet")
+        return 0
+    for t in page["tasks"]:
+        print(f"[{t['status']}] {t['session_id']} #{t['order']}: {t['description']}")
+        for p in t["progresses"]:
+            print(f"    - {p}")
+        for p in t["user_preferences"]:
+            print(f"    * prefers: {p}")
+    if page["next_cursor"]:
+        print(f"\nmore: --cursor {page['next_cursor']}")
+    return 0
+
+
+def cmd_brief(args: argparse.Namespace, settings: Settings) -> int:
+    import os
+
+    from acontext_mcp.capture.brief import build_brief
+    from acontext_mcp.store.db import open_db
+
+    project = os.path.abspath(args.project) if args.project else None
+    with closing(open_db(settings)) as conn:
+        text = build_brief(conn, settings, project_dir=project, budget=args.budget)
+    if args.json:
+        emit_json({"project_dir": project, "brief": text, "chars": len(text)})
+    else:
+        print(text or "(nothing to say yet: no tasks or skills for this project)")
+    return 0
+
+
+def _paging(p: argparse.ArgumentParser, default: int) -> None:
+    p.add_argument("--limit", type=int, default=default, help=f"page size (default {default})")
+    p.add_argument("--cursor", help="next_cursor printed by the previous page")
+    add_json_option(p)
+
+
+def register(add: Callable[..., argparse.ArgumentParser]) -> None:
+    p = add("status", cmd_status, "Show paths, schema version, counts and the LLM provider.")
+    add_json_option(p)
+
+    p = add("sessions", cmd_sessions, "List captured sessions, most recent first.")
+    p.add_argument("--agent", help="only sessions from this agent (claude-code, openclaw, mcp)")
+    p.add_argument("--project", help="only sessions of this project directory")
+    _paging(p, 20)
+
+    p = add("messages", cmd_messages, "Show a session's messages, oldest first.")
+    p.add_argument("session", help="session id (see `acontext-mcp sessions`)")
+    p.add_argument(
+        "--format",
+        choices=["acontext", "openai", "anthropic", "gemini"],
+        default="acontext",
+        help="acontext prints a readable transcript; other formats print JSON",
+    )
+    p.add_argument("--include-binary", action="store_true", help="inline image/file bytes")
+    _paging(p, 50)
+
+    p = add("tasks", cmd_tasks, "List tracked tasks, of one session or across sessions.")
+    p.add_argument("--session", help="only this session's tasks, in order")
+    p.add_argument(
+        "--status",
+        action="append",
+        choices=["pending", "running", "success", "failed"],
+        help="filter by status (repeatable)",
+    )
+    _paging(p, 50)
+
+    p = add("brief", cmd_brief, "Show the brief a new session in a project starts with.")
+    p.add_argument("--project", help="project directory (default: all projects)")
+    p.add_argument("--budget", type=int, help="character budget (default ACONTEXT_BRIEF_CHARS)")
+    add_json_option(p)
