@@ -1,8 +1,4 @@
-"""What every `--json` command prints: one JSON document on stdout, for scripts.
-
-`add_json_option` is the one place the flag is declared, so every command that supports it
-spells, documents and parses it the same way; `emit_json` is what it then prints.
-"""
+"""What every `--json` command prints: one JSON document on stdout, for scripts."""
 
 from __future__ import annotations
 
@@ -15,7 +11,7 @@ JSON_HELP = "print JSON for scripts"
 
 
 def add_json_option(parser: argparse.ArgumentParser) -> None:
-    """Give a command the shared `--json` flag (`args.json`, off by default)."""
+    """The one declaration of `--json`, so every command spells, documents and parses it alike."""
     parser.add_argument("--json", action="store_true", help=JSON_HELP)
 
 
