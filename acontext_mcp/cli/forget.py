@@ -16,7 +16,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from acontext_mcp.cli_output import emit_json
+from acontext_mcp.cli.output import add_json_option, emit_json
 from acontext_mcp.config import Settings
 from acontext_mcp.errors import InvalidInput
 from acontext_mcp.progress import human_bytes
@@ -220,7 +220,7 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument("--dry-run", action="store_true", help="show what would go; remove nothing")
     p.add_argument("-y", "--yes", action="store_true", help="do not ask (needed with no terminal)")
     p.add_argument("--vacuum", action="store_true", help="then shrink the database and its WAL")
-    p.add_argument("--json", action="store_true", help="print the counts as JSON on stdout")
+    add_json_option(p)
 
     p = add(
         "export",

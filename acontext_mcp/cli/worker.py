@@ -13,7 +13,7 @@ from collections.abc import Callable
 from contextlib import closing
 from typing import Any
 
-from acontext_mcp.cli_output import emit_json
+from acontext_mcp.cli.output import add_json_option, emit_json
 from acontext_mcp.config import Settings
 
 
@@ -112,9 +112,9 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--status", action="store_true", help="show the lease holder and unfinished jobs, then exit"
     )
-    p.add_argument("--json", action="store_true", help="print JSON for scripts")
+    add_json_option(p)
 
     p = add("flush", cmd_flush, "Observe a session now (task tracking) and wait for the result.")
     p.add_argument("session", help="session id (see `acontext-mcp sessions`)")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds to wait (default 60)")
-    p.add_argument("--json", action="store_true", help="print JSON for scripts")
+    add_json_option(p)

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from acontext_mcp.cli_output import emit_json
+from acontext_mcp.cli.output import add_json_option, emit_json
 from acontext_mcp.config import Settings
 from acontext_mcp.errors import InvalidInput
 
@@ -83,4 +83,4 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument("--glob", help="grep: only files matching this glob")
     p.add_argument("-i", "--ignore-case", action="store_true", help="grep: ignore case")
     p.add_argument("--limit", type=int, default=100, help="most results (glob/grep)")
-    p.add_argument("--json", action="store_true", help="print JSON for scripts")
+    add_json_option(p)

@@ -1,25 +1,16 @@
-"""The `acontext-mcp` command line: argparse subcommands over domain functions.
-
-Errors from the domain print one line to stderr and exit 1; `--json` prints machine-readable
-output on stdout for scripts.
-"""
+"""`acontext-mcp status|sessions|messages|tasks|brief`: read what the store holds."""
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from collections.abc import Callable
 from contextlib import closing
 from typing import Any
 
 from acontext_mcp import __version__
-from acontext_mcp.cli_output import emit_json
+from acontext_mcp.cli.output import add_json_option, emit_json
 from acontext_mcp.config import Settings
-from acontext_mcp.errors import AcontextError, storage_error
-from acontext_mcp.scrub import scrub_paths
-
-Handler = Callable[[argparse.Namespace, Settings], int]
 
 
 def _when(ts: float | None) -> str:
@@ -30,18 +21,6 @@ def _table(rows: list[list[str]], headers: list[str]) -> None:
     widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=False)]
     for row in [headers, *rows]:
         print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=False)).rstrip())
-
-
-# --- Commands ---
-
-
-def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    from acontext_mcp.logsetup import setup_logging
-    from acontext_mcp.server import serve
-
-    setup_logging(settings, name="server")
-    serve(settings)
-    return 0
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
@@ -201,37 +180,20 @@ def cmd_brief(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-# --- Parser ---
+def _paging(p: argparse.ArgumentParser, default: int) -> None:
+    p.add_argument("--limit", type=int, default=default, help=f"page size (default {default})")
+    p.add_argument("--cursor", help="next_cursor printed by the previous page")
+    add_json_option(p)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="acontext-mcp",
-        description="Local-first skill memory for coding agents (MCP server and tools).",
-        epilog="Data lives in $ACONTEXT_HOME (default ~/.acontext-mcp).",
-    )
-    parser.add_argument("--version", action="version", version=f"acontext-mcp {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-
-    def add(name: str, handler: Handler, help_: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_, description=help_)
-        p.set_defaults(handler=handler)
-        return p
-
-    def paging(p: argparse.ArgumentParser, default: int) -> None:
-        p.add_argument("--limit", type=int, default=default, help=f"page size (default {default})")
-        p.add_argument("--cursor", help="next_cursor printed by the previous page")
-        p.add_argument("--json", action="store_true", help="print JSON for scripts")
-
-    add("serve", cmd_serve, "Run the MCP server over stdio (what agents launch).")
-
+def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     p = add("status", cmd_status, "Show paths, schema version, counts and the LLM provider.")
-    p.add_argument("--json", action="store_true", help="print JSON for scripts")
+    add_json_option(p)
 
     p = add("sessions", cmd_sessions, "List captured sessions, most recent first.")
     p.add_argument("--agent", help="only sessions from this agent (claude-code, openclaw, mcp)")
     p.add_argument("--project", help="only sessions of this project directory")
-    paging(p, 20)
+    _paging(p, 20)
 
     p = add("messages", cmd_messages, "Show a session's messages, oldest first.")
     p.add_argument("session", help="session id (see `acontext-mcp sessions`)")
@@ -242,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="acontext prints a readable transcript; other formats print JSON",
     )
     p.add_argument("--include-binary", action="store_true", help="inline image/file bytes")
-    paging(p, 50)
+    _paging(p, 50)
 
     p = add("tasks", cmd_tasks, "List tracked tasks, of one session or across sessions.")
     p.add_argument("--session", help="only this session's tasks, in order")
@@ -252,81 +214,9 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["pending", "running", "success", "failed"],
         help="filter by status (repeatable)",
     )
-    paging(p, 50)
+    _paging(p, 50)
 
     p = add("brief", cmd_brief, "Show the brief a new session in a project starts with.")
     p.add_argument("--project", help="project directory (default: all projects)")
     p.add_argument("--budget", type=int, help="character budget (default ACONTEXT_BRIEF_CHARS)")
-    p.add_argument("--json", action="store_true", help="print JSON for scripts")
-
-    from acontext_mcp import cli_disk
-
-    cli_disk.register(add)
-    from acontext_mcp import cli_capture
-
-    cli_capture.register(add)
-    from acontext_mcp import cli_setup
-
-    cli_setup.register(add)
-    from acontext_mcp import cli_import
-
-    cli_import.register(add)
-    from acontext_mcp import cli_forget
-
-    cli_forget.register(add)
-    from acontext_mcp import cli_skills
-
-    cli_skills.register(add)
-    from acontext_mcp import cli_learn
-
-    cli_learn.register(add)
-    from acontext_mcp import cli_worker
-
-    cli_worker.register(add)
-    from acontext_mcp import cli_usage
-
-    cli_usage.register(add)
-    from acontext_mcp import cli_config
-
-    cli_config.register(add)
-    return parser
-
-
-def _read_only_home(settings: Settings | None, exc: Exception) -> AcontextError | None:
-    """A failure in a data home that cannot be written is reported as that (the command line
-    opens the database for writing; SQLite and git say only `unable to open`)."""
-    from acontext_mcp.errors import READ_ONLY, StorageReadOnly
-    from acontext_mcp.store.readonly import home_is_read_only
-
-    if settings is None or not home_is_read_only(settings):
-        return None
-    return StorageReadOnly(
-        f"{READ_ONLY}. The command line needs to write ({type(exc).__name__}); the MCP "
-        "server's read-only tools still answer"
-    )
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "handler", None):
-        parser.print_help(sys.stderr)
-        return 2
-    settings: Settings | None = None
-    try:
-        settings = Settings.from_env()
-        return args.handler(args, settings)
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:
-        return 0
-    except Exception as exc:
-        problem = storage_error(exc) or _read_only_home(settings, exc)
-        if problem is None and not isinstance(exc, AcontextError | ValueError):
-            raise
-        message = str(problem or exc)
-        print(
-            f"acontext-mcp: {scrub_paths(message, settings) if settings else message}",
-            file=sys.stderr,
-        )
-        return 1
+    add_json_option(p)

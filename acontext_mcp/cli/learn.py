@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from acontext_mcp.cli_output import emit_json
+from acontext_mcp.cli.output import add_json_option, emit_json
 from acontext_mcp.config import Settings
 
 
@@ -168,7 +168,7 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument("--timeout", type=float, default=None,
                    help="seconds in all (default ACONTEXT_LEARN_TIMEOUT_S, 300)")  # fmt: skip
     p.add_argument("--limit", type=int, default=10, help="sessions shown without SESSION")
-    p.add_argument("--json", action="store_true", help="print JSON for scripts")
+    add_json_option(p)
 
     about = ("Learning spaces: list, create, show; attach SPACE SESSION; include SPACE SKILL "
              "(the skill belongs to SPACE); exclude SKILL (shared by all again).")  # fmt: skip
@@ -178,4 +178,4 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument("name", nargs="?", help="space name (exclude: the skill name)")
     p.add_argument("target", nargs="?", help="attach: the session id; include: the skill name")
     p.add_argument("--describe", default="", help="with create: what the space is for")
-    p.add_argument("--json", action="store_true", help="print JSON for scripts")
+    add_json_option(p)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from acontext_mcp.capture.importer import DEFAULT_LIVE_WINDOW
-from acontext_mcp.cli_output import emit_json
+from acontext_mcp.cli.output import add_json_option, emit_json
 from acontext_mcp.config import Settings
 from acontext_mcp.errors import InvalidInput
 from acontext_mcp.progress import Progress, clock_text, human_bytes
@@ -280,7 +280,7 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
         "(default: $CLAUDE_CONFIG_DIR/projects or ~/.claude/projects)",
     )
     p.add_argument("--dry-run", action="store_true", help="list what would be imported, with sizes")
-    p.add_argument("--json", action="store_true", help="print the final counts as JSON on stdout")
+    add_json_option(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on stderr")
     p.add_argument(
         "--live-window",

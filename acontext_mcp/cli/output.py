@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from typing import Any
+
+JSON_HELP = "print JSON for scripts"
+
+
+def add_json_option(parser: argparse.ArgumentParser) -> None:
+    """The one declaration of `--json`, so every command spells, documents and parses it alike."""
+    parser.add_argument("--json", action="store_true", help=JSON_HELP)
 
 
 def emit_json(value: Any) -> None:

@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from acontext_mcp.cli_output import emit_json
+from acontext_mcp.cli.output import add_json_option, emit_json
 from acontext_mcp.config import Settings
 from acontext_mcp.errors import InvalidInput
 
@@ -154,7 +154,7 @@ def _agent_options(p: argparse.ArgumentParser, *, install: bool) -> None:
             help="the acontext-mcp executable to register (default: the one running now)",
         )
     p.add_argument("--dry-run", action="store_true", help="print the diff, write nothing")
-    p.add_argument("--json", action="store_true", help="print JSON for scripts")
+    add_json_option(p)
 
 
 def register(add: Callable[..., argparse.ArgumentParser]) -> None:
@@ -196,4 +196,4 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
         action="store_true",
         help="take group and other permissions off everything in the data home",
     )
-    p.add_argument("--json", action="store_true", help="print JSON for scripts")
+    add_json_option(p)

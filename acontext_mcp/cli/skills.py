@@ -11,7 +11,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from acontext_mcp.cli_output import emit_json
+from acontext_mcp.cli.output import add_json_option, emit_json
 from acontext_mcp.config import Settings
 
 ACTIONS = ("init", "list", "show", "search", "log", "diff", "revert", "remote", "pull", "push",
@@ -124,4 +124,4 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument("target", nargs="?", help="skill name, query, commit, diff range or git URL")
     p.add_argument("--limit", type=int, default=20, help="results or log entries (default 20)")
     p.add_argument("--project", help="sync: also into this project's .claude/skills")
-    p.add_argument("--json", action="store_true", help="print JSON for scripts")
+    add_json_option(p)

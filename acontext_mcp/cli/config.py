@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from acontext_mcp.cli_output import emit_json
+from acontext_mcp.cli.output import add_json_option, emit_json
 from acontext_mcp.config import Settings
 
 
@@ -67,4 +67,4 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--base-url", help="openai/anthropic: base URL of a compatible server (Ollama, vLLM)"
     )
-    p.add_argument("--json", action="store_true", help="print JSON for scripts")
+    add_json_option(p)
