@@ -289,3 +289,44 @@ def test_a_loop_without_finish_or_with_an_unknown_first_tool_is_a_programming_er
             not_finished="n",
             required_first="plan",
         )
+
+
+# --- the learner's file tools on the loop ------------------------------------------------------
+
+BUILD_MD = "---\nname: build\ndescription: Use when building.\n---\n\n# Build\n\n- run make\n"
+
+
+def _skills(tmp_path: Any, notes: str) -> Any:
+    skills = tmp_path / "skills"
+    (skills / "build").mkdir(parents=True)
+    (skills / "build" / "SKILL.md").write_text(BUILD_MD)
+    (skills / "build" / "notes.md").write_text(notes)
+    return skills
+
+
+def test_the_learners_file_tools_answer_with_typed_results(tmp_path: Any) -> None:
+    from acontext_mcp.learn.workspace import SkillWorkspace
+
+    ws = SkillWorkspace(_skills(tmp_path, "- a note\n"))
+    read = ws.call("get_skill_file", {"skill_name": "build", "file_path": "SKILL.md"})
+    assert read == ToolResult(True, BUILD_MD)
+    missing = ws.call("get_skill", {"skill_name": "nope"})
+    assert not missing.ok and missing.text.startswith("no skill named 'nope'")
+    escape = ws.call("get_skill_file", {"skill_name": "build", "file_path": "../../etc/passwd"})
+    assert not escape.ok and not escape.text.startswith("Error")
+    assert escape.wire_text() == f"Error: {escape.text}"
+
+
+def test_a_file_that_starts_with_error_is_an_answer_not_a_failed_call(tmp_path: Any) -> None:
+    """The learner used to call every answer starting with "Error" a failure, so reading such a
+    file refused the finish of that turn; the typed result tells them apart."""
+    from acontext_mcp.learn.learner import run_learner
+    from acontext_mcp.learn.workspace import SkillWorkspace
+
+    notes = "Error: ECONNRESET from the registry means the proxy dropped the connection.\n"
+    ws = SkillWorkspace(_skills(tmp_path, notes))
+    model = FakeProvider(
+        [tools(call("get_skill_file", skill_name="build", file_path="notes.md"), call("finish"))]
+    )
+    run = run_learner(model, ws, [{"text": "x"}], today="2026-12-05", rounds=1)
+    assert run.finished and run.tool_errors == 0 and run.rounds == 1

@@ -28,9 +28,6 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
-from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
-from jsonschema.exceptions import ValidationError, best_match  # type: ignore[import-untyped]
-
 from acontext_mcp.errors import AcontextError
 from acontext_mcp.llm import Provider, ToolCall, ToolSpec, assistant_message, tool_result
 
@@ -119,8 +116,8 @@ def normalize_arguments(spec: ToolSpec, arguments: dict[str, Any]) -> dict[str, 
 _ARTICLE = {"integer": "an integer", "array": "a list", "object": "an object"}
 
 
-def _describe(spec: ToolSpec, error: ValidationError) -> str:
-    """A schema complaint in words the model can act on."""
+def _describe(spec: ToolSpec, error: Any) -> str:
+    """A schema complaint (a jsonschema ValidationError) in words the model can act on."""
     where = ".".join(str(p) for p in error.absolute_path)
     if error.validator == "required":
         missing = [n for n in error.validator_value if n not in (error.instance or {})]
@@ -144,6 +141,11 @@ def check_arguments(spec: ToolSpec, arguments: Any) -> tuple[dict[str, Any], str
     ({}, the reason in words)."""
     if not isinstance(arguments, dict):
         return {}, f"{spec.name} takes a JSON object of arguments"
+    # Imported here: about 0.1 s that the processes which never run a loop (the CLI, the
+    # doctor, the server) need not pay.
+    from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+    from jsonschema.exceptions import best_match  # type: ignore[import-untyped]
+
     args = normalize_arguments(spec, arguments)
     error = best_match(Draft202012Validator(spec.parameters).iter_errors(args))
     if error is not None:
