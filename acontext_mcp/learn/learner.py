@@ -5,6 +5,7 @@ descriptions) and today's date, and edits skills with the workspace's file tools
 nothing reaches disk here). It must say what it plans (`report_thinking`) before its first
 edit, and ends with `finish`. A `finish` while the touched skills are invalid is refused with
 the problems, so the model can fix them; the loop stops after `max_rounds` whatever happens.
+The loop's rules (rounds, finish, refusals, argument checks) are llm/toolloop.py's.
 
 Cost: the system prompt, one user message with the batch and the skill list, and the growing
 conversation of tool calls and results (file reads are the bulk). See bench/bench_learn_tokens.py.
@@ -19,7 +20,8 @@ from typing import Any
 
 from acontext_mcp.config import env_number
 from acontext_mcp.learn.workspace import FILE_TOOLS, SkillWorkspace
-from acontext_mcp.llm import Provider, ToolCall, ToolSpec, assistant_message, tool_result
+from acontext_mcp.llm import Provider, ToolSpec
+from acontext_mcp.llm.toolloop import FINISHED, Handler, Tool, ToolLoop, ToolResult
 
 log = logging.getLogger("acontext.learn")
 
@@ -153,13 +155,50 @@ def build_prompt(contexts: list[dict[str, Any]], skills_listing: str, today: str
     )
 
 
-def _result(call: ToolCall, text: str) -> dict[str, Any]:
-    return tool_result(call, text, is_error=text.startswith("Error"))
-
-
-def _problems_text(problems: dict[str, list[str]]) -> str:
+def _problems_reason(problems: dict[str, list[str]]) -> str:
     lines = [f"- {skill}: {p}" for skill, found in problems.items() for p in found]
-    return "Error: not finished; fix these skills first:\n" + "\n".join(lines)
+    return "not finished; fix these skills first:\n" + "\n".join(lines)
+
+
+def _file_tool(workspace: SkillWorkspace, name: str) -> Handler:
+    def handle(args: dict[str, Any]) -> ToolResult:
+        try:
+            return workspace.call(name, args)
+        except Exception as exc:  # a workspace bug must not kill the run; the model sees it
+            log.exception("learner tool %s failed", name)
+            return ToolResult.refused(f"{name} failed: {exc}")
+
+    return handle
+
+
+def _tools(workspace: SkillWorkspace, run: LearnerRun) -> list[Tool]:
+    """The learner's tools over `workspace`; report_thinking notes the plan in `run`."""
+
+    def report_thinking(args: dict[str, Any]) -> ToolResult:
+        thinking = args["thinking"].strip()
+        if not thinking:
+            return ToolResult.refused(
+                "report_thinking needs `thinking`, your plan in a few sentences"
+            )
+        run.thinking.append(thinking)
+        return ToolResult.done("Noted. Go ahead with the edits.")
+
+    def finish(_args: dict[str, Any]) -> ToolResult:
+        # Only a clean state counts as finished: the problems go back to the model.
+        problems = workspace.problems()
+        if problems:
+            return ToolResult.refused(_problems_reason(problems))
+        return ToolResult.done(FINISHED)
+
+    control = {"report_thinking": report_thinking, "finish": finish}
+    out = []
+    for spec in TOOLS:
+        if spec.name in control:
+            out.append(Tool(spec, control[spec.name]))
+        else:
+            handler = _file_tool(workspace, spec.name)
+            out.append(Tool(spec, handler, ungated=spec.name in READ_TOOLS))
+    return out
 
 
 def run_learner(
@@ -172,76 +211,23 @@ def run_learner(
     rounds: int | None = None,
 ) -> LearnerRun:
     """Run the loop over `contexts` ({"text", "task"?} each). Raises LLMUnavailable as is;
-    everything the model does wrong is answered as a tool error and costs it a round."""
-    limit = rounds if rounds is not None else max_rounds()
+    everything the model does wrong is answered as a refusal and costs it a round."""
     run = LearnerRun()
+    loop = ToolLoop(
+        system=SYSTEM,
+        tools=_tools(workspace, run),
+        purpose=PURPOSE,
+        max_rounds=rounds if rounds is not None else max_rounds(),
+        max_tokens=MAX_TOKENS,
+        not_finished="Error: not finished; some calls in this turn failed, see above",
+        required_first="report_thinking",
+        required_first_why="with the learning, the skill it goes in and the exact change",
+    )
     prompt = build_prompt(contexts, workspace.list_skills(), today)
-    convo: list[dict[str, Any]] = [{"role": "user", "parts": [{"type": "text", "text": prompt}]}]
-    for _ in range(limit):
-        reply = provider.complete(
-            system=SYSTEM, messages=convo, tools=TOOLS, purpose=PURPOSE,
-            session_id=session_id, max_tokens=MAX_TOKENS,
-        )  # fmt: skip
-        run.rounds += 1
-        run.input_tokens += reply.input_tokens
-        run.output_tokens += reply.output_tokens
-        if not reply.tool_calls:
-            # Said in words that it is done. Only a clean state counts as finished.
-            run.finished = not workspace.problems()
-            if not run.finished:
-                run.last_error = _problems_text(workspace.problems())
-            break
-        answers: list[str | None] = []  # None: the finish call, answered once the turn is known
-        for call in reply.tool_calls:
-            run.tool_calls += 1
-            if call.name == "finish":
-                answers.append(None)
-                continue
-            text = _run_call(workspace, run, call)
-            if text.startswith("Error"):
-                run.tool_errors += 1
-                run.last_error = text
-            answers.append(text)
-        verdict = ""
-        if None in answers:
-            problems = workspace.problems()
-            if problems:
-                verdict = run.last_error = _problems_text(problems)
-            elif any(a is not None and a.startswith("Error") for a in answers):
-                verdict = "Error: not finished; some calls in this turn failed, see above"
-            else:
-                verdict = "Finished"
-            run.finished = verdict == "Finished"
-        # Results in call order, whatever the provider expects.
-        parts = [
-            _result(call, verdict if text is None else text)
-            for call, text in zip(reply.tool_calls, answers, strict=True)
-        ]
-        convo.append(assistant_message(reply))
-        convo.append({"role": "user", "parts": parts})
-        if run.finished:
-            break
+    done = loop.run(provider, prompt, session_id=session_id)
+    run.finished, run.rounds, run.tool_calls = done.finished, done.rounds, done.tool_calls
+    run.tool_errors, run.last_error = done.refused, done.last_refusal
+    run.input_tokens, run.output_tokens = done.input_tokens, done.output_tokens
     if not run.finished:
         log.warning("skill learner stopped after %d rounds without finishing", run.rounds)
     return run
-
-
-def _run_call(workspace: SkillWorkspace, run: LearnerRun, call: ToolCall) -> str:
-    if call.error:
-        return f"Error: arguments were not a JSON object ({call.error}); send valid JSON"
-    if call.name == "report_thinking":
-        thinking = call.arguments.get("thinking")
-        if not isinstance(thinking, str) or not thinking.strip():
-            return "Error: report_thinking needs `thinking`, your plan in a few sentences"
-        run.thinking.append(thinking.strip())
-        return "Noted. Go ahead with the edits."
-    if call.name not in READ_TOOLS and not run.thinking:
-        return (
-            f"Error: {call.name} refused: call report_thinking first with the learning, the "
-            "skill it goes in and the exact change"
-        )
-    try:
-        return workspace.dispatch(call.name, call.arguments)
-    except Exception as exc:  # a workspace bug must not kill the run; the model sees it
-        log.exception("learner tool %s failed", call.name)
-        return f"Error: {call.name} failed: {exc}"

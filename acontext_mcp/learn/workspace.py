@@ -6,9 +6,10 @@ merges with whatever the user changed meanwhile (three-way, `git merge-file`) an
 conflict before writing anything; the writing, its journal and `recover()` are in journal.py.
 
 Every path from the model is relative to its skill's folder and checked twice: lexically
-(paths.py) and on disk here (no symlink anywhere on the way, for reads and for writes). Tool
-methods answer with text for the model; a refusal starts with "Error: " and says what to do
-instead.
+(paths.py) and on disk here (no symlink anywhere on the way, for reads and for writes).
+`call` answers the tool loop with a typed `ToolResult`; a refusal says what to do instead. The
+public tool methods and `dispatch` are the same answers as text ("Error: ..." on a refusal),
+for callers outside the loop.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from acontext_mcp.learn.paths import (
     text_problem,
 )
 from acontext_mcp.llm import ToolSpec
+from acontext_mcp.llm.toolloop import ToolResult, check_arguments
 from acontext_mcp.skills import contained, repo
 from acontext_mcp.skills.skillmd import parse_skill_md
 from acontext_mcp.skills.validate import SKILL_FILE, name_problems, validate_text
@@ -427,31 +429,34 @@ class SkillWorkspace:
         shown = ", ".join(files[:30]) + (" ..." if len(files) > 30 else "")
         return f"skill {skill!r} has no file {inner!r}; its files: {shown}"
 
-    def _tool(self, fn: Callable[..., str], *args: Any) -> str:
+    def _run(self, fn: Callable[..., str], *args: Any) -> ToolResult:
         try:
-            return fn(*args)
+            return ToolResult.done(fn(*args))
         except Refused as exc:
-            return f"Error: {exc}"
+            return ToolResult.refused(str(exc))
+
+    def _tool(self, fn: Callable[..., str], *args: Any) -> str:
+        return self._run(fn, *args).wire_text()
+
+    def call(self, name: str, arguments: dict[str, Any]) -> ToolResult:
+        """Run the file tool `name` with arguments already checked against its schema (the
+        tool loop checks them)."""
+        params = list(_SPECS[name].parameters["properties"])
+        method: Callable[..., str] = getattr(self, _METHODS[name])
+        try:
+            return self._run(method, *(arguments[p] for p in params))
+        except (AcontextError, OSError) as exc:
+            return ToolResult.refused(f"{name} failed: {exc}")
 
     def dispatch(self, name: str, arguments: dict[str, Any]) -> str:
-        """Run the file tool `name` with the model's `arguments`; bad input becomes Error text."""
+        """`call` as text, arguments checked here: bad input becomes "Error: ..." text."""
         spec = _SPECS.get(name) if isinstance(name, str) else None
         if spec is None:
             return f"Error: unknown tool {name!r}; file tools: {', '.join(_SPECS)}"
-        if not isinstance(arguments, dict):
-            return f"Error: {name} takes a JSON object of arguments"
-        params = list(spec.parameters["properties"])
-        missing = [p for p in params if p not in arguments]
-        if missing:
-            return f"Error: {name} needs argument(s) {', '.join(missing)}"
-        wrong = [p for p in params if not isinstance(arguments[p], str)]
-        if wrong:
-            return f"Error: argument(s) {', '.join(wrong)} of {name} must be strings"
-        method: Callable[..., str] = getattr(self, name)
-        try:
-            return method(*(arguments[p] for p in params))
-        except (AcontextError, OSError) as exc:
-            return f"Error: {name} failed: {exc}"
+        args, problem = check_arguments(spec, arguments)
+        if problem is not None:
+            return f"Error: {problem}"
+        return self.call(name, args).wire_text()
 
     # --- the run's result -------------------------------------------------------------------
 
@@ -665,3 +670,14 @@ FILE_TOOLS: list[ToolSpec] = [
     ),
 ]
 _SPECS = {spec.name: spec for spec in FILE_TOOLS}
+# The method behind each file tool, without the text wrapper of the public one.
+_METHODS = {
+    "list_skills": "list_skills",
+    "get_skill": "_get_skill",
+    "get_skill_file": "_get_skill_file",
+    "create_skill": "_create_skill",
+    "create_skill_file": "_create_skill_file",
+    "str_replace_skill_file": "_str_replace",
+    "mv_skill_file": "_mv",
+    "delete_skill_file": "_delete",
+}

@@ -23,18 +23,13 @@ import json
 import logging
 import re
 import sqlite3
+from collections.abc import Callable
 from typing import Any
 
 from acontext_mcp.config import Settings
-from acontext_mcp.errors import AcontextError, InvalidInput
-from acontext_mcp.llm import (
-    LLMUnavailable,
-    Provider,
-    ToolCall,
-    ToolSpec,
-    assistant_message,
-    tool_result,
-)
+from acontext_mcp.errors import InvalidInput
+from acontext_mcp.llm import LLMUnavailable, Provider, ToolSpec
+from acontext_mcp.llm.toolloop import FINISHED, Tool, ToolLoop, ToolResult
 from acontext_mcp.observe import task_ops
 from acontext_mcp.observe.summary import render_tasks
 from acontext_mcp.store.cursors import get_cursor, set_cursor
@@ -167,7 +162,6 @@ TOOLS = [
     ),
     ToolSpec("finish", "The task list is up to date; stop.", {"type": "object", "properties": {}}),
 ]
-_SPECS = {t.name: t for t in TOOLS}
 
 
 # --- Configuration ---
@@ -412,17 +406,28 @@ class _Round:
         running = [t["order"] for t in tasks if t["status"] == "running"]
         return running[-1] if running else orders[-1]
 
-    def run(self, call: ToolCall) -> str:
-        args = _validated(call)
+    def tools(self) -> list[Tool]:
+        """The agent's tools on this state; finish is always allowed (the loop refuses it in
+        a round with errors)."""
+
+        def handler(name: str) -> Callable[[dict[str, Any]], ToolResult]:
+            if name == "finish":
+                return lambda _args: ToolResult.done(FINISHED)
+            return lambda args: ToolResult.done(self.run(name, args))
+
+        return [Tool(spec, handler(spec.name)) for spec in TOOLS]
+
+    def run(self, name: str, args: dict[str, Any]) -> str:
+        """One tool call with arguments checked against its schema; InvalidInput refuses."""
         conn, sid = self.conn, self.session_id
-        if call.name == "insert_task":
+        if name == "insert_task":
             task = task_ops.insert_task_at(conn, sid, args["after_order"], args["description"])
             if self.current is not None and self.current >= task["order"]:
                 self.current += 1
             self._touch(task["order"])
             self.stats["tasks_created"] += 1
             return f"Task {task['order']} created (pending)"
-        if call.name == "update_task":
+        if name == "update_task":
             task, before = task_ops.update_task(
                 conn, sid, args["order"], description=args.get("description"),
                 status=args.get("status"),
@@ -433,12 +438,12 @@ class _Round:
             if final and task_ops.queue_learning(conn, task["id"], sid):
                 self.learn_queued.append(task["id"])
             return f"Task {task['order']} updated ({task['status']})"
-        if call.name == "append_progress":
+        if name == "append_progress":
             task = task_ops.append_progress(conn, sid, args["order"], args["progress"])
             self._touch(task["order"])
             self.stats["progress_added"] += 1
             return f"Progress added to task {task['order']}"
-        if call.name == "link_messages":
+        if name == "link_messages":
             wanted = args["message_ids"]
             bad = [i for i in wanted if not 0 <= i < len(self.ids)]
             if bad:
@@ -450,7 +455,7 @@ class _Round:
             self._touch(task["order"])
             self.stats["messages_linked"] += added
             return f"{added} messages linked to task {task['order']} ({task['status']})"
-        if call.name == "record_preference":
+        if name == "record_preference":
             order = args.get("order") or self._current_task()
             task = task_ops.add_preference(conn, sid, order, args["text"])
             if task is None:
@@ -460,48 +465,7 @@ class _Round:
 
             queue_preference(conn, self.settings, sid, task["id"], args["text"].strip())
             return f"Preference recorded on task {order}"
-        raise InvalidInput(f"unknown tool {call.name!r}; use one of: {', '.join(_SPECS)}")
-
-
-def _validated(call: ToolCall) -> dict[str, Any]:
-    """The call's arguments checked against its schema; InvalidInput says what is wrong."""
-    if call.error:
-        raise InvalidInput(f"arguments were not a JSON object ({call.error}); send valid JSON")
-    spec = _SPECS.get(call.name)
-    if spec is None:
-        raise InvalidInput(f"unknown tool {call.name!r}; use one of: {', '.join(_SPECS)}")
-    args = call.arguments if isinstance(call.arguments, dict) else {}
-    props = spec.parameters.get("properties", {})
-    out: dict[str, Any] = {}
-    for name in spec.parameters.get("required", []):
-        if args.get(name) is None:
-            raise InvalidInput(f"{call.name} needs {name!r}")
-    for name, schema in props.items():
-        value = args.get(name)
-        if value is None:
-            continue
-        kind = schema["type"]
-        if kind == "integer":
-            if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-                value = int(value)  # a model that quotes numbers is forgiven
-            if isinstance(value, float) and value.is_integer():
-                value = int(value)
-            if not isinstance(value, int) or isinstance(value, bool):
-                raise InvalidInput(f"{call.name}: {name} must be an integer, got {value!r}")
-        elif kind == "string":
-            if not isinstance(value, str):
-                raise InvalidInput(f"{call.name}: {name} must be a string")
-            if "enum" in schema and value not in schema["enum"]:
-                raise InvalidInput(f"{call.name}: {name} must be one of {schema['enum']}")
-        elif kind == "array":
-            if isinstance(value, int) and not isinstance(value, bool):
-                value = [value]
-            if not isinstance(value, list) or not all(
-                isinstance(v, int) and not isinstance(v, bool) for v in value
-            ):
-                raise InvalidInput(f"{call.name}: {name} must be a list of integers")
-        out[name] = value
-    return out
+        raise InvalidInput(f"no handler for tool {name!r}")
 
 
 def extract_tasks(
@@ -537,45 +501,20 @@ def extract_tasks(
             for r in rows
         ]
         prompt = build_prompt(task_ops.session_tasks(conn, session_id), messages, criteria)
-        convo: list[dict[str, Any]] = [
-            {"role": "user", "parts": [{"type": "text", "text": prompt}]}
-        ]
-        finished = False
-        for _ in range(max_rounds):
-            reply = provider.complete(
-                system=SYSTEM, messages=convo, tools=TOOLS, purpose=PURPOSE,
-                session_id=session_id, max_tokens=MAX_TOKENS,
-            )  # fmt: skip
-            result["rounds"] += 1
-            if not reply.tool_calls:
-                finished = True  # nothing more to do, said in words
-                break
-            results: list[dict[str, Any] | None] = []
-            errors = 0
-            with atomic(conn):
-                for call in reply.tool_calls:
-                    if call.name == "finish":
-                        results.append(None)  # answered once the round's errors are known
-                        continue
-                    try:
-                        with atomic(conn):  # a failed call leaves no half-done change
-                            text = state.run(call)
-                        results.append(tool_result(call, text))
-                    except AcontextError as exc:
-                        errors += 1
-                        results.append(tool_result(call, f"Error: {exc}", is_error=True))
-            state.stats["tool_errors"] += errors
-            # finish in a round with errors is not taken: the model sees them and may fix them.
-            finished = None in results and not errors
-            text = "Finished" if finished else "Not finished: fix the errors above, then finish"
-            parts = [
-                r if r is not None else tool_result(call, text, is_error=not finished)
-                for call, r in zip(reply.tool_calls, results, strict=True)
-            ]
-            convo.append(assistant_message(reply))
-            convo.append({"role": "user", "parts": parts})
-            if finished:
-                break
+        loop = ToolLoop(
+            system=SYSTEM,
+            tools=state.tools(),
+            purpose=PURPOSE,
+            max_rounds=max_rounds,
+            max_tokens=MAX_TOKENS,
+            not_finished="Not finished: fix the errors above, then finish",
+            round_scope=lambda: atomic(conn),  # a round's effects commit together
+            call_scope=lambda: atomic(conn),  # a refused call leaves no half-done change
+        )
+        done = loop.run(provider, prompt, session_id=session_id)
+        result["rounds"] = done.rounds
+        state.stats["tool_errors"] = done.refused
+        finished = done.finished
     except LLMUnavailable:
         with atomic(conn):
             _set_status(conn, ids, "pending")
