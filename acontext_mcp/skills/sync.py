@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from acontext_mcp.config import Settings
+from acontext_mcp.config import Settings, claude_config_dir, openclaw_state_dir
 from acontext_mcp.errors import AcontextError
 from acontext_mcp.private import user_mkdir, user_mode
 from acontext_mcp.skills import contained
@@ -149,20 +149,9 @@ def manifest_path_for(settings: Settings, skills_dir: Path) -> Path:
     return settings.home / "sync" / f"{digest}.json"
 
 
-def _env_path(name: str) -> Path | None:
-    raw = (os.environ.get(name) or "").strip()
-    return Path(raw).expanduser() if raw and raw not in ("undefined", "null") else None
-
-
 def claude_user_skills_dir() -> Path:
     """`$CLAUDE_CONFIG_DIR/skills`, else `~/.claude/skills`."""
-    return (_env_path("CLAUDE_CONFIG_DIR") or Path.home() / ".claude") / "skills"
-
-
-def openclaw_state_dir() -> Path:
-    """`$OPENCLAW_STATE_DIR`, else `$OPENCLAW_HOME/.openclaw` (default home: `~`)."""
-    home = _env_path("OPENCLAW_HOME") or Path.home()
-    return _env_path("OPENCLAW_STATE_DIR") or home / ".openclaw"
+    return claude_config_dir() / "skills"
 
 
 def configured_project_dirs(settings: Settings) -> list[Path]:
