@@ -20,6 +20,7 @@ from typing import Any
 from acontext_mcp.config import env_number
 from acontext_mcp.learn.workspace import FILE_TOOLS, SkillWorkspace
 from acontext_mcp.llm import Provider, ToolCall, ToolSpec, assistant_message, tool_result
+from acontext_mcp.text import clip
 
 log = logging.getLogger("acontext.learn")
 
@@ -106,8 +107,7 @@ class LearnerRun:
 
 
 def _clip(text: str, limit: int) -> str:
-    text = text.strip()
-    return text if len(text) <= limit else text[:limit] + f"\n[…{len(text) - limit} chars cut]"
+    return clip(text, limit, tail="\n[…{n} chars cut]")
 
 
 def _words(text: str) -> set[str]:
