@@ -1,5 +1,9 @@
 """Settings: one frozen value built from the environment, with every path derived once.
 
+The one place that reads environment variables (tests/test_architecture.py checks it), with
+one rule: a blank value counts as unset. Host paths (Claude Code's config dir, OpenClaw's state
+dir and config file) are computed here too, by small functions for code that has no Settings.
+
 Only composition roots (the CLI, the server lifespan, hook entry points) build it and pass it
 down. Stdlib only: the hook hot path imports this.
 """
@@ -103,8 +107,8 @@ ENV_VARS: dict[str, tuple[str, str]] = {
 def env_number(name: str, default: float, *, cast: type = int, allow_zero: bool = False) -> Any:
     """A positive number from the environment (0 too when `allow_zero`), or `default` when
     unset; a bad value raises ValueError naming the variable, so a typo is never silent."""
-    raw = os.environ.get(name, "").strip()
-    if not raw:
+    raw = env_text(name)
+    if raw is None:
         return default
     try:
         value = cast(raw)
@@ -114,6 +118,104 @@ def env_number(name: str, default: float, *, cast: type = int, allow_zero: bool 
     if value < 0 or (value == 0 and not allow_zero):
         raise ValueError(f"{name} must be {'0 or more' if allow_zero else 'positive'}, got {value}")
     return value
+
+
+def env_text(name: str) -> str | None:
+    """The one rule for every variable: the value, stripped; empty or blank counts as unset
+    (a `FOO=` left in a shell profile must not mean "the current directory" or "off")."""
+    return os.environ.get(name, "").strip() or None
+
+
+def env_path(name: str) -> Path | None:
+    """A path variable, `~` expanded and made absolute, or None when unset (see env_text)."""
+    raw = env_text(name)
+    return Path(raw).expanduser().absolute() if raw else None
+
+
+def env_lenient_number(name: str, default: float) -> float:
+    """A positive number, or `default` when unset or not a positive number: for hook tuning
+    knobs, where a typo must not stop capture (the hook has nowhere to report it)."""
+    raw = env_text(name)
+    try:
+        value = float(raw) if raw else default
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+def acontext_home() -> Path:
+    """`$ACONTEXT_HOME`, else `~/.acontext-mcp` (absolute)."""
+    return env_path("ACONTEXT_HOME") or Path("~/.acontext-mcp").expanduser().absolute()
+
+
+def explicit_home() -> str | None:
+    """`$ACONTEXT_HOME` when set in this shell (absolute), else None."""
+    path = env_path("ACONTEXT_HOME")
+    return str(path) if path else None
+
+
+def user_home_env() -> str | None:
+    """`$HOME` as set, or None: the capture marker walk stops there (capture/privacy.py)."""
+    return env_text("HOME")
+
+
+def capture_switch() -> str:
+    """`$ACONTEXT_CAPTURE`, lower-cased; "" when unset (capture/privacy.py decides)."""
+    return (env_text("ACONTEXT_CAPTURE") or "").lower()
+
+
+def worker_switch() -> str:
+    """`$ACONTEXT_WORKER`, lower-cased; "on" when unset."""
+    return (env_text("ACONTEXT_WORKER") or "on").lower()
+
+
+# Provider credentials and endpoints the LLM SDKs also read themselves.
+LLM_CREDENTIAL_VARS = (
+    "OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN",
+    "ANTHROPIC_BASE_URL",
+)  # fmt: skip
+
+
+def llm_credentials() -> dict[str, str]:
+    """The set (non-blank) provider variables of LLM_CREDENTIAL_VARS, by name."""
+    found = {name: env_text(name) for name in LLM_CREDENTIAL_VARS}
+    return {name: value for name, value in found.items() if value}
+
+
+def claude_config_dir() -> Path:
+    """Claude Code's config dir: `$CLAUDE_CONFIG_DIR`, else `~/.claude` (absolute)."""
+    return env_path("CLAUDE_CONFIG_DIR") or Path.home().absolute() / ".claude"
+
+
+def claude_user_json() -> Path:
+    """Claude Code's user `.claude.json`: in `$CLAUDE_CONFIG_DIR` when set, else in `~`."""
+    return (env_path("CLAUDE_CONFIG_DIR") or Path.home().absolute()) / ".claude.json"
+
+
+def _openclaw_path(name: str) -> Path | None:
+    """Like env_path, and "undefined"/"null" count as unset too, as OpenClaw's own resolver
+    treats them (a value a JavaScript launcher stringified)."""
+    raw = env_text(name)
+    return Path(raw).expanduser().absolute() if raw and raw not in ("undefined", "null") else None
+
+
+def openclaw_state_dir() -> Path:
+    """`$OPENCLAW_STATE_DIR`, else `$OPENCLAW_HOME/.openclaw` (default home: `~`)."""
+    home = _openclaw_path("OPENCLAW_HOME") or Path.home().absolute()
+    return _openclaw_path("OPENCLAW_STATE_DIR") or home / ".openclaw"
+
+
+def openclaw_config_path() -> Path:
+    """`$OPENCLAW_CONFIG_PATH`, else `<state dir>/openclaw.json` (OpenClaw's precedence)."""
+    return _openclaw_path("OPENCLAW_CONFIG_PATH") or openclaw_state_dir() / "openclaw.json"
+
+
+def openclaw_readonly() -> str | None:
+    """The variable that marks OpenClaw's config read-only (set to 1), if any."""
+    for name in ("OPENCLAW_CONFIG_READONLY", "OPENCLAW_NIX_MODE"):
+        if env_text(name) == "1":
+            return name
+    return None
 
 
 def _env_int(name: str, default: int) -> int:
@@ -169,10 +271,8 @@ class Settings:
     @classmethod
     def from_env(cls) -> Settings:
         """Build settings from ACONTEXT_* variables; raises ValueError naming a bad variable."""
-        home = Path(os.environ.get("ACONTEXT_HOME") or "~/.acontext-mcp").expanduser()
-        home = home.absolute()
-        skills_raw = os.environ.get("ACONTEXT_SKILLS_DIR")
-        skills_dir = Path(skills_raw).expanduser().absolute() if skills_raw else home / "skills"
+        home = acontext_home()
+        skills_dir = env_path("ACONTEXT_SKILLS_DIR") or home / "skills"
         return cls(
             home=home,
             skills_dir=skills_dir,
@@ -182,10 +282,10 @@ class Settings:
             grep_timeout=_env_float("ACONTEXT_GREP_TIMEOUT", DEFAULT_GREP_TIMEOUT),
             busy_timeout_ms=_env_int("ACONTEXT_BUSY_TIMEOUT_MS", DEFAULT_BUSY_TIMEOUT_MS),
             brief_chars=_env_int("ACONTEXT_BRIEF_CHARS", DEFAULT_BRIEF_CHARS),
-            log_level=(os.environ.get("ACONTEXT_LOG_LEVEL") or "INFO").upper(),
-            llm_provider=(os.environ.get("ACONTEXT_LLM_PROVIDER") or "").strip().lower() or None,
-            llm_model=(os.environ.get("ACONTEXT_LLM_MODEL") or "").strip() or None,
-            llm_base_url=(os.environ.get("ACONTEXT_LLM_BASE_URL") or "").strip() or None,
+            log_level=(env_text("ACONTEXT_LOG_LEVEL") or "INFO").upper(),
+            llm_provider=(env_text("ACONTEXT_LLM_PROVIDER") or "").lower() or None,
+            llm_model=env_text("ACONTEXT_LLM_MODEL"),
+            llm_base_url=env_text("ACONTEXT_LLM_BASE_URL"),
             llm_timeout=_env_float("ACONTEXT_LLM_TIMEOUT", DEFAULT_LLM_TIMEOUT),
             llm_max_retries=_env_count("ACONTEXT_LLM_MAX_RETRIES", DEFAULT_LLM_MAX_RETRIES),
             llm_daily_tokens=_env_int("ACONTEXT_LLM_DAILY_TOKENS", DEFAULT_LLM_DAILY_TOKENS),

@@ -1,4 +1,8 @@
-"""Crash-safe file replacement: a reader sees the old file or the new one, never half of it."""
+"""Crash-safe file replacement: a reader sees the old file or the new one, never half of it.
+
+The one atomic file writer (issue 11). disk/files.py writes its temp file itself because it
+renames inside the database transaction that records the file; exports stream (cli_forget.py).
+"""
 
 from __future__ import annotations
 
@@ -9,12 +13,18 @@ from pathlib import Path
 
 
 def replace_file(
-    path: Path, data: bytes, *, prefix: str = ".tmp-", mode: int | None = None
+    path: Path,
+    data: bytes,
+    *,
+    prefix: str = ".tmp-",
+    suffix: str = "",
+    mode: int | None = None,
+    owner: tuple[int, int] | None = None,
 ) -> None:
     """Write `data` to a temp file beside `path` (same file system, so the rename is atomic),
-    fsync it, give it `mode` (None: mkstemp's private 0600), then rename it over `path`.
-    The temp file is removed on any failure."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=prefix)
+    fsync it, give it `mode` (None: mkstemp's private 0600) and, when given and allowed,
+    `owner` (uid, gid), then rename it over `path`. The temp file is removed on any failure."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=suffix)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -22,6 +32,9 @@ def replace_file(
             os.fsync(fh.fileno())
         if mode is not None:
             os.chmod(tmp, mode)
+        if owner is not None and hasattr(os, "chown"):
+            with contextlib.suppress(OSError):  # not ours to give away; the mode is kept
+                os.chown(tmp, *owner)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -1,13 +1,21 @@
-"""Clipping text for prompts and one-line listings: the start kept, an ellipsis when cut."""
+"""Clipping text for prompts and one-line listings: the start kept, an ellipsis when cut.
+
+The one clipper (issue 11): disk/search.py keeps its own, which shows the window around a
+match rather than the start of a line.
+"""
 
 from __future__ import annotations
 
 
-def clip(text: str, limit: int) -> str:
-    """`text` stripped, cut to `limit` characters with "…" when longer."""
+def clip(text: str, limit: int, *, tail: str | None = None) -> str:
+    """`text` stripped, cut to `limit` characters with "…" when longer. With `tail`, the first
+    `limit` characters are kept and `tail` is appended, `{n}` in it replaced by the number of
+    characters cut: a model reading it knows how much it did not see."""
     text = text.strip()
     if len(text) <= limit:
         return text
+    if tail is not None:
+        return text[:limit] + tail.replace("{n}", str(len(text) - limit))
     return text[: limit - 1].rstrip() + "…"
 
 

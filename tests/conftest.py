@@ -2,31 +2,44 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from acontext_mcp.config import Settings
+from acontext_mcp.config import LLM_CREDENTIAL_VARS, Settings
 from acontext_mcp.store.db import open_db
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
+# ACONTEXT_* variables that steer the test run itself, not the product: kept.
+TEST_SWITCHES = frozenset({"ACONTEXT_SKIP_E2E"})
+
+
+def _machine_setting(name: str) -> bool:
+    """A variable of the machine that would change what the code under test reads."""
+    if name in TEST_SWITCHES:
+        return False
+    return name == "CLAUDE_CONFIG_DIR" or name.startswith(("ACONTEXT_", "OPENCLAW_"))
+
+
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Point ACONTEXT_HOME at a temp dir so no test can touch the user's real data."""
+    """Every test runs as a fresh user: HOME and ACONTEXT_HOME point into tmp_path, and no
+    ACONTEXT_*, CLAUDE_CONFIG_DIR or OPENCLAW_* setting of the machine leaks in, so no test can
+    touch the user's real data or their Claude Code and OpenClaw config."""
+    for name in [n for n in os.environ if _machine_setting(n)]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("HOME", str(tmp_path / "user"))
     monkeypatch.setenv("ACONTEXT_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("ACONTEXT_SKILLS_DIR", raising=False)
-    for name in ("ACONTEXT_MAX_ARTIFACT_BYTES", "ACONTEXT_BLOB_THRESHOLD", "ACONTEXT_LLM_PROVIDER"):
-        monkeypatch.delenv(name, raising=False)
     # Hooks must not start background workers unless a test asks for one (ACONTEXT_WORKER=on),
     # and no test may reach a real LLM through keys or URLs that happen to be set on the machine.
     monkeypatch.setenv("ACONTEXT_WORKER", "off")
-    for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "OPENAI_BASE_URL",
-                 "ANTHROPIC_BASE_URL", "ACONTEXT_LLM_BASE_URL", "ACONTEXT_LLM_MODEL"):  # fmt: skip
+    for name in LLM_CREDENTIAL_VARS:
         monkeypatch.delenv(name, raising=False)
 
 

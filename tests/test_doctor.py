@@ -32,13 +32,6 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     for name in ("HOME", "TMPDIR"):
         (tmp_path / name.lower()).mkdir()
         monkeypatch.setenv(name, str(tmp_path / name.lower()))
-    for name in (
-        "CLAUDE_CONFIG_DIR",
-        "OPENCLAW_CONFIG_PATH",
-        "OPENCLAW_STATE_DIR",
-        "ACONTEXT_CAPTURE",
-    ):
-        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("PATH", f"{BIN}{os.pathsep}{os.environ.get('PATH', os.defpath)}")
     # A data home of its own: HOME (tmp_path/home) holds the user's .claude, not ours to tighten.
     monkeypatch.setenv("ACONTEXT_HOME", str(tmp_path / "data"))

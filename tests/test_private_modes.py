@@ -40,8 +40,6 @@ def env(tmp_path: Path, umask022: None) -> dict[str, str]:
     user.mkdir()
     env = {**os.environ, "ACONTEXT_HOME": str(tmp_path / "home"), "HOME": str(user)}
     env.update(ACONTEXT_WORKER="off", ACONTEXT_WORKER_IDLE_S="0.5", ACONTEXT_HOOK_INLINE="1")
-    for name in ("CLAUDE_CONFIG_DIR", "OPENCLAW_STATE_DIR", "OPENCLAW_HOME"):
-        env.pop(name, None)
     return env
 
 

@@ -72,7 +72,6 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (home / ".claude.json").write_text(json.dumps(CLAUDE_JSON, separators=(",", ":")))
     (home / ".claude.json").chmod(0o600)
     monkeypatch.setenv("HOME", str(home))
-    monkeypatch.delenv("CLAUDE_CONFIG_DIR", raising=False)
     return home
 
 

@@ -56,13 +56,10 @@ def tree(root: Path) -> dict[str, bytes]:
 
 
 @pytest.fixture
-def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """~/.openclaw of a temp HOME (no OpenClaw path variables set)."""
-    home = tmp_path / "user"
+def state() -> Path:
+    """~/.openclaw of the temp HOME (conftest: no OpenClaw path variables set)."""
+    home = Path.home()
     home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    for name in ("OPENCLAW_CONFIG_PATH", "OPENCLAW_STATE_DIR", "OPENCLAW_HOME"):
-        monkeypatch.delenv(name, raising=False)
     return home / ".openclaw"
 
 

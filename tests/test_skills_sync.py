@@ -298,9 +298,7 @@ def test_targets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     home = tmp_path / "acontext"
     home.mkdir()
     settings = Settings(home=home, skills_dir=home / "skills")
-    monkeypatch.setenv("HOME", str(tmp_path / "user"))
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "claude-config"))
-    monkeypatch.delenv("OPENCLAW_HOME", raising=False)
     monkeypatch.setenv("OPENCLAW_STATE_DIR", str(tmp_path / "openclaw"))
 
     only = targets(settings)

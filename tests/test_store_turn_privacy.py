@@ -81,10 +81,9 @@ async def store(settings: Settings, args: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture(autouse=True)
 def _capture_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No capture env switch, $HOME a temp dir, and the server runs in an empty project."""
-    monkeypatch.delenv(CAPTURE_ENV, raising=False)
+    """The server runs in an empty project under $HOME (conftest: a temp dir, no capture
+    switch set)."""
     (tmp_path / "user" / "app").mkdir(parents=True)
-    monkeypatch.setenv("HOME", str(tmp_path / "user"))
     monkeypatch.chdir(tmp_path / "user" / "app")
 
 

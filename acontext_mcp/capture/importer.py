@@ -31,7 +31,7 @@ from typing import Any
 from acontext_mcp.capture.claude_code import capture_transcript, cursor_key, subagent_session_id
 from acontext_mcp.capture.privacy import capture_allowed
 from acontext_mcp.capture.transcript import open_regular
-from acontext_mcp.config import Settings
+from acontext_mcp.config import Settings, claude_config_dir
 from acontext_mcp.store.cursors import get_cursor
 
 DEFAULT_LIVE_WINDOW = 600.0  # seconds: a transcript written to this recently may still grow
@@ -42,8 +42,7 @@ SNIFF_LINES = 500
 
 def default_root() -> Path:
     """Where Claude Code keeps transcripts: `$CLAUDE_CONFIG_DIR/projects` or ~/.claude/projects."""
-    base = os.environ.get("CLAUDE_CONFIG_DIR") or "~/.claude"
-    return Path(os.path.abspath(os.path.expanduser(base))) / "projects"
+    return claude_config_dir() / "projects"
 
 
 # --- Discovery ---

@@ -15,7 +15,7 @@ import os
 import re
 from pathlib import Path
 
-from acontext_mcp.config import Settings
+from acontext_mcp.config import Settings, capture_switch, user_home_env
 from acontext_mcp.errors import InvalidInput
 from acontext_mcp.private import user_mode
 
@@ -42,7 +42,7 @@ def _walk_bound(start: str) -> str | None:
     bounds the stats on deep trees and network mounts. Outcome: projects under $HOME look up
     to and including $HOME; projects elsewhere (/srv, /tmp, containers) look up to `/`.
     """
-    home = os.environ.get("HOME")
+    home = user_home_env()
     if not home:
         return None
     home = os.path.normpath(os.path.abspath(home))
@@ -117,7 +117,7 @@ def capture_allowed(
 
     Checks run cheapest first: env, global marker, session marker, project markers, config.
     """
-    env = os.environ.get(CAPTURE_ENV, "").strip().lower()
+    env = capture_switch()
     if env in OFF_VALUES:
         return False, f"{CAPTURE_ENV}={env}"
     global_marker = settings.home / GLOBAL_MARKER

@@ -204,7 +204,10 @@ def _make_parents(root: Path, parent: Path, norm: str) -> None:
 
 
 def _write_temp(real: Path, data: bytes) -> str:
-    """Write `data` to a new, uniquely named file beside `real` (so os.replace is atomic)."""
+    """Write `data` to a new, uniquely named file beside `real` (so os.replace is atomic).
+
+    Not fsio.replace_file: the caller renames inside the transaction that records the file,
+    so the row and the file change together."""
     fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=real.parent)
     try:
         with open(fd, "wb") as f:

@@ -43,8 +43,11 @@ def read_stdin() -> bytes:
 
 def _log_writable() -> bool:
     """Whether <home>/logs/hooks.log can be appended to (created if missing), checked with `os`
-    alone: the home is config.Settings.from_env's, ACONTEXT_HOME or ~/.acontext-mcp."""
-    home = os.path.expanduser(os.environ.get("ACONTEXT_HOME") or "~/.acontext-mcp")
+    alone: the home is config.acontext_home(), ACONTEXT_HOME (blank = unset) or ~/.acontext-mcp.
+    Read here, not through config.py, because this runs before the fork while the host waits,
+    and importing config.py (dataclasses, pathlib) costs ~15 ms; tests/test_config_env.py
+    checks that both give the same home."""
+    home = os.path.expanduser(os.environ.get("ACONTEXT_HOME", "").strip() or "~/.acontext-mcp")
     logs = os.path.join(os.path.abspath(home), "logs")
     try:
         os.makedirs(logs, 0o700, exist_ok=True)
@@ -58,7 +61,8 @@ def _detach() -> bool:
     """Fork; True in the child, which leaves the host's session and pipes. The parent exits
     as soon as main returns. False when forking is not possible, or when the log cannot be
     written (the child's stderr goes nowhere): then run inline."""
-    if not hasattr(os, "fork") or os.environ.get("ACONTEXT_HOOK_INLINE") == "1":
+    inline = os.environ.get("ACONTEXT_HOOK_INLINE", "").strip() == "1"
+    if not hasattr(os, "fork") or inline:
         return False
     if not _log_writable():
         return False

@@ -19,6 +19,7 @@ import time
 from typing import Any
 
 from acontext_mcp.config import Settings
+from acontext_mcp.skills import SKILL_FILE
 
 FINAL_EVENTS = frozenset({"Stop", "SubagentStop", "PreCompact", "SessionEnd"})
 EVENTS = frozenset(
@@ -201,7 +202,7 @@ def _skills_changed(conn: sqlite3.Connection, settings: Settings) -> bool:
     try:
         for entry in sorted(os.scandir(settings.skills_dir), key=lambda e: e.name):
             try:
-                st = os.stat(os.path.join(entry.path, "SKILL.md"))
+                st = os.stat(os.path.join(entry.path, SKILL_FILE))
             except OSError:
                 continue
             seen.append([entry.name, st.st_mtime_ns, st.st_size])

@@ -19,6 +19,7 @@ import os
 from dataclasses import dataclass, field
 
 from acontext_mcp.config import Settings
+from acontext_mcp.skills import SKILL_FILE
 
 
 @dataclass
@@ -78,7 +79,7 @@ def _has_skills(skills_dir: os.PathLike[str]) -> bool:
     try:
         with os.scandir(skills_dir) as entries:
             return any(
-                not e.name.startswith(".") and os.path.isfile(os.path.join(e.path, "SKILL.md"))
+                not e.name.startswith(".") and os.path.isfile(os.path.join(e.path, SKILL_FILE))
                 for e in entries
             )
     except OSError:

@@ -22,6 +22,7 @@ from acontext_mcp.config import env_number
 from acontext_mcp.learn.workspace import FILE_TOOLS, SkillWorkspace
 from acontext_mcp.llm import Provider, ToolSpec
 from acontext_mcp.llm.toolloop import FINISHED, Handler, Tool, ToolLoop, ToolResult
+from acontext_mcp.text import clip
 
 log = logging.getLogger("acontext.learn")
 
@@ -108,8 +109,7 @@ class LearnerRun:
 
 
 def _clip(text: str, limit: int) -> str:
-    text = text.strip()
-    return text if len(text) <= limit else text[:limit] + f"\n[…{len(text) - limit} chars cut]"
+    return clip(text, limit, tail="\n[…{n} chars cut]")
 
 
 def _words(text: str) -> set[str]:

@@ -367,7 +367,7 @@ def learn_session(
         for n, job_id in enumerate(queued["queued"], 1):
             say(f"distilling finished task {n}/{len(queued['queued'])}…")
             step = run_job_now(settings, conn, job_id, deadline, hand_on=False)
-            out["steps"].append({"job": "learn_task", **step})
+            out["steps"].append({"job": learning.LEARN_TASK, **step})
             if step["status"] in ("deferred", "timeout"):
                 break
         for _ in range(8):  # each run takes MAX_BATCH learnings
@@ -376,7 +376,7 @@ def learn_session(
             say(f"running the skill learner for space {queued['space']}…")
             job_id = queue_space(conn, queued["space"])
             step = run_job_now(settings, conn, job_id, deadline, hand_on=False)
-            out["steps"].append({"job": "learn_space", **step})
+            out["steps"].append({"job": learning.LEARN_SPACE, **step})
             if step["status"] != "done":
                 break
         out["status"] = learning.session_status(conn, session_id)

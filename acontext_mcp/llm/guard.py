@@ -33,6 +33,7 @@ from acontext_mcp.capture.redact import redact_message, redact_text
 from acontext_mcp.formats.parts import estimate_tokens
 from acontext_mcp.llm import BudgetExhausted, ProviderFailed, Reply, ToolCall, ToolSpec
 from acontext_mcp.store import usage
+from acontext_mcp.text import clip
 
 log = logging.getLogger(__name__)
 
@@ -311,5 +312,4 @@ def sdk_failure(exc: Exception, sdk: Any) -> CallFailed:
 
 
 def _short(exc: Exception) -> str:
-    text = str(exc)
-    return text if len(text) <= 500 else text[:500] + "..."
+    return clip(str(exc), 500, tail="...")

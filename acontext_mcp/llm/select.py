@@ -15,13 +15,12 @@ Default models: openai gpt-4.1-mini, anthropic claude-haiku-4-5, claude-cli haik
 
 from __future__ import annotations
 
-import os
 import shutil
 import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from acontext_mcp.config import Settings
+from acontext_mcp.config import Settings, llm_credentials
 from acontext_mcp.llm import NoProvider, Provider
 from acontext_mcp.llm.setting import PROVIDERS, wanted
 
@@ -54,7 +53,7 @@ def choose(
     which: Callable[[str], str | None] = shutil.which,
 ) -> Choice:
     """The provider config.json and the environment select, with the reason in words."""
-    env = os.environ if env is None else env
+    env = llm_credentials() if env is None else env
     want = wanted(settings)
     name, src, base = want.provider, want.source, want.base_url
 
@@ -112,15 +111,16 @@ def provider_for(settings: Settings, conn: sqlite3.Connection) -> Provider:
     from acontext_mcp.llm.guard import Guard
 
     choice = choose(settings)
+    creds = llm_credentials()
     if choice.name == "none":
         raise NoProvider(f"no LLM provider: {choice.reason}. Capture works; LLM work waits.")
     backend: object
     if choice.name == "openai":
         from acontext_mcp.llm.openai_provider import OpenAIBackend
 
-        key = os.environ.get("OPENAI_API_KEY") or None
+        key = creds.get("OPENAI_API_KEY")
         base = choice.base_url
-        if key is None and (base or os.environ.get("OPENAI_BASE_URL")):
+        if key is None and (base or creds.get("OPENAI_BASE_URL")):
             key = "not-needed"  # local servers ignore it; the SDK requires one
         backend = OpenAIBackend(
             model=choice.model, base_url=base, api_key=key, timeout=settings.llm_timeout
@@ -128,8 +128,8 @@ def provider_for(settings: Settings, conn: sqlite3.Connection) -> Provider:
     elif choice.name == "anthropic":
         from acontext_mcp.llm.anthropic_provider import AnthropicBackend
 
-        key = os.environ.get("ANTHROPIC_API_KEY") or None
-        if key is None and not os.environ.get("ANTHROPIC_AUTH_TOKEN"):
+        key = creds.get("ANTHROPIC_API_KEY")
+        if key is None and not creds.get("ANTHROPIC_AUTH_TOKEN"):
             key = "not-needed"  # a compatible server without auth
         backend = AnthropicBackend(
             model=choice.model, base_url=choice.base_url, api_key=key,

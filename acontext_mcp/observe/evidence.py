@@ -19,6 +19,8 @@ import re
 import shlex
 from dataclasses import dataclass, field
 
+from acontext_mcp.text import clip, one_line
+
 _SEGMENT_SPLIT = re.compile(r"&&|\|\||[;|\n]")
 _ENV_ASSIGN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 # Wrappers that run the real command: strip them (with their own arguments where fixed).
@@ -123,9 +125,7 @@ class Evidence:
 
     def line(self) -> str:
         """The first-person progress line appended to a task."""
-        shown = " ".join(self.command.split()).replace("`", "'")
-        if len(shown) > MAX_COMMAND:
-            shown = shown[: MAX_COMMAND - 1] + "…"
+        shown = one_line(self.command.replace("`", "'"), MAX_COMMAND)
         if self.counts:
             result = ", ".join(f"{self.counts[k]} {k}" for k in _COUNT_ORDER if k in self.counts)
             if not self.passed and not (self.counts.get("failed") or self.counts.get("errors")):
@@ -266,7 +266,7 @@ def _detail(lines: list[str]) -> str | None:
     for line in lines:
         text = line.strip()
         if text and _DETAIL.match(text) and not text.startswith("FAILED ("):
-            return text if len(text) <= MAX_DETAIL else text[: MAX_DETAIL - 1] + "…"
+            return clip(text, MAX_DETAIL)
     return None
 
 

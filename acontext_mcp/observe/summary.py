@@ -17,14 +17,14 @@ import sqlite3
 from typing import Any
 
 from acontext_mcp.observe.task_ops import FINAL_STATUSES, session_tasks
+from acontext_mcp.text import clip, one_line
 
 DEFAULT_MAX_CHARS = 4000
 _LINE = 300  # one description, progress or preference line is clipped to this many characters
 
 
 def _clip(text: str, limit: int = _LINE) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return one_line(text, limit)
 
 
 def task_line(task: dict[str, Any]) -> str:
@@ -75,7 +75,7 @@ def render_tasks(
     omitted = len(tasks) - len(kept)
     head = [f"({omitted} earlier tasks not shown)"] if omitted else []
     out = "\n".join(head + [blocks[t["order"]] for t in tasks if t["order"] in kept])
-    return out if len(out) <= max_chars else out[: max_chars - 1] + "…"
+    return clip(out, max_chars)
 
 
 def session_summary(

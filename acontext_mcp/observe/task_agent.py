@@ -34,6 +34,7 @@ from acontext_mcp.observe import task_ops
 from acontext_mcp.observe.summary import render_tasks
 from acontext_mcp.store.cursors import get_cursor, set_cursor
 from acontext_mcp.store.db import atomic, loads
+from acontext_mcp.text import clip
 from acontext_mcp.user_config import project_setting
 
 log = logging.getLogger("acontext.observe")
@@ -187,10 +188,7 @@ def task_criteria(settings: Settings, project_dir: str | None) -> dict[str, str]
 
 
 def _clip(text: str, limit: int) -> str:
-    text = text.strip()
-    if len(text) <= limit:
-        return text
-    return text[:limit] + f" […{len(text) - limit} more chars]"
+    return clip(text, limit, tail=" […{n} more chars]")
 
 
 def _one_line(text: str, limit: int) -> str:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from acontext_mcp import config
 from acontext_mcp.errors import AcontextError
 
 EXECUTABLE = "acontext-mcp"
@@ -123,8 +124,7 @@ def executable_problem(argv: list[str], env: dict[str, str]) -> str | None:
 def explicit_home() -> str | None:
     """ACONTEXT_HOME when set in this shell: baked into what we register, since the host
     agent does not inherit this shell's environment."""
-    raw = os.environ.get("ACONTEXT_HOME")
-    return str(Path(raw).expanduser().absolute()) if raw else None
+    return config.explicit_home()
 
 
 def split_command(command: str) -> tuple[dict[str, str], list[str]] | None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from acontext_mcp.config import claude_config_dir, claude_user_json
 from acontext_mcp.setup import (
     SERVER_NAME,
     Outcome,
@@ -70,13 +71,11 @@ class Target:
 
 
 def claude_dir() -> Path:
-    raw = os.environ.get("CLAUDE_CONFIG_DIR")
-    return Path(raw).expanduser() if raw else Path.home() / ".claude"
+    return claude_config_dir()
 
 
 def claude_json() -> Path:
-    raw = os.environ.get("CLAUDE_CONFIG_DIR")
-    return Path(raw).expanduser() / ".claude.json" if raw else Path.home() / ".claude.json"
+    return claude_user_json()
 
 
 def settings_files(project: Path) -> list[Path]:

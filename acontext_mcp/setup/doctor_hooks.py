@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from acontext_mcp.config import Settings
+from acontext_mcp.config import Settings, env_text
 from acontext_mcp.setup import EXECUTABLE, SetupError, executable_problem
 from acontext_mcp.setup import claude_code as cc
 from acontext_mcp.setup import openclaw as oc
@@ -413,7 +413,7 @@ def check_openclaw(report: Report, settings: Settings, timeout: float) -> dict[s
     config = get_in(data, [*oc.ENTRY, "config"])
     config = config if isinstance(config, dict) else {}
     command = str(config.get("command") or EXECUTABLE)
-    home = Path(str(config.get("acontextHome") or os.environ.get("ACONTEXT_HOME") or settings.home))
+    home = Path(str(config.get("acontextHome") or env_text("ACONTEXT_HOME") or settings.home))
     _fire_openclaw_hook(report, Path(command).expanduser().as_posix(), home.expanduser(), timeout)
     return data
 

@@ -9,7 +9,6 @@ re-check just before writing that nobody changed it meanwhile, and record each c
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import difflib
 import json
@@ -17,12 +16,12 @@ import os
 import re
 import shutil
 import stat
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from acontext_mcp.fsio import replace_file
 from acontext_mcp.private import user_mkdir
 from acontext_mcp.setup import Outcome, SetupError
 
@@ -294,20 +293,17 @@ def write_atomic(path: Path, text: str, *, new_mode: int = 0o644) -> None:
         old = target.stat()
     except FileNotFoundError:
         old = None
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, stat.S_IMODE(old.st_mode) if old else new_mode)
-        if old and hasattr(os, "chown") and (old.st_uid, old.st_gid) != (os.getuid(), os.getgid()):
-            with contextlib.suppress(OSError):  # not ours to give away; the mode is kept
-                os.chown(tmp, old.st_uid, old.st_gid)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    owner = None
+    if old and hasattr(os, "chown") and (old.st_uid, old.st_gid) != (os.getuid(), os.getgid()):
+        owner = (old.st_uid, old.st_gid)  # e.g. root editing a user's file: it stays theirs
+    replace_file(
+        target,
+        text.encode("utf-8"),
+        prefix=f".{target.name}.",
+        suffix=".tmp",
+        mode=stat.S_IMODE(old.st_mode) if old else new_mode,
+        owner=owner,
+    )
 
 
 def backup_dir(home: Path) -> Path:

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import shlex
 from pathlib import Path
 from typing import Any
 
 import acontext_mcp
+from acontext_mcp.config import openclaw_config_path, openclaw_readonly, openclaw_state_dir
 from acontext_mcp.setup import (
     SERVER_NAME,
     Outcome,
@@ -53,21 +53,15 @@ ENTRY: Key = ["plugins", "entries", PLUGIN_ID]
 SERVER: Key = ["mcp", "servers", SERVER_NAME]
 
 
-def _env_path(name: str) -> Path | None:
-    raw = (os.environ.get(name) or "").strip()
-    return Path(raw).expanduser() if raw and raw not in ("undefined", "null") else None
-
-
 def state_dir() -> Path:
-    home = _env_path("OPENCLAW_HOME") or Path.home()
-    return _env_path("OPENCLAW_STATE_DIR") or home / ".openclaw"
+    return openclaw_state_dir()
 
 
 def config_path(explicit: str | None = None) -> Path:
     """The config file OpenClaw reads (same precedence as OpenClaw's own resolver)."""
     if explicit:
         return Path(explicit).expanduser().absolute()
-    return _env_path("OPENCLAW_CONFIG_PATH") or state_dir() / "openclaw.json"
+    return openclaw_config_path()
 
 
 def _plugin_id(folder: Path) -> str | None:
@@ -134,11 +128,11 @@ def dotted_entry(rest: str) -> str:
 
 
 def _refuse_readonly() -> None:
-    for name in ("OPENCLAW_CONFIG_READONLY", "OPENCLAW_NIX_MODE"):
-        if os.environ.get(name) == "1":
-            raise SetupError(
-                f"{name}=1: OpenClaw's config is managed elsewhere (read-only); nothing was changed"
-            )
+    name = openclaw_readonly()
+    if name:
+        raise SetupError(
+            f"{name}=1: OpenClaw's config is managed elsewhere (read-only); nothing was changed"
+        )
 
 
 def _set_ours(data: dict[str, Any], record: FileRecord, key: Key, value: Any, ours: bool) -> None:

@@ -14,10 +14,9 @@ from typing import Any
 
 from acontext_mcp.disk.confine import normalize
 from acontext_mcp.errors import AcontextError, InvalidInput, NotFound, TooLarge
-from acontext_mcp.skills import contained
+from acontext_mcp.skills import SKILL_FILE, contained
 from acontext_mcp.skills.skillmd import parse_skill_md
 
-SKILL_FILE = "SKILL.md"
 MAX_FILE_BYTES = 1024 * 1024
 MAX_FILES = 500
 

@@ -20,8 +20,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from acontext_mcp.errors import InvalidInput, NotFound, PathEscape, TooLarge
+from acontext_mcp.skills import SKILL_FILE
 
-SKILL_FILE = "SKILL.md"
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # a FIFO must not block the open; fstat refuses it

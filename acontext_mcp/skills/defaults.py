@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 from acontext_mcp.config import Settings
+from acontext_mcp.skills import SKILL_FILE
 
 DAILY_LOGS = """\
 ---
@@ -132,7 +133,7 @@ def ensure_default_skills(skills_dir: Path) -> list[str]:
             continue
         tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=skills_dir))
         try:
-            (tmp / "SKILL.md").write_text(text, encoding="utf-8")
+            (tmp / SKILL_FILE).write_text(text, encoding="utf-8")
             os.chmod(tmp, 0o700)  # mkdtemp's mode; owner-only like the rest of the store
             try:
                 os.rename(tmp, target)  # fails if another process created it meanwhile

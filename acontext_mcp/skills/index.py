@@ -28,13 +28,12 @@ from typing import Any
 from acontext_mcp.config import Settings
 from acontext_mcp.errors import AcontextError, InvalidInput
 from acontext_mcp.private import create_private_file, private_mkdir
-from acontext_mcp.skills import contained
+from acontext_mcp.skills import SKILL_FILE, contained
 from acontext_mcp.skills.skillmd import parse_skill_md
 from acontext_mcp.skills.validate import TEXT_SUFFIXES
 
 INDEX_FILE = "skills-index.db"
 SCHEMA_VERSION = 1
-SKILL_FILE = "SKILL.md"
 MAX_FILE_BYTES = 1024 * 1024
 MAX_TERMS = 16
 WEIGHTS = (10.0, 5.0, 2.0, 1.0)  # name, description, path, content

@@ -42,10 +42,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from acontext_mcp.config import Settings
+from acontext_mcp.config import Settings, claude_config_dir, openclaw_state_dir
 from acontext_mcp.errors import AcontextError
+from acontext_mcp.fsio import replace_file
 from acontext_mcp.private import user_mkdir, user_mode
-from acontext_mcp.skills import contained
+from acontext_mcp.skills import SKILL_FILE, contained
 from acontext_mcp.skills.gitstate import conflict_marker_line, operation_in_progress
 from acontext_mcp.user_config import CONFIG_FILE
 from acontext_mcp.user_config import load as load_user_config
@@ -57,7 +58,6 @@ except ImportError:  # pragma: no cover - Windows
 
 log = logging.getLogger(__name__)
 
-SKILL_FILE = "SKILL.md"
 MANIFEST_VERSION = 1
 # Claude Code reserves this folder name inside a skills directory.
 RESERVED_NAMES = frozenset({"synced"})
@@ -149,20 +149,9 @@ def manifest_path_for(settings: Settings, skills_dir: Path) -> Path:
     return settings.home / "sync" / f"{digest}.json"
 
 
-def _env_path(name: str) -> Path | None:
-    raw = (os.environ.get(name) or "").strip()
-    return Path(raw).expanduser() if raw and raw not in ("undefined", "null") else None
-
-
 def claude_user_skills_dir() -> Path:
     """`$CLAUDE_CONFIG_DIR/skills`, else `~/.claude/skills`."""
-    return (_env_path("CLAUDE_CONFIG_DIR") or Path.home() / ".claude") / "skills"
-
-
-def openclaw_state_dir() -> Path:
-    """`$OPENCLAW_STATE_DIR`, else `$OPENCLAW_HOME/.openclaw` (default home: `~`)."""
-    home = _env_path("OPENCLAW_HOME") or Path.home()
-    return _env_path("OPENCLAW_STATE_DIR") or home / ".openclaw"
+    return claude_config_dir() / "skills"
 
 
 def configured_project_dirs(settings: Settings) -> list[Path]:
@@ -338,12 +327,8 @@ def _load_manifest(path: Path, target: Path) -> dict[str, Any]:
 
 def _save_manifest(path: Path, manifest: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(manifest, handle, indent=2, sort_keys=True)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    data = json.dumps(manifest, indent=2, sort_keys=True).encode("utf-8")
+    replace_file(path, data, prefix=f".{path.name}.tmp-")
 
 
 def _owned_states(entry: dict[str, Any]) -> list[Hashes]:

@@ -17,11 +17,10 @@ import re
 from pathlib import Path
 
 from acontext_mcp.errors import AcontextError, InvalidInput
-from acontext_mcp.skills import contained
+from acontext_mcp.skills import SKILL_FILE, contained
 from acontext_mcp.skills.gitstate import conflict_marker_line
 from acontext_mcp.skills.skillmd import parse_skill_md, split_front_matter
 
-SKILL_FILE = "SKILL.md"
 MAX_NAME_CHARS = 64
 MAX_DESCRIPTION_CHARS = 1024
 MAX_BODY_LINES = 500

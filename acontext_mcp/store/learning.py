@@ -20,13 +20,14 @@ import sqlite3
 import time
 from typing import Any
 
+from acontext_mcp import job_kinds
 from acontext_mcp.errors import InvalidInput, NotFound
 from acontext_mcp.store.db import atomic
 from acontext_mcp.store.tasks import LEARN_JOB_KIND
 
 DEFAULT_SPACE = "default"
 LEARN_TASK = LEARN_JOB_KIND
-LEARN_SPACE = "learn_space"
+LEARN_SPACE = job_kinds.LEARN_SPACE
 KINDS = ("skip", "success", "factual", "failure", "preferences")
 MAX_ATTEMPTS = 3
 _SPACE_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){0,63}$")

@@ -10,6 +10,7 @@ import sqlite3
 import time
 from typing import Any
 
+from acontext_mcp import job_kinds
 from acontext_mcp.errors import InvalidInput, NotFound
 from acontext_mcp.store.db import atomic, dumps, loads
 from acontext_mcp.store.pages import clamp_limit, decode_cursor, encode_cursor
@@ -197,7 +198,7 @@ def link_messages(conn: sqlite3.Connection, task_id: int, message_ids: list[int]
     return added
 
 
-LEARN_JOB_KIND = "learn_task"
+LEARN_JOB_KIND = job_kinds.LEARN_TASK
 
 
 def queue_learning(conn: sqlite3.Connection, task_id: int, session_id: str) -> bool:

@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from acontext_mcp import job_kinds
 from acontext_mcp.config import Settings, env_number
 from acontext_mcp.store.learning import LEARN_SPACE, LEARN_TASK
 from acontext_mcp.worker import jobs, lease
@@ -40,7 +41,7 @@ Handler = Callable[[sqlite3.Connection, Settings, dict[str, Any]], dict[str, Any
 DEFAULT_LEASE_S = 30.0
 DEFAULT_IDLE_S = 5.0
 DEFAULT_DEFER_S = 600.0
-OBSERVE = "observe_session"
+OBSERVE = job_kinds.OBSERVE_SESSION
 MAX_BATCHES = 8  # extraction batches per observe job
 
 

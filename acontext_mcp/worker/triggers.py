@@ -26,7 +26,7 @@ import sys
 import time
 from typing import Any
 
-from acontext_mcp.config import Settings
+from acontext_mcp.config import Settings, env_lenient_number, worker_switch
 from acontext_mcp.worker import jobs, lease
 
 DEFAULT_BATCH = 16
@@ -40,25 +40,16 @@ FINAL_EVENTS = frozenset(
 OFF = ("off", "0", "false", "no")
 
 
-def _number(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    try:
-        value = float(raw) if raw else default
-    except ValueError:
-        return default
-    return value if value > 0 else default
-
-
 def batch_size() -> int:
-    return int(_number("ACONTEXT_OBSERVE_BATCH", DEFAULT_BATCH))
+    return int(env_lenient_number("ACONTEXT_OBSERVE_BATCH", DEFAULT_BATCH))
 
 
 def wait_seconds() -> float:
-    return _number("ACONTEXT_OBSERVE_WAIT_S", DEFAULT_WAIT_S)
+    return env_lenient_number("ACONTEXT_OBSERVE_WAIT_S", DEFAULT_WAIT_S)
 
 
 def autostart_enabled() -> bool:
-    return os.environ.get("ACONTEXT_WORKER", "on").strip().lower() not in OFF
+    return worker_switch() not in OFF
 
 
 def observe_key(session_id: str) -> str:
