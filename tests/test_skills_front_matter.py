@@ -5,6 +5,7 @@ written like Claude Code's and OpenClaw's (tests/fixtures/skill_md/). The learne
 from __future__ import annotations
 
 import datetime
+import random
 from pathlib import Path
 from typing import Any
 
@@ -142,3 +143,91 @@ def test_the_learner_is_told_how_to_fix_front_matter_and_can_retry(tmp_path: Pat
     assert 'quote the value: a colon followed by a space starts a mapping in YAML, so write ' \
         'description: "Use when: deploying"' in told["content"][0]["text"]  # fmt: skip
     assert run.finished and workspace.created == ["deploy-ops"]
+
+
+# --- The plain fast path (skillmd._simple) answers only where its answer is PyYAML's ----------
+
+_KEYS = ["name", "description", "x", "on", "Yes", "a-b_c", " name", "metadata", "2x", "é"]
+_SEPS = [": ", ":", ":  ", " : ", ": "]
+_VALUES = [
+    "a", "Builds wheels", "Use when: deploying", "C# and F#", "x #y", "yes", "No", "null",
+    "~", "1", "1.0", "2024-01-01", ">", ">-", "|", "|-", ">+", "|2", "'q'", '"q"', "[a, b]",
+    "- a", "é café", "a\tb", "a ", "", "http://x.org/a", "end:", "a,b{c}", "ok\x85x", "ok\u2028",
+    "x\r", ".inf", "0x1F", "Off", "a: b: c", "?a", "%x", "`x`",
+]  # fmt: skip
+_PLAIN = ["a", "Builds wheels", "C# and F#", "http://x.org/a", "a,b{c}", "é café", ">", "|-"]
+_INDENTS = ["", " ", "  ", "  ", "   ", "    ", "\t"]
+
+
+def _random_front(rng: random.Random) -> str:
+    """Mostly plain entries, each with a fair chance of one hostile part."""
+
+    def pick(good: list[str], bad: list[str]) -> str:
+        return rng.choice(good if rng.random() < 0.8 else bad)
+
+    lines: list[str] = []
+    for _ in range(rng.randint(1, 3)):
+        lines.append(pick(_KEYS[:2], _KEYS) + pick([": "], _SEPS) + pick(_PLAIN, _VALUES))
+        for _ in range(rng.choice([0, 0, 1, 2])):
+            lines.append(pick(["  "], _INDENTS) + pick(_PLAIN[:6], _VALUES))
+        if rng.random() < 0.1:
+            lines.append("")
+    return "\n".join(lines) + rng.choice(["\n", "\n\n", ""])
+
+
+def _yaml_or_error(front: str) -> Any:
+    from acontext_mcp.skills.skillmd import parse_front_matter
+
+    try:
+        return parse_front_matter(front)
+    except InvalidInput:
+        return "refused"
+
+
+@pytest.mark.parametrize("label", sorted(CORPUS))
+def test_the_fast_path_agrees_with_yaml_on_the_corpus(label: str) -> None:
+    from acontext_mcp.skills.skillmd import _simple
+
+    front = split_front_matter(CORPUS[label])[0]
+    assert front is not None
+    simple = _simple(front)
+    assert simple is None or simple == _yaml_or_error(front)
+
+
+def test_the_fast_path_agrees_with_yaml_on_generated_front_matter() -> None:
+    from acontext_mcp.skills.skillmd import _simple
+
+    rng = random.Random(11)
+    taken = 0
+    for _ in range(6000):
+        front = _random_front(rng)
+        simple = _simple(front)
+        if simple is not None:
+            taken += 1
+            assert simple == _yaml_or_error(front), front
+    assert taken > 300  # the generator reaches the fast path often enough to mean something
+
+
+def test_what_the_defaults_and_the_learner_write_takes_the_fast_path(tmp_path: Path) -> None:
+    """So the SessionStart brief lists skills without importing PyYAML (~10 ms)."""
+    import subprocess
+    import sys
+
+    from acontext_mcp.skills.skillmd import _simple
+
+    texts = [*defaults.DEFAULT_SKILLS.values(), CORPUS["python-packaging.md"], *map(
+        Path.read_text, SHIPPED)]  # fmt: skip
+    for text in texts:
+        front = split_front_matter(text)[0]
+        assert front is not None and _simple(front) is not None, front
+    root = tmp_path / "skills"
+    defaults.ensure_default_skills(root)
+    code = (
+        "import sys; from acontext_mcp.skills.catalog import list_skills\n"
+        f"assert len(list_skills({str(root)!r})) == 3\n"
+        "print('yaml' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert out.stdout.strip() == "False"

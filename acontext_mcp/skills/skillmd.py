@@ -1,16 +1,22 @@
-"""SKILL.md front matter, parsed as YAML by PyYAML's safe loader (never a hand-written subset).
+"""SKILL.md front matter, parsed as YAML: PyYAML's safe loader, plain forms by a proven fast path.
 
 Agent Skills front matter is YAML, and the agents (Claude Code, OpenClaw) read it with real YAML
 parsers, so we do too: what they accept we read the same way, and what YAML rejects (`key: a: b`,
 tab indentation) we refuse with a message that says how to fix it. Two choices keep the result
 plain JSON data: dates stay strings (as in YAML 1.2's core schema), and any other value JSON
-cannot hold (`!!binary`, an explicit `!!timestamp`) is refused. PyYAML is imported on first use:
-most commands, and hooks that list no skill, never pay for it.
+cannot hold (`!!binary`, an explicit `!!timestamp`) is refused.
+
+Importing PyYAML costs ~10 ms, and the SessionStart brief lists every skill inside the hook, so
+the plainest front matter (`key: text` lines, text continued on indented lines, and `>`, `>-`,
+`|`, `|-` blocks of evenly indented lines: what the defaults and the learner write) is read by
+`_simple`, which answers only where its answer is PyYAML's (tests/test_skills_front_matter.py
+checks that on the corpus and on generated input) and hands anything else to PyYAML.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from typing import Any
 
@@ -21,6 +27,64 @@ _HOW = (
     "front matter is YAML: write each field as 'key: value', indent with spaces, and quote a "
     "value that holds ': ' or ' #' or starts with one of [ ] { } > | * & ! % @ ` ' \""
 )
+
+
+# YAML 1.1 words PyYAML reads as booleans or null; any case variant goes to PyYAML.
+_WORDS = frozenset({"yes", "no", "true", "false", "on", "off", "null"})
+_SIMPLE_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
+_BLOCKS = {">": (" ", "\n"), ">-": (" ", ""), "|": ("\n", "\n"), "|-": ("\n", "")}
+
+
+def _plain_text(text: str) -> bool:
+    """True if YAML reads `text` (one line of a plain scalar, stripped) as exactly this string:
+    it starts with a letter (no indicator, number or date), holds no ': ' (a mapping) nor ' #'
+    (a comment), and is not a YAML 1.1 boolean or null word."""
+    return (
+        text[:1].isalpha()
+        and ": " not in text
+        and " #" not in text
+        and not text.endswith(":")
+        and text.lower() not in _WORDS
+    )
+
+
+def _simple(front: str) -> dict[str, Any] | None:
+    """The front matter as PyYAML reads it if it is of the plainest kind, else None."""
+    if not front.replace("\n", "").isprintable():
+        return None  # tabs, CR, controls, BOM, Unicode line breaks: PyYAML's rules
+    lines = front.split("\n")
+    out: dict[str, Any] = {}
+    i = 0
+    while i < len(lines):
+        key, sep, value = lines[i].partition(": ")
+        i += 1
+        if not key and not sep:
+            continue  # a blank line between entries
+        if not sep or not _SIMPLE_KEY.fullmatch(key) or key.lower() in _WORDS:
+            return None
+        more: list[str] = []
+        while i < len(lines) and lines[i].startswith(" "):
+            more.append(lines[i])
+            i += 1
+        after = next((line for line in lines[i:] if line), "")
+        if after.startswith(" "):
+            return None  # a blank line inside a value: PyYAML's folding rules
+        if value in _BLOCKS:
+            indent = len(more[0]) - len(more[0].lstrip(" ")) if more else 0
+            texts = [line[indent:] for line in more]
+            if not more or any(
+                line[:indent].strip() or not text or text[0] == " " or text[-1] == " "
+                for line, text in zip(more, texts, strict=True)
+            ):
+                return None  # empty, uneven or trailing spaces: PyYAML's rules
+            join, end = _BLOCKS[value]
+            out[key] = join.join(texts) + (end if i < len(lines) else "")  # no final line break
+            continue
+        pieces = [value, *(line.strip(" ") for line in more)]
+        if value != value.strip(" ") or not all(_plain_text(piece) for piece in pieces):
+            return None
+        out[key] = " ".join(pieces)
+    return out
 
 
 def split_front_matter(text: str) -> tuple[str | None, str]:
@@ -137,4 +201,5 @@ def parse_skill_md(text: str) -> tuple[dict[str, Any], str]:
     front, body = split_front_matter(text)
     if front is None:
         return {}, body
-    return parse_front_matter(front), body
+    simple = _simple(front)
+    return (parse_front_matter(front) if simple is None else simple), body
