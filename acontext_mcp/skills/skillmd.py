@@ -105,7 +105,7 @@ def split_front_matter(text: str) -> tuple[str | None, str]:
 @cache
 def _loader() -> type:
     """PyYAML's safe loader (the C one when built) without the timestamp resolver."""
-    import yaml
+    import yaml  # type: ignore[import-untyped]  # no stubs needed: used through two calls
 
     base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     resolvers = {
@@ -179,7 +179,7 @@ def _plain(value: Any, where: str) -> None:
 
 def parse_front_matter(front: str) -> dict[str, Any]:
     """The front matter text (between the '---' lines) as a dict; InvalidInput says what to fix."""
-    import yaml
+    import yaml  # type: ignore[import-untyped]  # no stubs needed: used through two calls
 
     try:
         data = yaml.load(front, Loader=_loader())  # a safe loader: no object construction
