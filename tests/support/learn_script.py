@@ -27,7 +27,7 @@ SKILL_DESCRIPTION = (
 )
 SKILL_MD = f"""---
 name: {SKILL_NAME}
-description: {SKILL_DESCRIPTION}
+description: "{SKILL_DESCRIPTION}"
 ---
 
 # Release checklist
