@@ -1,4 +1,4 @@
-"""Would aiosqlite make the MCP server's reads faster? get_messages both ways, side by side.
+"""Would aiosqlite make the MCP server's reads faster? get_messages three ways, side by side.
 
 (a) today's design: the sync `get_messages` tool; MCPServer runs sync tools in anyio worker
     threads (`anyio.to_thread.run_sync`), each borrowing its own `sqlite3` connection from
@@ -7,16 +7,19 @@
     SELECTs through aiosqlite (one aiosqlite connection, and so one thread, per concurrent
     borrower, opened by the store's own `connect`), then converts the rows on the event loop.
     It has to copy `messages.list_messages` and `turns.read_messages` to do so: a second store
-    API, which is the other half of the decision.
+    API, which is the other half of the decision;
+(c) the control for (b): the same async tool, but the SELECTs run in a worker thread on a
+    `ConnectionPool` sqlite3 connection. What (b) and (c) share (rows converted on the event
+    loop instead of in 32 threads) is not aiosqlite's doing; only b/c is.
 
 A data home holds `--sessions` sessions of `--turns` realistic turns each (4 messages of 1-2 KB).
 Each run makes `--calls` tool calls through `mcp.Client(build_server(settings))` in-process,
 `--concurrency` at a time, each reading one page of `--limit` messages (openai format) of a
 session picked round-robin; then the same with store_turn writers running beside the readers
-(`--writers` concurrent store_turn calls of one turn each, through the sync tool, in both
-cases). Prints the median and the best of `--runs` runs of calls/s and (b)/(a) of both (on a
-shared machine the best shows the cost), after where one call's time goes: the two SELECTs,
-`turns.read_messages`, and the whole tool call through mcp.Client.
+(`--writers` concurrent store_turn calls of one turn each, through the sync tool, in every
+case). Prints the median (and best) of `--runs` interleaved runs of calls/s, b/a, c/a, b/c,
+after where one call's time goes: the two SELECTs, `turns.read_messages`, and the whole tool
+call through mcp.Client.
 
     python bench/bench_aiosqlite.py [--sessions 8] [--turns 50] [--calls 400] [--limit 50]
                                     [--concurrency 1 8 32] [--writers 4] [--runs 5]
@@ -44,7 +47,7 @@ from acontext_mcp.config import Settings
 from acontext_mcp.formats import convert
 from acontext_mcp.server import MessagePage, build_server
 from acontext_mcp.store import turns as turn_store
-from acontext_mcp.store.db import connect, open_db
+from acontext_mcp.store.db import ConnectionPool, connect, open_db
 from acontext_mcp.store.messages import row_to_message
 
 try:
@@ -82,8 +85,11 @@ class AioPool:
             await conn.close()
 
 
-def add_aio_tool(server: MCPServer, settings: Settings, pool: AioPool) -> None:
-    """Register the prototype: `turns.read_messages` for the openai format, awaited."""
+def add_prototypes(
+    server: MCPServer, settings: Settings, pool: AioPool, sync_pool: ConnectionPool
+) -> None:
+    """Register (b) and (c): `turns.read_messages` for the openai format, the SELECTs awaited
+    through aiosqlite, or through a worker thread with today's sqlite3 pool."""
 
     @server.tool()
     async def get_messages_aio(session_id: str, limit: int = 50) -> MessagePage:
@@ -91,14 +97,29 @@ def add_aio_tool(server: MCPServer, settings: Settings, pool: AioPool) -> None:
             if not await db.execute_fetchall(SQL_SESSION, (session_id,)):
                 raise ValueError(f"no session {session_id!r}")
             rows: list[Any] = list(await db.execute_fetchall(SQL_PAGE, (session_id, -1, limit)))
-        out: list[Any] = []
-        ids: list[int] = []
-        for row in rows:
-            item = row_to_message(settings, row, inline=False)
-            converted = convert.from_internal([item["message"]], "openai")
-            out.extend(converted)
-            ids.extend([item["id"]] * len(converted))
-        return MessagePage(session_id=session_id, format="openai", messages=out, message_ids=ids)
+        return page(settings, session_id, rows)
+
+    @server.tool()
+    async def get_messages_sql_thread(session_id: str, limit: int = 50) -> MessagePage:
+        def select() -> list[Any]:
+            with sync_pool.connection() as conn:
+                if conn.execute(SQL_SESSION, (session_id,)).fetchone() is None:
+                    raise ValueError(f"no session {session_id!r}")
+                return conn.execute(SQL_PAGE, (session_id, -1, limit)).fetchall()
+
+        return page(settings, session_id, await anyio.to_thread.run_sync(select))
+
+
+def page(settings: Settings, session_id: str, rows: list[Any]) -> MessagePage:
+    """Rows to an openai-format page, on the event loop."""
+    out: list[Any] = []
+    ids: list[int] = []
+    for row in rows:
+        item = row_to_message(settings, row, inline=False)
+        converted = convert.from_internal([item["message"]], "openai")
+        out.extend(converted)
+        ids.extend([item["id"]] * len(converted))
+    return MessagePage(session_id=session_id, format="openai", messages=out, message_ids=ids)
 
 
 def fill(settings: Settings, sessions: int, per_session: int) -> list[str]:
@@ -121,8 +142,8 @@ async def one_run(
 ) -> tuple[float, int]:  # fmt: skip
     """Calls per second of `args.calls` reads, `concurrency` at a time; and messages read."""
     server = build_server(settings)
-    pool = AioPool(settings)
-    add_aio_tool(server, settings, pool)
+    pool, sync_pool = AioPool(settings), ConnectionPool(settings)
+    add_prototypes(server, settings, pool, sync_pool)
     read = 0
     writes = list(writes)  # each run stores its own copies, into new sessions
     done = anyio.Event()
@@ -166,6 +187,7 @@ async def one_run(
                 done.set()
     finally:
         await pool.close()
+        sync_pool.close()
     return args.calls / seconds, read
 
 
@@ -234,23 +256,26 @@ def main() -> int:
         sids = fill(settings, args.sessions, args.turns)
         writes = turns(3000, seed=99)
         split(settings, sids, args)
-        print(f"\n{'load':28} {'(a) threads calls/s':>20} {'(b) aiosqlite calls/s':>22} "
-              f"{'b/a median':>11} {'b/a best':>9}")  # fmt: skip
+        tools = ["get_messages", "get_messages_aio", "get_messages_sql_thread"]
+        print(f"\ncalls/s, median (best) of {args.runs}; ratios of the medians")
+        print(f"{'load':24} {'(a) today':>15} {'(b) aiosqlite':>15} {'(c) SQL thread':>15} "
+              f"{'b/a':>5} {'c/a':>5} {'b/c':>5}")  # fmt: skip
         for writers in sorted({0, args.writers}):
             for concurrency in args.concurrency:
-                rates: dict[str, list[float]] = {"get_messages": [], "get_messages_aio": []}
-                for _ in range(args.runs):  # interleaved, so drift hits both alike
+                rates: dict[str, list[float]] = {tool: [] for tool in tools}
+                for _ in range(args.runs):  # interleaved, so drift hits all alike
                     for tool, got in rates.items():
                         rate, read = anyio.run(
                             one_run, settings, sids, tool, args, concurrency, writers, writes
                         )
                         assert read >= args.calls * args.limit, (tool, read)
                         got.append(rate)
-                a, b = (statistics.median(v) for v in rates.values())
-                ma, mb = (max(v) for v in rates.values())
+                a, b, c = (statistics.median(v) for v in rates.values())
+                cells = " ".join(
+                    f"{statistics.median(v):7,.0f} ({max(v):5,.0f})" for v in rates.values()
+                )
                 load = f"{concurrency} readers" + (f" + {writers} writers" if writers else "")
-                print(f"{load:28} {a:9,.0f} (max {ma:5,.0f}) {b:11,.0f} (max {mb:5,.0f}) "
-                      f"{b / a:11.2f} {mb / ma:9.2f}")  # fmt: skip
+                print(f"{load:24} {cells} {b / a:5.2f} {c / a:5.2f} {b / c:5.2f}")
     return 0
 
 
