@@ -21,7 +21,7 @@ from typing import Any, BinaryIO
 
 import anyio
 import anyio.to_thread
-import mcp_types as types
+from mcp import types
 from mcp.server.stdio import stdio_server
 
 log = logging.getLogger("acontext.stdio")
