@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 from acontext_mcp.errors import InvalidInput, NotFound
+from acontext_mcp.store import jobs
 from acontext_mcp.store.db import atomic, dumps, loads
 from acontext_mcp.store.pages import clamp_limit, decode_cursor, encode_cursor
 
@@ -204,28 +205,27 @@ def queue_learning(conn: sqlite3.Connection, task_id: int, session_id: str) -> b
     """Queue a finished (success/failed) task for skill learning (dedup key `learn:<task_id>`).
 
     A task is learned once: a queued job absorbs the request, and a done job is queued again
-    only when it produced no learning (the task had been reopened by the time it ran). True
-    when newly queued.
+    only when it produced no learning (the task had been reopened by the time it ran). A
+    running job is flagged to run once more when it completes: the run may have read the task
+    while it was reopened, and this finish must not be lost. True when (re)queued or flagged.
     """
-    now = time.time()
-    cur = conn.execute(
-        "INSERT INTO jobs (kind, payload, dedup_key, status, run_after, created_at, updated_at) "
-        "VALUES (?, ?, ?, 'queued', ?, ?, ?) "
-        "ON CONFLICT(dedup_key) DO UPDATE SET status = 'queued', attempts = 0, error = NULL, "
-        "run_after = excluded.run_after, updated_at = excluded.updated_at "
-        "WHERE jobs.status = 'done' AND NOT EXISTS "
-        "(SELECT 1 FROM learnings WHERE learnings.task_id = ? AND learnings.kind != 'preferences')",
-        (
-            LEARN_JOB_KIND,
-            dumps({"task_id": task_id, "session_id": session_id}),
-            f"learn:{task_id}",
-            now,
-            now,
-            now,
-            task_id,
-        ),
-    )
-    return cur.rowcount == 1
+    key = f"learn:{task_id}"
+    with atomic(conn):
+        status = jobs.status_by_key(conn, key)
+        if status == "failed":
+            return False
+        if (
+            status == "done"
+            and conn.execute(
+                "SELECT 1 FROM learnings WHERE task_id = ? AND kind != 'preferences'", (task_id,)
+            ).fetchone()
+        ):
+            return False
+        _, outcome = jobs.put(
+            conn, LEARN_JOB_KIND, {"task_id": task_id, "session_id": session_id},
+            dedup_key=key, requeue=True,
+        )  # fmt: skip
+    return outcome != "absorbed"
 
 
 def list_tasks(
