@@ -286,3 +286,103 @@ def recent_tasks_for_project(
         args.append(project_dir)
     rows = conn.execute(sql + " ORDER BY t.updated_at DESC, t.id DESC LIMIT ?", [*args, limit])
     return [row_to_task(r) for r in rows]
+
+
+def session_tasks(conn: sqlite3.Connection, session_id: str) -> list[dict[str, Any]]:
+    """All tasks of a session, in order."""
+    rows = conn.execute(
+        'SELECT * FROM tasks WHERE session_id = ? ORDER BY "order"', (session_id,)
+    ).fetchall()
+    return [row_to_task(r) for r in rows]
+
+
+def task_outline(conn: sqlite3.Connection, session_id: str) -> list[sqlite3.Row]:
+    """id, order, status and description of a session's tasks, in order."""
+    return conn.execute(
+        'SELECT id, "order", status, description FROM tasks WHERE session_id = ? ORDER BY "order"',
+        (session_id,),
+    ).fetchall()
+
+
+def count_tasks(conn: sqlite3.Connection, session_id: str) -> int:
+    return int(
+        conn.execute("SELECT COUNT(*) FROM tasks WHERE session_id = ?", (session_id,)).fetchone()[0]
+    )
+
+
+def task_ids(conn: sqlite3.Connection, session_id: str, statuses: tuple[str, ...]) -> list[int]:
+    """Ids of the session's tasks in one of `statuses`, in task order."""
+    marks = ",".join("?" * len(statuses))
+    rows = conn.execute(
+        f'SELECT id FROM tasks WHERE session_id = ? AND status IN ({marks}) ORDER BY "order"',
+        (session_id, *statuses),
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def task_description(conn: sqlite3.Connection, task_id: int) -> str | None:
+    row = conn.execute("SELECT description FROM tasks WHERE id = ?", (task_id,)).fetchone()
+    return row[0] if row else None
+
+
+def linked_message_ids(conn: sqlite3.Connection, task_id: int) -> list[int]:
+    rows = conn.execute(
+        "SELECT message_id FROM task_messages WHERE task_id = ? ORDER BY message_id", (task_id,)
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+_MESSAGE_COLUMNS = "m.id, m.position, m.role, m.parts, m.meta"
+
+
+def _ends(conn: sqlite3.Connection, sql: str, args: list[Any], rows: int) -> list[sqlite3.Row]:
+    """The first and last `rows` messages matched by `sql` (a query over `messages m` that
+    ends in its WHERE clause), in position order."""
+    head = conn.execute(sql + " ORDER BY m.position LIMIT ?", [*args, rows]).fetchall()
+    tail = conn.execute(sql + " ORDER BY m.position DESC LIMIT ?", [*args, rows]).fetchall()
+    seen: dict[int, sqlite3.Row] = {r["id"]: r for r in head}
+    for r in tail:
+        seen.setdefault(r["id"], r)
+    return sorted(seen.values(), key=lambda r: r["position"])
+
+
+def task_message_rows(
+    conn: sqlite3.Connection, task: dict[str, Any], *, rows: int, fallback: int
+) -> list[sqlite3.Row]:
+    """The messages a task was worked in (id, position, role, parts, meta), in order: its
+    linked messages; without links, the session's messages after the previous tasks' last
+    linked message and before the next tasks' first one; failing that, the session's last
+    `fallback` messages. At most `rows` from each end; disabled (capture off) ones left out."""
+    linked = _ends(
+        conn,
+        f"SELECT {_MESSAGE_COLUMNS} FROM task_messages tm JOIN messages m ON m.id = tm.message_id "
+        "WHERE tm.task_id = ? AND m.status != 'disabled'",
+        [task["id"]],
+        rows,
+    )
+    if linked:
+        return linked
+    sid, order = task["session_id"], task["order"]
+    bound = (
+        "SELECT {fn}(m.position) FROM task_messages tm JOIN messages m ON m.id = tm.message_id "
+        'JOIN tasks t ON t.id = tm.task_id WHERE t.session_id = ? AND t."order" {op} ?'
+    )
+    after = conn.execute(bound.format(fn="MAX", op="<"), (sid, order)).fetchone()[0]
+    before = conn.execute(bound.format(fn="MIN", op=">"), (sid, order)).fetchone()[0]
+    base = (
+        f"SELECT {_MESSAGE_COLUMNS} FROM messages m "
+        "WHERE m.session_id = ? AND m.status != 'disabled'"
+    )
+    if after is not None or before is not None:
+        sql, args = base, [sid]
+        if after is not None:
+            sql += " AND m.position > ?"
+            args.append(after)
+        if before is not None:
+            sql += " AND m.position < ?"
+            args.append(before)
+        window = _ends(conn, sql, args, rows)
+        if window:
+            return window
+    last = conn.execute(base + " ORDER BY m.position DESC LIMIT ?", (sid, fallback)).fetchall()
+    return list(reversed(last))
