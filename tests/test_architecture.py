@@ -163,3 +163,18 @@ def test_the_sql_check_names_file_and_line(tmp_path: Path) -> None:
         "acontext_mcp/worker/bad.py:2: ROLLBACK",
         "acontext_mcp/worker/bad.py:3: SELECT id FROM tasks WHERE id =",
     ]
+
+
+def test_the_jobs_table_has_one_writer() -> None:
+    """Enqueue, claim, complete, defer and deletes all go through store/jobs.py."""
+    writes = re.compile(r"\b(INSERT\s+(OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+jobs\b", re.I)
+    bad: dict[str, str] = {}  # file:line -> statement (an f-string's parts share its line)
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path.relative_to(PACKAGE).as_posix() in ("store/jobs.py", "store/migrations.py"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (text := _literal(node)) is not None and writes.search(text):
+                bad.setdefault(f"{path.relative_to(REPO)}:{node.lineno}", text.strip()[:60])
+    assert not bad, "write the jobs table through acontext_mcp/store/jobs.py:\n" + "\n".join(
+        f"{where}: {text}" for where, text in bad.items()
+    )

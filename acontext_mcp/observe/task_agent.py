@@ -40,7 +40,6 @@ from acontext_mcp.observe.summary import render_tasks
 from acontext_mcp.store import batches
 from acontext_mcp.store.cursors import delete_cursor, get_cursor, set_cursor
 from acontext_mcp.store.db import atomic, loads
-from acontext_mcp.store.messages import pending_count
 from acontext_mcp.store.sessions import session_project_dir
 from acontext_mcp.user_config import project_setting
 
@@ -575,7 +574,7 @@ def extract_tasks(
         _set_status(conn, ids, "processed")
         if get_cursor(conn, _attempts_key(session_id)) is not None:
             delete_cursor(conn, _attempts_key(session_id))
-    remaining = pending_count(conn, session_id)
+    remaining, _oldest = batches.pending(conn, session_id)
     result.update(state.stats)
     result.update(finished=finished, learn_jobs=state.learn_queued, remaining=remaining)
     return result

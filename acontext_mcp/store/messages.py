@@ -308,15 +308,6 @@ def count_messages(conn: sqlite3.Connection, session_id: str) -> int:
     )
 
 
-def pending_count(conn: sqlite3.Connection, session_id: str) -> int:
-    return int(
-        conn.execute(
-            "SELECT COUNT(*) FROM messages WHERE session_id = ? AND status = 'pending'",
-            (session_id,),
-        ).fetchone()[0]
-    )
-
-
 def messages_from(
     conn: sqlite3.Connection, session_id: str, position: int, limit: int
 ) -> list[sqlite3.Row]:
