@@ -382,6 +382,38 @@ def test_a_task_reopened_before_learning_is_learned_when_it_finishes_again(
         assert not queue_learning(db, task["id"], "s1")  # learned: never again
 
 
+def test_a_task_finished_again_while_its_learn_job_runs_is_learned(
+    db: sqlite3.Connection, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The learn-again window: the job is running, the task is reopened and finished again,
+    and `queue_learning` arrives mid-run. The job must not end `done` with the finish lost."""
+    from acontext_mcp.store.tasks import queue_learning, update_task_by_id
+    from acontext_mcp.worker.loop import run_worker
+
+    task = finished_task(db, settings)
+    with atomic(db):
+        assert queue_learning(db, task["id"], "s1")
+    job = jobs.claim(db, "w1", kinds=["learn_task"], lease_s=60)
+    assert job is not None and job.payload == {"task_id": task["id"], "session_id": "s1"}
+    with atomic(db):
+        update_task_by_id(db, task["id"], status="running")  # reopened before the run reads it
+    model = use_model(monkeypatch, [tools(SUCCESS), *learner_script()])
+    assert pipeline.learn_task(db, settings, job.payload)["outcome"] == "not finished (running)"
+    with atomic(db):  # finished again while the job still runs
+        update_task_by_id(db, task["id"], status="success")
+        assert queue_learning(db, task["id"], "s1")
+    assert jobs.complete(db, job)
+
+    row = db.execute("SELECT status, attempts FROM jobs WHERE id = ?", (job.id,)).fetchone()
+    assert tuple(row) == ("queued", 0)
+    stats = run_worker(settings, until_idle=True, idle_exit_s=0.2)
+    assert stats["outcomes"] == {"done": 2}, stats
+    assert learning.learning_for_task(db, task["id"])["kind"] == "success"
+    assert len(model.requests) >= 1
+    with atomic(db):
+        assert not queue_learning(db, task["id"], "s1")  # learned: never again
+
+
 def test_the_learner_prompt_keeps_the_skill_list_bounded_and_relevant() -> None:
     from acontext_mcp.learn.learner import SKILLS_CHARS, build_prompt
 

@@ -35,7 +35,7 @@ from acontext_mcp.errors import TooLarge
 from acontext_mcp.formats.parts import Message
 from acontext_mcp.store.cursors import get_cursor, set_cursor
 from acontext_mcp.store.db import atomic, dumps
-from acontext_mcp.store.events import add_event
+from acontext_mcp.store.events import add_event, has_keyed_event
 from acontext_mcp.store.messages import extend_message, next_position, store_messages
 from acontext_mcp.store.sessions import ensure_session
 
@@ -376,12 +376,8 @@ class _Capture:
         type_, data = entry.event  # type: ignore[misc]
         data, counted = redact_value(data)
         data = {**data, "key": entry.key}
-        exists = self.conn.execute(
-            "SELECT 1 FROM session_events WHERE session_id = ? AND type = ? "
-            "AND json_extract(data, '$.key') = ?",
-            (self.session_id, type_, entry.key),
-        ).fetchone()
-        if exists:  # safe check-then-insert: we hold the write lock (BEGIN IMMEDIATE)
+        # safe check-then-insert: we hold the write lock (BEGIN IMMEDIATE)
+        if has_keyed_event(self.conn, self.session_id, type_, entry.key):
             self.totals["duplicates"] += 1
             return
         data["position"] = next_position(self.conn, self.session_id)

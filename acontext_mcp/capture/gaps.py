@@ -21,6 +21,7 @@ from typing import Any
 
 from acontext_mcp.store.cursors import get_cursor, set_cursor
 from acontext_mcp.store.db import atomic
+from acontext_mcp.store.sessions import session_created_at
 
 GAPS_KEY = "capture-gaps"
 SCOPES = frozenset({"all", "agent", "session", "project"})
@@ -77,8 +78,8 @@ def resume(conn: sqlite3.Connection, subject: Subject, session_id: str) -> bool:
     spans = [g for g in load(conn) if g.get("to") is None and _covers_subject(g, subject)]
     if not spans:
         return True
-    row = conn.execute("SELECT created_at FROM sessions WHERE id = ?", (session_id,)).fetchone()
-    if row is not None and any(g["scope"] == "agent" and row[0] < g["from"] for g in spans):
+    created = session_created_at(conn, session_id)
+    if created is not None and any(g["scope"] == "agent" and created < g["from"] for g in spans):
         return False
     _close(conn, lambda g: _covers_subject(g, subject))
     return True

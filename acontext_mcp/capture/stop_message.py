@@ -22,7 +22,7 @@ from acontext_mcp.capture.redact import redact_text
 from acontext_mcp.config import Settings
 from acontext_mcp.store.cursors import get_cursor, set_cursor
 from acontext_mcp.store.db import atomic
-from acontext_mcp.store.messages import store_messages
+from acontext_mcp.store.messages import delete_message, recent_assistant_parts, store_messages
 
 TAIL = 8  # assistant messages looked at when checking whether the text is already stored
 
@@ -47,12 +47,8 @@ def message_hashes(parts: list[dict[str, Any]]) -> set[str]:
 
 def is_stored(conn: sqlite3.Connection, session_id: str, digest: str) -> bool:
     """Whether one of the session's last assistant messages carries this text."""
-    rows = conn.execute(
-        "SELECT parts FROM messages WHERE session_id = ? AND role = 'assistant' "
-        "ORDER BY position DESC LIMIT ?",
-        (session_id, TAIL),
-    ).fetchall()
-    return any(digest in message_hashes(json.loads(row[0])) for row in rows)
+    parts = recent_assistant_parts(conn, session_id, TAIL)
+    return any(digest in message_hashes(json.loads(p)) for p in parts)
 
 
 def store_provisional(
@@ -89,7 +85,7 @@ def settle(conn: sqlite3.Connection, session_id: str, stored_parts: list[list[di
     covered = set().union(*(message_hashes(parts) for parts in stored_parts))
     gone = [digest for digest in pending if digest in covered]
     for digest in gone:
-        conn.execute("DELETE FROM messages WHERE id = ?", (pending.pop(digest),))
+        delete_message(conn, pending.pop(digest))
     if gone:
         set_cursor(conn, provisional_key(session_id), pending)
     return len(gone)

@@ -33,6 +33,7 @@ from acontext_mcp.disk.confine import (
 from acontext_mcp.disk.content import decode_text, guess_mime, read_regular
 from acontext_mcp.disk.walk import TEMP_PREFIX, TEMP_SUFFIX, inside, is_temp_name, scan_dir
 from acontext_mcp.errors import InvalidInput, NotFound, PathEscape, TooLarge
+from acontext_mcp.store import disks
 from acontext_mcp.store.db import atomic, dumps, loads
 
 MAX_META_BYTES = 64 * 1024
@@ -43,15 +44,7 @@ MAX_META_BYTES = 64 * 1024
 def ensure_disk(conn: sqlite3.Connection, name: str) -> int:
     """Id of disk `name`, creating its row if needed (safe under concurrent callers)."""
     check_disk_name(name)
-    row = conn.execute("SELECT id FROM disks WHERE name = ?", (name,)).fetchone()
-    if row:
-        return row["id"]
-    with atomic(conn):
-        conn.execute(
-            "INSERT INTO disks (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
-            (name, time.time()),
-        )
-        return conn.execute("SELECT id FROM disks WHERE name = ?", (name,)).fetchone()["id"]
+    return disks.add_disk(conn, name)
 
 
 def list_disks(conn: sqlite3.Connection, settings: Settings | None = None) -> list[dict[str, Any]]:
@@ -63,7 +56,7 @@ def list_disks(conn: sqlite3.Connection, settings: Settings | None = None) -> li
                 ensure_disk(conn, entry.name)
     return [
         {"name": row["name"], "meta": loads(row["meta"], {}), "created_at": row["created_at"]}
-        for row in conn.execute("SELECT name, meta, created_at FROM disks ORDER BY name")
+        for row in disks.disk_rows(conn)
     ]
 
 
@@ -80,13 +73,13 @@ def _open_disk(
 ) -> tuple[int, Path]:
     """(disk id, root directory). Writes create disks; "default" always exists."""
     root = disk_root(settings, name)
-    row = conn.execute("SELECT id FROM disks WHERE name = ?", (name,)).fetchone()
-    if row is None and not (create or name == DEFAULT_DISK or root.is_dir()):
+    found = disks.disk_id(conn, name)
+    if found is None and not (create or name == DEFAULT_DISK or root.is_dir()):
         raise NotFound(
             f"disk {name!r} does not exist; writing a file to it creates it "
             f"(or use the {DEFAULT_DISK!r} disk)"
         )
-    disk_id = row["id"] if row else ensure_disk(conn, name)
+    disk_id = found if found is not None else ensure_disk(conn, name)
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
     return disk_id, root
 

@@ -330,16 +330,13 @@ def _store(
 
 
 def _known_keys(conn: sqlite3.Connection, session_id: str, keys: list[str]) -> set[str]:
+    from acontext_mcp.store.messages import existing_dedup_keys
+
     found: set[str] = set()
     wanted = [_KEY_PREFIX + k for k in keys]
     for start in range(0, len(wanted), _QUERY_CHUNK):
         chunk = wanted[start : start + _QUERY_CHUNK]
-        marks = ",".join("?" * len(chunk))
-        rows = conn.execute(
-            f"SELECT dedup_key FROM messages WHERE session_id = ? AND dedup_key IN ({marks})",
-            [session_id, *chunk],
-        )
-        found.update(r[0] for r in rows)
+        found.update(existing_dedup_keys(conn, session_id, chunk))
     from acontext_mcp.store.forget import forgotten_keys
 
     return found | forgotten_keys(conn, session_id, wanted)  # `forget` must stay forgotten

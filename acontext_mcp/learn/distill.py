@@ -29,7 +29,8 @@ from acontext_mcp.errors import AcontextError, InvalidInput
 from acontext_mcp.llm import Provider, ToolCall, ToolSpec
 from acontext_mcp.observe.task_agent import render_message
 from acontext_mcp.store.db import loads
-from acontext_mcp.store.tasks import get_task_by_id
+from acontext_mcp.store.sessions import session_project_dir
+from acontext_mcp.store.tasks import get_task_by_id, task_message_rows, task_outline
 from acontext_mcp.text import clip, one_line
 
 PURPOSE = "skill_distillation"
@@ -206,64 +207,13 @@ def _message(row: sqlite3.Row) -> dict[str, Any]:
     }
 
 
-_COLUMNS = "m.id, m.position, m.role, m.parts, m.meta"
-
-
-def _ends(conn: sqlite3.Connection, sql: str, args: list[Any], rows: int) -> list[dict[str, Any]]:
-    """The first and last `rows` messages matched by `sql` (a query over `messages m` that
-    ends in its WHERE clause), in position order."""
-    head = conn.execute(sql + " ORDER BY m.position LIMIT ?", [*args, rows]).fetchall()
-    tail = conn.execute(sql + " ORDER BY m.position DESC LIMIT ?", [*args, rows]).fetchall()
-    seen: dict[int, sqlite3.Row] = {r["id"]: r for r in head}
-    for r in tail:
-        seen.setdefault(r["id"], r)
-    return [_message(r) for r in sorted(seen.values(), key=lambda r: r["position"])]
-
-
 def task_messages(conn: sqlite3.Connection, task: dict[str, Any]) -> list[dict[str, Any]]:
     """The messages a task was worked in: its linked messages; without links, the session's
     messages after the previous tasks' last linked message and before the next tasks' first
     one; failing that, the session's last messages. Bounded in count; disabled (capture off)
     messages are left out."""
-    linked = _ends(
-        conn,
-        f"SELECT {_COLUMNS} FROM task_messages tm JOIN messages m ON m.id = tm.message_id "
-        "WHERE tm.task_id = ? AND m.status != 'disabled'",
-        [task["id"]],
-        MESSAGE_ROWS,
-    )
-    if linked:
-        return linked
-    sid, order = task["session_id"], task["order"]
-    bound = (
-        "SELECT {fn}(m.position) FROM task_messages tm JOIN messages m ON m.id = tm.message_id "
-        'JOIN tasks t ON t.id = tm.task_id WHERE t.session_id = ? AND t."order" {op} ?'
-    )
-    after = conn.execute(bound.format(fn="MAX", op="<"), (sid, order)).fetchone()[0]
-    before = conn.execute(bound.format(fn="MIN", op=">"), (sid, order)).fetchone()[0]
-    base = f"SELECT {_COLUMNS} FROM messages m WHERE m.session_id = ? AND m.status != 'disabled'"
-    if after is not None or before is not None:
-        sql, args = base, [sid]
-        if after is not None:
-            sql += " AND m.position > ?"
-            args.append(after)
-        if before is not None:
-            sql += " AND m.position < ?"
-            args.append(before)
-        window = _ends(conn, sql, args, MESSAGE_ROWS)
-        if window:
-            return window
-    rows = conn.execute(
-        base + " ORDER BY m.position DESC LIMIT ?", (sid, FALLBACK_MESSAGES)
-    ).fetchall()
-    return [_message(r) for r in reversed(rows)]
-
-
-def _session_tasks(conn: sqlite3.Connection, session_id: str) -> list[sqlite3.Row]:
-    return conn.execute(
-        'SELECT id, "order", status, description FROM tasks WHERE session_id = ? ORDER BY "order"',
-        (session_id,),
-    ).fetchall()
+    rows = task_message_rows(conn, task, rows=MESSAGE_ROWS, fallback=FALLBACK_MESSAGES)
+    return [_message(r) for r in rows]
 
 
 # --- The trivial gate ---
@@ -547,11 +497,8 @@ def distill_task(
     reason = is_trivial(task, messages)
     if reason:
         return Distilled("skip", "", reason=reason, called_llm=False)
-    session = conn.execute(
-        "SELECT project_dir FROM sessions WHERE id = ?", (task["session_id"],)
-    ).fetchone()
-    project_dir = session["project_dir"] if session else None
-    tasks = _session_tasks(conn, task["session_id"])
+    project_dir = session_project_dir(conn, task["session_id"])
+    tasks = task_outline(conn, task["session_id"])
     prompt = build_prompt(task, project_dir, tasks, messages, skills)
     failed = task["status"] == "failed"
     allowed = FAILURE_TOOLS if failed else SUCCESS_TOOLS

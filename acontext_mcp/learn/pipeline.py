@@ -25,7 +25,9 @@ from typing import Any
 from acontext_mcp.config import Settings, env_number
 from acontext_mcp.errors import AcontextError, NotFound
 from acontext_mcp.store import learning
+from acontext_mcp.store import tasks as task_store
 from acontext_mcp.store.db import atomic
+from acontext_mcp.store.sessions import latest_session_id, session_exists
 from acontext_mcp.worker import jobs
 
 log = logging.getLogger("acontext.learn")
@@ -158,10 +160,7 @@ def _commit_message(batch: list[dict[str, Any]], thinking: list[str]) -> str:
 def _task_descriptions(conn: sqlite3.Connection, batch: list[dict[str, Any]]) -> None:
     for item in batch:
         if item.get("task_id") is not None and item["kind"] != "preferences":
-            row = conn.execute(
-                "SELECT description FROM tasks WHERE id = ?", (item["task_id"],)
-            ).fetchone()
-            item["task"] = row[0] if row else None
+            item["task"] = task_store.task_description(conn, item["task_id"])
 
 
 def learn_space(
@@ -275,17 +274,14 @@ def _finish_running(conn: sqlite3.Connection, session_id: str) -> list[int]:
     note = "User: marked done with `acontext-mcp learn --finish-running`."
     done = []
     with atomic(conn):
-        rows = conn.execute(
-            "SELECT id FROM tasks WHERE session_id = ? AND status = 'running'", (session_id,)
-        ).fetchall()
-        for (task_id,) in rows:
+        for task_id in task_store.task_ids(conn, session_id, ("running",)):
             update_task_by_id(conn, task_id, status="success", add_progress=note)
             done.append(task_id)
     return done
 
 
 def _require_session(conn: sqlite3.Connection, session_id: str) -> None:
-    if conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
+    if not session_exists(conn, session_id):
         raise NotFound(
             f"no session {session_id!r}; list_sessions (or `acontext-mcp sessions`) shows them"
         )
@@ -301,14 +297,9 @@ def queue_session(
     _require_session(conn, session_id)
     with atomic(conn):
         chosen = space_for_session(conn, settings, session_id, explicit=space)
-    rows = conn.execute(
-        "SELECT id FROM tasks WHERE session_id = ? AND status IN ('success', 'failed') "
-        'ORDER BY "order"',
-        (session_id,),
-    ).fetchall()
+    rows = task_store.task_ids(conn, session_id, ("success", "failed"))
     queued: list[int] = []
-    for row in rows:
-        task_id = row[0]
+    for task_id in rows:
         with atomic(conn):
             learning.reset_failed(conn, task_id)
             if learning.learning_for_task(conn, task_id) is not None:
@@ -416,12 +407,5 @@ def learn_later(settings: Settings, session_id: str, *, space: str | None = None
 
 def current_session(conn: sqlite3.Connection, project_dir: str | None) -> str | None:
     """The most recently active session of `project_dir`, else of any project."""
-    for where, args in (("WHERE project_dir = ?", (project_dir,)), ("", ())):
-        if where and not project_dir:
-            continue
-        row = conn.execute(
-            f"SELECT id FROM sessions {where} ORDER BY updated_at DESC LIMIT 1", args
-        ).fetchone()
-        if row:
-            return str(row[0])
-    return None
+    found = latest_session_id(conn, project_dir) if project_dir else None
+    return found or latest_session_id(conn)

@@ -11,6 +11,7 @@ import sqlite3
 
 from acontext_mcp.config import Settings
 from acontext_mcp.store import learning
+from acontext_mcp.store.sessions import session_project_dir
 from acontext_mcp.user_config import project_setting
 
 
@@ -30,6 +31,5 @@ def space_for_session(
     current = learning.session_space(conn, session_id)
     if current is not None:
         return current
-    row = conn.execute("SELECT project_dir FROM sessions WHERE id = ?", (session_id,)).fetchone()
-    space = configured_space(settings, row["project_dir"] if row else None)
+    space = configured_space(settings, session_project_dir(conn, session_id))
     return learning.attach_session(conn, session_id, space)

@@ -32,8 +32,10 @@ from acontext_mcp.llm import LLMUnavailable, Provider, ToolSpec
 from acontext_mcp.llm.toolloop import FINISHED, Tool, ToolLoop, ToolResult
 from acontext_mcp.observe import task_ops
 from acontext_mcp.observe.summary import render_tasks
-from acontext_mcp.store.cursors import get_cursor, set_cursor
+from acontext_mcp.store import batches
+from acontext_mcp.store.cursors import delete_cursor, get_cursor, set_cursor
 from acontext_mcp.store.db import atomic, loads
+from acontext_mcp.store.sessions import session_project_dir
 from acontext_mcp.text import clip
 from acontext_mcp.user_config import project_setting
 
@@ -315,16 +317,7 @@ def build_prompt(
 
 def claim_batch(conn: sqlite3.Connection, session_id: str, batch: int) -> list[sqlite3.Row]:
     """The oldest pending messages of the session, marked processing in one transaction."""
-    with atomic(conn):
-        rows = conn.execute(
-            "SELECT id, role, parts, meta FROM messages WHERE session_id = ? AND status = "
-            "'pending' ORDER BY position LIMIT ?",
-            (session_id, batch),
-        ).fetchall()
-        if rows:
-            ids = [r["id"] for r in rows]
-            _set_status(conn, ids, "processing", only="pending")
-    return rows
+    return batches.claim_pending(conn, session_id, batch)
 
 
 def _set_status(
@@ -333,22 +326,14 @@ def _set_status(
     """Move the batch's messages that are still `only` to `status`. A message extended with
     late content while its batch ran went back to pending (store/messages.extend_message)
     and stays pending, so the next batch reads it whole."""
-    conn.execute(
-        f"UPDATE messages SET status = ? WHERE status = ? AND id IN ({','.join('?' * len(ids))})",
-        [status, only, *ids],
-    )
+    batches.set_status(conn, ids, status, only=only)
 
 
 def release_processing(conn: sqlite3.Connection, session_id: str) -> int:
     """Put a session's `processing` messages back to pending (a worker died holding them).
     Only for a caller that knows no extraction of this session is running (the worker lease
     holder). Returns how many were released."""
-    with atomic(conn):
-        cur = conn.execute(
-            "UPDATE messages SET status = 'pending' WHERE session_id = ? AND status = 'processing'",
-            (session_id,),
-        )
-    return cur.rowcount
+    return batches.release_processing(conn, session_id)
 
 
 def _attempts_key(session_id: str) -> str:
@@ -490,10 +475,7 @@ def extract_tasks(
         return result
     state = _Round(conn, settings, session_id, ids)
     try:
-        session = conn.execute(
-            "SELECT project_dir FROM sessions WHERE id = ?", (session_id,)
-        ).fetchone()
-        criteria = task_criteria(settings, session["project_dir"] if session else None)
+        criteria = task_criteria(settings, session_project_dir(conn, session_id))
         messages = [
             {"role": r["role"], "parts": loads(r["parts"], []), "meta": loads(r["meta"], {})}
             for r in rows
@@ -528,10 +510,8 @@ def extract_tasks(
     with atomic(conn):
         _set_status(conn, ids, "processed")
         if get_cursor(conn, _attempts_key(session_id)) is not None:
-            conn.execute("DELETE FROM cursors WHERE key = ?", (_attempts_key(session_id),))
-    remaining = conn.execute(
-        "SELECT COUNT(*) FROM messages WHERE session_id = ? AND status = 'pending'", (session_id,)
-    ).fetchone()[0]
+            delete_cursor(conn, _attempts_key(session_id))
+    remaining, _oldest = batches.pending(conn, session_id)
     result.update(state.stats)
     result.update(finished=finished, learn_jobs=state.learn_queued, remaining=remaining)
     return result

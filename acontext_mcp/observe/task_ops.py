@@ -20,15 +20,11 @@ LEARN_JOB_KIND = task_store.LEARN_JOB_KIND
 
 def session_tasks(conn: sqlite3.Connection, session_id: str) -> list[dict[str, Any]]:
     """All tasks of a session, in order."""
-    rows = conn.execute(
-        'SELECT * FROM tasks WHERE session_id = ? ORDER BY "order"', (session_id,)
-    ).fetchall()
-    return [task_store.row_to_task(r) for r in rows]
+    return task_store.session_tasks(conn, session_id)
 
 
 def _task_at(conn: sqlite3.Connection, session_id: str, order: int) -> dict[str, Any]:
-    count = conn.execute("SELECT COUNT(*) FROM tasks WHERE session_id = ?", (session_id,))
-    total = count.fetchone()[0]
+    total = task_store.count_tasks(conn, session_id)
     if not isinstance(order, int) or isinstance(order, bool) or not 1 <= order <= total:
         span = f"1..{total}" if total else "none yet: insert_task first"
         raise InvalidInput(f"task order {order!r} is out of range (tasks: {span})")
@@ -39,8 +35,7 @@ def insert_task_at(
     conn: sqlite3.Connection, session_id: str, after_order: int, description: str
 ) -> dict[str, Any]:
     """A new pending task at `after_order + 1`; later tasks move down by one."""
-    total = conn.execute("SELECT COUNT(*) FROM tasks WHERE session_id = ?", (session_id,))
-    last = total.fetchone()[0]
+    last = task_store.count_tasks(conn, session_id)
     if not 0 <= after_order <= last:
         raise InvalidInput(f"after_order must be 0..{last} (0 puts the task first)")
     if not description.strip():
@@ -111,10 +106,7 @@ def link_messages(
 
 
 def linked_message_ids(conn: sqlite3.Connection, task_id: int) -> list[int]:
-    rows = conn.execute(
-        "SELECT message_id FROM task_messages WHERE task_id = ? ORDER BY message_id", (task_id,)
-    ).fetchall()
-    return [r[0] for r in rows]
+    return task_store.linked_message_ids(conn, task_id)
 
 
 def queue_learning(conn: sqlite3.Connection, task_id: int, session_id: str) -> bool:

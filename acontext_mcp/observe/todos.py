@@ -55,6 +55,8 @@ from acontext_mcp.observe.evidence import check_kind, read_outcome
 from acontext_mcp.store import tasks as task_store
 from acontext_mcp.store.cursors import get_cursor, set_cursor
 from acontext_mcp.store.db import atomic, loads
+from acontext_mcp.store.messages import messages_from
+from acontext_mcp.store.sessions import session_exists
 
 CURSOR_PREFIX = "todos:"
 STATUS_MAP = {"pending": "pending", "in_progress": "running", "completed": "success"}
@@ -81,7 +83,7 @@ def track_session(conn: sqlite3.Connection, settings: Settings, session_id: str)
     with atomic(conn):
         saved = get_cursor(conn, cursor_key(session_id))
         tracker = _Tracker(conn, session_id, copy.deepcopy(saved))
-        if conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone():
+        if session_exists(conn, session_id):
             tracker.run()
             if tracker.state() != saved:
                 set_cursor(conn, cursor_key(session_id), tracker.state())
@@ -135,11 +137,7 @@ class _Tracker:
     def run(self) -> None:
         start = self.position  # re-read the last handled message: it may have grown
         while True:
-            rows = self.conn.execute(
-                "SELECT id, position, parts, status FROM messages "
-                "WHERE session_id = ? AND position >= ? ORDER BY position LIMIT ?",
-                (self.session_id, start, PAGE),
-            ).fetchall()
+            rows = messages_from(self.conn, self.session_id, start, PAGE)
             for row in rows:
                 parts = [] if row["status"] == "disabled" else loads(row["parts"], [])
                 self._message(row["id"], row["position"], parts)

@@ -112,6 +112,7 @@ def _check_path(report: Report) -> None:
 def _check_store(report: Report, settings: Settings) -> None:
     from acontext_mcp.store.db import open_db
     from acontext_mcp.store.migrations import schema_version
+    from acontext_mcp.store.sessions import count_sessions
 
     db = settings.db_path
     if not files.check_writable(report, settings) or not files.check_integrity(report, settings):
@@ -119,7 +120,7 @@ def _check_store(report: Report, settings: Settings) -> None:
     try:
         with closing(open_db(settings)) as conn:
             version = schema_version(conn)
-            conn.execute("SELECT COUNT(*) FROM sessions").fetchone()
+            count_sessions(conn)  # the store is readable
     except AcontextError as exc:  # SchemaTooNew says what to do itself
         report.add("store", "fail", str(exc))
         return

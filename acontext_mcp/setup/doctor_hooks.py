@@ -74,6 +74,7 @@ def _landed(home: Path, session_id: str) -> int:
     """Messages the synthetic session has in the store at `home`; the session is deleted."""
     from acontext_mcp.store.cleanup import delete_session
     from acontext_mcp.store.db import connect
+    from acontext_mcp.store.messages import count_messages
 
     db = home / "acontext.db"
     if not db.exists():
@@ -82,9 +83,7 @@ def _landed(home: Path, session_id: str) -> int:
         if getattr(conn, "damage", None):
             return 0  # a damaged store takes no writes (store/integrity.py): none landed
         try:
-            count = conn.execute(
-                "SELECT COUNT(*) FROM messages WHERE session_id = ?", (session_id,)
-            ).fetchone()[0]
+            count = count_messages(conn, session_id)
         finally:
             delete_session(conn, session_id)
     return count

@@ -44,12 +44,11 @@ def check_learning(report: Report, settings: Settings) -> None:
 
 def _check_learnings(report: Report, settings: Settings) -> None:
     from acontext_mcp.store.db import open_db
+    from acontext_mcp.store.learning import status_counts
 
     try:
         with closing(open_db(settings)) as conn:
-            rows = dict(
-                conn.execute("SELECT status, COUNT(*) FROM learnings GROUP BY status").fetchall()
-            )
+            rows = status_counts(conn)
     except (sqlite3.Error, OSError):
         return  # the store check reports it
     failed = rows.get("failed", 0)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from acontext_mcp.store import jobs as job_table
 from acontext_mcp.store.db import atomic
 
 
@@ -68,10 +69,6 @@ def delete_session(conn: sqlite3.Connection, session_id: str) -> dict[str, int]:
             if names_session(r[0], ids)
         ]
         conn.executemany("DELETE FROM cursors WHERE key = ?", [(k,) for k in keys])
-        jobs = conn.execute(
-            f"DELETE FROM jobs WHERE json_valid(payload) "
-            f"AND json_extract(payload, '$.session_id') IN ({marks})",
-            args,
-        ).rowcount
+        jobs = job_table.delete_for_sessions(conn, args)
         sessions = conn.execute(f"DELETE FROM sessions WHERE id IN ({marks})", args).rowcount
     return {**counts, "sessions": sessions, "cursors": len(keys), "jobs": jobs}

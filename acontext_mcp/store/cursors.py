@@ -26,3 +26,7 @@ def set_cursor(conn: sqlite3.Connection, key: str, value: Any) -> None:
         "ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
         (key, dumps(value), time.time()),
     )
+
+
+def delete_cursor(conn: sqlite3.Connection, key: str) -> None:
+    conn.execute("DELETE FROM cursors WHERE key = ?", (key,))

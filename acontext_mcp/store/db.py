@@ -173,3 +173,9 @@ class ConnectionPool:
             conn.close()
         self._all.clear()
         self._idle.clear()
+
+
+def rollback(conn: sqlite3.Connection) -> None:
+    """Roll back an open transaction, if any (a handler that raised mid-transaction)."""
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")

@@ -30,3 +30,15 @@ def list_events(
         args.append(type_)
     rows = conn.execute(sql + " ORDER BY id", args).fetchall()
     return [{**dict(r), "data": loads(r["data"], {})} for r in rows]
+
+
+def has_keyed_event(conn: sqlite3.Connection, session_id: str, type_: str, key: str) -> bool:
+    """Whether the session has an event of `type_` whose data carries this `key`."""
+    return (
+        conn.execute(
+            "SELECT 1 FROM session_events WHERE session_id = ? AND type = ? "
+            "AND json_extract(data, '$.key') = ?",
+            (session_id, type_, key),
+        ).fetchone()
+        is not None
+    )

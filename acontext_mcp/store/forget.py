@@ -31,6 +31,7 @@ from typing import Any
 
 from acontext_mcp.config import Settings
 from acontext_mcp.errors import InvalidInput, NotFound
+from acontext_mcp.store import jobs as job_table
 from acontext_mcp.store.blobs import blob_path, blob_refs
 from acontext_mcp.store.cleanup import names_session, session_tree
 from acontext_mcp.store.cursors import get_cursor, set_cursor
@@ -199,10 +200,7 @@ def forget(conn: sqlite3.Connection, settings: Settings, ids: list[str]) -> dict
             _bury_keys(conn)
             drop, _kept = _cursor_keys(conn, ids)
             conn.executemany("DELETE FROM cursors WHERE key = ?", [(k,) for k in drop])
-            conn.execute(
-                f"DELETE FROM jobs WHERE json_valid(payload) "
-                f"AND json_extract(payload, '$.session_id') {_IN}"
-            )
+            job_table.delete_for_sessions(conn, ids)
             conn.execute(f"UPDATE llm_calls SET session_id = NULL WHERE session_id {_IN}")
             conn.execute(f"DELETE FROM sessions WHERE id {_IN}")  # the rest cascades
             conn.executemany("DELETE FROM blobs WHERE sha256 = ?", [(s,) for s in sorted(freed)])

@@ -344,3 +344,8 @@ def recent_statuses(conn: sqlite3.Connection, limit: int = 20) -> list[dict[str,
         (LEARN_TASK, limit),
     ).fetchall()
     return [session_status(conn, r[0]) for r in rows]
+
+
+def status_counts(conn: sqlite3.Connection) -> dict[str, int]:
+    """How many learnings are in each status."""
+    return dict(conn.execute("SELECT status, COUNT(*) FROM learnings GROUP BY status").fetchall())

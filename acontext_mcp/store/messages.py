@@ -274,3 +274,46 @@ def extend_message(
         (merged_json, tokens, row[0]),
     )
     return len(extra)
+
+
+def recent_assistant_parts(conn: sqlite3.Connection, session_id: str, limit: int) -> list[str]:
+    """The stored `parts` JSON of the session's last `limit` assistant messages, newest first."""
+    rows = conn.execute(
+        "SELECT parts FROM messages WHERE session_id = ? AND role = 'assistant' "
+        "ORDER BY position DESC LIMIT ?",
+        (session_id, limit),
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def delete_message(conn: sqlite3.Connection, message_id: int) -> None:
+    conn.execute("DELETE FROM messages WHERE id = ?", (message_id,))
+
+
+def existing_dedup_keys(conn: sqlite3.Connection, session_id: str, keys: list[str]) -> set[str]:
+    """Which of `keys` the session's messages already carry (keep `keys` to a few hundred)."""
+    marks = ",".join("?" * len(keys))
+    rows = conn.execute(
+        f"SELECT dedup_key FROM messages WHERE session_id = ? AND dedup_key IN ({marks})",
+        [session_id, *keys],
+    )
+    return {r[0] for r in rows}
+
+
+def count_messages(conn: sqlite3.Connection, session_id: str) -> int:
+    return int(
+        conn.execute(
+            "SELECT COUNT(*) FROM messages WHERE session_id = ?", (session_id,)
+        ).fetchone()[0]
+    )
+
+
+def messages_from(
+    conn: sqlite3.Connection, session_id: str, position: int, limit: int
+) -> list[sqlite3.Row]:
+    """id, position, parts and status of the session's messages from `position` on."""
+    return conn.execute(
+        "SELECT id, position, parts, status FROM messages "
+        "WHERE session_id = ? AND position >= ? ORDER BY position LIMIT ?",
+        (session_id, position, limit),
+    ).fetchall()

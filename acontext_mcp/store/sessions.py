@@ -123,3 +123,31 @@ def recent_project_sessions(
         [*args, limit],
     ).fetchall()
     return [row_to_session(r) for r in rows]
+
+
+def session_exists(conn: sqlite3.Connection, session_id: str) -> bool:
+    return conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is not None
+
+
+def session_created_at(conn: sqlite3.Connection, session_id: str) -> float | None:
+    row = conn.execute("SELECT created_at FROM sessions WHERE id = ?", (session_id,)).fetchone()
+    return None if row is None else row[0]
+
+
+def session_project_dir(conn: sqlite3.Connection, session_id: str) -> str | None:
+    """The session's project directory; None when unknown or there is no such session."""
+    row = conn.execute("SELECT project_dir FROM sessions WHERE id = ?", (session_id,)).fetchone()
+    return row["project_dir"] if row else None
+
+
+def latest_session_id(conn: sqlite3.Connection, project_dir: str | None = None) -> str | None:
+    """The most recently updated session (of `project_dir` when given), or None."""
+    where, args = ("WHERE project_dir = ?", (project_dir,)) if project_dir is not None else ("", ())
+    row = conn.execute(
+        f"SELECT id FROM sessions {where} ORDER BY updated_at DESC LIMIT 1", args
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
+def count_sessions(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT COUNT(*) FROM sessions").fetchone()[0])

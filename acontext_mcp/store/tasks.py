@@ -12,6 +12,7 @@ from typing import Any
 
 from acontext_mcp import job_kinds
 from acontext_mcp.errors import InvalidInput, NotFound
+from acontext_mcp.store import jobs
 from acontext_mcp.store.db import atomic, dumps, loads
 from acontext_mcp.store.pages import clamp_limit, decode_cursor, encode_cursor
 
@@ -205,28 +206,27 @@ def queue_learning(conn: sqlite3.Connection, task_id: int, session_id: str) -> b
     """Queue a finished (success/failed) task for skill learning (dedup key `learn:<task_id>`).
 
     A task is learned once: a queued job absorbs the request, and a done job is queued again
-    only when it produced no learning (the task had been reopened by the time it ran). True
-    when newly queued.
+    only when it produced no learning (the task had been reopened by the time it ran). A
+    running job is flagged to run once more when it completes: the run may have read the task
+    while it was reopened, and this finish must not be lost. True when (re)queued or flagged.
     """
-    now = time.time()
-    cur = conn.execute(
-        "INSERT INTO jobs (kind, payload, dedup_key, status, run_after, created_at, updated_at) "
-        "VALUES (?, ?, ?, 'queued', ?, ?, ?) "
-        "ON CONFLICT(dedup_key) DO UPDATE SET status = 'queued', attempts = 0, error = NULL, "
-        "run_after = excluded.run_after, updated_at = excluded.updated_at "
-        "WHERE jobs.status = 'done' AND NOT EXISTS "
-        "(SELECT 1 FROM learnings WHERE learnings.task_id = ? AND learnings.kind != 'preferences')",
-        (
-            LEARN_JOB_KIND,
-            dumps({"task_id": task_id, "session_id": session_id}),
-            f"learn:{task_id}",
-            now,
-            now,
-            now,
-            task_id,
-        ),
-    )
-    return cur.rowcount == 1
+    key = f"learn:{task_id}"
+    with atomic(conn):
+        status = jobs.status_by_key(conn, key)
+        if status == "failed":
+            return False
+        if (
+            status == "done"
+            and conn.execute(
+                "SELECT 1 FROM learnings WHERE task_id = ? AND kind != 'preferences'", (task_id,)
+            ).fetchone()
+        ):
+            return False
+        _, outcome = jobs.put(
+            conn, LEARN_JOB_KIND, {"task_id": task_id, "session_id": session_id},
+            dedup_key=key, requeue=True,
+        )  # fmt: skip
+    return outcome != "absorbed"
 
 
 def list_tasks(
@@ -287,3 +287,103 @@ def recent_tasks_for_project(
         args.append(project_dir)
     rows = conn.execute(sql + " ORDER BY t.updated_at DESC, t.id DESC LIMIT ?", [*args, limit])
     return [row_to_task(r) for r in rows]
+
+
+def session_tasks(conn: sqlite3.Connection, session_id: str) -> list[dict[str, Any]]:
+    """All tasks of a session, in order."""
+    rows = conn.execute(
+        'SELECT * FROM tasks WHERE session_id = ? ORDER BY "order"', (session_id,)
+    ).fetchall()
+    return [row_to_task(r) for r in rows]
+
+
+def task_outline(conn: sqlite3.Connection, session_id: str) -> list[sqlite3.Row]:
+    """id, order, status and description of a session's tasks, in order."""
+    return conn.execute(
+        'SELECT id, "order", status, description FROM tasks WHERE session_id = ? ORDER BY "order"',
+        (session_id,),
+    ).fetchall()
+
+
+def count_tasks(conn: sqlite3.Connection, session_id: str) -> int:
+    return int(
+        conn.execute("SELECT COUNT(*) FROM tasks WHERE session_id = ?", (session_id,)).fetchone()[0]
+    )
+
+
+def task_ids(conn: sqlite3.Connection, session_id: str, statuses: tuple[str, ...]) -> list[int]:
+    """Ids of the session's tasks in one of `statuses`, in task order."""
+    marks = ",".join("?" * len(statuses))
+    rows = conn.execute(
+        f'SELECT id FROM tasks WHERE session_id = ? AND status IN ({marks}) ORDER BY "order"',
+        (session_id, *statuses),
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def task_description(conn: sqlite3.Connection, task_id: int) -> str | None:
+    row = conn.execute("SELECT description FROM tasks WHERE id = ?", (task_id,)).fetchone()
+    return row[0] if row else None
+
+
+def linked_message_ids(conn: sqlite3.Connection, task_id: int) -> list[int]:
+    rows = conn.execute(
+        "SELECT message_id FROM task_messages WHERE task_id = ? ORDER BY message_id", (task_id,)
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+_MESSAGE_COLUMNS = "m.id, m.position, m.role, m.parts, m.meta"
+
+
+def _ends(conn: sqlite3.Connection, sql: str, args: list[Any], rows: int) -> list[sqlite3.Row]:
+    """The first and last `rows` messages matched by `sql` (a query over `messages m` that
+    ends in its WHERE clause), in position order."""
+    head = conn.execute(sql + " ORDER BY m.position LIMIT ?", [*args, rows]).fetchall()
+    tail = conn.execute(sql + " ORDER BY m.position DESC LIMIT ?", [*args, rows]).fetchall()
+    seen: dict[int, sqlite3.Row] = {r["id"]: r for r in head}
+    for r in tail:
+        seen.setdefault(r["id"], r)
+    return sorted(seen.values(), key=lambda r: r["position"])
+
+
+def task_message_rows(
+    conn: sqlite3.Connection, task: dict[str, Any], *, rows: int, fallback: int
+) -> list[sqlite3.Row]:
+    """The messages a task was worked in (id, position, role, parts, meta), in order: its
+    linked messages; without links, the session's messages after the previous tasks' last
+    linked message and before the next tasks' first one; failing that, the session's last
+    `fallback` messages. At most `rows` from each end; disabled (capture off) ones left out."""
+    linked = _ends(
+        conn,
+        f"SELECT {_MESSAGE_COLUMNS} FROM task_messages tm JOIN messages m ON m.id = tm.message_id "
+        "WHERE tm.task_id = ? AND m.status != 'disabled'",
+        [task["id"]],
+        rows,
+    )
+    if linked:
+        return linked
+    sid, order = task["session_id"], task["order"]
+    bound = (
+        "SELECT {fn}(m.position) FROM task_messages tm JOIN messages m ON m.id = tm.message_id "
+        'JOIN tasks t ON t.id = tm.task_id WHERE t.session_id = ? AND t."order" {op} ?'
+    )
+    after = conn.execute(bound.format(fn="MAX", op="<"), (sid, order)).fetchone()[0]
+    before = conn.execute(bound.format(fn="MIN", op=">"), (sid, order)).fetchone()[0]
+    base = (
+        f"SELECT {_MESSAGE_COLUMNS} FROM messages m "
+        "WHERE m.session_id = ? AND m.status != 'disabled'"
+    )
+    if after is not None or before is not None:
+        sql, args = base, [sid]
+        if after is not None:
+            sql += " AND m.position > ?"
+            args.append(after)
+        if before is not None:
+            sql += " AND m.position < ?"
+            args.append(before)
+        window = _ends(conn, sql, args, rows)
+        if window:
+            return window
+    last = conn.execute(base + " ORDER BY m.position DESC LIMIT ?", (sid, fallback)).fetchall()
+    return list(reversed(last))

@@ -3,7 +3,8 @@
 The background worker holds `worker` for as long as it runs, renewing it well before it
 expires; a worker that dies simply stops renewing, and once `until` passes anyone may take the
 lease. Times are wall-clock seconds (time.time()): leases are shared between processes.
-Stdlib only: hooks check the lease before starting a worker.
+Stdlib only: hooks check the lease before starting a worker. The table operations are in
+store/leases.py; this module names the holder.
 """
 
 from __future__ import annotations
@@ -11,58 +12,12 @@ from __future__ import annotations
 import os
 import secrets
 import socket
-import sqlite3
-import time
-from typing import Any
 
-from acontext_mcp.store.db import atomic
+from acontext_mcp.store.leases import WORKER, acquire, current, release, renew
 
-WORKER = "worker"
+__all__ = ["WORKER", "acquire", "current", "new_holder", "release", "renew"]
 
 
 def new_holder(prefix: str = "worker") -> str:
     """A holder id naming the process: `<prefix>:<host>:<pid>:<random>`."""
     return f"{prefix}:{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
-
-
-def acquire(conn: sqlite3.Connection, holder: str, ttl_s: float, *, name: str = WORKER) -> bool:
-    """Take (or re-take) the lease unless another holder's lease is still live."""
-    now = time.time()
-    with atomic(conn):
-        row = conn.execute("SELECT holder, until FROM leases WHERE name = ?", (name,)).fetchone()
-        if row is not None and row["holder"] != holder and row["until"] > now:
-            return False
-        conn.execute(
-            "INSERT INTO leases (name, holder, until, updated_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT(name) DO UPDATE SET holder = excluded.holder, until = excluded.until, "
-            "updated_at = excluded.updated_at",
-            (name, holder, now + ttl_s, now),
-        )
-        return True
-
-
-def renew(conn: sqlite3.Connection, holder: str, ttl_s: float, *, name: str = WORKER) -> bool:
-    """Extend the lease; False when `holder` no longer has it (it expired and was taken)."""
-    now = time.time()
-    with atomic(conn):
-        cur = conn.execute(
-            "UPDATE leases SET until = ?, updated_at = ? WHERE name = ? AND holder = ?",
-            (now + ttl_s, now, name, holder),
-        )
-        return cur.rowcount == 1
-
-
-def release(conn: sqlite3.Connection, holder: str, *, name: str = WORKER) -> bool:
-    """Give the lease up (only if `holder` still has it)."""
-    with atomic(conn):
-        cur = conn.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))
-        return cur.rowcount == 1
-
-
-def current(conn: sqlite3.Connection, *, name: str = WORKER) -> dict[str, Any] | None:
-    """The live lease {holder, until, updated_at}, or None when free or expired."""
-    row = conn.execute(
-        "SELECT holder, until, updated_at FROM leases WHERE name = ? AND until > ?",
-        (name, time.time()),
-    ).fetchone()
-    return dict(row) if row else None

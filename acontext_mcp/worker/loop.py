@@ -31,6 +31,7 @@ from typing import Any
 
 from acontext_mcp import job_kinds
 from acontext_mcp.config import Settings, env_number
+from acontext_mcp.store.db import rollback
 from acontext_mcp.store.learning import LEARN_SPACE, LEARN_TASK
 from acontext_mcp.worker import jobs, lease
 
@@ -263,8 +264,7 @@ class Worker:
         return outcome
 
     def _rollback(self) -> None:
-        if self.conn.in_transaction:
-            self.conn.execute("ROLLBACK")
+        rollback(self.conn)
 
 
 def run_worker(

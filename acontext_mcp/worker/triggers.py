@@ -27,6 +27,7 @@ import time
 from typing import Any
 
 from acontext_mcp.config import Settings, env_lenient_number, worker_switch
+from acontext_mcp.store import batches
 from acontext_mcp.worker import jobs, lease
 
 DEFAULT_BATCH = 16
@@ -58,12 +59,7 @@ def observe_key(session_id: str) -> str:
 
 def pending(conn: sqlite3.Connection, session_id: str) -> tuple[int, float | None]:
     """(pending message count, created_at of the oldest pending message) of a session."""
-    row = conn.execute(
-        "SELECT COUNT(*), MIN(created_at) FROM messages WHERE status = 'pending' "
-        "AND session_id = ?",
-        (session_id,),
-    ).fetchone()
-    return int(row[0]), row[1]
+    return batches.pending(conn, session_id)
 
 
 def why_observe(conn: sqlite3.Connection, session_id: str, event: str | None) -> str | None:

@@ -1,0 +1,57 @@
+"""Message status for task extraction: pending -> processing -> processed.
+
+Captured messages start `pending`. The task agent claims a batch (`processing`), and marks it
+`processed` when done, or puts it back to `pending` (interrupted, failed, or a worker died
+holding it). A message extended with late content while its batch ran went back to pending
+(store/messages.extend_message) and stays pending, so the next batch reads it whole.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from acontext_mcp.store.db import atomic
+
+
+def claim_pending(conn: sqlite3.Connection, session_id: str, batch: int) -> list[sqlite3.Row]:
+    """The oldest pending messages of the session, marked processing in one transaction."""
+    with atomic(conn):
+        rows = conn.execute(
+            "SELECT id, role, parts, meta FROM messages WHERE session_id = ? AND status = "
+            "'pending' ORDER BY position LIMIT ?",
+            (session_id, batch),
+        ).fetchall()
+        if rows:
+            set_status(conn, [r["id"] for r in rows], "processing", only="pending")
+    return rows
+
+
+def set_status(
+    conn: sqlite3.Connection, ids: list[int], status: str, *, only: str = "processing"
+) -> None:
+    """Move the batch's messages that are still `only` to `status` (see the module docstring:
+    a message that went back to pending meanwhile stays pending)."""
+    conn.execute(
+        f"UPDATE messages SET status = ? WHERE status = ? AND id IN ({','.join('?' * len(ids))})",
+        [status, only, *ids],
+    )
+
+
+def release_processing(conn: sqlite3.Connection, session_id: str) -> int:
+    """Put a session's `processing` messages back to pending; returns how many."""
+    with atomic(conn):
+        cur = conn.execute(
+            "UPDATE messages SET status = 'pending' WHERE session_id = ? AND status = 'processing'",
+            (session_id,),
+        )
+    return cur.rowcount
+
+
+def pending(conn: sqlite3.Connection, session_id: str) -> tuple[int, float | None]:
+    """(pending message count, created_at of the oldest pending message) of a session."""
+    row = conn.execute(
+        "SELECT COUNT(*), MIN(created_at) FROM messages WHERE status = 'pending' "
+        "AND session_id = ?",
+        (session_id,),
+    ).fetchone()
+    return int(row[0]), row[1]
