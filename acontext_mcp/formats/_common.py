@@ -10,6 +10,7 @@ import base64
 import hashlib
 import json
 from collections import deque
+from collections.abc import Mapping
 from typing import Any, NoReturn
 from urllib.parse import unquote_to_bytes
 
@@ -121,7 +122,7 @@ def data_url(source: dict[str, Any]) -> str:
     return f"data:{media_type};base64,{source['data']}"
 
 
-def require_inline(part: dict[str, Any], where: str) -> dict[str, Any]:
+def require_inline(part: Mapping[str, Any], where: str) -> dict[str, Any]:
     """The part's source, refusing blob references (the store resolves them before converting)."""
     source = part["source"]
     if source.get("kind") == "blob":
@@ -129,7 +130,7 @@ def require_inline(part: dict[str, Any], where: str) -> dict[str, Any]:
     return source
 
 
-def placeholder(part: dict[str, Any]) -> str:
+def placeholder(part: Mapping[str, Any]) -> str:
     """Short text standing in for media a target format cannot carry, e.g. "[image: image/png]"."""
     source = part.get("source") or {}
     label = source.get("url") if source.get("kind") == "url" else source.get("media_type")
@@ -150,7 +151,7 @@ def with_meta(part: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any]:
     return part
 
 
-def native_extra(part: dict[str, Any], fmt: str) -> dict[str, Any]:
+def native_extra(part: Mapping[str, Any], fmt: str) -> dict[str, Any]:
     """Keys this format kept on the way in (see the module docstring); {} for other formats."""
     return dict((part.get("meta") or {}).get(f"{fmt}_extra") or {})
 

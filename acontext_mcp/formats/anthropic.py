@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from acontext_mcp.formats._common import (
@@ -230,14 +230,14 @@ def _collapse(blocks: list[dict]) -> str | list[dict]:
     return blocks
 
 
-def _native(part: dict) -> dict:
+def _native(part: Mapping[str, Any]) -> dict:
     meta = part.get("meta") or {}
     out = {key: meta[key] for key in _META_KEYS if key in meta}
     out.update(native_extra(part, "anthropic"))
     return out
 
 
-def _block_out(part: dict, where: str, *, keep_empty: bool = False) -> dict | None:
+def _block_out(part: Mapping[str, Any], where: str, *, keep_empty: bool = False) -> dict | None:
     kind = part["type"]
     if kind == "text":
         if not part["text"] and not keep_empty and not _native(part):
@@ -265,7 +265,7 @@ def _block_out(part: dict, where: str, *, keep_empty: bool = False) -> dict | No
     return {**block, **_native(part)}
 
 
-def _media_out(part: dict, where: str) -> dict:
+def _media_out(part: Mapping[str, Any], where: str) -> dict:
     source = require_inline(part, where)
     media_type = source.get("media_type")
     accepted = _IMAGE_TYPES if part["type"] == "image" else _DOCUMENT_TYPES
@@ -292,7 +292,7 @@ def _media_out(part: dict, where: str) -> dict:
     return block
 
 
-def _result_out(part: dict, where: str) -> dict:
+def _result_out(part: Mapping[str, Any], where: str) -> dict:
     content = []
     for k, inner in enumerate(part["content"]):
         block = _block_out(inner, f"{where}.content[{k}]", keep_empty=True)

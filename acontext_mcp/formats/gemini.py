@@ -24,6 +24,7 @@ redacted thinking and other formats' opaque parts are dropped; a message left em
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from acontext_mcp.formats._common import (
@@ -124,6 +125,7 @@ def _part_in(raw: Any, where: str, state: PendingCalls) -> dict:
     if not isinstance(raw, dict):
         fail(where, 'must be an object such as {"text": "..."}')
     part = _camel(raw)
+    known: tuple[str, ...]
     if "text" in part:
         text = text_value(part, "text", where)
         if part.get("thought") is True:
@@ -149,6 +151,7 @@ def _blob_in(raw: Any, where: str, *, inline: bool) -> dict:
     if not isinstance(raw, dict):
         fail(where, "must be an object with mimeType and data (inlineData) or fileUri (fileData)")
     spec = _camel(raw)
+    media_type: str | None = None
     if inline:
         media_type = text_value(spec, "mimeType", where)
         source = {
@@ -158,9 +161,8 @@ def _blob_in(raw: Any, where: str, *, inline: bool) -> dict:
         }
     else:
         source = {"kind": "url", "url": text_value(spec, "fileUri", where)}
-        media_type = spec.get("mimeType")
-        if media_type is not None:
-            source["media_type"] = text_value(spec, "mimeType", where)
+        if spec.get("mimeType") is not None:
+            media_type = source["media_type"] = text_value(spec, "mimeType", where)
     return {"type": media_kind(media_type), "source": source}
 
 
@@ -177,7 +179,7 @@ def _call_in(spec: Any, where: str, state: PendingCalls) -> dict:
     if call_id is not None and not isinstance(call_id, str):
         fail(f"{where}.id", "must be a string")
     generated = not call_id
-    if generated:
+    if not call_id:
         call_id = stable_id(state.salt, name, canonical_json(args), str(state.calls))
     state.calls += 1
     state.add(call_id, name)
@@ -248,7 +250,7 @@ def _result_media_in(raw: Any, where: str) -> dict:
 # --- Out ---
 
 
-def _part_out(part: dict, where: str, names: dict[str, str]) -> dict | None:
+def _part_out(part: Mapping[str, Any], where: str, names: dict[str, str]) -> dict | None:
     kind = part["type"]
     if kind == "text":
         wire: dict[str, Any] = {"text": part["text"]}
@@ -268,7 +270,7 @@ def _part_out(part: dict, where: str, names: dict[str, str]) -> dict | None:
     return {**wire, **native_extra(part, "gemini")}
 
 
-def _media_out(part: dict, where: str) -> dict:
+def _media_out(part: Mapping[str, Any], where: str) -> dict:
     source = require_inline(part, where)
     media_type = source.get("media_type")
     if source["kind"] == "url":
@@ -278,7 +280,7 @@ def _media_out(part: dict, where: str) -> dict:
     return {"inlineData": inline}
 
 
-def _response_out(part: dict, where: str, names: dict[str, str]) -> dict:
+def _response_out(part: Mapping[str, Any], where: str, names: dict[str, str]) -> dict:
     texts: list[str] = []
     media: list[dict] = []
     for k, inner in enumerate(part["content"]):

@@ -18,6 +18,7 @@ kept as opaque parts, unmapped part keys in meta["openai_extra"]; other message-
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from acontext_mcp.formats._common import (
@@ -337,7 +338,7 @@ def _user_out(message: Message, where: str) -> list[dict]:
     return out
 
 
-def _result_out(part: dict, where: str, name: str | None) -> dict:
+def _result_out(part: Mapping[str, Any], where: str, name: str | None) -> dict:
     items: list[dict] = []
     for inner in part["content"]:
         if inner.get("type") == "text":
@@ -358,7 +359,7 @@ def _result_out(part: dict, where: str, name: str | None) -> dict:
     return msg
 
 
-def _items_out(indexed: list[tuple[int, dict]], where: str, *, media: bool) -> list[dict]:
+def _items_out(indexed: Sequence[tuple[int, Mapping[str, Any]]], where: str, *, media: bool) -> list[dict]:
     items: list[dict] = []
     for j, part in indexed:
         kind = part["type"]
@@ -378,7 +379,7 @@ def _items_out(indexed: list[tuple[int, dict]], where: str, *, media: bool) -> l
     return items
 
 
-def _media_out(part: dict, where: str, media: bool) -> dict:
+def _media_out(part: Mapping[str, Any], where: str, media: bool) -> dict:
     source = require_inline(part, where)
     kind = part["type"]
     inline = source["kind"] == "base64"
@@ -424,7 +425,7 @@ def _assistant_out(message: Message, where: str) -> list[dict]:
     return [msg]
 
 
-def _call_out(part: dict) -> dict:
+def _call_out(part: Mapping[str, Any]) -> dict:
     if (part.get("meta") or {}).get("openai_type") == "custom":
         custom = {"name": part["name"], "input": part["arguments"]}
         return {"id": part["id"], "type": "custom", "custom": custom}

@@ -253,7 +253,7 @@ def tool_call(call_id: str, name: str, arguments: Any) -> ToolCall:
         text = arguments.strip() or "{}"
         try:
             value = json.loads(text)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             return ToolCall(
                 call_id, name, {}, raw,
                 f"arguments are not valid JSON ({exc.msg} at character {exc.pos}); "

@@ -169,6 +169,8 @@ def is_our_server(value: Any) -> bool:
     """An MCP server entry that runs `acontext-mcp serve` (any path, also via uvx/pipx)."""
     if not isinstance(value, dict) or not isinstance(value.get("command"), str):
         return False
-    args = value.get("args") if isinstance(value.get("args"), list) else []
+    args = value.get("args")
+    if not isinstance(args, list):
+        args = []
     argv = [value["command"], *(str(a) for a in args)]
     return any(names_us(tok) and "serve" in argv[i + 1 :] for i, tok in enumerate(argv))
