@@ -316,32 +316,30 @@ class _Capture:
         recorded position is where it happened. Secrets are redacted first; the counts of
         what was newly stored become one `redaction` event per step."""
         self.step_redacted = Counter()
-        batch: list[Entry] = []
+        batch: list[tuple[Entry, Message]] = []
         for entry in entries:
-            if entry.event is None:
-                batch.append(entry)
+            if entry.message is not None:  # an entry is a message or an event, never both
+                batch.append((entry, entry.message))
                 continue
             self._store_messages(batch)
             batch = []
             self._store_event(entry)
         self._store_messages(batch)
 
-    def _store_messages(self, batch: list[Entry]) -> None:
+    def _store_messages(self, batch: list[tuple[Entry, Message]]) -> None:
         if not batch:
             return
-        redacted = [redact_message(e.message) for e in batch]  # type: ignore[arg-type]
-        pairs = zip(batch, redacted, strict=True)
-        clean = [Entry(e.start, e.key, message=m, cwd=e.cwd) for e, (m, _) in pairs]
-        messages = [e.message for e in clean]
-        keys: list[str | None] = [e.key for e in clean]
+        redacted = [redact_message(message) for _, message in batch]
+        messages = [m for m, _ in redacted]
+        keys: list[str | None] = [e.key for e, _ in batch]
         try:
             results = store_messages(
                 self.conn, self.settings, self.session_id, messages, fmt=FORMAT, keys=keys
             )
         except TooLarge:
-            results = [self._store_one(e) for e in clean]
+            results = [self._store_one(e.key, m) for (e, _), m in zip(batch, messages, strict=True)]
         said: list[list[Any]] = []
-        for entry, result, (message, counted) in zip(clean, results, redacted, strict=True):
+        for (entry, _), result, (message, counted) in zip(batch, results, redacted, strict=True):
             if message["role"] != "assistant":
                 if result["stored"]:
                     self.step_redacted.update(counted)
@@ -362,15 +360,15 @@ class _Capture:
         self.totals["stored"] += stored
         self.totals["duplicates"] += len(results) - stored
 
-    def _store_one(self, entry: Entry) -> dict[str, Any]:
+    def _store_one(self, key: str, message: Message) -> dict[str, Any]:
         """Trigger: a batch holds a message over the store's size cap. Why: refusing it would
         wedge the cursor forever. Outcome: that message is stored with its texts clipped."""
         args = (self.conn, self.settings, self.session_id)
         try:
-            return store_messages(*args, [entry.message], fmt=FORMAT, keys=[entry.key])[0]
+            return store_messages(*args, [message], fmt=FORMAT, keys=[key])[0]
         except TooLarge:
-            clipped = clip_message(entry.message, self.settings.max_message_bytes)
-            return store_messages(*args, [clipped], fmt=FORMAT, keys=[entry.key])[0]
+            clipped = clip_message(message, self.settings.max_message_bytes)
+            return store_messages(*args, [clipped], fmt=FORMAT, keys=[key])[0]
 
     def _store_event(self, entry: Entry) -> None:
         type_, data = entry.event  # type: ignore[misc]

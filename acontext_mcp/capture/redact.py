@@ -23,12 +23,13 @@ import re
 import string
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar, cast
 
 PRIVATE_MARK = "[private]"
+_M = TypeVar("_M", bound=Mapping[str, Any])  # a message: internal `Message` or a plain dict
 
 
 def placeholder(kind: str) -> str:
@@ -1085,7 +1086,7 @@ def redact_value(value: Any) -> tuple[Any, Counter[str]]:
     return _redact_value(value, counts), counts
 
 
-def redact_message(message: dict[str, Any]) -> tuple[dict[str, Any], Counter[str]]:
+def redact_message(message: _M) -> tuple[_M, Counter[str]]:
     """A redacted copy of an internal-form message, and the count per kind. The input is
     never mutated.
 
@@ -1099,4 +1100,6 @@ def redact_message(message: dict[str, Any]) -> tuple[dict[str, Any], Counter[str
         out["parts"] = _redact_parts(parts, counts)
     if isinstance(message.get("meta"), dict):
         out["meta"] = _redact_value(message["meta"], counts)
-    return out, counts
+    # The copy has the caller's keys, each value redacted in the same shape, so it is still
+    # the caller's message type (a Message stays a Message).
+    return cast(_M, out), counts

@@ -20,6 +20,7 @@ from typing import Any
 
 from acontext_mcp.capture.redact import redact_text
 from acontext_mcp.config import Settings
+from acontext_mcp.formats.parts import Message
 from acontext_mcp.store.cursors import get_cursor, set_cursor
 from acontext_mcp.store.db import atomic
 from acontext_mcp.store.messages import delete_message, recent_assistant_parts, store_messages
@@ -61,7 +62,7 @@ def store_provisional(
     with atomic(conn):
         if is_stored(conn, session_id, digest):
             return False
-        message = {
+        message: Message = {
             "role": "assistant",
             "parts": [{"type": "text", "text": clean}],
             "meta": {"provisional": True, "source": "stop_hook"},

@@ -264,8 +264,8 @@ def _store_new(
     messages = [normalize_call_ids(m) for m in messages]
     keyed = [(message_key(session_id, m, seen), m) for m in messages]
     known = _known_keys(conn, session_id, [k for k, _ in keyed])
-    skipped = _skipped_keys(conn, session_id)  # seen while capture was off: never stored
-    fresh = [(k, m) for k, m in keyed if _KEY_PREFIX + k not in known and k not in skipped]
+    off_keys = _skipped_keys(conn, session_id)  # seen while capture was off: never stored
+    fresh = [(k, m) for k, m in keyed if _KEY_PREFIX + k not in known and k not in off_keys]
     spans = gaps.load(conn)
     if spans:
         who = gaps.Subject(AGENT, (session_id,), project_dir)

@@ -58,12 +58,13 @@ def _project_dirs(
     """Every directory a project switch may name for this turn: the caller's, the turn's meta,
     the session's stored project and the server's working directory (the agent's project)."""
     found: list[str | None] = [project_dir]
-    found += [meta.get(k) for k in _META_PROJECT_KEYS if isinstance((meta or {}).get(k), str)]
+    given = meta or {}
+    found += [given[k] for k in _META_PROJECT_KEYS if isinstance(given.get(k), str)]
     if session_id is not None:
         row = conn.execute("SELECT project_dir FROM sessions WHERE id = ?", (session_id,))
         found += [r[0] for r in row.fetchall()]
     found.append(workdir)
-    dirs = list(dict.fromkeys(d for d in found if d))
+    dirs: list[str | None] = list(dict.fromkeys(d for d in found if d))
     return dirs or [None]  # no project known: the global and session switches still apply
 
 
