@@ -106,7 +106,9 @@ def slim_schema(schema: Any, *, optional_args: bool = False) -> Any:
         and not (k == "additionalProperties" and v is True)  # the JSON Schema default
     }
     variants = out.get("anyOf")
-    nullable = isinstance(variants, list) and len(variants) == 2 and {"type": "null"} in variants
+    if not isinstance(variants, list):
+        variants = []
+    nullable = len(variants) == 2 and {"type": "null"} in variants
     if optional_args and nullable and "default" in out and out["default"] is None:
         (kept,) = [v for v in variants if v != {"type": "null"}]
         del out["anyOf"], out["default"]

@@ -120,9 +120,9 @@ def cmd_spaces(args: argparse.Namespace, settings: Settings) -> int:
         else:  # exclude
             skill = _need(args.name, "a skill name")
             with atomic(conn):
-                owned = learning.unlink_skill(conn, skill)
-            value = {"skill": skill, "shared": True, "was_owned": owned}
-            text = f"skill {skill} is shared by every space" + ("" if owned else " (it was)")
+                was_owned = learning.unlink_skill(conn, skill)
+            value = {"skill": skill, "shared": True, "was_owned": was_owned}
+            text = f"skill {skill} is shared by every space" + ("" if was_owned else " (it was)")
     finally:
         conn.close()
     if args.json:

@@ -17,7 +17,10 @@ from acontext_mcp.formats.parts import FORMATS, PART_TYPES, Message
 _CONVERTERS = {"openai": openai, "anthropic": anthropic, "gemini": gemini}
 # Keyword arguments each direction knows, and which formats use them. The store may pass them
 # for any format; a format with no use for one ignores it.
-_TO_KW: dict[str, tuple[str, ...]] = {"open_calls": ("openai", "gemini"), "id_salt": ("openai", "gemini")}
+_TO_KW: dict[str, tuple[str, ...]] = {
+    "open_calls": ("openai", "gemini"),
+    "id_salt": ("openai", "gemini"),
+}
 _FROM_KW: dict[str, tuple[str, ...]] = {"call_names": ("gemini",)}
 _MEDIA = ("image", "audio", "file")
 _NESTED = ("text", *_MEDIA, "opaque")  # what a tool-result's content may hold

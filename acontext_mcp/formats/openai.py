@@ -359,7 +359,9 @@ def _result_out(part: Mapping[str, Any], where: str, name: str | None) -> dict:
     return msg
 
 
-def _items_out(indexed: Sequence[tuple[int, Mapping[str, Any]]], where: str, *, media: bool) -> list[dict]:
+def _items_out(
+    indexed: Sequence[tuple[int, Mapping[str, Any]]], where: str, *, media: bool
+) -> list[dict]:
     items: list[dict] = []
     for j, part in indexed:
         kind = part["type"]

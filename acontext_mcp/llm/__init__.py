@@ -53,8 +53,12 @@ class Provider(Protocol):
     typed parts, tool calls and results included), so a tool loop appends the reply and the
     tool results as it goes, whatever the provider's wire format."""
 
-    name: str
-    model: str
+    # Read-only for callers: `Guard` forwards them from the provider it wraps.
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def model(self) -> str: ...
 
     def complete(
         self,

@@ -188,7 +188,9 @@ def _parse_run(done: subprocess.CompletedProcess[str], model: str, names: list[s
     if not isinstance(result, dict):
         detail = (done.stderr or out or "no output").strip()[-500:]
         raise _failure(f"claude -p exited {done.returncode}: {detail}", detail)
-    used = result.get("usage") if isinstance(result.get("usage"), dict) else {}
+    used = result.get("usage")
+    if not isinstance(used, dict):
+        used = {}
     tokens_in = sum(
         int(used.get(k) or 0)
         for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")

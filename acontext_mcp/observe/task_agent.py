@@ -440,13 +440,13 @@ class _Round:
             return f"{added} messages linked to task {task['order']} ({task['status']})"
         if name == "record_preference":
             order = args.get("order") or self._current_task()
-            task = task_ops.add_preference(conn, sid, order, args["text"])
-            if task is None:
+            held = task_ops.add_preference(conn, sid, order, args["text"])
+            if held is None:
                 return "Already known; nothing added"
             self.stats["preferences_added"] += 1
             from acontext_mcp.learn.pipeline import queue_preference
 
-            queue_preference(conn, self.settings, sid, task["id"], args["text"].strip())
+            queue_preference(conn, self.settings, sid, held["id"], args["text"].strip())
             return f"Preference recorded on task {order}"
         raise InvalidInput(f"no handler for tool {name!r}")
 

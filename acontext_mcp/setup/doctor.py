@@ -59,8 +59,8 @@ def run(
 
     line = describe(settings)  # the provider the worker will use, from config.json and env
     if line.startswith(NO_PROVIDER):
-        fix = None if TURN_ON in line else f"to turn learning on: {TURN_ON}"
-        report.add("llm", "info", line, fix)
+        hint = None if TURN_ON in line else f"to turn learning on: {TURN_ON}"
+        report.add("llm", "info", line, hint)
     else:
         report.add("llm", "ok", line)
     return report

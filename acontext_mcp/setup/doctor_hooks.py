@@ -209,7 +209,9 @@ def found_hooks(report: Report, project: Path) -> tuple[Found, bool]:
         enabled = data.get("enabledPlugins")
         if isinstance(enabled, dict):
             plugin = plugin or any(k.startswith("acontext@") and v for k, v in enabled.items())
-        hooks = data.get("hooks") if isinstance(data.get("hooks"), dict) else {}
+        hooks = data.get("hooks")
+        if not isinstance(hooks, dict):
+            hooks = {}
         for event, groups in hooks.items():
             for group in groups if isinstance(groups, list) else []:
                 handlers = group.get("hooks") if isinstance(group, dict) else None

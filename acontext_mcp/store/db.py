@@ -94,8 +94,9 @@ def atomic(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
             raise
         conn.execute(f"RELEASE SAVEPOINT {name}")
         return
-    if getattr(conn, "damage", None):
-        raise StoreDamaged(conn.damage)
+    damage = getattr(conn, "damage", None)  # set on our Connection subclass only
+    if damage:
+        raise StoreDamaged(damage)
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield conn

@@ -56,8 +56,8 @@ def choose(
                 raise NotFound(f"no session {sid!r}: `acontext-mcp sessions` lists them")
         wanted = session_tree(conn, session_ids)
     elif project_dir is not None:
-        rows = conn.execute("SELECT id FROM sessions WHERE project_dir = ?", (project_dir,))
-        wanted = session_tree(conn, [r[0] for r in rows])
+        found = conn.execute("SELECT id FROM sessions WHERE project_dir = ?", (project_dir,))
+        wanted = session_tree(conn, [r[0] for r in found])
     else:
         wanted = {r[0] for r in conn.execute("SELECT id FROM sessions")}
     rows = conn.execute("SELECT id, parent_id, created_at FROM sessions").fetchall()

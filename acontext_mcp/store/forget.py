@@ -91,7 +91,8 @@ def select_sessions(
         return sorted(session_tree(conn, session_ids))
     if project_dir is None and before is None and not everything:
         raise InvalidInput("say what to forget: SESSION ids, --project DIR, --before DATE or --all")
-    where, args = ["1 = 1"], []
+    where: list[str] = ["1 = 1"]
+    args: list[str | float] = []
     if project_dir is not None:
         where.append("project_dir = ?")
         args.append(project_dir)

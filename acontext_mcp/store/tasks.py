@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from acontext_mcp import job_kinds
@@ -233,7 +234,7 @@ def list_tasks(
     conn: sqlite3.Connection,
     *,
     session_id: str | None = None,
-    status: list[str] | None = None,
+    status: Sequence[str] | None = None,
     limit: int | None = None,
     cursor: str | None = None,
 ) -> dict[str, Any]:
