@@ -137,9 +137,14 @@ def fill(settings: Settings, sessions: int, per_session: int) -> list[str]:
 
 
 async def one_run(
-    settings: Settings, sids: list[str], tool: str, args: argparse.Namespace, concurrency: int,
-    writers: int, writes: list[list[dict[str, Any]]],
-) -> tuple[float, int]:  # fmt: skip
+    settings: Settings,
+    sids: list[str],
+    tool: str,
+    args: argparse.Namespace,
+    concurrency: int,
+    writers: int,
+    writes: list[list[dict[str, Any]]],
+) -> tuple[float, int]:
     """Calls per second of `args.calls` reads, `concurrency` at a time; and messages read."""
     server = build_server(settings)
     pool, sync_pool = AioPool(settings), ConnectionPool(settings)
@@ -207,8 +212,12 @@ def split(settings: Settings, sids: list[str], args: argparse.Namespace) -> None
     conn = connect(settings.db_path)
     sid = sids[0]
     try:
-        sql = median_ms(lambda: (conn.execute(SQL_SESSION, (sid,)).fetchall(),
-                            conn.execute(SQL_PAGE, (sid, -1, args.limit)).fetchall()))  # fmt: skip
+        sql = median_ms(
+            lambda: (
+                conn.execute(SQL_SESSION, (sid,)).fetchall(),
+                conn.execute(SQL_PAGE, (sid, -1, args.limit)).fetchall(),
+            )
+        )
         domain = median_ms(
             lambda: turn_store.read_messages(
                 conn, settings, sid, limit=args.limit, inline_binary=False
@@ -230,8 +239,10 @@ def split(settings: Settings, sids: list[str], args: argparse.Namespace) -> None
 
     tool = anyio.run(through_client)
     print(f"one get_messages call of {args.limit} messages, median of 200, in ms:")
-    print(f"  the two SELECTs {sql:.3f} | turns.read_messages {domain:.3f} | "
-          f"the tool through mcp.Client {tool:.3f} | SQL share {sql / tool:.0%}")  # fmt: skip
+    print(
+        f"  the two SELECTs {sql:.3f} | turns.read_messages {domain:.3f} | "
+        f"the tool through mcp.Client {tool:.3f} | SQL share {sql / tool:.0%}"
+    )
 
 
 def main() -> int:
@@ -258,8 +269,10 @@ def main() -> int:
         split(settings, sids, args)
         tools = ["get_messages", "get_messages_aio", "get_messages_sql_thread"]
         print(f"\ncalls/s, median (best) of {args.runs}; ratios of the medians")
-        print(f"{'load':24} {'(a) today':>15} {'(b) aiosqlite':>15} {'(c) SQL thread':>15} "
-              f"{'b/a':>5} {'c/a':>5} {'b/c':>5}")  # fmt: skip
+        print(
+            f"{'load':24} {'(a) today':>15} {'(b) aiosqlite':>15} {'(c) SQL thread':>15} "
+            f"{'b/a':>5} {'c/a':>5} {'b/c':>5}"
+        )
         for writers in sorted({0, args.writers}):
             for concurrency in args.concurrency:
                 rates: dict[str, list[float]] = {tool: [] for tool in tools}

@@ -41,8 +41,9 @@ def bench_import(root: Path, megabytes: float) -> None:
     size = path.stat().st_size
     conn = open_db(_settings(root / "import"))
     start = time.perf_counter()
-    counts = capture_transcript(conn, _settings(root / "import"), session_id="imp",
-                                transcript_path=path, final=True)  # fmt: skip
+    counts = capture_transcript(
+        conn, _settings(root / "import"), session_id="imp", transcript_path=path, final=True
+    )
     elapsed = time.perf_counter() - start
     conn.close()
     print(

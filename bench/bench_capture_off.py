@@ -61,8 +61,9 @@ def main() -> None:
                 if kind == "skip":
                     skip_session(conn, session_id="s", transcript_path=path)
                 else:
-                    capture_transcript(conn, settings, session_id="s", transcript_path=path,
-                                       final=True)  # fmt: skip
+                    capture_transcript(
+                        conn, settings, session_id="s", transcript_path=path, final=True
+                    )
                 timed[kind].append(time.perf_counter() - started)
         conn.close()
     print(f"(b) off, one new turn skipped:  {_ms(timed['skip'])}")
@@ -74,9 +75,11 @@ def main() -> None:
         for message in internal:
             redact_message(message)
         per_message.append((time.perf_counter() - started) / len(internal))
-    print(f"(d) store_turn redaction, {len(internal)} messages: "
-          f"median {statistics.median(per_message) * 1e6:.0f} us/message "
-          f"(min {min(per_message) * 1e6:.0f})")  # fmt: skip
+    print(
+        f"(d) store_turn redaction, {len(internal)} messages: "
+        f"median {statistics.median(per_message) * 1e6:.0f} us/message "
+        f"(min {min(per_message) * 1e6:.0f})"
+    )
 
 
 if __name__ == "__main__":

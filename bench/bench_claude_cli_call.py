@@ -39,10 +39,19 @@ MESSAGES = [{"role": "user", "parts": [{"type": "text", "text": "Please add dark
 def _user_setup(home: Path, logs: Path) -> None:
     py = shlex.quote(sys.executable)
     hooks = {
-        event: [{"matcher": "*", "hooks": [{"type": "command", "command":
-                 f"{py} -c {shlex.quote(APPEND)} {logs / 'hooks.log'} {event}"}]}]
+        event: [
+            {
+                "matcher": "*",
+                "hooks": [
+                    {
+                        "type": "command",
+                        "command": f"{py} -c {shlex.quote(APPEND)} {logs / 'hooks.log'} {event}",
+                    }
+                ],
+            }
+        ]
         for event in EVENTS
-    }  # fmt: skip
+    }
     (home / ".claude").mkdir(parents=True)
     (home / ".claude" / "settings.json").write_text(json.dumps({"hooks": hooks}))
     (home / ".claude" / "CLAUDE.md").write_text("Always answer in French.\n" * 40)
@@ -78,18 +87,31 @@ def main() -> None:
         script.write_text(json.dumps({"conversations": [], "final": '{"text": "ok"}'}))
         port_file, log = root / "port", root / "model.jsonl"
         server = subprocess.Popen(
-            [sys.executable, str(MODEL), "--port-file", str(port_file), "--log", str(log),
-             "--script", str(script)], stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            [
+                sys.executable,
+                str(MODEL),
+                "--port-file",
+                str(port_file),
+                "--log",
+                str(log),
+                "--script",
+                str(script),
+            ],
+            stderr=subprocess.DEVNULL,
+        )
         try:
             while not port_file.exists() or not port_file.read_text():
                 time.sleep(0.05)
-            os.environ.update({
-                "HOME": str(home), "ANTHROPIC_API_KEY": "sk-bench",
-                "ANTHROPIC_BASE_URL": f"http://127.0.0.1:{port_file.read_text()}",
-                "DISABLE_TELEMETRY": "1", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-                "PATH": f"{claude.parent}{os.pathsep}{os.environ['PATH']}",
-            })  # fmt: skip
+            os.environ.update(
+                {
+                    "HOME": str(home),
+                    "ANTHROPIC_API_KEY": "sk-bench",
+                    "ANTHROPIC_BASE_URL": f"http://127.0.0.1:{port_file.read_text()}",
+                    "DISABLE_TELEMETRY": "1",
+                    "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+                    "PATH": f"{claude.parent}{os.pathsep}{os.environ['PATH']}",
+                }
+            )
             os.environ.pop("CLAUDE_CONFIG_DIR", None)
             backend = claude_cli.ClaudeCLIBackend(timeout=120, cwd=root / "cwd")
             quiet = claude_cli.QUIET
@@ -100,8 +122,9 @@ def main() -> None:
                     before = (_lines(logs / "hooks.log"), _lines(logs / "servers.log"))
                     sent_before = _lines(log)
                     started = time.perf_counter()
-                    backend.send(system="You track tasks.", messages=MESSAGES, tools=[],
-                                 max_tokens=256)  # fmt: skip
+                    backend.send(
+                        system="You track tasks.", messages=MESSAGES, tools=[], max_tokens=256
+                    )
                     seconds = time.perf_counter() - started
                     time.sleep(0.5)  # let a SessionEnd hook land before counting
                     entry = found[label]
@@ -119,8 +142,10 @@ def main() -> None:
             server.kill()
             server.wait()
 
-    print(f"{'flags':<5} {'median s':>9} {'min s':>7} {'max s':>7} {'hooks/call':>11} "
-          f"{'servers/call':>13} {'request bytes':>14}")  # fmt: skip
+    print(
+        f"{'flags':<5} {'median s':>9} {'min s':>7} {'max s':>7} {'hooks/call':>11} "
+        f"{'servers/call':>13} {'request bytes':>14}"
+    )
     for label, entry in found.items():
         s = entry["s"]
         print(

@@ -42,8 +42,10 @@ def one_run(root: Path, sessions: int, per_session: int) -> dict[str, float]:
             for turn in batch[s * per_session : (s + 1) * per_session]:
                 store_turn(conn, settings, turn, session_id=sid, project_dir="/work/app")
             png = base64.b64encode(os.urandom(20_000)).decode()
-            image = {"type": "image", "source": {"kind": "base64", "media_type": "image/png",
-                                                 "data": png}}  # fmt: skip
+            image = {
+                "type": "image",
+                "source": {"kind": "base64", "media_type": "image/png", "data": png},
+            }
             store_messages(
                 conn, settings, sid, [{"role": "user", "parts": [image]}], fmt="acontext"
             )
@@ -83,15 +85,19 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             results.append(one_run(Path(tmp), args.sessions, args.turns))
     first = results[0]
-    print(f"python {sys.version.split()[0]}; {args.sessions} sessions, {first['messages']} "
-          f"messages, export {first['export_mb']:.1f} MB; {args.runs} runs")  # fmt: skip
+    print(
+        f"python {sys.version.split()[0]}; {args.sessions} sessions, {first['messages']} "
+        f"messages, export {first['export_mb']:.1f} MB; {args.runs} runs"
+    )
     for key in ("export_s", "forget_all_s", "import_s", "forget_one_s"):
         values = [r[key] for r in results]
         rate = (
             f"  ({first['messages'] / median(values):,.0f} msgs/s)" if key != "forget_one_s" else ""
         )
-        print(f"{key[:-2]:<12} median {median(values) * 1000:8.1f} ms  "
-              f"min {min(values) * 1000:8.1f}  max {max(values) * 1000:8.1f}{rate}")  # fmt: skip
+        print(
+            f"{key[:-2]:<12} median {median(values) * 1000:8.1f} ms  "
+            f"min {min(values) * 1000:8.1f}  max {max(values) * 1000:8.1f}{rate}"
+        )
 
 
 if __name__ == "__main__":

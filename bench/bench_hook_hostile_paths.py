@@ -75,14 +75,30 @@ def _cases(root: Path) -> dict[str, tuple[str, str]]:
 
 def _run_once(root: Path, event: str, path: str, run: int) -> dict[str, float]:
     home = root / f"home-{run}-{abs(hash((event, path)))}"
-    env = {**os.environ, "ACONTEXT_HOME": str(home), "ACONTEXT_HOOK_INLINE": "1",
-           "HOME": str(root / "user"), "CLAUDE_CONFIG_DIR": str(root / "claude"),
-           "OPENCLAW_STATE_DIR": str(root / "openclaw"), "ACONTEXT_WORKER": "off"}  # fmt: skip
-    payload = {"session_id": f"s{run}", "transcript_path": path, "cwd": str(root),
-               "hook_event_name": event}  # fmt: skip
+    env = {
+        **os.environ,
+        "ACONTEXT_HOME": str(home),
+        "ACONTEXT_HOOK_INLINE": "1",
+        "HOME": str(root / "user"),
+        "CLAUDE_CONFIG_DIR": str(root / "claude"),
+        "OPENCLAW_STATE_DIR": str(root / "openclaw"),
+        "ACONTEXT_WORKER": "off",
+    }
+    payload = {
+        "session_id": f"s{run}",
+        "transcript_path": path,
+        "cwd": str(root),
+        "hook_event_name": event,
+    }
     cmd = [sys.executable, "-c", WAITER, str(CAP), str(BIN), "hook", "claude-code", event]
-    out = subprocess.run(cmd, input=json.dumps(payload).encode(), capture_output=True, env=env,
-                         timeout=600, check=True)  # fmt: skip
+    out = subprocess.run(
+        cmd,
+        input=json.dumps(payload).encode(),
+        capture_output=True,
+        env=env,
+        timeout=600,
+        check=True,
+    )
     return json.loads(out.stdout)
 
 
@@ -99,9 +115,11 @@ def main() -> None:
             secs = [r["seconds"] for r in runs]
             codes = sorted({r["rc"] for r in runs})
             mid_rss, mid_secs = statistics.median(rss), statistics.median(secs)
-            print(f"{name:<26} {event:<12} exit {codes}  peak RSS median {mid_rss:6.1f} MB"
-                  f" max {max(rss):6.1f} MB | wall median {mid_secs:6.2f} s"
-                  f" max {max(secs):6.2f} s")  # fmt: skip
+            print(
+                f"{name:<26} {event:<12} exit {codes}  peak RSS median {mid_rss:6.1f} MB"
+                f" max {max(rss):6.1f} MB | wall median {mid_secs:6.2f} s"
+                f" max {max(secs):6.2f} s"
+            )
 
 
 if __name__ == "__main__":

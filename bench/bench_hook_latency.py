@@ -107,8 +107,12 @@ def bench(kind: str, root: Path, megabytes: float, runs: int) -> None:
     ).encode()
     cmd, env = _command(kind)
     log = home / "logs" / "hooks.log"
-    first = subprocess.run([str(SCRIPT), "hook", "claude-code", "SessionEnd"], input=payload,
-                           env={**env, "ACONTEXT_HOOK_INLINE": "1"}, check=True)  # fmt: skip
+    first = subprocess.run(
+        [str(SCRIPT), "hook", "claude-code", "SessionEnd"],
+        input=payload,
+        env={**env, "ACONTEXT_HOOK_INLINE": "1"},
+        check=True,
+    )
     assert first.returncode == 0
     hook, bare, capture = [], [], []
     for _ in range(runs):
@@ -140,8 +144,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--mb", type=float, default=5, help="transcript size (default 5 MB)")
-    parser.add_argument("--command", nargs="+", default=["shim", "script", "inline"],
-                        choices=["shim", "script", "inline"])  # fmt: skip
+    parser.add_argument(
+        "--command",
+        nargs="+",
+        default=["shim", "script", "inline"],
+        choices=["shim", "script", "inline"],
+    )
     args = parser.parse_args()
     print(f"python {sys.version.split()[0]} at {PYTHON}; {args.runs} runs, {args.mb} MB transcript")
     with tempfile.TemporaryDirectory() as tmp:

@@ -60,9 +60,15 @@ def _skills(root: Path, count: int) -> None:
 
 
 def _case(label: str, env: dict[str, str], runs: int, edit: Path | None) -> None:
-    payload = json.dumps({"session_id": "bench", "hook_event_name": "SessionStart",
-                          "source": "startup", "cwd": env["BENCH_PROJECT"],
-                          "transcript_path": env["BENCH_TRANSCRIPT"]})  # fmt: skip
+    payload = json.dumps(
+        {
+            "session_id": "bench",
+            "hook_event_name": "SessionStart",
+            "source": "startup",
+            "cwd": env["BENCH_PROJECT"],
+            "transcript_path": env["BENCH_TRANSCRIPT"],
+        }
+    )
     hook = [str(SHIM), "claude-code", "SessionStart"]
     _timed(hook, env, payload)  # warm: first sync, caches
     hooks, bare = [], []
@@ -76,8 +82,10 @@ def _case(label: str, env: dict[str, str], runs: int, edit: Path | None) -> None
     bare.sort()
     p95 = max(0, int(len(hooks) * 0.95) - 1)
     med_h, med_b = statistics.median(hooks), statistics.median(bare)
-    print(f"{label:<16} hook median {med_h:6.1f} ms  p95 {hooks[p95]:6.1f} ms   "
-          f"bare median {med_b:5.1f} ms   ratio {med_h / med_b:4.2f}x")  # fmt: skip
+    print(
+        f"{label:<16} hook median {med_h:6.1f} ms  p95 {hooks[p95]:6.1f} ms   "
+        f"bare median {med_b:5.1f} ms   ratio {med_h / med_b:4.2f}x"
+    )
 
 
 def main() -> None:

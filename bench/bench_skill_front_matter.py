@@ -93,11 +93,15 @@ def main() -> None:
     for i, what in ((0, "wall"), (1, "CPU ")):
         med_only = statistics.median(t[i] for t in only)
         med_listed = statistics.median(t[i] for t in listed)
-        print(f"{what}  import only {med_only:6.1f} ms   list {args.skills} skills "
-              f"{med_listed:6.1f} ms   listing costs {med_listed - med_only:5.1f} ms")  # fmt: skip
+        print(
+            f"{what}  import only {med_only:6.1f} ms   list {args.skills} skills "
+            f"{med_listed:6.1f} ms   listing costs {med_listed - med_only:5.1f} ms"
+        )
     folded = defaults.DEFAULT_SKILLS["daily-logs"]
-    print(f"one parse        plain {_parse_us(PLAIN, args.runs):6.1f} us   "
-          f"folded {_parse_us(folded, args.runs):6.1f} us")  # fmt: skip
+    print(
+        f"one parse        plain {_parse_us(PLAIN, args.runs):6.1f} us   "
+        f"folded {_parse_us(folded, args.runs):6.1f} us"
+    )
 
 
 if __name__ == "__main__":

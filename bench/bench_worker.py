@@ -77,8 +77,10 @@ def worker_process() -> float:
         started = time.perf_counter()
         subprocess.run(
             [sys.executable, "-m", "acontext_mcp", "worker", "--until-idle", "--idle", "0"],
-            env=env, check=True, capture_output=True,
-        )  # fmt: skip
+            env=env,
+            check=True,
+            capture_output=True,
+        )
         return time.perf_counter() - started
 
 

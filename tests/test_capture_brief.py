@@ -33,8 +33,15 @@ def test_nothing_stored_means_no_brief(db, settings: Settings) -> None:
 
 def test_the_brief_states_this_projects_tasks_preferences_and_skills(db, settings) -> None:
     pref = "User wants tests before commits"
-    add_task(db, "s1", "/work/shop", "add a dark mode toggle", "success",
-             add_progress="pytest: 14 passed", add_preference=pref)  # fmt: skip
+    add_task(
+        db,
+        "s1",
+        "/work/shop",
+        "add a dark mode toggle",
+        "success",
+        add_progress="pytest: 14 passed",
+        add_preference=pref,
+    )
     add_task(db, "s2", "/work/shop", "deploy to fly.io", "failed", add_progress="fly deploy: 502")
     add_task(db, "s3", "/elsewhere", "unrelated work", "running")
     add_skill(settings, "fly-deploys", "How this team deploys with fly.io")
@@ -60,8 +67,14 @@ def test_a_changed_skill_set_is_announced(db, settings) -> None:
 @pytest.mark.parametrize("budget", [80, 300, 2000])
 def test_the_brief_never_exceeds_its_budget_and_says_what_it_left_out(db, settings, budget) -> None:
     for i in range(40):
-        add_task(db, f"s{i}", "/p", f"task number {i} " + "detail " * 30, "success",
-                 add_preference=f"preference {i} " + "x" * 50)  # fmt: skip
+        add_task(
+            db,
+            f"s{i}",
+            "/p",
+            f"task number {i} " + "detail " * 30,
+            "success",
+            add_preference=f"preference {i} " + "x" * 50,
+        )
     for i in range(30):
         add_skill(settings, f"skill-{i:02d}", "does things " * 10)
     brief = build_brief(db, settings, project_dir="/p", budget=budget)
@@ -88,12 +101,18 @@ def test_skills_the_agent_lists_itself_are_not_repeated_and_shadowed_ones_are_ma
     full = build_brief(db, settings, project_dir="/p")
     assert all(n in full for n in ("alpha-skill", "beta-skill", "gamma-skill"))
 
-    brief = build_brief(db, settings, project_dir="/p", listed={"alpha-skill", "beta-skill"},
-                        shadowed={"beta-skill", "gamma-skill"})  # fmt: skip
+    brief = build_brief(
+        db,
+        settings,
+        project_dir="/p",
+        listed={"alpha-skill", "beta-skill"},
+        shadowed={"beta-skill", "gamma-skill"},
+    )
 
     assert "alpha-skill" not in brief and "beta-skill" not in brief
     assert "Learned skills not in your skill list" in brief
     assert "- gamma-skill [ours; your skill list shows another folder of this name]" in brief
-    everything = build_brief(db, settings, project_dir="/p", listed={"alpha-skill", "beta-skill",
-                                                                     "gamma-skill"})  # fmt: skip
+    everything = build_brief(
+        db, settings, project_dir="/p", listed={"alpha-skill", "beta-skill", "gamma-skill"}
+    )
     assert "skill" not in everything.lower() or "Learned skills" not in everything

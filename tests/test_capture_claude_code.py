@@ -158,9 +158,13 @@ class TestSubagents:
         rows = _rows(db, child)
         assert all(r["meta"]["isSidechain"] and r["meta"]["agentId"] == agent_id for r in rows)
         again = capture_subagents(
-            db, settings, session_id=sid, transcript_path=tmp_path / "x.jsonl",
-            agent_transcript_path=tmp_path / sid / "subagents" / AGENT.name, final=True,
-        )  # fmt: skip
+            db,
+            settings,
+            session_id=sid,
+            transcript_path=tmp_path / "x.jsonl",
+            agent_transcript_path=tmp_path / sid / "subagents" / AGENT.name,
+            final=True,
+        )
         assert again[child]["stored"] == 0 and len(_rows(db, child)) == 4
 
     def test_parent_session_is_created_when_the_child_comes_first(self, db, settings) -> None:

@@ -227,8 +227,14 @@ class TestCommand:
 
         env = {**os.environ, "ACONTEXT_HOME": str(settings.home)}
         env.pop(CAPTURE_ENV, None)
-        done = subprocess.run([sys.executable, "-m", "acontext_mcp", "capture", *args], cwd=cwd,
-                              env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-m", "acontext_mcp", "capture", *args],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert done.returncode == 0, done.stderr
         return done.stdout
 

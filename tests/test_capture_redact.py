@@ -262,9 +262,15 @@ class TestRedactMessage:
         for secret in (SK_LEGACY, PASSWORD, GHP, GHO, JWT, NPM):
             assert secret not in dumped
         assert counts == Counter(
-            openai_key=1, password=1, github_token=2, api_key=1, jwt=1, url_password=1,
-            npm_token=1, auth_header=1,
-        )  # fmt: skip
+            openai_key=1,
+            password=1,
+            github_token=2,
+            api_key=1,
+            jwt=1,
+            url_password=1,
+            npm_token=1,
+            auth_header=1,
+        )
 
     def test_tool_call_arguments_stay_valid_json(self):
         out, _ = redact_message(_message())

@@ -19,20 +19,27 @@ from acontext_mcp.store.turns import store_turn
 def run(*args: str, stdin: str | None = None, env: dict[str, str] | None = None):
     return subprocess.run(
         [sys.executable, "-m", "acontext_mcp", *args],
-        capture_output=True, text=True, input=stdin, timeout=60,
+        capture_output=True,
+        text=True,
+        input=stdin,
+        timeout=60,
         env={**os.environ, **(env or {})},
-    )  # fmt: skip
+    )
 
 
 @pytest.fixture
 def filled(settings: Settings) -> str:
     conn = open_db(settings)
     sid = store_turn(
-        conn, settings,
-        [{"role": "user", "content": "add a dark mode"},
-         {"role": "assistant", "content": "Done: added a toggle in settings.py"}],
-        session_id="sess-1", project_dir="/work/app",
-    )["session_id"]  # fmt: skip
+        conn,
+        settings,
+        [
+            {"role": "user", "content": "add a dark mode"},
+            {"role": "assistant", "content": "Done: added a toggle in settings.py"},
+        ],
+        session_id="sess-1",
+        project_dir="/work/app",
+    )["session_id"]
     task_store.insert_task(conn, sid, "add a dark mode", status="success")
     conn.close()
     return sid
@@ -56,8 +63,10 @@ def test_sessions_messages_and_tasks(filled: str) -> None:
     transcript = run("messages", filled).stdout
     assert "user: add a dark mode" in transcript and "assistant: Done" in transcript
     anthropic = json.loads(run("messages", filled, "--format", "anthropic").stdout)
-    assert anthropic["messages"][0] == {"role": "user", "content": [
-        {"type": "text", "text": "add a dark mode"}]}  # fmt: skip
+    assert anthropic["messages"][0] == {
+        "role": "user",
+        "content": [{"type": "text", "text": "add a dark mode"}],
+    }
     tasks = json.loads(run("tasks", "--json", "--status", "success").stdout)["tasks"]
     assert [t["description"] for t in tasks] == ["add a dark mode"]
     assert "[success] sess-1 #1: add a dark mode" in run("tasks").stdout

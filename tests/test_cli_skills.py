@@ -29,8 +29,9 @@ def env(tmp_path: Path) -> dict[str, str]:
 
 
 def skills(env: dict[str, str], *args: str, code: int = 0) -> str:
-    done = subprocess.run([str(BIN), "skills", *args], env=env, capture_output=True, text=True,
-                          timeout=120)  # fmt: skip
+    done = subprocess.run(
+        [str(BIN), "skills", *args], env=env, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == code, done.stderr + done.stdout
     return done.stdout
 
@@ -80,8 +81,9 @@ def test_sync_writes_into_claude_code_and_reports_clashes(env, tmp_path):
 
 
 def test_pull_without_a_remote_says_how_to_add_one(env):
-    done = subprocess.run([str(BIN), "skills", "pull"], env=env, capture_output=True, text=True,
-                          timeout=120)  # fmt: skip
+    done = subprocess.run(
+        [str(BIN), "skills", "pull"], env=env, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 1 and "remote" in done.stderr
 
 
@@ -101,8 +103,11 @@ def test_unsync_takes_back_our_unchanged_copies_only(env, tmp_path):
     (foreign / "SKILL.md").write_text("---\nname: my-own-skill\ndescription: mine\n---\n")
     skills(env, "sync")
     assert sorted(p.name for p in target.iterdir()) == [
-        "daily-logs", "my-own-skill", "project-runbooks", "user-general-facts",
-    ]  # fmt: skip
+        "daily-logs",
+        "my-own-skill",
+        "project-runbooks",
+        "user-general-facts",
+    ]
     edited = target / "daily-logs" / "SKILL.md"
     edited.write_text(edited.read_text() + "\nMy note.\n")  # the user edited our copy
 
@@ -114,6 +119,7 @@ def test_unsync_takes_back_our_unchanged_copies_only(env, tmp_path):
     assert sorted(report["removed"]) == ["project-runbooks", "user-general-facts"]
     assert report["modified_by_user"] == ["daily-logs"]
     assert (tmp_path / "home" / "skills" / "project-runbooks").is_dir()  # the source stays
-    assert "nothing was synced" in skills({**env, "ACONTEXT_HOME": str(tmp_path / "other")},
-                                          "unsync")  # fmt: skip
+    assert "nothing was synced" in skills(
+        {**env, "ACONTEXT_HOME": str(tmp_path / "other")}, "unsync"
+    )
     assert not (tmp_path / "other" / "skills" / ".git").exists()

@@ -115,9 +115,14 @@ def test_usage_rows_are_split_by_provider_and_model(capsys: pytest.CaptureFixtur
     conn = open_db(settings)
     for provider, model in (("claude-cli", "haiku"), ("anthropic", "claude-haiku-4-5")):
         usage.record_call(
-            conn, provider=provider, model=model, purpose="task_extraction", outcome="ok",
-            input_tokens=10, output_tokens=1,
-        )  # fmt: skip
+            conn,
+            provider=provider,
+            model=model,
+            purpose="task_extraction",
+            outcome="ok",
+            input_tokens=10,
+            output_tokens=1,
+        )
     conn.close()
     assert main(["usage", "--json"]) == 0
     found = json.loads(capsys.readouterr().out)

@@ -45,8 +45,10 @@ def test_every_command_is_documented_and_has_help(command: str) -> None:
     assert f"acontext-mcp {command}" in README
     done = subprocess.run(
         [sys.executable, "-m", "acontext_mcp", command, "--help"],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0 and "usage:" in done.stdout
 
 

@@ -219,8 +219,12 @@ def test_openclaw_install_is_checked_through_its_hook(env: dict[str, str], tmp_p
     assert "agent_end" in report["latency_ms"]["openclaw"]
 
     config = Path(env["HOME"]) / ".openclaw" / "openclaw.json"
-    edit(config, lambda d: d["plugins"]["entries"]["acontext"]["hooks"].update(
-        allowConversationAccess=False))  # fmt: skip
+    edit(
+        config,
+        lambda d: d["plugins"]["entries"]["acontext"]["hooks"].update(
+            allowConversationAccess=False
+        ),
+    )
     code, report = doctor(env, tmp_path)
     assert code == 1 and "allowConversationAccess is not true" in failures(report)
 

@@ -126,8 +126,11 @@ async def test_the_server_finds_damage_at_start_and_refuses_writes_clearly(
     assert digest(db) == before
     assert "damaged" in (home / "logs" / "server.log").read_text()
     with pytest.raises(StoreDamaged):  # and so does every other writer, hooks included
-        store_turn(open_db(Settings(home=home, skills_dir=home / "skills")), Settings(
-            home=home, skills_dir=home / "skills"), turn)  # fmt: skip
+        store_turn(
+            open_db(Settings(home=home, skills_dir=home / "skills")),
+            Settings(home=home, skills_dir=home / "skills"),
+            turn,
+        )
 
 
 def test_loose_modes_are_flagged_and_doctor_fix_tightens_them(

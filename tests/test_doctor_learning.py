@@ -35,8 +35,9 @@ def test_a_healthy_repository_and_failed_learnings(settings: Settings) -> None:
         with atomic(conn):
             task = insert_task(conn, "s1", "Do x", status="success")
             learning.attach_session(conn, "s1", "default")
-            learning.add_learning(conn, session_id="s1", task_id=task["id"], space="default",
-                                  kind="success", text="t")  # fmt: skip
+            learning.add_learning(
+                conn, session_id="s1", task_id=task["id"], space="default", kind="success", text="t"
+            )
         conn.execute("UPDATE learnings SET status = 'failed'")
     finally:
         conn.close()

@@ -64,12 +64,20 @@ def populate(db: sqlite3.Connection, settings: Settings, root: Path) -> dict[str
     alpha, bravo = str(root / "alpha"), str(root / "bravo")
     turn = [
         {"role": "user", "content": f"Where is the config? {SECRET_WORDS}"},
-        {"role": "assistant", "content": None, "tool_calls": [{
-            "id": "call_1", "type": "function",
-            "function": {"name": "grep", "arguments": '{"q": "config"}'}}]},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "grep", "arguments": '{"q": "config"}'},
+                }
+            ],
+        },
         {"role": "tool", "tool_call_id": "call_1", "content": "config.toml:1"},
         {"role": "assistant", "content": "It is config.toml."},
-    ]  # fmt: skip
+    ]
     store_turn(db, settings, turn, session_id="s1", agent="claude-code", project_dir=alpha)
     shot = {"role": "user", "parts": [{"type": "text", "text": "look"}, image(SHARED)]}
     (img,) = store_messages(db, settings, "s1", [shot], fmt="acontext")
@@ -98,14 +106,33 @@ def populate(db: sqlite3.Connection, settings: Settings, root: Path) -> dict[str
     link_messages(db, task["id"], [img["id"]])
     add_event(db, "s1", "compaction", {"trigger": "auto"})
     attach_session(db, "s1", "default")
-    add_learning(db, session_id="s1", task_id=task["id"], space="default", kind="success",
-                 text="config lives in config.toml")  # fmt: skip
+    add_learning(
+        db,
+        session_id="s1",
+        task_id=task["id"],
+        space="default",
+        kind="success",
+        text="config lives in config.toml",
+    )
     db.execute("UPDATE learnings SET status = 'learned', commit_sha = ?", ("c0ffee" * 6 + "ab",))
     jobs.enqueue(db, "observe_session", {"session_id": "s1"}, dedup_key="observe:s1")
-    record_call(db, provider="scripted", model="m", purpose="task_extraction", outcome="ok",
-                session_id="s1", input_tokens=100, output_tokens=20)  # fmt: skip
-    for key in (cursor_key("s1", "/t/s1.jsonl"), "provisional:s1", "todos:s1",
-                "observe:attempts:s1", cursor_key("s2", "/t/s2.jsonl")):  # fmt: skip
+    record_call(
+        db,
+        provider="scripted",
+        model="m",
+        purpose="task_extraction",
+        outcome="ok",
+        session_id="s1",
+        input_tokens=100,
+        output_tokens=20,
+    )
+    for key in (
+        cursor_key("s1", "/t/s1.jsonl"),
+        "provisional:s1",
+        "todos:s1",
+        "observe:attempts:s1",
+        cursor_key("s2", "/t/s2.jsonl"),
+    ):
         set_cursor(db, key, {"offset": 10})
     ensure_session(db, "s2", agent="openclaw", project_dir=bravo)
     store_messages(db, settings, "s2", [shot], fmt="acontext")
@@ -130,8 +157,9 @@ def export_lines(db: sqlite3.Connection, settings: Settings, path: Path, **kw: A
 
 def cli(*args: str, home: Path, stdin: Any = subprocess.DEVNULL) -> subprocess.CompletedProcess:
     env = {**os.environ, "ACONTEXT_HOME": str(home)}
-    return subprocess.run([str(BIN), *args], capture_output=True, text=True, env=env,
-                          stdin=stdin, timeout=120)  # fmt: skip
+    return subprocess.run(
+        [str(BIN), *args], capture_output=True, text=True, env=env, stdin=stdin, timeout=120
+    )
 
 
 # --- forget ---
@@ -144,11 +172,30 @@ def test_forget_removes_a_session_its_subagent_and_everything_keyed_by_them(db, 
 
     done = forget.forget(db, settings, ids)
 
-    assert {k: done[k] for k in ("sessions", "messages", "tasks", "events", "learnings", "jobs",
-                                 "cursors", "blobs", "blob_files_removed")} == {
-        "sessions": 2, "messages": 6, "tasks": 1, "events": 1, "learnings": 1, "jobs": 1,
-        "cursors": 3, "blobs": 1, "blob_files_removed": 1,
-    }  # fmt: skip
+    assert {
+        k: done[k]
+        for k in (
+            "sessions",
+            "messages",
+            "tasks",
+            "events",
+            "learnings",
+            "jobs",
+            "cursors",
+            "blobs",
+            "blob_files_removed",
+        )
+    } == {
+        "sessions": 2,
+        "messages": 6,
+        "tasks": 1,
+        "events": 1,
+        "learnings": 1,
+        "jobs": 1,
+        "cursors": 3,
+        "blobs": 1,
+        "blob_files_removed": 1,
+    }
     assert done["skill_commits"] == ["c0ffee" * 6 + "ab"]
     assert [r[0] for r in db.execute("SELECT id FROM sessions")] == ["s2"]
     left = counts(db)
@@ -238,8 +285,10 @@ def test_export_forget_everything_import_gives_back_the_same_store(db, settings,
     original = export_lines(db, settings, tmp_path / "backup.jsonl")
     before = counts(db)
     assert original[0]["type"] == "acontext-export" and original[0]["version"] == 1
-    assert original[-1] == {"type": "end", "counts": {
-        "sessions": 3, "messages": 7, "tasks": 1, "events": 1, "learnings": 1}}  # fmt: skip
+    assert original[-1] == {
+        "type": "end",
+        "counts": {"sessions": 3, "messages": 7, "tasks": 1, "events": 1, "learnings": 1},
+    }
     assert [r["id"] for r in original if r["type"] == "session"] == ["s1", "s1:agent-x", "s2"]
 
     forget.forget(db, settings, forget.select_sessions(db, everything=True))
@@ -256,7 +305,12 @@ def test_export_forget_everything_import_gives_back_the_same_store(db, settings,
     # Importing the same file again adds nothing.
     twice = restore(db, settings, tmp_path / "backup.jsonl")
     assert (twice.sessions, twice.messages, twice.tasks, twice.events, twice.learnings) == (
-        0, 0, 0, 0, 0)  # fmt: skip
+        0,
+        0,
+        0,
+        0,
+        0,
+    )
     assert twice.messages_existing == 7
     assert counts(db) == {**before, "jobs": 0}
 
@@ -271,8 +325,9 @@ def test_importing_into_a_session_captured_again_appends_what_it_lacks(db, setti
 
     restore(db, settings, tmp_path / "s2.jsonl")
 
-    rows = db.execute("SELECT position, parts FROM messages WHERE session_id = 's2' "
-                      "ORDER BY position").fetchall()  # fmt: skip
+    rows = db.execute(
+        "SELECT position, parts FROM messages WHERE session_id = 's2' ORDER BY position"
+    ).fetchall()
     assert [r[0] for r in rows] == [0, 1] and "new" in rows[0][1] and '"blob"' in rows[1][1]
 
 
@@ -283,16 +338,32 @@ def test_importing_into_a_session_captured_again_appends_what_it_lacks(db, setti
         (lambda lines: [*lines[:-1], '{"type":"end","counts":{}}\n'], "counts"),
         (lambda lines: [*lines, "not json\n"], "not valid JSON"),
         (lambda lines: [lines[0].replace('"version":1', '"version":9'), *lines[1:]], "version 9"),
-        (lambda lines: [lines[0], *[ln.replace('"id":"s1"', '"id":"../x"') for ln in lines[1:]]],
-         "session_id"),
-        (lambda lines: [ln.replace('"kind":"base64"', '"kind":"blob","blob":"../../../etc/passwd"')
-                        for ln in lines], "sha256"),
-        (lambda lines: [ln.replace('"role":"assistant"', '"role":"system"') for ln in lines],
-         "role"),
+        (
+            lambda lines: [lines[0], *[ln.replace('"id":"s1"', '"id":"../x"') for ln in lines[1:]]],
+            "session_id",
+        ),
+        (
+            lambda lines: [
+                ln.replace('"kind":"base64"', '"kind":"blob","blob":"../../../etc/passwd"')
+                for ln in lines
+            ],
+            "sha256",
+        ),
+        (
+            lambda lines: [ln.replace('"role":"assistant"', '"role":"system"') for ln in lines],
+            "role",
+        ),
     ],
-    ids=["no-end", "wrong-counts", "bad-json", "newer-version", "bad-session-id",
-         "blob-path-escape", "bad-role"],
-)  # fmt: skip
+    ids=[
+        "no-end",
+        "wrong-counts",
+        "bad-json",
+        "newer-version",
+        "bad-session-id",
+        "blob-path-escape",
+        "bad-role",
+    ],
+)
 def test_a_damaged_or_crafted_export_is_refused_whole(db, settings, tmp_path, damage, message):
     populate(db, settings, tmp_path)
     good = tmp_path / "good.jsonl"
@@ -356,8 +427,9 @@ def _on_terminal(args: list[str], home: Path, answer: bytes) -> tuple[int, str]:
     """Run the CLI with a pseudo-terminal as stdin, type `answer` at the prompt."""
     leader, follower = pty.openpty()
     env = {**os.environ, "ACONTEXT_HOME": str(home)}
-    proc = subprocess.Popen([str(BIN), *args], stdin=follower, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=env)  # fmt: skip
+    proc = subprocess.Popen(
+        [str(BIN), *args], stdin=follower, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    )
     os.close(follower)
     os.write(leader, answer)
     out, err = proc.communicate(timeout=120)
@@ -383,8 +455,12 @@ def test_cli_forget_leaves_no_forgotten_text_in_the_database_files(tmp_path, vac
     conn = open_db(settings)
     try:  # enough pages that the file has something to give back
         for n in range(40):
-            store_turn(conn, settings, [{"role": "user", "content": f"{SECRET_WORDS} {n} " * 400}],
-                       session_id="s1")  # fmt: skip
+            store_turn(
+                conn,
+                settings,
+                [{"role": "user", "content": f"{SECRET_WORDS} {n} " * 400}],
+                session_id="s1",
+            )
     finally:
         conn.close()
     db_file = home / "acontext.db"
@@ -501,8 +577,12 @@ def test_forgetting_an_openclaw_session_keeps_out_what_was_sent_while_capture_wa
     for switch in ("off", "on"):
         if switch == "on":
             agent_end(run1)  # sent while off: passed over
-        done = subprocess.run([str(BIN), "capture", switch, "--session", sid], env=env,
-                              timeout=60, capture_output=True)  # fmt: skip
+        done = subprocess.run(
+            [str(BIN), "capture", switch, "--session", sid],
+            env=env,
+            timeout=60,
+            capture_output=True,
+        )
         assert done.returncode == 0, done.stderr
     agent_end(run2)  # run 1's history again, plus run 2's own two messages
     assert roles() == ["user", "assistant"]
@@ -523,15 +603,21 @@ def _openclaw(home: Path, tmp_path: Path) -> tuple[Any, Any, str, Any, Any]:
     env = {**os.environ, "ACONTEXT_HOME": str(home), "HOME": str(tmp_path / "user")}
 
     def agent_end(payload: dict[str, Any]) -> None:
-        done = subprocess.run([str(BIN), "hook", "openclaw", "agent_end"], env=env, timeout=60,
-                              input=json.dumps(payload).encode(), capture_output=True)  # fmt: skip
+        done = subprocess.run(
+            [str(BIN), "hook", "openclaw", "agent_end"],
+            env=env,
+            timeout=60,
+            input=json.dumps(payload).encode(),
+            capture_output=True,
+        )
         assert done.returncode == 0, done.stderr
 
     def roles() -> list[str]:
         conn = sqlite3.connect(home / "acontext.db")
         try:
-            rows = conn.execute("SELECT role FROM messages WHERE session_id = ? "
-                                "ORDER BY position", (sid,)).fetchall()  # fmt: skip
+            rows = conn.execute(
+                "SELECT role FROM messages WHERE session_id = ? ORDER BY position", (sid,)
+            ).fetchall()
         finally:
             conn.close()
         return [r[0] for r in rows]

@@ -36,9 +36,13 @@ def fixture(name: str) -> dict[str, Any]:
 def hook(event: str, payload: dict[str, Any] | bytes, home: Path) -> subprocess.CompletedProcess:
     data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
     # before_prompt_build syncs skills into the agents' folders: keep them beside `home`.
-    env = {**os.environ, "ACONTEXT_HOME": str(home), "HOME": str(home.parent / "user"),
-           "CLAUDE_CONFIG_DIR": str(home.parent / "claude-config"),
-           "OPENCLAW_STATE_DIR": str(home.parent / "openclaw-state")}  # fmt: skip
+    env = {
+        **os.environ,
+        "ACONTEXT_HOME": str(home),
+        "HOME": str(home.parent / "user"),
+        "CLAUDE_CONFIG_DIR": str(home.parent / "claude-config"),
+        "OPENCLAW_STATE_DIR": str(home.parent / "openclaw-state"),
+    }
     env.pop("ACONTEXT_SKILLS_DIR", None)
     return subprocess.run(
         [str(BIN), "hook", "openclaw", event], input=data, capture_output=True, env=env, timeout=60
@@ -228,14 +232,21 @@ def test_the_handler_imports_nothing_heavy(home: Path) -> None:
         "assert not heavy, heavy\n"
     )
     _skill(home)  # so before_prompt_build syncs too
-    env = {**os.environ, "ACONTEXT_HOME": str(home), "HOME": str(home.parent / "user"),
-           "CLAUDE_CONFIG_DIR": str(home.parent / "claude-config")}  # fmt: skip
+    env = {
+        **os.environ,
+        "ACONTEXT_HOME": str(home),
+        "HOME": str(home.parent / "user"),
+        "CLAUDE_CONFIG_DIR": str(home.parent / "claude-config"),
+    }
     for name in ("ACONTEXT_SKILLS_DIR", "OPENCLAW_STATE_DIR", "OPENCLAW_HOME"):
         env.pop(name, None)
     proc = subprocess.run(
-        [sys.executable, "-c", code], input=json.dumps(RUN1).encode(), env=env,
-        capture_output=True, timeout=60,
-    )  # fmt: skip
+        [sys.executable, "-c", code],
+        input=json.dumps(RUN1).encode(),
+        env=env,
+        capture_output=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr.decode()
     assert len(stored(home, SESSION)) == 6
     assert (home.parent / "claude-config" / "skills" / "deploy-runbook" / "SKILL.md").exists()

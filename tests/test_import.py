@@ -513,8 +513,11 @@ class TestCommandLine:
         env = {**os.environ, "ACONTEXT_HOME": str(home)}
         proc = subprocess.Popen(
             [str(BIN), "import", "claude-code", str(root), "--json"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-        )  # fmt: skip
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
         try:
             assert f"importing {sessions} transcripts" in proc.stderr.readline()  # handler is set
             deadline = time.monotonic() + 60
@@ -601,6 +604,10 @@ class TestProgress:
 
     def test_units(self) -> None:
         assert [human_bytes(n) for n in (0, 999, 1000, 48_123_000, 2e9)] == [
-            "0 B", "999 B", "1.0 kB", "48.1 MB", "2.0 GB",
-        ]  # fmt: skip
+            "0 B",
+            "999 B",
+            "1.0 kB",
+            "48.1 MB",
+            "2.0 GB",
+        ]
         assert [clock_text(s) for s in (0, 61, 3725)] == ["0:00", "1:01", "1:02:05"]

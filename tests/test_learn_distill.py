@@ -52,8 +52,9 @@ SKILLS = [
 ]
 
 
-def _store(conn: sqlite3.Connection, settings: Settings, messages: list[dict[str, Any]],
-           sid: str = "s1") -> list[int]:  # fmt: skip
+def _store(
+    conn: sqlite3.Connection, settings: Settings, messages: list[dict[str, Any]], sid: str = "s1"
+) -> list[int]:
     return store_turn(conn, settings, messages, session_id=sid, project_dir="/repo/app")[
         "message_ids"
     ]
@@ -137,8 +138,10 @@ def test_success_analysis_is_rendered_with_every_label(
     assert request["purpose"] == "skill_distillation" == distill.PURPOSE
     assert request["session_id"] == "s1" and request["max_tokens"] == 1500
     assert [t.name for t in request["tools"]] == [
-        "skip_learning", "report_success_analysis", "report_factual_content",
-    ]  # fmt: skip
+        "skip_learning",
+        "report_success_analysis",
+        "report_factual_content",
+    ]
     assert all(t.parameters["required"] for t in request["tools"])
     assert "skip_learning" in request["system"] and "applies_when" in request["system"]
 
@@ -252,10 +255,14 @@ def test_only_the_first_tool_call_is_used(conn: sqlite3.Connection, settings: Se
 def test_a_trivial_task_is_skipped_without_a_call(
     conn: sqlite3.Connection, settings: Settings
 ) -> None:
-    ids = _store(conn, settings, [
-        {"role": "user", "content": "what time is it in Tokyo?"},
-        {"role": "assistant", "content": "It is 09:14 in Tokyo."},
-    ])  # fmt: skip
+    ids = _store(
+        conn,
+        settings,
+        [
+            {"role": "user", "content": "what time is it in Tokyo?"},
+            {"role": "assistant", "content": "It is 09:14 in Tokyo."},
+        ],
+    )
     task = _task(conn, "Tell the time in Tokyo", "success", links=ids)
     model = FakeProvider([tools(call("report_success_analysis", **SUCCESS_ARGS))])
 
@@ -269,10 +276,14 @@ def test_a_trivial_task_is_skipped_without_a_call(
 def test_the_same_small_task_is_distilled_when_it_failed(
     conn: sqlite3.Connection, settings: Settings
 ) -> None:
-    ids = _store(conn, settings, [
-        {"role": "user", "content": "what time is it in Tokyo?"},
-        {"role": "assistant", "content": "I cannot tell."},
-    ])  # fmt: skip
+    ids = _store(
+        conn,
+        settings,
+        [
+            {"role": "user", "content": "what time is it in Tokyo?"},
+            {"role": "assistant", "content": "I cannot tell."},
+        ],
+    )
     task = _task(conn, "Tell the time in Tokyo", "failed", links=ids)
     model = FakeProvider([tools(call("report_failure_analysis", **FAILURE_ARGS))])
     assert distill_task(conn, model, task["id"]).kind == "failure"
@@ -339,11 +350,15 @@ def test_a_2mb_message_keeps_the_prompt_bounded(
 ) -> None:
     huge = "START-OF-PASTE " + "x" * (2 * 1024 * 1024) + " END-OF-PASTE"
     many = [{"role": "assistant", "content": f"step {i}: " + "y" * 1500} for i in range(40)]
-    ids = _store(conn, settings, [
-        {"role": "user", "content": "Migrate the build to uv; here is the log: " + huge},
-        *many,
-        {"role": "assistant", "content": "FINAL: uv sync && uv run pytest passes."},
-    ])  # fmt: skip
+    ids = _store(
+        conn,
+        settings,
+        [
+            {"role": "user", "content": "Migrate the build to uv; here is the log: " + huge},
+            *many,
+            {"role": "assistant", "content": "FINAL: uv sync && uv run pytest passes."},
+        ],
+    )
     task = _task(conn, "Migrate the build to uv", "success", links=ids)
     skills = [{"name": f"skill-{i}", "description": "d" * 2000} for i in range(200)]
     model = FakeProvider([tools(call("report_success_analysis", **SUCCESS_ARGS))])
@@ -374,10 +389,14 @@ def test_without_links_the_messages_between_the_neighbouring_tasks_are_used(
     conn: sqlite3.Connection, settings: Settings
 ) -> None:
     first = _store(conn, settings, [{"role": "user", "content": "Task one: bump the version"}])
-    middle = _store(conn, settings, [
-        {"role": "user", "content": "Now MIDDLE: add a --json flag to the CLI"},
-        {"role": "assistant", "content": "Added --json in cli.py; tests pass."},
-    ])  # fmt: skip
+    middle = _store(
+        conn,
+        settings,
+        [
+            {"role": "user", "content": "Now MIDDLE: add a --json flag to the CLI"},
+            {"role": "assistant", "content": "Added --json in cli.py; tests pass."},
+        ],
+    )
     last = _store(conn, settings, [{"role": "user", "content": "Task three: update the docs"}])
     _task(conn, "Bump the version", "success", links=first)
     task = _task(conn, "Add a --json flag", "success", progress=["I added --json in cli.py."])
@@ -395,8 +414,11 @@ def test_without_links_the_messages_between_the_neighbouring_tasks_are_used(
 def test_without_any_links_the_sessions_last_messages_are_used(
     conn: sqlite3.Connection, settings: Settings
 ) -> None:
-    _store(conn, settings, [{"role": "user", "content": f"message {i} " + "w" * 300}
-                            for i in range(60)])  # fmt: skip
+    _store(
+        conn,
+        settings,
+        [{"role": "user", "content": f"message {i} " + "w" * 300} for i in range(60)],
+    )
     task = _task(conn, "Do the thing", "success")
     model = FakeProvider([tools(call("skip_learning", reason="nothing"))])
     distill_task(conn, model, task["id"])

@@ -595,18 +595,29 @@ def test_dispatch_runs_tools_and_answers_bad_arguments_with_error_text(root: Pat
     assert ws.changes() == {}
     done = ws.dispatch(
         "str_replace_skill_file",
-        {"skill_name": "build", "file_path": "SKILL.md", "old_string": "- run make\n",
-         "new_string": "- run make -j2\n", "extra": "ignored"},
-    )  # fmt: skip
+        {
+            "skill_name": "build",
+            "file_path": "SKILL.md",
+            "old_string": "- run make\n",
+            "new_string": "- run make -j2\n",
+            "extra": "ignored",
+        },
+    )
     assert done == "Edited build/SKILL.md."
 
 
 def test_file_tool_specs_cover_every_tool_with_required_string_arguments() -> None:
     names = [spec.name for spec in FILE_TOOLS]
     assert names == [
-        "list_skills", "get_skill", "get_skill_file", "create_skill", "create_skill_file",
-        "str_replace_skill_file", "mv_skill_file", "delete_skill_file",
-    ]  # fmt: skip
+        "list_skills",
+        "get_skill",
+        "get_skill_file",
+        "create_skill",
+        "create_skill_file",
+        "str_replace_skill_file",
+        "mv_skill_file",
+        "delete_skill_file",
+    ]
     for spec in FILE_TOOLS:
         params = spec.parameters
         assert params["type"] == "object"

@@ -33,10 +33,13 @@ def _agent_env(home: Path, url: str, bin_dir: Path) -> dict[str, str]:
     exe.write_text(FAKE_CLAUDE.format(python=sys.executable))
     exe.chmod(exe.stat().st_mode | stat.S_IXUSR)
     env = _env(
-        home, ANTHROPIC_API_KEY="sk-ant-agent", ANTHROPIC_BASE_URL=url,
-        OPENAI_API_KEY="sk-agent", OPENAI_BASE_URL=url + "/v1",
+        home,
+        ANTHROPIC_API_KEY="sk-ant-agent",
+        ANTHROPIC_BASE_URL=url,
+        OPENAI_API_KEY="sk-agent",
+        OPENAI_BASE_URL=url + "/v1",
         PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
-    )  # fmt: skip
+    )
     for name in ("ACONTEXT_LLM_PROVIDER", "ACONTEXT_LLM_MODEL", "ACONTEXT_LLM_BASE_URL"):
         env.pop(name, None)
     return env

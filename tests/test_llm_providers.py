@@ -511,8 +511,12 @@ def test_claude_cli_emulates_tools_with_a_json_answer(
     assert argv[argv.index("--model") + 1] == "haiku"
     assert argv[argv.index("--tools") + 1] == ""
     # None of the user's hooks, plugins, MCP servers, CLAUDE.md or skills; no session saved.
-    for flag in ("--safe-mode", "--strict-mcp-config", "--disable-slash-commands",
-                 "--no-session-persistence"):  # fmt: skip
+    for flag in (
+        "--safe-mode",
+        "--strict-mcp-config",
+        "--disable-slash-commands",
+        "--no-session-persistence",
+    ):
         assert flag in argv
     assert json.loads(argv[argv.index("--settings") + 1]) == {"disableAllHooks": True}
     system = argv[argv.index("--system-prompt") + 1]
@@ -677,17 +681,24 @@ def test_config_json_base_url_reaches_the_backend(settings: Settings, db) -> Non
     save(settings, "openai", model="qwen3", base_url="http://127.0.0.1:11434/v1")
     choice = choose(settings, {}, _no_claude)  # no key: a local server needs none
     assert (choice.name, choice.model, choice.base_url) == (
-        "openai", "qwen3", "http://127.0.0.1:11434/v1"
-    )  # fmt: skip
+        "openai",
+        "qwen3",
+        "http://127.0.0.1:11434/v1",
+    )
     assert "at http://127.0.0.1:11434/v1" in describe(settings)
     assert provider_for(settings, db).backend.base_url == "http://127.0.0.1:11434/v1"
 
 
 @pytest.mark.parametrize(
     "content",
-    ["{broken", "[]", '{"llm": "claude-cli"}', '{"llm": {"provider": 3}}',
-     '{"llm": {"provider": "gemini"}}'],
-)  # fmt: skip
+    [
+        "{broken",
+        "[]",
+        '{"llm": "claude-cli"}',
+        '{"llm": {"provider": 3}}',
+        '{"llm": {"provider": "gemini"}}',
+    ],
+)
 def test_a_config_json_that_cannot_be_used_means_none(settings: Settings, content: str) -> None:
     (settings.home / "config.json").write_text(content)
     choice = choose(settings, EVERYTHING, _has_claude)

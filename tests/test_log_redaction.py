@@ -97,8 +97,11 @@ def test_a_failing_hook_logs_its_error_redacted(tmp_path: Path) -> None:
     env = {**os.environ, "ACONTEXT_HOME": str(tmp_path / "home"), "ACONTEXT_HOOK_INLINE": "1"}
     done = subprocess.run(
         [sys.executable, "-m", "acontext_mcp", "hook", "claude-code", "PostToolUse"],
-        input=json.dumps(payload).encode(), env=env, capture_output=True, timeout=60,
-    )  # fmt: skip
+        input=json.dumps(payload).encode(),
+        env=env,
+        capture_output=True,
+        timeout=60,
+    )
     assert done.returncode == 0 and TOKEN not in done.stderr.decode()
     log = (tmp_path / "home" / "logs" / "hooks.log").read_text()
     assert "NotRegularFile" in log and "[REDACTED:github_token]" in log

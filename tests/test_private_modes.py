@@ -90,8 +90,9 @@ async def test_serve_first_over_stdio_keeps_db_wal_shm_logs_blobs_disks_private(
         },
         {"role": "assistant", "content": "noise"},
     ]
-    params = StdioServerParameters(command=sys.executable, args=["-m", "acontext_mcp", "serve"],
-                                   env=env)  # fmt: skip
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "acontext_mcp", "serve"], env=env
+    )
     with (tmp_path / "stderr").open("w") as errlog:
         async with Client(stdio_client(params, errlog=errlog)) as client:
             stored = await client.call_tool("store_turn", {"messages": turn})
@@ -99,8 +100,15 @@ async def test_serve_first_over_stdio_keeps_db_wal_shm_logs_blobs_disks_private(
             wrote = await client.call_tool("disk_write", {"path": "a/b.md", "content": "x"})
             assert not wrote.is_error, wrote.content
             # While the server holds the database open, its WAL and SHM exist: check them too.
-            assert_private(home, "acontext.db", "acontext.db-wal", "acontext.db-shm",
-                           "logs/server.log", "disks/default/a/b.md", "blobs")  # fmt: skip
+            assert_private(
+                home,
+                "acontext.db",
+                "acontext.db-wal",
+                "acontext.db-shm",
+                "logs/server.log",
+                "disks/default/a/b.md",
+                "blobs",
+            )
             assert list((home / "blobs").rglob("*"))  # the image went to a blob file
     assert_private(home, "acontext.db")
 
@@ -197,9 +205,13 @@ def test_a_hook_shim_first_keeps_the_home_private(
     else:
         env["ACONTEXT_MCP_BIN"] = str(tmp_path / "nowhere" / "acontext-mcp")
     done = subprocess.run(
-        [str(script), *args], input=json.dumps(payload), capture_output=True, text=True,
-        env=env, timeout=60,
-    )  # fmt: skip
+        [str(script), *args],
+        input=json.dumps(payload),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     home = tmp_path / "home"
     assert (home / "logs" / "hooks.log").read_text()

@@ -74,8 +74,12 @@ async def test_both_protocol_eras_list_every_tool_with_truthful_annotations(
         assert hints.read_only_hint is (name not in WRITERS), name
         assert hints.open_world_hint is False
     assert tools["store_turn"].output_schema["required"] == [
-        "session_id", "session_created", "message_ids", "stored", "duplicates",
-    ]  # fmt: skip
+        "session_id",
+        "session_created",
+        "message_ids",
+        "stored",
+        "duplicates",
+    ]
     assert tools["store_turn"].annotations.destructive_hint is False
     assert tools["disk_write"].annotations.destructive_hint is True
     params = tools["store_turn"].input_schema["properties"]
@@ -98,8 +102,11 @@ async def test_a_turn_stored_as_openai_reads_back_in_every_format(server) -> Non
         )["messages"]
         tool_use = anthropic[2]["content"][0]
         assert tool_use == {
-            "type": "tool_use", "id": "call_ls_1", "name": "list_dir", "input": {"path": "src"},
-        }  # fmt: skip
+            "type": "tool_use",
+            "id": "call_ls_1",
+            "name": "list_dir",
+            "input": {"path": "src"},
+        }
         assert anthropic[3]["content"][0]["tool_use_id"] == "call_ls_1"
 
         gemini = (await call(client, "get_messages", {"session_id": sid, "format": "gemini"}))[
@@ -182,7 +189,7 @@ HELLO = [{"role": "user", "content": "x"}]
         ("disk_glob", {"pattern": "../*"}, ".."),
         ("disk_list", {"path": "/", "disk": "Bad Name"}, "disk name"),
     ],
-)  # fmt: skip
+)
 async def test_bad_input_gets_an_error_the_model_can_act_on(
     server, tool: str, args: dict[str, Any], expected: str
 ) -> None:

@@ -80,12 +80,7 @@ def data_home() -> Path:
 
 
 def ours(settings: dict[str, Any], event: str) -> list[dict[str, Any]]:
-    return [
-        h
-        for g in settings["hooks"].get(event, [])
-        for h in g["hooks"]
-        if cc.is_our_handler(h)
-    ]  # fmt: skip
+    return [h for g in settings["hooks"].get(event, []) for h in g["hooks"] if cc.is_our_handler(h)]
 
 
 def test_the_hook_table_mirrors_the_plugin(tmp_path: Path) -> None:
@@ -121,9 +116,11 @@ def test_install_merges_into_the_users_files_and_backs_them_up(home: Path) -> No
     assert list(state) == list(CLAUDE_JSON)
     assert state["mcpServers"]["other"] == CLAUDE_JSON["mcpServers"]["other"]
     assert state["mcpServers"]["acontext"] == {
-        "type": "stdio", "command": EXE, "args": ["serve"],
+        "type": "stdio",
+        "command": EXE,
+        "args": ["serve"],
         "env": {"ACONTEXT_HOME": str(data_home())},
-    }  # fmt: skip
+    }
     assert {k: state[k] for k in ("numStartups", "projects", "userID")} == {
         k: CLAUDE_JSON[k] for k in ("numStartups", "projects", "userID")
     }

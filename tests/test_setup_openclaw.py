@@ -73,16 +73,24 @@ def test_a_fresh_config_is_created_and_uninstall_deletes_it(state: Path) -> None
     assert read(config) == {
         "plugins": {
             "load": {"paths": [PLUGIN]},
-            "entries": {"acontext": {
-                "enabled": True,
-                "hooks": {"allowConversationAccess": True},
-                "config": {"command": EXE, "acontextHome": acontext_home()},
-            }},
+            "entries": {
+                "acontext": {
+                    "enabled": True,
+                    "hooks": {"allowConversationAccess": True},
+                    "config": {"command": EXE, "acontextHome": acontext_home()},
+                }
+            },
         },
-        "mcp": {"servers": {"acontext": {
-            "command": EXE, "args": ["serve"], "env": {"ACONTEXT_HOME": acontext_home()},
-        }}},
-    }  # fmt: skip
+        "mcp": {
+            "servers": {
+                "acontext": {
+                    "command": EXE,
+                    "args": ["serve"],
+                    "env": {"ACONTEXT_HOME": acontext_home()},
+                }
+            }
+        },
+    }
     assert config.stat().st_mode & 0o777 == 0o600
     out = ok("uninstall", "openclaw")
     assert not config.exists() and "deleted" in out
@@ -120,8 +128,20 @@ def test_no_allowlist_stays_no_allowlist(state: Path) -> None:
 def test_user_settings_of_our_entry_survive_uninstall(state: Path) -> None:
     state.mkdir()
     config = state / "openclaw.json"
-    config.write_text(json.dumps({"plugins": {"entries": {"acontext": {
-        "enabled": False, "config": {"brief": False, "timeoutMs": 20000}}}}}))  # fmt: skip
+    config.write_text(
+        json.dumps(
+            {
+                "plugins": {
+                    "entries": {
+                        "acontext": {
+                            "enabled": False,
+                            "config": {"brief": False, "timeoutMs": 20000},
+                        }
+                    }
+                }
+            }
+        )
+    )
     ok("install", "openclaw")
     entry = read(config)["plugins"]["entries"]["acontext"]
     assert entry["enabled"] is True and entry["config"]["brief"] is False
@@ -139,10 +159,16 @@ def test_an_old_plugin_path_and_server_are_replaced(state: Path, tmp_path: Path)
     old = tmp_path / "old-checkout" / "acontext-mcp" / "plugins" / "openclaw"  # since deleted
     state.mkdir()
     config = state / "openclaw.json"
-    config.write_text(json.dumps({
-        "plugins": {"load": {"paths": [str(old), "/opt/other"]}},
-        "mcp": {"servers": {"acontext": {"command": "/old/bin/acontext-mcp", "args": ["serve"]}}},
-    }))  # fmt: skip
+    config.write_text(
+        json.dumps(
+            {
+                "plugins": {"load": {"paths": [str(old), "/opt/other"]}},
+                "mcp": {
+                    "servers": {"acontext": {"command": "/old/bin/acontext-mcp", "args": ["serve"]}}
+                },
+            }
+        )
+    )
     ok("install", "openclaw")
     data = read(config)
     assert data["plugins"]["load"]["paths"] == ["/opt/other", PLUGIN]

@@ -28,16 +28,19 @@ def make_skill(
 def skills(tmp_path: Path) -> Path:
     root = tmp_path / "skills"
     make_skill(
-        root, "pytest-flaky", "name: pytest-flaky\ndescription: Fix flaky pytest runs",
+        root,
+        "pytest-flaky",
+        "name: pytest-flaky\ndescription: Fix flaky pytest runs",
         "# Flaky tests\nRun `pytest -p no:randomly` to check ordering.\n",
         {"scripts/rerun.py": "print('rerun')\n"},
-    )  # fmt: skip
+    )
     make_skill(
-        root, "deploy-notes",
-        'name: deploy-notes\ndescription: >\n  How this team deploys\n  with fly.io\n'
+        root,
+        "deploy-notes",
+        "name: deploy-notes\ndescription: >\n  How this team deploys\n  with fly.io\n"
         "metadata:\n  version: 2\n  tags: [ops, deploy]",
         "Use `fly deploy --strategy rolling`.\n",
-    )  # fmt: skip
+    )
     (root / ".git").mkdir()
     (root / "not-a-skill").mkdir()
     return root
@@ -97,7 +100,10 @@ def test_front_matter_subset() -> None:
         "text: |\n  line one\n  line two\n---\nbody\n"
     )
     assert front == {
-        "name": "x", "description": "quoted: yes", "list": ["a", "b"], "flag": True,
+        "name": "x",
+        "description": "quoted: yes",
+        "list": ["a", "b"],
+        "flag": True,
         "text": "line one\nline two\n",
-    }  # fmt: skip
+    }
     assert body == "body\n"

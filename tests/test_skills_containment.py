@@ -281,12 +281,18 @@ def test_skills_pull_of_a_linked_id_rsa_is_refused_end_to_end(env, tmp_path: Pat
     git(attacker, "push", "-q", "origin", "HEAD:main")
 
     skills(env, "remote", str(bare))
-    done = subprocess.run([str(BIN), "skills", "pull"], env=env, capture_output=True, text=True,
-                          timeout=120)  # fmt: skip
+    done = subprocess.run(
+        [str(BIN), "skills", "pull"], env=env, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 1, done.stdout + done.stderr
     assert "pull refused" in done.stderr and "handy-tool/SKILL.md (symbolic link)" in done.stderr
-    shown = subprocess.run([str(BIN), "skills", "show", "handy-tool"], env=env,
-                           capture_output=True, text=True, timeout=120)  # fmt: skip
+    shown = subprocess.run(
+        [str(BIN), "skills", "show", "handy-tool"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert shown.returncode != 0 and _leaks(shown.stdout + shown.stderr) == []
     assert not os.path.lexists(tmp_path / "home" / "skills" / "handy-tool")
 

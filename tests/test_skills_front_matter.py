@@ -69,8 +69,9 @@ def test_block_scalars_quotes_lists_and_maps_read_as_yaml_reads_them() -> None:
     assert read["review-pr"]["disable-model-invocation"] is False
     flaky = read["fix-flaky-tests"]
     assert flaky["description"].startswith("Finds and fixes flaky tests in a Python repository: ")
-    assert flaky["description"].endswith("state.\nUse when a test passes locally and fails in "
-                                         "CI (or the other way round).")  # fmt: skip
+    assert flaky["description"].endswith(
+        "state.\nUse when a test passes locally and fails in CI (or the other way round)."
+    )
     assert flaky["allowed-tools"] == ["Read", "Grep", "Bash(uv run pytest:*)"]
     assert read["gh-issues"]["metadata"]["openclaw"]["requires"]["bins"] == ["gh"]
     assert read["weather-brief"]["metadata"]["openclaw"]["emoji"] == "🌤️"
@@ -140,8 +141,10 @@ def test_the_learner_is_told_how_to_fix_front_matter_and_can_retry(tmp_path: Pat
     run = run_learner(model, workspace, [{"text": "x"}], today="2026-12-02", rounds=5)
     told = model.requests[2]["messages"][-1]["parts"][0]
     assert told["is_error"]
-    assert 'quote the value: a colon followed by a space starts a mapping in YAML, so write ' \
-        'description: "Use when: deploying"' in told["content"][0]["text"]  # fmt: skip
+    assert (
+        "quote the value: a colon followed by a space starts a mapping in YAML, so write "
+        'description: "Use when: deploying"' in told["content"][0]["text"]
+    )
     assert run.finished and workspace.created == ["deploy-ops"]
 
 
@@ -215,8 +218,11 @@ def test_what_the_defaults_and_the_learner_write_takes_the_fast_path(tmp_path: P
 
     from acontext_mcp.skills.skillmd import _simple
 
-    texts = [*defaults.DEFAULT_SKILLS.values(), CORPUS["python-packaging.md"], *map(
-        Path.read_text, SHIPPED)]  # fmt: skip
+    texts = [
+        *defaults.DEFAULT_SKILLS.values(),
+        CORPUS["python-packaging.md"],
+        *map(Path.read_text, SHIPPED),
+    ]
     for text in texts:
         front = split_front_matter(text)[0]
         assert front is not None and _simple(front) is not None, front

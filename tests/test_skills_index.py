@@ -32,22 +32,29 @@ def make_skill(root: Path, name: str, description: str, body: str, files: dict) 
 def skills(settings: Settings) -> Path:
     root = settings.skills_dir
     make_skill(
-        root, "deploy-notes", "How this team deploys with fly.io; use before a release",
+        root,
+        "deploy-notes",
+        "How this team deploys with fly.io; use before a release",
         "# Deploy\nRun the release checklist.\n",
         {"runbook/staging.md": "Staging uses `fly deploy --strategy rolling` after migrations.\n"},
-    )  # fmt: skip
+    )
     make_skill(
-        root, "pytest-flaky", "Fix flaky pytest runs; use when tests fail at random",
+        root,
+        "pytest-flaky",
+        "Fix flaky pytest runs; use when tests fail at random",
         "# Flaky tests\nRerun with `-p no:randomly` to check ordering.\n",
         {"scripts/rerun.py": "print('rerun the failing tests')\n"},
-    )  # fmt: skip
+    )
     make_skill(
-        root, "kitchen-sink", "Misc notes", "Nothing about shipping here.\n",
+        root,
+        "kitchen-sink",
+        "Misc notes",
+        "Nothing about shipping here.\n",
         {
             "notes/ops.md": "Once we talked about deploy keys; rotate them every quarter.\n",
             "notes/cafe.md": "Le café est prêt à Zürich. 日本語のメモ: デプロイ\n",
         },
-    )  # fmt: skip
+    )
     (root / ".git").mkdir()
     write(root / ".git" / "config.md", "deploy deploy deploy")  # hidden: never indexed
     write(root / "not-a-skill" / "readme.md", "deploy")  # no SKILL.md: not a skill
@@ -138,12 +145,36 @@ def test_symlinks_are_not_followed(settings: Settings, skills: Path, tmp_path: P
 @pytest.mark.parametrize(
     "query",
     [
-        '"', '""deploy', "AND", "deploy AND", "OR NOT", "*", "deploy*", "-deploy", "deploy -x",
-        "NEAR(deploy rolling)", "col:deploy", "name:deploy", "(deploy", "^deploy", "{a b}: c",
-        "a'b", "café", "CAFE", "zürich", "日本語", "デプロイ", "🙂 deploy", "x" * 5000,
-        " ".join(["deploy"] * 100), "fly.io", "daily-logs", "a--b", "__init__",
+        '"',
+        '""deploy',
+        "AND",
+        "deploy AND",
+        "OR NOT",
+        "*",
+        "deploy*",
+        "-deploy",
+        "deploy -x",
+        "NEAR(deploy rolling)",
+        "col:deploy",
+        "name:deploy",
+        "(deploy",
+        "^deploy",
+        "{a b}: c",
+        "a'b",
+        "café",
+        "CAFE",
+        "zürich",
+        "日本語",
+        "デプロイ",
+        "🙂 deploy",
+        "x" * 5000,
+        " ".join(["deploy"] * 100),
+        "fly.io",
+        "daily-logs",
+        "a--b",
+        "__init__",
     ],
-)  # fmt: skip
+)
 def test_weird_queries_never_raise(settings: Settings, skills: Path, query: str) -> None:
     index.refresh(settings)
     assert isinstance(index.search(settings, query), list)

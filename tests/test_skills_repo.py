@@ -89,9 +89,12 @@ def test_learning_commit_carries_provenance_and_only_its_paths(tmp_path: Path) -
     write(root, "build/SKILL.md", skill("build", "run make"))
     write(root, "other.txt", "not the learner's")
     sha = commit_learning(
-        root, "Learn how to build\n\nFrom a successful run.", session_id="sess-1",
-        task_id=7, paths=["build"],
-    )  # fmt: skip
+        root,
+        "Learn how to build\n\nFrom a successful run.",
+        session_id="sess-1",
+        task_id=7,
+        paths=["build"],
+    )
     assert sha and len(sha) == 40
     [entry] = log(root)
     assert entry["sha"] == sha

@@ -44,9 +44,12 @@ async def error_text(client: Client, tool: str, args: dict[str, Any]) -> str:
 def cli(home: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "acontext_mcp", *args],
-        capture_output=True, text=True, input=stdin, timeout=60,
+        capture_output=True,
+        text=True,
+        input=stdin,
+        timeout=60,
         env={**os.environ, "ACONTEXT_HOME": str(home)},
-    )  # fmt: skip
+    )
 
 
 def test_sqlite_full_inside_a_savepoint_is_raised_as_itself_not_no_such_savepoint(

@@ -205,11 +205,15 @@ def _writer(home: str, skills: str, worker: int, turns: int) -> None:
         # Every worker also re-sends the turns of worker 0: those must land exactly once.
         for owner in {worker, 0}:
             message_store.store_messages(
-                conn, settings, "shared",
-                [text("user", f"{owner}-{t}-q", f"{owner}-{t}-q"),
-                 text("assistant", f"{owner}-{t}-a", f"{owner}-{t}-a")],
+                conn,
+                settings,
+                "shared",
+                [
+                    text("user", f"{owner}-{t}-q", f"{owner}-{t}-q"),
+                    text("assistant", f"{owner}-{t}-a", f"{owner}-{t}-a"),
+                ],
                 fmt="acontext",
-            )  # fmt: skip
+            )
     conn.close()
 
 

@@ -51,9 +51,13 @@ class TestTasks:
         task_store.insert_task(db, "s", "fix the test")
         task_store.update_task(db, "s", 1, status="running", add_progress="ran pytest: 2 failed")
         task = task_store.update_task(
-            db, "s", 1, status="success", add_progress="pytest: 14 passed",
+            db,
+            "s",
+            1,
+            status="success",
+            add_progress="pytest: 14 passed",
             add_preference="User wants tests run before commits",
-        )  # fmt: skip
+        )
         assert task["status"] == "success"
         assert task["progresses"] == ["ran pytest: 2 failed", "pytest: 14 passed"]
         assert task["user_preferences"] == ["User wants tests run before commits"]

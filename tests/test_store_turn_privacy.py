@@ -31,8 +31,11 @@ PRIVATE = "the staging root password is hunter-two-" + "x7q"
 def turn(fmt: str, text: str) -> list[dict[str, Any]]:
     """A user prompt, a tool call, its result and a reply, each carrying `text`."""
     if fmt == "openai":
-        call = {"id": "call_1", "type": "function",
-                "function": {"name": "sh", "arguments": json.dumps({"cmd": text})}}  # fmt: skip
+        call = {
+            "id": "call_1",
+            "type": "function",
+            "function": {"name": "sh", "arguments": json.dumps({"cmd": text})},
+        }
         return [
             {"role": "user", "content": text},
             {"role": "assistant", "content": None, "tool_calls": [call]},
@@ -44,17 +47,21 @@ def turn(fmt: str, text: str) -> list[dict[str, Any]]:
         return [
             {"role": "user", "content": [{"type": "text", "text": text}]},
             {"role": "assistant", "content": [use]},
-            {"role": "user",
-             "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": text}]},
+            {
+                "role": "user",
+                "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": text}],
+            },
             {"role": "assistant", "content": [{"type": "text", "text": text}]},
-        ]  # fmt: skip
+        ]
     return [
         {"role": "user", "parts": [{"text": text}]},
         {"role": "model", "parts": [{"functionCall": {"name": "sh", "args": {"cmd": text}}}]},
-        {"role": "user",
-         "parts": [{"functionResponse": {"name": "sh", "response": {"output": text}}}]},
+        {
+            "role": "user",
+            "parts": [{"functionResponse": {"name": "sh", "response": {"output": text}}}],
+        },
         {"role": "model", "parts": [{"text": text}]},
-    ]  # fmt: skip
+    ]
 
 
 def stored_bytes(settings: Settings) -> bytes:
@@ -111,8 +118,11 @@ class TestRedaction:
         assert "[private]" in parts and "deploy it" in parts
 
     async def test_a_resent_turn_is_not_counted_again(self, settings: Settings):
-        args = {"messages": turn("openai", TEXT), "session_id": "s1",
-                "meta": {"idempotency_key": "t-1"}}  # fmt: skip
+        args = {
+            "messages": turn("openai", TEXT),
+            "session_id": "s1",
+            "meta": {"idempotency_key": "t-1"},
+        }
         await store(settings, args)
         again = await store(settings, args)
         assert again["stored"] == 0 and again["duplicates"] == 4

@@ -42,8 +42,13 @@ def load(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     value = get_cursor(conn, GAPS_KEY)
     if not isinstance(value, list):
         return []
-    return [g for g in value if isinstance(g, dict) and g.get("scope") in SCOPES
-            and isinstance(g.get("from"), (int, float))]  # fmt: skip
+    return [
+        g
+        for g in value
+        if isinstance(g, dict)
+        and g.get("scope") in SCOPES
+        and isinstance(g.get("from"), (int, float))
+    ]
 
 
 def open_gap(

@@ -50,8 +50,10 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     print(f"acontext-mcp {__version__}")
     print(f"  home        {info['home']}")
-    print(f"  database    {info['database']} (schema v{stats['schema_version']}, "
-          f"{stats['db_bytes'] / 1e6:.1f} MB)")  # fmt: skip
+    print(
+        f"  database    {info['database']} (schema v{stats['schema_version']}, "
+        f"{stats['db_bytes'] / 1e6:.1f} MB)"
+    )
     print(f"  skills      {info['skills_dir']} ({info['skills']} skills)")
     print(f"  logs        {info['logs']}")
     print(f"  llm         {info['llm']}")
@@ -60,8 +62,10 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     by_status = ", ".join(f"{k} {v}" for k, v in sorted(stats["tasks_by_status"].items()))
     print(f"  tasks       {stats['tasks']}{' (' + by_status + ')' if by_status else ''}")
     learned = ", ".join(f"{k} {v}" for k, v in sorted(stats["learnings_by_status"].items()))
-    print(f"  learning    {learned or 'nothing yet'} ({stats['learning_spaces']} space(s); "
-          "`acontext-mcp learn` for details)")  # fmt: skip
+    print(
+        f"  learning    {learned or 'nothing yet'} ({stats['learning_spaces']} space(s); "
+        "`acontext-mcp learn` for details)"
+    )
     print(f"  disks       {stats['disks']} ({stats['artifacts']} artifacts)")
     print(f"  blobs       {stats['blobs']} ({stats['blob_bytes'] / 1e6:.1f} MB)")
     return 0
@@ -82,10 +86,16 @@ def cmd_sessions(args: argparse.Namespace, settings: Settings) -> int:
         print("no sessions yet")
         return 0
     rows = [
-        [s["id"], s["agent"], str(s["message_count"]), str(s["task_count"]),
-         _when(s["updated_at"]), s["project_dir"] or "-"]
+        [
+            s["id"],
+            s["agent"],
+            str(s["message_count"]),
+            str(s["task_count"]),
+            _when(s["updated_at"]),
+            s["project_dir"] or "-",
+        ]
         for s in page["sessions"]
-    ]  # fmt: skip
+    ]
     _table(rows, ["SESSION", "AGENT", "MSGS", "TASKS", "UPDATED", "PROJECT"])
     if page["next_cursor"]:
         print(f"\nmore: acontext-mcp sessions --cursor {page['next_cursor']}")
@@ -124,9 +134,14 @@ def cmd_messages(args: argparse.Namespace, settings: Settings) -> int:
 
     with closing(open_db(settings)) as conn:
         page = turns.read_messages(
-            conn, settings, args.session, fmt=args.format, limit=args.limit, cursor=args.cursor,
+            conn,
+            settings,
+            args.session,
+            fmt=args.format,
+            limit=args.limit,
+            cursor=args.cursor,
             inline_binary=args.include_binary,
-        )  # fmt: skip
+        )
         if not args.json and args.format == "acontext":
             for mid, message in zip(page["message_ids"], page["messages"], strict=True):
                 role = message.get("meta", {}).get("original_role", message["role"])
@@ -144,9 +159,12 @@ def cmd_tasks(args: argparse.Namespace, settings: Settings) -> int:
 
     with closing(open_db(settings)) as conn:
         page = list_tasks(
-            conn, session_id=args.session, status=args.status or None, limit=args.limit,
+            conn,
+            session_id=args.session,
+            status=args.status or None,
+            limit=args.limit,
             cursor=args.cursor,
-        )  # fmt: skip
+        )
     if args.json:
         emit_json(page)
         return 0

@@ -29,11 +29,20 @@ def cmd_config(args: argparse.Namespace, settings: Settings) -> int:
         entry, problem = saved, None
     choice = choose(settings)
     if args.json:
-        emit_json({
-            "path": str(path), "saved": saved is not None, "llm": entry, "problem": problem,
-            "in_effect": {"provider": choice.name, "model": choice.model,
-                          "base_url": choice.base_url, "reason": choice.reason},
-        })  # fmt: skip
+        emit_json(
+            {
+                "path": str(path),
+                "saved": saved is not None,
+                "llm": entry,
+                "problem": problem,
+                "in_effect": {
+                    "provider": choice.name,
+                    "model": choice.model,
+                    "base_url": choice.base_url,
+                    "reason": choice.reason,
+                },
+            }
+        )
         return 0
     if saved is not None:
         print(f"saved llm {_entry(saved)} to {path}")

@@ -38,9 +38,13 @@ def cmd_disk(args: argparse.Namespace, settings: Settings) -> int:
         return _out(args, found, lambda v: "\n".join(v["matches"]) or "no matches")
     if action == "grep":
         found = search.grep(
-            settings, args.disk, args.target, glob=args.glob, ignore_case=args.ignore_case,
+            settings,
+            args.disk,
+            args.target,
+            glob=args.glob,
+            ignore_case=args.ignore_case,
             max_results=args.limit,
-        )  # fmt: skip
+        )
         return _out(
             args,
             found,

@@ -99,9 +99,12 @@ def cmd_forget(args: argparse.Namespace, settings: Settings) -> int:
         ):  # only shrink (and empty the WAL a reader held)
             return _print_vacuum(args, forget.vacuum(conn, settings))
         ids = forget.select_sessions(
-            conn, session_ids=args.sessions, project_dir=_project(args.project), before=before,
+            conn,
+            session_ids=args.sessions,
+            project_dir=_project(args.project),
+            before=before,
             everything=args.all,
-        )  # fmt: skip
+        )
         plan = forget.plan(conn, ids)
         if args.dry_run or not ids:
             if args.json:
@@ -118,8 +121,10 @@ def cmd_forget(args: argparse.Namespace, settings: Settings) -> int:
             try:
                 result["vacuum"] = forget.vacuum(conn, settings)
             except sqlite3.OperationalError as exc:  # forgotten already; only shrinking failed
-                _err(f"acontext-mcp: forgotten, but VACUUM failed ({exc}): run "
-                     "`acontext-mcp forget --vacuum` when agents are idle")  # fmt: skip
+                _err(
+                    f"acontext-mcp: forgotten, but VACUUM failed ({exc}): run "
+                    "`acontext-mcp forget --vacuum` when agents are idle"
+                )
     if args.json:
         emit_json(result)
         return 0
@@ -159,9 +164,12 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     with closing(open_db(settings)) as conn:
         if target is None:
             counts = write_export(
-                conn, settings, sys.stdout, session_ids=args.sessions,
+                conn,
+                settings,
+                sys.stdout,
+                session_ids=args.sessions,
                 project_dir=_project(args.project),
-            )  # fmt: skip
+            )
         else:
             counts = _export_to_file(conn, settings, target, args)
     where = str(target) if target else "stdout"
@@ -171,8 +179,10 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
         f"to {where}"
     )
     if counts["missing_blobs"]:
-        _err(f"  {counts['missing_blobs']} binary parts were missing from the blobs folder and "
-             "are exported as references only")  # fmt: skip
+        _err(
+            f"  {counts['missing_blobs']} binary parts were missing from the blobs folder and "
+            "are exported as references only"
+        )
     return 0
 
 

@@ -74,9 +74,11 @@ def _root(args: argparse.Namespace) -> Path:
 
     root = Path(args.dir).expanduser() if args.dir else default_root()
     if not root.exists():
-        hint = "pass the folder that holds Claude Code's project folders" if args.dir else (
-            "Claude Code has stored no sessions there yet; pass DIR or set CLAUDE_CONFIG_DIR"
-        )  # fmt: skip
+        hint = (
+            "pass the folder that holds Claude Code's project folders"
+            if args.dir
+            else ("Claude Code has stored no sessions there yet; pass DIR or set CLAUDE_CONFIG_DIR")
+        )
         raise InvalidInput(f"{root} does not exist: {hint}")
     return root
 
@@ -170,9 +172,13 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
             )
         try:
             stats = importer.import_transcripts(
-                conn, settings, found, live_window=args.live_window, progress=on_progress,
+                conn,
+                settings,
+                found,
+                live_window=args.live_window,
+                progress=on_progress,
                 should_stop=stop.requested.is_set,
-            )  # fmt: skip
+            )
         finally:
             stop.finished = True
         if bar:
@@ -234,10 +240,14 @@ def _dry_run(args: argparse.Namespace, settings: Settings, found: Any) -> int:
     errors = [{"path": p, "action": "error", "reason": r} for p, r in found.errors]
     new = sum(r["new_bytes"] for r in rows)
     if args.json:
-        emit_json({
-            "root": str(found.root), "files": rows + errors, "bytes": found.total_bytes,
-            "new_bytes": new,
-        })  # fmt: skip
+        emit_json(
+            {
+                "root": str(found.root),
+                "files": rows + errors,
+                "bytes": found.total_bytes,
+                "new_bytes": new,
+            }
+        )
         return 0
     print(f"{'NEW':>9}  {'SIZE':>9}  FILE  ACTION")
     for row in rows + errors:

@@ -48,15 +48,21 @@ def cmd_skills(args: argparse.Namespace, settings: Settings) -> int:
     if action == "list":
         return _print(args, catalog.list_skills(root), _list_text)
     if action == "show":
-        return _print(args, catalog.get_skill(root, _need(args, "a skill name")),
-                      lambda v: v["content"])  # fmt: skip
+        return _print(
+            args, catalog.get_skill(root, _need(args, "a skill name")), lambda v: v["content"]
+        )
     if action == "search":
         from acontext_mcp.skills import index
 
         index.refresh(settings)
         hits = index.search(settings, _need(args, "a query"), limit=args.limit)
-        return _print(args, hits, lambda v: "\n".join(
-            f"{h['name']}/{h['path']}  {h['snippet']}" for h in v) or "no matches")  # fmt: skip
+        return _print(
+            args,
+            hits,
+            lambda v: (
+                "\n".join(f"{h['name']}/{h['path']}  {h['snippet']}" for h in v) or "no matches"
+            ),
+        )
     if action == "log":
         return _print(args, repo.log(root, limit=args.limit), _log_text)
     if action == "diff":
@@ -74,8 +80,11 @@ def cmd_skills(args: argparse.Namespace, settings: Settings) -> int:
         from acontext_mcp.skills.sync import sync_all
 
         reports = sync_all(settings, project_dir=args.project)
-        _print(args, [r.to_dict() for r in reports],
-               lambda v: "\n".join(r.summary() for r in reports) or "no targets")  # fmt: skip
+        _print(
+            args,
+            [r.to_dict() for r in reports],
+            lambda v: "\n".join(r.summary() for r in reports) or "no targets",
+        )
         return 0 if all(r.ok for r in reports) else 1
     if action == "unsync":
         from acontext_mcp.skills.sync import unsync_all
@@ -92,8 +101,11 @@ def cmd_skills(args: argparse.Namespace, settings: Settings) -> int:
     for path in repo.unmerged(root):  # conflicted in git, with or without markers in the file
         problems.setdefault(path.split("/")[0], []).append(f"{path} is unmerged: {busy}")
     bad = {name: found for name, found in problems.items() if found}
-    _print(args, bad, lambda v: "\n".join(f"{n}: {'; '.join(p)}" for n, p in v.items())
-           or "every skill is valid")  # fmt: skip
+    _print(
+        args,
+        bad,
+        lambda v: "\n".join(f"{n}: {'; '.join(p)}" for n, p in v.items()) or "every skill is valid",
+    )
     return 1 if bad else 0
 
 
@@ -108,8 +120,10 @@ def _log_text(entries: list[dict[str, Any]]) -> str:
         where = ", ".join(
             f"{k} {', '.join(v) if isinstance(v, list) else v}" for k, v in e["provenance"].items()
         )
-        lines.append(f"{e['sha'][:12]} {e['date'][:16]} [{e['kind']}] {e['subject']}"
-                     + (f" ({where})" if where else ""))  # fmt: skip
+        lines.append(
+            f"{e['sha'][:12]} {e['date'][:16]} [{e['kind']}] {e['subject']}"
+            + (f" ({where})" if where else "")
+        )
     return "\n".join(lines) or "no history yet"
 
 

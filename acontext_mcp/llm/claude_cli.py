@@ -115,9 +115,14 @@ class ClaudeCLIBackend:
             cwd = str(self.cwd)
         try:
             done = subprocess.run(
-                argv, input=prompt, capture_output=True, text=True, timeout=self.timeout,
-                env=env, cwd=cwd,
-            )  # fmt: skip
+                argv,
+                input=prompt,
+                capture_output=True,
+                text=True,
+                timeout=self.timeout,
+                env=env,
+                cwd=cwd,
+            )
         except subprocess.TimeoutExpired as exc:
             raise CallFailed(
                 f"claude -p timed out after {self.timeout:g}s", outcome="timeout"
@@ -243,14 +248,26 @@ def parse_answer(text: str, names: list[str]) -> tuple[str, list[ToolCall]]:
         raw_calls = [raw_calls]
     calls: list[ToolCall] = []
     if not isinstance(raw_calls, list):
-        bad = ToolCall("cli_" + uuid.uuid4().hex[:16], "", {}, json.dumps(raw_calls),
-                       "tool_calls must be a list of {name, arguments} objects")  # fmt: skip
+        bad = ToolCall(
+            "cli_" + uuid.uuid4().hex[:16],
+            "",
+            {},
+            json.dumps(raw_calls),
+            "tool_calls must be a list of {name, arguments} objects",
+        )
         return reply_text, [bad]
     for raw in raw_calls:
         call_id = "cli_" + uuid.uuid4().hex[:16]
         if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
-            calls.append(ToolCall(call_id, "", {}, json.dumps(raw, default=str),
-                                  "each tool call needs a string name"))  # fmt: skip
+            calls.append(
+                ToolCall(
+                    call_id,
+                    "",
+                    {},
+                    json.dumps(raw, default=str),
+                    "each tool call needs a string name",
+                )
+            )
             continue
         arguments = raw.get("arguments", raw.get("input", {}))
         call = tool_call(call_id, raw["name"], arguments)

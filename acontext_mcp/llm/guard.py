@@ -149,8 +149,15 @@ class Guard:
                 )
             except CallFailed as exc:
                 last = redact_text(str(exc))[0]
-                self._record(purpose, session_id, exc.outcome, started, t0, error=last,
-                             tokens=(exc.input_tokens, exc.output_tokens))  # fmt: skip
+                self._record(
+                    purpose,
+                    session_id,
+                    exc.outcome,
+                    started,
+                    t0,
+                    error=last,
+                    tokens=(exc.input_tokens, exc.output_tokens),
+                )
                 wait = self._delay(attempt, exc.retry_after)
                 if not exc.retryable or attempt == self.max_retries or wait is None:
                     break
@@ -162,9 +169,13 @@ class Guard:
                 self._record(purpose, session_id, "error", started, t0, error=last)
                 raise ProviderFailed(f"{self._who()} failed: {last}") from exc
             self._record(
-                purpose, session_id, "ok", started, t0,
+                purpose,
+                session_id,
+                "ok",
+                started,
+                t0,
                 tokens=(reply.input_tokens, reply.output_tokens),
-            )  # fmt: skip
+            )
             if not reply.model:
                 reply.model = self.model
             return reply
@@ -193,9 +204,15 @@ class Guard:
         log.warning("llm budget: %s", reason)
         now = time.time()
         usage.record_call(
-            self.conn, provider=self.name, model=self.model, purpose=purpose,
-            session_id=session_id, outcome="budget", error=reason, started=now,
-        )  # fmt: skip
+            self.conn,
+            provider=self.name,
+            model=self.model,
+            purpose=purpose,
+            session_id=session_id,
+            outcome="budget",
+            error=reason,
+            started=now,
+        )
         raise BudgetExhausted(reason)
 
     def _record(
@@ -210,11 +227,18 @@ class Guard:
         tokens: tuple[int, int] = (0, 0),
     ) -> None:
         usage.record_call(
-            self.conn, provider=self.name, model=self.model, purpose=purpose,
-            session_id=session_id, input_tokens=tokens[0], output_tokens=tokens[1],
-            duration_ms=(time.perf_counter() - t0) * 1000, outcome=outcome, error=error,
+            self.conn,
+            provider=self.name,
+            model=self.model,
+            purpose=purpose,
+            session_id=session_id,
+            input_tokens=tokens[0],
+            output_tokens=tokens[1],
+            duration_ms=(time.perf_counter() - t0) * 1000,
+            outcome=outcome,
+            error=error,
             started=started,
-        )  # fmt: skip
+        )
 
     def _delay(self, attempt: int, retry_after: float | None) -> float | None:
         """Seconds before the next attempt: exponential with jitter (half to full), at least
@@ -255,10 +279,13 @@ def tool_call(call_id: str, name: str, arguments: Any) -> ToolCall:
             value = json.loads(text)
         except json.JSONDecodeError as exc:
             return ToolCall(
-                call_id, name, {}, raw,
+                call_id,
+                name,
+                {},
+                raw,
                 f"arguments are not valid JSON ({exc.msg} at character {exc.pos}); "
                 "call the tool again with a JSON object",
-            )  # fmt: skip
+            )
     if not isinstance(value, dict):
         kind = type(value).__name__
         return ToolCall(

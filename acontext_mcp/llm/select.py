@@ -132,9 +132,11 @@ def provider_for(settings: Settings, conn: sqlite3.Connection) -> Provider:
         if key is None and not creds.get("ANTHROPIC_AUTH_TOKEN"):
             key = "not-needed"  # a compatible server without auth
         backend = AnthropicBackend(
-            model=choice.model, base_url=choice.base_url, api_key=key,
+            model=choice.model,
+            base_url=choice.base_url,
+            api_key=key,
             timeout=settings.llm_timeout,
-        )  # fmt: skip
+        )
     else:
         from acontext_mcp.llm.claude_cli import ClaudeCLIBackend
 

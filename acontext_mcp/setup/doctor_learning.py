@@ -35,8 +35,12 @@ def check_learning(report: Report, settings: Settings) -> None:
         report.add("skills", "warn", "a learner run was interrupted before its commit", fix)
     broken = [s["name"] for s in catalog.list_skills(root) if validate_skill(root / s["name"])]
     if broken:
-        report.add("skills", "warn", f"{len(broken)} skill(s) break the Agent Skills rules: "
-                   f"{', '.join(broken[:5])}", "acontext-mcp skills validate")  # fmt: skip
+        report.add(
+            "skills",
+            "warn",
+            f"{len(broken)} skill(s) break the Agent Skills rules: {', '.join(broken[:5])}",
+            "acontext-mcp skills validate",
+        )
     else:
         report.add("skills", "ok", f"{root} (git, {len(catalog.list_skills(root))} skills)")
     _check_learnings(report, settings)

@@ -26,8 +26,9 @@ def _skill_dirs(skills_dir: Path) -> list[Path]:
 
 
 def _read_skill_md(folder: Path) -> str:
-    data = contained.read_bytes(folder.parent, f"{folder.name}/{SKILL_FILE}",
-                                max_bytes=MAX_FILE_BYTES)  # fmt: skip
+    data = contained.read_bytes(
+        folder.parent, f"{folder.name}/{SKILL_FILE}", max_bytes=MAX_FILE_BYTES
+    )
     return data.decode("utf-8")
 
 
@@ -83,8 +84,7 @@ def get_skill(skills_dir: Path, name: str) -> dict[str, Any]:
     """A skill's description, SKILL.md text and file list."""
     folder = _find(skills_dir, name)
     info = _describe(folder)
-    data = contained.read_bytes(skills_dir, f"{folder.name}/{SKILL_FILE}",
-                                max_bytes=MAX_FILE_BYTES)  # fmt: skip
+    data = contained.read_bytes(skills_dir, f"{folder.name}/{SKILL_FILE}", max_bytes=MAX_FILE_BYTES)
     info["content"] = data.decode("utf-8", errors="replace")
     info["files"] = _files(folder)
     return info

@@ -48,8 +48,11 @@ def _open_at(root: Path, parts: list[str]) -> int:
     try:
         for i, part in enumerate(parts):
             last = i == len(parts) - 1
-            flags = os.O_RDONLY | _NOFOLLOW | (_NONBLOCK | getattr(os, "O_NOCTTY", 0) if last
-                                              else _DIRECTORY)  # fmt: skip
+            flags = (
+                os.O_RDONLY
+                | _NOFOLLOW
+                | (_NONBLOCK | getattr(os, "O_NOCTTY", 0) if last else _DIRECTORY)
+            )
             try:
                 nxt = os.open(part, flags, dir_fd=fd)
             except OSError as exc:
@@ -130,9 +133,10 @@ def skill_folders(root: Path) -> list[Path]:
     try:
         with os.scandir(root) as entries:
             names = sorted(
-                e.name for e in entries
+                e.name
+                for e in entries
                 if not e.name.startswith(".") and e.is_dir(follow_symlinks=False)
-            )  # fmt: skip
+            )
     except OSError:
         return []
     out = []

@@ -155,8 +155,11 @@ def _branch(repo: git.Repo) -> str:
 
 def _assert_idle(repo: git.Repo) -> None:
     gitdir = Path(repo.git_dir)
-    busy = [n for n in ("rebase-merge", "rebase-apply", "MERGE_HEAD", "REVERT_HEAD",
-                        "CHERRY_PICK_HEAD") if (gitdir / n).exists()]  # fmt: skip
+    busy = [
+        n
+        for n in ("rebase-merge", "rebase-apply", "MERGE_HEAD", "REVERT_HEAD", "CHERRY_PICK_HEAD")
+        if (gitdir / n).exists()
+    ]
     if busy:
         raise SkillsRepoError(
             f"a git operation is in progress in {repo.working_dir} ({busy[0]}); finish it or "
@@ -535,8 +538,13 @@ def pull(repo_path: Path | str) -> dict[str, Any]:
         _fetch(repo)
         status, out, _ = _run(repo, "rev-parse", "--verify", "-q", upstream, check=False)
         if status != 0:
-            return {"branch": branch, "status": "remote-empty", "before": _head(repo),
-                    "after": _head(repo), "new_commits": 0}  # fmt: skip
+            return {
+                "branch": branch,
+                "status": "remote-empty",
+                "before": _head(repo),
+                "after": _head(repo),
+                "new_commits": 0,
+            }
         remote_sha = out.strip()
         _refuse_special(repo, upstream, remote_sha, old_ref)
         before = _head(repo)
@@ -565,8 +573,13 @@ def pull(repo_path: Path | str) -> dict[str, Any]:
             count = int(_run(repo, "rev-list", "--count", f"{before}..{after}")[1].strip())
         elif after:
             count = int(_run(repo, "rev-list", "--count", after)[1].strip())
-        return {"branch": branch, "status": "ok", "before": before, "after": after,
-                "new_commits": count}  # fmt: skip
+        return {
+            "branch": branch,
+            "status": "ok",
+            "before": before,
+            "after": after,
+            "new_commits": count,
+        }
 
 
 def push(repo_path: Path | str) -> dict[str, Any]:
@@ -581,11 +594,16 @@ def push(repo_path: Path | str) -> dict[str, Any]:
         head = _head(repo)
         uncommitted = _dirty(repo)
         if head is None:
-            return {"branch": branch, "status": "nothing-to-push", "sha": None,
-                    "uncommitted": uncommitted}  # fmt: skip
+            return {
+                "branch": branch,
+                "status": "nothing-to-push",
+                "sha": None,
+                "uncommitted": uncommitted,
+            }
         ref = f"refs/heads/{branch}"
-        status, out, err = _run(repo, "push", "--porcelain", "-u", REMOTE, f"{ref}:{ref}",
-                                check=False)  # fmt: skip
+        status, out, err = _run(
+            repo, "push", "--porcelain", "-u", REMOTE, f"{ref}:{ref}", check=False
+        )
         if status != 0:
             text = f"{out}\n{err}"
             if "rejected" in text or "non-fast-forward" in text or "fetch first" in text:

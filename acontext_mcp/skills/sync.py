@@ -160,8 +160,9 @@ def configured_project_dirs(settings: Settings) -> list[Path]:
     sync = load_user_config(settings).get("sync")
     entries = (sync.get("claude_code_project_dirs") if isinstance(sync, dict) else None) or []
     if not isinstance(entries, list) or not all(isinstance(e, str) for e in entries):
-        log.warning("%s: sync.claude_code_project_dirs must be a list of paths",
-                    settings.home / CONFIG_FILE)  # fmt: skip
+        log.warning(
+            "%s: sync.claude_code_project_dirs must be a list of paths", settings.home / CONFIG_FILE
+        )
         return []
     return [Path(e).expanduser() for e in entries if e.strip()]
 

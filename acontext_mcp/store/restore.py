@@ -172,9 +172,12 @@ def _checked(fh: IO[str], name: str) -> Iterator[dict[str, Any]]:
     """Every record after the header, each checked; raises InvalidInput at the first bad one
     and, once all are read, when the `end` line is missing or its counts disagree."""
     state: dict[str, Any] = {
-        "sessions": set(), "current": None, "positions": set(), "end": None,
+        "sessions": set(),
+        "current": None,
+        "positions": set(),
+        "end": None,
         "counts": dict.fromkeys(KINDS, 0),
-    }  # fmt: skip
+    }
     records = _records(fh, name)
     first = next(records, None)
     if first is None or not isinstance(first[1], dict) or first[1].get("type") != FORMAT:
@@ -247,9 +250,17 @@ class _Session:
         cur = conn.execute(
             "INSERT INTO sessions (id, agent, user, project_dir, configs, parent_id, created_at, "
             "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING",
-            (r["id"], r["agent"], r.get("user"), r.get("project_dir"), dumps(r["configs"]),
-             parent, r["created_at"], r["updated_at"]),
-        )  # fmt: skip
+            (
+                r["id"],
+                r["agent"],
+                r.get("user"),
+                r.get("project_dir"),
+                dumps(r["configs"]),
+                parent,
+                r["created_at"],
+                r["updated_at"],
+            ),
+        )
         if cur.rowcount:
             self.stats.sessions += 1
         else:
@@ -284,9 +295,19 @@ class _Session:
             "INSERT INTO messages (session_id, position, role, parts, format, meta, token_count, "
             "dedup_key, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(session_id, dedup_key) DO NOTHING RETURNING id",
-            (r["session_id"], position, r["role"], parts_json, r["format"], meta_json,
-             r["token_count"], r["dedup_key"], status, r["created_at"]),
-        ).fetchone()  # fmt: skip
+            (
+                r["session_id"],
+                position,
+                r["role"],
+                parts_json,
+                r["format"],
+                meta_json,
+                r["token_count"],
+                r["dedup_key"],
+                status,
+                r["created_at"],
+            ),
+        ).fetchone()
         if row is None:
             self.stats.messages_existing += 1
             return
@@ -299,9 +320,17 @@ class _Session:
             'INSERT INTO tasks (session_id, "order", description, status, progresses, '
             "user_preferences, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
             'ON CONFLICT(session_id, "order") DO NOTHING RETURNING id',
-            (r["session_id"], r["order"], r["description"], r["status"], dumps(r["progresses"]),
-             dumps(r["user_preferences"]), r["created_at"], r["updated_at"]),
-        ).fetchone()  # fmt: skip
+            (
+                r["session_id"],
+                r["order"],
+                r["description"],
+                r["status"],
+                dumps(r["progresses"]),
+                dumps(r["user_preferences"]),
+                r["created_at"],
+                r["updated_at"],
+            ),
+        ).fetchone()
         if row is None:
             self.stats.skipped["tasks"] += 1
             return
@@ -347,9 +376,20 @@ class _Session:
             "INSERT INTO learnings (session_id, task_id, space, kind, status, text, attempts, "
             "commit_sha, error, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT DO NOTHING",
-            (sid, task, r["space"], r["kind"], r["status"], r["text"], r["attempts"],
-             r.get("commit_sha"), r.get("error"), r["created_at"], r["updated_at"]),
-        )  # fmt: skip
+            (
+                sid,
+                task,
+                r["space"],
+                r["kind"],
+                r["status"],
+                r["text"],
+                r["attempts"],
+                r.get("commit_sha"),
+                r.get("error"),
+                r["created_at"],
+                r["updated_at"],
+            ),
+        )
         if cur.rowcount:
             self.stats.learnings += 1
         else:

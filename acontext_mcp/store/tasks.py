@@ -224,9 +224,12 @@ def queue_learning(conn: sqlite3.Connection, task_id: int, session_id: str) -> b
         ):
             return False
         _, outcome = jobs.put(
-            conn, LEARN_JOB_KIND, {"task_id": task_id, "session_id": session_id},
-            dedup_key=key, requeue=True,
-        )  # fmt: skip
+            conn,
+            LEARN_JOB_KIND,
+            {"task_id": task_id, "session_id": session_id},
+            dedup_key=key,
+            requeue=True,
+        )
     return outcome != "absorbed"
 
 

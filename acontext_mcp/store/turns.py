@@ -123,9 +123,13 @@ def store_turn(
     if session_id is not None:
         check_session_id(session_id)
     off = capture_off_reason(
-        conn, settings, session_id=session_id, meta=meta, project_dir=project_dir,
+        conn,
+        settings,
+        session_id=session_id,
+        meta=meta,
+        project_dir=project_dir,
         workdir=workdir,
-    )  # fmt: skip
+    )
     if off:
         return {
             "session_id": session_id,

@@ -76,9 +76,15 @@ class Inspector:
 
     def run(self, acontext_home: Path, method: str, *extra: str, timeout: float = 60) -> Call:
         args = [
-            str(self.bin), "--cli", "-e", f"ACONTEXT_HOME={acontext_home}", *SERVE,
-            "--method", method, *extra,
-        ]  # fmt: skip
+            str(self.bin),
+            "--cli",
+            "-e",
+            f"ACONTEXT_HOME={acontext_home}",
+            *SERVE,
+            "--method",
+            method,
+            *extra,
+        ]
         env = {"PATH": self.path, "HOME": str(self.home), "MCP_INSPECTOR_SECRET_STORE": "memory"}
         started = time.monotonic()
         proc = subprocess.run(
@@ -122,15 +128,25 @@ def _npm_install(packages: Sequence[str], path: str) -> None:
     if npm is None:
         _unavailable("npm is not on PATH; the e2e tests need Node.js and npm")
     cmd = [
-        npm, "install", "--no-audit", "--no-fund", "--save-exact", "--prefix", str(NODE_PREFIX),
+        npm,
+        "install",
+        "--no-audit",
+        "--no-fund",
+        "--save-exact",
+        "--prefix",
+        str(NODE_PREFIX),
         *packages,
-    ]  # fmt: skip
+    ]
     print(f"e2e: {' '.join(cmd[1:])}", file=sys.stderr)
     try:
         proc = subprocess.run(
-            cmd, env={**os.environ, "PATH": path}, capture_output=True, text=True,
-            timeout=NPM_TIMEOUT, stdin=subprocess.DEVNULL,
-        )  # fmt: skip
+            cmd,
+            env={**os.environ, "PATH": path},
+            capture_output=True,
+            text=True,
+            timeout=NPM_TIMEOUT,
+            stdin=subprocess.DEVNULL,
+        )
     except subprocess.TimeoutExpired:
         _unavailable(f"npm install {' '.join(packages)} took over {NPM_TIMEOUT} s")
     if proc.returncode != 0:
@@ -191,9 +207,11 @@ def openclaw() -> OpenClaw:
     _ensure(*OPENCLAW, f"{node_bin}{os.pathsep}{path}")
     openclaw_timings.append(("install check (npm only when missing)", time.monotonic() - started))
     return OpenClaw(
-        bin=MODULES / ".bin" / "openclaw", version=OPENCLAW[1], node_bin=node_bin,
+        bin=MODULES / ".bin" / "openclaw",
+        version=OPENCLAW[1],
+        node_bin=node_bin,
         timings=openclaw_timings,
-    )  # fmt: skip
+    )
 
 
 @dataclass
@@ -220,9 +238,11 @@ def claude_code() -> ClaudeCode:
         ("install check (npm only when missing)", time.monotonic() - started)
     )
     return ClaudeCode(
-        bin=MODULES / ".bin" / "claude", version=CLAUDE_CODE[1], node_bin=node_bin,
+        bin=MODULES / ".bin" / "claude",
+        version=CLAUDE_CODE[1],
+        node_bin=node_bin,
         timings=claude_code_timings,
-    )  # fmt: skip
+    )
 
 
 def _write_steps(

@@ -39,9 +39,17 @@ def test_real_claude_code_runs_the_headless_command(
     port_file, log = tmp_path / "port", tmp_path / "llm.jsonl"
     support = Path(__file__).resolve().parents[1] / "support" / "anthropic_model.py"
     server = subprocess.Popen(
-        [sys.executable, str(support), "--port-file", str(port_file), "--log", str(log),
-         "--script", str(script)]
-    )  # fmt: skip
+        [
+            sys.executable,
+            str(support),
+            "--port-file",
+            str(port_file),
+            "--log",
+            str(log),
+            "--script",
+            str(script),
+        ]
+    )
     try:
         for _ in range(100):
             if port_file.exists():
@@ -108,10 +116,17 @@ def _users_claude_code(claude_code: Any, home: Path, work: Path, env: dict[str, 
     CLAUDE.md, and a plugin (installed from a local marketplace) with hooks and a server."""
     market = work / "market"
     (market / ".claude-plugin").mkdir(parents=True)
-    (market / ".claude-plugin" / "marketplace.json").write_text(json.dumps({
-        "name": "local", "owner": {"name": "me"},
-        "plugins": [{"name": "noisy", "source": "./noisy", "description": "hooks and a server"}],
-    }))  # fmt: skip
+    (market / ".claude-plugin" / "marketplace.json").write_text(
+        json.dumps(
+            {
+                "name": "local",
+                "owner": {"name": "me"},
+                "plugins": [
+                    {"name": "noisy", "source": "./noisy", "description": "hooks and a server"}
+                ],
+            }
+        )
+    )
     plugin = market / "noisy"
     (plugin / ".claude-plugin").mkdir(parents=True)
     (plugin / "hooks").mkdir()
@@ -135,8 +150,14 @@ def _users_claude_code(claude_code: Any, home: Path, work: Path, env: dict[str, 
         ["plugin", "marketplace", "add", str(market)],
         ["plugin", "install", "noisy@local"],
     ):
-        done = subprocess.run([str(claude_code.bin), *args], env=env, cwd=work,
-                              capture_output=True, text=True, timeout=120)  # fmt: skip
+        done = subprocess.run(
+            [str(claude_code.bin), *args],
+            env=env,
+            cwd=work,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert done.returncode == 0, (args, done.stdout, done.stderr)
     for log in ("hooks.log", "servers.log"):  # `claude plugin ...` itself runs SessionEnd hooks
         (work / log).unlink(missing_ok=True)
@@ -147,9 +168,12 @@ def _lines(path: Path) -> list[str]:
 
 
 def test_background_calls_run_no_user_hooks_plugins_or_servers_and_leave_no_session(
-    claude_code, db: sqlite3.Connection, settings: Settings, monkeypatch: pytest.MonkeyPatch,
+    claude_code,
+    db: sqlite3.Connection,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
-) -> None:  # fmt: skip
+) -> None:
     """The attack: a user's Stop hook fired 35 times for 3 sessions, once per background call.
     Three calls through our provider, with the user's hooks, plugin, MCP servers and CLAUDE.md
     in place: none of them runs or is read, and no session is left under ~/.claude; then one
@@ -160,10 +184,13 @@ def test_background_calls_run_no_user_hooks_plugins_or_servers_and_leave_no_sess
     with fake_api(tmp_path / "api", {"conversations": [], "final": json.dumps(answer)}) as api:
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("CLAUDE", "ANTHROPIC"))},
-            "HOME": str(home), "ANTHROPIC_BASE_URL": api.base_url, "ANTHROPIC_API_KEY": "sk-test",
-            "DISABLE_TELEMETRY": "1", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+            "HOME": str(home),
+            "ANTHROPIC_BASE_URL": api.base_url,
+            "ANTHROPIC_API_KEY": "sk-test",
+            "DISABLE_TELEMETRY": "1",
+            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
             "PATH": f"{claude_code.bin.parent}{os.pathsep}{os.environ['PATH']}",
-        }  # fmt: skip
+        }
         _users_claude_code(claude_code, home, work, env)
         monkeypatch.delenv("CLAUDE_CONFIG_DIR", raising=False)
         for name, value in env.items():
@@ -189,9 +216,14 @@ def test_background_calls_run_no_user_hooks_plugins_or_servers_and_leave_no_sess
 
         # The control: the same HOME, a plain headless run. Everything above is live.
         done = subprocess.run(
-            [str(claude_code.bin), "-p", "hi"], env=env, cwd=work, capture_output=True,
-            text=True, timeout=120, stdin=subprocess.DEVNULL,
-        )  # fmt: skip
+            [str(claude_code.bin), "-p", "hi"],
+            env=env,
+            cwd=work,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            stdin=subprocess.DEVNULL,
+        )
         assert done.returncode == 0, done.stderr
         time.sleep(1)
     fired = set(_lines(work / "hooks.log"))

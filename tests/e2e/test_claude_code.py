@@ -167,15 +167,28 @@ class Project:
 
     def claude_cli(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [str(self.claude.bin), *args], cwd=self.project, env=self.env(), capture_output=True,
-            text=True, timeout=timeout, stdin=subprocess.DEVNULL,
-        )  # fmt: skip
+            [str(self.claude.bin), *args],
+            cwd=self.project,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
 
     def run(self, prompt: str, *extra: str) -> Run:
         args = [
-            "-p", prompt, "--plugin-dir", str(PLUGIN), "--output-format", "stream-json",
-            "--verbose", "--permission-mode", "bypassPermissions", *extra,
-        ]  # fmt: skip
+            "-p",
+            prompt,
+            "--plugin-dir",
+            str(PLUGIN),
+            "--output-format",
+            "stream-json",
+            "--verbose",
+            "--permission-mode",
+            "bypassPermissions",
+            *extra,
+        ]
         started = time.monotonic()
         proc = self.claude_cli(*args, timeout=RUN_TIMEOUT)
         seconds = time.monotonic() - started
@@ -224,8 +237,9 @@ class Project:
             last = now
         late = f"{last[0] - first[0]} messages, {last[1] - first[1]} hook log lines"
         label = f"  hooks settled after exit (then came {late})"
-        timings.append((label + (f", {busy} still running!" if busy else ""),
-                        time.monotonic() - started))  # fmt: skip
+        timings.append(
+            (label + (f", {busy} still running!" if busy else ""), time.monotonic() - started)
+        )
 
 
 def _hook_processes(store: Path) -> int:
@@ -283,8 +297,14 @@ def cc(claude_code: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[P
             timings, "claude -p, run 1 (Bash+Write, Read+ToolSearch, MCP)", cc.run, FIRST
         )
         cc.settle(timings)
-        _timed(timings, "claude -p --resume, run 2 (MCP disk_read)", cc.run, SECOND,
-               "--resume", first.session_id)  # fmt: skip
+        _timed(
+            timings,
+            "claude -p --resume, run 2 (MCP disk_read)",
+            cc.run,
+            SECOND,
+            "--resume",
+            first.session_id,
+        )
         cc.settle(timings)
         _timed(timings, "claude -p, run 3 (new session, brief)", cc.run, THIRD)
         cc.settle(timings)
@@ -367,9 +387,12 @@ def stored_conversation(store: Path, session_id: str) -> dict[str, Any]:
     """The session as our CLI exports it (one Anthropic-shaped message per stored message)."""
     proc = subprocess.run(
         [str(ACONTEXT_MCP), "messages", session_id, "--format", "anthropic", "--limit", "500"],
-        env={**os.environ, "ACONTEXT_HOME": str(store)}, capture_output=True, text=True,
-        timeout=60, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
+        env={**os.environ, "ACONTEXT_HOME": str(store)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 
@@ -382,14 +405,22 @@ def _request_text(request: dict[str, Any]) -> str:
 
 
 def test_plugin_and_marketplace_pass_claude_plugin_validate(claude_code: Any, tmp_path) -> None:
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "DISABLE_TELEMETRY": "1",
-           "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1"}  # fmt: skip
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "DISABLE_TELEMETRY": "1",
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+    }
     for target, kind in ((PLUGIN, "plugin"), (REPO, "marketplace")):
         started = time.monotonic()
         proc = subprocess.run(
             [str(claude_code.bin), "plugin", "validate", "--strict", "--json", str(target)],
-            env=env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
-        )  # fmt: skip
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        )
         claude_code.timings.append((f"claude plugin validate {kind}", time.monotonic() - started))
         assert proc.returncode == 0, proc.stdout + proc.stderr
         report = json.loads(proc.stdout)
@@ -468,17 +499,28 @@ def test_the_store_holds_exactly_the_transcripts_conversation(cc: Project) -> No
     prompts = [b[1] for role, blocks in want if role == "user" for b in blocks if b[0] == "text"]
     assert prompts == [FIRST, SECOND]
     calls = [b[2] for _, blocks in want for b in blocks if b[0] == "tool_use"]
-    assert calls == ["Bash", "Write", "Read", "ToolSearch", PREFIX + "disk_write",
-                     PREFIX + "disk_read"]  # fmt: skip
+    assert calls == [
+        "Bash",
+        "Write",
+        "Read",
+        "ToolSearch",
+        PREFIX + "disk_write",
+        PREFIX + "disk_read",
+    ]
     results = [b[1] for _, blocks in want for b in blocks if b[0] == "tool_result"]
-    assert sorted(results) == sorted(b[1] for _, blocks in want for b in blocks
-                                     if b[0] == "tool_use")  # fmt: skip
+    assert sorted(results) == sorted(
+        b[1] for _, blocks in want for b in blocks if b[0] == "tool_use"
+    )
     assert roles.count("assistant") == 6  # 4 answers to ALPHA, 2 to BRAVO
 
     conn = sqlite3.connect(cc.store / "acontext.db")
     try:
-        keys = [r[0] for r in conn.execute(
-            "SELECT dedup_key FROM messages WHERE session_id = ?", (session_id,))]  # fmt: skip
+        keys = [
+            r[0]
+            for r in conn.execute(
+                "SELECT dedup_key FROM messages WHERE session_id = ?", (session_id,)
+            )
+        ]
         project = conn.execute(
             "SELECT project_dir FROM sessions WHERE id = ?", (session_id,)
         ).fetchone()[0]
@@ -504,18 +546,18 @@ def test_the_second_session_starts_with_a_brief_of_the_first(cc: Project) -> Non
     assert third.session_id != cc.runs[0].session_id
     # The SessionStart hook answered with the brief (stream-json reports SessionStart only).
     responses = [
-        e for e in third.events
+        e
+        for e in third.events
         if e.get("subtype") == "hook_response" and e.get("hook_event") == "SessionStart"
-    ]  # fmt: skip
+    ]
     assert responses and all(r["exit_code"] == 0 for r in responses), responses
     answer = json.loads(responses[0]["stdout"] or "{}")
     brief = (answer.get("hookSpecificOutput") or {}).get("additionalContext", "")
     assert DISTINCT in brief, f"the SessionStart brief does not mention run 1: {answer!r}"
     # Claude Code put it into the conversation the model saw.
     requests = [
-        r for r in cc.requests()
-        if r["headers"].get("x-claude-code-session-id") == third.session_id
-    ]  # fmt: skip
+        r for r in cc.requests() if r["headers"].get("x-claude-code-session-id") == third.session_id
+    ]
     assert requests, "no model request of the third run"
     assert DISTINCT in _request_text(requests[0])
     # ... and recorded it in the new session's transcript.

@@ -159,16 +159,29 @@ def run_claude(
     are more CLI arguments (e.g. "--resume", SID), `env` overrides the environment. Asserts
     a successful run; stdout and stderr are kept in `cwd/../claude-runs/` for post-mortems."""
     args = [
-        str(claude_code.bin), "-p", prompt, "--plugin-dir", str(plugin),
-        "--output-format", "stream-json", "--verbose", "--permission-mode", "bypassPermissions",
+        str(claude_code.bin),
+        "-p",
+        prompt,
+        "--plugin-dir",
+        str(plugin),
+        "--output-format",
+        "stream-json",
+        "--verbose",
+        "--permission-mode",
+        "bypassPermissions",
         *extra,
-    ]  # fmt: skip
+    ]
     full_env = {**claude_env(claude_code, api, home, config_dir, acontext_home), **(env or {})}
     started = time.monotonic()
     proc = subprocess.run(
-        args, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout,
+        args,
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
         stdin=subprocess.DEVNULL,
-    )  # fmt: skip
+    )
     seconds = time.monotonic() - started
     keep = cwd.parent / "claude-runs"
     keep.mkdir(exist_ok=True)
@@ -288,8 +301,9 @@ def test_a_committed_skill_is_synced_and_listed_to_the_model(claude_code: Any, t
     timings = claude_code.timings
 
     with fake_api(work / "model") as api:
-        first = run_claude(claude_code, api, home, config, "DELTA: hello", acontext_home=store,
-                           cwd=project)  # fmt: skip
+        first = run_claude(
+            claude_code, api, home, config, "DELTA: hello", acontext_home=store, cwd=project
+        )
         timings.append(("claude -p, skills session 1 (SessionStart syncs)", first.seconds))
         timings.append(("  hooks settled after exit", wait_for_hooks(store)))
 
@@ -313,8 +327,9 @@ def test_a_committed_skill_is_synced_and_listed_to_the_model(claude_code: Any, t
         assert PLUGIN_SKILL in skill_names(listed), listed  # the parse found the listing
         assert entry in listed, listed
 
-        second = run_claude(claude_code, api, home, config, "ECHO: hello again",
-                            acontext_home=store, cwd=project)  # fmt: skip
+        second = run_claude(
+            claude_code, api, home, config, "ECHO: hello again", acontext_home=store, cwd=project
+        )
         timings.append(("claude -p, skills session 2 (nothing to sync)", second.seconds))
         timings.append(("  hooks settled after exit", wait_for_hooks(store)))
 
@@ -346,12 +361,17 @@ def _learn_env(store: Path, home: Path, config: Path, llm_url: str) -> dict[str,
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ACONTEXT_", "OPENAI_"))}
     env.pop("ANTHROPIC_API_KEY", None)
     env.update(
-        ACONTEXT_HOME=str(store), HOME=str(home), CLAUDE_CONFIG_DIR=str(config),
-        OPENCLAW_STATE_DIR=str(store.parent / "no-openclaw"), ACONTEXT_WORKER="off",
-        ACONTEXT_LLM_PROVIDER="openai", OPENAI_API_KEY="sk-e2e-dummy",
-        ACONTEXT_LLM_BASE_URL=llm_url + "/v1", ACONTEXT_LLM_MODEL="fake-model",
+        ACONTEXT_HOME=str(store),
+        HOME=str(home),
+        CLAUDE_CONFIG_DIR=str(config),
+        OPENCLAW_STATE_DIR=str(store.parent / "no-openclaw"),
+        ACONTEXT_WORKER="off",
+        ACONTEXT_LLM_PROVIDER="openai",
+        OPENAI_API_KEY="sk-e2e-dummy",
+        ACONTEXT_LLM_BASE_URL=llm_url + "/v1",
+        ACONTEXT_LLM_MODEL="fake-model",
         ACONTEXT_LLM_MAX_RETRIES="1",
-    )  # fmt: skip
+    )
     return env
 
 
@@ -380,22 +400,34 @@ def test_a_learned_skill_reaches_the_next_real_session_and_search(
     script = {
         "final": "FAKE-DONE",
         "conversations": [
-            {"marker": "RELEASE", "steps": [
-                [use("Bash", command="echo frobnicator: 0 problems", description="Check")],
-                [{"type": "text", "text": "Checks pass; release 1.4.0 is tagged."}],
-            ]},
-            {"marker": "RECALL", "steps": [
-                [use("ToolSearch", query=f"select:{PREFIX}search_skills", max_results=5)],
-                [use(PREFIX + "search_skills", query="frobnicator release")],
-                [{"type": "text", "text": "Found the release checklist."}],
-            ]},
+            {
+                "marker": "RELEASE",
+                "steps": [
+                    [use("Bash", command="echo frobnicator: 0 problems", description="Check")],
+                    [{"type": "text", "text": "Checks pass; release 1.4.0 is tagged."}],
+                ],
+            },
+            {
+                "marker": "RECALL",
+                "steps": [
+                    [use("ToolSearch", query=f"select:{PREFIX}search_skills", max_results=5)],
+                    [use(PREFIX + "search_skills", query="frobnicator release")],
+                    [{"type": "text", "text": "Found the release checklist."}],
+                ],
+            },
         ],
-    }  # fmt: skip
+    }
     with fake_api(work / "model", script) as api:
         # 1. A real session does the work; hooks capture it (no background learning).
-        first = run_claude(claude_code, api, home, config,
-                           "RELEASE: cut release 1.4.0 of the package, the usual way",
-                           acontext_home=store, cwd=project)  # fmt: skip
+        first = run_claude(
+            claude_code,
+            api,
+            home,
+            config,
+            "RELEASE: cut release 1.4.0 of the package, the usual way",
+            acontext_home=store,
+            cwd=project,
+        )
         timings.append(("claude -p, learning session 1 (the work)", first.seconds))
         timings.append(("  hooks settled after exit", wait_for_hooks(store)))
         assert not (config / "skills" / SKILL_NAME).exists()
@@ -406,11 +438,14 @@ def test_a_learned_skill_reaches_the_next_real_session_and_search(
             started = time.monotonic()
             done = subprocess.run(
                 [str(ACONTEXT_MCP), "learn", first.session_id, "--json", "--timeout", "120"],
-                env=_learn_env(store, home, config, llm.url), capture_output=True, text=True,
+                env=_learn_env(store, home, config, llm.url),
+                capture_output=True,
+                text=True,
                 timeout=180,
-            )  # fmt: skip
-            timings.append(("acontext-mcp learn (observe, distill, learner)",
-                            time.monotonic() - started))  # fmt: skip
+            )
+            timings.append(
+                ("acontext-mcp learn (observe, distill, learner)", time.monotonic() - started)
+            )
         assert done.returncode == 0, done.stdout + done.stderr
         status = json.loads(done.stdout)["status"]
         assert status["status"] == "completed", status
@@ -429,9 +464,15 @@ def test_a_learned_skill_reaches_the_next_real_session_and_search(
         assert not (project / ".claude").exists()  # the project's own folder only when configured
 
         # 3. The next real session lists it and finds it through our search_skills tool.
-        second = run_claude(claude_code, api, home, config,
-                            "RECALL: how do we cut a release here?",
-                            acontext_home=store, cwd=project)  # fmt: skip
+        second = run_claude(
+            claude_code,
+            api,
+            home,
+            config,
+            "RECALL: how do we cut a release here?",
+            acontext_home=store,
+            cwd=project,
+        )
         timings.append(("claude -p, learning session 2 (lists and searches)", second.seconds))
         timings.append(("  hooks settled after exit", wait_for_hooks(store)))
 
@@ -440,9 +481,9 @@ def test_a_learned_skill_reaches_the_next_real_session_and_search(
     listed = skill_list_in_request(requests[0]["body"])
     assert SKILL_NAME in skill_names(listed), listed
     (mine,) = [e for e in listed if e.startswith(f"{SKILL_NAME}: ")]
-    assert " ".join(mine.split())[: 60] == " ".join(f"{SKILL_NAME}: {SKILL_DESCRIPTION}".split())[
-        :60
-    ]  # fmt: skip
+    assert (
+        " ".join(mine.split())[:60] == " ".join(f"{SKILL_NAME}: {SKILL_DESCRIPTION}".split())[:60]
+    )
     results = [r for r in _tool_results(second) if SKILL_NAME in r]
     assert results, _tool_results(second)
     best = json.loads(results[-1])["results"][0]  # search_skills' answer, as the model got it

@@ -18,22 +18,33 @@ EXE = str(Path(sys.executable).parent / "acontext-mcp")
 
 
 def _install(env: dict[str, str], *args: str) -> None:
-    done = subprocess.run([EXE, "install", *args], capture_output=True, text=True, timeout=120,
-                          env=env)  # fmt: skip
+    done = subprocess.run(
+        [EXE, "install", *args], capture_output=True, text=True, timeout=120, env=env
+    )
     assert done.returncode == 0, done.stderr
 
 
 def test_claude_code_connects_the_server_install_registered(claude_code, tmp_path: Path) -> None:
     home = tmp_path / "user"
     home.mkdir()
-    env = {**os.environ, "HOME": str(home), "ACONTEXT_HOME": str(tmp_path / "data"),
-           "DISABLE_TELEMETRY": "1", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1"}  # fmt: skip
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "ACONTEXT_HOME": str(tmp_path / "data"),
+        "DISABLE_TELEMETRY": "1",
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+    }
     env.pop("CLAUDE_CONFIG_DIR", None)
     _install(env, "claude-code")
     done = subprocess.run(
-        [str(claude_code.bin), "mcp", "get", "acontext"], capture_output=True, text=True,
-        timeout=120, env=env, cwd=home, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
+        [str(claude_code.bin), "mcp", "get", "acontext"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=home,
+        stdin=subprocess.DEVNULL,
+    )
     assert done.returncode == 0, done.stderr
     assert EXE in done.stdout and "Connected" in done.stdout, done.stdout
 
@@ -54,8 +65,12 @@ def test_openclaw_accepts_the_config_install_merged(openclaw, tmp_path: Path) ->
     merged = json.loads((state / "openclaw.json").read_text())
     assert merged["plugins"]["entries"]["acontext"]["hooks"]["allowConversationAccess"] is True
     done = subprocess.run(
-        [str(openclaw.bin), "config", "validate", "--json"], capture_output=True, text=True,
-        timeout=180, env=env, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
+        [str(openclaw.bin), "config", "validate", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert json.loads(done.stdout)["valid"] is True

@@ -61,14 +61,20 @@ def model(tmp_path: Path) -> Iterator[Path]:
 def _config(work: Path, port: str, store: Path) -> dict[str, Any]:
     workspace = str(work / "project")
     model = {
-        "id": "fake-model", "name": "Fake Model", "reasoning": False, "input": ["text"],
+        "id": "fake-model",
+        "name": "Fake Model",
+        "reasoning": False,
+        "input": ["text"],
         "cost": {"input": 0, "output": 0, "cacheRead": 0, "cacheWrite": 0},
-        "contextWindow": 128000, "maxTokens": 4096,
-    }  # fmt: skip
+        "contextWindow": 128000,
+        "maxTokens": 4096,
+    }
     provider = {
-        "baseUrl": f"http://127.0.0.1:{port}/v1", "apiKey": "sk-local",
-        "api": "openai-completions", "models": [model],
-    }  # fmt: skip
+        "baseUrl": f"http://127.0.0.1:{port}/v1",
+        "apiKey": "sk-local",
+        "api": "openai-completions",
+        "models": [model],
+    }
     entry = {
         "enabled": True,
         "hooks": {"allowConversationAccess": True},  # agent_end messages need it
@@ -77,10 +83,13 @@ def _config(work: Path, port: str, store: Path) -> dict[str, Any]:
     return {
         "agents": {"defaults": {"model": {"primary": "fake/fake-model"}, "workspace": workspace}},
         "models": {"mode": "merge", "providers": {"fake": provider}},
-        "plugins": {"load": {"paths": [str(PLUGIN)]}, "allow": ["acontext"],
-                    "entries": {"acontext": entry}},
+        "plugins": {
+            "load": {"paths": [str(PLUGIN)]},
+            "allow": ["acontext"],
+            "entries": {"acontext": entry},
+        },
         "tools": {"toolSearch": False},  # offer MCP tools directly, not behind tool_search
-    }  # fmt: skip
+    }
 
 
 class Workspace:
@@ -96,9 +105,14 @@ class Workspace:
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run(
-            [str(self.oc.bin), *args], cwd=self.project, env=self.env, capture_output=True,
-            text=True, timeout=RUN_TIMEOUT, stdin=subprocess.DEVNULL,
-        )  # fmt: skip
+            [str(self.oc.bin), *args],
+            cwd=self.project,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=RUN_TIMEOUT,
+            stdin=subprocess.DEVNULL,
+        )
         assert proc.returncode == 0, f"openclaw {args[:3]} exit {proc.returncode}\n{proc.stderr}"
         return proc
 

@@ -124,15 +124,21 @@ def _events(blocks: list[dict[str, Any]], model: str) -> list[tuple[str, dict[st
         else:
             start = {"type": "tool_use", "id": b["id"], "name": b["name"], "input": {}}
             deltas = [{"type": "input_json_delta", "partial_json": json.dumps(b["input"])}]
-        out.append(("content_block_start", {"type": "content_block_start", "index": i,
-                                            "content_block": start}))  # fmt: skip
+        out.append(
+            (
+                "content_block_start",
+                {"type": "content_block_start", "index": i, "content_block": start},
+            )
+        )
         for delta in deltas:
-            out.append(("content_block_delta", {"type": "content_block_delta", "index": i,
-                                                "delta": delta}))  # fmt: skip
+            out.append(
+                ("content_block_delta", {"type": "content_block_delta", "index": i, "delta": delta})
+            )
         out.append(("content_block_stop", {"type": "content_block_stop", "index": i}))
     end = {"stop_reason": stop, "stop_sequence": None}
-    out.append(("message_delta", {"type": "message_delta", "delta": end,
-                                  "usage": {"output_tokens": 5}}))  # fmt: skip
+    out.append(
+        ("message_delta", {"type": "message_delta", "delta": end, "usage": {"output_tokens": 5}})
+    )
     out.append(("message_stop", {"type": "message_stop"}))
     return out
 
@@ -147,10 +153,15 @@ def _message(blocks: list[dict[str, Any]], model: str) -> dict[str, Any]:
             content.append(dict(b))
     stop = "tool_use" if any(b["type"] == "tool_use" for b in blocks) else "end_turn"
     return {
-        "id": "msg_" + uuid.uuid4().hex[:20], "type": "message", "role": "assistant",
-        "model": model, "content": content, "stop_reason": stop, "stop_sequence": None,
+        "id": "msg_" + uuid.uuid4().hex[:20],
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": content,
+        "stop_reason": stop,
+        "stop_sequence": None,
         "usage": {"input_tokens": 10, "output_tokens": 5},
-    }  # fmt: skip
+    }
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -168,8 +179,15 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             body = raw.decode("utf-8", "replace")
         headers = {k.lower(): v for k, v in self.headers.items() if k.lower() != "x-api-key"}
-        self.script.log({"t": time.time(), "method": self.command, "path": self.path,
-                         "headers": headers, "body": body})  # fmt: skip
+        self.script.log(
+            {
+                "t": time.time(),
+                "method": self.command,
+                "path": self.path,
+                "headers": headers,
+                "body": body,
+            }
+        )
         return body if isinstance(body, dict) else {}
 
     def _json(self, obj: dict[str, Any], code: int = 200) -> None:
@@ -197,8 +215,9 @@ class Handler(BaseHTTPRequestHandler):
         if not path.endswith("/v1/messages"):
             return self._json({"type": "error", "error": {"message": "fake: no route"}}, 404)
         blocks, marker, step = self.script.reply(body)
-        self.script.log({"reply": {"path": path, "blocks": blocks, "conversation": marker,
-                                   "step": step}})  # fmt: skip
+        self.script.log(
+            {"reply": {"path": path, "blocks": blocks, "conversation": marker, "step": step}}
+        )
         model = body.get("model", "fake-model")
         if not body.get("stream"):
             return self._json(_message(blocks, model))

@@ -149,10 +149,14 @@ class LearningModel:
         system, prompt, rounds, names = _view(body)
         calls = decide(system, prompt, rounds, names)
         stage = (
-            "observe" if "insert_task" in names
-            else "learn" if "report_thinking" in names
-            else "distill" if names else "other"
-        )  # fmt: skip
+            "observe"
+            if "insert_task" in names
+            else "learn"
+            if "report_thinking" in names
+            else "distill"
+            if names
+            else "other"
+        )
         self.stages.append(stage)
         anthropic = request["path"].split("?")[0].endswith("/messages")
         usage = (len(request["raw"]) // 4, 20 + 10 * len(calls))
@@ -173,6 +177,12 @@ def cli_reply(argv: list[str], stdin: str) -> str:
     prompt, rounds = cli_view(stdin)
     calls = decide(instructions, prompt, rounds, names)
     usage = {"input_tokens": len(stdin) // 4, "output_tokens": 20 + 10 * len(calls)}
-    answer = {"type": "result", "subtype": "success", "is_error": False,
-              "result": cli_answer(calls), "usage": usage, "session_id": "fake"}  # fmt: skip
+    answer = {
+        "type": "result",
+        "subtype": "success",
+        "is_error": False,
+        "result": cli_answer(calls),
+        "usage": usage,
+        "session_id": "fake",
+    }
     return json.dumps(answer)

@@ -22,8 +22,9 @@ def model_server(script: Path, port_file: Path, *args: str) -> Iterator[str]:
     port_file.unlink(missing_ok=True)
     proc = subprocess.Popen(
         [sys.executable, str(script), "--port-file", str(port_file), *args],
-        stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        stdin=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + START_TIMEOUT
         while not port_file.exists() or not port_file.read_text():
