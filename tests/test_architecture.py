@@ -145,9 +145,12 @@ def module_imports(root: Path, path: Path) -> set[str]:
             for alias in node.names:
                 child = f"{base}.{alias.name}"
                 found.add(child if _is_module(root, child) else base)
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-            if MODULE_NAME.match(node.value.replace(package, "acontext_mcp", 1)):
-                found.add(node.value)
+        elif (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and MODULE_NAME.match(node.value.replace(package, "acontext_mcp", 1))
+        ):
+            found.add(node.value)
     return {m.replace(package, "acontext_mcp", 1) for m in found if m.split(".")[0] == package}
 
 
@@ -182,7 +185,7 @@ def find_cycle(edges: dict[tuple[str, str], list[str]]) -> list[str] | None:
         state[node] = 1
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == 1:
-                return stack[stack.index(nxt) :] + [nxt]
+                return [*stack[stack.index(nxt) :], nxt]
             if nxt not in state and (found := visit(nxt, [*stack, nxt])):
                 return found
         state[node] = 2
@@ -213,8 +216,12 @@ def test_every_module_has_a_layer() -> None:
 def test_no_package_cycles() -> None:
     edges = package_graph(PACKAGE, LEVEL)
     cycle = find_cycle(edges)
-    assert cycle is None, "import cycle " + " -> ".join(cycle or []) + ":\n" + "\n".join(
-        f"{a} -> {b}: {edges[(a, b)][0]}" for a, b in zip(cycle or [], (cycle or [])[1:])
+    steps = list(zip(cycle or [], (cycle or [])[1:], strict=False))
+    assert cycle is None, (
+        "import cycle "
+        + " -> ".join(cycle)
+        + ":\n"
+        + "\n".join(f"{a} -> {b}: {edges[(a, b)][0]}" for a, b in steps)
     )
 
 
