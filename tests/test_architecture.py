@@ -230,6 +230,14 @@ def test_every_import_goes_down_the_layer_order() -> None:
     assert not bad, "imports against the layer order (see LAYERS):\n" + "\n".join(bad)
 
 
+def test_the_readme_shows_the_same_layer_order() -> None:
+    text = (REPO / "README.md").read_text()
+    block = re.search(r"Imports go down one layer order.*?```\n(.*?)```", text, re.S)
+    assert block, "README's Layout section shows the layer order"
+    shown = [line.split() for line in block.group(1).replace("\n", " ").split("→")]
+    assert shown == [line.split() for line in LAYERS.strip().splitlines()]
+
+
 def test_the_graph_sees_function_level_relative_and_string_imports(tmp_path: Path) -> None:
     """The checks are not vacuous: every form of import makes an edge, cycles are found."""
     root = tmp_path / "acontext_mcp"
