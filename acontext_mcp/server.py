@@ -199,13 +199,13 @@ class SkillSearch(BaseModel):
 def _flush() -> Callable[[Settings, str, float], Json]:
     """The worker's flush, imported on first use (it pulls in the LLM providers)."""
     try:
-        from acontext_mcp.worker.flush import flush_session
+        from acontext_mcp.app.flush import flush_session
     except ModuleNotFoundError as exc:
-        if exc.name not in ("acontext_mcp.worker", "acontext_mcp.worker.flush"):
+        if exc.name not in ("acontext_mcp.app", "acontext_mcp.app.flush"):
             raise
         raise ToolError(
             "flush_session is unavailable: this installation has no background worker "
-            "(acontext_mcp.worker.flush); upgrade acontext-mcp"
+            "(acontext_mcp.app.flush); upgrade acontext-mcp"
         ) from exc
     return flush_session
 
@@ -387,12 +387,12 @@ def build_server(settings: Settings) -> MCPServer:
         session_id: Annotated[str | None, Field(description="Default: latest here")] = None,
         wait_s: Annotated[float, Field(ge=0, le=600, description="Seconds to wait")] = 0,
     ) -> Json:
-        from acontext_mcp.learn import pipeline
+        from acontext_mcp.app import learning
 
         sid = session_id or _latest_session(pool)
         if wait_s > 0:
-            return pipeline.learn_session(settings, sid, timeout_s=wait_s)
-        return pipeline.learn_later(settings, sid)
+            return learning.learn_session(settings, sid, timeout_s=wait_s)
+        return learning.learn_later(settings, sid)
 
     @tool("Learning status per session: pending, running, completed, failed.", READ_ONLY)
     def learning_status(

@@ -65,7 +65,7 @@ def worker_loop(n: int) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         settings = _home(Path(tmp), n)
         started = time.perf_counter()
-        stats = loop.run_worker(settings, until_idle=True, idle_exit_s=0.0)
+        stats = loop.run_worker(settings, {KIND: _noop}, until_idle=True, idle_exit_s=0.0)
         elapsed = time.perf_counter() - started
         assert stats["outcomes"] == ({"done": n} if n else {}), stats
     return elapsed
@@ -89,7 +89,6 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=500)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    loop.HANDLERS[KIND] = _noop
     logging.getLogger("acontext").setLevel(logging.WARNING)  # per-job INFO lines not shown
     print(f"python {sys.version.split()[0]}, {args.jobs} jobs, median of {args.runs} runs")
     a = statistics.median(queue_only(args.jobs) for _ in range(args.runs))

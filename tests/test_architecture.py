@@ -80,6 +80,199 @@ def test_storing_a_turn_needs_neither_mcp_nor_pydantic(tmp_path: Path) -> None:
     assert out.stdout.strip() == "[]"
 
 
+# --- One layer order, no cycles ---------------------------------------------------------------
+
+# The allowed layer order, written once, lowest first. A module may import only nodes on a
+# LOWER line (or its own node). A node is a package or a top-level module (`config`); two
+# stdlib-only leaves of capture/ are their own nodes because the store redacts and checks the
+# capture switches before it writes a turn. `app` holds the use cases (learn a session, queue
+# learning, flush, the job-handler registry) and hands the worker its handlers. Hooks are the
+# hot path: they sit high, but test_storing_a_turn_needs_neither_mcp_nor_pydantic and
+# test_hooks_stay_off_the_heavy_layers keep them standard-library only.
+LAYERS = """
+errors text fsio job_kinds progress stdio_guard umask
+private
+config
+user_config scrub hooklog
+formats capture.redact capture.privacy
+logsetup
+store
+disk
+skills
+capture
+llm
+worker
+observe
+learn
+app
+hooks setup
+server
+cli
+entry
+__main__
+"""
+LEVEL = {node: i for i, line in enumerate(LAYERS.strip().splitlines()) for node in line.split()}
+MODULE_NAME = re.compile(r"^acontext_mcp(\.\w+)+$")
+
+
+def _node(module: str, nodes: dict[str, int]) -> str | None:
+    """The layer node of a dotted module name under acontext_mcp (longest listed prefix)."""
+    parts = module.split(".")[1:]
+    for end in range(len(parts), 0, -1):
+        if ".".join(parts[:end]) in nodes:
+            return ".".join(parts[:end])
+    return None
+
+
+def _is_module(root: Path, dotted: str) -> bool:
+    rel = Path(*dotted.split(".")[1:])
+    return (root / rel).is_dir() or (root / rel).with_suffix(".py").is_file()
+
+
+def module_imports(root: Path, path: Path) -> set[str]:
+    """Every acontext_mcp module `path` imports: at module or function level, relative, or by
+    string (a constant like "acontext_mcp.learn.pipeline", as importlib would be given)."""
+    package = root.name
+    own = list(path.relative_to(root.parent).with_suffix("").parts)
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(own[: len(own) - node.level] + ([base] if base else []))
+            for alias in node.names:
+                child = f"{base}.{alias.name}"
+                found.add(child if _is_module(root, child) else base)
+        elif (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and MODULE_NAME.match(node.value.replace(package, "acontext_mcp", 1))
+        ):
+            found.add(node.value)
+    return {m.replace(package, "acontext_mcp", 1) for m in found if m.split(".")[0] == package}
+
+
+def package_graph(root: Path, nodes: dict[str, int]) -> dict[tuple[str, str], list[str]]:
+    """(importer node, imported node) -> the files and modules that make the edge."""
+    edges: dict[tuple[str, str], list[str]] = {}
+    for path in sorted(root.rglob("*.py")):
+        dotted = ".".join(path.relative_to(root.parent).with_suffix("").parts)
+        source = _node(dotted.replace(root.name, "acontext_mcp", 1), nodes)
+        if source is None:
+            if path.parent != root or path.name != "__init__.py":
+                edges.setdefault(("?", dotted), []).append("not in LAYERS")
+            continue
+        for module in sorted(module_imports(root, path)):
+            target = _node(module, nodes)
+            if target is None:
+                continue  # the package itself (acontext_mcp/__init__.py)
+            if target != source:
+                rel = path.relative_to(root.parent).as_posix()
+                edges.setdefault((source, target), []).append(f"{rel} imports {module}")
+    return edges
+
+
+def find_cycle(edges: dict[tuple[str, str], list[str]]) -> list[str] | None:
+    """One cycle of the node graph as [a, b, ..., a], or None."""
+    graph: dict[str, set[str]] = {}
+    for a, b in edges:
+        graph.setdefault(a, set()).add(b)
+    state: dict[str, int] = {}  # 1 on the stack, 2 done
+
+    def visit(node: str, stack: list[str]) -> list[str] | None:
+        state[node] = 1
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return [*stack[stack.index(nxt) :], nxt]
+            if nxt not in state and (found := visit(nxt, [*stack, nxt])):
+                return found
+        state[node] = 2
+        return None
+
+    for start in sorted(graph):
+        if start not in state and (found := visit(start, [start])):
+            return found
+    return None
+
+
+def layer_violations(edges: dict[tuple[str, str], list[str]], nodes: dict[str, int]) -> list[str]:
+    return [
+        f"{a} -> {b}: {why[0]}"
+        for (a, b), why in sorted(edges.items())
+        if a == "?" or nodes[a] <= nodes[b]
+    ]
+
+
+def test_every_module_has_a_layer() -> None:
+    edges = package_graph(PACKAGE, LEVEL)
+    assert not [b for a, b in edges if a == "?"], "add the new module to LAYERS"
+    listed = {p.stem if p.is_file() else p.name for p in PACKAGE.iterdir()}
+    missing = {n for n in LEVEL if n.split(".")[0] not in listed}
+    assert not missing, f"LAYERS names nodes that do not exist: {sorted(missing)}"
+
+
+def test_no_package_cycles() -> None:
+    edges = package_graph(PACKAGE, LEVEL)
+    cycle = find_cycle(edges)
+    steps = list(zip(cycle or [], (cycle or [])[1:], strict=False))
+    assert cycle is None, (
+        "import cycle "
+        + " -> ".join(cycle)
+        + ":\n"
+        + "\n".join(f"{a} -> {b}: {edges[(a, b)][0]}" for a, b in steps)
+    )
+
+
+def test_every_import_goes_down_the_layer_order() -> None:
+    bad = layer_violations(package_graph(PACKAGE, LEVEL), LEVEL)
+    assert not bad, "imports against the layer order (see LAYERS):\n" + "\n".join(bad)
+
+
+def test_the_readme_shows_the_same_layer_order() -> None:
+    text = (REPO / "README.md").read_text()
+    block = re.search(r"Imports go down one layer order.*?```\n(.*?)```", text, re.S)
+    assert block, "README's Layout section shows the layer order"
+    shown = [line.split() for line in block.group(1).replace("\n", " ").split("→")]
+    assert shown == [line.split() for line in LAYERS.strip().splitlines()]
+
+
+def test_the_graph_sees_function_level_relative_and_string_imports(tmp_path: Path) -> None:
+    """The checks are not vacuous: every form of import makes an edge, cycles are found."""
+    root = tmp_path / "acontext_mcp"
+    for name in ("low", "high", "top"):
+        (root / name).mkdir(parents=True)
+        (root / name / "__init__.py").write_text("")
+    (root / "low" / "a.py").write_text(
+        "import importlib\n\ndef f():\n    return importlib.import_module('acontext_mcp.high.b')\n"
+    )
+    (root / "high" / "b.py").write_text("def g():\n    from acontext_mcp.top import c\n")
+    (root / "top" / "c.py").write_text("from ..low import a\n")
+    nodes = {"low": 0, "high": 1, "top": 2}
+    edges = package_graph(root, nodes)
+    assert set(edges) == {("low", "high"), ("high", "top"), ("top", "low")}
+    assert find_cycle(edges) == ["high", "top", "low", "high"]
+    assert layer_violations(edges, nodes) == [
+        "high -> top: acontext_mcp/high/b.py imports acontext_mcp.top.c",
+        "low -> high: acontext_mcp/low/a.py imports acontext_mcp.high.b",
+    ]
+    (root / "low" / "a.py").write_text("X = 1\n")
+    assert find_cycle(package_graph(root, nodes)) is None
+
+
+def test_hooks_stay_off_the_heavy_layers() -> None:
+    """The hot path may use the worker's triggers but never the use cases or the LLM side,
+    though hooks sit above them in LAYERS."""
+    heavy = {"app", "observe", "learn", "llm", "server", "cli", "setup"}
+    bad = [
+        f"{a} -> {b}: {why[0]}"
+        for (a, b), why in sorted(package_graph(PACKAGE, LEVEL).items())
+        if a == "hooks" and b in heavy
+    ]
+    assert not bad, "\n".join(bad)
+
+
 # --- The store owns the SQL -----------------------------------------------------------------
 
 # Files outside store/ that may run SQL, and why. Nothing else may.

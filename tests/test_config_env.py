@@ -29,8 +29,6 @@ ALLOWED = {
     ("acontext_mcp/hooks/__init__.py", "_detach"): "the same: decides whether to fork at all",
     ("acontext_mcp/setup/doctor_mcp.py", "_expand"): "expands ${VAR} in a host's MCP server "
     "entry the way the host does: any variable name, not a setting of ours",
-    ("acontext_mcp/worker/loop.py", "handlers"): "ACONTEXT_WORKER_HANDLERS, the test hook issue "
-    "11 item 3 deletes",
 }
 
 

@@ -65,7 +65,7 @@ def _env(tmp: Path, provider: str, url: str) -> dict[str, str]:
         "CLAUDE_CONFIG_DIR": str(tmp / "claude-config"),
         "OPENCLAW_STATE_DIR": str(tmp / "no-openclaw"),
     }
-    for name in ("ACONTEXT_HOOK_INLINE", "ACONTEXT_WORKER_HANDLERS", "ACONTEXT_SKILLS_DIR",
+    for name in ("ACONTEXT_HOOK_INLINE", "ACONTEXT_SKILLS_DIR",
                  "OPENAI_API_KEY", "ANTHROPIC_API_KEY"):  # fmt: skip
         env.pop(name, None)
     if provider == "openai":

@@ -12,6 +12,7 @@ import pytest
 from support.fake_provider import FakeProvider, call, tools
 from support.learn_fixtures import PROCEDURE, SKILL_MD, SUCCESS, learner_script
 
+from acontext_mcp.app import learning as learning_uc
 from acontext_mcp.config import Settings
 from acontext_mcp.learn import pipeline
 from acontext_mcp.learn.learner import run_learner
@@ -322,7 +323,7 @@ def test_learn_session_runs_everything_in_the_foreground(
     use_model(monkeypatch, [tools(SUCCESS), tools(failure), *learner_script()])
     steps: list[str] = []
 
-    out = pipeline.learn_session(settings, "s1", observe_first=False, timeout_s=60,
+    out = learning_uc.learn_session(settings, "s1", observe_first=False, timeout_s=60,
                                  progress=steps.append)  # fmt: skip
 
     status = out["status"]
@@ -338,6 +339,7 @@ def test_learn_session_runs_everything_in_the_foreground(
 def test_worker_runs_learning_jobs(
     db: sqlite3.Connection, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from acontext_mcp.app.handlers import HANDLERS
     from acontext_mcp.worker.loop import run_worker
 
     task = finished_task(db, settings)
@@ -347,7 +349,7 @@ def test_worker_runs_learning_jobs(
 
         queue_learning(db, task["id"], "s1")
 
-    stats = run_worker(settings, until_idle=True, idle_exit_s=0.2)
+    stats = run_worker(settings, HANDLERS, until_idle=True, idle_exit_s=0.2)
 
     assert stats["outcomes"] == {"done": 2}, stats
     assert (settings.skills_dir / "python-packaging" / "procedures.md").exists()
@@ -387,6 +389,7 @@ def test_a_task_finished_again_while_its_learn_job_runs_is_learned(
 ) -> None:
     """The learn-again window: the job is running, the task is reopened and finished again,
     and `queue_learning` arrives mid-run. The job must not end `done` with the finish lost."""
+    from acontext_mcp.app.handlers import HANDLERS
     from acontext_mcp.store.tasks import queue_learning, update_task_by_id
     from acontext_mcp.worker.loop import run_worker
 
@@ -406,7 +409,7 @@ def test_a_task_finished_again_while_its_learn_job_runs_is_learned(
 
     row = db.execute("SELECT status, attempts FROM jobs WHERE id = ?", (job.id,)).fetchone()
     assert tuple(row) == ("queued", 0)
-    stats = run_worker(settings, until_idle=True, idle_exit_s=0.2)
+    stats = run_worker(settings, HANDLERS, until_idle=True, idle_exit_s=0.2)
     assert stats["outcomes"] == {"done": 2}, stats
     assert learning.learning_for_task(db, task["id"])["kind"] == "success"
     assert len(model.requests) >= 1
@@ -433,7 +436,7 @@ def test_finish_running_learns_tasks_the_user_says_are_done(
     assert learning.session_status(db, "s1")["unfinished_tasks"] == 1
     use_model(monkeypatch, [tools(SUCCESS), *learner_script()])
 
-    out = pipeline.learn_session(
+    out = learning_uc.learn_session(
         settings, "s1", observe_first=False, timeout_s=60, finish_running=True
     )
 

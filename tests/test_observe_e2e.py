@@ -110,7 +110,7 @@ def _provider_env(provider: str, url: str) -> dict[str, str]:
 def _env(home: Path, **extra: str) -> dict[str, str]:
     env = {**os.environ, "ACONTEXT_HOME": str(home), "ACONTEXT_WORKER": "off",
            "ACONTEXT_LLM_TIMEOUT": "20", "ACONTEXT_LLM_MAX_RETRIES": "1"}  # fmt: skip
-    for name in ("ACONTEXT_HOOK_INLINE", "ACONTEXT_WORKER_HANDLERS", "ACONTEXT_LLM_DAILY_TOKENS"):
+    for name in ("ACONTEXT_HOOK_INLINE", "ACONTEXT_LLM_DAILY_TOKENS"):
         env.pop(name, None)
     env.update(extra)
     return env

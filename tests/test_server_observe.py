@@ -87,15 +87,15 @@ async def test_flush_session_runs_the_worker_flush_with_the_timeout(
         seen.append((s.home, session_id, timeout_s))
         return {"session_id": session_id, "status": "done", "pending": 0}
 
-    module = types.ModuleType("acontext_mcp.worker.flush")
+    module = types.ModuleType("acontext_mcp.app.flush")
     module.flush_session = fake_flush  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "acontext_mcp.worker.flush", module)
-    if "acontext_mcp.worker" not in sys.modules:
+    monkeypatch.setitem(sys.modules, "acontext_mcp.app.flush", module)
+    if "acontext_mcp.app" not in sys.modules:
         try:
-            import acontext_mcp.worker  # noqa: F401
+            import acontext_mcp.app  # noqa: F401
         except ModuleNotFoundError:
             monkeypatch.setitem(
-                sys.modules, "acontext_mcp.worker", types.ModuleType("acontext_mcp.worker")
+                sys.modules, "acontext_mcp.app", types.ModuleType("acontext_mcp.app")
             )
     async with Client(server) as client:
         result = await client.call_tool("flush_session", {"session_id": "s1", "timeout_s": 5})
@@ -112,7 +112,7 @@ async def test_flush_session_without_a_worker_says_so(
     server, settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _seed(settings)
-    monkeypatch.setitem(sys.modules, "acontext_mcp.worker.flush", None)
+    monkeypatch.setitem(sys.modules, "acontext_mcp.app.flush", None)
     async with Client(server) as client:
         result = await client.call_tool("flush_session", {"session_id": "s1"})
     assert result.is_error
@@ -123,8 +123,8 @@ async def test_flush_session_through_the_real_worker_extracts_tasks(
     server, settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The whole path: MCP tool -> worker flush -> task agent, with a scripted model."""
-    pytest.importorskip("acontext_mcp.worker.flush")
-    select = pytest.importorskip("acontext_mcp.llm.select")
+    pytest.importorskip("acontext_mcp.app.flush")
+    handlers = pytest.importorskip("acontext_mcp.app.handlers")  # the worker's provider_for
     from support.fake_provider import FakeProvider, call, tools
 
     conn = open_db(settings)
@@ -133,7 +133,7 @@ async def test_flush_session_through_the_real_worker_extracts_tasks(
     model = FakeProvider(
         [tools(call("insert_task", after_order=0, description="Add dark mode"), call("finish"))]
     )
-    monkeypatch.setattr(select, "provider_for", lambda _settings, _conn: model)
+    monkeypatch.setattr(handlers, "provider_for", lambda _settings, _conn: model)
     async with Client(server) as client:
         flushed = await client.call_tool("flush_session", {"session_id": "s1", "timeout_s": 20})
         assert not flushed.is_error, flushed.content

@@ -10,6 +10,7 @@ import pytest
 from support.fake_provider import FakeProvider, bad_call, call, tools
 
 from acontext_mcp.config import Settings
+from acontext_mcp.learn.pipeline import queue_preference
 from acontext_mcp.llm import LLMUnavailable, ProviderFailed, Reply
 from acontext_mcp.observe import task_agent
 from acontext_mcp.observe.summary import render_tasks, session_summary
@@ -104,7 +105,7 @@ def test_landing_page_example_yields_three_tasks_and_the_preference(
             ),
         ]
     )
-    out = extract_tasks(conn, settings, model, "s1")
+    out = extract_tasks(conn, settings, model, "s1", on_preference=queue_preference)
 
     tasks = session_tasks(conn, "s1")
     assert [(t["order"], t["status"]) for t in tasks] == [

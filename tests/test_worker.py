@@ -3,7 +3,7 @@
 Real SQLite files throughout; the worker tests run `python -m acontext_mcp worker` as real
 processes, kill one with SIGKILL mid-job and check that the retried run ends exactly where an
 uninterrupted run does, with no step applied twice. Test handlers live in a module written to
-a temp dir and selected with ACONTEXT_WORKER_HANDLERS.
+a temp dir; the worker is handed them along with the real registry (app/handlers.py).
 """
 
 from __future__ import annotations
@@ -17,17 +17,20 @@ import subprocess
 import sys
 import threading
 import time
-import types
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from acontext_mcp import job_kinds
+from acontext_mcp.app import handlers as app_handlers
+from acontext_mcp.app.flush import flush_session
+from acontext_mcp.app.handlers import HANDLERS
 from acontext_mcp.config import Settings
 from acontext_mcp.llm import BudgetExhausted
 from acontext_mcp.store.db import connect, open_db
 from acontext_mcp.store.turns import store_turn
-from acontext_mcp.worker import flush, jobs, lease, loop, triggers
+from acontext_mcp.worker import jobs, lease, loop, triggers
 
 BIN = Path(sys.executable).parent / "acontext-mcp"
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "claude_code"
@@ -65,12 +68,11 @@ HANDLERS = {"test_steps": steps, "test_boom": boom, "test_noop": noop}
 
 def _env(home: Path, handlers_dir: Path | None = None, **extra: str) -> dict[str, str]:
     env = {**os.environ, "ACONTEXT_HOME": str(home), "ACONTEXT_LLM_PROVIDER": "none"}
-    for name in ("ACONTEXT_HOOK_INLINE", "ACONTEXT_WORKER", "ACONTEXT_WORKER_HANDLERS"):
+    for name in ("ACONTEXT_HOOK_INLINE", "ACONTEXT_WORKER"):
         env.pop(name, None)
     if handlers_dir is not None:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(handlers_dir),
                                                           env.get("PYTHONPATH")]))  # fmt: skip
-        env["ACONTEXT_WORKER_HANDLERS"] = "worker_test_handlers"
     env.update(extra)
     return env
 
@@ -81,8 +83,24 @@ def handlers_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder.mkdir()
     (folder / "worker_test_handlers.py").write_text(HANDLER_MODULE)
     monkeypatch.syspath_prepend(str(folder))
-    monkeypatch.setenv("ACONTEXT_WORKER_HANDLERS", "worker_test_handlers")
     return folder
+
+
+def _with_test_handlers() -> dict[str, loop.Handler]:
+    """The real registry plus the test module's handlers (handlers_dir is on sys.path)."""
+    import worker_test_handlers  # type: ignore[import-not-found]
+
+    return {**HANDLERS, **worker_test_handlers.HANDLERS}
+
+
+# `acontext-mcp worker ARGS` (the real command line) handed the test handlers as well.
+WORKER_MAIN = (
+    "import sys, worker_test_handlers\n"
+    "from acontext_mcp.app.handlers import HANDLERS\n"
+    "from acontext_mcp.cli import main\n"
+    "HANDLERS.update(worker_test_handlers.HANDLERS)\n"
+    "sys.exit(main(['worker', *sys.argv[1:]]))\n"
+)
 
 
 def _settings(home: Path) -> Settings:
@@ -93,7 +111,7 @@ def _settings(home: Path) -> Settings:
 
 def _worker(env: dict[str, str], *args: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "acontext_mcp", "worker", *args],
+        [sys.executable, "-c", WORKER_MAIN, *args],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
 
@@ -271,21 +289,17 @@ def fake_observe(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
             raise state["provider"]
         return state["provider"]
 
-    def extract_tasks(conn, settings, provider, session_id):
+    def extract_tasks(conn, settings, provider, session_id, on_preference=None):
         state["extracted"].append(session_id)
+        state["on_preference"] = on_preference
         conn.execute("UPDATE messages SET status = 'processed' WHERE session_id = ?", (session_id,))
         return {"messages": 1, "remaining": 0}
 
-    for name, attrs in {
-        "acontext_mcp.observe.todos": {"track_session": track_session},
-        "acontext_mcp.llm.select": {"provider_for": provider_for},
-        "acontext_mcp.observe.task_agent": {
-            "extract_tasks": extract_tasks, "release_processing": lambda conn, sid: 0,
-        },
+    for name, fake in {
+        "track_session": track_session, "provider_for": provider_for,
+        "extract_tasks": extract_tasks, "release_processing": lambda conn, sid: 0,
     }.items():  # fmt: skip
-        module = types.ModuleType(name)
-        module.__dict__.update(attrs)
-        monkeypatch.setitem(sys.modules, name, module)
+        monkeypatch.setattr(app_handlers, name, fake)
     monkeypatch.setenv("ACONTEXT_WORKER", "off")
     return state
 
@@ -294,9 +308,10 @@ class TestWorkerLoop:
     def test_observe_runs_the_tracker_then_extraction(self, settings, db, fake_observe):
         _pending(db, settings, "s1", 3)
         job_id = triggers.queue_observe(db, "s1")
-        stats = loop.run_worker(settings, until_idle=True, idle_exit_s=0.05)
+        stats = loop.run_worker(settings, HANDLERS, until_idle=True, idle_exit_s=0.05)
         assert stats["lease"] and stats["outcomes"] == {"done": 1}
         assert fake_observe["tracked"] == ["s1"] and fake_observe["extracted"] == ["s1"]
+        assert fake_observe["on_preference"] is app_handlers.queue_preference  # to learning
         assert jobs.get(db, job_id).status == "done"
         assert lease.current(db) is None  # released on exit
 
@@ -304,7 +319,7 @@ class TestWorkerLoop:
         fake_observe["provider"] = BudgetExhausted("today's 200,000 tokens are spent")
         _pending(db, settings, "s1", 3)
         job_id = triggers.queue_observe(db, "s1")
-        stats = loop.run_worker(settings, until_idle=True, idle_exit_s=0.05)
+        stats = loop.run_worker(settings, HANDLERS, until_idle=True, idle_exit_s=0.05)
         assert stats["outcomes"] == {"deferred": 1}
         job = jobs.get(db, job_id)
         assert job.status == "queued" and job.attempts == 0
@@ -320,7 +335,7 @@ class TestWorkerLoop:
         assert "1 deferred" in status.stdout and "tokens are spent" in status.stdout
         # A flush runs it now all the same, and a provider that is back finishes it.
         fake_observe["provider"] = "fake"
-        out = flush.flush_session(settings, "s1", timeout_s=10)
+        out = flush_session(settings, "s1", timeout_s=10)
         assert out["status"] == "done" and out["ran_here"]
         assert (out["pending_before"], out["pending_after"]) == (3, 0)
 
@@ -335,23 +350,33 @@ class TestWorkerLoop:
             session = type(reason).__name__
             _pending(db, settings, session, 1)
             job_id = triggers.queue_observe(db, session)
-            loop.run_worker(settings, until_idle=True, idle_exit_s=0.05)
+            loop.run_worker(settings, HANDLERS, until_idle=True, idle_exit_s=0.05)
             assert jobs.get(db, job_id).run_after > time.time() + 500
             triggers.maybe_queue(db, settings, session, event="PostToolUse")
             assert jobs.get(db, job_id).run_after > time.time() + 500  # not a turn end
             triggers.maybe_queue(db, settings, session, event="Stop")
             assert (jobs.get(db, job_id).run_after <= time.time()) is hastened
 
-    def test_missing_observe_modules_are_skipped(self, settings, db, monkeypatch):
-        for name in ("acontext_mcp.observe.todos", "acontext_mcp.llm.select"):
-            monkeypatch.setitem(sys.modules, name, None)  # import raises ModuleNotFoundError
-        out = loop.observe_session(db, settings, {"session_id": "s1"})
-        assert out == {"session_id": "s1", "extracted": None}
+    @pytest.mark.parametrize(
+        "renamed", ["acontext_mcp.observe.todos", "acontext_mcp.llm.select",
+                    "acontext_mcp.learn.pipeline"],
+    )  # fmt: skip
+    def test_a_missing_handler_module_fails_at_import_not_in_a_job(self, renamed):
+        """No guard skips a renamed module: the worker's entry cannot even be imported."""
+        code = f"import sys; sys.modules[{renamed!r}] = None\nimport acontext_mcp.app.handlers\n"
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             timeout=60)  # fmt: skip
+        assert out.returncode != 0 and "ModuleNotFoundError" in out.stderr, out.stderr
+        assert renamed in out.stderr
+
+    def test_the_registry_handles_every_job_kind_the_hooks_start_a_worker_for(self):
+        assert sorted(HANDLERS) == sorted(job_kinds.ALL)
+        assert HANDLERS[job_kinds.OBSERVE_SESSION] is app_handlers.observe_session
 
     def test_jobs_without_a_handler_stay_queued(self, settings, db, handlers_dir):
         learn = jobs.enqueue(db, "a_future_kind", {"x": 1}, dedup_key="future:1")
         boom = jobs.enqueue(db, "test_boom", {})
-        stats = loop.run_worker(settings, until_idle=True, idle_exit_s=0.05)
+        stats = loop.run_worker(settings, _with_test_handlers(), until_idle=True, idle_exit_s=0.05)
         assert stats["outcomes"] == {"retry": 1}
         assert jobs.get(db, learn).status == "queued" and jobs.get(db, learn).attempts == 0
         failed = jobs.get(db, boom)
@@ -362,7 +387,7 @@ class TestWorkerLoop:
         _pending(db, settings, "s1", 2)
         assert lease.acquire(db, "someone-else", 30)
         started = time.monotonic()
-        out = flush.flush_session(settings, "s1", timeout_s=0.3)
+        out = flush_session(settings, "s1", timeout_s=0.3)
         assert out["status"] == "timeout" and "someone-else" in out["reason"]
         assert time.monotonic() - started < 5
         assert jobs.summary(db)["counts"]["queued"] == 1  # the job stays for the worker

@@ -57,7 +57,7 @@ def cmd_learn(args: argparse.Namespace, settings: Settings) -> int:
             for status in statuses:
                 print("\n".join(_status_lines(status)))
         return 0
-    from acontext_mcp.learn.pipeline import learn_session
+    from acontext_mcp.app.learning import learn_session
     from acontext_mcp.logsetup import setup_logging
 
     setup_logging(settings, name="worker")

@@ -61,6 +61,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
         else:
             _print_status(info)
         return 0
+    from acontext_mcp.app.handlers import HANDLERS
     from acontext_mcp.logsetup import setup_logging
     from acontext_mcp.worker.loop import run_worker
 
@@ -75,7 +76,9 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     try:
-        stats = run_worker(settings, until_idle=args.until_idle, idle_exit_s=args.idle, stop=stop)
+        stats = run_worker(
+            settings, HANDLERS, until_idle=args.until_idle, idle_exit_s=args.idle, stop=stop
+        )
     except KeyboardInterrupt:
         return 130
     if args.json:
@@ -87,8 +90,8 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_flush(args: argparse.Namespace, settings: Settings) -> int:
+    from acontext_mcp.app.flush import flush_session
     from acontext_mcp.logsetup import setup_logging
-    from acontext_mcp.worker.flush import flush_session
 
     setup_logging(settings, name="worker")
     out = flush_session(settings, args.session, timeout_s=args.timeout)

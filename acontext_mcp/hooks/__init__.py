@@ -1,29 +1,24 @@
 """Hook entry points: `acontext-mcp hook <agent> <event>`, run by the host agent per event.
 
 The hot path: a hook runs in a fresh interpreter once per tool call, so this module imports
-nothing but `os` and `sys`. It reads the payload, and for events the host needs no answer to,
-forks: the parent exits at once (the host sees a finished, silent hook) and the detached child
-captures, logging to the data home. Events that answer (Claude Code SessionStart, OpenClaw)
-run inline. `ACONTEXT_HOOK_INLINE=1` runs everything inline (debugging, `doctor`), as do
-platforms without fork, and so does a hook whose log cannot be written (a detached child could
-tell no one; inline, it says so in one line on stderr). Either way the hook fails open: exit 0,
-nothing on stdout but an answer. See hooks/run.py for what runs.
+nothing but `os`, `sys` and the log writer (hooklog.py, `os` and `time`). It reads the payload,
+and for events the host needs no answer to, forks: the parent exits at once (the host sees a
+finished, silent hook) and the detached child captures, logging to the data home. Events that
+answer (Claude Code SessionStart, OpenClaw) run inline. `ACONTEXT_HOOK_INLINE=1` runs everything
+inline (debugging, `doctor`), as do platforms without fork, and so does a hook whose log cannot
+be written (a detached child could tell no one; inline, it says so in one line on stderr).
+Either way the hook fails open: exit 0, nothing on stdout but an answer. See hooks/run.py for
+what runs.
 """
 
 from __future__ import annotations
 
 import os
 
+from acontext_mcp.hooklog import LOG_FLAGS
+
 MAX_STDIN = 64 * 1024 * 1024  # hook payloads are small; refuse to buffer anything absurd
 ANSWERING = {("claude-code", "SessionStart")}
-# Appending, non-blocking (a FIFO in the log's place must not hang a hook), owner-only.
-LOG_FLAGS = (
-    os.O_WRONLY
-    | os.O_APPEND
-    | os.O_CREAT
-    | getattr(os, "O_NONBLOCK", 0)
-    | getattr(os, "O_CLOEXEC", 0)
-)
 
 
 def read_stdin() -> bytes:

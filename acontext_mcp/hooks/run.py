@@ -9,34 +9,21 @@ Hooks never call an LLM or the network.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 import traceback
 from typing import Any
 
-from acontext_mcp.hooks import LOG_FLAGS, MAX_STDIN
+from acontext_mcp.hooklog import append
+from acontext_mcp.hooks import MAX_STDIN
 
 AGENTS = ("claude-code", "openclaw")
 MAX_STDERR = 300  # characters of the one line said when the log cannot be written
 
 
 def _log(line: str) -> str | None:
-    """Append one line to <home>/logs/hooks.log. Never raises (logging must not break a
-    hook): returns None, or why the log could not be written."""
-    try:
-        from acontext_mcp.config import Settings
-        from acontext_mcp.private import private_mkdir
-
-        logs = Settings.from_env().logs_dir
-        private_mkdir(logs)
-        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
-        fd = os.open(logs / "hooks.log", LOG_FLAGS, 0o600)
-        with open(fd, "a", encoding="utf-8") as fh:
-            fh.write(f"{stamp} {os.getpid()} {line}\n")
-    except Exception as exc:
-        return f"{type(exc).__name__}: {exc}"
-    return None
+    """Append one line to <home>/logs/hooks.log; never raises (see hooklog.append)."""
+    return append(line)
 
 
 def _redacted(text: str) -> str:

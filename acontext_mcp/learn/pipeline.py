@@ -1,7 +1,7 @@
 """The learning pipeline: finished task -> distilled learning -> skill-learner run -> commit.
 
-Two job kinds, run by the worker (worker/loop.py) or here, in the foreground, by
-`acontext-mcp learn` and the `learn_now` tool:
+Two job kinds, run by the worker (app/handlers.py hands them to it) or in the foreground by
+`acontext-mcp learn` and the `learn_now` tool (app/learning.py):
 
 - `learn_task` {task_id, session_id}: attach the session to its space, distill the task (one
   LLM call, or none for a trivial one) into a `learnings` row, and queue the space's learner.
@@ -22,7 +22,7 @@ import time
 from datetime import date
 from typing import Any
 
-from acontext_mcp.config import Settings, env_number
+from acontext_mcp.config import Settings
 from acontext_mcp.errors import AcontextError, NotFound
 from acontext_mcp.store import learning
 from acontext_mcp.store import tasks as task_store
@@ -264,23 +264,10 @@ def after_learning(settings: Settings) -> dict[str, Any]:
     return done
 
 
-# --- learning one session now (CLI and learn_now) ---------------------------------------------
+# --- a session's learning (the use cases in app/learning.py build on these) ------------------
 
 
-def _finish_running(conn: sqlite3.Connection, session_id: str) -> list[int]:
-    """Mark the session's running tasks succeeded, with a progress line saying who decided."""
-    from acontext_mcp.store.tasks import update_task_by_id
-
-    note = "User: marked done with `acontext-mcp learn --finish-running`."
-    done = []
-    with atomic(conn):
-        for task_id in task_store.task_ids(conn, session_id, ("running",)):
-            update_task_by_id(conn, task_id, status="success", add_progress=note)
-            done.append(task_id)
-    return done
-
-
-def _require_session(conn: sqlite3.Connection, session_id: str) -> None:
+def require_session(conn: sqlite3.Connection, session_id: str) -> None:
     if not session_exists(conn, session_id):
         raise NotFound(
             f"no session {session_id!r}; list_sessions (or `acontext-mcp sessions`) shows them"
@@ -294,7 +281,7 @@ def queue_session(
     learnings are retried). Returns {space, queued: [job ids], tasks: n}."""
     from acontext_mcp.learn.spaces import space_for_session
 
-    _require_session(conn, session_id)
+    require_session(conn, session_id)
     with atomic(conn):
         chosen = space_for_session(conn, settings, session_id, explicit=space)
     rows = task_store.task_ids(conn, session_id, ("success", "failed"))
@@ -313,96 +300,6 @@ def queue_session(
     if learning.waiting_count(conn, chosen):
         queue_space(conn, chosen)
     return {"space": chosen, "queued": queued, "tasks": len(rows)}
-
-
-def learn_session(
-    settings: Settings,
-    session_id: str,
-    *,
-    space: str | None = None,
-    observe_first: bool = True,
-    timeout_s: float | None = None,
-    progress: Any = None,
-    finish_running: bool = False,
-) -> dict[str, Any]:
-    """Observe the session (if asked), then distill its finished tasks and run its space's
-    learner, here and now (or, when a live worker holds the lease, wait for it to). With
-    `finish_running`, tasks still running after observation count as succeeded: the user says
-    so, the way the reference product promotes tasks when learning is asked for.
-
-    Returns {session_id, space, observe?, steps: [...], status: learning status}."""
-    from acontext_mcp.store.db import open_db
-    from acontext_mcp.worker.flush import flush_session, run_job_now
-
-    timeout = timeout_s if timeout_s is not None else env_number("ACONTEXT_LEARN_TIMEOUT_S", 300)
-    deadline = time.monotonic() + timeout
-    say = progress or (lambda _msg: None)
-    out: dict[str, Any] = {"session_id": session_id, "steps": []}
-    conn = open_db(settings)
-    try:
-        _require_session(conn, session_id)  # before anything is queued for it
-    finally:
-        conn.close()
-    if observe_first:
-        say("observing the session (task tracking)…")
-        observed = flush_session(
-            settings, session_id, timeout_s=max(1.0, timeout / 2), hand_on=False
-        )  # the learning it queues runs here, next
-        out["observe"] = {k: observed.get(k) for k in ("status", "reason") if observed.get(k)}
-    conn = open_db(settings)
-    try:
-        if finish_running:
-            out["finished_by_request"] = _finish_running(conn, session_id)
-        queued = queue_session(conn, settings, session_id, space=space)
-        out["space"] = queued["space"]
-        for n, job_id in enumerate(queued["queued"], 1):
-            say(f"distilling finished task {n}/{len(queued['queued'])}…")
-            step = run_job_now(settings, conn, job_id, deadline, hand_on=False)
-            out["steps"].append({"job": learning.LEARN_TASK, **step})
-            if step["status"] in ("deferred", "timeout"):
-                break
-        for _ in range(8):  # each run takes MAX_BATCH learnings
-            if not learning.waiting_count(conn, queued["space"]) or time.monotonic() > deadline:
-                break
-            say(f"running the skill learner for space {queued['space']}…")
-            job_id = queue_space(conn, queued["space"])
-            step = run_job_now(settings, conn, job_id, deadline, hand_on=False)
-            out["steps"].append({"job": learning.LEARN_SPACE, **step})
-            if step["status"] != "done":
-                break
-        out["status"] = learning.session_status(conn, session_id)
-        from acontext_mcp.worker.triggers import ensure_worker
-
-        ensure_worker(conn, settings)  # whatever is left (other sessions, deferred work)
-        return out
-    finally:
-        conn.close()
-
-
-def learn_later(settings: Settings, session_id: str, *, space: str | None = None) -> dict[str, Any]:
-    """Queue the session's observation and learning for the background worker (started if
-    none is alive) and return at once with its learning status."""
-    from acontext_mcp.store.db import open_db
-    from acontext_mcp.worker.loop import OBSERVE
-    from acontext_mcp.worker.triggers import ensure_worker, observe_key
-
-    conn = open_db(settings)
-    try:
-        queued = queue_session(conn, settings, session_id, space=space)
-        jobs.enqueue(
-            conn, OBSERVE, {"session_id": session_id}, dedup_key=observe_key(session_id),
-            requeue=True, run_after=time.time(),
-        )  # fmt: skip
-        started = ensure_worker(conn, settings)
-        return {
-            "session_id": session_id,
-            "space": queued["space"],
-            "queued_tasks": len(queued["queued"]),
-            "worker_started": started,
-            "status": learning.session_status(conn, session_id),
-        }
-    finally:
-        conn.close()
 
 
 def current_session(conn: sqlite3.Connection, project_dir: str | None) -> str | None:

@@ -15,6 +15,9 @@ poisonous message cannot block the session forever.
 Cost: the prompt is the static instructions (system), a bounded task summary and the batch,
 rendered compactly (user prompts in full, assistant text, tool calls as name + short args,
 tool results clipped); nothing else of the session is resent. See bench/bench_observe_tokens.py.
+
+A recorded preference is handed to `on_preference` (the use-case layer passes the learning
+pipeline's `queue_preference`): observation sits below learning and never imports it.
 """
 
 from __future__ import annotations
@@ -38,6 +41,9 @@ from acontext_mcp.store.db import atomic, loads
 from acontext_mcp.store.sessions import session_project_dir
 from acontext_mcp.text import clip
 from acontext_mcp.user_config import project_setting
+
+# (conn, settings, session_id, task_id, text): send one observed preference on to learning
+PreferenceSink = Callable[[sqlite3.Connection, Settings, str, int, str], object]
 
 log = logging.getLogger("acontext.observe")
 
@@ -359,10 +365,16 @@ class _Round:
     """The state one batch's tool calls work on."""
 
     def __init__(
-        self, conn: sqlite3.Connection, settings: Settings, session_id: str, ids: list[int]
+        self,
+        conn: sqlite3.Connection,
+        settings: Settings,
+        session_id: str,
+        ids: list[int],
+        on_preference: PreferenceSink | None = None,
     ) -> None:
         self.conn = conn
         self.settings = settings
+        self.on_preference = on_preference
         self.session_id = session_id
         self.ids = ids  # batch index -> stored message id
         self.current: int | None = None  # the task number last touched
@@ -444,9 +456,8 @@ class _Round:
             if held is None:
                 return "Already known; nothing added"
             self.stats["preferences_added"] += 1
-            from acontext_mcp.learn.pipeline import queue_preference
-
-            queue_preference(conn, self.settings, sid, held["id"], args["text"].strip())
+            if self.on_preference is not None:
+                self.on_preference(conn, self.settings, sid, held["id"], args["text"].strip())
             return f"Preference recorded on task {order}"
         raise InvalidInput(f"no handler for tool {name!r}")
 
@@ -459,8 +470,10 @@ def extract_tasks(
     *,
     batch: int = DEFAULT_BATCH,
     max_rounds: int = DEFAULT_MAX_ROUNDS,
+    on_preference: PreferenceSink | None = None,
 ) -> dict[str, Any]:
-    """Run the task agent over one batch of the session's pending messages.
+    """Run the task agent over one batch of the session's pending messages; each preference
+    it records also goes to `on_preference` (learning's `queue_preference` in the worker).
 
     Returns {session_id, messages (batch size), rounds, finished, tasks_created,
     tasks_updated, progress_added, preferences_added, messages_linked, tool_errors,
@@ -473,7 +486,7 @@ def extract_tasks(
     if not rows:
         result.update(finished=True, remaining=0)
         return result
-    state = _Round(conn, settings, session_id, ids)
+    state = _Round(conn, settings, session_id, ids, on_preference)
     try:
         criteria = task_criteria(settings, session_project_dir(conn, session_id))
         messages = [

@@ -2,8 +2,8 @@
 
 The job is queued (or moved up, if it was deferred), then either run here, in-process,
 holding the data home's worker lease like any worker, or, when a live worker holds the lease,
-left to that worker while we watch the job settle. Used by `acontext-mcp flush` and the
-`flush_session` MCP tool.
+left to that worker while we watch the job settle, with the handlers the caller hands in
+(app/flush.py: `acontext-mcp flush` and the `flush_session` MCP tool).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 
 from acontext_mcp.config import Settings
 from acontext_mcp.worker import jobs, lease
+from acontext_mcp.worker.loop import Handler
 
 POLL_S = 0.1
 
@@ -32,7 +33,12 @@ def _settled(job: jobs.Job | None) -> dict[str, Any] | None:
 
 
 def flush_session(
-    settings: Settings, session_id: str, timeout_s: float = 60.0, *, hand_on: bool = True
+    settings: Settings,
+    session_id: str,
+    timeout_s: float = 60.0,
+    *,
+    handlers: dict[str, Handler],
+    hand_on: bool = True,
 ) -> dict[str, Any]:
     """Observe `session_id` now. Returns {session_id, job_id, status, ran_here, result?,
     reason?, pending_before, pending_after}; status is done, deferred (LLM unavailable, with
@@ -49,7 +55,10 @@ def flush_session(
             conn, OBSERVE, {"session_id": session_id}, dedup_key=observe_key(session_id),
             requeue=True, run_after=time.time(),
         )  # fmt: skip
-        out = run_job_now(settings, conn, job_id, time.monotonic() + timeout_s, hand_on=hand_on)
+        out = run_job_now(
+            settings, conn, job_id, time.monotonic() + timeout_s, handlers=handlers,
+            hand_on=hand_on,
+        )  # fmt: skip
         return {
             "session_id": session_id,
             "job_id": job_id,
@@ -62,7 +71,13 @@ def flush_session(
 
 
 def run_job_now(
-    settings: Settings, conn: Any, job_id: int, deadline: float, *, hand_on: bool = True
+    settings: Settings,
+    conn: Any,
+    job_id: int,
+    deadline: float,
+    *,
+    handlers: dict[str, Handler],
+    hand_on: bool = True,
 ) -> dict[str, Any]:
     """Run queued job `job_id` here, holding the worker lease, or wait for the live worker
     that holds it to settle the job, until `deadline` (time.monotonic()). Returns {status,
@@ -71,7 +86,7 @@ def run_job_now(
     from acontext_mcp.worker.loop import Worker
     from acontext_mcp.worker.triggers import ensure_worker
 
-    worker = Worker(settings, conn, holder=lease.new_holder("flush"))
+    worker = Worker(settings, conn, handlers, holder=lease.new_holder("flush"))
     out: dict[str, Any] | None = None
     ran_here = False
     while out is None:

@@ -2,8 +2,9 @@
 
 `run_worker` takes the `worker` lease (or returns at once when another live worker holds it),
 renews it and the current job's lease from a heartbeat thread, and runs ready jobs through
-`HANDLERS`. A handler gets `(conn, settings, payload)` and returns a dict for the log. What
-its outcome does to the job:
+the handlers it is handed (the product's registry is acontext_mcp/app/handlers.py, above
+this layer; the worker imports no handler by name). A handler gets `(conn, settings,
+payload)` and returns a dict for the log. What its outcome does to the job:
 
 - returns: the job is done (`jobs.complete`, fenced by the holder);
 - raises `acontext_mcp.llm.LLMUnavailable`: the job is deferred (ACONTEXT_WORKER_DEFER_S, a
@@ -12,17 +13,12 @@ its outcome does to the job:
 - raises anything else: a failed attempt, retried with backoff up to
   ACONTEXT_WORKER_MAX_ATTEMPTS, then `failed`.
 
-Jobs of kinds without a handler stay queued. The learning handlers (`learn_task`,
-`learn_space`) live in acontext_mcp/learn/pipeline.py and are imported on first use. Extra
-handler modules (tests) are named in ACONTEXT_WORKER_HANDLERS: comma-separated modules, each
-with a `HANDLERS` dict. Logs go to <home>/logs/worker.log.
+Jobs of kinds without a handler stay queued. Logs go to <home>/logs/worker.log.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
-import os
 import sqlite3
 import threading
 import time
@@ -31,8 +27,8 @@ from typing import Any
 
 from acontext_mcp import job_kinds
 from acontext_mcp.config import Settings, env_number
+from acontext_mcp.llm import LLMUnavailable
 from acontext_mcp.store.db import rollback
-from acontext_mcp.store.learning import LEARN_SPACE, LEARN_TASK
 from acontext_mcp.worker import jobs, lease
 
 log = logging.getLogger("acontext.worker")
@@ -43,7 +39,6 @@ DEFAULT_LEASE_S = 30.0
 DEFAULT_IDLE_S = 5.0
 DEFAULT_DEFER_S = 600.0
 OBSERVE = job_kinds.OBSERVE_SESSION
-MAX_BATCHES = 8  # extraction batches per observe job
 
 
 def env_float(name: str, default: float) -> float:
@@ -66,93 +61,6 @@ def max_attempts() -> int:
     return int(env_float("ACONTEXT_WORKER_MAX_ATTEMPTS", jobs.DEFAULT_MAX_ATTEMPTS))
 
 
-# --- Handlers ---
-
-
-def _optional(module: str, name: str) -> Any:
-    """`module.name`, or None while that module is not written yet (or lacks the name)."""
-    try:
-        return getattr(importlib.import_module(module), name)
-    except ModuleNotFoundError as exc:
-        if exc.name and module.startswith(exc.name):
-            log.warning("%s is not available (%s); skipping it", module, exc)
-            return None
-        raise
-    except AttributeError:
-        log.warning("%s has no %s; skipping it", module, name)
-        return None
-
-
-def observe_session(
-    conn: sqlite3.Connection, settings: Settings, payload: dict[str, Any]
-) -> dict[str, Any]:
-    """Deterministic todo tracking, then LLM task extraction, batch by batch, while a
-    provider is available. Messages a dead worker left `processing` go back to pending first:
-    this job's holder is the only one working on the session."""
-    session_id = payload["session_id"]
-    out: dict[str, Any] = {"session_id": session_id}
-    track_session = _optional("acontext_mcp.observe.todos", "track_session")
-    if track_session is not None:
-        out["tracked"] = track_session(conn, settings, session_id)
-    provider_for = _optional("acontext_mcp.llm.select", "provider_for")
-    extract_tasks = _optional("acontext_mcp.observe.task_agent", "extract_tasks")
-    if provider_for is None or extract_tasks is None:
-        out["extracted"] = None
-        return out
-    release = _optional("acontext_mcp.observe.task_agent", "release_processing")
-    if release is not None:
-        out["released"] = release(conn, session_id)
-    provider = provider_for(settings, conn)  # raises NoProvider when there is none
-    batches: list[dict[str, Any]] = []
-    for _ in range(MAX_BATCHES):
-        result = extract_tasks(conn, settings, provider, session_id)
-        batches.append(result)
-        if not result.get("messages") or not result.get("remaining"):
-            break
-    else:  # more than a job's share: run again after this one (others get a turn)
-        from acontext_mcp.worker.triggers import queue_observe
-
-        queue_observe(conn, session_id)
-    out["extracted"] = batches
-    return out
-
-
-def _lazy(module: str, name: str) -> Handler:
-    """A handler imported on its first job: learning pulls in gitpython and the LLM SDKs,
-    which a worker that only observes never needs."""
-
-    def run(conn: sqlite3.Connection, settings: Settings, payload: dict[str, Any]) -> Any:
-        return getattr(importlib.import_module(module), name)(conn, settings, payload)
-
-    run.__name__ = name
-    return run
-
-
-HANDLERS: dict[str, Handler] = {
-    OBSERVE: observe_session,
-    LEARN_TASK: _lazy("acontext_mcp.learn.pipeline", "learn_task"),
-    LEARN_SPACE: _lazy("acontext_mcp.learn.pipeline", "learn_space"),
-}
-
-
-def handlers() -> dict[str, Handler]:
-    """HANDLERS plus those of the modules named in ACONTEXT_WORKER_HANDLERS."""
-    found = dict(HANDLERS)
-    for name in filter(
-        None, (n.strip() for n in os.environ.get("ACONTEXT_WORKER_HANDLERS", "").split(","))
-    ):
-        found.update(importlib.import_module(name).HANDLERS)
-    return found
-
-
-def _llm_unavailable() -> tuple[type[BaseException], ...]:
-    try:
-        from acontext_mcp.llm import LLMUnavailable
-    except ImportError:  # pragma: no cover - the llm package ships with this one
-        return ()
-    return (LLMUnavailable,)
-
-
 # --- The worker ---
 
 
@@ -163,16 +71,16 @@ class Worker:
         self,
         settings: Settings,
         conn: sqlite3.Connection,
+        handlers: dict[str, Handler],
         *,
         holder: str | None = None,
         lease_s: float | None = None,
-        registry: dict[str, Handler] | None = None,
     ) -> None:
         self.settings = settings
         self.conn = conn
         self.holder = holder or lease.new_holder()
         self.lease_s = lease_s or lease_seconds()
-        self.handlers = registry if registry is not None else handlers()
+        self.handlers = handlers
         self.max_attempts = max_attempts()
         self.defer_s = defer_seconds()
         self.job: jobs.Job | None = None
@@ -236,7 +144,7 @@ class Worker:
         except jobs.LeaseLost as exc:
             self._rollback()
             outcome = {"outcome": "lost", "reason": str(exc)}
-        except _llm_unavailable() as exc:
+        except LLMUnavailable as exc:
             self._rollback()
             reason = f"{type(exc).__name__}: {exc}"
             wait = self.defer_s / 5 if type(exc).__name__ == "ProviderFailed" else self.defer_s
@@ -269,6 +177,7 @@ class Worker:
 
 def run_worker(
     settings: Settings,
+    handlers: dict[str, Handler],
     *,
     until_idle: bool = True,
     idle_exit_s: float | None = None,
@@ -277,7 +186,8 @@ def run_worker(
     poll_s: float = 0.1,
     max_poll_s: float = 2.0,
 ) -> dict[str, Any]:
-    """Run jobs until idle for `idle_exit_s` (until_idle) or until `stop` is set.
+    """Run jobs of the kinds in `handlers` until idle for `idle_exit_s` (until_idle) or until
+    `stop` is set.
 
     Returns {"lease": bool, "holder", "ran", "outcomes": {outcome: count}}; lease False means
     another live worker holds the data home's lease and nothing ran.
@@ -287,7 +197,7 @@ def run_worker(
     idle_exit_s = idle_seconds() if idle_exit_s is None else idle_exit_s
     stop = stop or threading.Event()
     conn = open_db(settings)
-    worker = Worker(settings, conn, lease_s=lease_s)
+    worker = Worker(settings, conn, handlers, lease_s=lease_s)
     stats: dict[str, Any] = {"lease": False, "holder": worker.holder, "ran": 0, "outcomes": {}}
     try:
         if not worker.acquire():

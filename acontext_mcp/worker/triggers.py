@@ -26,6 +26,7 @@ import sys
 import time
 from typing import Any
 
+from acontext_mcp import job_kinds
 from acontext_mcp.config import Settings, env_lenient_number, worker_switch
 from acontext_mcp.store import batches
 from acontext_mcp.worker import jobs, lease
@@ -78,11 +79,10 @@ def why_observe(conn: sqlite3.Connection, session_id: str, event: str | None) ->
 
 def queue_observe(conn: sqlite3.Connection, session_id: str) -> int:
     """Queue (or re-queue) the session's observe job; returns its id."""
-    from acontext_mcp.worker.loop import OBSERVE
-
     return jobs.enqueue(
-        conn, OBSERVE, {"session_id": session_id}, dedup_key=observe_key(session_id), requeue=True
-    )
+        conn, job_kinds.OBSERVE_SESSION, {"session_id": session_id},
+        dedup_key=observe_key(session_id), requeue=True,
+    )  # fmt: skip
 
 
 def maybe_queue(
@@ -108,11 +108,9 @@ def maybe_queue(
 
 def ensure_worker(conn: sqlite3.Connection, settings: Settings) -> bool:
     """Spawn a detached worker when one is needed and allowed; True when one was started."""
-    from acontext_mcp.worker.loop import handlers
-
     if not autostart_enabled() or lease.current(conn) is not None:
         return False
-    if not jobs.ready_count(conn, handlers()):
+    if not jobs.ready_count(conn, job_kinds.ALL):  # the kinds app/handlers.py runs
         return False
     if not lease.acquire(conn, lease.new_holder("spawn"), SPAWN_GAP_S, name=SPAWN_LEASE):
         return False  # another hook started one a moment ago
@@ -148,6 +146,6 @@ def spawn_worker(settings: Settings) -> int:
 
 
 def _log(line: str) -> None:
-    from acontext_mcp.hooks.run import _log as hook_log
+    from acontext_mcp.hooklog import append
 
-    hook_log(line)
+    append(line)
