@@ -155,12 +155,12 @@ def explicit_home() -> str | None:
 
 
 def user_home_env() -> str | None:
-    """`$HOME` as set, or None: the capture marker walk stops there (capture/privacy.py)."""
+    """`$HOME` as set, or None: the capture marker walk stops there (privacy/switches.py)."""
     return env_text("HOME")
 
 
 def capture_switch() -> str:
-    """`$ACONTEXT_CAPTURE`, lower-cased; "" when unset (capture/privacy.py decides)."""
+    """`$ACONTEXT_CAPTURE`, lower-cased; "" when unset (privacy/switches.py decides)."""
     return (env_text("ACONTEXT_CAPTURE") or "").lower()
 
 

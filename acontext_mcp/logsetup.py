@@ -11,8 +11,8 @@ import logging
 import logging.handlers
 import sys
 
-from acontext_mcp.capture.redact import redact_text
 from acontext_mcp.config import Settings
+from acontext_mcp.privacy.redact import redact_text
 from acontext_mcp.private import private_mkdir
 
 _FORMAT = "%(asctime)s %(process)d %(name)s %(levelname)s %(message)s"

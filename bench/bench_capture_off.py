@@ -26,9 +26,9 @@ from _support import turns  # noqa: E402
 from synth import fixture_lines, fresh_copy, write_synthetic  # noqa: E402
 
 from acontext_mcp.capture.claude_code import capture_transcript, skip_session  # noqa: E402
-from acontext_mcp.capture.redact import redact_message  # noqa: E402
 from acontext_mcp.config import Settings  # noqa: E402
 from acontext_mcp.formats import convert  # noqa: E402
+from acontext_mcp.privacy.redact import redact_message  # noqa: E402
 from acontext_mcp.store.db import open_db  # noqa: E402
 
 

@@ -36,7 +36,7 @@ from pathlib import Path
 
 from _support import code, prose
 
-from acontext_mcp.capture import redact as current
+from acontext_mcp.privacy import redact as current
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -129,15 +129,20 @@ def _messages(text: str) -> list[dict]:
 
 def _baseline(ref: str) -> types.ModuleType | None:
     """redact.py as it is at git ref `ref`, as a module, or None when git cannot show it."""
-    try:
-        source = subprocess.run(
-            ["git", "show", f"{ref}:acontext_mcp/capture/redact.py"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    except (OSError, subprocess.CalledProcessError):
+    source = None
+    for path in ("acontext_mcp/privacy/redact.py", "acontext_mcp/capture/redact.py"):  # new, old
+        try:
+            source = subprocess.run(
+                ["git", "show", f"{ref}:{path}"],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            break
+        except (OSError, subprocess.CalledProcessError):
+            continue
+    if source is None:
         return None
     module = types.ModuleType("baseline_redact")
     sys.modules[module.__name__] = module  # dataclasses look their module up by name

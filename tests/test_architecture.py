@@ -94,7 +94,7 @@ errors text fsio job_kinds progress stdio_guard umask
 private
 config
 user_config scrub hooklog
-formats capture.redact capture.privacy
+formats privacy
 logsetup
 store
 disk

@@ -31,8 +31,8 @@ from test_hooks_claude_code import (
 from test_hooks_openclaw import CONVERSATION, RUN1, RUN2, SESSION, stored
 
 from acontext_mcp.capture import importer
-from acontext_mcp.capture.privacy import CAPTURE_ENV
 from acontext_mcp.config import Settings
+from acontext_mcp.privacy.switches import CAPTURE_ENV
 from acontext_mcp.store.db import open_db
 
 SID = "0f0f0f0f-1111-4222-8333-944444444444"

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from acontext_mcp.capture.privacy import (
+from acontext_mcp.config import Settings
+from acontext_mcp.errors import InvalidInput
+from acontext_mcp.privacy.switches import (
     CAPTURE_ENV,
     PROJECT_MARKER,
     capture_allowed,
     set_project_capture,
     set_session_capture,
 )
-from acontext_mcp.config import Settings
-from acontext_mcp.errors import InvalidInput
 
 
 @pytest.fixture(autouse=True)

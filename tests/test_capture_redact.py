@@ -17,7 +17,7 @@ from collections import Counter
 
 import pytest
 
-from acontext_mcp.capture.redact import (
+from acontext_mcp.privacy.redact import (
     PRIVATE_MARK,
     placeholder,
     redact_message,

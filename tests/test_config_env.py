@@ -11,9 +11,9 @@ import pytest
 
 from acontext_mcp import config, hooks
 from acontext_mcp.capture import importer
-from acontext_mcp.capture.privacy import capture_allowed
 from acontext_mcp.config import Settings
 from acontext_mcp.llm.select import choose
+from acontext_mcp.privacy.switches import capture_allowed
 from acontext_mcp.setup import claude_code, openclaw
 from acontext_mcp.skills import sync
 from acontext_mcp.worker import triggers

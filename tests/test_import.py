@@ -23,7 +23,7 @@ import pytest
 
 from acontext_mcp.capture import importer
 from acontext_mcp.capture.claude_code import capture_transcript, subagent_session_id
-from acontext_mcp.capture.privacy import set_project_capture, set_session_capture
+from acontext_mcp.privacy.switches import set_project_capture, set_session_capture
 from acontext_mcp.progress import Progress, clock_text, human_bytes
 from acontext_mcp.store.sessions import get_session
 

@@ -15,8 +15,8 @@ import pytest
 from mcp import Client
 from test_capture_redact import CASES
 
-from acontext_mcp.capture.privacy import CAPTURE_ENV, set_project_capture, set_session_capture
 from acontext_mcp.config import Settings
+from acontext_mcp.privacy.switches import CAPTURE_ENV, set_project_capture, set_session_capture
 from acontext_mcp.server import build_server
 from acontext_mcp.store.db import open_db
 from acontext_mcp.store.sessions import ensure_session

@@ -27,12 +27,12 @@ from typing import Any
 
 from acontext_mcp.capture import gaps as capture_gaps
 from acontext_mcp.capture.claude_code_lines import Entry, Parsed, parse_records
-from acontext_mcp.capture.redact import redact_message, redact_value
 from acontext_mcp.capture.stop_message import settle
 from acontext_mcp.capture.transcript import READ_LIMIT, Chunk, Cursor, read_lines
 from acontext_mcp.config import Settings
 from acontext_mcp.errors import TooLarge
 from acontext_mcp.formats.parts import Message
+from acontext_mcp.privacy.redact import redact_message, redact_value
 from acontext_mcp.store.cursors import get_cursor, set_cursor
 from acontext_mcp.store.db import atomic, dumps
 from acontext_mcp.store.events import add_event, has_keyed_event

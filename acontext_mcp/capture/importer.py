@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from acontext_mcp.capture.claude_code import capture_transcript, cursor_key, subagent_session_id
-from acontext_mcp.capture.privacy import capture_allowed
 from acontext_mcp.capture.transcript import open_regular
 from acontext_mcp.config import Settings, claude_config_dir
+from acontext_mcp.privacy.switches import capture_allowed
 from acontext_mcp.store.cursors import get_cursor
 
 DEFAULT_LIVE_WINDOW = 600.0  # seconds: a transcript written to this recently may still grow

@@ -18,9 +18,9 @@ import json
 import sqlite3
 from typing import Any
 
-from acontext_mcp.capture.redact import redact_text
 from acontext_mcp.config import Settings
 from acontext_mcp.formats.parts import Message
+from acontext_mcp.privacy.redact import redact_text
 from acontext_mcp.store.cursors import get_cursor, set_cursor
 from acontext_mcp.store.db import atomic
 from acontext_mcp.store.messages import delete_message, recent_assistant_parts, store_messages

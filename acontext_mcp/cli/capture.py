@@ -1,6 +1,6 @@
 """`acontext-mcp capture on|off|status`: the privacy switches from a shell.
 
-The switches are marker files (see capture/privacy.py), so flipping one takes effect at the
+The switches are marker files (see privacy/switches.py), so flipping one takes effect at the
 next hook of a running agent, with no restart. Each flip also opens or ends a capture gap
 (capture/gaps.py), so what is written while off stays out even if no hook ran meanwhile.
 """
@@ -11,14 +11,14 @@ import argparse
 import os
 from collections.abc import Callable
 
-from acontext_mcp.capture.privacy import (
+from acontext_mcp.config import Settings
+from acontext_mcp.privacy.switches import (
     CAPTURE_ENV,
     GLOBAL_MARKER,
     capture_allowed,
     set_project_capture,
     set_session_capture,
 )
-from acontext_mcp.config import Settings
 from acontext_mcp.private import private_mkdir
 
 

@@ -37,7 +37,7 @@ def handle(event: str, payload: dict[str, Any]) -> dict[str, Any] | None:
     """Run one event; return the JSON answer for Claude Code, or None for no output."""
     if event not in EVENTS:
         raise ValueError(f"unknown Claude Code hook event {event!r}")
-    from acontext_mcp.capture.privacy import capture_allowed
+    from acontext_mcp.privacy.switches import capture_allowed
     from acontext_mcp.store.db import open_db
 
     settings = Settings.from_env()
@@ -128,8 +128,8 @@ def _cover_last_message(
     """Make sure the turn's final text is stored: re-read a lagging transcript briefly, then
     store the text as a provisional message that the real line replaces when it arrives."""
     from acontext_mcp.capture.claude_code import capture_transcript
-    from acontext_mcp.capture.redact import redact_text
     from acontext_mcp.capture.stop_message import is_stored, store_provisional, text_hash
+    from acontext_mcp.privacy.redact import redact_text
     from acontext_mcp.store.sessions import ensure_session
 
     digest = text_hash(redact_text(text)[0])

@@ -63,7 +63,7 @@ def handle(event: str, payload: dict[str, Any]) -> dict[str, Any] | None:
         if session_id is None:
             raise ValueError(f"{event} payload names no sessionId or sessionKey")
         from acontext_mcp.capture import gaps
-        from acontext_mcp.capture.privacy import capture_allowed
+        from acontext_mcp.privacy.switches import capture_allowed
 
         allowed, _why = capture_allowed(settings, project_dir=project_dir, session_id=session_id)
         who = gaps.Subject(AGENT, (session_id,), project_dir)
@@ -254,9 +254,9 @@ def _store_new(
     capture was off (`skip`) or stamped inside a capture gap (capture/gaps.py) are not stored.
     """
     from acontext_mcp.capture import gaps
-    from acontext_mcp.capture.redact import redact_message
     from acontext_mcp.errors import InvalidInput
     from acontext_mcp.formats.convert import to_internal
+    from acontext_mcp.privacy.redact import redact_message
     from acontext_mcp.store.events import add_event
     from acontext_mcp.store.messages import next_position
 

@@ -30,7 +30,7 @@ def _redacted(text: str) -> str:
     """Error text as captured text is stored: an error may quote a path or a value holding a
     secret. Imported here, on the error path only (redact is standard library)."""
     try:
-        from acontext_mcp.capture.redact import redact_text
+        from acontext_mcp.privacy.redact import redact_text
 
         return redact_text(text)[0]
     except Exception as exc:  # never log what could not be redacted

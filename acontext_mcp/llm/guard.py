@@ -29,9 +29,9 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from acontext_mcp.capture.redact import redact_message, redact_text
 from acontext_mcp.formats.parts import estimate_tokens
 from acontext_mcp.llm import BudgetExhausted, ProviderFailed, Reply, ToolCall, ToolSpec
+from acontext_mcp.privacy.redact import redact_message, redact_text
 from acontext_mcp.store import usage
 from acontext_mcp.text import clip
 

@@ -136,7 +136,7 @@ def _check_store(report: Report, settings: Settings) -> None:
 
 
 def _check_capture_switch(report: Report, settings: Settings, project: Path) -> None:
-    from acontext_mcp.capture.privacy import capture_allowed
+    from acontext_mcp.privacy.switches import capture_allowed
 
     try:
         allowed, why = capture_allowed(settings, project_dir=str(project), session_id=None)

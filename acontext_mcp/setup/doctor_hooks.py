@@ -108,7 +108,7 @@ def _size(path: Path) -> int:
 
 def _why_nothing(home: Path, project: Path, sid: str, log_lines: list[str]) -> str:
     """The likeliest reason a clean hook run stored nothing, for the fail message."""
-    from acontext_mcp.capture.privacy import capture_allowed
+    from acontext_mcp.privacy.switches import capture_allowed
 
     settings = dataclasses.replace(Settings.from_env(), home=home)
     allowed, why = capture_allowed(settings, project_dir=str(project), session_id=sid)

@@ -10,12 +10,12 @@ import sqlite3
 from collections import Counter
 from typing import Any
 
-from acontext_mcp.capture.privacy import capture_allowed
-from acontext_mcp.capture.redact import redact_message, redact_value
 from acontext_mcp.config import Settings
 from acontext_mcp.errors import InvalidInput
 from acontext_mcp.formats import convert
 from acontext_mcp.formats.parts import FORMATS
+from acontext_mcp.privacy.redact import redact_message, redact_value
+from acontext_mcp.privacy.switches import capture_allowed
 from acontext_mcp.store import messages as message_store
 from acontext_mcp.store.db import atomic
 from acontext_mcp.store.events import add_event

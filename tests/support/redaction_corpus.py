@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from acontext_mcp.capture import redact as current
-from acontext_mcp.capture.redact import placeholder
+from acontext_mcp.privacy import redact as current
+from acontext_mcp.privacy.redact import placeholder
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRETS = ROOT / "tests" / "fixtures" / "redaction" / "secrets.jsonl"
@@ -107,7 +107,7 @@ class SecretCase:
     def redact(self, module: Any = current) -> tuple[str, dict[str, int]]:
         """The redacted text as the store keeps it for this channel, and the counts.
 
-        `module` is `acontext_mcp.capture.redact`, or an older copy of it (the bench)."""
+        `module` is `acontext_mcp.privacy.redact`, or an older copy of it (the bench)."""
         if self.channel.startswith("tool-call"):
             args = json.dumps({"command": self.text})
             message = {
