@@ -372,3 +372,24 @@ def test_the_jobs_table_has_one_writer() -> None:
     assert not bad, "write the jobs table through acontext_mcp/store/jobs.py:\n" + "\n".join(
         f"{where}: {text}" for where, text in bad.items()
     )
+
+
+def main(argv: list[str]) -> int:
+    """`python tests/test_architecture.py [PACKAGE_DIR]`: print the package graph (one line per
+    edge, lowest layer first), then any cycle and any edge against the layer order. Point it at
+    another checkout's acontext_mcp/ to compare (modules missing from LAYERS are named)."""
+    root = Path(argv[0]).resolve() if argv else PACKAGE
+    edges = package_graph(root, LEVEL)
+    for src, dst in sorted(edges, key=lambda e: (LEVEL.get(e[0], -1), e)):
+        print(f"{src} -> {dst}")
+    cycle = find_cycle(edges)
+    violations = layer_violations(edges, LEVEL)
+    print(f"cycle: {' -> '.join(cycle) if cycle else 'none'}")
+    print(f"against the layer order: {len(violations)}")
+    for line in violations:
+        print(f"  {line}")
+    return 1 if cycle or violations else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
