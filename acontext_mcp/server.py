@@ -281,9 +281,14 @@ def build_server(settings: Settings) -> MCPServer:
     ) -> StoredTurn:
         with pool().connection() as conn:
             result = turns.store_turn(
-                conn, settings, messages, fmt=format, session_id=session_id, meta=meta,
+                conn,
+                settings,
+                messages,
+                fmt=format,
+                session_id=session_id,
+                meta=meta,
                 workdir=os.getcwd(),  # the agent's project: its project switch applies
-            )  # fmt: skip
+            )
         return StoredTurn(**result)
 
     @tool("List sessions, most recently active first.", READ_ONLY)
@@ -312,9 +317,14 @@ def build_server(settings: Settings) -> MCPServer:
     ) -> MessagePage:
         with pool().connection() as conn:
             page = turns.read_messages(
-                conn, settings, session_id, fmt=format, limit=limit, cursor=cursor,
+                conn,
+                settings,
+                session_id,
+                fmt=format,
+                limit=limit,
+                cursor=cursor,
                 inline_binary=include_binary,
-            )  # fmt: skip
+            )
         return MessagePage(**page)
 
     @tool("List tracked tasks of one session, or across recent sessions.", READ_ONLY)
@@ -425,9 +435,14 @@ def build_server(settings: Settings) -> MCPServer:
         max_results: Annotated[int, Field(ge=1, le=1000)] = 100,
     ) -> Json:
         return disk_search.grep(
-            settings, disk, pattern, glob=glob, ignore_case=ignore_case, context=context,
+            settings,
+            disk,
+            pattern,
+            glob=glob,
+            ignore_case=ignore_case,
+            context=context,
             max_results=max_results,
-        )  # fmt: skip
+        )
 
     @tool("Read a text file from a disk, by line range.", READ_ONLY)
     def disk_read(

@@ -67,15 +67,20 @@ class Setup:
 
     def hook(self, event: str = "Stop") -> None:
         self.hooks.env = self.env
-        payload = {"session_id": SID, "transcript_path": str(self.transcript),
-                   "cwd": str(self.project), "hook_event_name": event}  # fmt: skip
+        payload = {
+            "session_id": SID,
+            "transcript_path": str(self.transcript),
+            "cwd": str(self.project),
+            "hook_event_name": event,
+        }
         self.hooks.run(event, payload)
         assert self.hooks.failures() == []
 
     def cli(self, *args: str) -> str:
         env = {k: v for k, v in self.hooks.env.items() if k != CAPTURE_ENV}
-        done = subprocess.run([str(BIN), *args], cwd=self.project, env=env, capture_output=True,
-                              text=True, timeout=60)  # fmt: skip
+        done = subprocess.run(
+            [str(BIN), *args], cwd=self.project, env=env, capture_output=True, text=True, timeout=60
+        )
         assert done.returncode == 0, done.stderr
         return done.stdout
 
@@ -239,13 +244,23 @@ class TestClaudeCode:
         payloads = [_relocate(json.loads(line), tmp_path) for line in recorded]
         session = payloads[0]["session_id"]
         env = {k: v for k, v in hooks.env.items() if k != CAPTURE_ENV}
-        subprocess.run([str(BIN), "capture", "off", "--session", session], env=env, check=True,
-                       capture_output=True, timeout=60)  # fmt: skip
+        subprocess.run(
+            [str(BIN), "capture", "off", "--session", session],
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
         for payload in payloads:
             if payload["hook_event_name"] != "SubagentStart":
                 hooks.run(payload["hook_event_name"], payload)
-        subprocess.run([str(BIN), "capture", "on", "--session", session], env=env, check=True,
-                       capture_output=True, timeout=60)  # fmt: skip
+        subprocess.run(
+            [str(BIN), "capture", "on", "--session", session],
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
         hooks.run("SessionEnd", payloads[-1])
         assert hooks.failures() == []
         with hooks.db() as conn:
@@ -257,12 +272,21 @@ class TestClaudeCode:
 
 
 def openclaw_hook(home: Path, payload: dict[str, Any], env: dict[str, str] | None = None) -> None:
-    env = {**os.environ, "ACONTEXT_HOME": str(home), "HOME": str(home.parent / "user"),
-           **(env or {})}  # fmt: skip
+    env = {
+        **os.environ,
+        "ACONTEXT_HOME": str(home),
+        "HOME": str(home.parent / "user"),
+        **(env or {}),
+    }
     env.pop("ACONTEXT_SKILLS_DIR", None)
     data = json.dumps(payload).encode()
-    proc = subprocess.run([str(BIN), "hook", "openclaw", "agent_end"], input=data,
-                          capture_output=True, env=env, timeout=60)  # fmt: skip
+    proc = subprocess.run(
+        [str(BIN), "hook", "openclaw", "agent_end"],
+        input=data,
+        capture_output=True,
+        env=env,
+        timeout=60,
+    )
     assert proc.returncode == 0 and proc.stderr == b"", proc.stderr
 
 
@@ -280,8 +304,14 @@ class OpenClaw:
             "HOME": str(self.home.parent / "user"),
         }
         env.pop(CAPTURE_ENV, None)
-        subprocess.run([str(BIN), *args], cwd=self.project, env=env, check=True,
-                       capture_output=True, timeout=60)  # fmt: skip
+        subprocess.run(
+            [str(BIN), *args],
+            cwd=self.project,
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
 
     def send(self, payload: dict[str, Any]) -> None:
         openclaw_hook(self.home, {**payload, "cwd": str(self.project)}, self.env)

@@ -214,5 +214,7 @@ def test_the_shared_fixture_isolates_the_user(tmp_path: Path) -> None:
     leaked = [n for n in os.environ if n.startswith(("OPENCLAW_", "CLAUDE_CONFIG_DIR"))]
     assert not leaked
     assert {n for n in os.environ if n.startswith("ACONTEXT_")} <= {
-        "ACONTEXT_HOME", "ACONTEXT_WORKER", "ACONTEXT_SKIP_E2E"
-    }  # fmt: skip
+        "ACONTEXT_HOME",
+        "ACONTEXT_WORKER",
+        "ACONTEXT_SKIP_E2E",
+    }

@@ -43,15 +43,27 @@ class Hooks:
         # SessionStart syncs skills into the agents' folders: keep them all under `root`.
         self.user = root / "user"
         self.claude_config = root / "claude-config"
-        self.env = {**os.environ, "ACONTEXT_HOME": str(self.home), "ACONTEXT_MCP_BIN": str(BIN),
-                    "HOME": str(self.user), "CLAUDE_CONFIG_DIR": str(self.claude_config),
-                    "OPENCLAW_STATE_DIR": str(root / "openclaw-state")}  # fmt: skip
+        self.env = {
+            **os.environ,
+            "ACONTEXT_HOME": str(self.home),
+            "ACONTEXT_MCP_BIN": str(BIN),
+            "HOME": str(self.user),
+            "CLAUDE_CONFIG_DIR": str(self.claude_config),
+            "OPENCLAW_STATE_DIR": str(root / "openclaw-state"),
+        }
         for name in ("ACONTEXT_HOOK_INLINE", "ACONTEXT_SKILLS_DIR", "OPENCLAW_HOME"):
             self.env.pop(name, None)
         self.log = self.home / "logs" / "hooks.log"
 
-    def run(self, event: str, payload: Any, *, shim: bool = False, inline: bool = False,
-            wait: bool = True) -> subprocess.CompletedProcess:  # fmt: skip
+    def run(
+        self,
+        event: str,
+        payload: Any,
+        *,
+        shim: bool = False,
+        inline: bool = False,
+        wait: bool = True,
+    ) -> subprocess.CompletedProcess:
         env = {**self.env, **({"ACONTEXT_HOOK_INLINE": "1"} if inline else {})}
         data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         before = self.finished()
@@ -186,8 +198,13 @@ class TestStopLag:
         text = next(b["text"] for b in record["message"]["content"] if b["type"] == "text")
         path = tmp_path / "t.jsonl"
         path.write_text("".join(lines[:last]))
-        payload = {"session_id": "lag", "transcript_path": str(path), "cwd": str(tmp_path),
-                   "hook_event_name": "Stop", "last_assistant_message": text}  # fmt: skip
+        payload = {
+            "session_id": "lag",
+            "transcript_path": str(path),
+            "cwd": str(tmp_path),
+            "hook_event_name": "Stop",
+            "last_assistant_message": text,
+        }
         return path, lines[last:], payload
 
     def test_a_lagging_transcript_is_covered_then_settled_exactly_once(self, hooks, tmp_path):
@@ -253,11 +270,16 @@ class TestConcurrency:
     def test_a_hook_killed_mid_capture_loses_nothing(self, hooks, tmp_path):
         path = tmp_path / "big.jsonl"
         lines = write_synthetic(path, 8_000_000)
-        payload = {"session_id": "crash", "transcript_path": str(path), "cwd": str(tmp_path),
-                   "hook_event_name": "Stop"}  # fmt: skip
+        payload = {
+            "session_id": "crash",
+            "transcript_path": str(path),
+            "cwd": str(tmp_path),
+            "hook_event_name": "Stop",
+        }
         env = {**hooks.env, "ACONTEXT_HOOK_INLINE": "1"}
-        proc = subprocess.Popen([str(BIN), "hook", "claude-code", "Stop"], stdin=subprocess.PIPE,
-                                env=env)  # fmt: skip
+        proc = subprocess.Popen(
+            [str(BIN), "hook", "claude-code", "Stop"], stdin=subprocess.PIPE, env=env
+        )
         proc.stdin.write(json.dumps(payload).encode())
         proc.stdin.close()
         deadline = time.monotonic() + 30
@@ -294,8 +316,11 @@ class TestFailOpen:
         assert len(hooks.failures()) == 1
 
     def test_a_missing_transcript_is_logged_not_raised(self, hooks, tmp_path):
-        payload = {"session_id": "gone", "transcript_path": str(tmp_path / "nope.jsonl"),
-                   "cwd": str(tmp_path)}  # fmt: skip
+        payload = {
+            "session_id": "gone",
+            "transcript_path": str(tmp_path / "nope.jsonl"),
+            "cwd": str(tmp_path),
+        }
         proc = hooks.run("PostToolUse", payload)
         assert proc.stdout == b""
 
@@ -303,14 +328,24 @@ class TestFailOpen:
         blocker = tmp_path / "file"
         blocker.write_text("not a directory")
         env = {**os.environ, "ACONTEXT_HOME": str(blocker / "home"), "ACONTEXT_HOOK_INLINE": "1"}
-        proc = subprocess.run([str(BIN), "hook", "claude-code", "Stop"], input=b"{}", env=env,
-                              capture_output=True, timeout=60)  # fmt: skip
+        proc = subprocess.run(
+            [str(BIN), "hook", "claude-code", "Stop"],
+            input=b"{}",
+            env=env,
+            capture_output=True,
+            timeout=60,
+        )
         assert proc.returncode == 0 and proc.stdout == b""
 
     def test_the_shim_without_an_install_exits_zero_and_logs(self, tmp_path):
         env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "ACONTEXT_HOME": str(tmp_path / "h")}
-        proc = subprocess.run([str(SHIM), "claude-code", "Stop"], input=b"{}", env=env,
-                              capture_output=True, timeout=30)  # fmt: skip
+        proc = subprocess.run(
+            [str(SHIM), "claude-code", "Stop"],
+            input=b"{}",
+            env=env,
+            capture_output=True,
+            timeout=30,
+        )
         assert proc.returncode == 0 and proc.stdout == b""
         assert "not found" in (tmp_path / "h" / "logs" / "hooks.log").read_text()
 
@@ -318,8 +353,13 @@ class TestFailOpen:
 class TestHotPath:
     def _imports(self, env: dict[str, str], payload: bytes) -> set[str]:
         code = "from acontext_mcp.hooks import main; main(['claude-code', 'PostToolUse'])"
-        proc = subprocess.run([sys.executable, "-X", "importtime", "-c", code], input=payload,
-                              env=env, capture_output=True, timeout=60)  # fmt: skip
+        proc = subprocess.run(
+            [sys.executable, "-X", "importtime", "-c", code],
+            input=payload,
+            env=env,
+            capture_output=True,
+            timeout=60,
+        )
         names = set()
         for line in proc.stderr.decode().splitlines():
             if line.startswith("import time:") and "|" in line:
@@ -327,8 +367,9 @@ class TestHotPath:
         return names
 
     def test_the_detaching_parent_imports_nothing_but_os(self, hooks, tmp_path):
-        payload = json.dumps({"session_id": "hp", "transcript_path": str(tmp_path / "t.jsonl"),
-                              "cwd": str(tmp_path)}).encode()  # fmt: skip
+        payload = json.dumps(
+            {"session_id": "hp", "transcript_path": str(tmp_path / "t.jsonl"), "cwd": str(tmp_path)}
+        ).encode()
         names = self._imports(hooks.env, payload)
         assert "acontext_mcp.hooks" in names
         assert not names & {"json", "re", "sqlite3", "typing", "acontext_mcp.hooks.run"}
@@ -336,8 +377,9 @@ class TestHotPath:
     def test_inline_capture_stays_on_the_standard_library(self, hooks, tmp_path):
         path = tmp_path / "t.jsonl"
         shutil.copy(FIXTURES / "multi_turn.jsonl", path)
-        payload = json.dumps({"session_id": "hp", "transcript_path": str(path),
-                              "cwd": str(tmp_path)}).encode()  # fmt: skip
+        payload = json.dumps(
+            {"session_id": "hp", "transcript_path": str(path), "cwd": str(tmp_path)}
+        ).encode()
         names = self._imports({**hooks.env, "ACONTEXT_HOOK_INLINE": "1"}, payload)
         assert "acontext_mcp.capture.claude_code" in names  # it did capture, inline
         assert not {n.split(".")[0] for n in names} & set(HEAVY)
@@ -346,8 +388,12 @@ class TestHotPath:
 
 class TestSessionStart:
     def _start(self, hooks: Hooks, project: Path, sid: str) -> dict[str, Any] | None:
-        payload = {"session_id": sid, "transcript_path": str(project / f"{sid}.jsonl"),
-                   "cwd": str(project), "source": "startup"}  # fmt: skip
+        payload = {
+            "session_id": sid,
+            "transcript_path": str(project / f"{sid}.jsonl"),
+            "cwd": str(project),
+            "source": "startup",
+        }
         proc = hooks.run("SessionStart", payload)
         return json.loads(proc.stdout) if proc.stdout else None
 
@@ -357,8 +403,12 @@ class TestSessionStart:
         lines = fixture_lines()
         (project / "one.jsonl").write_text("".join(lines).replace(FIXTURE_PROJECT, str(project)))
         assert self._start(hooks, project, "one") is None  # nothing known yet
-        stop = {"session_id": "one", "transcript_path": str(project / "one.jsonl"),
-                "cwd": str(project), "hook_event_name": "SessionEnd"}  # fmt: skip
+        stop = {
+            "session_id": "one",
+            "transcript_path": str(project / "one.jsonl"),
+            "cwd": str(project),
+            "hook_event_name": "SessionEnd",
+        }
         hooks.run("SessionEnd", stop)
         answer = self._start(hooks, project, "two")
         assert answer is not None
@@ -398,8 +448,12 @@ class TestSessionStartSync:
     def _start(self, hooks: Hooks, sid: str) -> dict[str, Any]:
         project = hooks.root / "project"
         project.mkdir(exist_ok=True)
-        payload = {"session_id": sid, "transcript_path": str(project / f"{sid}.jsonl"),
-                   "cwd": str(project), "source": "startup"}  # fmt: skip
+        payload = {
+            "session_id": sid,
+            "transcript_path": str(project / f"{sid}.jsonl"),
+            "cwd": str(project),
+            "source": "startup",
+        }
         proc = hooks.run("SessionStart", payload)
         return json.loads(proc.stdout)["hookSpecificOutput"] if proc.stdout else {}
 

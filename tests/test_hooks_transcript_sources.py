@@ -59,18 +59,37 @@ print(json.dumps({"rc": rc, "stdout": out, "stderr": err,
 
 def run_measured(hooks: Hooks, event: str, payload: dict[str, Any]) -> dict[str, Any]:
     """Run one hook inline (as SessionStart always runs) in a capped child; its outcome."""
-    cmd = [sys.executable, "-c", MEASURED, str(ADDRESS_CAP), str(HOOK_TIMEOUT), str(BIN), "hook",
-           "claude-code", event]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-c",
+        MEASURED,
+        str(ADDRESS_CAP),
+        str(HOOK_TIMEOUT),
+        str(BIN),
+        "hook",
+        "claude-code",
+        event,
+    ]
     env = {**hooks.env, "ACONTEXT_HOOK_INLINE": "1"}
-    done = subprocess.run(cmd, input=json.dumps(payload).encode(), capture_output=True, env=env,
-                          timeout=HOOK_TIMEOUT + 30)  # fmt: skip
+    done = subprocess.run(
+        cmd,
+        input=json.dumps(payload).encode(),
+        capture_output=True,
+        env=env,
+        timeout=HOOK_TIMEOUT + 30,
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
 
 def _payload(path: Path | str, cwd: Path, event: str = "SessionStart") -> dict[str, Any]:
-    return {"session_id": "attack", "transcript_path": str(path), "cwd": str(cwd),
-            "hook_event_name": event, "source": "startup"}  # fmt: skip
+    return {
+        "session_id": "attack",
+        "transcript_path": str(path),
+        "cwd": str(cwd),
+        "hook_event_name": event,
+        "source": "startup",
+    }
 
 
 FIFO_WRITER = """
@@ -193,22 +212,29 @@ class TestHugeRegularFiles:
         path = tmp_path / "t.jsonl"
         lines = write_synthetic(path, 3_000_000)
         counts = capture.capture_transcript(
-            db, settings, session_id="b", transcript_path=path, final=True, read_limit=100_000,
+            db,
+            settings,
+            session_id="b",
+            transcript_path=path,
+            final=True,
+            read_limit=100_000,
             max_bytes=1_000_000,
-        )  # fmt: skip
+        )
         assert 1_000_000 <= counts["cursor"] < 1_300_000  # stopped at the budget, on a line end
         assert not counts["pending"]  # not flushed as final: more was left to read
         while counts["cursor"] < path.stat().st_size:
-            counts = capture.capture_transcript(db, settings, session_id="b", transcript_path=path,
-                                                final=True, max_bytes=1_000_000)  # fmt: skip
+            counts = capture.capture_transcript(
+                db, settings, session_id="b", transcript_path=path, final=True, max_bytes=1_000_000
+            )
         keys = [r[0] for r in db.execute("SELECT dedup_key FROM messages ORDER BY position")]
         assert keys == _expected_keys(lines)
 
     def test_one_call_stops_at_its_time_bound(self, db, settings, tmp_path):
         path = tmp_path / "t.jsonl"
         write_synthetic(path, 3_000_000)
-        counts = capture.capture_transcript(db, settings, session_id="b", transcript_path=path,
-                                            read_limit=50_000, max_seconds=0)  # fmt: skip
+        counts = capture.capture_transcript(
+            db, settings, session_id="b", transcript_path=path, read_limit=50_000, max_seconds=0
+        )
         assert 0 < counts["cursor"] < 100_000  # one step, then the deadline had passed
 
 
@@ -239,8 +265,9 @@ class TestReadingOutsideTheWriteLock:
         fast.write_text("".join(fixture_lines()))
         hooks.run("Stop", _payload(fast, tmp_path, "Stop") | {"session_id": "init"})  # schema
         reading = tmp_path / "reading"
-        reader = subprocess.Popen([sys.executable, "-c", SLOW_READER, str(slow), str(reading), "4"],
-                                  env=hooks.env)  # fmt: skip
+        reader = subprocess.Popen(
+            [sys.executable, "-c", SLOW_READER, str(slow), str(reading), "4"], env=hooks.env
+        )
         try:
             deadline = time.monotonic() + 30
             while not reading.exists():
@@ -278,15 +305,17 @@ class TestReadingOutsideTheWriteLock:
 
                 conn = open_db(settings)
                 monkeypatch.setattr(capture, "read_lines", real)
-                capture.capture_transcript(conn, settings, session_id="r", transcript_path=path,
-                                           final=True)  # fmt: skip
+                capture.capture_transcript(
+                    conn, settings, session_id="r", transcript_path=path, final=True
+                )
                 monkeypatch.setattr(capture, "read_lines", racing)
                 conn.close()
             return chunk
 
         monkeypatch.setattr(capture, "read_lines", racing)
-        counts = capture.capture_transcript(db, settings, session_id="r", transcript_path=path,
-                                            final=True)  # fmt: skip
+        counts = capture.capture_transcript(
+            db, settings, session_id="r", transcript_path=path, final=True
+        )
         assert raced.is_set() and counts["stored"] == 0 and counts["duplicates"] == 0
         keys = [r[0] for r in db.execute("SELECT dedup_key FROM messages ORDER BY position")]
         assert keys == _expected_keys(lines)

@@ -65,15 +65,26 @@ def _env(tmp: Path, provider: str, url: str) -> dict[str, str]:
         "CLAUDE_CONFIG_DIR": str(tmp / "claude-config"),
         "OPENCLAW_STATE_DIR": str(tmp / "no-openclaw"),
     }
-    for name in ("ACONTEXT_HOOK_INLINE", "ACONTEXT_SKILLS_DIR",
-                 "OPENAI_API_KEY", "ANTHROPIC_API_KEY"):  # fmt: skip
+    for name in (
+        "ACONTEXT_HOOK_INLINE",
+        "ACONTEXT_SKILLS_DIR",
+        "OPENAI_API_KEY",
+        "ANTHROPIC_API_KEY",
+    ):
         env.pop(name, None)
     if provider == "openai":
-        env.update(ACONTEXT_LLM_PROVIDER="openai", OPENAI_API_KEY="sk-e2e-dummy",
-                   ACONTEXT_LLM_BASE_URL=url + "/v1", ACONTEXT_LLM_MODEL="fake-model")  # fmt: skip
+        env.update(
+            ACONTEXT_LLM_PROVIDER="openai",
+            OPENAI_API_KEY="sk-e2e-dummy",
+            ACONTEXT_LLM_BASE_URL=url + "/v1",
+            ACONTEXT_LLM_MODEL="fake-model",
+        )
     else:
-        env.update(ACONTEXT_LLM_PROVIDER="anthropic", ANTHROPIC_API_KEY="sk-ant-e2e-dummy",
-                   ACONTEXT_LLM_BASE_URL=url)  # fmt: skip
+        env.update(
+            ACONTEXT_LLM_PROVIDER="anthropic",
+            ANTHROPIC_API_KEY="sk-ant-e2e-dummy",
+            ACONTEXT_LLM_BASE_URL=url,
+        )
     return env
 
 
@@ -217,8 +228,11 @@ def _skills_state(skills: Path) -> tuple[list[str], list[str], bool]:
     repo = git.Repo(skills)
     try:
         subjects = [c.summary for c in repo.iter_commits()]
-        files = sorted(str(p.relative_to(skills)) for p in skills.rglob("*")
-                       if p.is_file() and ".git" not in p.parts)  # fmt: skip
+        files = sorted(
+            str(p.relative_to(skills))
+            for p in skills.rglob("*")
+            if p.is_file() and ".git" not in p.parts
+        )
         return subjects, files, repo.is_dirty(untracked_files=True)
     finally:
         repo.close()
@@ -238,8 +252,13 @@ def test_a_worker_killed_mid_learning_writes_nothing_and_the_next_one_ends_like_
         model = LearningModel(fake, stall_at=(4,))  # observe, distill, learner edits, FINISH
         env = _env(crashed, "anthropic", fake.url)
         env.update(ACONTEXT_WORKER_LEASE_S="1.5")
-        victim = subprocess.Popen([str(BIN), "worker", "--until-idle"], env=env, text=True,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+        victim = subprocess.Popen(
+            [str(BIN), "worker", "--until-idle"],
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         try:
             assert model.stalled.wait(60), "the worker never reached the learner's last round"
             skills = crashed / "home" / "skills"

@@ -45,20 +45,37 @@ def use_model(monkeypatch: pytest.MonkeyPatch, script: list[Any]) -> FakeProvide
 
 
 def finished_task(
-    conn: sqlite3.Connection, settings: Settings, sid: str = "s1", *, project: str | None = None,
-    description: str = "Build the wheel", status: str = "success",
-) -> dict[str, Any]:  # fmt: skip
+    conn: sqlite3.Connection,
+    settings: Settings,
+    sid: str = "s1",
+    *,
+    project: str | None = None,
+    description: str = "Build the wheel",
+    status: str = "success",
+) -> dict[str, Any]:
     meta = {"project_dir": project} if project else None
     store_turn(
-        conn, settings,
-        [{"role": "user", "content": description},
-         {"role": "assistant", "content": "Building.", "tool_calls": [
-             {"id": f"c-{sid}", "type": "function",
-              "function": {"name": "Bash", "arguments": '{"command": "python -m build"}'}}]},
-         {"role": "tool", "tool_call_id": f"c-{sid}", "content": "Successfully built wheel"},
-         {"role": "assistant", "content": "Ran python -m build; dist/ has the wheel."}],
-        session_id=sid, meta=meta,
-    )  # fmt: skip
+        conn,
+        settings,
+        [
+            {"role": "user", "content": description},
+            {
+                "role": "assistant",
+                "content": "Building.",
+                "tool_calls": [
+                    {
+                        "id": f"c-{sid}",
+                        "type": "function",
+                        "function": {"name": "Bash", "arguments": '{"command": "python -m build"}'},
+                    }
+                ],
+            },
+            {"role": "tool", "tool_call_id": f"c-{sid}", "content": "Successfully built wheel"},
+            {"role": "assistant", "content": "Ran python -m build; dist/ has the wheel."},
+        ],
+        session_id=sid,
+        meta=meta,
+    )
     if project:
         conn.execute("UPDATE sessions SET project_dir = ? WHERE id = ?", (project, sid))
     with atomic(conn):
@@ -80,15 +97,21 @@ def run_task_then_space(conn, settings, task) -> dict[str, Any]:
 
 
 def test_finished_task_becomes_a_valid_committed_skill_synced_and_searchable(
-    db: sqlite3.Connection, settings: Settings, monkeypatch: pytest.MonkeyPatch,
+    db: sqlite3.Connection,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
     claude_home: Path,
-) -> None:  # fmt: skip
+) -> None:
     task = finished_task(db, settings)
     model = use_model(monkeypatch, [tools(SUCCESS), *learner_script()])
 
     first = pipeline.learn_task(db, settings, {"task_id": task["id"], "session_id": "s1"})
-    assert first == {"task_id": task["id"], "space": "default", "kind": "success",
-                     "called_llm": True}  # fmt: skip
+    assert first == {
+        "task_id": task["id"],
+        "space": "default",
+        "kind": "success",
+        "called_llm": True,
+    }
     queued = db.execute("SELECT kind, status FROM jobs WHERE kind = 'learn_space'").fetchall()
     assert [tuple(r) for r in queued] == [("learn_space", "queued")]
     assert "## Task Analysis (Success)" in learning.learning_for_task(db, task["id"])["text"]
@@ -185,8 +208,10 @@ def test_malformed_skill_md_from_the_model_is_refused_and_nothing_committed(
     assert out["outcome"] == "failed"
     assert head(settings) == before
     assert sorted(p.name for p in settings.skills_dir.iterdir() if not p.name.startswith(".")) == [
-        "daily-logs", "project-runbooks", "user-general-facts",
-    ]  # fmt: skip
+        "daily-logs",
+        "project-runbooks",
+        "user-general-facts",
+    ]
 
 
 def test_learnings_arriving_meanwhile_are_batched_into_one_commit(
@@ -207,8 +232,10 @@ def test_learnings_arriving_meanwhile_are_batched_into_one_commit(
     assert out["learned"] == 3
     message = git.Repo(settings.skills_dir).commit(out["commit"]).message
     assert [ln for ln in message.splitlines() if ln.startswith("Acontext-Session:")] == [
-        "Acontext-Session: s1", "Acontext-Session: s2", "Acontext-Session: s3",
-    ]  # fmt: skip
+        "Acontext-Session: s1",
+        "Acontext-Session: s2",
+        "Acontext-Session: s3",
+    ]
     assert message.count("Acontext-Task:") == 3
     assert all(learning.session_status(db, f"s{i}")["status"] == "completed" for i in (1, 2, 3))
 
@@ -220,8 +247,14 @@ def test_more_than_a_batch_queues_the_next_run(
         task = finished_task(db, settings, f"s{i}", description=f"Task {i}")
         with atomic(db):
             learning.attach_session(db, f"s{i}", "default")
-            learning.add_learning(db, session_id=f"s{i}", task_id=task["id"], space="default",
-                                  kind="success", text=f"learning {i}")  # fmt: skip
+            learning.add_learning(
+                db,
+                session_id=f"s{i}",
+                task_id=task["id"],
+                space="default",
+                kind="success",
+                text=f"learning {i}",
+            )
     model = use_model(monkeypatch, [])  # a learner with nothing to write: says so and stops
 
     out = pipeline.learn_space(db, settings, {"space": "default"})
@@ -315,16 +348,20 @@ def test_learn_session_runs_everything_in_the_foreground(
     finished_task(db, settings)
     finished_task(db, settings, description="Fix the flaky test", status="failed")
     failure = call(
-        "report_failure_analysis", task_goal="Fix the flaky test",
-        failure_point="Retried without reading the log", flawed_reasoning="Assumed timing",
+        "report_failure_analysis",
+        task_goal="Fix the flaky test",
+        failure_point="Retried without reading the log",
+        flawed_reasoning="Assumed timing",
         what_should_have_been_done="Read the traceback first",
-        prevention_principle="Read before retrying", applies_when="pytest flakes in this repo",
-    )  # fmt: skip
+        prevention_principle="Read before retrying",
+        applies_when="pytest flakes in this repo",
+    )
     use_model(monkeypatch, [tools(SUCCESS), tools(failure), *learner_script()])
     steps: list[str] = []
 
-    out = learning_uc.learn_session(settings, "s1", observe_first=False, timeout_s=60,
-                                 progress=steps.append)  # fmt: skip
+    out = learning_uc.learn_session(
+        settings, "s1", observe_first=False, timeout_s=60, progress=steps.append
+    )
 
     status = out["status"]
     assert status["status"] == "completed", out
@@ -353,8 +390,9 @@ def test_worker_runs_learning_jobs(
 
     assert stats["outcomes"] == {"done": 2}, stats
     assert (settings.skills_dir / "python-packaging" / "procedures.md").exists()
-    assert {j.kind for j in map(lambda r: jobs.Job.from_row(r), db.execute(
-        "SELECT * FROM jobs"))} == {"learn_task", "learn_space"}  # fmt: skip
+    assert {
+        j.kind for j in map(lambda r: jobs.Job.from_row(r), db.execute("SELECT * FROM jobs"))
+    } == {"learn_task", "learn_space"}
 
 
 def test_a_task_reopened_before_learning_is_learned_when_it_finishes_again(
@@ -445,8 +483,10 @@ def test_finish_running_learns_tasks_the_user_says_are_done(
     assert row["status"] == "success" and "--finish-running" in row["progresses"]
     status = out["status"]
     assert (status["status"], status["unfinished_tasks"], len(status["commits"])) == (
-        "completed", 0, 1,
-    )  # fmt: skip
+        "completed",
+        0,
+        1,
+    )
 
 
 def test_finish_in_a_turn_with_a_failed_call_is_refused_and_answers_keep_call_order(
@@ -459,8 +499,9 @@ def test_finish_in_a_turn_with_a_failed_call_is_refused_and_answers_keep_call_or
             tools(call("finish")),
         ]
     )
-    run = run_learner(model, SkillWorkspace(settings.skills_dir), [{"text": "x"}],
-                      today="2026-12-02", rounds=4)  # fmt: skip
+    run = run_learner(
+        model, SkillWorkspace(settings.skills_dir), [{"text": "x"}], today="2026-12-02", rounds=4
+    )
     first = model.requests[1]["messages"][-1]["parts"]
     assert [p["name"] for p in first] == ["finish", "get_skill"]
     assert first[0]["content"][0]["text"].startswith("Error: not finished")

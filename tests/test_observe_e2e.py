@@ -108,8 +108,13 @@ def _provider_env(provider: str, url: str) -> dict[str, str]:
 
 
 def _env(home: Path, **extra: str) -> dict[str, str]:
-    env = {**os.environ, "ACONTEXT_HOME": str(home), "ACONTEXT_WORKER": "off",
-           "ACONTEXT_LLM_TIMEOUT": "20", "ACONTEXT_LLM_MAX_RETRIES": "1"}  # fmt: skip
+    env = {
+        **os.environ,
+        "ACONTEXT_HOME": str(home),
+        "ACONTEXT_WORKER": "off",
+        "ACONTEXT_LLM_TIMEOUT": "20",
+        "ACONTEXT_LLM_MAX_RETRIES": "1",
+    }
     for name in ("ACONTEXT_HOOK_INLINE", "ACONTEXT_LLM_DAILY_TOKENS"):
         env.pop(name, None)
     env.update(extra)
@@ -117,9 +122,7 @@ def _env(home: Path, **extra: str) -> dict[str, str]:
 
 
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(BIN), *args], env=env, capture_output=True, text=True, timeout=90
-    )  # fmt: skip
+    return subprocess.run([str(BIN), *args], env=env, capture_output=True, text=True, timeout=90)
 
 
 def _json(env: dict[str, str], *args: str) -> Any:
@@ -136,9 +139,12 @@ def _flush(env: dict[str, str]) -> dict[str, Any]:
 
 def _worker(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [str(BIN), "worker", "--until-idle", *args], env=env, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
+        [str(BIN), "worker", "--until-idle", *args],
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def _store(home: Path, *, queue: bool = False) -> None:
@@ -163,8 +169,12 @@ def _rows(home: Path, sql: str, args: tuple = ()) -> list[tuple]:
 
 
 def _db_tasks(home: Path) -> list[tuple]:
-    rows = _rows(home, 'SELECT "order", description, status, progresses, user_preferences '
-                 'FROM tasks WHERE session_id = ? ORDER BY "order"', (SESSION,))  # fmt: skip
+    rows = _rows(
+        home,
+        'SELECT "order", description, status, progresses, user_preferences '
+        'FROM tasks WHERE session_id = ? ORDER BY "order"',
+        (SESSION,),
+    )
     return [(o, d, s, json.loads(p or "[]"), json.loads(u or "[]")) for o, d, s, p, u in rows]
 
 
@@ -305,8 +315,9 @@ def test_flush_tracks_the_landing_page_through_a_fake_claude_cli(tmp_path: Path)
     exe.write_text(FAKE_CLAUDE.format(python=sys.executable, support=str(SUPPORT)))
     exe.chmod(exe.stat().st_mode | stat.S_IXUSR)
     _store(home)
-    env = _env(home, ACONTEXT_LLM_PROVIDER="claude-cli",
-               PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}")  # fmt: skip
+    env = _env(
+        home, ACONTEXT_LLM_PROVIDER="claude-cli", PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}"
+    )
     out = _flush(env)
     assert out["status"] == "done" and (out["pending_before"], out["pending_after"]) == (4, 0)
     assert _cli_tasks(env) == EXPECTED
@@ -374,8 +385,9 @@ def test_a_budget_stop_defers_without_sending_and_a_bigger_budget_ends_like_a_cl
     assert _rows(stopped, outcomes) == [("budget",), ("ok",), ("ok",)]
     # The observe job is done; the preference's delayed learner run waits (no learning here).
     assert _rows(stopped, "SELECT kind, status FROM jobs ORDER BY id") == [
-        ("observe_session", "done"), ("learn_space", "queued"),
-    ]  # fmt: skip
+        ("observe_session", "done"),
+        ("learn_space", "queued"),
+    ]
 
 
 # --- 4. A worker killed mid-batch ---
@@ -388,14 +400,21 @@ def test_a_worker_killed_mid_batch_ends_like_an_uninterrupted_run(tmp_path: Path
     lease_s = 1.5
     with FakeLLM() as fake:
         script = Scripted(fake, stall_at=(2,))  # round 2 of the batch hangs
-        env = _env(crashed, ACONTEXT_WORKER_LEASE_S=str(lease_s), ACONTEXT_WORKER_IDLE_S="0.3",
-                   **_provider_env("anthropic", fake.url))  # fmt: skip
+        env = _env(
+            crashed,
+            ACONTEXT_WORKER_LEASE_S=str(lease_s),
+            ACONTEXT_WORKER_IDLE_S="0.3",
+            **_provider_env("anthropic", fake.url),
+        )
         victim = _worker(env)
         try:
             assert script.stalled.wait(30), "the worker never sent its second request"
             # Mid-batch: round 1 committed its three tasks, the batch is claimed, the job held.
-            assert [(t[0], t[2]) for t in _db_tasks(crashed)] == [(1, "pending"), (2, "pending"),
-                                                                  (3, "pending")]  # fmt: skip
+            assert [(t[0], t[2]) for t in _db_tasks(crashed)] == [
+                (1, "pending"),
+                (2, "pending"),
+                (3, "pending"),
+            ]
             assert _statuses(crashed) == ["processing"] * 4
             (holder,) = _rows(crashed, "SELECT holder FROM jobs WHERE status = 'running'")
             assert f":{victim.pid}:" in holder[0]

@@ -208,8 +208,9 @@ class Convo:
         self._store("user", [part])
 
     def todos(self, *items: tuple[str, str]) -> None:
-        self.call("TodoWrite", {"todos": [{"content": c, "status": s, "activeForm": c}
-                                          for c, s in items]})  # fmt: skip
+        self.call(
+            "TodoWrite", {"todos": [{"content": c, "status": s, "activeForm": c} for c, s in items]}
+        )
 
     def track(self) -> dict[str, Any]:
         return track_session(self.db, self.settings, self.sid)
@@ -280,8 +281,12 @@ def test_unknown_statuses_leave_the_status_as_it_was(db, settings) -> None:
 
 def test_rejected_calls_change_nothing(db, settings) -> None:
     c = Convo(db, settings)
-    c.call("TodoWrite", {"todos": [{"content": "x", "status": "pending", "activeForm": "x"}]},
-           result="InputValidationError: ...", is_error=True)  # fmt: skip
+    c.call(
+        "TodoWrite",
+        {"todos": [{"content": "x", "status": "pending", "activeForm": "x"}]},
+        result="InputValidationError: ...",
+        is_error=True,
+    )
     counts = c.track()
     assert _tasks(db, "h") == [] and counts["rejected"] == 1
 
@@ -323,8 +328,11 @@ def test_evidence_goes_to_the_running_task_else_the_last_one(db, settings) -> No
     c.call("Bash", {"command": "ls -la"}, result="total 0")  # not a test: no evidence
     c.todos(("a", "completed"), ("b", "pending"))
     c.call("Bash", {"command": "cargo build"}, result="Finished dev profile")
-    c.call("Bash", {"command": "pytest -q", "run_in_background": True},
-           result="Command running in background with ID: b1")  # fmt: skip
+    c.call(
+        "Bash",
+        {"command": "pytest -q", "run_in_background": True},
+        result="Command running in background with ID: b1",
+    )
     c.track()
     assert _tasks(db, "h") == [
         (1, "a", "success", ["Ran `cd web && npm test`: 1 failed, 4 passed"]),

@@ -124,9 +124,13 @@ def test_landing_page_example_yields_three_tasks_and_the_preference(
     assert _statuses(conn) == ["processed"] * 4
     # Nothing finished yet; the preference went straight to the learner (a delayed run).
     assert _jobs(conn) == [
-        {"kind": "learn_space", "payload": {"space": "default"},
-         "dedup_key": "learn-space:default", "status": "queued"}
-    ]  # fmt: skip
+        {
+            "kind": "learn_space",
+            "payload": {"space": "default"},
+            "dedup_key": "learn-space:default",
+            "status": "queued",
+        }
+    ]
     learned = conn.execute("SELECT kind, text FROM learnings").fetchall()
     assert [r["kind"] for r in learned] == ["preferences"]
     assert "report on the latest iPhone 15 Pro Max news" in learned[0]["text"]

@@ -71,8 +71,9 @@ def _env(home: Path, handlers_dir: Path | None = None, **extra: str) -> dict[str
     for name in ("ACONTEXT_HOOK_INLINE", "ACONTEXT_WORKER"):
         env.pop(name, None)
     if handlers_dir is not None:
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(handlers_dir),
-                                                          env.get("PYTHONPATH")]))  # fmt: skip
+        env["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [str(handlers_dir), env.get("PYTHONPATH")])
+        )
     env.update(extra)
     return env
 
@@ -112,8 +113,10 @@ def _settings(home: Path) -> Settings:
 def _worker(env: dict[str, str], *args: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-c", WORKER_MAIN, *args],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def _rows(home: Path, sql: str, args: tuple = ()) -> list[tuple]:
@@ -137,9 +140,11 @@ def _wait(predicate: Any, timeout: float = 30, what: str = "condition") -> None:
 
 def _pending(conn: sqlite3.Connection, settings: Settings, session: str, n: int) -> None:
     store_turn(
-        conn, settings, [{"role": "user", "content": f"message {i}"} for i in range(n)],
+        conn,
+        settings,
+        [{"role": "user", "content": f"message {i}"} for i in range(n)],
         session_id=session,
-    )  # fmt: skip
+    )
 
 
 # --- The queue ---
@@ -296,9 +301,11 @@ def fake_observe(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         return {"messages": 1, "remaining": 0}
 
     for name, fake in {
-        "track_session": track_session, "provider_for": provider_for,
-        "extract_tasks": extract_tasks, "release_processing": lambda conn, sid: 0,
-    }.items():  # fmt: skip
+        "track_session": track_session,
+        "provider_for": provider_for,
+        "extract_tasks": extract_tasks,
+        "release_processing": lambda conn, sid: 0,
+    }.items():
         monkeypatch.setattr(app_handlers, name, fake)
     monkeypatch.setenv("ACONTEXT_WORKER", "off")
     return state
@@ -329,8 +336,11 @@ class TestWorkerLoop:
         assert triggers.pending(db, "s1")[0] == 3
         status = subprocess.run(
             [sys.executable, "-m", "acontext_mcp", "worker", "--status"],
-            env=_env(settings.home), capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
+            env=_env(settings.home),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert status.returncode == 0, status.stderr
         assert "1 deferred" in status.stdout and "tokens are spent" in status.stdout
         # A flush runs it now all the same, and a provider that is back finishes it.
@@ -344,8 +354,10 @@ class TestWorkerLoop:
     ):
         from acontext_mcp.llm import NoProvider
 
-        for reason, hastened in ((NoProvider("none configured"), True),
-                                 (BudgetExhausted("spent"), False)):  # fmt: skip
+        for reason, hastened in (
+            (NoProvider("none configured"), True),
+            (BudgetExhausted("spent"), False),
+        ):
             fake_observe["provider"] = reason
             session = type(reason).__name__
             _pending(db, settings, session, 1)
@@ -358,14 +370,15 @@ class TestWorkerLoop:
             assert (jobs.get(db, job_id).run_after <= time.time()) is hastened
 
     @pytest.mark.parametrize(
-        "renamed", ["acontext_mcp.observe.todos", "acontext_mcp.llm.select",
-                    "acontext_mcp.learn.pipeline"],
-    )  # fmt: skip
+        "renamed",
+        ["acontext_mcp.observe.todos", "acontext_mcp.llm.select", "acontext_mcp.learn.pipeline"],
+    )
     def test_a_missing_handler_module_fails_at_import_not_in_a_job(self, renamed):
         """No guard skips a renamed module: the worker's entry cannot even be imported."""
         code = f"import sys; sys.modules[{renamed!r}] = None\nimport acontext_mcp.app.handlers\n"
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                             timeout=60)  # fmt: skip
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+        )
         assert out.returncode != 0 and "ModuleNotFoundError" in out.stderr, out.stderr
         assert renamed in out.stderr
 
@@ -451,8 +464,12 @@ class TestWorkerProcesses:
     def _enqueue_steps(self, home: Path, names: list[str], n: int, sleep: float) -> None:
         conn = open_db(_settings(home))
         for name in names:
-            jobs.enqueue(conn, "test_steps", {"name": name, "n": n, "sleep": sleep},
-                         dedup_key=f"steps:{name}")  # fmt: skip
+            jobs.enqueue(
+                conn,
+                "test_steps",
+                {"name": name, "n": n, "sleep": sleep},
+                dedup_key=f"steps:{name}",
+            )
         conn.close()
 
     def test_two_workers_one_lease(self, tmp_path, handlers_dir):
@@ -460,8 +477,10 @@ class TestWorkerProcesses:
         self._enqueue_steps(home, ["a"], n=60, sleep=0.02)
         env = _env(home, handlers_dir, ACONTEXT_WORKER_IDLE_S="0.2")
         first = _worker(env, "--until-idle", "--json")
-        _wait(lambda: _rows(home, "SELECT COUNT(*) FROM applied")[:1] not in ([], [(0,)]),
-              what="the first worker to start")  # fmt: skip
+        _wait(
+            lambda: _rows(home, "SELECT COUNT(*) FROM applied")[:1] not in ([], [(0,)]),
+            what="the first worker to start",
+        )
         second = _worker(env, "--until-idle", "--json")
         out, err = second.communicate(timeout=30)
         assert second.returncode == 0 and json.loads(out)["lease"] is False, err
@@ -481,11 +500,14 @@ class TestWorkerProcesses:
         for home in (crashed, clean):
             self._enqueue_steps(home, names, n=n, sleep=0.02)
         lease_s = "1"
-        env = _env(crashed, handlers_dir, ACONTEXT_WORKER_LEASE_S=lease_s,
-                   ACONTEXT_WORKER_IDLE_S="0.2")  # fmt: skip
+        env = _env(
+            crashed, handlers_dir, ACONTEXT_WORKER_LEASE_S=lease_s, ACONTEXT_WORKER_IDLE_S="0.2"
+        )
         victim = _worker(env, "--until-idle")
-        _wait(lambda: (_rows(crashed, "SELECT COUNT(*) FROM effects") or [(0,)])[0][0] >= n + 5,
-              what="the worker to be inside its second job")  # fmt: skip
+        _wait(
+            lambda: (_rows(crashed, "SELECT COUNT(*) FROM effects") or [(0,)])[0][0] >= n + 5,
+            what="the worker to be inside its second job",
+        )
         victim.send_signal(signal.SIGKILL)
         victim.communicate(timeout=10)
         running = _rows(crashed, "SELECT id, holder FROM jobs WHERE status = 'running'")
@@ -498,8 +520,7 @@ class TestWorkerProcesses:
         assert survivor.returncode == 0, err
         assert json.loads(out)["outcomes"] == {"done": 2}  # the retried job and the last
 
-        reference = _worker(_env(clean, handlers_dir, ACONTEXT_WORKER_IDLE_S="0.2"),
-                            "--until-idle")  # fmt: skip
+        reference = _worker(_env(clean, handlers_dir, ACONTEXT_WORKER_IDLE_S="0.2"), "--until-idle")
         reference.communicate(timeout=60)
         assert reference.returncode == 0
         effects = "SELECT job, step FROM effects ORDER BY job, step"
@@ -521,17 +542,26 @@ class TestHooksStartTheWorker:
         transcript = tmp_path / "t.jsonl"
         shutil.copy(FIXTURES / "multi_turn.jsonl", transcript)
         (tmp_path / "project").mkdir()
-        payload = {"session_id": "cc-worker", "transcript_path": str(transcript),
-                   "cwd": str(tmp_path / "project"), "hook_event_name": "Stop"}  # fmt: skip
+        payload = {
+            "session_id": "cc-worker",
+            "transcript_path": str(transcript),
+            "cwd": str(tmp_path / "project"),
+            "hook_event_name": "Stop",
+        }
         home = Path(env["ACONTEXT_HOME"])
         proc = subprocess.run(
-            [str(BIN), "hook", "claude-code", "Stop"], input=json.dumps(payload).encode(),
-            env=env, capture_output=True, timeout=60,
-        )  # fmt: skip
+            [str(BIN), "hook", "claude-code", "Stop"],
+            input=json.dumps(payload).encode(),
+            env=env,
+            capture_output=True,
+            timeout=60,
+        )
         assert proc.returncode == 0 and proc.stdout == b""
         log = home / "logs" / "hooks.log"
-        _wait(lambda: log.exists() and log.read_text().rstrip().endswith("ms"),
-              what="the detached capture")  # fmt: skip
+        _wait(
+            lambda: log.exists() and log.read_text().rstrip().endswith("ms"),
+            what="the detached capture",
+        )
         assert " failed" not in log.read_text()
         return home
 
@@ -539,13 +569,15 @@ class TestHooksStartTheWorker:
         env = _env(tmp_path / "home", ACONTEXT_WORKER_IDLE_S="0.2")
         home = self._stop(tmp_path, env)
         worker_log = home / "logs" / "worker.log"
-        _wait(lambda: worker_log.exists() and "exiting" in worker_log.read_text(),
-              what="the spawned worker to go idle and exit")  # fmt: skip
+        _wait(
+            lambda: worker_log.exists() and "exiting" in worker_log.read_text(),
+            what="the spawned worker to go idle and exit",
+        )
         assert _rows(home, "SELECT kind, dedup_key FROM jobs") == [
             ("observe_session", "observe:cc-worker")
         ]
         # It ran: done, or deferred because no LLM provider is configured in this test.
-        (status, error), = _rows(home, "SELECT status, error FROM jobs")  # fmt: skip
+        ((status, error),) = _rows(home, "SELECT status, error FROM jobs")
         assert status == "done" or (status == "queued" and error.startswith(jobs.DEFERRED))
         assert _rows(home, "SELECT * FROM leases WHERE name = 'worker'") == []
 
@@ -558,13 +590,21 @@ class TestHooksStartTheWorker:
 
     def test_openclaw_agent_end_queues_the_session_and_flush_runs_it(self, tmp_path):
         env = _env(tmp_path / "home", ACONTEXT_WORKER="off")
-        payload = {"sessionId": "oc-worker", "cwd": str(tmp_path),
-                   "messages": [{"role": "user", "content": "fix the build"},
-                                {"role": "assistant", "content": "on it"}]}  # fmt: skip
+        payload = {
+            "sessionId": "oc-worker",
+            "cwd": str(tmp_path),
+            "messages": [
+                {"role": "user", "content": "fix the build"},
+                {"role": "assistant", "content": "on it"},
+            ],
+        }
         proc = subprocess.run(
-            [str(BIN), "hook", "openclaw", "agent_end"], input=json.dumps(payload).encode(),
-            env=env, capture_output=True, timeout=60,
-        )  # fmt: skip
+            [str(BIN), "hook", "openclaw", "agent_end"],
+            input=json.dumps(payload).encode(),
+            env=env,
+            capture_output=True,
+            timeout=60,
+        )
         assert proc.returncode == 0 and proc.stdout == b""
         home = tmp_path / "home"
         assert _rows(home, "SELECT dedup_key, status FROM jobs") == [
@@ -572,8 +612,11 @@ class TestHooksStartTheWorker:
         ]
         done = subprocess.run(
             [str(BIN), "flush", "oc-worker", "--timeout", "20", "--json"],
-            env=env, capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         out = json.loads(done.stdout)
         assert out["ran_here"] and out["pending_before"] == 2, done.stderr
         # No LLM provider in this test: deterministic tracking ran, extraction waits.

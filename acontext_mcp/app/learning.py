@@ -100,9 +100,13 @@ def learn_later(settings: Settings, session_id: str, *, space: str | None = None
     try:
         queued = pipeline.queue_session(conn, settings, session_id, space=space)
         jobs.enqueue(
-            conn, job_kinds.OBSERVE_SESSION, {"session_id": session_id},
-            dedup_key=observe_key(session_id), requeue=True, run_after=time.time(),
-        )  # fmt: skip
+            conn,
+            job_kinds.OBSERVE_SESSION,
+            {"session_id": session_id},
+            dedup_key=observe_key(session_id),
+            requeue=True,
+            run_after=time.time(),
+        )
         started = ensure_worker(conn, settings)
         return {
             "session_id": session_id,

@@ -33,8 +33,10 @@ def _status_lines(status: dict[str, Any]) -> list[str]:
     if not status["learnings"] and not queued:
         lines.append(f"  nothing learned yet ({status['finished_tasks']} finished task(s))")
     if status.get("unfinished_tasks"):
-        lines.append(f"  {status['unfinished_tasks']} task(s) not finished yet: learned once "
-                     "they succeed or fail (--finish-running marks running ones done)")  # fmt: skip
+        lines.append(
+            f"  {status['unfinished_tasks']} task(s) not finished yet: learned once "
+            "they succeed or fail (--finish-running marks running ones done)"
+        )
     return lines
 
 
@@ -51,8 +53,10 @@ def cmd_learn(args: argparse.Namespace, settings: Settings) -> int:
         if args.json:
             emit_json({"sessions": statuses})
         elif not statuses:
-            print("no learning yet: finished tasks are learned automatically, or run "
-                  "`acontext-mcp learn SESSION`")  # fmt: skip
+            print(
+                "no learning yet: finished tasks are learned automatically, or run "
+                "`acontext-mcp learn SESSION`"
+            )
         else:
             for status in statuses:
                 print("\n".join(_status_lines(status)))
@@ -67,9 +71,14 @@ def cmd_learn(args: argparse.Namespace, settings: Settings) -> int:
             print(message, file=sys.stderr, flush=True)
 
     out = learn_session(
-        settings, args.session, space=args.space, observe_first=not args.no_observe,
-        timeout_s=args.timeout, progress=progress, finish_running=args.finish_running,
-    )  # fmt: skip
+        settings,
+        args.session,
+        space=args.space,
+        observe_first=not args.no_observe,
+        timeout_s=args.timeout,
+        progress=progress,
+        finish_running=args.finish_running,
+    )
     status = out["status"]
     if args.json:
         emit_json(out)
@@ -108,14 +117,17 @@ def cmd_spaces(args: argparse.Namespace, settings: Settings) -> int:
             text = f"{value['name']}: {value['sessions']} session(s); own skills: {owned}"
         elif args.action == "attach":
             space = learning.attach_session(
-                conn, _need(args.target, "a session id"), _need(args.name, "a space name"),
+                conn,
+                _need(args.target, "a session id"),
+                _need(args.name, "a space name"),
                 explicit=True,
-            )  # fmt: skip
+            )
             value = {"session_id": args.target, "space": space}
             text = f"session {args.target} learns into space {space}"
         elif args.action == "include":
-            value = _include(conn, settings, _need(args.name, "a space name"),
-                             _need(args.target, "a skill name"))  # fmt: skip
+            value = _include(
+                conn, settings, _need(args.name, "a space name"), _need(args.target, "a skill name")
+            )
             text = f"skill {value['skill']} now belongs to space {value['space']}"
         else:  # exclude
             skill = _need(args.name, "a skill name")
@@ -161,20 +173,33 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     p = add("learn", cmd_learn, about)
     p.add_argument("session", nargs="?", help="session id (see `acontext-mcp sessions`)")
     p.add_argument("--space", help="learning space to attach the session to (default: config)")
-    p.add_argument("--no-observe", action="store_true",
-                   help="skip task tracking first; learn only tasks already finished")  # fmt: skip
+    p.add_argument(
+        "--no-observe",
+        action="store_true",
+        help="skip task tracking first; learn only tasks already finished",
+    )
     done = "count tasks still running as succeeded (you say they are done)"
     p.add_argument("--finish-running", action="store_true", help=done)
-    p.add_argument("--timeout", type=float, default=None,
-                   help="seconds in all (default ACONTEXT_LEARN_TIMEOUT_S, 300)")  # fmt: skip
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="seconds in all (default ACONTEXT_LEARN_TIMEOUT_S, 300)",
+    )
     p.add_argument("--limit", type=int, default=10, help="sessions shown without SESSION")
     add_json_option(p)
 
-    about = ("Learning spaces: list, create, show; attach SPACE SESSION; include SPACE SKILL "
-             "(the skill belongs to SPACE); exclude SKILL (shared by all again).")  # fmt: skip
+    about = (
+        "Learning spaces: list, create, show; attach SPACE SESSION; include SPACE SKILL "
+        "(the skill belongs to SPACE); exclude SKILL (shared by all again)."
+    )
     p = add("spaces", cmd_spaces, about)
-    p.add_argument("action", choices=("list", "create", "show", "attach", "include", "exclude"),
-                   nargs="?", default="list")  # fmt: skip
+    p.add_argument(
+        "action",
+        choices=("list", "create", "show", "attach", "include", "exclude"),
+        nargs="?",
+        default="list",
+    )
     p.add_argument("name", nargs="?", help="space name (exclude: the skill name)")
     p.add_argument("target", nargs="?", help="attach: the session id; include: the skill name")
     p.add_argument("--describe", default="", help="with create: what the space is for")

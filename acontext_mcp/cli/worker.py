@@ -39,8 +39,10 @@ def _print_status(info: dict[str, Any]) -> None:
     else:
         print("worker   not running (hooks start one when there is work)")
     c = info["counts"]
-    print(f"jobs     {c['queued']} ready, {c['running']} running, {c['waiting']} waiting "
-          f"({c['deferred']} deferred), {c['failed']} failed, {c['done']} done")  # fmt: skip
+    print(
+        f"jobs     {c['queued']} ready, {c['running']} running, {c['waiting']} waiting "
+        f"({c['deferred']} deferred), {c['failed']} failed, {c['done']} done"
+    )
     for job in info["jobs"]:
         what = job["payload"].get("session_id") or json.dumps(job["payload"])[:60]
         line = f"  #{job['id']} {job['state']:<8} {job['kind']} {what} attempts {job['attempts']}"
@@ -84,8 +86,11 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         emit_json(stats)
     if not stats["lease"]:
-        print("acontext-mcp: another worker is running for this data home "
-              "(see `acontext-mcp worker --status`)", file=sys.stderr)  # fmt: skip
+        print(
+            "acontext-mcp: another worker is running for this data home "
+            "(see `acontext-mcp worker --status`)",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -109,9 +114,11 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     p = add("worker", cmd_worker, "Run the background worker in the foreground, logging to stderr.")
     p.add_argument("--until-idle", action="store_true", help="exit once no job is ready")
     p.add_argument(
-        "--idle", type=float, default=None,
+        "--idle",
+        type=float,
+        default=None,
         help="with --until-idle: seconds without work before exiting (ACONTEXT_WORKER_IDLE_S)",
-    )  # fmt: skip
+    )
     p.add_argument(
         "--status", action="store_true", help="show the lease holder and unfinished jobs, then exit"
     )

@@ -112,9 +112,11 @@ def _skip(conn: sqlite3.Connection, event: str, payload: dict[str, Any], session
 
     agent_path = _text(payload, "agent_transcript_path") if event == "SubagentStop" else None
     skip_session(
-        conn, session_id=session_id, transcript_path=payload["transcript_path"],
+        conn,
+        session_id=session_id,
+        transcript_path=payload["transcript_path"],
         agent_transcript_path=agent_path,
-    )  # fmt: skip
+    )
 
 
 def _cover_last_message(
@@ -154,9 +156,13 @@ def _session_start(
     synced = sync_agent_skills(settings)
     changed = _skills_changed(conn, settings) or synced.changed
     brief = build_brief(
-        conn, settings, project_dir=project_dir, session_id=session_id,
-        listed=synced.listed.get(AGENT, set()), shadowed=synced.shadowed.get(AGENT, set()),
-    )  # fmt: skip
+        conn,
+        settings,
+        project_dir=project_dir,
+        session_id=session_id,
+        listed=synced.listed.get(AGENT, set()),
+        shadowed=synced.shadowed.get(AGENT, set()),
+    )
     note = _clash_note(conn, synced.clashes)
     if note:
         brief = f"{brief}\n\n{note}" if brief else note

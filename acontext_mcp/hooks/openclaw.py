@@ -57,8 +57,13 @@ def handle(event: str, payload: dict[str, Any]) -> dict[str, Any] | None:
             from acontext_mcp.hooks.skill_sync import sync_agent_skills
 
             synced = sync_agent_skills(settings)
-            return _brief(conn, settings, project_dir, synced.listed.get(AGENT, set()),
-                          synced.shadowed.get(AGENT, set()))  # fmt: skip
+            return _brief(
+                conn,
+                settings,
+                project_dir,
+                synced.listed.get(AGENT, set()),
+                synced.shadowed.get(AGENT, set()),
+            )
         session_id = session_id_for(payload)
         if session_id is None:
             raise ValueError(f"{event} payload names no sessionId or sessionKey")

@@ -50,10 +50,14 @@ def sync_agent_skills(settings: Settings) -> SkillSync:
         if not quiet.handlers:
             quiet.addHandler(logging.NullHandler())
         done = [
-            (target, sync.sync_skills(settings.skills_dir, target.skills_dir,
-                                      manifest_path=target.manifest_path))
+            (
+                target,
+                sync.sync_skills(
+                    settings.skills_dir, target.skills_dir, manifest_path=target.manifest_path
+                ),
+            )
             for target in sync.targets(settings)
-        ]  # fmt: skip
+        ]
     except Exception as exc:  # fail open: the brief still goes out
         _log(f"skill sync failed: {type(exc).__name__}: {exc}")
         return out

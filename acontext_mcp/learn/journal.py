@@ -112,9 +112,12 @@ def recover(skills_dir: Path) -> str | None:
     sha = None
     if ours:
         sha = repo.commit_learning(
-            root, message, session_id=data.get("session_ids") or None,
-            task_id=data.get("task_ids") or None, paths=ours,
-        )  # fmt: skip
+            root,
+            message,
+            session_id=data.get("session_ids") or None,
+            task_id=data.get("task_ids") or None,
+            paths=ours,
+        )
     journal.unlink(missing_ok=True)
     return sha
 

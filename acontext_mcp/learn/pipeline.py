@@ -48,9 +48,13 @@ def space_key(space: str) -> str:
 def queue_space(conn: sqlite3.Connection, space: str, *, delay_s: float = 0.0) -> int:
     """Queue (or move up) the space's learner run; one queued run absorbs the rest."""
     return jobs.enqueue(
-        conn, learning.LEARN_SPACE, {"space": space}, dedup_key=space_key(space),
-        requeue=True, run_after=time.time() + delay_s,
-    )  # fmt: skip
+        conn,
+        learning.LEARN_SPACE,
+        {"space": space},
+        dedup_key=space_key(space),
+        requeue=True,
+        run_after=time.time() + delay_s,
+    )
 
 
 def queue_preference(
@@ -63,9 +67,13 @@ def queue_preference(
     with atomic(conn):
         space = space_for_session(conn, settings, session_id)
         learning_id = learning.add_learning(
-            conn, session_id=session_id, task_id=task_id, space=space, kind="preferences",
+            conn,
+            session_id=session_id,
+            task_id=task_id,
+            space=space,
+            kind="preferences",
             text=render_preferences([text]),
-        )  # fmt: skip
+        )
     queue_space(conn, space, delay_s=PREFERENCE_DELAY_S)
     return learning_id
 
@@ -114,17 +122,23 @@ def learn_task(
 
     prepare(settings)  # the default skills exist before anything is learned into them
     distilled = distill_task(
-        conn, _provider(conn, settings), task_id,
+        conn,
+        _provider(conn, settings),
+        task_id,
         skills=[
             {"name": s["name"], "description": s.get("description") or ""}
             for s in _space_skills(conn, settings, space)
         ],
-    )  # fmt: skip
+    )
     with atomic(conn):
         learning.add_learning(
-            conn, session_id=session_id, task_id=task_id, space=space, kind=distilled.kind,
+            conn,
+            session_id=session_id,
+            task_id=task_id,
+            space=space,
+            kind=distilled.kind,
             text=distilled.text if distilled.kind != "skip" else distilled.reason,
-        )  # fmt: skip
+        )
     if distilled.kind != "skip":
         queue_space(conn, space)
     return {
@@ -193,9 +207,12 @@ def learn_space(
             visible = {s["name"] for s in _space_skills(conn, settings, space)}
             workspace = SkillWorkspace(root, visible=visible)
             run = run_learner(
-                _provider(conn, settings), workspace, batch, today=date.today().isoformat(),
+                _provider(conn, settings),
+                workspace,
+                batch,
+                today=date.today().isoformat(),
                 session_id=batch[0]["session_id"],
-            )  # fmt: skip
+            )
             out.update(rounds=run.rounds, tool_errors=run.tool_errors)
             if not run.finished:
                 raise LearnFailed(
@@ -206,9 +223,10 @@ def learn_space(
             sessions = list(dict.fromkeys(b["session_id"] for b in batch))
             tasks = [b["task_id"] for b in batch if b["task_id"] is not None]
             applied = workspace.apply(
-                _commit_message(batch, run.thinking), session_ids=sessions,
+                _commit_message(batch, run.thinking),
+                session_ids=sessions,
                 task_ids=list(dict.fromkeys(tasks)),
-            )  # fmt: skip
+            )
         except LLMUnavailable as exc:
             learning.release_learnings(conn, ids, str(exc), count_attempt=False)
             raise
@@ -227,13 +245,18 @@ def learn_space(
             for name in applied.created:
                 learning.link_skill(conn, space, name)
             learning.finish_learnings(
-                conn, ids, commit_sha=applied.sha,
+                conn,
+                ids,
+                commit_sha=applied.sha,
                 note=None if applied.sha else "nothing new worth recording",
-            )  # fmt: skip
+            )
     out.update(
-        learned=len(ids), commit=applied.sha, skills=applied.skills, created=applied.created,
+        learned=len(ids),
+        commit=applied.sha,
+        skills=applied.skills,
+        created=applied.created,
         merged=applied.merged,
-    )  # fmt: skip
+    )
     if applied.sha:
         out["after"] = after_learning(settings)
     if learning.waiting_count(conn, space):

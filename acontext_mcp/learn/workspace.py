@@ -252,8 +252,11 @@ class SkillWorkspace:
     def _get_skill(self, skill_name: str) -> str:
         skill = self._skill(skill_name)
         files = self._files(skill)
-        lines = [f"Skill: {skill}", f"Description: {self._description(skill)}",
-                 f"Files ({len(files)}):"]  # fmt: skip
+        lines = [
+            f"Skill: {skill}",
+            f"Description: {self._description(skill)}",
+            f"Files ({len(files)}):",
+        ]
         lines += [f"- {f}" for f in files]
         return "\n".join(lines)
 
@@ -524,20 +527,33 @@ class SkillWorkspace:
         if journal.exists():  # an unrecovered crash: commit its files before ours replace them
             recover(self.root)
         final, merged = self._merge_all(changes)
-        write_atomic(journal, json.dumps({
-            "message": message, "session_ids": sessions, "task_ids": tasks,
-            "files": {rel: None if c is None else _sha(c) for rel, c in final.items()},
-        }, indent=2).encode())  # fmt: skip
+        write_atomic(
+            journal,
+            json.dumps(
+                {
+                    "message": message,
+                    "session_ids": sessions,
+                    "task_ids": tasks,
+                    "files": {rel: None if c is None else _sha(c) for rel, c in final.items()},
+                },
+                indent=2,
+            ).encode(),
+        )
         for rel, content in final.items():
             self._put(rel, content)
         sha = repo.commit_learning(
-            self.root, message, session_id=sessions, task_id=tasks, paths=list(final),
-        )  # fmt: skip
+            self.root,
+            message,
+            session_id=sessions,
+            task_id=tasks,
+            paths=list(final),
+        )
         journal.unlink(missing_ok=True)
         created = [c for c in self.created if c in skills]
         self._base, self._overlay = {}, {}
-        return ApplyResult(sha=sha, files=list(final), merged=merged, skills=skills,
-                           created=created)  # fmt: skip
+        return ApplyResult(
+            sha=sha, files=list(final), merged=merged, skills=skills, created=created
+        )
 
     def _merge_all(self, changes: dict[str, str | None]) -> tuple[dict[str, str | None], list[str]]:
         """What to write per path, merged with the user's edits since the run read it."""

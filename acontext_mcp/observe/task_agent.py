@@ -424,9 +424,12 @@ class _Round:
             return f"Task {task['order']} created (pending)"
         if name == "update_task":
             task, before = task_ops.update_task(
-                conn, sid, args["order"], description=args.get("description"),
+                conn,
+                sid,
+                args["order"],
+                description=args.get("description"),
                 status=args.get("status"),
-            )  # fmt: skip
+            )
             self._touch(task["order"])
             self.stats["tasks_updated"] += 1
             final = task["status"] in task_ops.FINAL_STATUSES and before != task["status"]

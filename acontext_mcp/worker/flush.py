@@ -52,13 +52,21 @@ def flush_session(
     try:
         before = pending(conn, session_id)[0]
         job_id = jobs.enqueue(
-            conn, OBSERVE, {"session_id": session_id}, dedup_key=observe_key(session_id),
-            requeue=True, run_after=time.time(),
-        )  # fmt: skip
+            conn,
+            OBSERVE,
+            {"session_id": session_id},
+            dedup_key=observe_key(session_id),
+            requeue=True,
+            run_after=time.time(),
+        )
         out = run_job_now(
-            settings, conn, job_id, time.monotonic() + timeout_s, handlers=handlers,
+            settings,
+            conn,
+            job_id,
+            time.monotonic() + timeout_s,
+            handlers=handlers,
             hand_on=hand_on,
-        )  # fmt: skip
+        )
         return {
             "session_id": session_id,
             "job_id": job_id,

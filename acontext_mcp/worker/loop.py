@@ -128,9 +128,13 @@ class Worker:
 
     def claim(self, job_id: int | None = None) -> jobs.Job | None:
         return jobs.claim(
-            self.conn, self.holder, kinds=self.handlers, lease_s=self.lease_s, job_id=job_id,
+            self.conn,
+            self.holder,
+            kinds=self.handlers,
+            lease_s=self.lease_s,
+            job_id=job_id,
             max_attempts=self.max_attempts,
-        )  # fmt: skip
+        )
 
     def run_job(self, job: jobs.Job) -> dict[str, Any]:
         """Run one claimed job to its outcome; returns {outcome, result?, reason?}."""
@@ -167,8 +171,15 @@ class Worker:
             self.job = None
         ms = 1000 * (time.monotonic() - started)
         level = logging.INFO if outcome["outcome"] == "done" else logging.WARNING
-        log.log(level, "job #%s %s %s: %s in %.1fms", job.id, job.kind, outcome["outcome"],
-                outcome.get("reason") or outcome.get("result"), ms)  # fmt: skip
+        log.log(
+            level,
+            "job #%s %s %s: %s in %.1fms",
+            job.id,
+            job.kind,
+            outcome["outcome"],
+            outcome.get("reason") or outcome.get("result"),
+            ms,
+        )
         return outcome
 
     def _rollback(self) -> None:
@@ -225,8 +236,9 @@ def run_worker(
                 wait = poll_s
         finally:
             worker.stop()
-        log.info("worker %s exiting after %d jobs %s", worker.holder, stats["ran"],
-                 stats["outcomes"])  # fmt: skip
+        log.info(
+            "worker %s exiting after %d jobs %s", worker.holder, stats["ran"], stats["outcomes"]
+        )
         return stats
     finally:
         conn.close()

@@ -80,9 +80,12 @@ def why_observe(conn: sqlite3.Connection, session_id: str, event: str | None) ->
 def queue_observe(conn: sqlite3.Connection, session_id: str) -> int:
     """Queue (or re-queue) the session's observe job; returns its id."""
     return jobs.enqueue(
-        conn, job_kinds.OBSERVE_SESSION, {"session_id": session_id},
-        dedup_key=observe_key(session_id), requeue=True,
-    )  # fmt: skip
+        conn,
+        job_kinds.OBSERVE_SESSION,
+        {"session_id": session_id},
+        dedup_key=observe_key(session_id),
+        requeue=True,
+    )
 
 
 def maybe_queue(
