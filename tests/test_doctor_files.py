@@ -229,3 +229,31 @@ def test_a_big_store_is_checked_in_the_background_and_writes_stop_once_damage_is
             store_turn(conn, settings, [{"role": "user", "content": "late"}])
     finally:
         pool.close()
+
+
+def test_the_damage_marker_is_never_seen_half_written(tmp_path: Path) -> None:
+    """A hook that opens the store while the marker is being written must not take an empty
+    or half-written marker for "no damage" (found by CI: the background check's writer)."""
+    import threading
+
+    from acontext_mcp.store import integrity
+
+    db = tmp_path / "acontext.db"
+    db.write_bytes(b"x")
+    integrity.mark_damaged(db, "quick_check", ["seed"])
+    stop = threading.Event()
+    misses = 0
+
+    def rewrite() -> None:
+        while not stop.is_set():
+            integrity.mark_damaged(db, "quick_check", ["page 3: malformed"] * 50)
+
+    writer = threading.Thread(target=rewrite)
+    writer.start()
+    try:
+        for _ in range(3000):
+            misses += integrity.known_damage(db) is None
+    finally:
+        stop.set()
+        writer.join()
+    assert misses == 0

@@ -81,7 +81,11 @@ def mark_damaged(db: Path, pragma: str, problems: list[str]) -> None:
             "problems": problems[:5],
             "found_at": time.strftime("%Y-%m-%d %H:%M:%S"),
         }
-        marker_path(db).write_text(json.dumps(record) + "\n", encoding="utf-8")
+        # Atomic (temp file, then rename): a reader must never see the marker empty or half
+        # written, or it would take the store for sound and write into it.
+        from acontext_mcp.fsio import replace_file  # damage only: keep tempfile off hooks
+
+        replace_file(marker_path(db), (json.dumps(record) + "\n").encode("utf-8"))
 
 
 def clear_damaged(db: Path) -> None:
