@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from acontext_mcp.cli.output import add_json_option, emit_json
+from acontext_mcp.cli.output import add_json_option, emit
 from acontext_mcp.config import Settings
 from acontext_mcp.errors import InvalidInput
 
@@ -16,14 +16,6 @@ def _open(settings: Settings) -> Any:
     from acontext_mcp.store.db import open_db
 
     return open_db(settings)
-
-
-def _out(args: argparse.Namespace, value: Any, text: Callable[[Any], str]) -> int:
-    if args.json:
-        emit_json(value)
-    else:
-        print(text(value))
-    return 0
 
 
 def cmd_disk(args: argparse.Namespace, settings: Settings) -> int:
@@ -35,7 +27,7 @@ def cmd_disk(args: argparse.Namespace, settings: Settings) -> int:
         raise InvalidInput(f"`acontext-mcp disk {action}` needs a {what}")
     if action == "glob":
         found = search.glob(settings, args.disk, args.target, limit=args.limit)
-        return _out(args, found, lambda v: "\n".join(v["matches"]) or "no matches")
+        return emit(args, found, lambda v: "\n".join(v["matches"]) or "no matches")
     if action == "grep":
         found = search.grep(
             settings,
@@ -45,7 +37,7 @@ def cmd_disk(args: argparse.Namespace, settings: Settings) -> int:
             ignore_case=args.ignore_case,
             max_results=args.limit,
         )
-        return _out(
+        return emit(
             args,
             found,
             lambda v: (
@@ -57,21 +49,21 @@ def cmd_disk(args: argparse.Namespace, settings: Settings) -> int:
     try:
         if action == "ls":
             listing = files.list_dir(conn, settings, args.disk, args.target or "/")
-            return _out(
+            return emit(
                 args,
                 listing,
                 lambda v: "\n".join([*v["dirs"], *(f["name"] for f in v["files"])]) or "(empty)",
             )
         if action == "read":
             got = files.read_file(conn, settings, args.disk, args.target, limit=None)
-            return _out(args, got, lambda v: v["content"].rstrip("\n"))
+            return emit(args, got, lambda v: v["content"].rstrip("\n"))
         if action == "write":
             data = sys.stdin.buffer.read()
             written = files.write_file(conn, settings, args.disk, args.target, data)
-            return _out(args, written, lambda v: f"wrote {v['path']} ({v['size']} bytes)")
+            return emit(args, written, lambda v: f"wrote {v['path']} ({v['size']} bytes)")
         if action == "rm":
             files.delete(conn, settings, args.disk, args.target)
-            return _out(args, {"deleted": args.target}, lambda v: f"deleted {v['deleted']}")
+            return emit(args, {"deleted": args.target}, lambda v: f"deleted {v['deleted']}")
     finally:
         conn.close()
     raise AssertionError(action)

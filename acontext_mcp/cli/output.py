@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from typing import Any
 
 JSON_HELP = "print JSON for scripts"
@@ -19,3 +20,12 @@ def emit_json(value: Any) -> None:
     """Indented, UTF-8 as is, anything unusual (paths, datetimes) as its string."""
     json.dump(value, sys.stdout, ensure_ascii=False, indent=2, default=str)
     sys.stdout.write("\n")
+
+
+def emit(args: argparse.Namespace, value: Any, render: Callable[[Any], str]) -> int:
+    """`value` as JSON under `--json`, else as `render` writes it for a person; exit code 0."""
+    if args.json:
+        emit_json(value)
+    else:
+        print(render(value))
+    return 0

@@ -11,19 +11,11 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from acontext_mcp.cli.output import add_json_option, emit_json
+from acontext_mcp.cli.output import add_json_option, emit
 from acontext_mcp.config import Settings
 
 ACTIONS = ("init", "list", "show", "search", "log", "diff", "revert", "remote", "pull", "push",
            "sync", "unsync", "validate")  # fmt: skip
-
-
-def _print(args: argparse.Namespace, value: Any, text: Callable[[Any], str]) -> int:
-    if args.json:
-        emit_json(value)
-    else:
-        print(text(value))
-    return 0
 
 
 def _need(args: argparse.Namespace, what: str) -> str:
@@ -44,11 +36,11 @@ def cmd_skills(args: argparse.Namespace, settings: Settings) -> int:
     if action == "init":
         made = ", ".join(created) or "nothing new"
         note = f"skills repository at {root}; default skills created: {made}"
-        return _print(args, {"skills_dir": str(root), "created": created}, lambda v: note)
+        return emit(args, {"skills_dir": str(root), "created": created}, lambda v: note)
     if action == "list":
-        return _print(args, catalog.list_skills(root), _list_text)
+        return emit(args, catalog.list_skills(root), _list_text)
     if action == "show":
-        return _print(
+        return emit(
             args, catalog.get_skill(root, _need(args, "a skill name")), lambda v: v["content"]
         )
     if action == "search":
@@ -56,7 +48,7 @@ def cmd_skills(args: argparse.Namespace, settings: Settings) -> int:
 
         index.refresh(settings)
         hits = index.search(settings, _need(args, "a query"), limit=args.limit)
-        return _print(
+        return emit(
             args,
             hits,
             lambda v: (
@@ -64,23 +56,23 @@ def cmd_skills(args: argparse.Namespace, settings: Settings) -> int:
             ),
         )
     if action == "log":
-        return _print(args, repo.log(root, limit=args.limit), _log_text)
+        return emit(args, repo.log(root, limit=args.limit), _log_text)
     if action == "diff":
-        return _print(args, {"diff": repo.diff(root, args.target)}, lambda v: v["diff"] or "")
+        return emit(args, {"diff": repo.diff(root, args.target)}, lambda v: v["diff"] or "")
     if action == "revert":
         sha = repo.revert(root, _need(args, "the commit to undo (see `skills log`)"))
-        return _print(args, {"commit": sha}, lambda v: f"reverted in a new commit {sha[:12]}")
+        return emit(args, {"commit": sha}, lambda v: f"reverted in a new commit {sha[:12]}")
     if action == "remote":
         repo.set_remote(root, _need(args, "a git URL"))
-        return _print(args, {"remote": args.target}, lambda v: f"origin is {args.target}")
+        return emit(args, {"remote": args.target}, lambda v: f"origin is {args.target}")
     if action in ("pull", "push"):
         result = repo.pull(root) if action == "pull" else repo.push(root)
-        return _print(args, result, lambda v: f"{action}: {v['status']}")
+        return emit(args, result, lambda v: f"{action}: {v['status']}")
     if action == "sync":
         from acontext_mcp.skills.sync import sync_all
 
         reports = sync_all(settings, project_dir=args.project)
-        _print(
+        emit(
             args,
             [r.to_dict() for r in reports],
             lambda v: "\n".join(r.summary() for r in reports) or "no targets",
@@ -91,7 +83,7 @@ def cmd_skills(args: argparse.Namespace, settings: Settings) -> int:
 
         reports = unsync_all(settings)
         lines = "\n".join(r.summary() for r in reports) or "nothing was synced"
-        _print(args, [r.to_dict() for r in reports], lambda v: lines)
+        emit(args, [r.to_dict() for r in reports], lambda v: lines)
         return 0 if all(r.ok for r in reports) else 1
     from acontext_mcp.skills.gitstate import operation_in_progress
     from acontext_mcp.skills.validate import validate_all
@@ -101,7 +93,7 @@ def cmd_skills(args: argparse.Namespace, settings: Settings) -> int:
     for path in repo.unmerged(root):  # conflicted in git, with or without markers in the file
         problems.setdefault(path.split("/")[0], []).append(f"{path} is unmerged: {busy}")
     bad = {name: found for name, found in problems.items() if found}
-    _print(
+    emit(
         args,
         bad,
         lambda v: "\n".join(f"{n}: {'; '.join(p)}" for n, p in v.items()) or "every skill is valid",
