@@ -234,7 +234,9 @@ def skip(conn: sqlite3.Connection, payload: dict[str, Any], *, session_id: str) 
 
 
 def _skip_cursor(session_id: str) -> str:
-    return f"openclaw-skipped:{session_id}"
+    from acontext_mcp.store.cursors import OPENCLAW_SKIPPED_PREFIX
+
+    return OPENCLAW_SKIPPED_PREFIX + session_id
 
 
 def _skipped_keys(conn: sqlite3.Connection, session_id: str) -> set[str]:

@@ -12,6 +12,10 @@ from typing import Any
 
 from acontext_mcp.store.db import dumps, loads
 
+# + session id: keys of the messages OpenClaw handed over while capture was off. Written by
+# hooks/openclaw.py; kept by `forget`, so a resent history cannot bring those messages back.
+OPENCLAW_SKIPPED_PREFIX = "openclaw-skipped:"
+
 
 def get_cursor(conn: sqlite3.Connection, key: str) -> Any:
     """The stored value for `key`, or None."""

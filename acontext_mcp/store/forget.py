@@ -34,14 +34,11 @@ from acontext_mcp.errors import InvalidInput, NotFound
 from acontext_mcp.store import jobs as job_table
 from acontext_mcp.store.blobs import blob_path, blob_refs
 from acontext_mcp.store.cleanup import names_session, session_tree
-from acontext_mcp.store.cursors import get_cursor, set_cursor
+from acontext_mcp.store.cursors import OPENCLAW_SKIPPED_PREFIX, get_cursor, set_cursor
 from acontext_mcp.store.db import atomic, loads
 
 KEPT_CURSOR_PREFIX = "transcript:"
 TOMBSTONE_PREFIX = "forgotten:"  # + session id: dedup keys a resending agent must not restore
-# + session id: keys OpenClaw sent while capture was off (hooks/openclaw.py); they must stay out
-# after a forget too, when the agent resends its history.
-SKIPPED_WHILE_OFF_PREFIX = "openclaw-skipped:"
 RESENDING_AGENTS = ("openclaw",)  # hand over the whole history at every event, no cursor
 _BLOB_PARTS = """parts LIKE '%"kind":"blob"%'"""  # stored JSON is compact: see db.dumps
 _CASCADED = (
@@ -126,7 +123,7 @@ def _cursor_keys(conn: sqlite3.Connection, ids: list[str]) -> tuple[list[str], i
             continue
         if key.startswith(KEPT_CURSOR_PREFIX):
             kept += 1
-        elif not key.startswith((TOMBSTONE_PREFIX, SKIPPED_WHILE_OFF_PREFIX)):
+        elif not key.startswith((TOMBSTONE_PREFIX, OPENCLAW_SKIPPED_PREFIX)):
             drop.append(key)
     return drop, kept
 
