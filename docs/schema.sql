@@ -1,4 +1,4 @@
--- acontext-mcp database schema, version 5. Generated: python -m acontext_mcp.store.migrations > docs/schema.sql
+-- acontext-mcp database schema, version 6. Generated: python -m acontext_mcp.store.migrations > docs/schema.sql
 CREATE TABLE artifacts (
             id INTEGER PRIMARY KEY,
             disk_id INTEGER NOT NULL REFERENCES disks(id) ON DELETE CASCADE,
@@ -69,7 +69,7 @@ CREATE TABLE learnings (
             error TEXT,
             created_at REAL NOT NULL,
             updated_at REAL NOT NULL
-        );
+        , outcome TEXT);
 
 CREATE TABLE leases (
             name TEXT PRIMARY KEY,
@@ -146,6 +146,17 @@ CREATE TABLE space_skills (
             created_at REAL NOT NULL
         );
 
+CREATE TABLE task_evidence (
+            id INTEGER PRIMARY KEY,
+            task_id INTEGER NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            result TEXT NOT NULL,
+            command TEXT,
+            detail TEXT,
+            message_id INTEGER REFERENCES messages(id) ON DELETE SET NULL,
+            created_at REAL NOT NULL
+        );
+
 CREATE TABLE task_messages (
             task_id INTEGER NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
             message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
@@ -162,7 +173,9 @@ CREATE TABLE tasks (
             progresses TEXT NOT NULL DEFAULT '[]',
             user_preferences TEXT NOT NULL DEFAULT '[]',
             created_at REAL NOT NULL,
-            updated_at REAL NOT NULL,
+            updated_at REAL NOT NULL, outcome TEXT
+            CHECK (outcome IS NULL OR outcome IN
+                   ('verified_success', 'verified_failure', 'unverified', 'abandoned')),
             UNIQUE (session_id, "order")
         );
 
@@ -187,6 +200,8 @@ CREATE INDEX sessions_updated ON sessions(updated_at);
 CREATE INDEX space_sessions_space ON space_sessions(space);
 
 CREATE INDEX space_skills_space ON space_skills(space);
+
+CREATE INDEX task_evidence_task ON task_evidence(task_id, id);
 
 CREATE INDEX task_messages_message ON task_messages(message_id);
 

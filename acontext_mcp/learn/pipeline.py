@@ -138,6 +138,7 @@ def learn_task(
             space=space,
             kind=distilled.kind,
             text=distilled.text if distilled.kind != "skip" else distilled.reason,
+            outcome=task.get("outcome"),
         )
     if distilled.kind != "skip":
         queue_space(conn, space)

@@ -152,10 +152,13 @@ def add_learning(
     space: str,
     kind: str,
     text: str,
+    outcome: str | None = None,
 ) -> int | None:
     """Record a distilled learning (status `distilled`, or `skipped` for kind `skip`).
 
-    A task is learned once: a second learning for the same task is ignored (returns None).
+    `outcome` is the task's settled outcome (store.tasks.OUTCOMES) at distillation time; the
+    review policy decides by it. A task is learned once: a second learning for the same task
+    is ignored (returns None).
     """
     if kind not in KINDS:
         raise InvalidInput(f"unknown learning kind {kind!r}")
@@ -163,8 +166,8 @@ def add_learning(
     status = "skipped" if kind == "skip" else "distilled"
     cur = conn.execute(
         "INSERT OR IGNORE INTO learnings (session_id, task_id, space, kind, status, text, "
-        "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (session_id, task_id, space, kind, status, text, now, now),
+        "outcome, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (session_id, task_id, space, kind, status, text, outcome, now, now),
     )
     return int(cur.lastrowid) if cur.rowcount == 1 and cur.lastrowid else None
 

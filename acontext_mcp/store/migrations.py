@@ -292,6 +292,40 @@ def m005_learning(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m006_task_outcomes(db: sqlite3.Connection) -> None:
+    _run_script(
+        db,
+        """
+        -- How a finished task really went, from captured evidence rather than the model's
+        -- opinion: verified_success, verified_failure, unverified, or abandoned (the user
+        -- dropped it: nothing to learn by default). NULL until the task is settled.
+        ALTER TABLE tasks ADD COLUMN outcome TEXT
+            CHECK (outcome IS NULL OR outcome IN
+                   ('verified_success', 'verified_failure', 'unverified', 'abandoned'));
+
+        -- One observed signal about a task: a test or build run and its result, a failed
+        -- tool, a commit, the user confirming or correcting, the host's TaskCompleted.
+        -- `kind` names the signal, `result` its verdict (pass, fail, ...), `command` the
+        -- command that produced it, `message_id` the captured message it was read from.
+        CREATE TABLE task_evidence (
+            id INTEGER PRIMARY KEY,
+            task_id INTEGER NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            result TEXT NOT NULL,
+            command TEXT,
+            detail TEXT,
+            message_id INTEGER REFERENCES messages(id) ON DELETE SET NULL,
+            created_at REAL NOT NULL
+        );
+        CREATE INDEX task_evidence_task ON task_evidence(task_id, id);
+
+        -- The task's outcome when it was distilled: what the review policy decides by.
+        ALTER TABLE learnings ADD COLUMN outcome TEXT;
+        """,
+    )
+
+
 def _applied(db: sqlite3.Connection) -> set[str]:
     db.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations "

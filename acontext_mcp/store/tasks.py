@@ -18,6 +18,8 @@ from acontext_mcp.store.db import atomic, dumps, loads
 from acontext_mcp.store.pages import clamp_limit, decode_cursor, encode_cursor
 
 TASK_STATUSES = ("pending", "running", "success", "failed")
+# How a finished task went, from captured evidence (see migrations.m006_task_outcomes).
+OUTCOMES = ("verified_success", "verified_failure", "unverified", "abandoned")
 
 
 def _check_status(status: str) -> str:
@@ -123,6 +125,42 @@ def _apply(
             task["id"],
         ),
     )
+
+
+def set_outcome(conn: sqlite3.Connection, task_id: int, outcome: str | None) -> None:
+    """Settle (or, with None, unsettle) a task's outcome."""
+    if outcome is not None and outcome not in OUTCOMES:
+        raise InvalidInput(f"task outcome must be one of {', '.join(OUTCOMES)}; got {outcome!r}")
+    conn.execute("UPDATE tasks SET outcome = ? WHERE id = ?", (outcome, task_id))
+
+
+def add_evidence(
+    conn: sqlite3.Connection,
+    task_id: int,
+    kind: str,
+    result: str,
+    *,
+    command: str | None = None,
+    detail: str | None = None,
+    message_id: int | None = None,
+) -> int:
+    """Record one observed signal about a task; returns its row id."""
+    cur = conn.execute(
+        "INSERT INTO task_evidence (task_id, kind, result, command, detail, message_id, "
+        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (task_id, kind, result, command, detail, message_id, time.time()),
+    )
+    return int(cur.lastrowid or 0)
+
+
+def task_evidence(conn: sqlite3.Connection, task_id: int) -> list[dict[str, Any]]:
+    """A task's evidence, oldest first: kind, result, command, detail, message_id."""
+    rows = conn.execute(
+        "SELECT kind, result, command, detail, message_id, created_at FROM task_evidence "
+        "WHERE task_id = ? ORDER BY id",
+        (task_id,),
+    ).fetchall()
+    return [dict(r) for r in rows]
 
 
 def get_task_by_id(conn: sqlite3.Connection, task_id: int) -> dict[str, Any] | None:
