@@ -194,7 +194,11 @@ class _GuardedInput:
         self._out = out
 
     async def __aiter__(self) -> AsyncIterator[str]:
-        while raw := await anyio.to_thread.run_sync(_read_line, self._stream):
+        # abandon_on_cancel: a blocked read (a terminal, a silent client) must not hold up
+        # shutdown; Ctrl-C would otherwise wait for the next line.
+        while raw := await anyio.to_thread.run_sync(
+            _read_line, self._stream, abandon_on_cancel=True
+        ):
             try:
                 text = check_line(raw)
             except Rejected as bad:

@@ -283,3 +283,25 @@ def test_a_symlinked_settings_file_stays_a_link(home: Path, tmp_path: Path) -> N
 def test_options_of_the_other_agent_are_rejected(home: Path) -> None:
     done = run("install", "claude-code", "--config", "x.json")
     assert done.returncode == 1 and "--config does not apply to claude-code" in done.stderr
+
+
+def test_backups_are_pruned_to_the_last_five_but_the_one_uninstall_needs_stays(
+    home: Path,
+) -> None:
+    settings_file = home / ".claude" / "settings.json"
+    backups = data_home() / "installs" / "backups"
+    ok("install", "claude-code")
+    (first,) = list(backups.iterdir())  # holds the original text uninstall restores
+    for n in range(7):  # the user drops our hooks; each reinstall backs up again
+        settings = read(settings_file)
+        settings["hooks"] = USER_SETTINGS["hooks"]
+        settings["model"] = f"model-{n}"
+        settings_file.write_text(json.dumps(settings, indent=4) + "\n")
+        ok("install", "claude-code")
+    folders = sorted(p.name for p in backups.iterdir())
+    assert len(folders) == 6, folders  # the newest five, and the first one
+    assert first.name in folders
+    ok("uninstall", "claude-code")
+    settings = read(settings_file)
+    assert settings["model"] == "model-6"  # the user's later edit is kept ...
+    assert not ours(settings, "SessionStart")  # ... and ours is gone

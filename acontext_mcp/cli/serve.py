@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import os
+import sys
 from collections.abc import Callable
 
 from acontext_mcp.config import Settings
+
+# Shown only when a person starts the server in a terminal; an agent's pipe gets nothing.
+TERMINAL_NOTE = (
+    "acontext-mcp serve: the MCP server on stdio, waiting for a client (agents start it "
+    "themselves; `acontext-mcp install claude-code` sets that up). Ctrl-C stops it."
+)
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -13,7 +22,18 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from acontext_mcp.server import serve
 
     setup_logging(settings, name="server")
-    serve(settings)
+    if sys.stdin.isatty():
+        print(TERMINAL_NOTE, file=sys.stderr, flush=True)
+    try:
+        serve(settings)
+    except KeyboardInterrupt:
+        # The stdin reader thread is blocked in a read that only a new line would end, and
+        # the interpreter joins it at exit: leave now. Every store write is a committed
+        # transaction or rolled back by SQLite, so nothing is half-written.
+        logging.getLogger("acontext.server").info("stopped by Ctrl-C")
+        logging.shutdown()
+        sys.stderr.flush()
+        os._exit(130)
     return 0
 
 

@@ -317,6 +317,38 @@ def backup_dir(home: Path) -> Path:
     return candidate
 
 
+KEEP_BACKUPS = 5  # install/uninstall runs whose backups are kept, besides the ones in use
+
+
+def prune_backups(home: Path, keep: int = KEEP_BACKUPS) -> list[Path]:
+    """Delete all but the newest `keep` backup folders; returns the deleted ones.
+
+    A backup that a manifest (`<home>/installs/*.json`) still names is kept whatever its age:
+    uninstall restores a file's text from its first backup.
+    """
+    root = home / "installs" / "backups"
+    try:
+        folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.is_symlink())
+    except FileNotFoundError:
+        return []
+    in_use: set[Path] = set()
+    for manifest in (home / "installs").glob("*.json"):
+        try:
+            files = json.loads(manifest.read_text(encoding="utf-8")).get("files", {})
+        except (OSError, ValueError, AttributeError):
+            return []  # cannot tell what is in use: delete nothing
+        for record in files.values() if isinstance(files, dict) else []:
+            backup = record.get("backup") if isinstance(record, dict) else None
+            if isinstance(backup, str):
+                in_use.add(Path(backup).parent)
+    deleted = []
+    for folder in folders[: max(0, len(folders) - keep)]:
+        if folder not in in_use:
+            shutil.rmtree(folder, ignore_errors=True)
+            deleted.append(folder)
+    return deleted
+
+
 def backup_name(path: Path) -> str:
     """`/home/u/.claude/settings.json` -> `home_u_.claude_settings.json`."""
     return str(path.absolute()).strip(os.sep).replace(os.sep, "_")
@@ -392,4 +424,5 @@ def commit(
         manifest_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         text = json.dumps(stamped, indent=2, ensure_ascii=False) + "\n"
         write_atomic(manifest_file, text, new_mode=0o600)
+    prune_backups(home)
     return out
