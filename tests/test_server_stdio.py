@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
 import queue
+import select
+import signal
 import subprocess
 import sys
 import threading
@@ -16,6 +20,8 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from samples import TOOLS, openai_turn
+
+from acontext_mcp.cli.serve import TERMINAL_NOTE
 
 pytestmark = pytest.mark.anyio
 
@@ -159,6 +165,40 @@ def test_stdout_carries_only_protocol_and_the_server_exits_when_stdin_closes(
     for line in server.stdout:
         assert json.loads(line)["jsonrpc"] == "2.0", line
     assert (home / "logs" / "server.log").is_file()
+    assert TERMINAL_NOTE not in (tmp_path / "server.stderr").read_text()  # a pipe: silent
+
+
+def test_on_a_terminal_it_says_what_it_is_and_ctrl_c_stops_it_at_once(tmp_path: Path) -> None:
+    """A person who runs `serve` by hand sees one line on stderr, and Ctrl-C (SIGINT) ends it
+    promptly although the stdin reader is blocked waiting for a line."""
+    main, replica = pty.openpty()
+    proc = subprocess.Popen(
+        SERVE,
+        stdin=replica,
+        stdout=replica,
+        stderr=replica,
+        env={**os.environ, "ACONTEXT_HOME": str(tmp_path / "home")},
+    )
+    os.close(replica)
+    try:
+        seen = b""
+        deadline = time.monotonic() + 30
+        while b"Ctrl-C" not in seen and time.monotonic() < deadline:
+            ready, _, _ = select.select([main], [], [], 0.5)
+            if ready:
+                seen += os.read(main, 4096)
+        assert TERMINAL_NOTE.encode() in seen.replace(b"\r\n", b"\n"), seen
+        time.sleep(0.5)  # now blocked reading the terminal
+        started = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=10)
+        assert time.monotonic() - started < 3
+        assert code == 130
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(main)
 
 
 async def test_two_servers_writing_one_session_on_one_home_lose_nothing(tmp_path: Path) -> None:
