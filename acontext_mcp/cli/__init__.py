@@ -4,22 +4,55 @@ This module assembles the parser and runs a command; each command group lives in
 module of this package (`register(add)` adds its subcommands), `output` holds the shared
 `--json` option.
 
-Errors from the domain print one line to stderr and exit 1; `--json` prints machine-readable
-output on stdout for scripts.
+Errors from the domain print one line to stderr and exit 1, or 2 when the command named
+something that does not exist (a session, a skill, a file: like argparse's usage errors);
+`--json` prints machine-readable output on stdout for scripts. The domain's messages name MCP
+tools (what a model calls); here they name the matching commands instead.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Callable
 
 from acontext_mcp import __version__
 from acontext_mcp.config import Settings
-from acontext_mcp.errors import AcontextError, storage_error
+from acontext_mcp.errors import AcontextError, NotFound, storage_error
 from acontext_mcp.scrub import scrub_paths
 
 Handler = Callable[[argparse.Namespace, Settings], int]
+
+# MCP tool -> the command a person types for the same thing.
+_COMMAND_FOR_TOOL = {
+    "list_sessions": "acontext-mcp sessions",
+    "get_messages": "acontext-mcp messages",
+    "list_tasks": "acontext-mcp tasks",
+    "get_session_summary": "acontext-mcp tasks --session",
+    "flush_session": "acontext-mcp flush",
+    "learn_now": "acontext-mcp learn",
+    "learning_status": "acontext-mcp learn",
+    "list_skills": "acontext-mcp skills list",
+    "get_skill_file": "acontext-mcp skills show",
+    "get_skill": "acontext-mcp skills show",
+    "search_skills": "acontext-mcp skills search",
+    "disk_list": "acontext-mcp disk ls",
+    "disk_read": "acontext-mcp disk read",
+    "disk_write": "acontext-mcp disk write",
+    "disk_glob": "acontext-mcp disk glob",
+    "disk_grep": "acontext-mcp disk grep",
+}
+_TOOL_NAME = re.compile(
+    r"(?:\bthe `?(?=\w+`? tool))?`?\b(" + "|".join(_COMMAND_FOR_TOOL) + r")\b`?(?: tools?\b)?"
+)
+_ALSO_COMMAND = re.compile(r" \(or `acontext-mcp [^`]*`\)")
+
+
+def for_the_command_line(message: str) -> str:
+    """A domain message with its MCP tool names replaced by the matching commands."""
+    message = _ALSO_COMMAND.sub("", message)
+    return _TOOL_NAME.sub(lambda m: f"`{_COMMAND_FOR_TOOL[m.group(1)]}`", message)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -102,9 +135,9 @@ def main(argv: list[str] | None = None) -> int:
         problem = storage_error(exc) or _read_only_home(settings, exc)
         if problem is None and not isinstance(exc, AcontextError | ValueError):
             raise
-        message = str(problem or exc)
+        message = for_the_command_line(str(problem or exc))
         print(
             f"acontext-mcp: {scrub_paths(message, settings) if settings else message}",
             file=sys.stderr,
         )
-        return 1
+        return 2 if problem is None and isinstance(exc, NotFound) else 1

@@ -9,6 +9,7 @@ from contextlib import closing
 from typing import Any
 
 from acontext_mcp import __version__
+from acontext_mcp.cli.args import int_range, project_dir, session_id
 from acontext_mcp.cli.output import add_json_option, emit_json
 from acontext_mcp.config import Settings
 
@@ -132,6 +133,7 @@ def cmd_messages(args: argparse.Namespace, settings: Settings) -> int:
     from acontext_mcp.store import turns
     from acontext_mcp.store.db import open_db
 
+    args.session = session_id(settings, args.session)
     with closing(open_db(settings)) as conn:
         page = turns.read_messages(
             conn,
@@ -157,6 +159,8 @@ def cmd_tasks(args: argparse.Namespace, settings: Settings) -> int:
     from acontext_mcp.store.db import open_db
     from acontext_mcp.store.tasks import list_tasks
 
+    if args.session:
+        args.session = session_id(settings, args.session)
     with closing(open_db(settings)) as conn:
         page = list_tasks(
             conn,
@@ -183,12 +187,10 @@ def cmd_tasks(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_brief(args: argparse.Namespace, settings: Settings) -> int:
-    import os
-
     from acontext_mcp.capture.brief import build_brief
     from acontext_mcp.store.db import open_db
 
-    project = os.path.abspath(args.project) if args.project else None
+    project = args.project
     with closing(open_db(settings)) as conn:
         text = build_brief(conn, settings, project_dir=project, budget=args.budget)
     if args.json:
@@ -198,23 +200,32 @@ def cmd_brief(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _paging(p: argparse.ArgumentParser, default: int) -> None:
-    p.add_argument("--limit", type=int, default=default, help=f"page size (default {default})")
+def _paging(p: argparse.ArgumentParser, default: int, maximum: int) -> None:
+    p.add_argument(
+        "--limit",
+        type=int_range(1, maximum),
+        default=default,
+        help=f"page size (default {default}, at most {maximum})",
+    )
     p.add_argument("--cursor", help="next_cursor printed by the previous page")
     add_json_option(p)
 
 
 def register(add: Callable[..., argparse.ArgumentParser]) -> None:
+    from acontext_mcp.store.messages import PAGE_MAX as MESSAGES_MAX
+    from acontext_mcp.store.sessions import PAGE_MAX as SESSIONS_MAX
+    from acontext_mcp.store.tasks import PAGE_MAX as TASKS_MAX
+
     p = add("status", cmd_status, "Show paths, schema version, counts and the LLM provider.")
     add_json_option(p)
 
     p = add("sessions", cmd_sessions, "List captured sessions, most recent first.")
     p.add_argument("--agent", help="only sessions from this agent (claude-code, openclaw, mcp)")
-    p.add_argument("--project", help="only sessions of this project directory")
-    _paging(p, 20)
+    p.add_argument("--project", type=project_dir, help="only sessions of this project directory")
+    _paging(p, 20, SESSIONS_MAX)
 
     p = add("messages", cmd_messages, "Show a session's messages, oldest first.")
-    p.add_argument("session", help="session id (see `acontext-mcp sessions`)")
+    p.add_argument("session", help="session id or a unique prefix (see `acontext-mcp sessions`)")
     p.add_argument(
         "--format",
         choices=["acontext", "openai", "anthropic", "gemini"],
@@ -222,19 +233,19 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
         help="acontext prints a readable transcript; other formats print JSON",
     )
     p.add_argument("--include-binary", action="store_true", help="inline image/file bytes")
-    _paging(p, 50)
+    _paging(p, 50, MESSAGES_MAX)
 
     p = add("tasks", cmd_tasks, "List tracked tasks, of one session or across sessions.")
-    p.add_argument("--session", help="only this session's tasks, in order")
+    p.add_argument("--session", help="only this session's tasks, in order (id or unique prefix)")
     p.add_argument(
         "--status",
         action="append",
         choices=["pending", "running", "success", "failed"],
         help="filter by status (repeatable)",
     )
-    _paging(p, 50)
+    _paging(p, 50, TASKS_MAX)
 
     p = add("brief", cmd_brief, "Show the brief a new session in a project starts with.")
-    p.add_argument("--project", help="project directory (default: all projects)")
+    p.add_argument("--project", type=project_dir, help="project directory (default: all projects)")
     p.add_argument("--budget", type=int, help="character budget (default ACONTEXT_BRIEF_CHARS)")
     add_json_option(p)

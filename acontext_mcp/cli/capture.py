@@ -11,6 +11,7 @@ import argparse
 import os
 from collections.abc import Callable
 
+from acontext_mcp.cli.args import project_dir
 from acontext_mcp.config import Settings
 from acontext_mcp.privacy.switches import (
     CAPTURE_ENV,
@@ -23,7 +24,11 @@ from acontext_mcp.private import private_mkdir
 
 
 def cmd_capture(args: argparse.Namespace, settings: Settings) -> int:
-    project = os.path.abspath(args.project or os.getcwd())
+    from acontext_mcp.cli.args import session_id
+
+    project = args.project or os.getcwd()
+    if args.session:
+        args.session = session_id(settings, args.session)
     if args.action == "status":
         allowed, why = capture_allowed(settings, project_dir=project, session_id=args.session)
         scope = f"session {args.session} in {project}" if args.session else project
@@ -83,8 +88,13 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     )
     p.add_argument("action", choices=["on", "off", "status"])
     group = p.add_mutually_exclusive_group()
-    group.add_argument("--project", help="project directory (default: the current directory)")
-    group.add_argument("--session", help="one session id (e.g. Claude Code's session_id)")
+    group.add_argument(
+        "--project", type=project_dir, help="project directory (default: the current directory)"
+    )
+    group.add_argument(
+        "--session",
+        help="one captured session: its id or a unique prefix (`acontext-mcp sessions`)",
+    )
     group.add_argument(
         "--all", action="store_true", help=f"every project and session (also: {CAPTURE_ENV}=off)"
     )

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from acontext_mcp.cli.args import int_range
 from acontext_mcp.cli.output import add_json_option, emit
 from acontext_mcp.config import Settings
 from acontext_mcp.errors import InvalidInput
@@ -70,6 +71,8 @@ def cmd_disk(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def register(add: Callable[..., argparse.ArgumentParser]) -> None:
+    from acontext_mcp.disk.search import MAX_LIMIT
+
     p = add("disk", cmd_disk, "Read, write and search files on a named disk.")
     p.add_argument("action", choices=["ls", "read", "write", "rm", "glob", "grep"])
     p.add_argument(
@@ -78,5 +81,10 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument("--disk", default="default", help="disk name (default: default)")
     p.add_argument("--glob", help="grep: only files matching this glob")
     p.add_argument("-i", "--ignore-case", action="store_true", help="grep: ignore case")
-    p.add_argument("--limit", type=int, default=100, help="most results (glob/grep)")
+    p.add_argument(
+        "--limit",
+        type=int_range(1, MAX_LIMIT),
+        default=100,
+        help=f"most results (glob/grep; at most {MAX_LIMIT})",
+    )
     add_json_option(p)

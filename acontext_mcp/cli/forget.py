@@ -16,6 +16,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+from acontext_mcp.cli.args import session_ids
 from acontext_mcp.cli.output import add_json_option, emit_json
 from acontext_mcp.config import Settings
 from acontext_mcp.errors import InvalidInput
@@ -92,6 +93,7 @@ def cmd_forget(args: argparse.Namespace, settings: Settings) -> int:
     from acontext_mcp.store.db import open_db
 
     before = forget.parse_before(args.before) if args.before else None
+    args.sessions = session_ids(settings, args.sessions)
     chosen = args.sessions or args.project or args.before or args.all
     with closing(open_db(settings)) as conn:
         if (
@@ -160,6 +162,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
         raise InvalidInput("name sessions or use --project, not both")
     if not settings.db_path.exists():
         raise InvalidInput(f"nothing to export: no store at {settings.db_path}")
+    args.sessions = session_ids(settings, args.sessions)
     target = Path(args.output).expanduser() if args.output and args.output != "-" else None
     with closing(open_db(settings)) as conn:
         if target is None:

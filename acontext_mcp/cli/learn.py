@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from acontext_mcp.cli.args import int_range, session_id
 from acontext_mcp.cli.output import add_json_option, emit_json
 from acontext_mcp.config import Settings
 
@@ -72,7 +73,7 @@ def cmd_learn(args: argparse.Namespace, settings: Settings) -> int:
 
     out = learn_session(
         settings,
-        args.session,
+        session_id(settings, args.session),
         space=args.space,
         observe_first=not args.no_observe,
         timeout_s=args.timeout,
@@ -116,6 +117,7 @@ def cmd_spaces(args: argparse.Namespace, settings: Settings) -> int:
             owned = ", ".join(value["skills"]) or "(none yet; shared skills only)"
             text = f"{value['name']}: {value['sessions']} session(s); own skills: {owned}"
         elif args.action == "attach":
+            args.target = session_id(settings, _need(args.target, "a session id"))
             space = learning.attach_session(
                 conn,
                 _need(args.target, "a session id"),
@@ -171,7 +173,9 @@ def _need(value: str | None, what: str) -> str:
 def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     about = "Learn skills from a session's finished tasks now (no SESSION: show status)."
     p = add("learn", cmd_learn, about)
-    p.add_argument("session", nargs="?", help="session id (see `acontext-mcp sessions`)")
+    p.add_argument(
+        "session", nargs="?", help="session id or a unique prefix (see `acontext-mcp sessions`)"
+    )
     p.add_argument("--space", help="learning space to attach the session to (default: config)")
     p.add_argument(
         "--no-observe",
@@ -186,7 +190,7 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
         default=None,
         help="seconds in all (default ACONTEXT_LEARN_TIMEOUT_S, 300)",
     )
-    p.add_argument("--limit", type=int, default=10, help="sessions shown without SESSION")
+    p.add_argument("--limit", type=int_range(1), default=10, help="sessions shown without SESSION")
     add_json_option(p)
 
     about = (

@@ -11,11 +11,27 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
+from acontext_mcp.cli.args import int_range, project_dir
 from acontext_mcp.cli.output import add_json_option, emit
 from acontext_mcp.config import Settings
 
-ACTIONS = ("init", "list", "show", "search", "log", "diff", "revert", "remote", "pull", "push",
-           "sync", "unsync", "validate")  # fmt: skip
+# Every action with its one-line help: `skills --help` lists them all (a test checks).
+ACTION_HELP = {
+    "init": "create the skills repository and the default skills (done on first use anyway)",
+    "list": "every skill with its description",
+    "show": "NAME: a skill's SKILL.md",
+    "search": "QUERY: full-text search over the skills' files (--limit)",
+    "log": "the history of learnings and edits, with provenance (--limit)",
+    "diff": "[COMMIT|RANGE]: what changed (default: uncommitted edits)",
+    "revert": "COMMIT: undo one learning or edit in a new commit",
+    "remote": "URL: share the skills through a git remote (origin)",
+    "pull": "fetch and merge the remote's skills (refuses links and submodules)",
+    "push": "send the skills to the remote",
+    "sync": "copy the skills into the agents' skill folders now (--project DIR: one more)",
+    "unsync": "remove what sync copied into the agents' folders",
+    "validate": "check every skill against the Agent Skills rules",
+}
+ACTIONS = tuple(ACTION_HELP)
 
 
 def _need(args: argparse.Namespace, what: str) -> str:
@@ -120,14 +136,18 @@ def _log_text(entries: list[dict[str, Any]]) -> str:
 
 
 def register(add: Callable[..., argparse.ArgumentParser]) -> None:
-    p = add(
-        "skills",
-        cmd_skills,
-        "The skill memory: list, show, search, log, diff, revert, remote, pull, push, sync, "
-        "validate.",
+    p = add("skills", cmd_skills, "The skill memory: " + ", ".join(ACTIONS) + ".")
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    width = max(map(len, ACTIONS))
+    p.epilog = "actions:\n" + "\n".join(
+        f"  {name:<{width}}  {about}" for name, about in ACTION_HELP.items()
     )
     p.add_argument("action", choices=ACTIONS)
     p.add_argument("target", nargs="?", help="skill name, query, commit, diff range or git URL")
-    p.add_argument("--limit", type=int, default=20, help="results or log entries (default 20)")
-    p.add_argument("--project", help="sync: also into this project's .claude/skills")
+    p.add_argument(
+        "--limit", type=int_range(1), default=20, help="results or log entries (default 20)"
+    )
+    p.add_argument(
+        "--project", type=project_dir, help="sync: also into this project's .claude/skills"
+    )
     add_json_option(p)

@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
+from acontext_mcp.cli.args import int_range
 from acontext_mcp.cli.output import add_json_option, emit_json
 from acontext_mcp.config import Settings
 
@@ -70,5 +71,7 @@ def _cols(row: dict[str, Any]) -> str:
 
 def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     p = add("usage", cmd_usage, "Show LLM calls and tokens by day and purpose, and today's budget.")
-    p.add_argument("--days", type=int, default=7, help="how many days back, today included (7)")
+    p.add_argument(
+        "--days", type=int_range(1), default=7, help="how many days back, today included (7)"
+    )
     add_json_option(p)

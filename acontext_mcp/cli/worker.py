@@ -96,10 +96,16 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_flush(args: argparse.Namespace, settings: Settings) -> int:
     from acontext_mcp.app.flush import flush_session
+    from acontext_mcp.cli.args import session_id
+    from acontext_mcp.errors import InvalidInput
     from acontext_mcp.logsetup import setup_logging
 
+    if args.all == bool(args.session):
+        raise InvalidInput("name one SESSION, or --all for every session with pending messages")
     setup_logging(settings, name="worker")
-    out = flush_session(settings, args.session, timeout_s=args.timeout)
+    if args.all:
+        return _flush_all(args, settings)
+    out = flush_session(settings, session_id(settings, args.session), timeout_s=args.timeout)
     if args.json:
         emit_json(out)
     else:
@@ -108,6 +114,35 @@ def cmd_flush(args: argparse.Namespace, settings: Settings) -> int:
         if out.get("reason"):
             print(f"  {out['reason']}")
     return 0 if out["status"] in ("done", "deferred") else 1
+
+
+def _flush_all(args: argparse.Namespace, settings: Settings) -> int:
+    """Track every session with pending messages (e.g. after `import`), oldest first, one at a
+    time, with a line each. Stops at the first `deferred`: without an LLM the rest would wait
+    too (deterministic tracking has run for each session flushed so far)."""
+    from acontext_mcp.app.flush import flush_session
+    from acontext_mcp.store.batches import sessions_with_pending
+    from acontext_mcp.store.db import open_db
+
+    with closing(open_db(settings)) as conn:
+        waiting = sessions_with_pending(conn)
+    results: list[dict[str, Any]] = []
+    for n, sid in enumerate(waiting, 1):
+        out = flush_session(settings, sid, timeout_s=args.timeout)
+        results.append(out)
+        if not args.json:
+            counts = f"{out['pending_before']} pending before, {out['pending_after']} after"
+            print(f"[{n}/{len(waiting)}] {sid}: {out['status']} ({counts})", flush=True)
+        if out["status"] == "deferred":
+            if not args.json:
+                print(f"  {out.get('reason') or 'the LLM is unavailable'}")
+                print(f"stopped: {len(waiting) - n} more session(s) wait; run this again later")
+            break
+    if args.json:
+        emit_json({"sessions": len(waiting), "results": results})
+    elif not waiting:
+        print("nothing to track: no session has pending messages")
+    return 0 if all(r["status"] in ("done", "deferred") for r in results) else 1
 
 
 def register(add: Callable[..., argparse.ArgumentParser]) -> None:
@@ -125,6 +160,17 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     add_json_option(p)
 
     p = add("flush", cmd_flush, "Observe a session now (task tracking) and wait for the result.")
-    p.add_argument("session", help="session id (see `acontext-mcp sessions`)")
-    p.add_argument("--timeout", type=float, default=60.0, help="seconds to wait (default 60)")
+    p.add_argument(
+        "session",
+        nargs="?",
+        help="session id or a unique prefix (see `acontext-mcp sessions`)",
+    )
+    p.add_argument(
+        "--all",
+        action="store_true",
+        help="every session with pending messages, oldest first (e.g. after `import`)",
+    )
+    p.add_argument(
+        "--timeout", type=float, default=60.0, help="seconds to wait per session (default 60)"
+    )
     add_json_option(p)

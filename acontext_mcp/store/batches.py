@@ -55,3 +55,13 @@ def pending(conn: sqlite3.Connection, session_id: str) -> tuple[int, float | Non
         (session_id,),
     ).fetchone()
     return int(row[0]), row[1]
+
+
+def sessions_with_pending(conn: sqlite3.Connection) -> list[str]:
+    """Sessions holding pending messages, the one waiting longest first (imported history is
+    then tracked in the order it happened)."""
+    rows = conn.execute(
+        "SELECT session_id FROM messages WHERE status = 'pending' "
+        "GROUP BY session_id ORDER BY MIN(created_at), session_id"
+    ).fetchall()
+    return [r[0] for r in rows]

@@ -21,6 +21,8 @@ from acontext_mcp.store.db import atomic, dumps, loads
 from acontext_mcp.store.pages import clamp_limit, decode_cursor, encode_cursor
 from acontext_mcp.store.sessions import touch_session
 
+PAGE_MAX = 500  # messages per page
+
 
 def dedup_key(message: Message, index: int, idempotency_key: str | None) -> str:
     """The identity of a message within its session.
@@ -164,7 +166,7 @@ def list_messages(
     inline: bool = True,
 ) -> dict[str, Any]:
     """Oldest first, paged by position."""
-    limit = clamp_limit(limit, default=50, maximum=500)
+    limit = clamp_limit(limit, default=50, maximum=PAGE_MAX)
     if conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
         raise NotFound(f"no session {session_id!r}: list_sessions shows the known ids")
     after = decode_cursor(cursor, kind="messages")

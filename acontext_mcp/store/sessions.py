@@ -12,6 +12,7 @@ from acontext_mcp.errors import InvalidInput, NotFound
 from acontext_mcp.store.db import atomic, dumps, loads
 from acontext_mcp.store.pages import clamp_limit, decode_cursor, encode_cursor
 
+PAGE_MAX = 200  # sessions per page
 _SESSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")
 
 
@@ -75,7 +76,7 @@ def list_sessions(
     project_dir: str | None = None,
 ) -> dict[str, Any]:
     """Newest activity first, with message and task counts. Stable under concurrent inserts."""
-    limit = clamp_limit(limit, default=20, maximum=200)
+    limit = clamp_limit(limit, default=20, maximum=PAGE_MAX)
     where, args = ["1 = 1"], []
     after = decode_cursor(cursor, kind="sessions")
     if after is not None:
@@ -123,6 +124,26 @@ def recent_project_sessions(
         [*args, limit],
     ).fetchall()
     return [row_to_session(r) for r in rows]
+
+
+def resolve_session_id(conn: sqlite3.Connection, given: str) -> str:
+    """The session `given` names: its whole id, or a prefix that only one id starts with.
+    NotFound when no session or several match (the message lists a few)."""
+    if session_exists(conn, given):
+        return given
+    if not given or not _SESSION_ID.match(given):
+        raise NotFound(f"no session {given!r}: list_sessions shows the known ids")
+    # The id's character set ends below "\x7f": a range scan on the primary key.
+    rows = conn.execute(
+        "SELECT id FROM sessions WHERE id > ? AND id < ? ORDER BY id LIMIT 4",
+        (given, given + "\x7f"),
+    ).fetchall()
+    if not rows:
+        raise NotFound(f"no session {given!r}: list_sessions shows the known ids")
+    if len(rows) > 1:
+        shown = ", ".join(r[0] for r in rows[:3]) + (", ..." if len(rows) > 3 else "")
+        raise NotFound(f"{given!r} starts more than one session id ({shown}): type more of the id")
+    return str(rows[0][0])
 
 
 def session_exists(conn: sqlite3.Connection, session_id: str) -> bool:

@@ -18,6 +18,7 @@ from acontext_mcp.store.db import atomic, dumps, loads
 from acontext_mcp.store.pages import clamp_limit, decode_cursor, encode_cursor
 
 TASK_STATUSES = ("pending", "running", "success", "failed")
+PAGE_MAX = 500  # tasks per page
 # How a finished task went, from captured evidence (see migrations.m006_task_outcomes).
 OUTCOMES = ("verified_success", "verified_failure", "unverified", "abandoned")
 
@@ -280,7 +281,7 @@ def list_tasks(
     cursor: str | None = None,
 ) -> dict[str, Any]:
     """One session's tasks in order, or tasks across sessions newest-updated first."""
-    limit = clamp_limit(limit, default=50, maximum=500)
+    limit = clamp_limit(limit, default=50, maximum=PAGE_MAX)
     where, args = ["1 = 1"], []
     for s in status or []:
         _check_status(s)
