@@ -28,6 +28,7 @@ from acontext_mcp.store import learning
 from acontext_mcp.store import tasks as task_store
 from acontext_mcp.store.db import atomic
 from acontext_mcp.store.sessions import latest_session_id, session_exists
+from acontext_mcp.text import clip
 from acontext_mcp.worker import jobs
 
 log = logging.getLogger("acontext.learn")
@@ -165,8 +166,8 @@ def _commit_message(batch: list[dict[str, Any]], thinking: list[str]) -> str:
     """Subject says what was learned from; the body lists every source and the plan."""
     labels = [" ".join(_label(b).split()) for b in batch]
     count = f"{len(batch)} learning{'s' if len(batch) != 1 else ''}"
-    subject = f"Learn from {count}: {labels[0][:60]}"
-    body = ["Learned from:"] + [f"- {label[:100]}" for label in labels]
+    subject = f"Learn from {count}: {clip(labels[0], 60, at_word=True)}"
+    body = ["Learned from:"] + [f"- {clip(label, 100, at_word=True)}" for label in labels]
     if thinking:
         body += ["", "Learner notes:", " ".join(" ".join(thinking).split())[:600]]
     return subject + "\n\n" + "\n".join(body)
