@@ -110,7 +110,7 @@ def _cli_all(s: Setup, off: bool) -> None:
 
 
 def _cli_session(s: Setup, off: bool) -> None:
-    s.cli("capture", "off" if off else "on", "--session", SID)
+    s.cli("capture", *(("off", "--new") if off else ("on",)), "--session", SID)
 
 
 def _cli_project(s: Setup, off: bool) -> None:
@@ -245,7 +245,7 @@ class TestClaudeCode:
         session = payloads[0]["session_id"]
         env = {k: v for k, v in hooks.env.items() if k != CAPTURE_ENV}
         subprocess.run(
-            [str(BIN), "capture", "off", "--session", session],
+            [str(BIN), "capture", "off", "--new", "--session", session],
             env=env,
             check=True,
             capture_output=True,
@@ -322,7 +322,7 @@ def _oc_switch(kind: str, oc: OpenClaw, off: bool) -> None:
     if kind == "all":
         oc.cli("capture", verb, "--all")
     elif kind == "session":
-        oc.cli("capture", verb, "--session", SESSION)
+        oc.cli("capture", verb, *(["--new"] if off else []), "--session", SESSION)
     elif kind == "project":
         oc.cli("capture", verb)
     elif kind == "config":

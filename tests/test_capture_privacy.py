@@ -245,7 +245,7 @@ class TestCommand:
         assert "capture is off" in self._cli(settings, project, "status")
         self._cli(settings, project, "on")
         assert allowed(settings, project) == (True, "")
-        self._cli(settings, project, "off", "--session", "abc-1")
+        self._cli(settings, project, "off", "--new", "--session", "abc-1")
         assert allowed(settings, project, "abc-1")[0] is False
         assert allowed(settings, project, "other")[0] is True
         self._cli(settings, project, "off", "--all")

@@ -80,17 +80,17 @@ def test_disk_commands_round_trip_through_stdin(settings: Settings) -> None:
 
 
 @pytest.mark.parametrize(
-    ("args", "env", "expected"),
+    ("args", "env", "expected", "code"),
     [
-        (("messages", "nope"), {}, "no session 'nope'"),
-        (("disk", "read", "../../etc/passwd"), {}, ".."),
-        (("status",), {"ACONTEXT_MAX_ARTIFACT_BYTES": "lots"}, "ACONTEXT_MAX_ARTIFACT_BYTES"),
-        (("sessions", "--cursor", "zzz"), {}, "cursor"),
+        (("messages", "nope"), {}, "no session 'nope'", 2),  # something named that is not there
+        (("disk", "read", "../../etc/passwd"), {}, "..", 1),
+        (("status",), {"ACONTEXT_MAX_ARTIFACT_BYTES": "lots"}, "ACONTEXT_MAX_ARTIFACT_BYTES", 1),
+        (("sessions", "--cursor", "zzz"), {}, "cursor", 1),
     ],
 )
-def test_errors_are_one_line_on_stderr_with_exit_1(args, env, expected) -> None:
+def test_errors_are_one_line_on_stderr_with_exit_1_or_2(args, env, expected, code) -> None:
     out = run(*args, env=env)
-    assert out.returncode == 1
+    assert out.returncode == code
     assert expected in out.stderr and "Traceback" not in out.stderr
     assert out.stdout == ""
 

@@ -27,7 +27,9 @@ TURN = openai_turn("disk_list", '{"path": "notes"}', "todo.md", "One file: todo.
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ACONTEXT_LLM")}
     env["ACONTEXT_WORKER"] = "off"
-    return subprocess.run([EXE, *args], capture_output=True, text=True, timeout=60, cwd=cwd, env=env)
+    return subprocess.run(
+        [EXE, *args], capture_output=True, text=True, timeout=60, cwd=cwd, env=env
+    )
 
 
 @pytest.fixture
@@ -136,3 +138,13 @@ def test_flush_all_tracks_every_session_with_pending_messages_oldest_first(
     assert "stopped: 2 more session(s) wait" in done.stdout
     refused = run("flush")
     assert refused.returncode == 1 and "--all" in refused.stderr
+
+
+def test_capture_names_a_session_not_captured_yet_only_with_new(project: Path) -> None:
+    refused = run("capture", "off", "--session", "later-1")
+    assert refused.returncode == 2 and "--new" in refused.stderr
+    assert run("capture", "off", "--new", "--session", "later-1").returncode == 0
+    assert run("capture", "on", "--session", "later-1").returncode == 0  # switched off: known
+    assert run("capture", "off", "--session", "abd").returncode == 0  # a stored one, by prefix
+    marker = Path(os.environ["ACONTEXT_HOME"]) / "capture-off-sessions" / "abd-222"
+    assert marker.is_file()

@@ -150,20 +150,20 @@ def test_learn_prints_progress_and_status_for_humans(
 
 def test_learn_an_unknown_session_fails_clearly(capsys, home: Settings) -> None:
     code, out, err = cli(capsys, "learn", "unknown-session", "--no-observe")
-    assert code == 1
+    assert code == 2
     assert out == ""
     assert "no session 'unknown-session'" in err and "acontext-mcp sessions" in err
 
 
 def test_learn_an_unknown_session_with_observation_fails_clearly(capsys, home: Settings) -> None:
     code, _, err = cli(capsys, "learn", "unknown-session")
-    assert code == 1
+    assert code == 2
     assert "no session 'unknown-session'" in err
 
 
 def test_learn_an_unknown_session_leaves_no_job_behind(capsys, home: Settings) -> None:
     code, _, _ = cli(capsys, "learn", "unknown-session")
-    assert code == 1
+    assert code == 2
     conn = open_db(home)
     try:
         left = conn.execute("SELECT kind, payload FROM jobs").fetchall()
@@ -200,9 +200,9 @@ def test_spaces_list_create_attach_show(capsys, home: Settings) -> None:
     assert (shown["name"], shown["description"], shown["sessions"]) == ("web", "The web app", 1)
 
     code, _, err = cli(capsys, "spaces", "show", "nowhere")
-    assert code == 1 and "no learning space 'nowhere'" in err
+    assert code == 2 and "no learning space 'nowhere'" in err
     code, _, err = cli(capsys, "spaces", "attach", "web", "no-such-session")
-    assert code == 1 and "no session 'no-such-session'" in err
+    assert code == 2 and "no session 'no-such-session'" in err
     code, _, err = cli(capsys, "spaces", "create", "Bad Name")
     assert code == 1 and "invalid space name" in err
 
@@ -231,6 +231,6 @@ def test_spaces_include_and_exclude_move_a_skill_between_owned_and_shared(
         conn.close()
 
     code, _, err = cli(capsys, "spaces", "include", "web", "no-such-skill")
-    assert code == 1 and "no skill 'no-such-skill'" in err
+    assert code == 2 and "no skill 'no-such-skill'" in err
     code, _, err = cli(capsys, "spaces", "include", "nowhere", "daily-logs")
-    assert code == 1 and "no learning space 'nowhere'" in err
+    assert code == 2 and "no learning space 'nowhere'" in err

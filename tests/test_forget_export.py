@@ -420,7 +420,7 @@ def test_cli_forget_without_a_terminal_refuses_unless_yes(tmp_path):
     assert _sessions(home) == ["s2"]
 
     missing = cli("forget", "nope", "--yes", home=home)
-    assert missing.returncode == 1 and "no session 'nope'" in missing.stderr
+    assert missing.returncode == 2 and "no session 'nope'" in missing.stderr
 
 
 def _on_terminal(args: list[str], home: Path, answer: bytes) -> tuple[int, str]:
@@ -578,7 +578,14 @@ def test_forgetting_an_openclaw_session_keeps_out_what_was_sent_while_capture_wa
         if switch == "on":
             agent_end(run1)  # sent while off: passed over
         done = subprocess.run(
-            [str(BIN), "capture", switch, "--session", sid],
+            [
+                str(BIN),
+                "capture",
+                switch,
+                *(["--new"] if switch == "off" else []),
+                "--session",
+                sid,
+            ],
             env=env,
             timeout=60,
             capture_output=True,

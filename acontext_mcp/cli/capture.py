@@ -13,10 +13,12 @@ from collections.abc import Callable
 
 from acontext_mcp.cli.args import project_dir
 from acontext_mcp.config import Settings
+from acontext_mcp.errors import NotFound
 from acontext_mcp.privacy.switches import (
     CAPTURE_ENV,
     GLOBAL_MARKER,
     capture_allowed,
+    session_switched_off,
     set_project_capture,
     set_session_capture,
 )
@@ -27,8 +29,13 @@ def cmd_capture(args: argparse.Namespace, settings: Settings) -> int:
     from acontext_mcp.cli.args import session_id
 
     project = args.project or os.getcwd()
-    if args.session:
-        args.session = session_id(settings, args.session)
+    if args.session and not args.new and not session_switched_off(settings, args.session):
+        # A typo must not silently switch off a session nobody has; --new names one that
+        # has not been captured yet (its id as the agent shows it).
+        try:
+            args.session = session_id(settings, args.session)
+        except NotFound as exc:
+            raise NotFound(f"{exc}; for a session not captured yet, add --new") from None
     if args.action == "status":
         allowed, why = capture_allowed(settings, project_dir=project, session_id=args.session)
         scope = f"session {args.session} in {project}" if args.session else project
@@ -97,4 +104,9 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     )
     group.add_argument(
         "--all", action="store_true", help=f"every project and session (also: {CAPTURE_ENV}=off)"
+    )
+    p.add_argument(
+        "--new",
+        action="store_true",
+        help="with --session: a session not captured yet (its id as the agent shows it)",
     )

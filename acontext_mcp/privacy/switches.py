@@ -138,6 +138,13 @@ def capture_allowed(
     return True, ""
 
 
+def session_switched_off(settings: Settings, session_id: str) -> bool:
+    """Whether `capture off --session` holds for this exact id (a marker file exists)."""
+    return bool(_SAFE_SESSION_ID.match(session_id or "")) and (
+        _session_marker(settings, session_id).is_file()
+    )
+
+
 def set_session_capture(settings: Settings, session_id: str, enabled: bool) -> Path:
     """Switch capture of one session on or off (also while it runs); returns the marker path."""
     if not _SAFE_SESSION_ID.match(session_id or ""):
