@@ -55,6 +55,8 @@ def test_a_relative_project_means_the_directory_it_names(project: Path) -> None:
     assert done.returncode == 0, done.stderr
     ids = {s["id"] for s in json.loads(done.stdout)["sessions"]}
     assert ids == {"abc-111", "abd-222"}
+    elsewhere = run("sessions", "--project", "sub", cwd=project)
+    assert elsewhere.stdout.strip() == f"no sessions of project {project / 'sub'}"
     brief = run("brief", "--project", ".", "--json", cwd=project)
     assert json.loads(brief.stdout)["project_dir"] == str(project)
 

@@ -84,7 +84,8 @@ def cmd_sessions(args: argparse.Namespace, settings: Settings) -> int:
         emit_json(page)
         return 0
     if not page["sessions"]:
-        print("no sessions yet")
+        filters = [f"{k} {v}" for k, v in (("agent", args.agent), ("project", args.project)) if v]
+        print(f"no sessions of {', '.join(filters)}" if filters else "no sessions yet")
         return 0
     rows = [
         [
