@@ -49,6 +49,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if E2E_DIR in Path(str(item.path)).parents:
             item.add_marker(skip)
 
+
 _timings: list[tuple[str, float]] = []
 openclaw_timings: list[tuple[str, float]] = []  # (step, seconds), filled by test_openclaw.py
 claude_code_timings: list[tuple[str, float]] = []  # (step, seconds), test_claude_code.py
