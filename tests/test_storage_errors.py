@@ -161,7 +161,7 @@ async def test_internal_errors_never_show_the_data_home_path(settings: Settings)
 
 def test_cli_errors_never_show_the_data_home_path(settings: Settings) -> None:
     out = cli(settings.home, "spaces", "include", "default", "no-such-skill")
-    assert out.returncode == 1 and "no-such-skill" in out.stderr
+    assert out.returncode == 2 and "no-such-skill" in out.stderr
     assert "<home>/skills" in out.stderr and str(settings.home) not in out.stderr
 
 
