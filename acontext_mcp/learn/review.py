@@ -107,14 +107,10 @@ def split(policy: str, batch: list[dict[str, Any]]) -> tuple[list[dict[str, Any]
 # --- the review use cases (the CLI, and the OpenClaw Skill Workshop bridge, call these) -------
 
 
-def _to_dict(found: proposals.Proposal) -> dict[str, Any]:
+def to_dict(found: proposals.Proposal) -> dict[str, Any]:
     out = asdict(found)
     out["stale_files"] = list(found.stale_files)
     return out
-
-
-def list_waiting(settings: Settings) -> list[dict[str, Any]]:
-    return [_to_dict(p) for p in proposals.list_proposals(settings.skills_dir)]
 
 
 def show(conn: sqlite3.Connection, settings: Settings, proposal_id: str) -> dict[str, Any]:
@@ -137,7 +133,7 @@ def show(conn: sqlite3.Connection, settings: Settings, proposal_id: str) -> dict
             }
         )
     return {
-        **_to_dict(found),
+        **to_dict(found),
         "diff": proposals.proposal_diff(settings.skills_dir, found.id),
         "tasks": tasks,
     }
