@@ -249,6 +249,8 @@ def test_review_through_the_cli_lists_shows_accepts_and_rejects(
         )
     pid = pipeline.learn_space(conn, home, {"space": "default"})["proposal"]
 
+    code, out, _ = run_cli(capsys, "learn")
+    assert f"-> proposal {pid} (pending)" in out
     code, out, _ = run_cli(capsys, "skills", "proposals", "--json")
     [listed] = json.loads(out)
     assert code == 0 and listed["id"] == pid and listed["state"] == "pending"
