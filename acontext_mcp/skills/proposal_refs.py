@@ -6,6 +6,7 @@ reads the ref files and `packed-refs` directly instead of starting a git process
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 PENDING = "refs/heads/proposals/"
@@ -20,13 +21,12 @@ def waiting_count(skills_dir: Path) -> int:
     counted once (a ref can be in both after `git pack-refs` and an update)."""
     gitdir = Path(skills_dir) / ".git"
     names: set[str] = set()
-    loose = gitdir / PENDING
-    try:
-        for path in loose.rglob("*"):
-            if path.is_file() and not path.name.endswith(".lock"):
-                names.add(path.relative_to(loose).as_posix())
-    except OSError:
-        pass
+    loose = str(gitdir / PENDING)
+    for folder, _, files in os.walk(loose):  # a missing folder yields nothing
+        inner = os.path.relpath(folder, loose)
+        for name in files:
+            if not name.endswith(".lock"):
+                names.add(name if inner == "." else f"{inner}/{name}")
     try:
         packed = (gitdir / "packed-refs").read_text(encoding="utf-8", errors="replace")
     except OSError:

@@ -106,7 +106,9 @@ def _blobs(root: Path, commit: str | None, paths: list[str]) -> dict[str, str]:
     """Blob sha per path present in `commit` (paths absent from it are left out)."""
     if commit is None or not paths:
         return {}
-    out = _git(root, "ls-tree", "-z", "--full-tree", commit, "--", *paths).stdout.decode()
+    out = _git(
+        root, "--literal-pathspecs", "ls-tree", "-z", "--full-tree", commit, "--", *paths
+    ).stdout.decode()
     found = {}
     for record in filter(None, out.split("\0")):
         meta, _, path = record.partition("\t")
@@ -229,13 +231,15 @@ def _bases(message: str) -> dict[str, str]:
     return found
 
 
-def _build(root: Path, ref: _Ref, main: str | None) -> Proposal:
+def _build(root: Path, ref: _Ref, main: str | None, now: dict[str, str] | None = None) -> Proposal:
+    """The proposal of `ref`; `now` holds main's blobs of its files when the caller read them
+    for many proposals at once."""
     bases = _bases(ref.message)
     files = sorted(bases)
     state = ref.state
     stale: tuple[str, ...] = ()
     if state == "pending":
-        now = _blobs(root, main, files)
+        now = _blobs(root, main, files) if now is None else now
         stale = tuple(p for p in files if now.get(p, ABSENT) != bases[p])
         state = "stale" if stale else "pending"
     trailers = _trailers(ref.message)
@@ -267,7 +271,10 @@ def list_proposals(root: Path, states: tuple[str, ...] = ("pending", "stale")) -
         raise InvalidInput(f"unknown proposal state {unknown[0]!r}; states: {', '.join(STATES)}")
     top = _root(root)
     main = _head(top)
-    found = [_build(top, ref, main) for ref in _refs(top)]
+    refs = _refs(top)
+    files = sorted({path for ref in refs if ref.state == "pending" for path in _bases(ref.message)})
+    now = _blobs(top, main, files)  # one ls-tree for every waiting proposal
+    found = [_build(top, ref, main, now) for ref in refs]
     return sorted((p for p in found if p.state in states), key=lambda p: (p.created_at, p.id))
 
 
