@@ -231,3 +231,18 @@ def test_the_brief_counts_waiting_proposals_from_ref_files_without_git(
     for found in proposals.list_proposals(root):
         proposals.reject(root, found.id)
     assert "proposal" not in build_brief(db, settings, project_dir="/p")
+
+
+def test_accept_refuses_a_clean_merge_that_would_break_skill_md(skills: Path) -> None:
+    lines = "".join(f"- proposed line {i}\n" for i in range(300))
+    pid = propose(skills, {"deploy/SKILL.md": SKILL.replace("# Deploy\n", "# Deploy\n" + lines)})
+    main = commit_on_main(
+        skills, "deploy/SKILL.md", SKILL + "".join(f"- main line {i}\n" for i in range(300))
+    )
+
+    with pytest.raises(proposals.ProposalConflict, match=r"invalid SKILL\.md in deploy"):
+        proposals.accept(skills, pid)
+
+    assert git(skills, "rev-parse", "HEAD").strip() == main
+    assert git(skills, "status", "--porcelain", "--untracked-files=all") == ""
+    assert "proposed line" not in (skills / "deploy" / "SKILL.md").read_text()

@@ -356,14 +356,19 @@ def accept(root: Path, proposal_id: str) -> str:
             )
             _git(top, "cherry-pick", "--abort", check=False)
             _restore(top, before)
+            if not files:
+                err = done.stderr.decode(errors="replace").strip()
+                raise repo.SkillsRepoError(
+                    f"proposal {ref.pid} could not be applied, nothing was changed: {err}"
+                )
             raise ProposalConflict(
                 f"proposal {ref.pid} no longer applies: main changed the same lines in "
-                f"{', '.join(files) or ', '.join(found.stale_files)}. Nothing was changed. "
+                f"{', '.join(files)}. Nothing was changed. "
                 f"Reject it and learn again from current skills: acontext-mcp skills reject "
                 f"{ref.pid} --relearn",
-                files or list(found.stale_files),
+                files,
             )
-        broken = _invalid_skills(top, found.skills)
+        broken = _invalid_skills(top, found.files)
         if broken:
             _git(top, "cherry-pick", "--quit", check=False)
             _restore(top, before)
@@ -396,11 +401,16 @@ def _restore(root: Path, before: str | None) -> None:
         _git(root, "reset", "-q", "--hard", before, check=False)
 
 
-def _invalid_skills(root: Path, skills: list[str]) -> list[str]:
+def _invalid_skills(root: Path, files: list[str]) -> list[str]:
+    """Skills whose SKILL.md among `files`, as staged by the merge (read from the index, never
+    through the file system), breaks the Agent Skills rules."""
     bad = []
-    for skill in skills:
-        md = root / skill / SKILL_FILE
-        if md.is_file() and validate_text(skill, md.read_text(encoding="utf-8")):
+    for path in files:
+        skill, _, inner = path.partition("/")
+        if inner != SKILL_FILE:
+            continue
+        staged = _git(root, "cat-file", "blob", f":{path}", check=False)
+        if staged.returncode == 0 and validate_text(skill, staged.stdout.decode("utf-8")):
             bad.append(skill)
     return bad
 
