@@ -1,4 +1,4 @@
--- acontext-mcp database schema, version 6. Generated: python -m acontext_mcp.store.migrations > docs/schema.sql
+-- acontext-mcp database schema, version 7. Generated: python -m acontext_mcp.store.migrations > docs/schema.sql
 CREATE TABLE artifacts (
             id INTEGER PRIMARY KEY,
             disk_id INTEGER NOT NULL REFERENCES disks(id) ON DELETE CASCADE,
@@ -69,7 +69,8 @@ CREATE TABLE learnings (
             error TEXT,
             created_at REAL NOT NULL,
             updated_at REAL NOT NULL
-        , outcome TEXT);
+        , outcome TEXT, proposal TEXT, review TEXT
+            CHECK (review IS NULL OR review IN ('pending', 'accepted', 'rejected')));
 
 CREATE TABLE leases (
             name TEXT PRIMARY KEY,
@@ -180,6 +181,8 @@ CREATE TABLE tasks (
         );
 
 CREATE INDEX jobs_ready ON jobs(status, run_after);
+
+CREATE INDEX learnings_proposal ON learnings(proposal) WHERE proposal IS NOT NULL;
 
 CREATE INDEX learnings_session ON learnings(session_id);
 

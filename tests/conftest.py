@@ -51,6 +51,15 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
+def accept_all(settings: Settings) -> None:
+    """`learning.accept auto` in the test's config.json: learned changes are committed without
+    review, for the tests about the commit path (tests/test_learn_review.py covers the policy)."""
+    from acontext_mcp.learn.review import save_policy
+
+    save_policy(settings, "auto")
+
+
+@pytest.fixture
 def db(settings: Settings) -> Iterator[sqlite3.Connection]:
     conn = open_db(settings)
     yield conn

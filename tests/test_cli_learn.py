@@ -24,6 +24,8 @@ from acontext_mcp.store.db import atomic, open_db
 from acontext_mcp.store.tasks import insert_task
 from acontext_mcp.store.turns import store_turn
 
+pytestmark = pytest.mark.usefixtures("accept_all")  # the commit path; review: test_learn_review
+
 
 @pytest.fixture(autouse=True)
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:

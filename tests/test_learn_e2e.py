@@ -21,6 +21,7 @@ from support.fake_llm import FakeLLM
 from support.learn_script import SKILL_DESCRIPTION, SKILL_MD, SKILL_NAME, STEPS, LearningModel
 
 from acontext_mcp.config import Settings
+from acontext_mcp.learn.review import save_policy
 from acontext_mcp.store.db import open_db
 from acontext_mcp.store.turns import store_turn
 from acontext_mcp.worker import triggers
@@ -92,6 +93,7 @@ def _store(tmp: Path, *, queue: bool = False) -> Settings:
     home = tmp / "home"
     settings = Settings(home=home, skills_dir=home / "skills")
     settings.ensure_dirs()
+    save_policy(settings, "auto")  # the commit path; review before use: test_learn_review
     conn = open_db(settings)
     try:
         store_turn(conn, settings, CONVERSATION, session_id=SESSION)

@@ -27,6 +27,8 @@ from acontext_mcp.store.tasks import insert_task
 from acontext_mcp.store.turns import store_turn
 from acontext_mcp.worker import jobs
 
+pytestmark = pytest.mark.usefixtures("accept_all")  # the commit path; review: test_learn_review
+
 
 @pytest.fixture(autouse=True)
 def claude_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

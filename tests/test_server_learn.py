@@ -26,7 +26,7 @@ from acontext_mcp.store.db import atomic, open_db
 from acontext_mcp.store.tasks import insert_task
 from acontext_mcp.store.turns import store_turn
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("accept_all")]  # review: test_learn_review
 
 
 @pytest.fixture(autouse=True)

@@ -3,7 +3,8 @@
 Written as facts, newest first: recent tasks of this project with their status and latest
 progress, the user's stated preferences, and the index of learned skills (one line each).
 Sections are filled in that priority order and lines are clipped, so the brief never exceeds
-its budget however much is stored. Stdlib only: it runs inside a hook.
+its budget however much is stored. Learned changes that wait for review are mentioned in one
+line, counted from the ref files (no git process). Stdlib only: it runs inside a hook.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from acontext_mcp.config import Settings
 from acontext_mcp.errors import InvalidInput
 from acontext_mcp.skills.catalog import list_skills
+from acontext_mcp.skills.proposal_refs import waiting_count
 from acontext_mcp.store.messages import user_requests
 from acontext_mcp.store.sessions import recent_project_sessions
 from acontext_mcp.store.tasks import recent_tasks_for_project
@@ -109,6 +111,9 @@ def build_brief(
     lines: list[str] = []
     if skills_changed:
         lines.append("Skills changed since the last session: reload them before relying on them.")
+    waiting = waiting_count(settings.skills_dir)
+    if waiting:
+        lines.append(_proposals_line(waiting))
     for title, items in sections:
         if items:
             lines += ["", title, *items]
@@ -118,6 +123,11 @@ def build_brief(
     if project_dir:
         header += f" for {project_dir}"
     return _fit([header + ":", *lines], budget)
+
+
+def _proposals_line(count: int) -> str:
+    what = "1 skill proposal waits" if count == 1 else f"{count} skill proposals wait"
+    return f"{what} for review: acontext-mcp skills proposals"
 
 
 def _fit(lines: list[str], budget: int) -> str:

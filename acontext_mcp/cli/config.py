@@ -1,7 +1,8 @@
-"""`acontext-mcp config llm [PROVIDER]`: show or set the LLM provider in `<home>/config.json`.
+"""`acontext-mcp config llm [PROVIDER]` and `config learning.accept [POLICY]`: show or set
+the LLM provider and the review policy in `<home>/config.json`.
 
-A command rather than a JSON edit: it checks the name, keeps the rest of the file, and says
-at once which provider the worker will use (an env variable may still override the file).
+A command rather than a JSON edit: it checks the value, keeps the rest of the file, and says
+at once what is in effect (for the LLM, an env variable may still override the file).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from acontext_mcp.cli.output import add_json_option, emit_json
+from acontext_mcp.cli.output import add_json_option, emit, emit_json
 from acontext_mcp.config import Settings
 
 
@@ -19,6 +20,8 @@ def cmd_config(args: argparse.Namespace, settings: Settings) -> int:
     from acontext_mcp.user_config import CONFIG_FILE
 
     path = settings.home / CONFIG_FILE
+    if args.setting == "learning.accept":
+        return _learning_accept(args, settings)
     if args.provider is None:
         if args.model is not None or args.base_url is not None:
             raise ValueError("--model and --base-url go with a PROVIDER")
@@ -54,6 +57,36 @@ def cmd_config(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _learning_accept(args: argparse.Namespace, settings: Settings) -> int:
+    from acontext_mcp.learn import review
+    from acontext_mcp.user_config import CONFIG_FILE
+
+    if args.model is not None or args.base_url is not None:
+        raise ValueError("--model and --base-url go with `config llm PROVIDER`")
+    saved = None
+    if args.provider is not None:
+        saved = review.save_policy(settings, args.provider)
+    policy, problem = review.configured(settings)
+    value = {
+        "path": str(settings.home / CONFIG_FILE),
+        "saved": saved is not None,
+        "learning.accept": policy,
+        "problem": problem,
+    }
+    meaning = {
+        "verified": "changes learned from verified outcomes are committed, the rest wait for "
+        "review",
+        "manual": "every learned change waits for review",
+        "auto": "every learned change is committed at once, without review",
+    }[policy]
+    lines = [f"{'saved ' if saved else ''}learning.accept {policy}: {meaning}"]
+    if problem:
+        lines.append(f"config    {problem}")
+    if policy != "auto":
+        lines.append("review with `acontext-mcp skills proposals`")
+    return emit(args, value, lambda v: "\n".join(lines))
+
+
 def _entry(entry: dict[str, str]) -> str:
     return ", ".join(f"{key}={value}" for key, value in entry.items())
 
@@ -62,15 +95,22 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     p = add(
         "config",
         cmd_config,
-        "Show or set the LLM provider in <home>/config.json (none until you choose one).",
+        "Show or set the LLM provider or the review policy (learning.accept) in "
+        "<home>/config.json.",
     )
-    p.add_argument("setting", choices=["llm"], help="what to show or set (llm)")
+    p.add_argument(
+        "setting",
+        choices=["llm", "learning.accept"],
+        help="what to show or set: llm, or learning.accept (which learned changes wait for review)",
+    )
     p.add_argument(
         "provider",
         nargs="?",
-        metavar="PROVIDER",
-        help="claude-cli (your Claude Code login), anthropic, openai, none (nothing leaves "
-        "the machine) or auto (detect from keys and PATH); leave out to show",
+        metavar="VALUE",
+        help="llm: claude-cli (your Claude Code login), anthropic, openai, none (nothing leaves "
+        "the machine) or auto (detect from keys and PATH). learning.accept: verified (default: "
+        "what verified outcomes taught is committed, the rest proposed), manual (everything "
+        "is proposed) or auto (everything committed). Leave out to show",
     )
     p.add_argument("--model", help="model name (default: the provider's default)")
     p.add_argument(

@@ -25,6 +25,8 @@ def _status_lines(status: dict[str, Any]) -> list[str]:
     for item in status["learnings"]:
         what = item.get("task") or item["kind"]
         extra = f" -> {item['commit'][:10]}" if item.get("commit") else ""
+        if item.get("proposal") and item.get("review") != "accepted":
+            extra = f" -> proposal {item['proposal']} ({item['review']})"
         lines.append(f"  [{item['status']}] {item['kind']}: {what[:70]}{extra}")
         if item.get("error"):
             lines.append(f"      {item['error'][:200]}")
@@ -92,6 +94,8 @@ def cmd_learn(args: argparse.Namespace, settings: Settings) -> int:
     print("\n".join(_status_lines(status)))
     if status["commits"]:
         print("review with `acontext-mcp skills log`; undo with `acontext-mcp skills revert SHA`")
+    if any(item.get("review") == "pending" for item in status["learnings"]):
+        print("proposals wait for review: `acontext-mcp skills proposals`")
     return 0 if status["status"] in ("completed", "idle") else 1
 
 

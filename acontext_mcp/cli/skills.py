@@ -30,8 +30,13 @@ ACTION_HELP = {
     "sync": "copy the skills into the agents' skill folders now (--project DIR: one more)",
     "unsync": "remove what sync copied into the agents' folders",
     "validate": "check every skill against the Agent Skills rules",
+    "proposals": "learned changes waiting for review (--all: decided ones too)",
+    "show-proposal": "ID: a proposal's diff, sessions, tasks, outcomes and evidence",
+    "accept": "ID: merge a proposal into the skills (then index and sync)",
+    "reject": "ID: drop a proposal (--reason TEXT; --relearn: learn its tasks again)",
 }
 ACTIONS = tuple(ACTION_HELP)
+REVIEW = ("proposals", "show-proposal", "accept", "reject")
 
 
 def _need(args: argparse.Namespace, what: str) -> str:
@@ -53,6 +58,8 @@ def cmd_skills(args: argparse.Namespace, settings: Settings) -> int:
         made = ", ".join(created) or "nothing new"
         note = f"skills repository at {root}; default skills created: {made}"
         return emit(args, {"skills_dir": str(root), "created": created}, lambda v: note)
+    if action in REVIEW:
+        return _review(args, settings)
     if action == "list":
         return emit(args, catalog.list_skills(root), _list_text)
     if action == "show":
@@ -117,6 +124,90 @@ def cmd_skills(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if bad else 0
 
 
+def _review(args: argparse.Namespace, settings: Settings) -> int:
+    """proposals, show-proposal, accept, reject: review learned changes before agents see them."""
+    from acontext_mcp.learn import review
+    from acontext_mcp.skills import proposals
+
+    if args.action == "proposals":
+        states = proposals.STATES if args.all else ("pending", "stale")
+        found = [review.to_dict(p) for p in proposals.list_proposals(settings.skills_dir, states)]
+        return emit(args, found, _proposals_text)
+    from acontext_mcp.store.db import open_db
+
+    target = _need(args, "a proposal id (see `acontext-mcp skills proposals`)")
+    conn = open_db(settings)
+    try:
+        if args.action == "show-proposal":
+            return emit(args, review.show(conn, settings, target), _proposal_text)
+        if args.action == "accept":
+            done = review.accept(conn, settings, target)
+            return emit(
+                args,
+                done,
+                lambda v: (
+                    f"accepted proposal {v['proposal']} as commit {v['commit'][:12]}; "
+                    "synced to the agents"
+                ),
+            )
+        done = review.reject(conn, settings, target, args.reason, relearn=args.relearn)
+    finally:
+        conn.close()
+    again = "; its learnings wait to be learned again" if done["relearn"] else ""
+    return emit(args, done, lambda v: f"rejected proposal {v['proposal']}{again}")
+
+
+def _when(stamp: float) -> str:
+    import time
+
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(stamp))
+
+
+def _proposals_text(found: list[dict[str, Any]]) -> str:
+    if not found:
+        return "no skill proposals wait for review"
+    lines = []
+    for p in found:
+        lines.append(f"{p['id']}  {p['state']:<8} {_when(p['created_at'])}  {p['subject']}")
+        where = [f"skills {', '.join(p['skills'])}"]
+        if p["session_ids"]:
+            where.append(f"sessions {', '.join(p['session_ids'])}")
+        if p["task_ids"]:
+            where.append(f"tasks {', '.join(p['task_ids'])}")
+        lines.append("    " + "; ".join(where))
+    lines.append(
+        "review: acontext-mcp skills show-proposal ID; then skills accept ID or "
+        "skills reject ID [--reason TEXT]"
+    )
+    return "\n".join(lines)
+
+
+def _proposal_text(p: dict[str, Any]) -> str:
+    lines = [f"proposal {p['id']} ({p['state']}, {_when(p['created_at'])}): {p['subject']}"]
+    if p["state"] == "stale":
+        lines.append(
+            f"  stale: main changed {', '.join(p['stale_files'])} since; accepting merges 3-way"
+        )
+    if p.get("reason"):
+        lines.append(f"  rejected: {p['reason']}")
+    if p["session_ids"]:
+        lines.append(f"  sessions: {', '.join(p['session_ids'])}")
+    for task in p["tasks"]:
+        if task.get("missing"):
+            lines.append(f"  task {task['id']}: no longer in the store")
+            continue
+        lines.append(
+            f"  task {task['id']} [{task['status']}, {task['outcome'] or 'no outcome'}]: "
+            f"{task['description']}"
+        )
+        for ev in task["evidence"]:
+            command = f" `{ev['command']}`" if ev.get("command") else ""
+            lines.append(f"      {ev['kind']}: {ev['result']}{command}")
+        if not task["evidence"]:
+            lines.append("      no evidence captured")
+    return "\n".join([*lines, "", p["diff"]]).rstrip()
+
+
 def _list_text(skills: list[dict[str, Any]]) -> str:
     lines = [f"{s['name']}: {s.get('error') or s['description']}" for s in skills]
     return "\n".join(lines) or "no skills"
@@ -143,7 +234,16 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
         f"  {name:<{width}}  {about}" for name, about in ACTION_HELP.items()
     )
     p.add_argument("action", choices=ACTIONS)
-    p.add_argument("target", nargs="?", help="skill name, query, commit, diff range or git URL")
+    p.add_argument(
+        "target", nargs="?", help="skill name, query, commit, diff range, git URL or proposal id"
+    )
+    p.add_argument("--reason", help="reject: why (recorded with the proposal and its learnings)")
+    p.add_argument(
+        "--relearn",
+        action="store_true",
+        help="reject: learn its tasks again from the skills as they are now (a stale proposal)",
+    )
+    p.add_argument("--all", action="store_true", help="proposals: accepted and rejected too")
     p.add_argument(
         "--limit", type=int_range(1), default=20, help="results or log entries (default 20)"
     )

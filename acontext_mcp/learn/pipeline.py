@@ -9,7 +9,9 @@ Two job kinds, run by the worker (app/handlers.py hands them to it) or in the fo
   learner lock). It takes up to MAX_BATCH waiting learnings of the space, runs the learner
   over an overlay of the repository, and applies a valid result as one commit with
   provenance. Learnings that arrive meanwhile wait for the next run (the job is re-queued).
-  Afterwards the search index is refreshed and skills are synced into the agents.
+  Afterwards the search index is refreshed and skills are synced into the agents. The review
+  policy (learn/review.py) decides per run: learnings it does not accept become one proposal
+  instead of a commit; a batch that mixes both is split, the rest waiting for the next run.
 
 Preferences the task agent records skip distillation (`queue_preference`).
 """
@@ -183,6 +185,7 @@ def learn_space(
     conn: sqlite3.Connection, settings: Settings, payload: dict[str, Any]
 ) -> dict[str, Any]:
     """One learner run over the space's waiting learnings (see the module docstring)."""
+    from acontext_mcp.learn import review
     from acontext_mcp.learn.learner import run_learner
     from acontext_mcp.learn.workspace import SkillWorkspace, recover
     from acontext_mcp.llm import LLMUnavailable
@@ -203,6 +206,11 @@ def learn_space(
         batch = learning.claim_learnings(conn, space, MAX_BATCH)
         if not batch:
             return out
+        policy = review.policy(settings)
+        batch, later = review.split(policy, batch)
+        with atomic(conn):
+            learning.return_learnings(conn, [b["id"] for b in later])
+        propose = not review.accepts(policy, [b.get("outcome") for b in batch])
         ids = [b["id"] for b in batch]
         _task_descriptions(conn, batch)
         try:
@@ -228,6 +236,7 @@ def learn_space(
                 _commit_message(batch, run.thinking),
                 session_ids=sessions,
                 task_ids=list(dict.fromkeys(tasks)),
+                propose=propose,
             )
         except LLMUnavailable as exc:
             learning.release_learnings(conn, ids, str(exc), count_attempt=False)
@@ -246,18 +255,22 @@ def learn_space(
         with atomic(conn):
             for name in applied.created:
                 learning.link_skill(conn, space, name)
-            learning.finish_learnings(
-                conn,
-                ids,
-                commit_sha=applied.sha,
-                note=None if applied.sha else "nothing new worth recording",
-            )
+            if applied.proposal:
+                learning.propose_learnings(conn, ids, applied.proposal)
+            else:
+                learning.finish_learnings(
+                    conn,
+                    ids,
+                    commit_sha=applied.sha,
+                    note=None if applied.sha else "nothing new worth recording",
+                )
     out.update(
         learned=len(ids),
         commit=applied.sha,
         skills=applied.skills,
         created=applied.created,
         merged=applied.merged,
+        **({"proposal": applied.proposal} if applied.proposal else {}),
     )
     if applied.sha:
         out["after"] = after_learning(settings)

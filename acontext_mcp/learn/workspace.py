@@ -53,6 +53,7 @@ class ApplyResult:
     merged: list[str]
     skills: list[str]
     created: list[str]
+    proposal: str | None = None  # the proposal's id when the change waits for review
 
 
 def _sha(content: str) -> str:
@@ -501,10 +502,17 @@ class SkillWorkspace:
         return out
 
     def apply(
-        self, message: str, *, session_ids: Sequence[str], task_ids: Sequence[int | str]
+        self,
+        message: str,
+        *,
+        session_ids: Sequence[str],
+        task_ids: Sequence[int | str],
+        propose: bool = False,
     ) -> ApplyResult:
         """Write this run's changes and commit them as one learning with provenance.
 
+        With `propose`, nothing is written: the changes become a proposal (a commit on its
+        own branch, skills/proposals.py) that waits for review; `proposal` holds its id.
         Raises InvalidInput (invalid skills), SyncConflict (the user changed the same lines
         meanwhile) or PathEscape (a link appeared on the way) before writing anything. A crash
         after writing is finished by `recover()` at the next run.
@@ -523,6 +531,8 @@ class SkillWorkspace:
         skills = self.touched_skills()
         if not changes:
             return ApplyResult(sha=None, files=[], merged=[], skills=[], created=[])
+        if propose:
+            return self._propose(message, changes, skills, sessions, tasks)
         journal = self._journal_path()
         if journal.exists():  # an unrecovered crash: commit its files before ours replace them
             recover(self.root)
@@ -555,15 +565,49 @@ class SkillWorkspace:
             sha=sha, files=list(final), merged=merged, skills=skills, created=created
         )
 
-    def _merge_all(self, changes: dict[str, str | None]) -> tuple[dict[str, str | None], list[str]]:
-        """What to write per path, merged with the user's edits since the run read it."""
+    def _propose(
+        self,
+        message: str,
+        changes: dict[str, str | None],
+        skills: list[str],
+        sessions: list[str],
+        tasks: list[str],
+    ) -> ApplyResult:
+        """The changes as a proposal on top of the committed skills (HEAD), merged with what
+        was committed since the run read them; the working tree is not touched."""
+        from acontext_mcp.skills import proposals
+
+        parent, head = proposals.head_files(self.root, list(changes))
+        final, merged = self._merge_all(changes, head=head)
+        final = {rel: c for rel, c in final.items() if c != head.get(rel)}
+        created = [c for c in self.created if c in skills]
+        self._base, self._overlay = {}, {}
+        if not final:
+            return ApplyResult(sha=None, files=[], merged=[], skills=[], created=[])
+        made = proposals.create(
+            self.root, message, final, parent=parent, session_ids=sessions, task_ids=tasks
+        )
+        return ApplyResult(
+            sha=None,
+            files=list(final),
+            merged=merged,
+            skills=skills,
+            created=created,
+            proposal=made.id,
+        )
+
+    def _merge_all(
+        self, changes: dict[str, str | None], *, head: dict[str, str | None] | None = None
+    ) -> tuple[dict[str, str | None], list[str]]:
+        """What to write per path, merged with the user's edits since the run read it (on
+        disk, or in `head`: the committed versions a proposal is based on)."""
         final: dict[str, str | None] = {}
         merged: list[str] = []
         conflicts: list[str] = []
         for rel, theirs in changes.items():
             base = self._base.get(rel)
             try:
-                current = self._disk_read(rel)
+                current = self._disk_read(rel) if head is None else head.get(rel)
             except Escape as exc:
                 raise PathEscape(f"{exc}; nothing was written") from exc
             except Refused:

@@ -35,6 +35,7 @@ TRAILER_KEYS = {
     "Acontext-Task": "task_id",
     "Acontext-Reverts": "reverts",
     "Acontext-Kind": "kind",
+    "Acontext-Proposal": "proposal",
 }
 _TRAILER = re.compile(r"^(Acontext-[A-Za-z-]+):\s*(.*)$")
 

@@ -229,6 +229,66 @@ def finish_learnings(
     )
 
 
+def return_learnings(conn: sqlite3.Connection, ids: list[int]) -> None:
+    """Claimed learnings this run leaves for the next one: back to `distilled`, the attempt
+    given back (a batch split by the review policy)."""
+    if not ids:
+        return
+    conn.execute(
+        "UPDATE learnings SET status = 'distilled', attempts = MAX(attempts - 1, 0), "
+        f"updated_at = ? WHERE id IN ({','.join('?' * len(ids))})",
+        [time.time(), *ids],
+    )
+
+
+def propose_learnings(conn: sqlite3.Connection, ids: list[int], proposal: str) -> None:
+    """Mark learnings learned into a proposal that waits for review (no main commit yet)."""
+    if not ids:
+        return
+    conn.execute(
+        "UPDATE learnings SET status = 'learned', proposal = ?, review = 'pending', "
+        f"commit_sha = NULL, error = NULL, updated_at = ? WHERE id IN ({','.join('?' * len(ids))})",
+        [proposal, time.time(), *ids],
+    )
+
+
+def review_proposal(
+    conn: sqlite3.Connection,
+    proposal: str,
+    review: str,
+    *,
+    commit_sha: str | None = None,
+    note: str | None = None,
+) -> int:
+    """Record the review of a proposal on its learnings (`accepted` with the main commit, or
+    `rejected` with the reason in `note`); returns how many learnings it held."""
+    if review not in ("accepted", "rejected"):
+        raise InvalidInput(f"a proposal is accepted or rejected, not {review!r}")
+    cur = conn.execute(
+        "UPDATE learnings SET review = ?, commit_sha = COALESCE(?, commit_sha), error = ?, "
+        "updated_at = ? WHERE proposal = ?",
+        (review, commit_sha, note, time.time(), proposal),
+    )
+    return cur.rowcount
+
+
+def relearn_proposal(conn: sqlite3.Connection, proposal: str) -> list[str]:
+    """The learnings of a rejected proposal wait again for the learner (fresh attempts), to be
+    learned against the skills as they are now; returns their spaces."""
+    spaces = [
+        r[0]
+        for r in conn.execute(
+            "SELECT DISTINCT space FROM learnings WHERE proposal = ? ORDER BY space", (proposal,)
+        )
+    ]
+    conn.execute(
+        "UPDATE learnings SET status = 'distilled', proposal = NULL, review = NULL, "
+        "commit_sha = NULL, attempts = 0, error = NULL, updated_at = ? WHERE proposal = ?",
+        (time.time(), proposal),
+    )
+    return spaces
+
+
 def release_learnings(
     conn: sqlite3.Connection,
     ids: list[int],
@@ -288,8 +348,8 @@ def session_status(conn: sqlite3.Connection, session_id: str) -> dict[str, Any]:
     jobs = _job_counts(conn, session_id)
     rows = conn.execute(
         "SELECT l.id, l.task_id, l.kind, l.status, l.commit_sha, l.error, l.attempts, "
-        "t.description FROM learnings l LEFT JOIN tasks t ON t.id = l.task_id "
-        "WHERE l.session_id = ? ORDER BY l.id",
+        "l.proposal, l.review, t.description FROM learnings l "
+        "LEFT JOIN tasks t ON t.id = l.task_id WHERE l.session_id = ? ORDER BY l.id",
         (session_id,),
     ).fetchall()
     states = {r["status"] for r in rows}
@@ -318,6 +378,7 @@ def session_status(conn: sqlite3.Connection, session_id: str) -> dict[str, Any]:
             "kind": r["kind"],
             "status": r["status"],
             **({"commit": r["commit_sha"]} if r["commit_sha"] else {}),
+            **({"proposal": r["proposal"], "review": r["review"]} if r["proposal"] else {}),
             **({"error": r["error"]} if r["error"] else {}),
         }
         for r in rows

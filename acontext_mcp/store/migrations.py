@@ -326,6 +326,22 @@ def m006_task_outcomes(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m007_proposals(db: sqlite3.Connection) -> None:
+    _run_script(
+        db,
+        """
+        -- A learning the review policy did not accept becomes part of a proposal (a commit on
+        -- the skills repository's proposals/<id> branch): `proposal` is its id, `review` where
+        -- it stands (pending until accepted or rejected); commit_sha is set once accepted.
+        ALTER TABLE learnings ADD COLUMN proposal TEXT;
+        ALTER TABLE learnings ADD COLUMN review TEXT
+            CHECK (review IS NULL OR review IN ('pending', 'accepted', 'rejected'));
+        CREATE INDEX learnings_proposal ON learnings(proposal) WHERE proposal IS NOT NULL;
+        """,
+    )
+
+
 def _applied(db: sqlite3.Connection) -> set[str]:
     db.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations "
