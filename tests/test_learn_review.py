@@ -290,7 +290,7 @@ def test_review_through_the_cli_lists_shows_accepts_and_rejects(
     }
 
     code, _, err = run_cli(capsys, "skills", "accept", "0123abcd")
-    assert code == 1 and "no proposal '0123abcd'" in err and "skills proposals" in err
+    assert code == 2 and "no proposal '0123abcd'" in err and "skills proposals" in err
     code, _, err = run_cli(capsys, "skills", "reject")
     assert code == 1 and "needs a proposal id" in err
 
