@@ -1011,6 +1011,20 @@ def redact_text(text: str) -> tuple[str, Counter[str]]:
     return _redact(text, counts), counts
 
 
+def secret_kinds(text: str) -> list[str]:
+    """The kinds of secret `redact_text` finds in `text`, sorted; [] when there are none.
+
+    For text that is kept as it is or refused, never rewritten: what the learner writes into
+    skills, and skill files before they are synced. A `<private>` span is markup the user
+    writes, not a secret (a skill may well document it), so it does not count.
+    """
+    if not text:
+        return []
+    counts = redact_text(text)[1]
+    counts.pop("private", None)
+    return sorted(counts)
+
+
 _BINARY = re.compile(r"[A-Za-z0-9+/=_-]*")
 _BINARY_KEYS = frozenset({"data", "signature"})  # base64 payloads and provider signatures
 
