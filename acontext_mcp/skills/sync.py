@@ -16,6 +16,10 @@ the rename, so an interrupted sync never leaves a half-written skill nor mistake
 for a user edit; the next sync removes the leftovers (restoring an old copy whose replacement
 never landed) and completes.
 
+Nothing secret reaches an agent: a skill with a file whose name or text holds a secret (the
+capture redactor's `secret_kinds`; a user's hand edit, a pulled remote) is not copied, and the
+report's `skipped` names the file and the kind (never the secret); the previous copy stays.
+
 When nothing changed, a sync costs a stat per file: the manifest also keeps a fingerprint of
 every file the last complete sync read (size, mtime, ctime, inode, mode; source and our copies)
 and that sync's outcome. A sync whose fingerprint matches reports that outcome again and
@@ -45,6 +49,7 @@ from typing import Any
 from acontext_mcp.config import Settings, claude_config_dir, openclaw_state_dir
 from acontext_mcp.errors import AcontextError
 from acontext_mcp.fsio import replace_file
+from acontext_mcp.privacy.redact import redact_text, secret_kinds
 from acontext_mcp.private import user_mkdir, user_mode
 from acontext_mcp.skills import SKILL_FILE, contained
 from acontext_mcp.skills.gitstate import conflict_marker_line, operation_in_progress
@@ -248,10 +253,44 @@ def _source_files(folder: Path, skipped: list[str]) -> dict[str, Path]:
 Contents = dict[str, tuple[bytes, int]]  # relative path -> (data, permission bits)
 
 
+def file_secrets(rel: str, data: bytes) -> list[str]:
+    """The kinds of secret a skill file's path or text holds, sorted; [] when none. A binary
+    file (a NUL byte) is judged by its path only."""
+    kinds = set(secret_kinds(rel))
+    if b"\x00" not in data:
+        kinds.update(secret_kinds(data.decode("utf-8", errors="replace")))
+    return sorted(kinds)
+
+
+def _secret_reason(skill: str, rel: str, kinds: list[str]) -> str:
+    shown = redact_text(rel)[0]
+    return (
+        f"{skill}: {shown} holds what looks like a secret ({', '.join(kinds)}); take it out "
+        "of the skills repository (and its git history, if committed) and sync again; not "
+        "synced, the previous copy is kept"
+    )
+
+
+def secret_files(source_dir: Path) -> list[str]:
+    """Why each skill of `source_dir` holding a secret is not synced (doctor shows these)."""
+    found: list[str] = []
+    scratch = SyncReport(target=source_dir)
+    for name, folder in _source_skills(Path(os.path.abspath(source_dir)), scratch).items():
+        for rel in _source_files(folder, scratch.skipped):
+            try:
+                data, _ = contained.read_file(folder.parent, f"{name}/{rel}")
+            except (AcontextError, OSError):
+                continue
+            kinds = file_secrets(rel, data)
+            if kinds:
+                found.append(_secret_reason(name, rel, kinds))
+    return found
+
+
 def _read_sources(folder: Path, files: dict[str, Path], skipped: list[str]) -> Contents | None:
     """The skill's files as read now, each opened without following links (one swapped in
     since the listing is refused). None, with the reason in `skipped`, when the skill must not
-    be copied as it is: a file became unreadable or holds git conflict markers."""
+    be copied as it is: a file became unreadable, holds git conflict markers or a secret."""
     out: Contents = {}
     for rel in files:
         try:
@@ -266,6 +305,11 @@ def _read_sources(folder: Path, files: dict[str, Path], skipped: list[str]) -> C
                 "in the skills repository (edit the file, git add, git commit) and sync again; "
                 "the previous copy is kept"
             )
+            return None
+        kinds = file_secrets(rel, data)
+        if kinds:
+            skipped.append(_secret_reason(folder.name, rel, kinds))
+            log.warning("skill sync: %s", skipped[-1])
             return None
         out[rel] = (data, stat.S_IMODE(st.st_mode))
     return out
