@@ -19,6 +19,8 @@ from acontext_mcp.learn.workspace import SkillWorkspace
 from acontext_mcp.setup.doctor_learning import check_learning
 from acontext_mcp.setup.doctor_report import Report
 from acontext_mcp.skills import repo
+from acontext_mcp.skills import sync as sync_mod
+from acontext_mcp.skills.sync import file_secrets as real_file_secrets
 from acontext_mcp.skills.sync import secret_files, sync_skills
 
 _RNG = random.Random(1205)
@@ -222,3 +224,39 @@ def test_doctor_names_skill_files_holding_a_secret(settings: Settings) -> None:
     assert len(warned) == 1, report.checks
     assert "deploy: notes.md" in warned[0].summary and AWS not in warned[0].summary
     assert "skills sync" in (warned[0].fix or "")
+
+
+def test_sync_scans_only_what_changed_and_everything_after_a_redactor_upgrade(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source, target, manifest = tmp_path / "src", tmp_path / "agent", tmp_path / "m.json"
+    _skill(source, "deploy", **{"notes.md": "- run make\n"})
+    _skill(source, "leaky", **{"notes.md": f"- my aws secret key is {AWS}\n"})
+    # An older redactor that missed this kind copied `leaky` into the agent's folder.
+    with monkeypatch.context() as older:
+        older.setattr(sync_mod, "scanner_version", lambda: "older")
+        older.setattr(sync_mod, "file_secrets", lambda rel, data: [])
+        first = sync_skills(source, target, manifest_path=manifest)
+    assert sorted(first.written) == ["deploy", "leaky"]
+
+    scanned: list[str] = []
+
+    def counting(rel: str, data: bytes) -> list[str]:
+        scanned.append(rel)
+        return real_file_secrets(rel, data)
+
+    monkeypatch.setattr(sync_mod, "file_secrets", counting)  # the current redactor, counted
+    upgraded = sync_skills(source, target, manifest_path=manifest)
+    # every source file once (leaky stops at its secret), then leaky's copy in the target
+    assert sorted(scanned) == ["SKILL.md"] * 3 + ["notes.md"] * 3
+    assert upgraded.removed == ["leaky"] and upgraded.unchanged == ["deploy"]
+    assert not (target / "leaky").exists()  # our copy held the secret: taken back
+    assert "leaky: notes.md holds what looks like a secret (aws_secret_key)" in upgraded.skipped[0]
+
+    # Later full syncs scan only files that differ from the copies scanned last time.
+    scanned.clear()
+    (source / "deploy" / "notes.md").write_text("- run make\n- then make check\n")
+    later = sync_skills(source, target, manifest_path=manifest)
+    assert later.updated == ["deploy"]
+    # deploy's changed file; leaky's files (no copy of it was ever scanned clean)
+    assert sorted(scanned) == ["SKILL.md", "notes.md", "notes.md"]
