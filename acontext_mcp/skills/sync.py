@@ -272,7 +272,7 @@ def _secret_reason(skill: str, rel: str, kinds: list[str]) -> str:
     return (
         f"{skill}: {shown} holds what looks like a secret ({', '.join(kinds)}); take it out "
         "of the skills repository (and its git history, if committed) and sync again; not "
-        "synced, the previous copy is kept"
+        "synced, a previous copy without it stays"
     )
 
 
@@ -325,7 +325,7 @@ def _read_sources(
                 "the previous copy is kept"
             )
             return None
-        known = scanned.get(rel) == hashlib.sha256(data).hexdigest()
+        known = rel in scanned and scanned[rel] == hashlib.sha256(data).hexdigest()
         kinds = secret_kinds(rel) if known else file_secrets(rel, data)
         if kinds:
             skipped.append(_secret_reason(folder.name, rel, kinds))
