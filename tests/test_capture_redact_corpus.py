@@ -12,7 +12,14 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from support.redaction_corpus import false_positive_lines, false_positive_sources, secret_cases
+from support.redaction_corpus import (
+    false_positive_lines,
+    false_positive_sources,
+    near_misses,
+    secret_cases,
+)
+
+from acontext_mcp.privacy.redact import redact_text
 
 CASES = secret_cases()
 
@@ -36,6 +43,11 @@ def test_the_corpus_spans_many_kinds_and_channels():
     assert len(kinds) >= 40 and len(CASES) >= 500
     assert {"env", "yaml", "json", "toml", "cli", "url", "header", "wrapped", "base64"} <= channels
     assert {"netrc", "htpasswd", "pgp", "tool-call", "tool-result"} <= channels
+    # issue 12: secrets told in a sentence, .env files read by the agent, connection strings
+    assert {"prose", "dotenv", "connstr"} <= channels
+    prose = {c.kind for c in CASES if c.channel == "prose"}
+    told = {"aws_secret_key", "password", "token", "api_key", "openai_key", "anthropic_key"}
+    assert prose >= told | {"github_token", "slack_token", "stripe_key", "jwt"}
     # the command-line passwords of the attack: curl -u, mysql -p, docker login -p, sshpass -p
     texts = "\n".join(c.text for c in CASES if c.kind == "password")
     for command in (
@@ -51,3 +63,22 @@ def test_ordinary_files_come_through_with_at_most_two_lines_touched():
     total, hits = false_positive_lines(false_positive_sources(max_lines=60_000))
     assert total >= 30_000
     assert len(hits) <= 2, "\n".join(hits)
+
+
+def test_the_aws_secret_of_the_issue_told_in_a_sentence_is_redacted():
+    # The documentation's key (it ends in EXAMPLEKEY) counts as a key: users paste it and
+    # real ones alike, and a placeholder word inside a key's shape must not let a real one by.
+    said = "my aws secret key is wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY, put it in the config"
+    out, counts = redact_text(said)
+    assert out == "my aws secret key is [REDACTED:aws_secret_key], put it in the config"
+    assert counts == {"aws_secret_key": 1}
+
+
+@pytest.mark.parametrize("line", near_misses()[:16])
+def test_a_secret_word_before_an_ordinary_value_is_left_alone(line):
+    assert redact_text(line) == (line, {})
+
+
+def test_no_near_miss_is_redacted():
+    changed = [line for line in near_misses() if redact_text(line)[1]]
+    assert changed == []

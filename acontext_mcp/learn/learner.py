@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from acontext_mcp.config import env_number
+from acontext_mcp.learn.paths import Refused
 from acontext_mcp.learn.workspace import FILE_TOOLS, SkillWorkspace
 from acontext_mcp.llm import Provider, ToolSpec
 from acontext_mcp.llm.toolloop import FINISHED, Handler, Tool, ToolLoop, ToolResult
@@ -180,6 +181,10 @@ def _tools(workspace: SkillWorkspace, run: LearnerRun) -> list[Tool]:
             return ToolResult.refused(
                 "report_thinking needs `thinking`, your plan in a few sentences"
             )
+        try:  # the plan goes into the commit message
+            workspace.check_no_secret("thinking", thinking)
+        except Refused as exc:
+            return ToolResult.refused(str(exc))
         run.thinking.append(thinking)
         return ToolResult.done("Noted. Go ahead with the edits.")
 

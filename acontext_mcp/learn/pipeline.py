@@ -22,16 +22,21 @@ import logging
 import sqlite3
 import time
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from acontext_mcp.config import Settings
 from acontext_mcp.errors import AcontextError, NotFound
+from acontext_mcp.privacy.redact import redact_text
 from acontext_mcp.store import learning
 from acontext_mcp.store import tasks as task_store
 from acontext_mcp.store.db import atomic
+from acontext_mcp.store.events import add_event
 from acontext_mcp.store.sessions import latest_session_id, session_exists
 from acontext_mcp.text import clip
 from acontext_mcp.worker import jobs
+
+if TYPE_CHECKING:
+    from acontext_mcp.learn.workspace import SkillWorkspace
 
 log = logging.getLogger("acontext.learn")
 
@@ -181,6 +186,17 @@ def _task_descriptions(conn: sqlite3.Connection, batch: list[dict[str, Any]]) ->
             item["task"] = task_store.task_description(conn, item["task_id"])
 
 
+def _record_secrets_refused(
+    conn: sqlite3.Connection, session_id: str, workspace: SkillWorkspace, out: dict[str, Any]
+) -> None:
+    """Count the learner's edits refused for holding a secret: a `secret_refused` session
+    event (kinds and counts, never the secret) and `secrets_refused` in the run's result."""
+    counts = dict(workspace.secrets_refused)
+    if counts:
+        add_event(conn, session_id, "secret_refused", {"counts": counts, "source": "learner"})
+        out["secrets_refused"] = sum(counts.values())
+
+
 def learn_space(
     conn: sqlite3.Connection, settings: Settings, payload: dict[str, Any]
 ) -> dict[str, Any]:
@@ -213,9 +229,9 @@ def learn_space(
         propose = not review.accepts(policy, [b.get("outcome") for b in batch])
         ids = [b["id"] for b in batch]
         _task_descriptions(conn, batch)
+        visible = {s["name"] for s in _space_skills(conn, settings, space)}
+        workspace = SkillWorkspace(root, visible=visible)
         try:
-            visible = {s["name"] for s in _space_skills(conn, settings, space)}
-            workspace = SkillWorkspace(root, visible=visible)
             run = run_learner(
                 _provider(conn, settings),
                 workspace,
@@ -225,15 +241,16 @@ def learn_space(
             )
             out.update(rounds=run.rounds, tool_errors=run.tool_errors)
             if not run.finished:
+                last = redact_text(run.last_error)[0][:300]
                 raise LearnFailed(
                     f"the learner did not finish within {run.rounds} rounds"
-                    + (f" (last problem: {run.last_error[:300]})" if run.last_error else "")
+                    + (f" (last problem: {last})" if last else "")
                     + "; nothing was written"
                 )
             sessions = list(dict.fromkeys(b["session_id"] for b in batch))
             tasks = [b["task_id"] for b in batch if b["task_id"] is not None]
             applied = workspace.apply(
-                _commit_message(batch, run.thinking),
+                redact_text(_commit_message(batch, run.thinking))[0],
                 session_ids=sessions,
                 task_ids=list(dict.fromkeys(tasks)),
                 propose=propose,
@@ -252,6 +269,8 @@ def learn_space(
             if len(failed) == len(ids):
                 return out  # out of attempts: recorded, nothing to retry
             raise
+        finally:
+            _record_secrets_refused(conn, batch[0]["session_id"], workspace, out)
         with atomic(conn):
             for name in applied.created:
                 learning.link_skill(conn, space, name)

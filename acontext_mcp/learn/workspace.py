@@ -7,6 +7,9 @@ conflict before writing anything; the writing, its journal and `recover()` are i
 
 Every path from the model is relative to its skill's folder and checked twice: lexically
 (paths.py) and on disk here (no symlink anywhere on the way, for reads and for writes).
+Nothing secret is written: every file name, file text and SKILL.md the model gives is scanned
+with the capture redactor, and an edit holding a secret is refused (the model is told to
+write a placeholder); `apply()` checks again, with the commit message, before writing.
 `call` answers the tool loop with a typed `ToolResult`; a refusal says what to do instead. The
 public tool methods and `dispatch` are the same answers as text ("Error: ..." on a refusal),
 for callers outside the loop.
@@ -17,8 +20,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import stat
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,12 +41,15 @@ from acontext_mcp.learn.paths import (
 )
 from acontext_mcp.llm import ToolSpec
 from acontext_mcp.llm.toolloop import ToolResult, check_arguments
+from acontext_mcp.privacy.redact import redact_text, secret_kinds
 from acontext_mcp.skills import contained, repo
 from acontext_mcp.skills.skillmd import parse_skill_md
 from acontext_mcp.skills.validate import SKILL_FILE, name_problems, validate_text
 
 # Re-exported: learner.py, pipeline.py, setup/doctor_learning.py and the tests import these here.
 __all__ = ["FILE_TOOLS", "JOURNAL", "ApplyResult", "SkillWorkspace", "recover"]
+
+log = logging.getLogger("acontext.learn")
 
 
 @dataclass
@@ -74,6 +82,7 @@ class SkillWorkspace:
         self._base: dict[str, str | None] = {}  # first content read from disk (None: absent)
         self._overlay: dict[str, str | None] = {}  # this run's content (None: deleted)
         self.created: list[str] = []
+        self.secrets_refused: Counter[str] = Counter()  # kinds of secret refused, this run
 
     # --- disk access, never through a symlink -----------------------------------------------
 
@@ -281,6 +290,7 @@ class SkillWorkspace:
         problem = text_problem(skill_md_content, "skill_md_content")
         if problem:
             raise Refused(problem)
+        self.check_no_secret(f"the new {SKILL_FILE}", skill_md_content)
         try:
             front, _ = parse_skill_md(skill_md_content)
         except InvalidInput as exc:
@@ -326,6 +336,8 @@ class SkillWorkspace:
         problem = text_problem(content, "content")
         if problem:
             raise Refused(problem)
+        self.check_no_secret("file_path", inner)
+        self.check_no_secret(f"the content of {skill}/{inner}", content)
         self._free(skill, inner)
         if len(self._files(skill)) >= MAX_FILES_PER_SKILL:
             raise Refused(
@@ -349,6 +361,7 @@ class SkillWorkspace:
         problem = text_problem(new, "new_string")
         if problem:
             raise Refused(problem)
+        self.check_no_secret("new_string", new)
         rel = f"{skill}/{inner}"
         content = self._read(rel)
         if content is None:
@@ -405,6 +418,7 @@ class SkillWorkspace:
             raise Refused(f"{SKILL_FILE} cannot be moved; it must stay at the skill's top")
         if dst == SKILL_FILE:
             raise Refused(f"{SKILL_FILE} cannot be overwritten; edit it with str_replace")
+        self.check_no_secret("destination_path", dst)
         content = self._read(f"{skill}/{src}")
         if content is None:
             raise Refused(self._missing(skill, src))
@@ -433,11 +447,28 @@ class SkillWorkspace:
         shown = ", ".join(files[:30]) + (" ..." if len(files) > 30 else "")
         return f"skill {skill!r} has no file {inner!r}; its files: {shown}"
 
+    def check_no_secret(self, where: str, text: str) -> None:
+        """Refused when `text` holds a secret: a skill reaches every future session, so it
+        must never hold one. The refusal names the kind, never the secret; it is logged
+        and counted (`secrets_refused`, recorded as a session event by the pipeline)."""
+        kinds = secret_kinds(text)
+        if not kinds:
+            return
+        self.secrets_refused.update(kinds)
+        where = redact_text(where)[0]
+        log.warning("learner edit refused: %s holds a secret (%s)", where, ", ".join(kinds))
+        raise Refused(
+            f"{where} holds what looks like a secret ({', '.join(kinds)}). Skills never hold "
+            "credentials: write a placeholder instead (`<AWS_SECRET_ACCESS_KEY>`, "
+            "`$OPENAI_API_KEY`) and, if it helps, say where the real value is kept. Nothing "
+            "was changed."
+        )
+
     def _run(self, fn: Callable[..., str], *args: Any) -> ToolResult:
         try:
             return ToolResult.done(fn(*args))
-        except Refused as exc:
-            return ToolResult.refused(str(exc))
+        except Refused as exc:  # a refusal may quote the model's input: never a secret
+            return ToolResult.refused(redact_text(str(exc))[0])
 
     def _tool(self, fn: Callable[..., str], *args: Any) -> str:
         return self._run(fn, *args).wire_text()
@@ -531,6 +562,8 @@ class SkillWorkspace:
         skills = self.touched_skills()
         if not changes:
             return ApplyResult(sha=None, files=[], merged=[], skills=[], created=[])
+        # Before either path: a proposal is as much a write as a commit.
+        self._refuse_secrets(changes, "\n".join([message, *sessions, *tasks]))
         if propose:
             return self._propose(message, changes, skills, sessions, tasks)
         journal = self._journal_path()
@@ -564,6 +597,30 @@ class SkillWorkspace:
         return ApplyResult(
             sha=sha, files=list(final), merged=merged, skills=skills, created=created
         )
+
+    def _refuse_secrets(self, changes: dict[str, str | None], message: str) -> None:
+        """The last check before anything is written: no path, no file text and no commit
+        message (with its trailers) adds a secret, whatever got past the tools. A secret the
+        file held before this run (the user's own edit) is not this run's to refuse."""
+        found: list[str] = []
+        for rel, content in changes.items():
+            kinds = secret_kinds(rel)
+            if content is not None:
+                added = _secret_counts(content) - _secret_counts(self._base.get(rel))
+                kinds = sorted(set(kinds) | set(added))
+            if kinds:
+                found.append(f"{redact_text(rel)[0]} ({', '.join(kinds)})")
+                self.secrets_refused.update(kinds)
+        kinds = secret_kinds(message)
+        if kinds:
+            found.append(f"the commit message ({', '.join(kinds)})")
+            self.secrets_refused.update(kinds)
+        if found:
+            log.warning("learning refused, it holds secrets: %s", "; ".join(found))
+            raise InvalidInput(
+                "the learning holds what looks like a secret, nothing was written: "
+                + "; ".join(found)
+            )
 
     def _propose(
         self,
@@ -666,6 +723,13 @@ class SkillWorkspace:
                 here.mkdir()
             self._lstat_chain(here.relative_to(self._real).as_posix())
         write_atomic(self._real / rel, content.encode("utf-8"))
+
+
+def _secret_counts(text: str | None) -> Counter[str]:
+    """How many secrets of each kind `text` holds (none for None or `<private>` markup)."""
+    counts = redact_text(text)[1] if text else Counter()
+    counts.pop("private", None)
+    return counts
 
 
 def _spec(name: str, description: str, **params: str) -> ToolSpec:

@@ -4,6 +4,10 @@ Every function here runs inside `atomic()` opened by the caller (one transaction
 the task agent), so a round's effects commit together or not at all. Soft problems the model
 can fix (an order out of range, an empty text) raise `InvalidInput` with a message written for
 the model; the agent turns it into an error tool result and the round goes on.
+
+The texts the model writes (descriptions, progress, preferences) are redacted like captured
+text before they are stored: they feed distillation and the learner, and a model can copy a
+secret from what it reads.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import sqlite3
 from typing import Any
 
 from acontext_mcp.errors import InvalidInput
+from acontext_mcp.privacy.redact import redact_text
 from acontext_mcp.store import tasks as task_store
 
 FINAL_STATUSES = ("success", "failed")
@@ -40,6 +45,7 @@ def insert_task_at(
         raise InvalidInput(f"after_order must be 0..{last} (0 puts the task first)")
     if not description.strip():
         raise InvalidInput("description must not be empty: use the user's words")
+    description = redact_text(description)[0]
     return task_store.insert_task(conn, session_id, description, after_order=after_order)
 
 
@@ -59,6 +65,8 @@ def update_task(
         description = None
     if description is None and status is None:
         raise InvalidInput("nothing to change: give description and/or status")
+    if description is not None:
+        description = redact_text(description)[0]
     updated = task_store.update_task(
         conn, session_id, order, status=status, description=description
     )
@@ -76,7 +84,7 @@ def append_progress(
             f"task {order} is already {task['status']}; set it back to running with "
             "update_task first if work on it resumed"
         )
-    return task_store.update_task(conn, session_id, order, add_progress=progress)
+    return task_store.update_task(conn, session_id, order, add_progress=redact_text(progress)[0])
 
 
 def add_preference(
@@ -84,7 +92,7 @@ def add_preference(
 ) -> dict[str, Any] | None:
     """Attach a preference to a task; None when the session already has it (any task)."""
     _task_at(conn, session_id, order)
-    text = text.strip()
+    text = redact_text(text.strip())[0]
     if not text:
         raise InvalidInput("preference text must not be empty")
     for task in session_tasks(conn, session_id):

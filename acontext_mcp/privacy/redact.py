@@ -1,7 +1,8 @@
 """Secret redaction: nothing captured from an agent's turn reaches the store with a credential.
 
-Provider tokens, cloud keys, private key blocks, JWTs, `Authorization` headers, URL passwords
-and secret-named assignments become typed placeholders (`[REDACTED:github_token]`);
+Provider tokens, cloud keys, private key blocks, JWTs, `Authorization` headers, URL passwords,
+secret-named assignments and secrets told in a sentence ("my aws secret key is ...") become
+typed placeholders (`[REDACTED:github_token]`);
 `<private>...</private>` spans become `[private]`. Stdlib only: this runs inside hooks.
 
 Precision over recall on code: transcripts are full of source that *mentions* passwords and
@@ -622,7 +623,8 @@ def secret_name_kind(name: str) -> str | None:
         last.endswith(("password", "passwd", "passphrase"))
         or last == "pass"
         or (
-            last == "pwd" and len(segs) > 1  # PWD alone is the working directory
+            # PWD alone is the working directory; `Pwd=` of a connection string is not
+            last == "pwd" and (len(segs) > 1 or name != "PWD")
         )
     ):
         kind = "password"
@@ -656,6 +658,7 @@ _DOTTED_NUMBER = re.compile(r"^[0-9]+(?:\.[0-9]+)+$")
 _TYPE_CONTEXT = re.compile(r"[ \t]*[|,)\]]")  # `key: PrivateKeyType | None,`
 
 
+_AWS_SECRET = re.compile(r"(?=.*[0-9])(?=.*[a-z])(?=.*[A-Z])[A-Za-z0-9/+]{40}")
 _MIN_PASSWORD = 4  # `DB_PASSWORD=root` is short and still a password
 # Words of the text an app shows about a password, never of a passphrase a user picked.
 _UI_WORDS = frozenset(
@@ -680,8 +683,11 @@ def secret_value(value: str, kind: str, *, literal: bool = True) -> bool:
 
     `literal` is False for unquoted values outside env-style `NAME=value` lines: there a bare
     identifier (`password = password`, `token: accessToken`) is code, so the value must mix
-    letters and digits to count.
+    letters and digits to count. An AWS secret key's shape wins over placeholder words: the
+    documentation's own key ends in `EXAMPLEKEY`, and users paste it and real ones alike.
     """
+    if kind == "aws_secret_key" and _AWS_SECRET.fullmatch(value):
+        return True
     if len(value) < (_MIN_PASSWORD if kind == "password" else 8):
         return False
     if any(c.isspace() for c in value) and not (literal and _passphrase(value, kind)):
@@ -769,13 +775,14 @@ def _hint_positions(low: str) -> list[int]:
     return found
 
 
-def _redact_assignments(text: str, low: str, counts: Counter[str]) -> str:
+def _redact_assignments(text: str, low: str, hits: list[int], counts: Counter[str]) -> str:
     """Redact secret-named assignments and flags, anchored on the secret words in `low`.
 
     Trigger: every text with `key`, `token`, `pass`... in it (most code). Why: running the
     assignment pattern at every word costs ~100 µs/KB; anchoring it on the hint words found
     in the lowercased text, and finding each name's start in the reversed text, keeps it to a
     few match attempts. Outcome: the same matches as `_ASSIGN.sub` over the whole text.
+    `hits` are `_hint_positions(low)`, found once for this and `_redact_prose`.
     """
     repl = _assignment_repl(counts)
     rev = text[::-1]
@@ -783,7 +790,7 @@ def _redact_assignments(text: str, low: str, counts: Counter[str]) -> str:
     out: list[str] = []
     pos = 0
     last_start = -1
-    for hit in _hint_positions(low):
+    for hit in hits:
         back = _NAME_BACK.match(rev, size - hit)
         start = hit - (back.end() - back.start())  # type: ignore[union-attr]
         if start == last_start or start < pos:
@@ -801,6 +808,64 @@ def _redact_assignments(text: str, low: str, counts: Counter[str]) -> str:
             out.append(text[pos:start])
             out.append(new)
             pos = m.end()
+    if not out:
+        return text
+    out.append(text[pos:])
+    return "".join(out)
+
+
+# --- Secrets told in prose ---
+
+# "my aws secret key is wJalr...", "the staging password is now Xk7...", "api key: sk...".
+# Matched on the lowercased text at each secret noun: what the secret is for may follow
+# ("password for prod"), then a linking word ("is", "was now", "set to") or a colon, never
+# `=` (an assignment: _ASSIGN judges it as code).
+_PROSE = re.compile(
+    r"(?P<noun>key|token|secret|password|passphrase|passwd|credentials?)(?![\w-])"
+    r"(?:[ \t]+(?:for|of|on)[ \t]+(?:the[ \t]+|my[ \t]+|our[ \t]+)?[\w.-]{1,40})?"
+    r"(?:[ \t]+(?:is|was|are|were)(?:[ \t]+(?:now|still|just|actually|currently))?"
+    r"(?:[ \t]+(?:set|changed)[ \t]+to)?|[ \t]+(?:set|changed)[ \t]+to|[ \t]*:)"
+    r"[ \t]*:?[ \t]*[\"'`]?(?P<s>[a-z0-9+/=_.~!@#$%^&*-]{4,256})"
+)
+# Words that qualify a secret noun before it: "aws secret access key", "personal access token"
+_PROSE_QUALIFIERS = _KEY_QUALIFIERS | {"aws", "bearer", "bot", "refresh", "session", "personal"}
+_PROSE_BEFORE = re.compile(r"(?:[a-z]+[ \t]+){0,3}\Z")
+_PROSE_TAIL = ".,;:!?*"  # sentence punctuation after the value is not part of it
+
+
+def _prose_name(m: re.Match[str]) -> str:
+    """The secret's name as the words before its noun qualify it: `aws_secret_key`."""
+    before = _PROSE_BEFORE.search(m.string, max(0, m.start() - 48), m.start())
+    kept: list[str] = []
+    for word in reversed(before.group().split() if before else []):
+        if word not in _PROSE_QUALIFIERS:
+            break
+        kept.insert(0, word)
+    return "_".join([*kept, m.group("noun")])
+
+
+def _redact_prose(text: str, low: str, hits: list[int], counts: Counter[str]) -> str:
+    """Redact a secret told in a sentence: a secret noun (a qualified key, a token, a
+    password...), a linking word, a value that mixes letters and digits (`secret_value` with
+    `literal=False`, so a word, a path, an identifier or a placeholder stays: "the password
+    is incorrect", "token: str"). Anchored on the hint words, like the assignments."""
+    out: list[str] = []
+    pos = 0
+    for hit in hits:
+        if hit < pos or (hit and (low[hit - 1].isalnum() or low[hit - 1] in "_.$-")):
+            continue
+        m = _PROSE.match(low, hit)
+        if m is None:
+            continue
+        start, end = m.span("s")
+        value = text[start:end].rstrip(_PROSE_TAIL)
+        kind = secret_name_kind(_prose_name(m))
+        if kind is None or not value or not secret_value(value, kind, literal=False):
+            continue
+        counts[kind] += 1
+        out.append(text[pos:start])
+        out.append(placeholder(kind))
+        pos = start + len(value)
     if not out:
         return text
     out.append(text[pos:])
@@ -921,8 +986,14 @@ def _redact(text: str, counts: Counter[str], *, decode: bool = True) -> str:
         if new is not text:
             text = new
             low = _lower(text)
-    if any(h in low for h in _HINTS):
-        text = _redact_assignments(text, low, counts)
+    hits = _hint_positions(low)
+    if hits:
+        # Prose first: it rarely changes anything, so the hints found once usually serve both.
+        new = _redact_prose(text, low, hits, counts)
+        if new is not text:
+            text, low = new, _lower(new)
+            hits = _hint_positions(low)
+        text = _redact_assignments(text, low, hits, counts)
     if decode:
         text = _redact_base64(text, counts)
     return text
@@ -938,6 +1009,20 @@ def redact_text(text: str) -> tuple[str, Counter[str]]:
     if not text:
         return text, counts
     return _redact(text, counts), counts
+
+
+def secret_kinds(text: str) -> list[str]:
+    """The kinds of secret `redact_text` finds in `text`, sorted; [] when there are none.
+
+    For text that is kept as it is or refused, never rewritten: what the learner writes into
+    skills, and skill files before they are synced. A `<private>` span is markup the user
+    writes, not a secret (a skill may well document it), so it does not count.
+    """
+    if not text:
+        return []
+    counts = redact_text(text)[1]
+    counts.pop("private", None)
+    return sorted(counts)
 
 
 _BINARY = re.compile(r"[A-Za-z0-9+/=_-]*")

@@ -3,7 +3,7 @@
 Learning fails quietly in the background, so these say what a user would otherwise only find in
 worker.log: a git operation left half done in the skills repository (every learning waits on
 it), an interrupted learner run, learnings that failed, skills that break the Agent Skills
-rules (agents may skip them).
+rules (agents may skip them), skill files holding a secret (never synced).
 """
 
 from __future__ import annotations
@@ -43,7 +43,24 @@ def check_learning(report: Report, settings: Settings) -> None:
         )
     else:
         report.add("skills", "ok", f"{root} (git, {len(catalog.list_skills(root))} skills)")
+    _check_secrets(report, settings)
     _check_learnings(report, settings)
+
+
+def _check_secrets(report: Report, settings: Settings) -> None:
+    """Skill files holding a secret: never synced to an agent, so the user must know."""
+    from acontext_mcp.skills.sync import secret_files
+
+    found = secret_files(settings.skills_dir)
+    if found:
+        report.add(
+            "skills",
+            "warn",
+            f"{len(found)} skill file(s) hold what looks like a secret and are not synced: "
+            + "; ".join(found[:3]),
+            f"replace the secret with a placeholder in {settings.skills_dir}, commit, then "
+            "acontext-mcp skills sync",
+        )
 
 
 def _check_learnings(report: Report, settings: Settings) -> None:

@@ -16,6 +16,12 @@ the rename, so an interrupted sync never leaves a half-written skill nor mistake
 for a user edit; the next sync removes the leftovers (restoring an old copy whose replacement
 never landed) and completes.
 
+Nothing secret reaches an agent: a skill with a file whose name or text holds a secret (the
+capture redactor's `secret_kinds`; a user's hand edit, a pulled remote) is not copied, and the
+report's `skipped` names the file and the kind (never the secret); the previous copy stays.
+A file whose content is what we copied last time, with the same redactor (the manifest keeps
+its version), was scanned then and is not scanned again.
+
 When nothing changed, a sync costs a stat per file: the manifest also keeps a fingerprint of
 every file the last complete sync read (size, mtime, ctime, inode, mode; source and our copies)
 and that sync's outcome. A sync whose fingerprint matches reports that outcome again and
@@ -28,6 +34,7 @@ Standard library only: this runs from SessionStart hooks.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -45,6 +52,8 @@ from typing import Any
 from acontext_mcp.config import Settings, claude_config_dir, openclaw_state_dir
 from acontext_mcp.errors import AcontextError
 from acontext_mcp.fsio import replace_file
+from acontext_mcp.privacy import redact
+from acontext_mcp.privacy.redact import redact_text, secret_kinds
 from acontext_mcp.private import user_mkdir, user_mode
 from acontext_mcp.skills import SKILL_FILE, contained
 from acontext_mcp.skills.gitstate import conflict_marker_line, operation_in_progress
@@ -64,6 +73,7 @@ RESERVED_NAMES = frozenset({"synced"})
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
 FRESH_SECONDS = 2.0  # a file modified this recently is not trusted by its fingerprint
 FAST = "fast"  # manifest key: {"fingerprint", "report"} of the last complete sync
+SCANNER = "scanner"  # manifest key: the `scanner_version()` that judged the copies it records
 _REPLAYED = ("clashes", "modified_by_user", "skipped")
 _LEFTOVER = re.compile(r"^\.(?P<name>.+)\.acontext-(?P<kind>tmp|old|del)-(?P<pid>\d+)$")
 
@@ -248,10 +258,58 @@ def _source_files(folder: Path, skipped: list[str]) -> dict[str, Path]:
 Contents = dict[str, tuple[bytes, int]]  # relative path -> (data, permission bits)
 
 
-def _read_sources(folder: Path, files: dict[str, Path], skipped: list[str]) -> Contents | None:
+def file_secrets(rel: str, data: bytes) -> list[str]:
+    """The kinds of secret a skill file's path or text holds, sorted; [] when none. A binary
+    file (a NUL byte) is judged by its path only."""
+    kinds = set(secret_kinds(rel))
+    if b"\x00" not in data:
+        kinds.update(secret_kinds(data.decode("utf-8", errors="replace")))
+    return sorted(kinds)
+
+
+def _secret_reason(skill: str, rel: str, kinds: list[str]) -> str:
+    shown = redact_text(rel)[0]
+    return (
+        f"{skill}: {shown} holds what looks like a secret ({', '.join(kinds)}); take it out "
+        "of the skills repository (and its git history, if committed) and sync again; not "
+        "synced, a previous copy without it stays"
+    )
+
+
+def secret_files(source_dir: Path) -> list[str]:
+    """Why each skill of `source_dir` holding a secret is not synced (doctor shows these)."""
+    found: list[str] = []
+    scratch = SyncReport(target=source_dir)
+    for name, folder in _source_skills(Path(os.path.abspath(source_dir)), scratch).items():
+        for rel in _source_files(folder, scratch.skipped):
+            try:
+                data, _ = contained.read_file(folder.parent, f"{name}/{rel}")
+            except (AcontextError, OSError):
+                continue
+            kinds = file_secrets(rel, data)
+            if kinds:
+                found.append(_secret_reason(name, rel, kinds))
+    return found
+
+
+@functools.cache
+def scanner_version() -> str:
+    """Which redactor judged the copies a manifest records: a digest of its source. A new
+    one may catch what the last one missed, so everything is scanned again once."""
+    try:
+        return hashlib.sha256(Path(redact.__file__).read_bytes()).hexdigest()[:16]
+    except (OSError, TypeError):
+        return ""  # unknown: never trusted, every file is scanned
+
+
+def _read_sources(
+    folder: Path, files: dict[str, Path], skipped: list[str], scanned: Hashes, secret: set[str]
+) -> Contents | None:
     """The skill's files as read now, each opened without following links (one swapped in
     since the listing is refused). None, with the reason in `skipped`, when the skill must not
-    be copied as it is: a file became unreadable or holds git conflict markers."""
+    be copied as it is: a file became unreadable, holds git conflict markers or a secret (then
+    its name is added to `secret`). `scanned` holds the hashes of files already scanned clean
+    (our last copy's)."""
     out: Contents = {}
     for rel in files:
         try:
@@ -266,6 +324,13 @@ def _read_sources(folder: Path, files: dict[str, Path], skipped: list[str]) -> C
                 "in the skills repository (edit the file, git add, git commit) and sync again; "
                 "the previous copy is kept"
             )
+            return None
+        known = rel in scanned and scanned[rel] == hashlib.sha256(data).hexdigest()
+        kinds = secret_kinds(rel) if known else file_secrets(rel, data)
+        if kinds:
+            skipped.append(_secret_reason(folder.name, rel, kinds))
+            log.warning("skill sync: %s", skipped[-1])
+            secret.add(folder.name)
             return None
         out[rel] = (data, stat.S_IMODE(st.st_mode))
     return out
@@ -494,6 +559,34 @@ def _place(target: Path, name: str, tmp: Path, replace: bool) -> None:
     _rmtree(old)
 
 
+def _withdraw(
+    target: Path, name: str, owned: dict[str, dict[str, Any]], report: SyncReport
+) -> None:
+    """Take back our unchanged copy of a skill when it holds a secret itself: copied before
+    the redactor knew that kind (an upgrade found it). A clean previous copy stays."""
+    final = target / name
+    if final.is_symlink() or not final.is_dir():
+        return
+    if _target_hashes(final) not in _owned_states(owned[name]):
+        return  # edited by the user: theirs to fix
+    held = False
+    for rel, st in contained.walk(final):
+        if st is not None and file_secrets(rel, (final / rel).read_bytes()):
+            held = True
+            break
+    if not held:
+        return
+    doomed = target / f".{name}.acontext-del-{os.getpid()}"
+    try:
+        os.rename(final, doomed)
+        del owned[name]
+        _rmtree(doomed)
+    except OSError as exc:
+        report.errors.append(f"{name}: {exc}")
+        return
+    report.removed.append(name)
+
+
 def sync_skills(source_dir: Path, target_dir: Path, *, manifest_path: Path) -> SyncReport:
     """Copy every skill folder of `source_dir` into `target_dir`, as the module doc says.
 
@@ -529,8 +622,12 @@ def _sync_locked(source: Path, target: Path, manifest_path: Path, report: SyncRe
         return
     manifest = _load_manifest(manifest_path, target)
     owned: dict[str, dict[str, Any]] = manifest["skills"]
-    if _replay(manifest, _fingerprint(source, target, owned), report):
+    # A new redactor (an upgrade) judges every file once: no replay, no trusted copy.
+    trusted = bool(scanner_version()) and manifest.get(SCANNER) == scanner_version()
+    secret: set[str] = set()  # source skills left out for holding a secret
+    if trusted and _replay(manifest, _fingerprint(source, target, owned), report):
         return
+    manifest[SCANNER] = scanner_version()  # what this sync copies or keeps, it scanned
     # Saved mid-sync, the manifest must not claim a fingerprint: a crash would leave it stale.
     manifest.pop(FAST, None)
     _recover(target, set(owned))
@@ -544,8 +641,12 @@ def _sync_locked(source: Path, target: Path, manifest_path: Path, report: SyncRe
         if exists and entry is None:
             report.clashes.append(name)
             continue
-        contents = _read_sources(folder, _source_files(folder, report.skipped), report.skipped)
+        scanned = (entry or {}).get("files") if trusted else None
+        files = _source_files(folder, report.skipped)
+        contents = _read_sources(folder, files, report.skipped, scanned or {}, secret)
         if contents is None:  # still a source skill: its copy is neither updated nor removed
+            if name in secret and entry is not None and exists:
+                _withdraw(target, name, owned, report)  # unless the copy holds the secret too
             continue
         current: Hashes | None = None
         if exists:

@@ -22,6 +22,7 @@ from typing import Any
 
 from acontext_mcp import job_kinds
 from acontext_mcp.errors import InvalidInput, NotFound
+from acontext_mcp.privacy.redact import redact_text
 from acontext_mcp.store.db import atomic
 from acontext_mcp.store.tasks import LEARN_JOB_KIND
 
@@ -158,8 +159,10 @@ def add_learning(
 
     `outcome` is the task's settled outcome (store.tasks.OUTCOMES) at distillation time; the
     review policy decides by it. A task is learned once: a second learning for the same task
-    is ignored (returns None).
+    is ignored (returns None). The text is a model's (distillation) and is redacted like
+    captured text: a model can copy a secret from what it was shown.
     """
+    text = redact_text(text)[0]
     if kind not in KINDS:
         raise InvalidInput(f"unknown learning kind {kind!r}")
     now = time.time()

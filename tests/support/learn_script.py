@@ -129,8 +129,9 @@ def decide(system: str, prompt: str, rounds: int, names: set[str]) -> list[tuple
 class LearningModel:
     """FakeLLM's answer queue, deciding each answer from the request just received."""
 
-    def __init__(self, fake: Any, stall_at: tuple[int, ...] = ()) -> None:
+    def __init__(self, fake: Any, stall_at: tuple[int, ...] = (), decide: Any = None) -> None:
         self.fake = fake
+        self.decide = decide or globals()["decide"]  # another script: same wire, same stages
         self.stages: list[str] = []
         self.stall_at = set(stall_at)  # 1-based request numbers held until `release` is set
         self.stalled = threading.Event()
@@ -147,7 +148,7 @@ class LearningModel:
             self.release.wait(60)
         body = request["body"] or {}
         system, prompt, rounds, names = _view(body)
-        calls = decide(system, prompt, rounds, names)
+        calls = self.decide(system, prompt, rounds, names)
         stage = (
             "observe"
             if "insert_task" in names

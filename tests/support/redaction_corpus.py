@@ -239,6 +239,39 @@ def _generated(rng: random.Random) -> Iterator[str]:
         yield f"{sha256}  dist/{name}-1.0.{i}.tar.gz"
 
 
+def near_misses(seed: int = 11) -> list[str]:
+    """Prose and config lines that look like a secret told in a sentence but hold none:
+    hashes, UUIDs, base64 of ordinary text, words, paths, counts and variable names after
+    a secret word. Each must come through redaction unchanged."""
+    rng = random.Random(seed)
+    out: list[str] = []
+    for i in range(40):
+        name = f"release-{i}"
+        sha1 = hashlib.sha1(name.encode()).hexdigest()
+        sha256 = hashlib.sha256(name.encode()).hexdigest()
+        uid = uuid.UUID(int=rng.getrandbits(128))
+        plain = base64.b64encode(f"hello from build {i}, all good".encode()).decode()
+        out += [
+            f"the commit is {sha1} and the tag is v1.{i}.0",
+            f"The key is {uid}: the row's primary key, not a credential.",
+            f"the request id is {uid}; the checksum is sha256:{sha256}",
+            f"the cache key is {sha256[:40]}",
+            f"sort key: created_at_{i}",
+            f"the token count is {1000 + i} and the key count is {i}",
+            f"the password is incorrect (attempt {i} of 5)",
+            f"the api key is read from $OPENAI_API_KEY on run {i}",
+            f"the secret is stored in ~/.config/app/secret-{i}.txt",
+            f"The access token is valid for {3600 + i} seconds.",
+            f"the password field is named pwd_{i} in the form",
+            f"token: Optional[str] = None  # {i}",
+            f"echo {plain} | base64 -d",
+            f"the secret key is rotated every {30 + i} days by vault",
+            f"password: ${{DB_PASSWORD_{i}}}",
+            f"the deploy key is at ~/.ssh/deploy_{i}.pub",
+        ]
+    return out
+
+
 def false_positive_sources(
     max_lines: int | None = None, seed: int = 7
 ) -> Iterator[tuple[str, str]]:
@@ -254,6 +287,7 @@ def false_positive_sources(
         lines += text.count("\n") + 1
         yield str(path), text
     yield "generated lockfiles, hashes, UUIDs, ssh keys", "\n".join(_generated(random.Random(seed)))
+    yield "near misses of secrets told in prose", "\n".join(near_misses())
 
 
 def false_positive_lines(
