@@ -383,9 +383,12 @@ def _git(root: Path, *args: str) -> str:
     ).stdout
 
 
-@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+@pytest.mark.parametrize(
+    ("provider", "policy"),
+    [("openai", "auto"), ("anthropic", "manual")],  # committed and synced; or a proposal
+)
 def test_canary_secrets_never_reach_skills_store_logs_or_the_model(
-    tmp_path: Path, provider: str
+    tmp_path: Path, provider: str, policy: str
 ) -> None:
     (tmp_path / "gitconfig").write_text("")
     (tmp_path / "openclaw-state").mkdir()  # OpenClaw is installed: its skills folder is synced
@@ -399,6 +402,7 @@ def test_canary_secrets_never_reach_skills_store_logs_or_the_model(
     with FakeLLM() as fake:
         model = LearningModel(fake, decide=canary_decide)
         env = _env(tmp_path, provider, fake.url)
+        _run(env, "config", "learning.accept", policy)
         payload = {
             "session_id": SESSION,
             "transcript_path": str(transcript),
@@ -437,11 +441,21 @@ def test_canary_secrets_never_reach_skills_store_logs_or_the_model(
     status = out["status"]
     learned = sorted((i["kind"], i["status"]) for i in status["learnings"])
     assert learned == [("preferences", "learned"), ("success", "learned")], out
-    assert (skills / SKILL / "SKILL.md").read_text() == SKILL_MD
-    moved = [p.name for p in (skills / SKILL).iterdir() if p.name not in ("SKILL.md",)]
+    if policy == "auto":
+        assert (skills / SKILL / "SKILL.md").read_text() == SKILL_MD
+        moved = [p.name for p in (skills / SKILL).iterdir() if p.name not in ("SKILL.md",)]
+        for agent in ("claude-config/skills", "openclaw-state/skills"):
+            assert (tmp_path / agent / SKILL / "env.md").is_file(), agent
+    else:  # the learning waits as a proposal: nothing in the working tree or the agents
+        assert not (skills / SKILL).exists()
+        assert not (tmp_path / "claude-config" / "skills" / SKILL).exists()
+        (ref,) = _git(
+            skills, "for-each-ref", "--format=%(refname)", "refs/heads/proposals/"
+        ).split()
+        assert _git(skills, "show", f"{ref}:{SKILL}/SKILL.md") == SKILL_MD
+        listed = _git(skills, "ls-tree", "--name-only", f"{ref}:{SKILL}").split()
+        moved = [name for name in listed if name != "SKILL.md"]
     assert moved == ["env.md"], moved  # the rename to a secret name was refused
-    for agent in ("claude-config/skills", "openclaw-state/skills"):
-        assert (tmp_path / agent / SKILL / "env.md").is_file(), agent
     with closing(sqlite3.connect(tmp_path / "home" / "acontext.db")) as conn:
         rows = conn.execute("SELECT data FROM session_events WHERE type = 'secret_refused'")
         refused = [json.loads(data)["counts"] for (data,) in rows]
