@@ -410,6 +410,7 @@ class Model:
         for (_sid, description), task in sorted(known.items()):
             self.by_description.setdefault(description, deque()).append(task)
         self.out_chars: dict[str, int] = {}
+        self.created = {RUNBOOK, "daily-logs", "user-general-facts"}
         self.provider = FakeProvider(exhausted=self.answer)
 
     def answer(self, request: dict[str, Any]) -> Reply:
@@ -511,8 +512,8 @@ class Model:
         prompt = convo[0]["parts"][0]["text"]
         batch = self._batch(prompt) if len(convo) == 1 else self.current
         listing = prompt.split("## Available skills", 1)[1]
-        # The defaults always exist; a long list may leave them out of the prompt.
-        existing = set(_SKILL_LINE.findall(listing)) | {RUNBOOK, "daily-logs", "user-general-facts"}
+        # A long list leaves some out; the model knows the defaults and what it created.
+        existing = set(_SKILL_LINE.findall(listing)) | self.created
         rounds = (len(convo) - 1) // 2
         if rounds == 0:
             self.current = batch
@@ -547,6 +548,7 @@ class Model:
                 writes.setdefault(("daily-logs", f"logs/{day}.md"), []).append(log)
                 if lesson.skill not in existing:
                     created[lesson.skill] = lesson.new_skill or "Notes."
+                    self.created.add(lesson.skill)
             calls = []
             for name, description in created.items():
                 title = name.replace("-", " ").capitalize()
