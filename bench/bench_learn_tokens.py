@@ -477,11 +477,19 @@ class Model:
     # the skill learner
 
     def _batch(self, prompt: str) -> list[tuple[Task, str]]:
+        """(task, day) of each learning; those the pipeline asks only for a new skill's
+        SKILL.md (it writes the entry itself) go to `self.create_only`."""
         today = re.search(r"(?:Today's date|Date of the work): (\S+)", prompt)
         out = []
-        for description, day in _LEARNING.findall(prompt):
+        self.create_only: dict[str, str] = {}
+        blocks = prompt.split("### Learning ")[1:]
+        for block, (description, day) in zip(blocks, _LEARNING.findall(prompt), strict=True):
             queue = self.by_description[description]
             task = queue[0] if len(queue) == 1 else queue.popleft()
+            if "**What to do:** Create the skill" in block:
+                lesson = LESSONS[task.lesson]
+                self.create_only[lesson.skill] = lesson.new_skill
+                continue
             out.append((task, day or (today.group(1) if today else "2026-12-05")))
         return out
 
@@ -528,6 +536,7 @@ class Model:
             reads |= {("daily-logs", f"logs/{day}.md") for _, day in batch}
             reads = {(s, f) for s, f in reads if f in files.get(s, set())}
             plan = "; ".join(f"{t.description} -> {self._target(t).skill}" for t, _ in batch)
+            plan += "".join(f"; create {name}" for name in self.create_only)
             return tools(
                 call("report_thinking", thinking=f"Record: {plan}, and the day's log."),
                 *(call("get_skill_file", skill_name=s, file_path=f) for s, f in sorted(reads)),
@@ -539,7 +548,8 @@ class Model:
                 if k.startswith("get_skill_file")
             }
             writes: dict[tuple[str, str], list[str]] = {}
-            created: dict[str, str] = {}
+            created: dict[str, str] = dict(self.create_only)
+            self.created |= set(created)
             for task, day in batch:
                 lesson = self._target(task)
                 entry = f"## {lesson.title} (date: {day})\n- {lesson.text}\n"
@@ -616,8 +626,18 @@ def run_once(seed_value: int, extra_skills: int) -> dict[str, Any]:
                     runs += 1
             elapsed = time.perf_counter() - started
             logs = sorted(p.name for p in (settings.skills_dir / "daily-logs").rglob("*.md"))
-            runbook = settings.skills_dir / RUNBOOK / "projects" / "billing-api.md"
-            sample = runbook.read_text() if runbook.exists() else ""
+            shown = [
+                f"{RUNBOOK}/projects/billing-api.md",
+                "docker-deploy/SKILL.md",
+                "docker-deploy/procedures.md",
+                "user-general-facts/coding-preferences.md",
+                f"daily-logs/logs/{logs[0]}" if logs else "",
+            ]
+            sample = "\n".join(
+                f"--- {rel}\n{(settings.skills_dir / rel).read_text()}"
+                for rel in shown
+                if rel and (settings.skills_dir / rel).is_file()
+            )
         finally:
             conn.close()
     return measure(model, tasks, runs, elapsed) | {"logs": logs, "sample": sample}
@@ -654,7 +674,12 @@ def measure(
     for task_id in tokens:  # output tokens shared in proportion to input
         tokens[task_id] += out_total * tokens[task_id] / in_total if in_total else 0
     values = list(tokens.values())
+    called = [v for v in values if v] or [0.0]
+    learner_runs = sum(
+        1 for r in requests if r["purpose"] == "skill_learning" and len(r["messages"]) == 1
+    )
     return {
+        "median_called": statistics.median(called),
         "tasks": len(tasks),
         "median_tokens": statistics.median(values),
         "mean_tokens": statistics.mean(values),
@@ -662,7 +687,8 @@ def measure(
         "mean_calls": statistics.mean(calls.values()),
         "free": sum(1 for v in calls.values() if v == 0) / len(calls),
         "requests": len(requests),
-        "learner_runs": runs,
+        "learner_runs": learner_runs,
+        "space_runs": runs,
         "ms": elapsed * 1000 / len(tasks),
     }
 
@@ -697,13 +723,17 @@ def main() -> None:
     print(f"LLM calls per finished task median {med('median_calls'):>6.2f}   "
           f"mean {med('mean_calls'):>7.2f}")  # fmt: skip
     print(f"tasks with no LLM call     {med('free'):>7.0%}")
-    print(f"LLM requests in all        {med('requests'):>7.0f}   learner runs {med('learner_runs'):.0f}")
+    print(f"tokens per task that called median {med('median_called'):>7,.0f}")
+    print(
+        f"LLM requests in all        {med('requests'):>7.0f}   learner tool loops "
+        f"{med('learner_runs'):.0f} (of {med('space_runs'):.0f} learn_space runs)"
+    )
     print(f"default daily budget       {budget:,} tokens covers "
           f"{budget / med('mean_tokens'):,.0f} finished tasks (budget / mean)")  # fmt: skip
     print(f"wall time per task         {med('ms'):>7.0f} ms")
     if args.show:
         print("\ndaily-log files:", ", ".join(results[0]["logs"]))
-        print("\nproject-runbooks/projects/billing-api.md:\n" + results[0]["sample"])
+        print("\n" + results[0]["sample"])
     print(f"\nTotal {time.perf_counter() - started:.1f} s.")
 
 

@@ -1,4 +1,4 @@
--- acontext-mcp database schema, version 6. Generated: python -m acontext_mcp.store.migrations > docs/schema.sql
+-- acontext-mcp database schema, version 7. Generated: python -m acontext_mcp.store.migrations > docs/schema.sql
 CREATE TABLE artifacts (
             id INTEGER PRIMARY KEY,
             disk_id INTEGER NOT NULL REFERENCES disks(id) ON DELETE CASCADE,
@@ -69,7 +69,7 @@ CREATE TABLE learnings (
             error TEXT,
             created_at REAL NOT NULL,
             updated_at REAL NOT NULL
-        , outcome TEXT);
+        , outcome TEXT, llm_calls INTEGER NOT NULL DEFAULT 0, input_tokens INTEGER NOT NULL DEFAULT 0, output_tokens INTEGER NOT NULL DEFAULT 0, lesson TEXT);
 
 CREATE TABLE leases (
             name TEXT PRIMARY KEY,

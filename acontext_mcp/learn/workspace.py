@@ -240,6 +240,22 @@ class SkillWorkspace:
 
     # --- tools ------------------------------------------------------------------------------
 
+    def skill_names(self) -> list[str]:
+        """The visible skills in this run's view, by name."""
+        return self._skills()
+
+    def files(self, skill: str) -> list[str]:
+        """A visible skill's files in this run's view (SKILL.md first); [] when unknown."""
+        return self._files(skill) if skill in self._skills() else []
+
+    def read_text(self, skill: str, path: str) -> str | None:
+        """A file of a visible skill in this run's view; None when absent or unreadable.
+        For the pipeline's own writer (learn/entries.py), which writes through `call`."""
+        try:
+            return self._read(f"{self._skill(skill)}/{check_rel_path(path)}")
+        except Refused:
+            return None
+
     def list_skills(self) -> str:
         """One `- **name**: description` line per visible skill."""
         lines = [f"- **{n}**: {self._description(n)}" for n in self._skills()]
