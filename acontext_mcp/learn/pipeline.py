@@ -278,7 +278,9 @@ def _label(item: dict[str, Any]) -> str:
     if item["kind"] == "preferences":
         lines = [ln[2:] for ln in (item.get("text") or "").splitlines() if ln.startswith("- ")]
         return "user preference: " + (lines[0] if lines else "(empty)")
-    return item.get("task") or f"task {item.get('task_id')}"
+    label = item.get("task") or f"task {item.get('task_id')}"
+    bump = (item.get("plan") or {}).get("bump")
+    return f"{label} (seen again: {bump['title']})" if bump else label
 
 
 def _commit_message(batch: list[dict[str, Any]], thinking: list[str]) -> str:
