@@ -3,8 +3,9 @@
 A mixed workload of 30 realistic sessions over five weeks (imported history: each session
 carries its own date) in three projects runs through the real pipeline in a fresh temp data
 home, session by session as the worker does once a session goes quiet: `pipeline.learn_task`
-for each of its finished tasks, then `pipeline.learn_space` until no learning waits. Real store, real skills git repository, real workspace, commits, index
-refresh and sync (into temp dirs). The sessions hold:
+for each of its finished tasks, then `pipeline.learn_space` until no learning waits. Real
+store, real skills git repository, real workspace, commits, index refresh and sync (into temp
+dirs). The sessions hold:
 
 - new work with a lesson: build, deploy and migration procedures and traps, 5-30 messages with
   tool calls (Read/Bash/Edit) and their results (source listings, test output, diffs);
@@ -100,15 +101,24 @@ def _runbook(project: str) -> str:
 LESSONS: dict[str, Lesson] = {}
 for _p, _n in (("billing-api", 214), ("web-dashboard", 96), ("etl-jobs", 57)):
     LESSONS[f"tests:{_p}"] = Lesson(
-        "procedure", RUNBOOK, _runbook(_p), "Test", "Run the test suite",
+        "procedure",
+        RUNBOOK,
+        _runbook(_p),
+        "Test",
+        "Run the test suite",
         f"From the repository root run `pytest -x -q` ({_n} tests, about 10 s); "
         "`pytest tests/test_x.py -k name` runs one test; a stale `.pytest_cache` is harmless.",
-        ["run tests", "pytest", "test suite"], ["pytest -x -q"], f"{_n} passed in 9.8s",
-    )  # fmt: skip
+        ["run tests", "pytest", "test suite"],
+        ["pytest -x -q"],
+        f"{_n} passed in 9.8s",
+    )
 LESSONS.update(
     {
         "flaky": Lesson(
-            "trap", RUNBOOK, _runbook("billing-api"), "Traps",
+            "trap",
+            RUNBOOK,
+            _runbook("billing-api"),
+            "Traps",
             "tests/test_sessions.py fails in random order",
             "`pytest tests/test_sessions.py` fails with `AssertionError: session cache not "
             "empty` under pytest-randomly: the module-scoped `cache` fixture leaks state; "
@@ -118,7 +128,10 @@ LESSONS.update(
             "1 failed, 31 passed: AssertionError: session cache not empty",
         ),
         "migrate": Lesson(
-            "trap", RUNBOOK, _runbook("etl-jobs"), "Traps",
+            "trap",
+            RUNBOOK,
+            _runbook("etl-jobs"),
+            "Traps",
             "`python -m app migrate` stops on a duplicate column",
             "`python -m app migrate` fails with `sqlite3.OperationalError: duplicate column "
             "name: invoice_id` after a half-applied migration 0007; check with `sqlite3 "
@@ -128,18 +141,27 @@ LESSONS.update(
             "sqlite3.OperationalError: duplicate column name: invoice_id",
         ),
         "deploy:web-dashboard": Lesson(
-            "procedure", "docker-deploy", "procedures.md", "", "Deploy web-dashboard",
+            "procedure",
+            "docker-deploy",
+            "procedures.md",
+            "",
+            "Deploy web-dashboard",
             "`docker compose up -d --build` from web-dashboard/, then `docker logs -f web` "
             "until `ready on :3000`; build with `NODE_ENV=production` or the bundle ships dev "
             "assets (12 MB instead of 2 MB).",
             ["deploy", "docker compose", "web-dashboard"],
-            ["docker compose up -d --build", "docker logs -f web"], "ready on :3000",
+            ["docker compose up -d --build", "docker logs -f web"],
+            "ready on :3000",
             new_skill="Deploying this user's services with Docker and compose; use when "
             "building images, changing compose files or debugging a container that will "
             "not start.",
         ),
         "deploy:billing-api": Lesson(
-            "procedure", "docker-deploy", "procedures.md", "", "Deploy billing-api",
+            "procedure",
+            "docker-deploy",
+            "procedures.md",
+            "",
+            "Deploy billing-api",
             "`docker compose -f compose.prod.yml up -d --build`; the api waits for postgres: "
             "without `depends_on: condition: service_healthy` it crash-loops on "
             "`connection refused`.",
@@ -148,14 +170,23 @@ LESSONS.update(
             "api ready on :8000",
         ),
         "shrink": Lesson(
-            "procedure", "docker-deploy", "procedures.md", "", "Shrink a node image",
+            "procedure",
+            "docker-deploy",
+            "procedures.md",
+            "",
+            "Shrink a node image",
             "A multi-stage build (`FROM node:20-alpine AS build`, then copy `dist/` into "
             "`nginx:alpine`) took web-dashboard from 1.1 GB to 168 MB (`docker image ls`).",
             ["image size", "multi-stage", "docker image"],
-            ["docker build -t web .", "docker image ls web"], "web latest 168MB",
+            ["docker build -t web .", "docker image ls web"],
+            "web latest 168MB",
         ),
         "wheel": Lesson(
-            "procedure", "python-packaging", "procedures.md", "", "Build and publish a wheel",
+            "procedure",
+            "python-packaging",
+            "procedures.md",
+            "",
+            "Build and publish a wheel",
             "Remove `dist/` first (a stale 0.3.0 wheel was uploaded once), run `python -m "
             "build`, `twine check dist/*`, then `twine upload dist/*` with the PyPI token "
             "from the keyring.",
@@ -166,14 +197,23 @@ LESSONS.update(
             "building wheels, bumping versions or fixing pip install errors.",
         ),
         "bump": Lesson(
-            "procedure", "python-packaging", "procedures.md", "", "Bump the version and tag",
+            "procedure",
+            "python-packaging",
+            "procedures.md",
+            "",
+            "Bump the version and tag",
             "The version lives only in `src/etl_jobs/__init__.py` (hatch reads it); bump it, "
             "`git tag v0.4.1`, `git push --tags`: CI publishes on a tag.",
-            ["version", "release", "tag"], ["hatch version minor", "git tag v0.4.1"],
+            ["version", "release", "tag"],
+            ["hatch version minor", "git tag v0.4.1"],
             "etl-jobs 0.4.1",
         ),
         "csv": Lesson(
-            "procedure", RUNBOOK, _runbook("billing-api"), "Test", "Frontend checks",
+            "procedure",
+            RUNBOOK,
+            _runbook("billing-api"),
+            "Test",
+            "Frontend checks",
             "In `web/` run `pnpm lint` and `pnpm test -- --run` (vitest stays in watch mode "
             "without `--run`); the export endpoint test is `pytest tests/test_export.py`.",
             ["pnpm test", "vitest", "export"],
@@ -181,14 +221,23 @@ LESSONS.update(
             "Test Files  4 passed (4)",
         ),
         "pnpm": Lesson(
-            "preference", "user-general-facts", "coding-preferences.md", "",
+            "preference",
+            "user-general-facts",
+            "coding-preferences.md",
+            "",
             "pnpm in web-dashboard",
             "The user wants pnpm, never npm, in web-dashboard (`pnpm install`, `pnpm test`); "
             "`package-lock.json` must not be committed.",
-            ["pnpm", "npm", "web-dashboard"], ["pnpm install"], "Done in 4.1s",
+            ["pnpm", "npm", "web-dashboard"],
+            ["pnpm install"],
+            "Done in 4.1s",
         ),
         "index": Lesson(
-            "procedure", RUNBOOK, _runbook("etl-jobs"), "Run", "Slow events query",
+            "procedure",
+            RUNBOOK,
+            _runbook("etl-jobs"),
+            "Run",
+            "Slow events query",
             "`EXPLAIN QUERY PLAN` showed a full scan of `events`; `CREATE INDEX events_ts ON "
             "events(ts)` in migration 0009 took the nightly query from 4 s to 30 ms.",
             ["slow query", "index", "EXPLAIN QUERY PLAN", "events"],
@@ -218,17 +267,28 @@ def _tests(p: str, again: bool) -> Task:
 
 def _flaky(again: bool) -> Task:
     if again:
-        return Task("The test_sessions test is flaky again, fix it", "billing-api", "flaky",
-                    kind="repeat")  # fmt: skip
-    return Task("Fix the flaky test in tests/test_sessions.py", "billing-api", "flaky",
-                status="failed", outcome="verified_failure")  # fmt: skip
+        return Task(
+            "The test_sessions test is flaky again, fix it", "billing-api", "flaky", kind="repeat"
+        )
+    return Task(
+        "Fix the flaky test in tests/test_sessions.py",
+        "billing-api",
+        "flaky",
+        status="failed",
+        outcome="verified_failure",
+    )
 
 
 def _migrate(again: bool) -> Task:
     if again:
         return Task("The invoices migration fails again", "etl-jobs", "migrate", kind="repeat")
-    return Task("Fix the failing migration of invoices", "etl-jobs", "migrate",
-                status="failed", outcome="verified_failure")  # fmt: skip
+    return Task(
+        "Fix the failing migration of invoices",
+        "etl-jobs",
+        "migrate",
+        status="failed",
+        outcome="verified_failure",
+    )
 
 
 def _trivia(p: str, question: str) -> Task:
@@ -245,20 +305,30 @@ B, W, E = PROJECTS
 def sessions() -> list[list[Task]]:
     """The 30 sessions, in date order."""
     csv = Task(
-        "Add CSV export to the invoices page", B, "csv", kind="todos",
-        todos=["Add the /invoices/export.csv endpoint", "Add the download button",
-               "Add tests for the export"],
-    )  # fmt: skip
+        "Add CSV export to the invoices page",
+        B,
+        "csv",
+        kind="todos",
+        todos=[
+            "Add the /invoices/export.csv endpoint",
+            "Add the download button",
+            "Add tests for the export",
+        ],
+    )
     return [
         [_tests(B, False), csv],
-        [Task("Deploy web-dashboard with docker compose", W, "deploy:web-dashboard"),
-         _trivia(W, "Which port does the dev server use?")],
+        [
+            Task("Deploy web-dashboard with docker compose", W, "deploy:web-dashboard"),
+            _trivia(W, "Which port does the dev server use?"),
+        ],
         [Task("Build and publish the wheel for etl-jobs", E, "wheel")],
         [_flaky(False)],
         [_tests(B, True)],
         [_migrate(False), _trivia(E, "What does --dry-run do in etl-jobs?")],
-        [Task("Use pnpm, not npm, in web-dashboard", W, "pnpm", outcome="unverified"),
-         _tests(W, False)],
+        [
+            Task("Use pnpm, not npm, in web-dashboard", W, "pnpm", outcome="unverified"),
+            _tests(W, False),
+        ],
         [_dropped(B, "Add Redis caching to the orders endpoint")],
         [_tests(B, True), _flaky(True)],
         [Task("Bump the version of etl-jobs and tag the release", E, "bump")],
@@ -278,12 +348,18 @@ def sessions() -> list[list[Task]]:
         [_trivia(B, "Which Python version does billing-api use?")],
         [Task("Build and publish the wheel for etl-jobs again", E, "wheel", kind="repeat")],
         [_tests(B, True)],
-        [Task("Deploy web-dashboard with docker compose again", W, "deploy:web-dashboard",
-              kind="repeat")],  # fmt: skip
+        [
+            Task(
+                "Deploy web-dashboard with docker compose again",
+                W,
+                "deploy:web-dashboard",
+                kind="repeat",
+            )
+        ],
         [_tests(E, True)],
         [_flaky(True)],
         [_tests(W, True), _trivia(W, "What is the staging URL?")],
-    ]  # fmt: skip
+    ]
 
 
 def _tool(rng: random.Random, name: str, args: dict[str, Any], result: str) -> list[dict]:
@@ -293,12 +369,15 @@ def _tool(rng: random.Random, name: str, args: dict[str, Any], result: str) -> l
             "role": "assistant",
             "content": prose(rng, rng.randint(60, 240)),
             "tool_calls": [
-                {"id": cid, "type": "function",
-                 "function": {"name": name, "arguments": json.dumps(args)}}
+                {
+                    "id": cid,
+                    "type": "function",
+                    "function": {"name": name, "arguments": json.dumps(args)},
+                }
             ],
         },
         {"role": "tool", "tool_call_id": cid, "content": result},
-    ]  # fmt: skip
+    ]
 
 
 def task_messages(rng: random.Random, task: Task) -> list[dict[str, Any]]:
@@ -324,9 +403,11 @@ def task_messages(rng: random.Random, task: Task) -> list[dict[str, Any]]:
         kind = rng.choice(["Read", "Bash", "Edit"])
         if kind == "Read":
             messages += _tool(
-                rng, "Read", {"file_path": f"src/{rng.choice(PROJECTS)}.py"},
+                rng,
+                "Read",
+                {"file_path": f"src/{rng.choice(PROJECTS)}.py"},
                 code(rng, rng.randint(600, 3000)),
-            )  # fmt: skip
+            )
         elif kind == "Bash":
             command = rng.choice(lesson.commands)
             out = f"$ {command}\n{prose(rng, rng.randint(200, 1200))}\n{lesson.result}"
@@ -355,9 +436,13 @@ def seed(settings: Settings, rng: random.Random) -> dict[tuple[str, str], Task]:
             for task in tasks:
                 stamp = when.isoformat() + "Z"
                 stored = store_turn(
-                    conn, settings, task_messages(rng, task), session_id=sid,
-                    project_dir=str(projects / task.project), meta={"timestamp": stamp},
-                )  # fmt: skip
+                    conn,
+                    settings,
+                    task_messages(rng, task),
+                    session_id=sid,
+                    project_dir=str(projects / task.project),
+                    meta={"timestamp": stamp},
+                )
                 with atomic(conn):
                     row = task_store.insert_task(conn, sid, task.description, status=task.status)
                     task_store.link_messages(conn, row["id"], stored["message_ids"])
@@ -368,9 +453,13 @@ def seed(settings: Settings, rng: random.Random) -> dict[tuple[str, str], Task]:
                         lesson = LESSONS[task.lesson]
                         verdict = "fail" if task.outcome == "verified_failure" else "pass"
                         task_store.add_evidence(
-                            conn, row["id"], "test", verdict, command=lesson.commands[-1],
+                            conn,
+                            row["id"],
+                            "test",
+                            verdict,
+                            command=lesson.commands[-1],
                             detail=lesson.result,
-                        )  # fmt: skip
+                        )
                 known[(sid, task.description)] = task
                 when += timedelta(minutes=40)
     finally:
@@ -380,8 +469,18 @@ def seed(settings: Settings, rng: random.Random) -> dict[tuple[str, str], Task]:
 
 def many_skills(settings: Settings, count: int, rng: random.Random) -> None:
     """`count` unrelated skills with realistic descriptions, committed as the user's."""
-    topics = ["react-forms", "k8s-ingress", "terraform-state", "graphql-errors", "redis-cache",
-              "celery-retries", "nginx-tls", "oauth-refresh", "pandas-memory", "rust-ffi"]  # fmt: skip
+    topics = [
+        "react-forms",
+        "k8s-ingress",
+        "terraform-state",
+        "graphql-errors",
+        "redis-cache",
+        "celery-retries",
+        "nginx-tls",
+        "oauth-refresh",
+        "pandas-memory",
+        "rust-ffi",
+    ]
     for i in range(count):
         name = f"{topics[i % len(topics)]}-{i}"
         description = " ".join(f"Notes on {name.replace('-', ' ')}: {prose(rng, 160)}".split())
@@ -396,7 +495,9 @@ def many_skills(settings: Settings, count: int, rng: random.Random) -> None:
 
 # --- The model ----------------------------------------------------------------------------------
 
-_LEARNING = re.compile(r"^### Learning \d+ \(task: (.*?)(?:; project: [^;)]*)?(?:; date: (\S+))?\)$", re.M)
+_LEARNING = re.compile(
+    r"^### Learning \d+ \(task: (.*?)(?:; project: [^;)]*)?(?:; date: (\S+))?\)$", re.M
+)
 _SKILL_LINE = re.compile(r"^- \*\*([a-z0-9-]+)\*\*", re.M)
 _FILES = re.compile(r"^- (\S+)$", re.M)
 
@@ -439,11 +540,15 @@ class Model:
         if "record_lesson" in offered:
             listed = set(_SKILL_LINE.findall(prompt))
             args: dict[str, Any] = {
-                "kind": lesson.kind, "skill": lesson.skill, "file": lesson.file,
-                "section": lesson.section, "title": lesson.title, "text": lesson.text,
+                "kind": lesson.kind,
+                "skill": lesson.skill,
+                "file": lesson.file,
+                "section": lesson.section,
+                "title": lesson.title,
+                "text": lesson.text,
                 "triggers": lesson.triggers,
                 "summary": f"{description}: {lesson.result.splitlines()[-1][:80]}.",
-            }  # fmt: skip
+            }
             if lesson.skill not in listed and lesson.new_skill:
                 args["new_skill_description"] = lesson.new_skill
             return tools(call("record_lesson", **args))
@@ -497,9 +602,18 @@ class Model:
     def _target(task: Task) -> Lesson:
         if task.lesson:
             return LESSONS[task.lesson]
-        lesson = LESSONS["tests:" + task.project]  # a dropped task, learned as a failure
-        return Lesson("trap", RUNBOOK, _runbook(task.project), "Traps", task.description,
-                      "The user changed their mind; nothing was done.", [], [], "")  # fmt: skip
+        # A dropped task, learned as a failure by the older pipeline.
+        return Lesson(
+            "trap",
+            RUNBOOK,
+            _runbook(task.project),
+            "Traps",
+            task.description,
+            "The user changed their mind; nothing was done.",
+            [],
+            [],
+            "",
+        )
 
     @staticmethod
     def _results(convo: list[dict[str, Any]], index: int) -> dict[str, str]:
@@ -526,7 +640,9 @@ class Model:
         if rounds == 0:
             self.current = batch
             skills = {self._target(t).skill for t, _ in batch} & existing
-            return tools(*(call("get_skill", skill_name=s) for s in sorted(skills | {"daily-logs"})))
+            return tools(
+                *(call("get_skill", skill_name=s) for s in sorted(skills | {"daily-logs"}))
+            )
         files: dict[str, set[str]] = {}
         for key, text in self._results(convo, 2).items():
             name = json.loads(key.split(" ", 1)[1])["skill_name"]
@@ -542,11 +658,11 @@ class Model:
                 *(call("get_skill_file", skill_name=s, file_path=f) for s, f in sorted(reads)),
             )
         if rounds == 2:
-            read = {
-                (json.loads(k.split(" ", 1)[1])["skill_name"], json.loads(k.split(" ", 1)[1])["file_path"]): v
-                for k, v in self._results(convo, 4).items()
-                if k.startswith("get_skill_file")
-            }
+            read = {}
+            for key, value in self._results(convo, 4).items():
+                if key.startswith("get_skill_file"):
+                    args = json.loads(key.split(" ", 1)[1])
+                    read[(args["skill_name"], args["file_path"])] = value
             writes: dict[tuple[str, str], list[str]] = {}
             created: dict[str, str] = dict(self.create_only)
             self.created |= set(created)
@@ -562,24 +678,43 @@ class Model:
             calls = []
             for name, description in created.items():
                 title = name.replace("-", " ").capitalize()
-                calls.append(call("create_skill", skill_md_content=(
-                    f"---\nname: {name}\ndescription: {description}\n---\n\n# {title}\n\n"
-                    "Procedures and traps met in this domain.\n\n## File structure\n"
-                    "- `procedures.md`: one section per procedure, newest last.\n\n"
-                    "## Guidelines\n- Keep entries short and concrete.\n")))  # fmt: skip
+                calls.append(
+                    call(
+                        "create_skill",
+                        skill_md_content=(
+                            f"---\nname: {name}\ndescription: {description}\n---\n\n# {title}\n\n"
+                            "Procedures and traps met in this domain.\n\n## File structure\n"
+                            "- `procedures.md`: one section per procedure, newest last.\n\n"
+                            "## Guidelines\n- Keep entries short and concrete.\n"
+                        ),
+                    )
+                )
             for (skill, path), entries in sorted(writes.items()):
                 body = "\n".join(entries)
                 current = read.get((skill, path))
                 if current is None:
                     head = f"# {path.split('/')[-1][:-3]}\n\n"
-                    calls.append(call("create_skill_file", skill_name=skill, file_path=path,
-                                      content=head + body))  # fmt: skip
+                    calls.append(
+                        call(
+                            "create_skill_file",
+                            skill_name=skill,
+                            file_path=path,
+                            content=head + body,
+                        )
+                    )
                 else:
                     last = current[current.rfind("\n## ") + 1 :] if "\n## " in current else current
                     if current.count(last) > 1:  # quoted with enough context to be unique
                         last = current
-                    calls.append(call("str_replace_skill_file", skill_name=skill, file_path=path,
-                                      old_string=last, new_string=last + "\n\n" + body))  # fmt: skip
+                    calls.append(
+                        call(
+                            "str_replace_skill_file",
+                            skill_name=skill,
+                            file_path=path,
+                            old_string=last,
+                            new_string=last + "\n\n" + body,
+                        )
+                    )
             return tools(*calls)
         return tools(call("finish"))
 
@@ -702,8 +837,12 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.runs = 1
-    for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN",
-                 "ACONTEXT_LLM_BASE_URL"):  # fmt: skip
+    for name in (
+        "OPENAI_API_KEY",
+        "ANTHROPIC_API_KEY",
+        "ANTHROPIC_AUTH_TOKEN",
+        "ACONTEXT_LLM_BASE_URL",
+    ):
         os.environ.pop(name, None)  # the fake model only; nothing may reach a real one
     os.environ["ACONTEXT_WORKER"] = "off"
     started = time.perf_counter()
@@ -718,18 +857,24 @@ def main() -> None:
         f"{3 + args.many} skills at the start; median of {args.runs} run(s); "
         "tokens = characters / 4 (an estimate, not a tokenizer count)\n"
     )
-    print(f"tokens per finished task   median {med('median_tokens'):>7,.0f}   "
-          f"mean {med('mean_tokens'):>7,.0f}")  # fmt: skip
-    print(f"LLM calls per finished task median {med('median_calls'):>6.2f}   "
-          f"mean {med('mean_calls'):>7.2f}")  # fmt: skip
+    print(
+        f"tokens per finished task   median {med('median_tokens'):>7,.0f}   "
+        f"mean {med('mean_tokens'):>7,.0f}"
+    )
+    print(
+        f"LLM calls per finished task median {med('median_calls'):>6.2f}   "
+        f"mean {med('mean_calls'):>7.2f}"
+    )
     print(f"tasks with no LLM call     {med('free'):>7.0%}")
     print(f"tokens per task that called median {med('median_called'):>7,.0f}")
     print(
         f"LLM requests in all        {med('requests'):>7.0f}   learner tool loops "
         f"{med('learner_runs'):.0f} (of {med('space_runs'):.0f} learn_space runs)"
     )
-    print(f"default daily budget       {budget:,} tokens covers "
-          f"{budget / med('mean_tokens'):,.0f} finished tasks (budget / mean)")  # fmt: skip
+    print(
+        f"default daily budget       {budget:,} tokens covers "
+        f"{budget / med('mean_tokens'):,.0f} finished tasks (budget / mean)"
+    )
     print(f"wall time per task         {med('ms'):>7.0f} ms")
     if args.show:
         print("\ndaily-log files:", ", ".join(results[0]["logs"]))

@@ -13,6 +13,7 @@ import git
 import pytest
 from support.fake_provider import FakeProvider, call, tools
 
+from acontext_mcp.cli.learn import _status_lines
 from acontext_mcp.config import Settings
 from acontext_mcp.learn import entries, pipeline
 from acontext_mcp.learn.workspace import SkillWorkspace
@@ -135,6 +136,8 @@ def test_a_lesson_becomes_an_entry_dated_by_the_session_with_one_call(
     # What it cost is recorded per learning.
     (item,) = learning.session_status(db, "s1")["learnings"]
     assert item["llm_calls"] == 1 and item["tokens"] > 0
+    (line,) = [ln for ln in _status_lines(learning.session_status(db, "s1")) if "[learned]" in ln]
+    assert line.endswith(f"(1 LLM call, {item['tokens']:,} tokens)")
 
 
 def test_a_repeat_only_counts_again_without_any_call(
@@ -170,6 +173,7 @@ def test_a_repeat_only_counts_again_without_any_call(
     assert "Acontext-Session: s4\n" in last.message and "Met again" not in last.message
     statuses = learning.session_status(db, "s4")["learnings"]
     assert [(i["status"], i["llm_calls"], i["tokens"]) for i in statuses] == [("learned", 0, 0)]
+    assert _status_lines(learning.session_status(db, "s4"))[1].endswith("(no LLM call)")
 
 
 def test_a_trap_seen_ten_times_reads_differently_from_one_seen_once(
