@@ -540,3 +540,21 @@ def test_the_day_is_the_messages_own_time_not_today(
     out = distill_task(conn, model, task["id"])
     assert out.day == "2026-11-02"
     assert distill.work_day([{"meta": {"timestamp": 1_762_000_000_000}}]) == "2025-11-01"
+
+
+def test_a_long_tool_results_verdict_at_its_end_reaches_the_prompt(
+    conn: sqlite3.Connection, settings: Settings
+) -> None:
+    output = (
+        "collected 214 items\n" + "tests/test_x.py ....\n" * 80 + "FAILED tests/test_a.py::t - "
+    )
+    output += "KeyError: 'invoice_id'\n1 failed, 213 passed in 9.8s"
+    messages = [{**m, "content": output} if m["role"] == "tool" else m for m in FLAKY_TEST]
+    task = _task(
+        conn, "Fix the flaky test_login CI job", "success", links=_store(conn, settings, messages)
+    )
+    model = FakeProvider([tools(call("skip_learning", reason="x"))])
+    distill_task(conn, model, task["id"])
+    prompt = model.prompt(0)
+    assert "<- Bash: collected 214 items" in prompt
+    assert "KeyError: 'invoice_id' 1 failed, 213 passed in 9.8s" in prompt

@@ -69,6 +69,9 @@ FALLBACK_MESSAGES = 40  # the session's last messages when nothing better is kno
 SKILL_LINE_CHARS = 160  # one "- **name**: description" line
 SKILLS_CHARS = 1500  # the "## Existing Skills" section, the best-fitting skills first
 EVIDENCE_LINES = 8  # evidence rows shown, newest last
+RESULT_ENDS_CHARS = 230  # a longer tool result is shown as its start and its end:
+RESULT_HEAD_CHARS = 70
+RESULT_TAIL_CHARS = 150
 TRIVIAL_TEXT_CHARS = 200  # see is_trivial
 PROVENANCE_CHARS = 200
 
@@ -372,6 +375,28 @@ def _tasks_section(tasks: list[sqlite3.Row], current_id: int) -> str:
     return "## All Session Tasks\n" + "\n".join(body)
 
 
+def _ends_of_results(message: dict[str, Any]) -> dict[str, Any]:
+    """`message` with each long tool result cut to its start and its end: the compact
+    rendering keeps only a result's first line's worth, and the verdict of a test or build
+    run (counts, the error) is at its end."""
+    parts = []
+    changed = False
+    for part in message.get("parts") or []:
+        if isinstance(part, dict) and part.get("type") == "tool-result":
+            text = "\n".join(
+                str(c.get("text") or "") if isinstance(c, dict) else str(c)
+                for c in part.get("content") or []
+                if isinstance(c, str) or (isinstance(c, dict) and c.get("type") == "text")
+            )
+            flat = " ".join(text.split())
+            if len(flat) > RESULT_ENDS_CHARS:
+                cut = f"{flat[:RESULT_HEAD_CHARS]} […] {flat[-RESULT_TAIL_CHARS:]}"
+                part = {**part, "content": [{"type": "text", "text": cut}]}
+                changed = True
+        parts.append(part)
+    return {**message, "parts": parts} if changed else message
+
+
 def _messages_section(messages: list[dict[str, Any]]) -> str:
     """The messages rendered compactly, within MESSAGES_CHARS: whole messages from the start
     and from the end, with what was left out said in between."""
@@ -379,7 +404,8 @@ def _messages_section(messages: list[dict[str, Any]]) -> str:
         return "## Task Messages\n(no messages were recorded for this task)"
     names: dict[str, str] = {}
     blocks = [
-        _head_tail(render_message(i, m, names), MESSAGE_CHARS) for i, m in enumerate(messages)
+        _head_tail(render_message(i, _ends_of_results(m), names), MESSAGE_CHARS)
+        for i, m in enumerate(messages)
     ]
     budget = MESSAGES_CHARS - 100  # room for the "left out" line
     if sum(len(b) + 1 for b in blocks) <= MESSAGES_CHARS:
