@@ -54,9 +54,9 @@ ENTRY_TITLE = "Tag only after the frobnicator check"
 
 def learned_steps(text: str) -> bool:
     """steps.md as the learner created it, plus the lesson's entry the pipeline wrote, with
-    its evidence counts (seen once; the outcome was not verified)."""
+    its evidence counts (seen once; verified once when capture settled the outcome)."""
     tail = re.compile(r"^- \*\*" + ENTRY_TITLE + r"\*\*: .*\(when: release, frobnicate, tag; "
-                      r"seen 1×, \d{4}-\d\d-\d\d\)$", re.M)  # fmt: skip
+                      r"seen 1×(?:, verified 1×)?, \d{4}-\d\d-\d\d\)$", re.M)  # fmt: skip
     return text.startswith(STEPS) and tail.search(text) is not None
 
 
