@@ -12,7 +12,8 @@ and the brief and search show the counts as they are, with no second store to dr
 `write_lesson` appends or updates an entry through `SkillWorkspace`'s own file tools (so every
 check on a learner's write applies); `bump` adds one sighting to an existing entry;
 `find_known` recognises a finished task whose lesson is already written (normalised words and
-a full-text match of its commands, no LLM call); `write_log` adds the day's log line.
+a full-text match of its commands, no LLM call); `write_log` adds the day's log line. The line
+format itself is skills/evidence.py's, which the SessionStart brief reads too.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from acontext_mcp.learn.workspace import SkillWorkspace
+from acontext_mcp.skills.evidence import EVIDENCE, Entry, parse_entries, parse_line, project_slug
 from acontext_mcp.text import clip, one_line
 
 KINDS = ("trap", "procedure", "fact", "preference")
@@ -34,11 +36,6 @@ FACTS_SKILL = "user-general-facts"
 RUNBOOKS_SKILL = "project-runbooks"
 OUTLINE_CHARS = 1200
 
-_ENTRY = re.compile(r"^- \*\*(?P<title>[^*\n]+?)\*\*: (?P<body>.*)$")
-_EVIDENCE = re.compile(
-    r"\s*\((?:when: (?P<when>[^;()]*); )?seen (?P<seen>\d+)×(?:, verified (?P<verified>\d+)×)?"
-    r", (?P<first>\d{4}-\d{2}-\d{2})(?: – (?P<last>\d{4}-\d{2}-\d{2}))?\)\s*$"
-)
 _WORD = re.compile(r"[a-z0-9][a-z0-9_]*")
 _STOP_WORDS = (
     "a an and any are as at be been but by can could did do does done for from get got has "
@@ -73,30 +70,6 @@ class Lesson:
         return cls(**known)
 
 
-@dataclass
-class Entry:
-    """One entry line as parsed back; `line` is the text it was read from."""
-
-    title: str
-    text: str
-    triggers: list[str]
-    seen: int
-    verified: int
-    first: str
-    last: str
-    section: str = ""
-    line: str = ""
-
-    def render(self) -> str:
-        when = f"when: {', '.join(self.triggers)}; " if self.triggers else ""
-        counts = f"seen {self.seen}×" + (f", verified {self.verified}×" if self.verified else "")
-        days = self.first if self.first == self.last else f"{self.first} – {self.last}"
-        return f"- **{self.title}**: {self.text} ({when}{counts}, {days})"
-
-    def is_trap(self) -> bool:
-        return self.section.casefold().startswith(("trap", "pitfall", "warning"))
-
-
 # --- cleaning what a model gave ---------------------------------------------------------------
 
 
@@ -106,7 +79,7 @@ def clean_title(text: str) -> str:
 
 def clean_text(text: str) -> str:
     # One line; a trailing "(seen ...)" written by the model itself must not fake evidence.
-    return _EVIDENCE.sub("", one_line(text, TEXT_CHARS)).strip()
+    return EVIDENCE.sub("", one_line(text, TEXT_CHARS)).strip()
 
 
 def clean_triggers(items: list[str]) -> list[str]:
@@ -116,44 +89,6 @@ def clean_triggers(items: list[str]) -> list[str]:
         if word and word.casefold() not in (w.casefold() for w in out):
             out.append(word)
     return out[:TRIGGERS]
-
-
-def parse_line(line: str, section: str = "") -> Entry | None:
-    """An entry written by this module (it has the evidence tail), else None."""
-    head = _ENTRY.match(line.rstrip())
-    if head is None:
-        return None
-    body = head.group("body")
-    tail = _EVIDENCE.search(body)
-    if tail is None:
-        return None
-    when = tail.group("when") or ""
-    first = tail.group("first")
-    return Entry(
-        title=head.group("title").strip(),
-        text=body[: tail.start()].strip(),
-        triggers=[w.strip() for w in when.split(",") if w.strip()],
-        seen=int(tail.group("seen")),
-        verified=int(tail.group("verified") or 0),
-        first=first,
-        last=tail.group("last") or first,
-        section=section,
-        line=line.rstrip(),
-    )
-
-
-def parse_entries(content: str) -> list[Entry]:
-    """The entries of a file, each with the `## ` section it stands in."""
-    out: list[Entry] = []
-    section = ""
-    for line in content.splitlines():
-        if line.startswith("## "):
-            section = line[3:].strip()
-            continue
-        entry = parse_line(line, section)
-        if entry is not None:
-            out.append(entry)
-    return out
 
 
 # --- writing ------------------------------------------------------------------------------------
@@ -345,14 +280,6 @@ class Known:
     file: str
     title: str
     seen: int
-
-
-def project_slug(project_dir: str | None) -> str | None:
-    if not project_dir:
-        return None
-    name = project_dir.rstrip("/\\").replace("\\", "/").rsplit("/", 1)[-1]
-    slug = re.sub(r"[^a-z0-9]+", "-", name.casefold()).strip("-")
-    return slug or None
 
 
 def _candidate_files(ws: SkillWorkspace, slug: str | None) -> list[tuple[str, str]]:
