@@ -347,7 +347,7 @@ def learn_space(
                         + "; nothing was written"
                     )
                 thinking = run.thinking
-                write_lessons(workspace, [b for b in rest if b["plan"].get("entry")], last=True)
+                write_lessons(workspace, [b for b in rest if b.get("new_skill")], last=True)
             sessions = list(dict.fromkeys(b["session_id"] for b in batch))
             tasks = [b["task_id"] for b in batch if b["task_id"] is not None]
             applied = workspace.apply(
@@ -452,6 +452,7 @@ def write_lessons(
             log.info("learning %s: entry left to the learner (%s)", item["id"], problem or done)
         else:
             about = lesson.new_skill or "a new domain"
+            item["new_skill"] = done == "no-skill"  # its entry is written once the skill is
             item["note"] = (
                 f"Create the skill `{lesson.skill}` for this lesson ({about}): its SKILL.md "
                 f"only, whose file structure names `{lesson.file}`. The entry itself and the "
