@@ -1,4 +1,4 @@
--- acontext-mcp database schema, version 7. Generated: python -m acontext_mcp.store.migrations > docs/schema.sql
+-- acontext-mcp database schema, version 8. Generated: python -m acontext_mcp.store.migrations > docs/schema.sql
 CREATE TABLE artifacts (
             id INTEGER PRIMARY KEY,
             disk_id INTEGER NOT NULL REFERENCES disks(id) ON DELETE CASCADE,
@@ -70,7 +70,7 @@ CREATE TABLE learnings (
             created_at REAL NOT NULL,
             updated_at REAL NOT NULL
         , outcome TEXT, proposal TEXT, review TEXT
-            CHECK (review IS NULL OR review IN ('pending', 'accepted', 'rejected')));
+            CHECK (review IS NULL OR review IN ('pending', 'accepted', 'rejected')), llm_calls INTEGER NOT NULL DEFAULT 0, input_tokens INTEGER NOT NULL DEFAULT 0, output_tokens INTEGER NOT NULL DEFAULT 0, lesson TEXT);
 
 CREATE TABLE leases (
             name TEXT PRIMARY KEY,

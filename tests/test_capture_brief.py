@@ -116,3 +116,26 @@ def test_skills_the_agent_lists_itself_are_not_repeated_and_shadowed_ones_are_ma
         db, settings, project_dir="/p", listed={"alpha-skill", "beta-skill", "gamma-skill"}
     )
     assert "skill" not in everything.lower() or "Learned skills" not in everything
+
+
+def test_traps_met_more_than_once_lead_with_their_counts(db, settings) -> None:
+    add_task(db, "s1", "/work/shop", "fix checkout", "success")
+    runbook = settings.skills_dir / "project-runbooks" / "projects" / "shop.md"
+    runbook.parent.mkdir(parents=True)
+    runbook.write_text(
+        "# shop\n\n## Test\n"
+        "- **Run the tests**: `pytest -x -q` (seen 9×, verified 9×, 2026-11-02 – 2026-12-01)\n"
+        "\n## Traps\n"
+        "- **Once only**: x (seen 1×, 2026-11-03)\n"
+        "- **Stale wheel**: remove `dist/` first (seen 3×, 2026-11-04 – 2026-11-20)\n"
+        "- **Port clash**: `pytest -p no:randomly` (when: flaky; seen 10×, verified 4×, "
+        "2026-11-02 – 2026-12-04)\n"
+        "- **A trap the user wrote without counts**: y\n"
+    )
+    brief = build_brief(db, settings, project_dir="/work/shop")
+    section = brief.split("Traps met more than once in this project (project-runbooks):\n")[1]
+    assert section.split("\n\n")[0].splitlines() == [
+        "- Port clash (seen 10×, verified 4×, last 2026-12-04): `pytest -p no:randomly`",
+        "- Stale wheel (seen 3×, last 2026-11-20): remove `dist/` first",
+    ]
+    assert "Traps met" not in build_brief(db, settings, project_dir="/work/other")

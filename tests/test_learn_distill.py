@@ -12,7 +12,6 @@ from acontext_mcp.config import Settings
 from acontext_mcp.errors import InvalidInput
 from acontext_mcp.learn import distill
 from acontext_mcp.learn.distill import (
-    Distilled,
     DistillFailed,
     distill_task,
     is_trivial,
@@ -137,21 +136,19 @@ def test_success_analysis_is_rendered_with_every_label(
     (request,) = model.requests
     assert request["purpose"] == "skill_distillation" == distill.PURPOSE
     assert request["session_id"] == "s1" and request["max_tokens"] == 1500
-    assert [t.name for t in request["tools"]] == [
-        "skip_learning",
-        "report_success_analysis",
-        "report_factual_content",
-    ]
+    # Offered: skip or one structured lesson; the older analysis is still understood.
+    assert [t.name for t in request["tools"]] == ["skip_learning", "record_lesson"]
     assert all(t.parameters["required"] for t in request["tools"])
-    assert "skip_learning" in request["system"] and "applies_when" in request["system"]
+    assert "skip_learning" in request["system"] and "project-runbooks" in request["system"]
 
     prompt = model.prompt(0)
     finished, session_tasks, messages, skills, _ = prompt.split("\n\n")
-    assert finished.splitlines()[:4] == [
+    assert finished.splitlines()[:5] == [
         "## Finished Task",
         "Status: success",
-        "Project: /repo/app",
+        "Project: app (/repo/app)",
         "Description: Fix the flaky test_login CI job",
+        "Outcome: unverified",  # not settled counts as unverified
     ]
     assert "- I switched the login fixture to an ephemeral port; 50/50 runs pass." in finished
     assert "User preferences:\n- The user wants CI fixes verified" in finished
@@ -202,7 +199,9 @@ def test_a_failed_task_is_offered_only_the_failure_tool(
     out = distill_task(conn, model, task_id)
 
     (request,) = model.requests
-    assert [t.name for t in request["tools"]] == ["report_failure_analysis"]
+    (offered,) = request["tools"]
+    assert offered.name == "record_lesson"
+    assert offered.parameters["properties"]["kind"]["enum"] == ["trap"]
     assert request["system"] == distill.FAILURE_SYSTEM != distill.SUCCESS_SYSTEM
     assert "Status: failed" in model.prompt(0)
     assert out.kind == "failure"
@@ -235,7 +234,13 @@ def test_skip_learning_gives_a_skip_with_the_models_reason(
 
     out = distill_task(conn, model, task_id)
 
-    assert out == Distilled("skip", "", reason="A one-off status check.", called_llm=True)
+    assert (out.kind, out.text, out.reason, out.called_llm, out.lesson) == (
+        "skip",
+        "",
+        "A one-off status check.",
+        True,
+        None,
+    )
 
 
 def test_only_the_first_tool_call_is_used(conn: sqlite3.Connection, settings: Settings) -> None:
@@ -446,3 +451,110 @@ def test_render_preferences() -> None:
     assert render_preferences(
         ["The user wants pytest.", "the user wants pytest.", "The user\nprefers  uv."]
     ) == ("## User Preferences Observed\n- The user wants pytest.\n- The user prefers uv.")
+
+
+LESSON_ARGS = {
+    "kind": "procedure",
+    "skill": "project-runbooks",
+    "file": "projects/app.md",
+    "section": "Test",
+    "title": "Flaky **test_login**: ephemeral port",
+    "text": "`pytest tests/test_login.py --count 50` showed 3 TimeoutErrors; the fixture in\n"
+    "tests/conftest.py shared port 8080. (seen 9×, 2020-01-01)",
+    "triggers": ["flaky", "test_login", "port (8080)", "Flaky", "a; b"],
+    "summary": "Fixed the flaky test_login job; 50/50 runs pass.",
+}
+
+
+def test_a_lesson_is_one_clean_structured_entry(
+    conn: sqlite3.Connection, settings: Settings
+) -> None:
+    task_id = _flaky(conn, settings)
+    model = FakeProvider([tools(call("record_lesson", **LESSON_ARGS))])
+
+    out = distill_task(conn, model, task_id)
+
+    assert out.kind == "success" and out.lesson is not None and out.called_llm
+    lesson = out.lesson
+    assert (lesson.kind, lesson.skill, lesson.file, lesson.section) == (
+        "procedure", "project-runbooks", "projects/app.md", "Test",
+    )  # fmt: skip
+    # One line, no bold inside the title, no evidence the model made up, triggers usable.
+    assert lesson.title == "Flaky test_login: ephemeral port"
+    assert "\n" not in lesson.text and "seen 9×" not in lesson.text
+    assert lesson.triggers == ["flaky", "test_login", "port 8080", "a b"]
+    assert (
+        out.text.splitlines()[2]
+        == "## Lesson (procedure) for project-runbooks/projects/app.md (Test)"
+    )
+    assert out.input_tokens > 0  # what it cost is known
+    assert out.day == out.day[:10] and len(out.day) == 10
+
+
+def test_a_verified_failure_yields_a_trap_framed_by_its_evidence(
+    conn: sqlite3.Connection, settings: Settings
+) -> None:
+    task_id = _flaky(conn, settings)  # the task agent said success, the tests say otherwise
+    task_store.set_outcome(conn, task_id, "verified_failure")
+    task_store.add_evidence(
+        conn, task_id, "test", "fail", command="pytest tests/test_login.py", detail="3 failed"
+    )
+    model = FakeProvider([tools(call("record_lesson", **LESSON_ARGS))])
+
+    out = distill_task(conn, model, task_id)
+
+    (request,) = model.requests
+    assert request["system"] == distill.FAILURE_SYSTEM
+    assert [t.parameters["properties"]["kind"]["enum"] for t in request["tools"]] == [["trap"]]
+    prompt = model.prompt(0)
+    assert (
+        "Outcome: verified_failure\nEvidence:\n- test: fail `pytest tests/test_login.py` (3 failed)"
+        in prompt
+    )
+    assert out.lesson is not None and out.lesson.kind == "trap"  # never a procedure
+
+
+def test_an_abandoned_task_is_skipped_without_a_call(
+    conn: sqlite3.Connection, settings: Settings
+) -> None:
+    task_id = _flaky(conn, settings, status="failed")
+    task_store.set_outcome(conn, task_id, "abandoned")
+    model = FakeProvider([])
+    out = distill_task(conn, model, task_id)
+    assert out.kind == "skip" and not out.called_llm and "abandoned" in out.reason
+    assert model.requests == []
+
+
+def test_the_day_is_the_messages_own_time_not_today(
+    conn: sqlite3.Connection, settings: Settings
+) -> None:
+    messages = [
+        {**m, "meta": {"timestamp": "2026-11-02T10:15:00Z"}} if m["role"] == "user" else m
+        for m in FLAKY_TEST
+    ]
+    ids = store_turn(
+        conn, settings, messages, session_id="s1", meta={"timestamp": "2026-11-02T10:20:00Z"}
+    )["message_ids"]
+    task = _task(conn, "Fix the flaky test_login CI job", "success", links=ids)
+    model = FakeProvider([tools(call("record_lesson", **LESSON_ARGS))])
+    out = distill_task(conn, model, task["id"])
+    assert out.day == "2026-11-02"
+    assert distill.work_day([{"meta": {"timestamp": 1_762_000_000_000}}]) == "2025-11-01"
+
+
+def test_a_long_tool_results_verdict_at_its_end_reaches_the_prompt(
+    conn: sqlite3.Connection, settings: Settings
+) -> None:
+    output = (
+        "collected 214 items\n" + "tests/test_x.py ....\n" * 80 + "FAILED tests/test_a.py::t - "
+    )
+    output += "KeyError: 'invoice_id'\n1 failed, 213 passed in 9.8s"
+    messages = [{**m, "content": output} if m["role"] == "tool" else m for m in FLAKY_TEST]
+    task = _task(
+        conn, "Fix the flaky test_login CI job", "success", links=_store(conn, settings, messages)
+    )
+    model = FakeProvider([tools(call("skip_learning", reason="x"))])
+    distill_task(conn, model, task["id"])
+    prompt = model.prompt(0)
+    assert "<- Bash: collected 214 items" in prompt
+    assert "KeyError: 'invoice_id' 1 failed, 213 passed in 9.8s" in prompt

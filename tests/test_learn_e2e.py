@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -18,7 +19,13 @@ import git
 import pytest
 from mcp import Client, StdioServerParameters
 from support.fake_llm import FakeLLM
-from support.learn_script import SKILL_DESCRIPTION, SKILL_MD, SKILL_NAME, STEPS, LearningModel
+from support.learn_script import (
+    SKILL_DESCRIPTION,
+    SKILL_MD,
+    SKILL_NAME,
+    LearningModel,
+    learned_steps,
+)
 
 from acontext_mcp.config import Settings
 from acontext_mcp.learn.review import save_policy
@@ -113,7 +120,7 @@ def _check_learned(tmp: Path, env: dict[str, str]) -> str:
     skills = tmp / "home" / "skills"
     folder = skills / SKILL_NAME
     assert (folder / "SKILL.md").read_text() == SKILL_MD
-    assert (folder / "steps.md").read_text() == STEPS
+    assert learned_steps((folder / "steps.md").read_text())
     done = _cli(env, "skills", "validate")
     assert done.returncode == 0, done.stdout + done.stderr
     log = json.loads(_cli(env, "skills", "log", "--json").stdout)
@@ -121,11 +128,14 @@ def _check_learned(tmp: Path, env: dict[str, str]) -> str:
     assert len(learned) == 1, log
     sha = learned[0]["sha"]
     commit = git.Repo(skills).commit(sha)
-    assert sorted(commit.stats.files) == [f"{SKILL_NAME}/SKILL.md", f"{SKILL_NAME}/steps.md"]
+    # The skill the learner created, the entry written into it, and the day's log line.
+    files = sorted(commit.stats.files)
+    assert files[1:] == [f"{SKILL_NAME}/SKILL.md", f"{SKILL_NAME}/steps.md"], files
+    assert re.fullmatch(r"daily-logs/logs/\d{4}-\d\d-\d\d\.md", files[0]), files
     assert not git.Repo(skills).is_dirty(untracked_files=True)
     synced = tmp / "claude-config" / "skills" / SKILL_NAME
     assert (synced / "SKILL.md").read_text() == SKILL_MD
-    assert (synced / "steps.md").read_text() == STEPS
+    assert (synced / "steps.md").read_text() == (folder / "steps.md").read_text()
     return sha
 
 
@@ -221,7 +231,7 @@ def test_learning_through_the_users_claude_cli(tmp_path: Path) -> None:
     systems = [a[a.index("--system-prompt") + 1] for a in calls]
     assert len(systems) == 4  # observe, distill, learner (edits), learner (finish)
     assert systems[0].startswith("You keep the task list")
-    assert "report_success_analysis" in systems[1]
+    assert "record_lesson" in systems[1]
     assert all("report_thinking" in s and "create_skill" in s for s in systems[2:])
 
 

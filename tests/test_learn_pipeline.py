@@ -145,10 +145,10 @@ def test_finished_task_becomes_a_valid_committed_skill_synced_and_searchable(
     hits = index.search_by_skill(settings, "wheel hatch")
     assert hits[0]["name"] == "python-packaging"
 
-    # The learner was shown the distilled learning and today's date.
+    # The learner was shown the distilled learning and the day of the work (the session's).
     first_learner = next(r for r in model.requests if r["purpose"] == "skill_learning")
     prompt = first_learner["messages"][0]["parts"][0]["text"]
-    assert "## Task Analysis (Success)" in prompt and "Today's date:" in prompt
+    assert "## Task Analysis (Success)" in prompt and "Date of the work:" in prompt
     assert "daily-logs" in prompt  # the default skills are offered
 
 
@@ -463,7 +463,7 @@ def test_the_learner_prompt_keeps_the_skill_list_bounded_and_relevant() -> None:
     lines = [f"- **skill-{i:04d}**: Notes about topic {i} and its chores." for i in range(800)]
     lines.insert(537, "- **python-packaging**: Building wheels with hatch and publishing them.")
     prompt = build_prompt([{"text": "Built the wheel with hatch"}], "\n".join(lines), "2026-12-02")
-    listing = prompt.split("## Available skills\n", 1)[1].split("\n\nToday's date:")[0]
+    listing = prompt.split("## Available skills\n", 1)[1].split("\n\nDate of the work:")[0]
     assert len(listing) < SKILLS_CHARS + 100
     assert "**python-packaging**" in listing  # the one that shares words with the learning
     assert "call list_skills to see them all" in listing

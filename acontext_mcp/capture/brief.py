@@ -1,7 +1,8 @@
 """The SessionStart brief: what the next session should know, within a character budget.
 
 Written as facts, newest first: recent tasks of this project with their status and latest
-progress, the user's stated preferences, and the index of learned skills (one line each).
+progress, the user's stated preferences, the project's traps met more than once (with their
+counts), and the index of learned skills (one line each).
 Sections are filled in that priority order and lines are clipped, so the brief never exceeds
 its budget however much is stored. Learned changes that wait for review are mentioned in one
 line, counted from the ref files (no git process). Stdlib only: it runs inside a hook.
@@ -17,7 +18,9 @@ from typing import Any
 
 from acontext_mcp.config import Settings
 from acontext_mcp.errors import InvalidInput
+from acontext_mcp.skills import contained
 from acontext_mcp.skills.catalog import list_skills
+from acontext_mcp.skills.evidence import project_slug, recurring_traps
 from acontext_mcp.skills.proposal_refs import waiting_count
 from acontext_mcp.store.messages import user_requests
 from acontext_mcp.store.sessions import recent_project_sessions
@@ -76,6 +79,25 @@ def _skill_lines(skills_dir: Path, listed: Collection[str], shadowed: Collection
     return lines
 
 
+def _trap_lines(skills_dir: Path, project_dir: str | None) -> list[str]:
+    """The project's runbook traps met more than once, most often first, with their counts:
+    a trap met ten times is the first thing a session in that project should hear."""
+    slug = project_slug(project_dir)
+    if not slug:
+        return []
+    rel = f"project-runbooks/projects/{slug}.md"
+    try:  # folder by folder, never through a link, bounded: a broken file is no brief error
+        content = contained.read_bytes(skills_dir, rel, max_bytes=1_000_000).decode("utf-8")
+    except Exception:
+        return []
+    lines = []
+    for trap in recurring_traps(content):
+        verified = f", verified {trap.verified}×" if trap.verified else ""
+        counts = f"(seen {trap.seen}×{verified}, last {trap.last})"
+        lines.append(one_line(f"- {trap.title} {counts}: {trap.text}", _LINE))
+    return lines
+
+
 def build_brief(
     conn: sqlite3.Connection,
     settings: Settings,
@@ -97,6 +119,10 @@ def build_brief(
     sections: list[tuple[str, list[str]]] = [
         ("Recent tasks in this project (newest first):", [_task_line(t) for t in tasks[:10]]),
         ("User preferences seen so far:", _preferences(tasks)),
+        (
+            "Traps met more than once in this project (project-runbooks):",
+            _trap_lines(settings.skills_dir, project_dir),
+        ),
         (
             "Recent sessions in this project (newest first):",
             _session_lines(conn, project_dir, session_id, tasks),

@@ -17,6 +17,15 @@ from acontext_mcp.cli.output import add_json_option, emit_json
 from acontext_mcp.config import Settings
 
 
+def _cost(item: dict[str, Any]) -> str:
+    """What one learning cost in LLM calls and tokens (its distillation and its share of a
+    learner run)."""
+    calls, tokens = item.get("llm_calls") or 0, item.get("tokens") or 0
+    if not calls and not tokens:
+        return " (no LLM call)"
+    return f" ({calls} LLM call{'s' if calls != 1 else ''}, {tokens:,} tokens)"
+
+
 def _status_lines(status: dict[str, Any]) -> list[str]:
     head = f"{status['session_id']}: {status['status']}"
     if status.get("space"):
@@ -27,7 +36,7 @@ def _status_lines(status: dict[str, Any]) -> list[str]:
         extra = f" -> {item['commit'][:10]}" if item.get("commit") else ""
         if item.get("proposal") and item.get("review") != "accepted":
             extra = f" -> proposal {item['proposal']} ({item['review']})"
-        lines.append(f"  [{item['status']}] {item['kind']}: {what[:70]}{extra}")
+        lines.append(f"  [{item['status']}] {item['kind']}: {what[:70]}{extra}{_cost(item)}")
         if item.get("error"):
             lines.append(f"      {item['error'][:200]}")
     queued = status["jobs"].get("queued", 0)

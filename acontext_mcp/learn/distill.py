@@ -1,15 +1,20 @@
-"""Distillation: one LLM call that turns a finished task into a short learning.
+"""Distillation: one LLM call that turns a finished task into one structured lesson.
 
-The skill learner (another module) writes skills from the Markdown this module renders; it
-never sees the raw conversation. For one task that ended `success` or `failed`:
+The pipeline writes the lesson into a skill file itself (learn/entries.py); the skill learner's
+tool loop runs only when the lesson needs a new skill, or for an answer in the older analysis
+form. For one task that ended `success` or `failed`:
 
-1. `is_trivial` may skip it without any call (see its docstring for the exact rule).
-2. Otherwise the model gets the finished task, one line per task of the session, the task's
-   messages rendered compactly (the task agent's `render_message`, each part clipped, the whole
-   section bounded keeping its start and its end) and, when given, the existing skills.
-3. Success tasks may be answered with `skip_learning`, `report_success_analysis` or
-   `report_factual_content`; failed tasks only with `report_failure_analysis` (a failure is
-   always worth learning from).
+1. No call at all for a trivial task (`is_trivial`) or one the user dropped (outcome
+   `abandoned`).
+2. Otherwise the model gets the finished task (its project by name and directory, its outcome
+   and the evidence captured for it), one line per task of the session, the task's messages
+   rendered compactly (the task agent's `render_message`, each part clipped, the whole section
+   bounded keeping its start and its end), the skills that fit best and, when given, an
+   outline of the file the lesson will most likely go to.
+3. It answers `record_lesson` (kind trap/procedure/fact/preference, target skill and file,
+   title, text, trigger words, a one-line summary for the day's log) or, for a success,
+   `skip_learning`. A task whose outcome is `verified_failure`, or that failed, may only yield
+   a trap. The older `report_*` tools are still understood when a model sends them.
 4. The FIRST tool call of the reply is used. No tool call, an unexpected tool or a missing or
    ill-typed required field raises `DistillFailed` (the caller retries later);
    `LLMUnavailable` from the provider passes through untouched.
@@ -23,14 +28,28 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from acontext_mcp.errors import AcontextError, InvalidInput
+from acontext_mcp.learn.entries import KINDS as LESSON_KINDS
+from acontext_mcp.learn.entries import (
+    Lesson,
+    clean_text,
+    clean_title,
+    clean_triggers,
+    project_slug,
+)
 from acontext_mcp.llm import Provider, ToolCall, ToolSpec
 from acontext_mcp.observe.task_agent import render_message
 from acontext_mcp.store.db import loads
 from acontext_mcp.store.sessions import session_project_dir
-from acontext_mcp.store.tasks import get_task_by_id, task_message_rows, task_outline
+from acontext_mcp.store.tasks import (
+    get_task_by_id,
+    task_evidence,
+    task_message_rows,
+    task_outline,
+)
 from acontext_mcp.text import clip, one_line
 
 PURPOSE = "skill_distillation"
@@ -43,12 +62,16 @@ PROGRESS_LINES = 20  # the finished task's newest progress lines shown
 FINISHED_CHARS = 4000  # the "## Finished Task" section
 TASK_LINE_CHARS = 160  # one line of "## All Session Tasks"
 TASKS_CHARS = 2500  # the "## All Session Tasks" section
-MESSAGE_CHARS = 4000  # one rendered message
-MESSAGES_CHARS = 12000  # the "## Task Messages" section, start and end kept
+MESSAGE_CHARS = 1500  # one rendered message
+MESSAGES_CHARS = 6000  # the "## Task Messages" section, start and end kept
 MESSAGE_ROWS = 60  # messages loaded from each end of a long task or window
 FALLBACK_MESSAGES = 40  # the session's last messages when nothing better is known
-SKILL_LINE_CHARS = 300  # one "- **name**: description" line
-SKILLS_CHARS = 4000  # the "## Existing Skills" section
+SKILL_LINE_CHARS = 160  # one "- **name**: description" line
+SKILLS_CHARS = 1500  # the "## Existing Skills" section, the best-fitting skills first
+EVIDENCE_LINES = 8  # evidence rows shown, newest last
+RESULT_ENDS_CHARS = 230  # a longer tool result is shown as its start and its end:
+RESULT_HEAD_CHARS = 70
+RESULT_TAIL_CHARS = 150
 TRIVIAL_TEXT_CHARS = 200  # see is_trivial
 PROVENANCE_CHARS = 200
 
@@ -61,63 +84,60 @@ class DistillFailed(AcontextError):
 
 @dataclass
 class Distilled:
-    """One task's learning. `text` is the Markdown the skill learner reads ("" for skip)."""
+    """One task's learning. `text` is the Markdown the skill learner reads ("" for skip);
+    `lesson` the structured entry the pipeline writes itself (None: the learner decides)."""
 
     kind: str  # "skip" | "success" | "factual" | "failure"
     text: str
     reason: str = ""  # why it was skipped (the model's reason, or the trivial rule's)
     called_llm: bool = True
+    lesson: Lesson | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    day: str = ""  # the day the work happened (its messages' own time), yyyy-mm-dd
 
 
 # --- Prompts and tools ---
 
 _COMMON = """\
-You distill finished work of an AI coding agent into a short, reusable learning. Another \
-agent reads your analysis later and records it in skills (how-to notes the coding agent \
-consults on future tasks), so write what would help the next time similar work comes up. \
-You never talk to the user; answer with exactly one tool call.
+You distill one finished task of an AI coding agent into at most one lesson that helps the \
+next time similar work comes up. The pipeline writes your lesson into a skill file as one \
+entry; answer with exactly one tool call and never talk to the user.
 
-What you are given: the finished task (status, description, progress notes, preferences), \
-every task of the session for context, the messages of the task (\"user\" = the person who \
-sent the messages and asked for the work; \"agent\" = the coding agent; \"tool\" = tool output; \
-\"-> name(args)\" = a tool call the agent made; \"<- name: result\" = its result) and, when there \
-are any, the skills that already exist.
+You get: the finished task (project, status, outcome and the evidence captured for it: test \
+runs, exit codes, the user's confirmation), the session's tasks, the task's messages \
+("user" asked for the work; "agent" is the coding agent; "-> name(args)" a tool call; \
+"<- name: result" its result), the skills that fit best and, when there is one, an outline of \
+the file the lesson most likely belongs in.
 
-Writing rules:
-- Be concrete: name the commands run, test and build results, files, config keys, versions, \
-APIs, error messages and preconditions that mattered. No generic advice such as "test your \
-changes" or "read the docs".
-- \"The user\" is the person who sent the messages; other people mentioned are third parties.
-- `applies_when` is scoped concretely: the project, tool, library, API, command or \
-environment where this holds. Do not over-generalise one project's quirk into a universal rule.
-- Use only what the messages show. Do not invent steps, outcomes or facts.
+Rules:
+- Frame the lesson by what was verified: the outcome and evidence, not the agent's opinion.
+- Be specific: exact commands, error words, file paths, config keys, versions. No generic \
+advice ("test your changes").
+- Put it where it belongs: project build/test/run/deploy knowledge and its traps in \
+project-runbooks, file projects/<project>.md, section Build, Test, Run, Deploy or Traps; \
+facts and preferences about the user in user-general-facts, file <topic>.md; knowledge that \
+spans projects in the existing skill of its domain. Name a new skill (a category, e.g. \
+`docker-deploy`, with new_skill_description) only when nothing fits.
+- If the outline already has this lesson, reuse its title exactly: the entry is updated.
+- Use only what the messages show; write about the user in the third person; never copy \
+secrets.
 """
 
 SUCCESS_SYSTEM = (
     _COMMON
     + """
-This task SUCCEEDED. Choose one tool:
-- skip_learning: trivial work with nothing reusable: a simple lookup, small talk, a one-shot \
-question and answer, a trivial status check, a single obvious edit. But a task in the domain \
-of an existing skill is NOT trivial: report it so that skill can grow.
-- report_success_analysis: a procedure, debugging session, configuration, migration or \
-design decision worth repeating. Give the approach as concrete steps with the tools, \
-commands and file names used, the key decisions and why, the traps met on the way and how \
-they were avoided, and the preconditions.
-- report_factual_content: the task mainly established facts about the user, the project or \
-its environment (a preference, a convention, where something lives, which version is used). \
-Record them as short third-person sentences. Never inflate facts into a made-up procedure.
+This task SUCCEEDED. record_lesson for a procedure, fix, configuration, trap met on the way, \
+fact or preference worth keeping; skip_learning for trivial work with nothing reusable (a \
+lookup, small talk, a single obvious edit).
 """
 )
 
 FAILURE_SYSTEM = (
     _COMMON
     + """
-This task FAILED (or was abandoned). Failures are always worth learning from: answer with \
-report_failure_analysis. Say where it went wrong, citing the agent's actual actions \
-(commands, edits, test output); the reasoning that led there; what should have been done \
-instead (the most valuable part: concrete and actionable); and a prevention principle for \
-next time. Explain what happened; do not assign blame.
+This task FAILED: record it as a trap (kind "trap"): the symptom with its error words, the \
+cause, and what to do instead. A failure is never a procedure to repeat.
 """
 )
 
@@ -176,8 +196,34 @@ FAILURE = _spec(
         "applies_when": _string(_APPLIES_WHEN),
     },
 )
-SUCCESS_TOOLS = [SKIP, SUCCESS, FACTUAL]
-FAILURE_TOOLS = [FAILURE]
+
+
+def _record(kinds: tuple[str, ...]) -> ToolSpec:
+    properties: dict[str, Any] = {
+        "kind": {"type": "string", "enum": list(kinds), "description": "What the lesson is"},
+        "skill": _string("The skill it goes in (from the list, or a new category name)"),
+        "file": _string("File in that skill, per its layout (e.g. projects/<project>.md)"),
+        "section": _string("Section heading in the file (Build/Test/Run/Deploy/Traps), or ''"),
+        "title": _string("Short title, under 10 words"),
+        "text": _string("The lesson in 1-3 sentences: exact commands, error words, paths"),
+        "triggers": _strings("3-6 words or phrases a future task about this would contain"),
+        "summary": _string("One sentence for the day's log: what was done, how it ended"),
+        "new_skill_description": _string("Only for a new skill: what it holds, when to use it"),
+    }
+    spec = _spec("record_lesson", "Record the task's one reusable lesson.", properties)
+    spec.parameters["required"] = [
+        k for k in properties if k not in ("section", "new_skill_description")
+    ]
+    return spec
+
+
+RECORD = _record(LESSON_KINDS)
+RECORD_TRAP = _record(("trap",))
+SUCCESS_TOOLS = [SKIP, RECORD]
+FAILURE_TOOLS = [RECORD_TRAP]
+# Older answers are still understood (a model or script that sends them is not refused).
+LEGACY_SUCCESS = [SUCCESS, FACTUAL]
+LEGACY_FAILURE = [FAILURE]
 
 
 # --- Small text helpers ---
@@ -204,6 +250,7 @@ def _message(row: sqlite3.Row) -> dict[str, Any]:
         "role": row["role"],
         "parts": loads(row["parts"], []),
         "meta": loads(row["meta"], {}),
+        "created_at": row["created_at"],
     }
 
 
@@ -252,11 +299,45 @@ def is_trivial(task: dict[str, Any], messages: list[dict[str, Any]]) -> str | No
 # --- The prompt ---
 
 
-def _finished_section(task: dict[str, Any], project_dir: str | None) -> str:
+def outcome_of(task: dict[str, Any]) -> str:
+    """The task's settled outcome; not settled (None) counts as `unverified`."""
+    return task.get("outcome") or "unverified"
+
+
+def is_failure(task: dict[str, Any]) -> bool:
+    return task["status"] == "failed" or outcome_of(task) == "verified_failure"
+
+
+def _project_line(project_dir: str) -> str:
+    name = project_slug(project_dir) or project_dir
+    return f"Project: {name} ({one_line(project_dir, DESCRIPTION_CHARS)})"
+
+
+def _evidence_lines(evidence: list[dict[str, Any]]) -> list[str]:
+    lines = []
+    for row in evidence[-EVIDENCE_LINES:]:
+        line = f"- {row.get('kind')}: {row.get('result')}"
+        if row.get("command"):
+            line += f" `{one_line(str(row['command']), 160)}`"
+        if row.get("detail"):
+            line += f" ({one_line(str(row['detail']), 160)})"
+        lines.append(line)
+    if len(evidence) > len(lines):
+        lines.insert(0, f"- ({len(evidence) - len(lines)} earlier signals not shown)")
+    return lines
+
+
+def _finished_section(
+    task: dict[str, Any], project_dir: str | None, evidence: list[dict[str, Any]] | None = None
+) -> str:
     lines = ["## Finished Task", f"Status: {task['status']}"]
     if project_dir:
-        lines.append(f"Project: {one_line(project_dir, DESCRIPTION_CHARS)}")
+        lines.append(_project_line(project_dir))
     lines.append(f"Description: {one_line(task['description'], DESCRIPTION_CHARS)}")
+    lines.append(f"Outcome: {outcome_of(task)}")
+    if evidence:
+        lines.append("Evidence:")
+        lines += _evidence_lines(evidence)
     progress = task.get("progresses") or []
     if progress:
         shown = progress[-PROGRESS_LINES:]
@@ -294,6 +375,28 @@ def _tasks_section(tasks: list[sqlite3.Row], current_id: int) -> str:
     return "## All Session Tasks\n" + "\n".join(body)
 
 
+def _ends_of_results(message: dict[str, Any]) -> dict[str, Any]:
+    """`message` with each long tool result cut to its start and its end: the compact
+    rendering keeps only a result's first line's worth, and the verdict of a test or build
+    run (counts, the error) is at its end."""
+    parts = []
+    changed = False
+    for part in message.get("parts") or []:
+        if isinstance(part, dict) and part.get("type") == "tool-result":
+            text = "\n".join(
+                str(c.get("text") or "") if isinstance(c, dict) else str(c)
+                for c in part.get("content") or []
+                if isinstance(c, str) or (isinstance(c, dict) and c.get("type") == "text")
+            )
+            flat = " ".join(text.split())
+            if len(flat) > RESULT_ENDS_CHARS:
+                cut = f"{flat[:RESULT_HEAD_CHARS]} […] {flat[-RESULT_TAIL_CHARS:]}"
+                part = {**part, "content": [{"type": "text", "text": cut}]}
+                changed = True
+        parts.append(part)
+    return {**message, "parts": parts} if changed else message
+
+
 def _messages_section(messages: list[dict[str, Any]]) -> str:
     """The messages rendered compactly, within MESSAGES_CHARS: whole messages from the start
     and from the end, with what was left out said in between."""
@@ -301,7 +404,8 @@ def _messages_section(messages: list[dict[str, Any]]) -> str:
         return "## Task Messages\n(no messages were recorded for this task)"
     names: dict[str, str] = {}
     blocks = [
-        _head_tail(render_message(i, m, names), MESSAGE_CHARS) for i, m in enumerate(messages)
+        _head_tail(render_message(i, _ends_of_results(m), names), MESSAGE_CHARS)
+        for i, m in enumerate(messages)
     ]
     budget = MESSAGES_CHARS - 100  # room for the "left out" line
     if sum(len(b) + 1 for b in blocks) <= MESSAGES_CHARS:
@@ -325,10 +429,24 @@ def _messages_section(messages: list[dict[str, Any]]) -> str:
     return "## Task Messages\n" + "\n".join(head + gap + tail)
 
 
-def _skills_section(skills: list[dict[str, str]]) -> str:
+def _rank(skills: list[dict[str, str]], about: str) -> list[dict[str, str]]:
+    """The skills sharing most words with the task first (stable otherwise): a long list is
+    cut, and what is cut should be what fits least."""
+    from acontext_mcp.learn.entries import words
+
+    wanted = words(about)
+
+    def score(skill: dict[str, str]) -> int:
+        text = f"{skill.get('name') or ''} {skill.get('description') or ''}".replace("-", " ")
+        return -len(words(text) & wanted)
+
+    return sorted(skills, key=score)
+
+
+def _skills_section(skills: list[dict[str, str]], about: str = "") -> str:
     lines: list[str] = []
     used = 0
-    for skill in skills:
+    for skill in _rank(skills, about) if about else skills:
         name = one_line(str(skill.get("name") or ""), 100)
         if not name:
             continue
@@ -348,19 +466,24 @@ def build_prompt(
     tasks: list[sqlite3.Row],
     messages: list[dict[str, Any]],
     skills: list[dict[str, str]] | None,
+    *,
+    evidence: list[dict[str, Any]] | None = None,
+    outline: str = "",
 ) -> str:
     """The one user message the model answers."""
     sections = [
-        _finished_section(task, project_dir),
+        _finished_section(task, project_dir, evidence),
         _tasks_section(tasks, task["id"]),
         _messages_section(messages),
     ]
     if skills:
-        listing = _skills_section(skills)
+        listing = _skills_section(skills, f"{task['description']} {project_dir or ''}")
         if listing:
             sections.append(listing)
-    if task["status"] == "failed":
-        sections.append("Analyse this failed task with report_failure_analysis.")
+    if outline:
+        sections.append(f"## Outline of the likely target file\n{outline}")
+    if is_failure(task):
+        sections.append("Record the trap this failed task teaches with record_lesson.")
     else:
         sections.append("Distill this task with exactly one of the tools.")
     return "\n\n".join(sections)
@@ -394,12 +517,16 @@ def _items(call: ToolCall, name: str, *, allow_empty: bool) -> list[str]:
     return items
 
 
-def _first_call(reply_calls: list[ToolCall], allowed: list[ToolSpec]) -> ToolCall:
+def _first_call(
+    reply_calls: list[ToolCall],
+    allowed: list[ToolSpec],
+    legacy: list[ToolSpec] = (),  # type: ignore[assignment]
+) -> ToolCall:
     names = [t.name for t in allowed]
     if not reply_calls:
         raise DistillFailed(f"the model answered without a tool call (expected one of {names})")
     call = reply_calls[0]
-    if call.name not in names:
+    if call.name not in names and call.name not in [t.name for t in legacy]:
         raise DistillFailed(f"the model called unexpected tool {call.name!r} (expected {names})")
     if call.error or not isinstance(call.arguments, dict):
         raise DistillFailed(f"{call.name}: arguments were not a JSON object ({call.error})")
@@ -418,9 +545,52 @@ def _bullets(items: list[str]) -> list[str]:
     return [f"  - {' '.join(item.split())}" for item in items] or ["  - (none stated)"]
 
 
+def _optional(call: ToolCall, name: str) -> str:
+    value = call.arguments.get(name)
+    return clip(value, FIELD_CHARS) if isinstance(value, str) else ""
+
+
+def _lesson(call: ToolCall, task: dict[str, Any]) -> Distilled:
+    """A record_lesson answer: the structured entry, and its Markdown for status and the
+    learner (when a new skill needs one)."""
+    kind = _field(call, "kind")
+    if kind not in LESSON_KINDS:
+        raise DistillFailed(f"record_lesson: kind must be one of {list(LESSON_KINDS)}")
+    if is_failure(task):
+        kind = "trap"  # a failure is never a procedure to repeat
+    lesson = Lesson(
+        kind=kind,
+        skill=one_line(_field(call, "skill"), 64).strip("/ "),
+        file=one_line(_field(call, "file"), 200).strip("/ "),
+        title=clean_title(_field(call, "title")),
+        text=clean_text(_field(call, "text")),
+        triggers=clean_triggers(_items(call, "triggers", allow_empty=True)),
+        section=one_line(_optional(call, "section"), 60).strip("# "),
+        summary=one_line(_field(call, "summary"), 400),
+        new_skill=one_line(_optional(call, "new_skill_description"), 500),
+    )
+    where = f"{lesson.skill}/{lesson.file}" + (f" ({lesson.section})" if lesson.section else "")
+    lines = [
+        f"## Lesson ({lesson.kind}) for {where}",
+        f"**{lesson.title}**: {lesson.text}",
+        f"**When:** {', '.join(lesson.triggers) or '(no trigger words)'}",
+        f"**Outcome:** {outcome_of(task)}. {lesson.summary}",
+    ]
+    if lesson.new_skill:
+        lines.append(f"**New skill:** {lesson.skill}: {lesson.new_skill}")
+    learned = (
+        "failure"
+        if kind == "trap" and is_failure(task)
+        else ("factual" if kind in ("fact", "preference") else "success")
+    )
+    return Distilled(learned, _provenance(task) + "\n\n" + "\n".join(lines), lesson=lesson)
+
+
 def _render(call: ToolCall, task: dict[str, Any]) -> Distilled:
     if call.name == "skip_learning":
         return Distilled("skip", "", reason=_field(call, "reason"))
+    if call.name == "record_lesson":
+        return _lesson(call, task)
     if call.name == "report_success_analysis":
         goal, approach = _field(call, "task_goal"), _field(call, "approach")
         decisions = _items(call, "key_decisions", allow_empty=True)
@@ -481,6 +651,7 @@ def distill_task(
     task_id: int,
     *,
     skills: list[dict[str, str]] | None = None,
+    outline: str = "",
     max_tokens: int = MAX_TOKENS,
 ) -> Distilled:
     """Distill one finished task (see the module docstring). Raises InvalidInput when the
@@ -494,13 +665,25 @@ def distill_task(
             f"task {task_id} is {task['status']}; only success or failed tasks are distilled"
         )
     messages = task_messages(conn, task)
+    day = work_day(messages, task.get("updated_at"))
+    if outcome_of(task) == "abandoned":
+        dropped = "abandoned: the user dropped this task; nothing to learn"
+        return Distilled("skip", "", reason=dropped, called_llm=False, day=day)
     reason = is_trivial(task, messages)
     if reason:
-        return Distilled("skip", "", reason=reason, called_llm=False)
+        return Distilled("skip", "", reason=reason, called_llm=False, day=day)
     project_dir = session_project_dir(conn, task["session_id"])
     tasks = task_outline(conn, task["session_id"])
-    prompt = build_prompt(task, project_dir, tasks, messages, skills)
-    failed = task["status"] == "failed"
+    prompt = build_prompt(
+        task,
+        project_dir,
+        tasks,
+        messages,
+        skills,
+        evidence=task_evidence(conn, task_id),
+        outline=outline,
+    )
+    failed = is_failure(task)
     allowed = FAILURE_TOOLS if failed else SUCCESS_TOOLS
     reply = provider.complete(
         system=FAILURE_SYSTEM if failed else SUCCESS_SYSTEM,
@@ -510,4 +693,41 @@ def distill_task(
         session_id=task["session_id"],
         max_tokens=max_tokens,
     )
-    return _render(_first_call(reply.tool_calls, allowed), task)
+    legacy = LEGACY_FAILURE if failed else LEGACY_SUCCESS
+    out = _render(_first_call(reply.tool_calls, allowed, legacy), task)
+    out.input_tokens, out.output_tokens = reply.input_tokens, reply.output_tokens
+    out.day = day
+    return out
+
+
+def work_day(messages: list[dict[str, Any]], fallback: float | None = None) -> str:
+    """The local day (yyyy-mm-dd) the task's work happened: its last message's own time (the
+    host's timestamp, else when it was captured), so imported history keeps its dates."""
+    for message in reversed(messages):
+        stamp = _epoch((message.get("meta") or {}).get("timestamp"))
+        if stamp is None:
+            stamp = message.get("created_at")
+        if isinstance(stamp, (int, float)) and stamp > 0:
+            return datetime.fromtimestamp(stamp).date().isoformat()
+    when = fallback if isinstance(fallback, (int, float)) and fallback > 0 else None
+    return (datetime.fromtimestamp(when) if when else datetime.now()).date().isoformat()
+
+
+def _epoch(stamp: Any) -> float | None:
+    """Seconds since the epoch from an ISO-8601 string (Claude Code) or epoch milliseconds
+    (OpenClaw); None when it is neither."""
+    if isinstance(stamp, bool):
+        return None
+    if isinstance(stamp, (int, float)):
+        return stamp / 1000 if stamp > 1e11 else float(stamp)
+    if not isinstance(stamp, str) or not stamp:
+        return None
+    from datetime import UTC
+
+    try:
+        parsed = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.timestamp()

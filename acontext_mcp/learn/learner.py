@@ -138,19 +138,39 @@ def fit_listing(listing: str, contexts: list[dict[str, Any]], limit: int = SKILL
     return "\n".join(shown) + f"\n(and {rest} more skills: call list_skills to see them all)"
 
 
+def _where(ctx: dict[str, Any]) -> list[str]:
+    """The project (name and directory) and the day of a learning's task, when known."""
+    plan = ctx.get("plan") or {}
+    out = []
+    project_dir = plan.get("project_dir")
+    if project_dir:
+        name = project_dir.rstrip("/\\").replace("\\", "/").rsplit("/", 1)[-1]
+        out.append(f"project: {_clip(name, 80)} at {_clip(project_dir, 200)}")
+    if plan.get("day"):
+        out.append(f"date: {plan['day']}")
+    return out
+
+
 def build_prompt(contexts: list[dict[str, Any]], skills_listing: str, today: str) -> str:
-    """The first user message: the learnings, the space's skills, today's date."""
+    """The first user message: the learnings (each with its task's project and day), the
+    space's skills, and the day the work happened (`today`: the first learning's day, which
+    entries and the daily log are dated by, not the day learning runs)."""
     skills_listing = fit_listing(skills_listing, contexts)
     sections = []
     for i, ctx in enumerate(contexts, 1):
         head = f"### Learning {i}"
-        if ctx.get("task"):
-            head += f" (task: {_clip(ctx['task'], 200)})"
-        sections.append(f"{head}\n{_clip(ctx.get('text') or '', CONTEXT_CHARS)}")
+        about = ([f"task: {_clip(ctx['task'], 200)}"] if ctx.get("task") else []) + _where(ctx)
+        if about:
+            head += f" ({'; '.join(about)})"
+        body = _clip(ctx.get("text") or "", CONTEXT_CHARS)
+        if ctx.get("note"):
+            body += f"\n\n**What to do:** {ctx['note']}"
+        sections.append(f"{head}\n{body}")
     return (
         "## Learnings to record\n\n"
         + "\n\n".join(sections)
-        + f"\n\n## Available skills\n{skills_listing}\n\nToday's date: {today}\n\n"
+        + f"\n\n## Available skills\n{skills_listing}\n\nDate of the work: {today} (date "
+        "entries and the daily log by the day the work happened, never by today)\n\n"
         "Record these learnings in the skills (update a fitting skill, or create one), "
         "then call finish."
     )

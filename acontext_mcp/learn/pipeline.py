@@ -3,21 +3,28 @@
 Two job kinds, run by the worker (app/handlers.py hands them to it) or in the foreground by
 `acontext-mcp learn` and the `learn_now` tool (app/learning.py):
 
-- `learn_task` {task_id, session_id}: attach the session to its space, distill the task (one
-  LLM call, or none for a trivial one) into a `learnings` row, and queue the space's learner.
-- `learn_space` {space}: one learner run per skills repository at a time (the repository's
-  learner lock). It takes up to MAX_BATCH waiting learnings of the space, runs the learner
-  over an overlay of the repository, and applies a valid result as one commit with
-  provenance. Learnings that arrive meanwhile wait for the next run (the job is re-queued).
-  Afterwards the search index is refreshed and skills are synced into the agents. The review
-  policy (learn/review.py) decides per run: learnings it does not accept become one proposal
-  instead of a commit; a batch that mixes both is split, the rest waiting for the next run.
+- `learn_task` {task_id, session_id}: attach the session to its space and turn the task into
+  a `learnings` row: no LLM call when it is trivial, was dropped, or its lesson is already in
+  the skills (then the row only asks for that entry's evidence to be counted); otherwise one
+  distillation call returning a structured lesson. Then it queues the space's learner.
+- `learn_space` {space}: one run per skills repository at a time (the repository's learner
+  lock). It takes up to MAX_BATCH waiting learnings of the space and, over an overlay of the
+  repository, writes each structured lesson as an entry itself (learn/entries.py) with the
+  day's log line, dated by the session's own day; the skill learner's tool loop runs only for
+  what needs it (a lesson for a skill that does not exist yet, preferences, older answers).
+  A valid result is applied as one commit with provenance. Learnings that arrive meanwhile
+  wait for the next run (the job is re-queued). Afterwards the search index is refreshed and
+  skills are synced into the agents.
+  The review policy (learn/review.py) decides per run: learnings it does not accept become one
+  proposal instead of a commit; a batch that mixes both is split, the rest waiting for the
+  next run.
 
 Preferences the task agent records skip distillation (`queue_preference`).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 import time
@@ -31,7 +38,7 @@ from acontext_mcp.store import learning
 from acontext_mcp.store import tasks as task_store
 from acontext_mcp.store.db import atomic
 from acontext_mcp.store.events import add_event
-from acontext_mcp.store.sessions import latest_session_id, session_exists
+from acontext_mcp.store.sessions import latest_session_id, session_exists, session_project_dir
 from acontext_mcp.text import clip
 from acontext_mcp.worker import jobs
 
@@ -129,15 +136,22 @@ def learn_task(
     from acontext_mcp.skills.defaults import prepare
 
     prepare(settings)  # the default skills exist before anything is learned into them
+    skills = _space_skills(conn, settings, space)
+    project_dir = session_project_dir(conn, session_id)
+    known = _already_known(conn, settings, task, skills, project_dir)
+    if known is not None:
+        return _count_again(conn, task, space, known, project_dir)
     distilled = distill_task(
         conn,
         _provider(conn, settings),
         task_id,
-        skills=[
-            {"name": s["name"], "description": s.get("description") or ""}
-            for s in _space_skills(conn, settings, space)
-        ],
+        skills=[{"name": s["name"], "description": s.get("description") or ""} for s in skills],
+        outline=_likely_outline(settings, skills, project_dir),
     )
+    plan: dict[str, Any] = {"day": distilled.day, "project_dir": project_dir}
+    plan["verified"] = (task.get("outcome") or "").startswith("verified_")
+    if distilled.lesson is not None:
+        plan["entry"] = distilled.lesson.to_dict()
     with atomic(conn):
         learning.add_learning(
             conn,
@@ -147,6 +161,10 @@ def learn_task(
             kind=distilled.kind,
             text=distilled.text if distilled.kind != "skip" else distilled.reason,
             outcome=task.get("outcome"),
+            lesson=json.dumps(plan) if distilled.kind != "skip" else None,
+            llm_calls=1 if distilled.called_llm else 0,
+            input_tokens=distilled.input_tokens,
+            output_tokens=distilled.output_tokens,
         )
     if distilled.kind != "skip":
         queue_space(conn, space)
@@ -159,6 +177,109 @@ def learn_task(
     }
 
 
+def _workspace(settings: Settings, skills: list[dict[str, Any]]) -> Any:
+    from acontext_mcp.learn.workspace import SkillWorkspace
+
+    return SkillWorkspace(settings.skills_dir, visible={s["name"] for s in skills})
+
+
+def _already_known(
+    conn: sqlite3.Connection,
+    settings: Settings,
+    task: dict[str, Any],
+    skills: list[dict[str, Any]],
+    project_dir: str | None,
+) -> dict[str, Any] | None:
+    """Where the task's lesson is already written (entries.find_known), else None. Trivial
+    and dropped tasks are left to distill_task, which skips them."""
+    from acontext_mcp.learn import distill, entries
+
+    if distill.outcome_of(task) == "abandoned":
+        return None
+    messages = distill.task_messages(conn, task)
+    if distill.is_trivial(task, messages):
+        return None
+    try:
+        known = entries.find_known(
+            _workspace(settings, skills),
+            task["description"],
+            entries.task_commands(messages),
+            project_dir=project_dir,
+            failed=distill.is_failure(task),
+        )
+    except Exception as exc:  # a check to save a call must never stop learning
+        log.warning("checking task %s against the skills failed: %s", task["id"], exc)
+        return None
+    if known is None:
+        return None
+    day = distill.work_day(messages, task.get("updated_at"))
+    return {"skill": known.skill, "file": known.file, "title": known.title, "day": day}
+
+
+def _count_again(
+    conn: sqlite3.Connection,
+    task: dict[str, Any],
+    space: str,
+    known: dict[str, Any],
+    project_dir: str | None,
+) -> dict[str, Any]:
+    """A learning that only counts one more sighting of an entry (no LLM call)."""
+    from acontext_mcp.learn.distill import is_failure
+
+    where = f"{known['skill']}/{known['file']}"
+    text = (
+        f"Source: session {task['session_id']}, task {task['order']} ({task['status']}): "
+        f"{' '.join(task['description'].split())[:200]}\n\n## Seen again\n"
+        f"The entry **{known['title']}** in {where} already holds this lesson; its evidence "
+        "is counted once more."
+    )
+    plan = {
+        "day": known["day"],
+        "project_dir": project_dir,
+        "verified": (task.get("outcome") or "").startswith("verified_"),
+        "bump": {k: known[k] for k in ("skill", "file", "title")},
+    }
+    kind = "failure" if is_failure(task) else "success"
+    with atomic(conn):
+        learning.add_learning(
+            conn,
+            session_id=task["session_id"],
+            task_id=task["id"],
+            space=space,
+            kind=kind,
+            text=text,
+            outcome=task.get("outcome"),
+            lesson=json.dumps(plan),
+        )
+    queue_space(conn, space)
+    return {
+        "task_id": task["id"],
+        "space": space,
+        "kind": kind,
+        "called_llm": False,
+        "known": f"{where}: {known['title']}",
+    }
+
+
+def _likely_outline(
+    settings: Settings, skills: list[dict[str, Any]], project_dir: str | None
+) -> str:
+    """The outline of the project's runbook, the file most lessons go to (entries.outline)."""
+    from acontext_mcp.learn import entries
+
+    slug = entries.project_slug(project_dir)
+    if not slug:
+        return ""
+    try:
+        ws = _workspace(settings, skills)
+        path = f"projects/{slug}.md"
+        found = entries.outline(ws, entries.RUNBOOKS_SKILL, path)
+    except Exception as exc:  # a hint for the model, never a reason to fail
+        log.warning("outline of the runbook of %s failed: %s", slug, exc)
+        return ""
+    return f"{entries.RUNBOOKS_SKILL}/{path}:\n{found}" if found else ""
+
+
 # --- learn_space ----------------------------------------------------------------------------
 
 
@@ -166,7 +287,9 @@ def _label(item: dict[str, Any]) -> str:
     if item["kind"] == "preferences":
         lines = [ln[2:] for ln in (item.get("text") or "").splitlines() if ln.startswith("- ")]
         return "user preference: " + (lines[0] if lines else "(empty)")
-    return item.get("task") or f"task {item.get('task_id')}"
+    label = item.get("task") or f"task {item.get('task_id')}"
+    bump = (item.get("plan") or {}).get("bump")
+    return f"{label} (seen again: {bump['title']})" if bump else label
 
 
 def _commit_message(batch: list[dict[str, Any]], thinking: list[str]) -> str:
@@ -232,29 +355,43 @@ def learn_space(
         visible = {s["name"] for s in _space_skills(conn, settings, space)}
         workspace = SkillWorkspace(root, visible=visible)
         try:
-            run = run_learner(
-                _provider(conn, settings),
-                workspace,
-                batch,
-                today=date.today().isoformat(),
-                session_id=batch[0]["session_id"],
-            )
-            out.update(rounds=run.rounds, tool_errors=run.tool_errors)
-            if not run.finished:
-                last = redact_text(run.last_error)[0][:300]
-                raise LearnFailed(
-                    f"the learner did not finish within {run.rounds} rounds"
-                    + (f" (last problem: {last})" if last else "")
-                    + "; nothing was written"
+            rest = write_lessons(workspace, batch)  # no LLM: entries, counts, the day's log
+            thinking: list[str] = []
+            if rest:
+                run = run_learner(
+                    _provider(conn, settings),
+                    workspace,
+                    rest,
+                    today=rest[0]["plan"].get("day") or date.today().isoformat(),
+                    session_id=rest[0]["session_id"],
                 )
+                out.update(rounds=run.rounds, tool_errors=run.tool_errors)
+                if not run.finished:
+                    last = redact_text(run.last_error)[0][:300]
+                    raise LearnFailed(
+                        f"the learner did not finish within {run.rounds} rounds"
+                        + (f" (last problem: {last})" if last else "")
+                        + "; nothing was written"
+                    )
+                thinking = run.thinking
+                write_lessons(workspace, [b for b in rest if b.get("new_skill")], last=True)
             sessions = list(dict.fromkeys(b["session_id"] for b in batch))
             tasks = [b["task_id"] for b in batch if b["task_id"] is not None]
             applied = workspace.apply(
-                redact_text(_commit_message(batch, run.thinking))[0],
+                redact_text(_commit_message(batch, thinking))[0],
                 session_ids=sessions,
                 task_ids=list(dict.fromkeys(tasks)),
                 propose=propose,
             )
+            if rest:
+                with atomic(conn):
+                    learning.add_cost(
+                        conn,
+                        [b["id"] for b in rest],
+                        calls=run.rounds,
+                        input_tokens=run.input_tokens,
+                        output_tokens=run.output_tokens,
+                    )
         except LLMUnavailable as exc:
             learning.release_learnings(conn, ids, str(exc), count_attempt=False)
             raise
@@ -297,6 +434,77 @@ def learn_space(
         queue_space(conn, space)
         out["more_waiting"] = True
     return out
+
+
+def _plan(item: dict[str, Any]) -> dict[str, Any]:
+    try:
+        plan = json.loads(item.get("lesson") or "{}")
+    except ValueError:
+        plan = {}
+    return plan if isinstance(plan, dict) else {}
+
+
+def write_lessons(
+    workspace: Any, batch: list[dict[str, Any]], *, last: bool = False
+) -> list[dict[str, Any]]:
+    """Write what needs no model into `workspace`: each structured lesson as an entry (or one
+    more sighting of its entry) and the day's log line, dated by the session's own day.
+    Returns the learnings the skill learner must handle, each with its `plan` and a `note`
+    for the learner. With `last` (after the learner created the skills it was asked for),
+    nothing more goes to the learner: a lesson whose skill still does not exist is left
+    to what the learner wrote."""
+    from acontext_mcp.learn import entries
+
+    rest: list[dict[str, Any]] = []
+    for item in batch:
+        plan = item["plan"] = _plan(item)
+        day = plan.get("day") or date.today().isoformat()
+        verified = bool(plan.get("verified"))
+        label = item.get("task") or f"task {item.get('task_id')}"
+        if plan.get("bump"):
+            b = plan["bump"]
+            problem = entries.bump(
+                workspace, b["skill"], b["file"], b["title"], day=day, verified=verified
+            )
+            if problem:
+                log.info("learning %s: evidence not counted: %s", item["id"], problem)
+                continue
+            summary = f"Met again: {b['title']} ({b['skill']}/{b['file']})."
+            _log_line(workspace, day, label, summary)
+            continue
+        entry = plan.get("entry")
+        if not entry:
+            rest.append(item)  # preferences and older answers: the learner decides
+            continue
+        lesson = entries.Lesson.from_dict(entry)
+        done, problem = entries.write_lesson(
+            workspace, lesson, day=day, verified=verified, project_dir=plan.get("project_dir")
+        )
+        if done in ("added", "updated"):
+            _log_line(workspace, day, label, lesson.summary or lesson.title)
+        elif last:
+            log.info("learning %s: entry left to the learner (%s)", item["id"], problem or done)
+        else:
+            about = lesson.new_skill or "a new domain"
+            item["new_skill"] = done == "no-skill"  # its entry is written once the skill is
+            item["note"] = (
+                f"Create the skill `{lesson.skill}` for this lesson ({about}): its SKILL.md "
+                f"only, whose file structure names `{lesson.file}`. The entry itself and the "
+                "day's log are written for you once you finish."
+                if done == "no-skill"
+                else f"Record this lesson yourself: writing it into {lesson.skill}/"
+                f"{lesson.file} was refused ({problem})."
+            )
+            rest.append(item)
+    return rest
+
+
+def _log_line(workspace: Any, day: str, label: str, summary: str) -> None:
+    from acontext_mcp.learn import entries
+
+    problem = entries.write_log(workspace, day, label, summary)
+    if problem:
+        log.info("daily log of %s not written: %s", day, problem)
 
 
 def after_learning(settings: Settings) -> dict[str, Any]:

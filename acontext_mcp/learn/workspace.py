@@ -83,6 +83,7 @@ class SkillWorkspace:
         self._overlay: dict[str, str | None] = {}  # this run's content (None: deleted)
         self.created: list[str] = []
         self.secrets_refused: Counter[str] = Counter()  # kinds of secret refused, this run
+        self._names: tuple[Any, list[str]] | None = None  # skill_names(), until a change
 
     # --- disk access, never through a symlink -----------------------------------------------
 
@@ -249,6 +250,28 @@ class SkillWorkspace:
             raise Refused(f"{rel} already exists on disk (hidden or not a file); pick another path")
 
     # --- tools ------------------------------------------------------------------------------
+
+    def skill_names(self) -> list[str]:
+        """The visible skills in this run's view, by name (remembered until this run changes
+        something: the pipeline's writer asks often, and each answer walks the folder)."""
+        key = (tuple(self.created), tuple(self._overlay.items()))
+        if self._names is None or self._names[0] != key:
+            self._names = (key, self._skills())
+        return list(self._names[1])
+
+    def files(self, skill: str) -> list[str]:
+        """A visible skill's files in this run's view (SKILL.md first); [] when unknown."""
+        return self._files(skill) if skill in self.skill_names() else []
+
+    def read_text(self, skill: str, path: str) -> str | None:
+        """A file of a visible skill in this run's view; None when absent or unreadable.
+        For the pipeline's own writer (learn/entries.py), which writes through `call`."""
+        if skill not in self.skill_names():
+            return None
+        try:
+            return self._read(f"{skill}/{check_rel_path(path)}")
+        except Refused:
+            return None
 
     def list_skills(self) -> str:
         """One `- **name**: description` line per visible skill."""

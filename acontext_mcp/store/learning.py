@@ -154,13 +154,18 @@ def add_learning(
     kind: str,
     text: str,
     outcome: str | None = None,
+    lesson: str | None = None,
+    llm_calls: int = 0,
+    input_tokens: int = 0,
+    output_tokens: int = 0,
 ) -> int | None:
     """Record a distilled learning (status `distilled`, or `skipped` for kind `skip`).
 
     `outcome` is the task's settled outcome (store.tasks.OUTCOMES) at distillation time; the
-    review policy decides by it. A task is learned once: a second learning for the same task
-    is ignored (returns None). The text is a model's (distillation) and is redacted like
-    captured text: a model can copy a secret from what it was shown.
+    review policy decides by it. `lesson` is the structured entry as JSON (learn/entries.py),
+    the counts what the distillation cost. A task is learned once: a second learning for the
+    same task is ignored (returns None). The text is a model's (distillation) and is redacted
+    like captured text: a model can copy a secret from what it was shown.
     """
     text = redact_text(text)[0]
     if kind not in KINDS:
@@ -169,10 +174,28 @@ def add_learning(
     status = "skipped" if kind == "skip" else "distilled"
     cur = conn.execute(
         "INSERT OR IGNORE INTO learnings (session_id, task_id, space, kind, status, text, "
-        "outcome, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (session_id, task_id, space, kind, status, text, outcome, now, now),
-    )
+        "outcome, lesson, llm_calls, input_tokens, output_tokens, created_at, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            session_id, task_id, space, kind, status, text, outcome, lesson,
+            llm_calls, input_tokens, output_tokens, now, now,
+        ),
+    )  # fmt: skip
     return int(cur.lastrowid) if cur.rowcount == 1 and cur.lastrowid else None
+
+
+def add_cost(
+    conn: sqlite3.Connection, ids: list[int], *, calls: float, input_tokens: int, output_tokens: int
+) -> None:
+    """Share a learner run's calls and tokens equally among the learnings it recorded."""
+    if not ids:
+        return
+    n = len(ids)
+    conn.execute(
+        "UPDATE learnings SET llm_calls = llm_calls + ?, input_tokens = input_tokens + ?, "
+        f"output_tokens = output_tokens + ? WHERE id IN ({','.join('?' * n)})",
+        [round(calls / n), input_tokens // n, output_tokens // n, *ids],
+    )
 
 
 def learning_for_task(conn: sqlite3.Connection, task_id: int) -> dict[str, Any] | None:
@@ -351,8 +374,9 @@ def session_status(conn: sqlite3.Connection, session_id: str) -> dict[str, Any]:
     jobs = _job_counts(conn, session_id)
     rows = conn.execute(
         "SELECT l.id, l.task_id, l.kind, l.status, l.commit_sha, l.error, l.attempts, "
-        "l.proposal, l.review, t.description FROM learnings l "
-        "LEFT JOIN tasks t ON t.id = l.task_id WHERE l.session_id = ? ORDER BY l.id",
+        "l.proposal, l.review, l.llm_calls, l.input_tokens, l.output_tokens, "
+        "t.description FROM learnings l LEFT JOIN tasks t ON t.id = l.task_id "
+        "WHERE l.session_id = ? ORDER BY l.id",
         (session_id,),
     ).fetchall()
     states = {r["status"] for r in rows}
@@ -380,6 +404,8 @@ def session_status(conn: sqlite3.Connection, session_id: str) -> dict[str, Any]:
             "task": r["description"],
             "kind": r["kind"],
             "status": r["status"],
+            "llm_calls": r["llm_calls"],
+            "tokens": r["input_tokens"] + r["output_tokens"],
             **({"commit": r["commit_sha"]} if r["commit_sha"] else {}),
             **({"proposal": r["proposal"], "review": r["review"]} if r["proposal"] else {}),
             **({"error": r["error"]} if r["error"] else {}),

@@ -342,6 +342,25 @@ def m007_proposals(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m009_learning_cost(db: sqlite3.Connection) -> None:
+    _run_script(
+        db,
+        """
+        -- What a learning cost: LLM calls and tokens spent on it (its distillation, and its
+        -- share of a learner run), so `acontext-mcp learn` can say what each one cost.
+        ALTER TABLE learnings ADD COLUMN llm_calls INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE learnings ADD COLUMN input_tokens INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE learnings ADD COLUMN output_tokens INTEGER NOT NULL DEFAULT 0;
+
+        -- The structured entry a distillation returned (JSON: kind, skill, file, section,
+        -- title, text, triggers, summary; or {"bump": ...} for a lesson already recorded),
+        -- written without a learner run. NULL: the learner reads `text` instead.
+        ALTER TABLE learnings ADD COLUMN lesson TEXT;
+        """,
+    )
+
+
 def _applied(db: sqlite3.Connection) -> set[str]:
     db.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations "

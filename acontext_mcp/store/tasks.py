@@ -376,7 +376,7 @@ def linked_message_ids(conn: sqlite3.Connection, task_id: int) -> list[int]:
     return [r[0] for r in rows]
 
 
-_MESSAGE_COLUMNS = "m.id, m.position, m.role, m.parts, m.meta"
+_MESSAGE_COLUMNS = "m.id, m.position, m.role, m.parts, m.meta, m.created_at"
 
 
 def _ends(conn: sqlite3.Connection, sql: str, args: list[Any], rows: int) -> list[sqlite3.Row]:

@@ -385,7 +385,7 @@ def test_a_learned_skill_reaches_the_next_real_session_and_search(
     claude_code: Any, tmp_path: Path
 ) -> None:
     from support.fake_llm import FakeLLM
-    from support.learn_script import SKILL_DESCRIPTION, SKILL_NAME, STEPS, LearningModel
+    from support.learn_script import SKILL_DESCRIPTION, SKILL_NAME, LearningModel, learned_steps
 
     work = tmp_path.resolve()
     home, config, project, store = (work / n for n in ("home", "claude-config", "project", "store"))
@@ -460,7 +460,7 @@ def test_a_learned_skill_reaches_the_next_real_session_and_search(
         assert entry["provenance"]["session_id"] == first.session_id
         assert validate_skill(settings.skills_dir / SKILL_NAME) == []
         synced = config / "skills" / SKILL_NAME
-        assert (synced / "steps.md").read_text() == STEPS
+        assert learned_steps((synced / "steps.md").read_text())
         assert not (project / ".claude").exists()  # the project's own folder only when configured
 
         # 3. The next real session lists it and finds it through our search_skills tool.

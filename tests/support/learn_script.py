@@ -5,9 +5,11 @@ and answers each request from what it shows, whatever the conversation:
 
 - the task agent (system "You keep the task list"): in its first round, one task for the first
   user request, its messages linked, one progress line, status success, finish;
-- distillation (tools `report_success_analysis`): a procedure naming SKILL_NAME's domain;
+- distillation (tool `record_lesson`): a procedure for SKILL_NAME, a skill that does not exist
+  yet (the older `report_success_analysis` is answered too);
 - the skill learner (tool `report_thinking`): plan, create SKILL_NAME with a data file, then
-  finish (or, when the skill is already listed, finish at once).
+  finish (or, when the skill is already listed, finish at once); the pipeline then writes the
+  lesson's entry into the data file.
 
 Works for OpenAI Chat Completions and Anthropic Messages requests. Stdlib only.
 """
@@ -46,6 +48,16 @@ STEPS = """\
 - **When to apply**: every release.
 - **Steps**: bump the version; run `make frobnicate`; `git tag vX.Y.Z`; publish.
 """
+
+ENTRY_TITLE = "Tag only after the frobnicator check"
+
+
+def learned_steps(text: str) -> bool:
+    """steps.md as the learner created it, plus the lesson's entry the pipeline wrote, with
+    its evidence counts (seen once; verified once when capture settled the outcome)."""
+    tail = re.compile(r"^- \*\*" + ENTRY_TITLE + r"\*\*: .*\(when: release, frobnicate, tag; "
+                      r"seen 1×(?:, verified 1×)?, \d{4}-\d\d-\d\d\)$", re.M)  # fmt: skip
+    return text.startswith(STEPS) and tail.search(text) is not None
 
 
 def _text(content: Any) -> str:
@@ -95,7 +107,25 @@ def decide(system: str, prompt: str, rounds: int, names: set[str]) -> list[tuple
             ("update_task", {"order": 1, "status": "success"}),
             ("finish", {}),
         ]
-    if "report_success_analysis" in names:  # distillation
+    if "record_lesson" in names:  # distillation: one structured lesson for a new skill
+        return [
+            (
+                "record_lesson",
+                {
+                    "kind": "procedure",
+                    "skill": SKILL_NAME,
+                    "file": "steps.md",
+                    "section": "",
+                    "title": ENTRY_TITLE,
+                    "text": "Bump the version, run `make frobnicate`, then `git tag vX.Y.Z` and "
+                    "publish; a tag before the check passes ships a broken release.",
+                    "triggers": ["release", "frobnicate", "tag"],
+                    "summary": "Cut a release of the package; make frobnicate passed.",
+                    "new_skill_description": SKILL_DESCRIPTION,
+                },
+            )
+        ]
+    if "report_success_analysis" in names:  # distillation (the older form)
         return [
             (
                 "report_success_analysis",
