@@ -259,7 +259,24 @@ def canary_decide(system: str, prompt: str, rounds: int, names: set[str]) -> lis
             ),
             ("finish", {}),
         ]
-    if "report_success_analysis" in names:  # distillation
+    if "record_lesson" in names:  # distillation: a structured lesson, secrets in every field
+        return [
+            (
+                "record_lesson",
+                {
+                    "kind": "procedure",
+                    "skill": SKILL,
+                    "file": "env.md",
+                    "section": f"Keys {C['stripe_key']}",
+                    "title": f"Deploy with AWS_SECRET_ACCESS_KEY={C['aws_secret_key']}",
+                    "text": f"Read .env:\n{DOTENV}\nLog in with the jwt {C['jwt']}\n{PEM}",
+                    "triggers": ["deploy", C["anthropic_key"]],
+                    "summary": f"Deployed with https://{C['github_token']}@github.com",
+                    "new_skill_description": f"Deploys (key {C['openai_key']})",
+                },
+            )
+        ]
+    if "report_success_analysis" in names:  # distillation (the older form)
         return [
             (
                 "report_success_analysis",

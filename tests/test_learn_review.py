@@ -25,6 +25,20 @@ from acontext_mcp.store import tasks as task_store
 from acontext_mcp.store.db import atomic, open_db
 
 SKILL = "python-packaging"
+# What a model answers for a task that failed (distillation offers only the failure tools).
+FAILURE = call(
+    "report_failure_analysis",
+    task_goal="Fix the wheel build",
+    failure_point="Built from a dirty dist/",
+    flawed_reasoning="Assumed dist/ was empty",
+    what_should_have_been_done="Clean dist/ first",
+    prevention_principle="Build from a clean tree",
+    applies_when="Packaging a hatchling-based Python project",
+)
+
+
+def distilled(outcome: str | None) -> Reply:
+    return tools(FAILURE if outcome == "verified_failure" else SUCCESS)
 
 
 def add_file(name: str, text: str) -> list[Reply]:
@@ -69,7 +83,7 @@ def learn(
     with atomic(conn):
         task_store.set_outcome(conn, task["id"], outcome)
     out = pipeline.learn_task(conn, settings, {"task_id": task["id"], "session_id": sid})
-    assert out["kind"] == "success", out
+    assert out["kind"] == ("failure" if outcome == "verified_failure" else "success"), out
     return task
 
 
@@ -166,7 +180,7 @@ def test_each_policy_commits_or_proposes(
 ) -> None:
     if policy:
         review.save_policy(home, policy)
-    use_model(monkeypatch, [tools(SUCCESS), *learner_script()])
+    use_model(monkeypatch, [distilled(outcome), *learner_script()])
     task = learn(conn, home, "s1", outcome)
     before = head(home)
 
@@ -240,7 +254,7 @@ def test_review_through_the_cli_lists_shows_accepts_and_rejects(
     review.save_policy(home, "manual")
     use_model(
         monkeypatch,
-        [tools(SUCCESS), *learner_script(), tools(SUCCESS), *add_file("traps.md", "- trap\n")],
+        [tools(FAILURE), *learner_script(), tools(SUCCESS), *add_file("traps.md", "- trap\n")],
     )
     task = learn(conn, home, "s1", "verified_failure", description="Fix the wheel build")
     with atomic(conn):

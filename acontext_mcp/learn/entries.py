@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from acontext_mcp.learn.workspace import SkillWorkspace
+from acontext_mcp.skills import SKILL_FILE
 from acontext_mcp.skills.evidence import EVIDENCE, Entry, parse_entries, parse_line, project_slug
 from acontext_mcp.text import clip, one_line
 
@@ -288,7 +289,7 @@ def _candidate_files(ws: SkillWorkspace, slug: str | None) -> list[tuple[str, st
         if skill == LOGS_SKILL:
             continue
         for path in ws.files(skill):
-            if not path.endswith(".md") or path == "SKILL.md":
+            if not path.endswith(".md") or path == SKILL_FILE:
                 continue
             if path.startswith("projects/") and path != f"projects/{slug}.md":
                 continue  # another project's runbook never answers for this one

@@ -349,7 +349,7 @@ def learn_space(
         batch, later = review.split(policy, batch)
         with atomic(conn):
             learning.return_learnings(conn, [b["id"] for b in later])
-        propose = not review.accepts(policy, [b.get("outcome") for b in batch])
+        propose = not all(review.accepts_learning(policy, b) for b in batch)
         ids = [b["id"] for b in batch]
         _task_descriptions(conn, batch)
         visible = {s["name"] for s in _space_skills(conn, settings, space)}

@@ -4,7 +4,9 @@ The policy is `learning.accept` in `<home>/config.json`:
 
 - `verified` (default): changes learned only from verified outcomes (tests passed or failed,
   exit codes, the user's confirmation: verified_success / verified_failure) are committed;
-  the rest become proposals.
+  the rest become proposals. A repeat of a lesson already in the skills adds no text, only
+  counts (learn/entries.py: "seen N×, verified M×"), so it is committed whatever its outcome:
+  the counts say how much of it was verified.
 - `manual`: every change is a proposal.
 - `auto`: every change is committed at once (no review).
 
@@ -15,6 +17,7 @@ learnings, their tasks, outcomes and evidence.
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 from collections.abc import Iterable
@@ -93,14 +96,31 @@ def accepts(policy: str, outcomes: Iterable[str | None]) -> bool:
     return all(outcome in VERIFIED for outcome in outcomes)
 
 
+def _only_counts(item: dict[str, Any]) -> bool:
+    """Whether a learning is a repeat: it only bumps an entry's counts (its `lesson` is
+    {"bump": ...}, see learn/entries.py)."""
+    try:
+        plan = json.loads(item.get("lesson") or "{}")
+    except ValueError:
+        return False
+    return isinstance(plan, dict) and bool(plan.get("bump"))
+
+
+def accepts_learning(policy: str, item: dict[str, Any]) -> bool:
+    """`accepts` for one learnings row; under `verified`, a repeat's counts are committed."""
+    if policy == "verified" and _only_counts(item):
+        return True
+    return accepts(policy, [item.get("outcome")])
+
+
 def split(policy: str, batch: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[Any]]:
     """(the learnings decided like the first one, the rest): one learner run learns only
     changes of one kind, committed or proposed; the rest wait for the next run."""
     if not batch:
         return [], []
-    first = accepts(policy, [batch[0].get("outcome")])
-    now = [b for b in batch if accepts(policy, [b.get("outcome")]) == first]
-    later = [b for b in batch if accepts(policy, [b.get("outcome")]) != first]
+    first = accepts_learning(policy, batch[0])
+    now = [b for b in batch if accepts_learning(policy, b) == first]
+    later = [b for b in batch if accepts_learning(policy, b) != first]
     return now, later
 
 

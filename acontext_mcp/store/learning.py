@@ -15,6 +15,7 @@ Standard library only, like the rest of the store.
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import time
@@ -22,7 +23,7 @@ from typing import Any
 
 from acontext_mcp import job_kinds
 from acontext_mcp.errors import InvalidInput, NotFound
-from acontext_mcp.privacy.redact import redact_text
+from acontext_mcp.privacy.redact import redact_text, redact_value
 from acontext_mcp.store.db import atomic
 from acontext_mcp.store.tasks import LEARN_JOB_KIND
 
@@ -164,10 +165,15 @@ def add_learning(
     `outcome` is the task's settled outcome (store.tasks.OUTCOMES) at distillation time; the
     review policy decides by it. `lesson` is the structured entry as JSON (learn/entries.py),
     the counts what the distillation cost. A task is learned once: a second learning for the
-    same task is ignored (returns None). The text is a model's (distillation) and is redacted
-    like captured text: a model can copy a secret from what it was shown.
+    same task is ignored (returns None). The text and the lesson are a model's (distillation)
+    and are redacted like captured text: a model can copy a secret from what it was shown.
     """
     text = redact_text(text)[0]
+    if lesson is not None:
+        try:  # redact the parsed values: a secret JSON-escaped in the text would slip past
+            lesson = json.dumps(redact_value(json.loads(lesson))[0], ensure_ascii=False)
+        except ValueError:
+            lesson = redact_text(lesson)[0]
     if kind not in KINDS:
         raise InvalidInput(f"unknown learning kind {kind!r}")
     now = time.time()
