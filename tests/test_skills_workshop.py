@@ -149,6 +149,22 @@ def test_applied_in_openclaw_accepts_ours_and_hands_the_skill_over(env: Env) -> 
     assert kinds == ["create", "update"]
     assert not workshop.reconcile(env.settings, env.api).delivered  # once
 
+    # Removed in OpenClaw by the user: a later change does not put it back.
+    import shutil
+
+    shutil.rmtree(env.live / SKILL)
+    (env.settings.skills_dir / SKILL / "SKILL.md").write_text(newer + "More.\n")
+    kept_out = workshop.reconcile(env.settings, env.api)
+    assert not kept_out.delivered and "removed from OpenClaw's Workshop" in kept_out.waiting[0]
+    assert not (env.live / SKILL).exists() and not (env.state / "skills" / SKILL).exists()
+
+    # Removed from our repository: the hand-over ends, said once.
+    shutil.rmtree(env.settings.skills_dir / SKILL)
+    ended = workshop.reconcile(env.settings, env.api)
+    assert "removed from the skills repository" in ended.waiting[0]
+    assert workshop.handed_over(env.settings) == set()
+    assert not workshop.reconcile(env.settings, env.api).waiting
+
 
 def test_rejected_in_openclaw_rejects_ours_with_its_reason(env: Env) -> None:
     env.api.add("p1", "Runbook", {f"{SKILL}/SKILL.md": NEW})
@@ -220,11 +236,21 @@ def test_a_changed_proposal_revises_a_stale_one_is_withdrawn_then_proposed_again
 def test_a_proposal_the_workshop_cannot_take_waits_for_our_accept(env: Env) -> None:
     env.api.add("p1", "Runbook", {f"{SKILL}/SKILL.md": NEW, f"{SKILL}/notes.txt": "x\n"})
     env.api.add("p2", "Drop it", {"gone/SKILL.md": None})
+    token = "ghp_" + "aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789"
+    env.api.add("p3", "Leaky", {"leaky/SKILL.md": NEW.replace(SKILL, "leaky") + token})
+    _commit(env.settings, "linked", "Has a link. Use never.")
+    (env.settings.skills_dir / "linked" / "scripts").mkdir()
+    (env.settings.skills_dir / "linked" / "scripts" / "run.sh").symlink_to("/etc/passwd")
+    env.api.add("p4", "Linked", {"linked/SKILL.md": NEW.replace(SKILL, "linked")})
     report = workshop.reconcile(env.settings, env.api)
-    assert report.ok and len(report.waiting) == 2, report
-    assert "notes.txt" in report.waiting[0] and "scripts" in report.waiting[0]
-    assert "removed" in report.waiting[1]
+    assert report.ok and len(report.waiting) == 4, report
+    notes, gone, leaky, linked = report.waiting
+    assert "notes.txt" in notes and "scripts" in notes and "accept it with acontext-mcp" in notes
+    assert "removed" in gone
+    assert "secret (github_token)" in leaky and token not in leaky
+    assert "run.sh: a link" in linked
     assert fake_openclaw.proposals(env.bin) == {}
+    assert token not in (env.settings.home / workshop.STATE_FILE).read_text()
 
 
 # --- error paths: clear errors, nothing lost, sync goes on ---

@@ -55,6 +55,7 @@ from typing import Any, Protocol
 from acontext_mcp.config import Settings, openclaw_state_dir
 from acontext_mcp.errors import AcontextError
 from acontext_mcp.fsio import replace_file
+from acontext_mcp.privacy.redact import redact_text
 from acontext_mcp.skills import SKILL_FILE
 from acontext_mcp.text import one_line
 
@@ -241,8 +242,8 @@ def handed_over(settings: Settings, state_dir: Path | None = None) -> frozenset[
     except FileNotFoundError:
         return frozenset()
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        if not isinstance(exc, KeyError):
-            log.warning("skill sync: %s is unreadable (%s)", _state_path(settings), exc)
+        # Debug only: hooks call this, and reconcile reports a broken file loudly.
+        log.debug("skill sync: no Workshop hand-overs read from %s (%r)", settings.home, exc)
         return frozenset()
     return (
         frozenset(n for n in names if isinstance(n, str))
@@ -431,20 +432,24 @@ def _digest(bundle: Bundle) -> str:
 
 
 def _current(skills_dir: Path, skill: str) -> Bundle:
-    """The skill's files in the skills directory now (hidden entries left out)."""
+    """The skill's files in the skills directory now: read through skills/contained.py (no
+    link followed, hidden entries left out). Unsupported for a file that is not UTF-8 text."""
+    from acontext_mcp.skills import contained
+
     folder = skills_dir / skill
     out: Bundle = {}
-    if not folder.is_dir() or folder.is_symlink():
+    if folder.is_symlink() or not (folder / SKILL_FILE).is_file():
         return out
-    for path in sorted(folder.rglob("*")):
-        rel = path.relative_to(folder).as_posix()
-        if (
-            path.is_symlink()
-            or not path.is_file()
-            or any(p.startswith(".") for p in rel.split("/"))
-        ):
-            continue
-        out[rel] = path.read_text(encoding="utf-8", errors="replace")
+    for rel, st in contained.walk(folder):
+        if st is None:
+            raise Unsupported(f"{skill}/{rel}: a link or special file, which is never copied")
+        data = contained.read_bytes(skills_dir, f"{skill}/{rel}")
+        try:
+            out[rel] = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise Unsupported(
+                f"{skill}/{rel}: not UTF-8 text, which Skill Workshop refuses"
+            ) from exc
     return out
 
 
@@ -465,6 +470,15 @@ def _check(skill: str, bundle: Bundle) -> None:
             raise Unsupported(f"{skill}/{rel}: nested deeper than Skill Workshop allows")
         if "\0" in bundle[rel]:
             raise Unsupported(f"{skill}/{rel}: not a text file")
+    for rel, text in bundle.items():
+        found = redact_text(text)[1]
+        if found:  # never hand what looks like a secret to another program
+            kinds = ", ".join(sorted(found))
+            log.warning("workshop: %s/%s holds what looks like a secret (%s)", skill, rel, kinds)
+            raise Unsupported(
+                f"{skill}/{rel} holds what looks like a secret ({kinds}); not proposed to "
+                "OpenClaw: remove it from the proposal"
+            )
 
 
 def bundles(
@@ -622,11 +636,18 @@ def _decision(run: _Run, pid: str) -> str | None:
 def _hand_over(
     run: _Run, skill: str, workshop_id: str, entry: dict[str, Any], version: str
 ) -> None:
-    target = entry.get("target") if isinstance(entry.get("target"), dict) else {}
+    """Record that the Workshop holds `skill` for us now, and where (`list` does not say:
+    then `inspect` does)."""
+    target = entry.get("target")
+    if not isinstance(target, dict):
+        with contextlib.suppress(WorkshopError):
+            record = run.ws.call("inspect", workshop_id).get("record")
+            target = record.get("target") if isinstance(record, dict) else None
+    skill_dir = target.get("skillDir") if isinstance(target, dict) else None
     run.side["handed_over"][skill] = {
         "proposal": workshop_id,
         "version": version,
-        "skill_dir": (target or {}).get("skillDir"),
+        "skill_dir": skill_dir if isinstance(skill_dir, str) else None,
         "at": _now(),
     }
 
@@ -759,11 +780,16 @@ def _submit(run: _Run, proposal: ProposalLike) -> None:
         run.report.submitted.append(f"{proposal.id}: {skill} -> {record_['id']} ({kind})")
 
 
+def _held_live(held: dict[str, Any]) -> bool:
+    """Whether the Workshop still has a handed-over skill (its folder, when we know it)."""
+    skill_dir = held.get("skill_dir")
+    return not isinstance(skill_dir, str) or (Path(skill_dir) / SKILL_FILE).is_file()
+
+
 def _kind(run: _Run, skill: str, subject: str) -> tuple[str, list[str]]:
     """propose-update for a skill the Workshop holds for us, else propose-create."""
     held = run.side["handed_over"].get(skill)
-    skill_dir = held.get("skill_dir") if isinstance(held, dict) else None
-    if held is not None and (not skill_dir or (Path(skill_dir) / SKILL_FILE).is_file()):
+    if isinstance(held, dict) and _held_live(held):
         return "propose-update", [skill, "--description", _description(subject)]
     return "propose-create", ["--name", skill, "--description", _description(subject)]
 
@@ -776,17 +802,24 @@ def _deliver(run: _Run) -> None:
     for skill, held in sorted(run.side["handed_over"].items()):
         if skill in busy or not isinstance(held, dict):
             continue
-        bundle = _current(run.root, skill)
-        if not bundle:
-            run.report.waiting.append(
-                f"{skill}: removed from the skills repository; the Workshop keeps its copy "
-                "(remove it in OpenClaw if it should go)"
-            )
-            continue
-        version = _digest(bundle)
-        if held.get("version") == version:
-            continue
         try:
+            bundle = _current(run.root, skill)
+            if not bundle:  # said once: the hand-over ends, the Workshop's copy stays
+                del run.side["handed_over"][skill]
+                run.report.waiting.append(
+                    f"{skill}: removed from the skills repository; OpenClaw's Workshop keeps "
+                    "its copy (remove it in OpenClaw if it should go)"
+                )
+                continue
+            version = _digest(bundle)
+            if held.get("version") == version:
+                continue
+            if not _held_live(held):
+                run.report.waiting.append(
+                    f"{skill}: removed from OpenClaw's Workshop, so its accepted change is not "
+                    "put back there"
+                )
+                continue
             workshop_id = (
                 held.get("delivering") if held.get("delivering_version") == version else None
             )
@@ -799,7 +832,7 @@ def _deliver(run: _Run) -> None:
             entry = applied.get("record")
             _hand_over(run, skill, workshop_id, entry if isinstance(entry, dict) else {}, version)
             run.report.delivered.append(f"{skill} ({workshop_id})")
-        except (Unsupported, WorkshopError) as exc:
+        except (AcontextError, OSError) as exc:
             run.report.errors.append(f"{skill}: the accepted change did not reach OpenClaw: {exc}")
         run.save()
 
