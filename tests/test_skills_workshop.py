@@ -355,3 +355,22 @@ def test_a_broken_state_file_is_refused_not_overwritten(env: Env) -> None:
 def test_parse_version() -> None:
     assert workshop.parse_version("OpenClaw 2026.9.6 (eb377ac)") == (2026, 9, 6)
     assert workshop.parse_version("v1") is None
+
+
+def test_the_session_start_sync_leaves_handed_over_skills_to_the_workshop(env: Env) -> None:
+    from acontext_mcp.hooks.skill_sync import sync_agent_skills
+
+    _commit(env.settings, SKILL, "Runbook. Use when releasing.")
+    _commit(env.settings, "plain-skill", "Plain. Use always.")
+    held = {SKILL: {"proposal": "w1", "version": "v", "skill_dir": None}}
+    side = {"proposals": {}, "handed_over": held}
+    data = {"version": 1, "probe": {}, "openclaw": {str(env.state): side}}
+    (env.settings.home / workshop.STATE_FILE).write_text(json.dumps(data))
+
+    synced = sync_agent_skills(env.settings)
+
+    assert synced.changed
+    assert sorted(p.name for p in (env.state / "skills").iterdir()) == ["plain-skill"]
+    claude = env.settings.home.parent / "claude" / "skills"
+    assert {SKILL, "plain-skill"} <= {p.name for p in claude.iterdir()}
+    assert fake_openclaw.calls(env.bin) == []  # no openclaw process from a hook
