@@ -252,6 +252,12 @@ def test_a_proposal_the_workshop_cannot_take_waits_for_our_accept(env: Env) -> N
     assert fake_openclaw.proposals(env.bin) == {}
     assert token not in (env.settings.home / workshop.STATE_FILE).read_text()
 
+    env.api.add("p5", f"Runbook, token {token}", {f"{SKILL}/SKILL.md": NEW})  # in the subject
+    assert workshop.reconcile(env.settings, env.api).submitted
+    (sent,) = fake_openclaw.proposals(env.bin).values()
+    assert token not in sent["description"] and token not in sent["evidence"]
+    assert "[REDACTED:github_token]" in sent["description"]
+
 
 # --- error paths: clear errors, nothing lost, sync goes on ---
 

@@ -514,8 +514,8 @@ def _write_draft(folder: Path, bundle: Bundle) -> None:
 
 
 def _description(subject: str) -> str:
-    """At most MAX_DESCRIPTION_BYTES of UTF-8, on one line."""
-    text = one_line(subject, MAX_DESCRIPTION_BYTES) or "Learned by acontext-mcp"
+    """At most MAX_DESCRIPTION_BYTES of UTF-8, on one line, nothing secret."""
+    text = one_line(redact_text(subject)[0], MAX_DESCRIPTION_BYTES) or "Learned by acontext-mcp"
     while len(text.encode("utf-8")) > MAX_DESCRIPTION_BYTES:
         text = text[:-2] + "…"
     return text
@@ -754,7 +754,7 @@ def _submit(run: _Run, proposal: ProposalLike) -> None:
     wanted = bundles(run.root, list(proposal.skills), files)
     record = run.side["proposals"].setdefault(proposal.id, {"skills": {}})
     subs: dict[str, dict[str, Any]] = record["skills"]
-    evidence = f"acontext-mcp proposal {proposal.id}: {proposal.subject}"
+    evidence = f"acontext-mcp proposal {proposal.id}: {redact_text(proposal.subject)[0]}"
     for skill, bundle in wanted.items():
         version = _digest(bundle)
         sub = subs.get(skill)
