@@ -358,6 +358,12 @@ def test_a_broken_state_file_is_refused_not_overwritten(env: Env) -> None:
     assert path.read_text() == "{not json"
 
 
+def test_a_description_fits_the_workshop_limit() -> None:
+    text = workshop._description("Läuft überall — " * 40)
+    assert len(text.encode("utf-8")) <= workshop.MAX_DESCRIPTION_BYTES and text.endswith("…")
+    assert workshop._description("  ") == "Learned by acontext-mcp"
+
+
 def test_parse_version() -> None:
     assert workshop.parse_version("OpenClaw 2026.9.6 (eb377ac)") == (2026, 9, 6)
     assert workshop.parse_version("v1") is None

@@ -515,10 +515,12 @@ def _write_draft(folder: Path, bundle: Bundle) -> None:
 
 def _description(subject: str) -> str:
     """At most MAX_DESCRIPTION_BYTES of UTF-8, on one line, nothing secret."""
-    text = one_line(redact_text(subject)[0], MAX_DESCRIPTION_BYTES) or "Learned by acontext-mcp"
-    while len(text.encode("utf-8")) > MAX_DESCRIPTION_BYTES:
-        text = text[:-2] + "…"
-    return text
+    safe, limit = redact_text(subject)[0], MAX_DESCRIPTION_BYTES
+    text = one_line(safe, limit)
+    while len(text.encode("utf-8")) > MAX_DESCRIPTION_BYTES:  # multi-byte characters
+        limit -= 8
+        text = one_line(safe, limit)
+    return text or "Learned by acontext-mcp"
 
 
 # --- Reconcile ---
