@@ -3,7 +3,8 @@
 Cases, each the median of `--runs` runs in a temp data home and OPENCLAW_STATE_DIR:
 
   handed_over read     the one extra the session-start hooks pay when OpenClaw is synced into
-                       (a JSON read; 20 skills handed over), in microseconds
+                       (a JSON read; 20 skills handed over), in microseconds, and what
+                       importing its module costs beside importing skills/workshop.py
   reconcile, idle      no proposal, nothing handed over, the version probe cached: no
                        `openclaw` process at all
   reconcile, waiting   one proposal already submitted and still pending: one `workshop list`
@@ -23,6 +24,7 @@ import json
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -53,7 +55,7 @@ def _cases(label: str, command: list[str], runs: int, work: Path) -> None:
     from support.proposals_double import ProposalsDouble
 
     from acontext_mcp.config import Settings
-    from acontext_mcp.skills import workshop
+    from acontext_mcp.skills import handover, workshop
     from acontext_mcp.skills.repo import ensure_repo
 
     home = work / label
@@ -72,7 +74,7 @@ def _cases(label: str, command: list[str], runs: int, work: Path) -> None:
 
     name = "bench-skill"
     api.add("p1", "Bench proposal", {f"{name}/SKILL.md": SKILL_MD.format(name=name)})
-    state_file = settings.home / workshop.STATE_FILE
+    state_file = settings.home / handover.STATE_FILE
     probed = json.loads(state_file.read_text())
 
     def reset() -> None:
@@ -88,7 +90,7 @@ def _cases(label: str, command: list[str], runs: int, work: Path) -> None:
 
 def _handed_over(runs: int, work: Path) -> None:
     from acontext_mcp.config import Settings
-    from acontext_mcp.skills import workshop
+    from acontext_mcp.skills import handover
 
     state = work / "ho-state"
     state.mkdir()
@@ -102,13 +104,28 @@ def _handed_over(runs: int, work: Path) -> None:
         "probe": {},
         "openclaw": {str(state): {"proposals": {}, "handed_over": held}},
     }
-    (settings.home / workshop.STATE_FILE).write_text(json.dumps(data))
+    (settings.home / handover.STATE_FILE).write_text(json.dumps(data))
     reads = []
     for _ in range(runs * 200):
         started = time.perf_counter()
-        assert len(workshop.handed_over(settings, state)) == 20
+        assert len(handover.handed_over(settings, state)) == 20
         reads.append((time.perf_counter() - started) * 1e6)
     print(f"handed_over read (20 skills): {statistics.median(reads):.1f} us median")
+
+
+def _import_ms(module: str, runs: int) -> float:
+    """Importing `module` in a fresh interpreter after what the hooks' sync already loads."""
+    code = (
+        "import time, acontext_mcp.skills.sync, acontext_mcp.hooks.skill_sync\n"
+        f"t = time.perf_counter(); import {module}\n"
+        "print((time.perf_counter() - t) * 1000)"
+    )
+    out = [
+        float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=True).stdout)
+        for _ in range(runs)
+    ]  # fmt: skip
+    return statistics.median(out)
 
 
 def main() -> None:
@@ -123,6 +140,8 @@ def main() -> None:
         work = Path(tmp)
         os.environ["HOME"] = str(work / "user")
         _handed_over(args.runs, work)
+        for module in ("acontext_mcp.skills.handover", "acontext_mcp.skills.workshop"):
+            print(f"import {module} after sync: {_import_ms(module, args.runs):.2f} ms median")
         fake = fake_openclaw.install(work / "fake-bin")
         _cases("fake", [str(fake)], args.runs, work)
         real = args.openclaw or (

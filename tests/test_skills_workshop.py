@@ -18,7 +18,7 @@ from support import fake_openclaw
 from support.proposals_double import ProposalsDouble
 
 from acontext_mcp.config import Settings
-from acontext_mcp.skills import workshop
+from acontext_mcp.skills import handover, workshop
 from acontext_mcp.skills.sync import sync_all, targets
 
 SKILL = "quokka-runbook"
@@ -41,7 +41,7 @@ class Env:
         return [c[2] if c[0] == "skills" else c[0] for c in fake_openclaw.calls(self.bin)]
 
     def record(self) -> dict:
-        data = json.loads((self.settings.home / workshop.STATE_FILE).read_text())
+        data = json.loads((self.settings.home / handover.STATE_FILE).read_text())
         return data["openclaw"][str(self.state)]
 
 
@@ -128,7 +128,7 @@ def test_applied_in_openclaw_accepts_ours_and_hands_the_skill_over(env: Env) -> 
     assert (env.live / SKILL / "SKILL.md").read_text() == NEW  # live in OpenClaw's Workshop
     # Handed over: our copy (which would outrank the Workshop's) is taken back ...
     assert SKILL in oc.removed and not (env.state / "skills" / SKILL).exists()
-    assert workshop.handed_over(env.settings) == {SKILL}
+    assert handover.handed_over(env.settings) == {SKILL}
     # ... Claude Code still gets it, and later syncs leave OpenClaw's folder alone.
     claude = env.settings.home.parent / "claude" / "skills" / SKILL / "SKILL.md"
     assert claude.read_text() == NEW
@@ -162,7 +162,7 @@ def test_applied_in_openclaw_accepts_ours_and_hands_the_skill_over(env: Env) -> 
     shutil.rmtree(env.settings.skills_dir / SKILL)
     ended = workshop.reconcile(env.settings, env.api)
     assert "removed from the skills repository" in ended.waiting[0]
-    assert workshop.handed_over(env.settings) == set()
+    assert handover.handed_over(env.settings) == set()
     assert not workshop.reconcile(env.settings, env.api).waiting
 
 
@@ -178,7 +178,7 @@ def test_rejected_in_openclaw_rejects_ours_with_its_reason(env: Env) -> None:
     ((pid, reason),) = env.api.rejected
     assert pid == "p1" and "Not reusable here" in (reason or "") and wid in (reason or "")
     assert env.record()["proposals"] == {}
-    assert workshop.handed_over(env.settings) == set()
+    assert handover.handed_over(env.settings) == set()
 
 
 def test_our_accept_and_reject_reach_the_workshop(env: Env) -> None:
@@ -191,7 +191,7 @@ def test_our_accept_and_reject_reach_the_workshop(env: Env) -> None:
     done = workshop.follow_decision(env.settings, "p1", "accepted")
     assert done.applied and done.ok, done
     assert fake_openclaw.proposals(env.bin)[ids[SKILL]]["status"] == "applied"
-    assert workshop.handed_over(env.settings) == {SKILL}
+    assert handover.handed_over(env.settings) == {SKILL}
 
     env.api.reject(env.settings.skills_dir, "p2", reason="wrong")  # not followed at once:
     report = workshop.reconcile(env.settings, env.api)  # the next reconcile finds it
@@ -250,7 +250,7 @@ def test_a_proposal_the_workshop_cannot_take_waits_for_our_accept(env: Env) -> N
     assert "secret (github_token)" in leaky and token not in leaky
     assert "run.sh: a link" in linked
     assert fake_openclaw.proposals(env.bin) == {}
-    assert token not in (env.settings.home / workshop.STATE_FILE).read_text()
+    assert token not in (env.settings.home / handover.STATE_FILE).read_text()
 
     env.api.add("p5", f"Runbook, token {token}", {f"{SKILL}/SKILL.md": NEW})  # in the subject
     assert workshop.reconcile(env.settings, env.api).submitted
@@ -347,12 +347,12 @@ def test_garbage_output_is_a_clear_error(env: Env) -> None:
 
 def test_a_broken_state_file_is_refused_not_overwritten(env: Env) -> None:
     env.api.add("p1", "Runbook", {f"{SKILL}/SKILL.md": NEW})
-    path = env.settings.home / workshop.STATE_FILE
+    path = env.settings.home / handover.STATE_FILE
     path.write_text("{not json")
     report = workshop.reconcile(env.settings, env.api)
     assert "move it away to start over" in report.errors[0]
     assert path.read_text() == "{not json"
-    assert workshop.handed_over(env.settings) == set()
+    assert handover.handed_over(env.settings) == set()
     assert fake_openclaw.proposals(env.bin) == {}
     _sync_still_works(env)
     assert path.read_text() == "{not json"
@@ -377,7 +377,7 @@ def test_the_session_start_sync_leaves_handed_over_skills_to_the_workshop(env: E
     held = {SKILL: {"proposal": "w1", "version": "v", "skill_dir": None}}
     side = {"proposals": {}, "handed_over": held}
     data = {"version": 1, "probe": {}, "openclaw": {str(env.state): side}}
-    (env.settings.home / workshop.STATE_FILE).write_text(json.dumps(data))
+    (env.settings.home / handover.STATE_FILE).write_text(json.dumps(data))
 
     synced = sync_agent_skills(env.settings)
 

@@ -192,7 +192,7 @@ def targets(settings: Settings, *, project_dir: str | Path | None = None) -> lis
     state = openclaw_state_dir()
     held: frozenset[str] = frozenset()
     if state.is_dir():
-        from acontext_mcp.skills.workshop import handed_over
+        from acontext_mcp.skills.handover import handed_over
 
         dirs.append(("openclaw", "shared", state / "skills"))
         held = handed_over(settings, state)

@@ -28,7 +28,7 @@ What was submitted is remembered in `<home>/workshop.json` (written atomically),
 state dir and proposal version, so nothing is submitted twice. Detecting the Workshop costs one
 `openclaw --version`, cached there until the executable changes; a reconcile with no proposal
 and nothing handed over runs no `openclaw` at all. Never called from a hook: each `openclaw`
-call takes seconds. Only `handed_over` (a JSON read) is used by the hooks' sync.
+call takes seconds. The hooks' sync reads only the hand-overs (skills/handover.py).
 
 Failures (no `openclaw`, a non-zero exit, output that is not the JSON we expect) are reported
 in the WorkshopReport and logged; the proposal stays pending for `acontext-mcp skills accept`,
@@ -57,6 +57,7 @@ from acontext_mcp.errors import AcontextError
 from acontext_mcp.fsio import replace_file
 from acontext_mcp.privacy.redact import redact_text
 from acontext_mcp.skills import SKILL_FILE
+from acontext_mcp.skills.handover import STATE_FILE, state_path
 from acontext_mcp.text import one_line
 
 try:  # POSIX: one reconcile at a time per data home
@@ -66,7 +67,6 @@ except ImportError:  # pragma: no cover - Windows
 
 log = logging.getLogger(__name__)
 
-STATE_FILE = "workshop.json"
 STATE_VERSION = 1
 MIN_VERSION = (2026, 6, 1)  # the first OpenClaw release with Skill Workshop
 PROPOSAL_FILE = "PROPOSAL.md"  # what the Workshop calls a pending SKILL.md
@@ -176,10 +176,6 @@ class WorkshopReport:
 # --- The state file ---
 
 
-def _state_path(settings: Settings) -> Path:
-    return settings.home / STATE_FILE
-
-
 def _empty() -> dict[str, Any]:
     return {"version": STATE_VERSION, "probe": {}, "openclaw": {}}
 
@@ -187,7 +183,7 @@ def _empty() -> dict[str, Any]:
 def _load(settings: Settings) -> dict[str, Any]:
     """The state file; a missing one is empty. A broken one is refused (its records are what
     keep proposals from being submitted twice): the error says how to start over."""
-    path = _state_path(settings)
+    path = state_path(settings)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -204,7 +200,7 @@ def _load(settings: Settings) -> dict[str, Any]:
 
 
 def _save(settings: Settings, data: dict[str, Any]) -> None:
-    path = _state_path(settings)
+    path = state_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     text = json.dumps(data, indent=2, sort_keys=True) + "\n"
     replace_file(path, text.encode("utf-8"), prefix=f".{path.name}.tmp-")
@@ -230,26 +226,6 @@ def _side(data: dict[str, Any], state_dir: Path) -> dict[str, Any]:
     side.setdefault("proposals", {})
     side.setdefault("handed_over", {})
     return side
-
-
-def handed_over(settings: Settings, state_dir: Path | None = None) -> frozenset[str]:
-    """Skills the Workshop of this OpenClaw state dir holds for us: sync leaves them out of
-    OpenClaw's shared folder. Cheap (one JSON read) and never raises: the hooks use it."""
-    state_dir = state_dir or openclaw_state_dir()
-    try:
-        data = json.loads(_state_path(settings).read_text(encoding="utf-8"))
-        names = data["openclaw"][str(state_dir)]["handed_over"]
-    except FileNotFoundError:
-        return frozenset()
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        # Debug only: hooks call this, and reconcile reports a broken file loudly.
-        log.debug("skill sync: no Workshop hand-overs read from %s (%r)", settings.home, exc)
-        return frozenset()
-    return (
-        frozenset(n for n in names if isinstance(n, str))
-        if isinstance(names, dict)
-        else frozenset()
-    )
 
 
 # --- Finding and calling the Workshop ---

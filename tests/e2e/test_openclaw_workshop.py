@@ -30,7 +30,7 @@ from test_claude_code_skills import commit_skill
 from test_openclaw import _timed
 
 from acontext_mcp.config import Settings
-from acontext_mcp.skills import workshop
+from acontext_mcp.skills import handover, workshop
 from acontext_mcp.skills.sync import sync_all
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]  # the first run may npm install
@@ -149,7 +149,7 @@ def test_proposals_go_through_skill_workshop_and_both_sides_follow(
     assert "git tag" in (live / UPDATED / "scripts" / "tag.sh").read_text()
     assert body.strip() in (live / UPDATED / "SKILL.md").read_text()
     assert not (state / "skills" / UPDATED).exists()  # our copy no longer hides the Workshop's
-    assert workshop.handed_over(settings) == {UPDATED, OURS}
+    assert handover.handed_over(settings) == {UPDATED, OURS}
     after = cli.skills()
     assert after[UPDATED]["source"] == "openclaw-workshop"
     assert after[UPDATED]["description"] == NEW_DESCRIPTION
@@ -171,6 +171,6 @@ def test_proposals_go_through_skill_workshop_and_both_sides_follow(
 
 def workshop_ids(settings: Settings, state: Path) -> dict[str, str]:
     """Skill name -> the Workshop proposal id our state file recorded for it."""
-    data = json.loads((settings.home / workshop.STATE_FILE).read_text())
+    data = json.loads((settings.home / handover.STATE_FILE).read_text())
     records = data["openclaw"][str(state)]["proposals"]
     return {skill: sub["id"] for r in records.values() for skill, sub in r["skills"].items()}
