@@ -52,7 +52,7 @@ from acontext_mcp.user_config import CONFIG_FILE
 from acontext_mcp.user_config import load as load_user_config
 
 if TYPE_CHECKING:
-    from acontext_mcp.skills.workshop import ProposalsAPI
+    from acontext_mcp.skills.workshop import ProposalsAPI, WorkshopReport
 
 try:  # POSIX: one sync per target at a time
     import fcntl
@@ -89,7 +89,7 @@ class SyncReport:
     modified_by_user: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-    workshop: Any = None  # OpenClaw's target: the WorkshopReport of the reconcile before it
+    workshop: WorkshopReport | None = None  # OpenClaw's: the Workshop reconcile before it
 
     @property
     def ok(self) -> bool:
@@ -218,7 +218,7 @@ def sync_all(
     (skills.proposals) and an OpenClaw target, proposals first go through OpenClaw's Skill
     Workshop (skills/workshop.reconcile; its report rides on OpenClaw's SyncReport). Not for
     hooks: that costs `openclaw` calls of seconds each when there is something to do."""
-    workshop = None
+    workshop: WorkshopReport | None = None
     if proposals is not None and openclaw_state_dir().is_dir():
         from acontext_mcp.skills.workshop import reconcile
 
