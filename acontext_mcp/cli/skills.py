@@ -94,7 +94,9 @@ def cmd_skills(args: argparse.Namespace, settings: Settings) -> int:
     if action == "sync":
         from acontext_mcp.skills.sync import sync_all
 
-        reports = sync_all(settings, project_dir=args.project)
+        from acontext_mcp.skills import proposals
+
+        reports = sync_all(settings, project_dir=args.project, proposals=proposals)
         emit(
             args,
             [r.to_dict() for r in reports],
@@ -130,6 +132,9 @@ def _review(args: argparse.Namespace, settings: Settings) -> int:
     from acontext_mcp.skills import proposals
 
     if args.action == "proposals":
+        from acontext_mcp.skills import workshop
+
+        workshop.reconcile(settings, proposals)  # decisions taken in OpenClaw's Skill Workshop
         states = proposals.STATES if args.all else ("pending", "stale")
         found = [review.to_dict(p) for p in proposals.list_proposals(settings.skills_dir, states)]
         return emit(args, found, _proposals_text)

@@ -53,7 +53,10 @@ def sync_agent_skills(settings: Settings) -> SkillSync:
             (
                 target,
                 sync.sync_skills(
-                    settings.skills_dir, target.skills_dir, manifest_path=target.manifest_path
+                    settings.skills_dir,
+                    target.skills_dir,
+                    manifest_path=target.manifest_path,
+                    exclude=target.exclude,
                 ),
             )
             for target in sync.targets(settings)

@@ -520,9 +520,11 @@ def after_learning(settings: Settings) -> dict[str, Any]:
         log.warning("skills index refresh failed: %s", exc)
         done["index_error"] = str(exc)
     try:
+        from acontext_mcp.skills import proposals
         from acontext_mcp.skills.sync import sync_all
 
-        done["sync"] = [r.to_dict() for r in sync_all(settings)]
+        # With proposals: pending ones also go to OpenClaw's Skill Workshop (skills/workshop).
+        done["sync"] = [r.to_dict() for r in sync_all(settings, proposals=proposals)]
     except Exception as exc:
         log.warning("skills sync after learning failed: %s", exc)
         done["sync_error"] = str(exc)

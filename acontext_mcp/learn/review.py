@@ -163,11 +163,16 @@ def accept(conn: sqlite3.Connection, settings: Settings, proposal_id: str) -> di
     """Commit the proposal onto main, record it on its learnings, then index and sync."""
     from acontext_mcp.learn.pipeline import after_learning
 
+    from acontext_mcp.skills import workshop
+
     found = proposals.get(settings.skills_dir, proposal_id)
     sha = proposals.accept(settings.skills_dir, found.id)
     with atomic(conn):
         learning.review_proposal(conn, found.id, "accepted", commit_sha=sha)
-    return {"proposal": found.id, "state": "accepted", "commit": sha, **after_learning(settings)}
+    # Its Skill Workshop copy (OpenClaw) is applied first: the sync then hands the skill over.
+    handed = workshop.follow_decision(settings, found.id, "accepted")
+    out = {"proposal": found.id, "state": "accepted", "commit": sha, **after_learning(settings)}
+    return out | ({} if handed.unavailable else {"workshop": handed.to_dict()})
 
 
 def reject(
@@ -182,8 +187,11 @@ def reject(
     learner, which learns them against the skills as they are now (a stale proposal)."""
     from acontext_mcp.learn.pipeline import queue_space
 
+    from acontext_mcp.skills import workshop
+
     found = proposals.get(settings.skills_dir, proposal_id)
     proposals.reject(settings.skills_dir, found.id, reason)
+    workshop.follow_decision(settings, found.id, "rejected", reason)  # problems: in its report
     note = f"proposal {found.id} rejected" + (f": {reason}" if reason else "")
     with atomic(conn):
         count = learning.review_proposal(conn, found.id, "rejected", note=note)

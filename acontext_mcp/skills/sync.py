@@ -47,7 +47,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from acontext_mcp.config import Settings, claude_config_dir, openclaw_state_dir
 from acontext_mcp.errors import AcontextError
@@ -59,6 +59,9 @@ from acontext_mcp.skills import SKILL_FILE, contained
 from acontext_mcp.skills.gitstate import conflict_marker_line, operation_in_progress
 from acontext_mcp.user_config import CONFIG_FILE
 from acontext_mcp.user_config import load as load_user_config
+
+if TYPE_CHECKING:
+    from acontext_mcp.skills.workshop import ProposalsAPI, WorkshopReport
 
 try:  # POSIX: one sync per target at a time
     import fcntl
@@ -96,6 +99,7 @@ class SyncReport:
     modified_by_user: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    workshop: WorkshopReport | None = None  # OpenClaw's: the Workshop reconcile before it
 
     @property
     def ok(self) -> bool:
@@ -121,7 +125,8 @@ class SyncReport:
             items = getattr(self, key)
             if items:
                 parts.append(f"{len(items)} {label} ({'; '.join(items)})")
-        return f"{self.target}: {', '.join(parts) if parts else 'no skills to sync'}"
+        line = f"{self.target}: {', '.join(parts) if parts else 'no skills to sync'}"
+        return line if self.workshop is None else f"{line}\n{self.workshop.summary()}"
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"target": str(self.target)}
@@ -136,6 +141,8 @@ class SyncReport:
             "errors",
         ):
             out[key] = list(getattr(self, key))
+        if self.workshop is not None:
+            out["workshop"] = self.workshop.to_dict()
         return out
 
 
@@ -150,6 +157,8 @@ class Target:
     scope: str  # "user" | "project" | "shared"
     skills_dir: Path
     manifest_path: Path
+    # Skills not copied here: OpenClaw's Skill Workshop holds them (skills/workshop.py).
+    exclude: frozenset[str] = frozenset()
 
 
 def manifest_path_for(settings: Settings, skills_dir: Path) -> Path:
@@ -180,7 +189,8 @@ def configured_project_dirs(settings: Settings) -> list[Path]:
 def targets(settings: Settings, *, project_dir: str | Path | None = None) -> list[Target]:
     """Where skills go: Claude Code's user folder always; `<project>/.claude/skills` for
     `project_dir` and each `sync.claude_code_project_dirs` entry of `<home>/config.json`;
-    OpenClaw's shared `<state dir>/skills` when OpenClaw's state dir exists."""
+    OpenClaw's shared `<state dir>/skills` when OpenClaw's state dir exists, without the
+    skills its Skill Workshop holds for us (skills/workshop.py)."""
     dirs: list[tuple[str, str, Path]] = [("claude-code", "user", claude_user_skills_dir())]
     projects = [Path(project_dir).expanduser()] if project_dir else []
     projects += configured_project_dirs(settings)
@@ -190,8 +200,12 @@ def targets(settings: Settings, *, project_dir: str | Path | None = None) -> lis
         else:
             log.warning("skill sync: project %s does not exist; skipped", project)
     state = openclaw_state_dir()
+    held: frozenset[str] = frozenset()
     if state.is_dir():
+        from acontext_mcp.skills.handover import handed_over
+
         dirs.append(("openclaw", "shared", state / "skills"))
+        held = handed_over(settings, state)
     out: list[Target] = []
     seen: set[Path] = set()
     for agent, scope, folder in dirs:
@@ -199,16 +213,35 @@ def targets(settings: Settings, *, project_dir: str | Path | None = None) -> lis
         if folder in seen:
             continue
         seen.add(folder)
-        out.append(Target(agent, scope, folder, manifest_path_for(settings, folder)))
+        exclude = held if agent == "openclaw" else frozenset()
+        out.append(Target(agent, scope, folder, manifest_path_for(settings, folder), exclude))
     return out
 
 
-def sync_all(settings: Settings, *, project_dir: str | Path | None = None) -> list[SyncReport]:
-    """Sync the skills directory into every target; one report per target."""
-    return [
-        sync_skills(settings.skills_dir, t.skills_dir, manifest_path=t.manifest_path)
-        for t in targets(settings, project_dir=project_dir)
-    ]
+def sync_all(
+    settings: Settings,
+    *,
+    project_dir: str | Path | None = None,
+    proposals: ProposalsAPI | None = None,
+) -> list[SyncReport]:
+    """Sync the skills directory into every target; one report per target. With `proposals`
+    (skills.proposals) and an OpenClaw target, proposals first go through OpenClaw's Skill
+    Workshop (skills/workshop.reconcile; its report rides on OpenClaw's SyncReport). Not for
+    hooks: that costs `openclaw` calls of seconds each when there is something to do."""
+    workshop: WorkshopReport | None = None
+    if proposals is not None and openclaw_state_dir().is_dir():
+        from acontext_mcp.skills.workshop import reconcile
+
+        workshop = reconcile(settings, proposals)  # may accept some: before the copies
+    reports = []
+    for t in targets(settings, project_dir=project_dir):
+        report = sync_skills(
+            settings.skills_dir, t.skills_dir, manifest_path=t.manifest_path, exclude=t.exclude
+        )
+        if t.agent == "openclaw":
+            report.workshop = workshop
+        reports.append(report)
+    return reports
 
 
 def unsync_all(settings: Settings) -> list[SyncReport]:
@@ -351,14 +384,17 @@ def _target_hashes(folder: Path) -> Hashes:
     return out
 
 
-def _source_skills(source_dir: Path, report: SyncReport) -> dict[str, Path]:
-    """Skill folders of the source: real folders holding SKILL.md, with a safe name."""
+def _source_skills(
+    source_dir: Path, report: SyncReport, exclude: frozenset[str] = frozenset()
+) -> dict[str, Path]:
+    """Skill folders of the source: real folders holding SKILL.md, with a safe name, and not
+    in `exclude` (held by someone else in this target: our copy goes, as for a removed skill)."""
     skills: dict[str, Path] = {}
     if not source_dir.is_dir():
         return skills
     for entry in sorted(source_dir.iterdir()):
         name = entry.name
-        if name.startswith("."):  # .git, the index DB, our own leftovers
+        if name.startswith(".") or name in exclude:  # .git, the index DB, our own leftovers
             continue
         if entry.is_symlink():
             if entry.is_dir():
@@ -455,12 +491,15 @@ def _stat_tree(root: str, rel: str, cutoff: int, rows: list[list[Any]]) -> bool:
     return all(_stat_tree(os.path.join(root, n), f"{rel}/{n}", cutoff, rows) for n in names)
 
 
-def _fingerprint(source: Path, target: Path, owned: Iterable[str]) -> list[list[Any]] | None:
+def _fingerprint(
+    source: Path, target: Path, owned: Iterable[str], exclude: frozenset[str] = frozenset()
+) -> list[list[Any]] | None:
     """What the sync would read, by stat: the source's skill folders (hidden entries, .git
     included, only by name), every top-level entry of the target, and the files of the
-    target folders the source or the manifest names. None when a file is too fresh."""
+    target folders the source or the manifest names; and the excluded names. None when a
+    file is too fresh."""
     cutoff = time.time_ns() - int(FRESH_SECONDS * 1e9)
-    rows: list[list[Any]] = []
+    rows: list[list[Any]] = [["exclude", *sorted(exclude)]] if exclude else []
     try:
         with os.scandir(source) as entries:
             source_names = sorted(e.name for e in entries)
@@ -587,11 +626,18 @@ def _withdraw(
     report.removed.append(name)
 
 
-def sync_skills(source_dir: Path, target_dir: Path, *, manifest_path: Path) -> SyncReport:
+def sync_skills(
+    source_dir: Path,
+    target_dir: Path,
+    *,
+    manifest_path: Path,
+    exclude: frozenset[str] = frozenset(),
+) -> SyncReport:
     """Copy every skill folder of `source_dir` into `target_dir`, as the module doc says.
 
     Per-skill file errors are reported and the rest continues; any other exception leaves
-    the target consistent (no half-written skill) for the next sync to complete.
+    the target consistent (no half-written skill) for the next sync to complete. Skills in
+    `exclude` are treated as not in the source.
     """
     source_dir = Path(os.path.abspath(source_dir))
     target_dir = Path(os.path.abspath(target_dir))
@@ -607,7 +653,7 @@ def sync_skills(source_dir: Path, target_dir: Path, *, manifest_path: Path) -> S
     try:
         user_mkdir(target_dir)
         with _locked(manifest_path):
-            _sync_locked(source_dir, target_dir, manifest_path, report)
+            _sync_locked(source_dir, target_dir, manifest_path, report, exclude)
     except (OSError, ValueError) as exc:
         report.errors.append(str(exc))
     if report.errors:
@@ -615,7 +661,13 @@ def sync_skills(source_dir: Path, target_dir: Path, *, manifest_path: Path) -> S
     return report
 
 
-def _sync_locked(source: Path, target: Path, manifest_path: Path, report: SyncReport) -> None:
+def _sync_locked(
+    source: Path,
+    target: Path,
+    manifest_path: Path,
+    report: SyncReport,
+    exclude: frozenset[str] = frozenset(),
+) -> None:
     busy = operation_in_progress(source)
     if busy is not None:  # half-merged files must not reach the agents; copies stay as they are
         report.errors.append(f"{busy}; then sync again. Nothing was synced")
@@ -625,7 +677,7 @@ def _sync_locked(source: Path, target: Path, manifest_path: Path, report: SyncRe
     # A new redactor (an upgrade) judges every file once: no replay, no trusted copy.
     trusted = bool(scanner_version()) and manifest.get(SCANNER) == scanner_version()
     secret: set[str] = set()  # source skills left out for holding a secret
-    if trusted and _replay(manifest, _fingerprint(source, target, owned), report):
+    if trusted and _replay(manifest, _fingerprint(source, target, owned, exclude), report):
         return
     manifest[SCANNER] = scanner_version()  # what this sync copies or keeps, it scanned
     # Saved mid-sync, the manifest must not claim a fingerprint: a crash would leave it stale.
@@ -633,7 +685,7 @@ def _sync_locked(source: Path, target: Path, manifest_path: Path, report: SyncRe
     _recover(target, set(owned))
     pid = os.getpid()
 
-    sources = _source_skills(source, report)
+    sources = _source_skills(source, report, exclude)
     for name, folder in sources.items():
         final = target / name
         exists = os.path.lexists(final)
@@ -716,7 +768,7 @@ def _sync_locked(source: Path, target: Path, manifest_path: Path, report: SyncRe
             continue
         report.removed.append(name)
 
-    fingerprint = None if report.errors else _fingerprint(source, target, owned)
+    fingerprint = None if report.errors else _fingerprint(source, target, owned, exclude)
     if fingerprint is not None:
         done = sorted(report.unchanged + report.written + report.updated)
         last = {key: list(getattr(report, key)) for key in _REPLAYED}
