@@ -92,9 +92,8 @@ def cmd_skills(args: argparse.Namespace, settings: Settings) -> int:
         result = repo.pull(root) if action == "pull" else repo.push(root)
         return emit(args, result, lambda v: f"{action}: {v['status']}")
     if action == "sync":
-        from acontext_mcp.skills.sync import sync_all
-
         from acontext_mcp.skills import proposals
+        from acontext_mcp.skills.sync import sync_all
 
         reports = sync_all(settings, project_dir=args.project, proposals=proposals)
         emit(

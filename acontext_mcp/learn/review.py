@@ -162,7 +162,6 @@ def show(conn: sqlite3.Connection, settings: Settings, proposal_id: str) -> dict
 def accept(conn: sqlite3.Connection, settings: Settings, proposal_id: str) -> dict[str, Any]:
     """Commit the proposal onto main, record it on its learnings, then index and sync."""
     from acontext_mcp.learn.pipeline import after_learning
-
     from acontext_mcp.skills import workshop
 
     found = proposals.get(settings.skills_dir, proposal_id)
@@ -186,7 +185,6 @@ def reject(
     """Set the proposal aside with `reason`; with `relearn`, its learnings wait again for the
     learner, which learns them against the skills as they are now (a stale proposal)."""
     from acontext_mcp.learn.pipeline import queue_space
-
     from acontext_mcp.skills import workshop
 
     found = proposals.get(settings.skills_dir, proposal_id)
