@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from acontext_mcp.config import Settings
+from acontext_mcp.store import turns
 from acontext_mcp.store.db import open_db
 from acontext_mcp.store.events import list_events
 from acontext_mcp.store.sessions import ensure_session
@@ -203,6 +204,27 @@ class TestBrief:
         answer = json.loads(proc.stdout)
         assert "Migrate the exporter to streaming CSV" in answer["additionalContext"]
         assert PROJECT in answer["additionalContext"]
+
+    def test_the_session_asking_is_not_one_of_its_recent_sessions(self, home: Path) -> None:
+        assert hook("agent_end", RUN1, home).returncode == 0  # this session's first run
+        conn = open_db(_settings(home))
+        try:
+            ensure_session(conn, "earlier", agent="claude-code", project_dir=PROJECT)
+            turns.store_turn(
+                conn,
+                _settings(home),
+                [{"role": "user", "content": "Rotate the staging certificates"}],
+                session_id="earlier",
+                agent="claude-code",
+            )
+        finally:
+            conn.close()
+        proc = hook("before_prompt_build", fixture("run2_before_prompt_build"), home)
+        assert proc.returncode == 0, proc.stderr
+        brief = json.loads(proc.stdout)["additionalContext"]
+        assert "Recent sessions in this project" in brief
+        assert "Rotate the staging certificates" in brief  # the other session is there
+        assert "List my skills and say hi" not in brief  # this session's own request is not
 
     def test_no_earlier_work_means_no_output(self, home: Path) -> None:
         proc = hook("before_prompt_build", fixture("run1_before_prompt_build"), home)
