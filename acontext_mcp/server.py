@@ -132,9 +132,29 @@ def paged_listing(listing: Json, limit: int, cursor: str | None) -> Json:
     return page
 
 
+# Methods MCPServer serves by default that we do not use: with no handler, initialize
+# advertises neither resources nor prompts, and clients (OpenClaw turns each into a tool)
+# show nothing empty. Skills may be served as resources later; advertise them then.
+UNSERVED_METHODS = (
+    "prompts/list",
+    "prompts/get",
+    "resources/list",
+    "resources/templates/list",
+    "resources/read",
+    "resources/subscribe",
+    "resources/unsubscribe",
+)
+
+
 class SlimMCPServer(MCPServer):
-    """MCPServer whose tools/list answer carries slimmed schemas (see `slim_schema`) and whose
-    stdio reader answers every line (see `stdio_guard`)."""
+    """MCPServer whose tools/list answer carries slimmed schemas (see `slim_schema`), whose
+    stdio reader answers every line (see `stdio_guard`), and which advertises tools only."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        handlers = self._lowlevel_server._request_handlers  # no public way to drop one
+        for method in UNSERVED_METHODS:
+            handlers.pop(method, None)
 
     async def run_stdio_async(self) -> None:
         low = self._lowlevel_server
@@ -251,7 +271,11 @@ def build_server(settings: Settings) -> MCPServer:
                 state.pop("pool").close()
 
     server = SlimMCPServer(
-        "acontext-mcp", version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan
+        "acontext-mcp",
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        lifespan=lifespan,
+        subscriptions=False,  # the tool list never changes: nothing to listen for
     )
 
     def tool(description: str, annotations: ToolAnnotations) -> Callable[[F], F]:

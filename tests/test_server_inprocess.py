@@ -8,7 +8,7 @@ from typing import Any
 
 import anyio
 import pytest
-from mcp import Client
+from mcp import Client, MCPError
 from samples import TOOLS
 
 from acontext_mcp.config import Settings
@@ -85,6 +85,19 @@ async def test_both_protocol_eras_list_every_tool_with_truthful_annotations(
     params = tools["store_turn"].input_schema["properties"]
     assert set(params) == {"messages", "format", "session_id", "meta"}
     assert params["format"]["enum"] == ["openai", "anthropic", "gemini", "acontext"]
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_only_tools_are_advertised_because_only_tools_are_served(server, mode: str) -> None:
+    """OpenClaw turns each advertised resource and prompt method into a tool of its own."""
+    async with Client(server, mode=mode) as client:
+        caps = client.server_capabilities
+        assert caps.tools is not None and caps.tools.list_changed is False
+        assert caps.resources is None and caps.prompts is None
+        for ask in (client.list_resources, client.list_prompts):
+            with pytest.raises(MCPError, match="Method not found"):
+                await ask()
+        assert (await client.list_tools()).tools  # what is advertised is served
 
 
 async def test_a_turn_stored_as_openai_reads_back_in_every_format(server) -> None:
