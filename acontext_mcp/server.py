@@ -18,11 +18,11 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult, InputRequiredResult, ToolAnnotations
 from mcp.types import Tool as MCPTool
-from mcp.types import ToolAnnotations
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
-from acontext_mcp import __version__
+from acontext_mcp import __version__, tool_args
 from acontext_mcp.config import Settings
 from acontext_mcp.disk import files as disk_files
 from acontext_mcp.disk import search as disk_search
@@ -160,6 +160,25 @@ class SlimMCPServer(MCPServer):
         low = self._lowlevel_server
         async with guarded_stdio() as (read_stream, write_stream):
             await low.run(read_stream, write_stream, low.create_initialization_options())
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Any = None
+    ) -> CallToolResult | InputRequiredResult:
+        """Refuse arguments the tool does not take, and say in plain words which argument is
+        wrong and what to send instead (see `tool_args`)."""
+        tool = self._tool_manager.get_tool(name)
+        if tool is not None and (
+            unknown := tool_args.unknown_arguments(name, arguments, tool.parameters)
+        ):
+            raise ToolError(f"Error executing tool {name}: {unknown}")
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            cause = exc.__cause__
+            if tool is None or not isinstance(cause, ValidationError):
+                raise
+            plain = tool_args.explain(cause, tool.parameters)
+            raise ToolError(f"Error executing tool {name}: {plain}") from cause
 
     async def list_tools(self) -> list[MCPTool]:
         slimmed = []

@@ -212,6 +212,54 @@ async def test_bad_input_gets_an_error_the_model_can_act_on(
     assert "internal error" not in text
 
 
+RAW_PYDANTIC = ("validation error", "Arguments", "pydantic.dev", "http", "[type=", "input_value")
+
+
+@pytest.mark.parametrize(
+    ("tool", "args", "expected"),
+    [
+        ("list_sessions", {"limit": 0}, "'limit' must be at least 1 (got 0), or omit it for"),
+        ("list_sessions", {"limit": "ten"}, "'limit' must be a whole number (got 'ten')"),
+        ("search_skills", {"query": "x", "limit": 99}, "'limit' must be at most 50 (got 99)"),
+        ("get_messages", {}, "'session_id' is required"),
+        ("get_messages", {"session_id": "s", "format": "xml"}, "'format' must be one of 'openai'"),
+        ("list_tasks", {"status": ["done"]}, "'status[0]' must be one of 'pending'"),
+        ("store_turn", {"messages": "hi"}, "'messages' must be a list (JSON array) (got 'hi')"),
+        ("store_turn", {"messages": HELLO, "meta": "x"}, "'meta' must be an object"),
+        (
+            "list_sessions",
+            {"limitt": 5},
+            "unknown argument 'limitt' (did you mean 'limit'?); list_sessions accepts: limit, "
+            "cursor, project_dir",
+        ),
+        ("stats", {"verbose": True}, "unknown argument 'verbose'; stats takes no arguments"),
+        (
+            "get_skill_file",
+            {"name": "demo", "path": "../../etc/passwd"},
+            "climbs out of skill 'demo' with '..'; name a file inside the skill's folder",
+        ),
+    ],
+)
+async def test_refusals_name_the_argument_and_what_to_send_in_plain_words(
+    server, settings: Settings, tool: str, args: dict[str, Any], expected: str
+) -> None:
+    folder = settings.skills_dir / "demo"
+    folder.mkdir(parents=True)
+    (folder / "SKILL.md").write_text("---\nname: demo\ndescription: A demo.\n---\nBody\n")
+    async with Client(server) as client:
+        text = await error_text(client, tool, args)
+    assert expected in text, text
+    assert not [raw for raw in RAW_PYDANTIC if raw in text], text
+    assert "disk root" not in text
+
+
+async def test_an_unknown_argument_is_refused_before_the_tool_runs(server) -> None:
+    async with Client(server) as client:
+        text = await error_text(client, "store_turn", {"messages": HELLO, "sesion_id": "s1"})
+        assert "did you mean 'session_id'?" in text
+        assert (await call(client, "list_sessions"))["sessions"] == []  # nothing was stored
+
+
 async def test_disk_tools_write_read_list_glob_and_grep(server) -> None:
     async with Client(server, mode="legacy") as client:
         await call(client, "disk_write", {"path": "/notes/todo.md", "content": "# Todo\nship it\n"})
