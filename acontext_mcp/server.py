@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 from mcp.server import MCPServer
@@ -31,6 +32,7 @@ from acontext_mcp.observe.summary import render_tasks
 from acontext_mcp.observe.task_ops import session_tasks
 from acontext_mcp.scrub import scrub_paths, scrub_stderr_logs
 from acontext_mcp.skills import catalog
+from acontext_mcp.skills import defaults as skill_defaults
 from acontext_mcp.skills import index as skill_index
 from acontext_mcp.stdio_guard import guarded_stdio
 from acontext_mcp.store import sessions as session_store
@@ -274,6 +276,7 @@ def build_server(settings: Settings) -> MCPServer:
     """An MCPServer bound to one data home; the pool opens lazily on first use."""
     state: dict[str, Any] = {}
     opening = threading.Lock()  # sync tools run in worker threads: open the pool once
+    preparing = threading.Lock()
 
     def pool() -> ConnectionPool:
         with opening:
@@ -403,11 +406,21 @@ def build_server(settings: Settings) -> MCPServer:
 
     # --- Skills ---
 
+    def skills_dir() -> Path:
+        """The skills directory, with its repository and default skills made on first use
+        (`defaults.ensure_ready`): tried once per server, then a stat or nothing."""
+        if not state.get("skills_ready"):
+            with preparing:  # tools run in threads: one of them creates it
+                if not state.get("skills_ready"):
+                    skill_defaults.ensure_ready(settings)
+                    state["skills_ready"] = True
+        return settings.skills_dir
+
     @tool("List learned skills with one-line descriptions.", READ_ONLY)
     def list_skills(
         limit: Annotated[int, Field(ge=1, le=500)] = 100, cursor: Cursor = None
     ) -> SkillList:
-        skills = catalog.list_skills(settings.skills_dir)
+        skills = catalog.list_skills(skills_dir())
         start = (decode_cursor(cursor, kind="skills") or {}).get("o", 0)
         page = skills[start : start + limit]
         more = start + limit < len(skills)
@@ -416,20 +429,21 @@ def build_server(settings: Settings) -> MCPServer:
 
     @tool("Read a skill: its SKILL.md and file list.", READ_ONLY)
     def get_skill(name: Annotated[str, Field(description="Skill name")]) -> Json:
-        return catalog.get_skill(settings.skills_dir, name)
+        return catalog.get_skill(skills_dir(), name)
 
     @tool("Read one file of a skill.", READ_ONLY)
     def get_skill_file(
         name: Annotated[str, Field(description="Skill name")],
         path: Annotated[str, Field(description="Path inside the skill, e.g. SKILL.md")],
     ) -> Json:
-        return catalog.get_skill_file(settings.skills_dir, name, path)
+        return catalog.get_skill_file(skills_dir(), name, path)
 
     @tool("Ranked full-text search of skills; returns matching files.", READ_ONLY)
     def search_skills(
         query: Annotated[str, Field(description="Words to find")],
         limit: Annotated[int, Field(ge=1, le=50)] = 10,
     ) -> SkillSearch:
+        skills_dir()
         _refresh_index(settings, state)
         return SkillSearch(results=skill_index.search_by_skill(settings, query, limit=limit))
 
@@ -521,7 +535,7 @@ def build_server(settings: Settings) -> MCPServer:
     def stats() -> Json:
         with pool().connection() as conn:
             out = store_stats(conn, settings)
-        out["skills"] = len(catalog.list_skills(settings.skills_dir))
+        out["skills"] = len(catalog.list_skills(skills_dir()))
         out["home"] = str(settings.home)
         return out
 

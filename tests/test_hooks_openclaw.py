@@ -226,20 +226,36 @@ class TestBrief:
         assert "Rotate the staging certificates" in brief  # the other session is there
         assert "List my skills and say hi" not in brief  # this session's own request is not
 
-    def test_no_earlier_work_means_no_output(self, home: Path) -> None:
+    def test_no_earlier_work_means_only_the_default_skills(self, home: Path) -> None:
         proc = hook("before_prompt_build", fixture("run1_before_prompt_build"), home)
-        assert proc.returncode == 0 and proc.stdout == b""
+        assert proc.returncode == 0
+        brief = json.loads(proc.stdout)["additionalContext"]
+        assert "Recent tasks" not in brief and "Recent sessions" not in brief
+        assert "- daily-logs:" in brief and "- project-runbooks:" in brief
 
     def test_the_sessions_first_prompt_syncs_skills_into_openclaws_folder(self, home: Path) -> None:
         _skill(home)
         state = home.parent / "openclaw-state"
-        state.mkdir()  # OpenClaw is installed
+        state.mkdir()  # OpenClaw is installed; Claude Code is not
         proc = hook("before_prompt_build", fixture("run1_before_prompt_build"), home)
         assert proc.returncode == 0
         assert "deploy-runbook" in json.loads(proc.stdout)["additionalContext"]
         source = (home / "skills" / "deploy-runbook" / "SKILL.md").read_text()
-        for target in (state / "skills", home.parent / "claude-config" / "skills"):
-            assert (target / "deploy-runbook" / "SKILL.md").read_text() == source
+        assert (state / "skills" / "deploy-runbook" / "SKILL.md").read_text() == source
+        assert not (home.parent / "claude-config").exists()  # an OpenClaw-only machine
+        assert not (home.parent / "user" / ".claude").exists()
+
+    def test_claude_codes_folder_gets_copies_when_claude_code_is_there_too(
+        self, home: Path
+    ) -> None:
+        _skill(home)
+        (home.parent / "openclaw-state").mkdir()
+        (home.parent / "claude-config").mkdir()
+        assert (
+            hook("before_prompt_build", fixture("run1_before_prompt_build"), home).returncode == 0
+        )
+        for target in (home.parent / "openclaw-state", home.parent / "claude-config"):
+            assert (target / "skills" / "deploy-runbook" / "SKILL.md").is_file()
         log = (home / "logs" / "hooks.log").read_text()
         assert "skill sync:" in log and " failed" not in log
 
@@ -254,6 +270,7 @@ def test_the_handler_imports_nothing_heavy(home: Path) -> None:
         "assert not heavy, heavy\n"
     )
     _skill(home)  # so before_prompt_build syncs too
+    (home.parent / "claude-config").mkdir()  # into Claude Code's folder
     env = {
         **os.environ,
         "ACONTEXT_HOME": str(home),

@@ -13,6 +13,9 @@ from samples import TOOLS
 
 from acontext_mcp.config import Settings
 from acontext_mcp.server import build_server
+from acontext_mcp.skills import defaults as skill_defaults
+from acontext_mcp.skills.defaults import DEFAULT_SKILLS
+from acontext_mcp.skills.repo import ensure_repo, log
 from acontext_mcp.store import tasks as task_store
 from acontext_mcp.store.db import open_db
 from acontext_mcp.store.sessions import ensure_session
@@ -317,7 +320,7 @@ async def test_tasks_skills_and_stats(server, settings: Settings, tmp_path: Path
         by_session = await call(client, "list_tasks", {"session_id": "s1"})
         assert [t["order"] for t in by_session["tasks"]] == [1, 2]
         skills = await call(client, "list_skills")
-        assert skills["skills"][0]["name"] == "login-pages"
+        assert "login-pages" in [s["name"] for s in skills["skills"]]
         got = await call(client, "get_skill", {"name": "login-pages"})
         assert "CSRF" in got["content"]
         file = await call(client, "get_skill_file", {"name": "login-pages", "path": "SKILL.md"})
@@ -325,13 +328,43 @@ async def test_tasks_skills_and_stats(server, settings: Settings, tmp_path: Path
         found = await call(client, "search_skills", {"query": "csrf login"})
         assert found["results"][0]["name"] == "login-pages"
         stats = await call(client, "stats")
-        assert stats["sessions"] == 1 and stats["tasks"] == 2 and stats["skills"] == 1
+        assert stats["sessions"] == 1 and stats["tasks"] == 2
+        assert stats["skills"] == 1 + len(DEFAULT_SKILLS)  # the defaults came on first use
 
 
-async def test_an_empty_skills_directory_is_a_valid_answer(server) -> None:
+async def test_an_empty_skills_directory_is_a_valid_answer(server, settings: Settings) -> None:
+    ensure_repo(settings.skills_dir).close()  # a repository whose skills were all removed
     async with Client(server) as client:
         assert (await call(client, "list_skills"))["skills"] == []
         assert (await call(client, "search_skills", {"query": "anything"}))["results"] == []
+
+
+async def test_a_fresh_data_home_shows_the_default_skills_at_the_first_call(
+    server, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made: list[list[str]] = []
+    real = skill_defaults.prepare
+    monkeypatch.setattr(skill_defaults, "prepare", lambda s: made.append(real(s)) or made[-1])
+    async with Client(server) as client:
+        listed = await call(client, "list_skills")
+        assert sorted(s["name"] for s in listed["skills"]) == sorted(DEFAULT_SKILLS)
+        got = await call(client, "get_skill", {"name": "project-runbooks"})
+        assert "## Traps" in got["content"]
+        found = await call(client, "search_skills", {"query": "dated journal"})
+        assert found["results"][0]["name"] == "daily-logs"
+        assert (await call(client, "stats"))["skills"] == len(DEFAULT_SKILLS)
+    assert made == [list(DEFAULT_SKILLS)]  # created once; later calls cost no git
+    (entry,) = log(settings.skills_dir)
+    assert entry["subject"].startswith("Add default skills")
+
+
+async def test_an_existing_repository_is_not_touched_again(
+    server, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    skill_defaults.prepare(settings)
+    monkeypatch.setattr(skill_defaults, "prepare", lambda s: pytest.fail("prepare ran again"))
+    async with Client(server) as client:
+        assert len((await call(client, "list_skills"))["skills"]) == len(DEFAULT_SKILLS)
 
 
 async def test_tools_list_stays_small(server) -> None:

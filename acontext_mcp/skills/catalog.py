@@ -111,7 +111,7 @@ def get_skill_file(skills_dir: Path, name: str, path: str) -> dict[str, Any]:
     try:
         inner = normalize(path).lstrip("/")
     except PathEscape as exc:
-        raise InvalidInput(_in_skill_words(str(exc), name, path)) from None
+        raise PathEscape(_in_skill_words(str(exc), name, path)) from None
     if not inner:
         raise InvalidInput(f"{path!r} is the skill folder itself; name a file inside it")
     try:
