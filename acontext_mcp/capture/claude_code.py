@@ -300,15 +300,21 @@ class _Capture:
         return capture_gaps.in_gap(self.gaps, who, stamp)
 
     def _ensure_sessions(self, entries: list[Entry]) -> None:
+        """Create the session (and a subagent's parent) if new, starting when its transcript
+        does: an import of last month's sessions must not date them today."""
         project_dir = self.project_dir or next((e.cwd for e in entries if e.cwd), None)
+        at = _stamp(entries)
         if self.parent_id:
-            ensure_session(self.conn, self.parent_id, agent=self.agent, project_dir=project_dir)
+            ensure_session(
+                self.conn, self.parent_id, agent=self.agent, project_dir=project_dir, at=at
+            )
         ensure_session(
             self.conn,
             self.session_id,
             agent=self.agent,
             project_dir=project_dir,
             parent_id=self.parent_id,
+            at=at,
         )
 
     def _store(self, entries: list[Entry]) -> None:
@@ -332,12 +338,15 @@ class _Capture:
         redacted = [redact_message(message) for _, message in batch]
         messages = [m for m, _ in redacted]
         keys: list[str | None] = [e.key for e, _ in batch]
+        at = _stamp([e for e, _ in reversed(batch)])  # the session was active until then
         try:
             results = store_messages(
-                self.conn, self.settings, self.session_id, messages, fmt=FORMAT, keys=keys
+                self.conn, self.settings, self.session_id, messages, fmt=FORMAT, keys=keys, at=at
             )
         except TooLarge:
-            results = [self._store_one(e.key, m) for (e, _), m in zip(batch, messages, strict=True)]
+            results = [
+                self._store_one(e.key, m, at) for (e, _), m in zip(batch, messages, strict=True)
+            ]
         said: list[list[Any]] = []
         for (entry, _), result, (message, counted) in zip(batch, results, redacted, strict=True):
             if message["role"] != "assistant":
@@ -360,15 +369,15 @@ class _Capture:
         self.totals["stored"] += stored
         self.totals["duplicates"] += len(results) - stored
 
-    def _store_one(self, key: str, message: Message) -> dict[str, Any]:
+    def _store_one(self, key: str, message: Message, at: float | None) -> dict[str, Any]:
         """Trigger: a batch holds a message over the store's size cap. Why: refusing it would
         wedge the cursor forever. Outcome: that message is stored with its texts clipped."""
         args = (self.conn, self.settings, self.session_id)
         try:
-            return store_messages(*args, [message], fmt=FORMAT, keys=[key])[0]
+            return store_messages(*args, [message], fmt=FORMAT, keys=[key], at=at)[0]
         except TooLarge:
             clipped = clip_message(message, self.settings.max_message_bytes)
-            return store_messages(*args, [clipped], fmt=FORMAT, keys=[key])[0]
+            return store_messages(*args, [clipped], fmt=FORMAT, keys=[key], at=at)[0]
 
     def _store_event(self, entry: Entry) -> None:
         type_, data = entry.event  # type: ignore[misc]
@@ -382,6 +391,19 @@ class _Capture:
         add_event(self.conn, self.session_id, type_, data)
         self.step_redacted.update(counted)
         self.totals["events"] += 1
+
+
+def _stamp(entries: list[Entry]) -> float | None:
+    """When the first of `entries` that carries a readable stamp was written (epoch seconds),
+    or None (then the store uses now)."""
+    for entry in entries:
+        if entry.message is not None:
+            stamp = (entry.message.get("meta") or {}).get("timestamp")
+        else:
+            stamp = entry.event[1].get("timestamp") if entry.event else None
+        if stamp is not None and (when := capture_gaps.epoch(stamp)) is not None:
+            return when
+    return None
 
 
 def clip_message(message: Message, cap: int) -> Message:
