@@ -511,6 +511,10 @@ class TestCommandLine:
         assert second.returncode == 0, second.stderr
         counts = json.loads(second.stdout)
         assert (counts["stored"], counts["bytes_read"], counts["files_done"]) == (0, 0, 108)
+        assert counts["mb_per_s"] is None  # no throughput for nothing read
+        last = second.stderr.splitlines()[-1]
+        assert last.endswith("already there, nothing new since the last import"), last
+        assert "MB/s" not in last
         assert (counts["sessions"], counts["subagents"], counts["failed"]) == (107, 1, 0)
         assert store_count(home) == want
         status = json.loads(cli("status", "--json", home=home).stdout)

@@ -229,6 +229,7 @@ class _Capture:
         self.skipped: Counter[str] = Counter()
         self.redacted: Counter[str] = Counter()  # over the whole call
         self.step_redacted: Counter[str] = Counter()  # this step: becomes its redaction event
+        self.meta_memo: dict[tuple[str, str], tuple[Any, Counter[str]]] = {}
         self.totals: dict[str, Any] = {
             "stored": 0,
             "duplicates": 0,
@@ -335,7 +336,7 @@ class _Capture:
     def _store_messages(self, batch: list[tuple[Entry, Message]]) -> None:
         if not batch:
             return
-        redacted = [redact_message(message) for _, message in batch]
+        redacted = [self._redact(message) for _, message in batch]
         messages = [m for m, _ in redacted]
         keys: list[str | None] = [e.key for e, _ in batch]
         at = _stamp([e for e, _ in reversed(batch)])  # the session was active until then
@@ -369,6 +370,36 @@ class _Capture:
         self.totals["stored"] += stored
         self.totals["duplicates"] += len(results) - stored
 
+    def _redact(self, message: Message) -> tuple[Message, Counter[str]]:
+        """`redact_message`, with the transcript envelope in `meta` judged value by value.
+
+        Trigger: every captured message. Why: its meta holds about ten envelope strings
+        (uuids, a timestamp, cwd, branch, version), and scanning each for secrets cost more
+        than the message's own text. Outcome: a value in its field's known shape (a UUID, an
+        ISO stamp, a version...) cannot hold a secret and is kept as is; any other value is
+        redacted as before, once per distinct value in this call (cwd and branch repeat on
+        every line); parts are redacted in full."""
+        meta = message.get("meta")
+        if not isinstance(meta, dict):
+            return redact_message(message)
+        bare: Message = {"role": message["role"], "parts": message["parts"], "meta": {}}
+        red, counts = redact_message(bare)
+        out: dict[str, Any] = {}
+        for key, value in meta.items():
+            if _plain_envelope(key, value):
+                out[key] = value
+                continue
+            memo = (key, value) if isinstance(value, str) and len(value) <= 1024 else None
+            found = self.meta_memo.get(memo) if memo else None
+            if found is None:
+                found = redact_value({key: value})
+                if memo:
+                    self.meta_memo[memo] = found
+            out[key] = found[0][key]
+            counts.update(found[1])
+        red["meta"] = out
+        return red, counts
+
     def _store_one(self, key: str, message: Message, at: float | None) -> dict[str, Any]:
         """Trigger: a batch holds a message over the store's size cap. Why: refusing it would
         wedge the cursor forever. Outcome: that message is stored with its texts clipped."""
@@ -391,6 +422,35 @@ class _Capture:
         add_event(self.conn, self.session_id, type_, data)
         self.step_redacted.update(counted)
         self.totals["events"] += 1
+
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+# Envelope fields (claude_code_lines.ENVELOPE and what parsing adds) -> the shape a value must
+# have to be kept unscanned; cwd, gitBranch and anything unknown are always scanned.
+_ENVELOPE_SHAPES = {
+    "uuid": _UUID,
+    "parentUuid": _UUID,
+    "promptId": _UUID,
+    "logicalParentUuid": _UUID,
+    "agentId": re.compile(r"[0-9a-f]{6,40}"),
+    "timestamp": re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)?"),
+    "version": re.compile(r"\d{1,4}\.\d{1,4}\.\d{1,6}"),
+    "id": re.compile(r"msg_[0-9A-Za-z]{8,40}"),
+    "model": re.compile(r"claude-[a-z0-9.-]{1,60}|<synthetic>"),
+    "stop_reason": re.compile(r"[a-z_]{1,40}"),
+    "kind": re.compile(r"[a-z_]{1,20}"),
+}
+
+
+def _plain_envelope(key: str, value: Any) -> bool:
+    """Whether a meta value is a known envelope field in its known shape, or a flag: it cannot
+    hold a secret, so it need not be scanned."""
+    if isinstance(value, bool) or value is None:
+        return True
+    if key == "uuids" and isinstance(value, list):
+        return all(isinstance(v, str) and _UUID.fullmatch(v) for v in value)
+    shape = _ENVELOPE_SHAPES.get(key)
+    return shape is not None and isinstance(value, str) and shape.fullmatch(value) is not None
 
 
 def _stamp(entries: list[Entry]) -> float | None:
