@@ -35,7 +35,7 @@ from acontext_mcp.formats.parts import Message
 from acontext_mcp.privacy.redact import redact_message, redact_value
 from acontext_mcp.store.cursors import get_cursor, set_cursor
 from acontext_mcp.store.db import atomic, dumps
-from acontext_mcp.store.events import add_event, has_keyed_event
+from acontext_mcp.store.events import add_event, event_keys
 from acontext_mcp.store.messages import extend_message, next_position, store_messages
 from acontext_mcp.store.sessions import ensure_session
 
@@ -323,6 +323,7 @@ class _Capture:
         recorded position is where it happened. Secrets are redacted first; the counts of
         what was newly stored become one `redaction` event per step."""
         self.step_redacted = Counter()
+        self.event_keys: dict[str, set[str]] = {}  # read under this step's write lock
         batch: list[tuple[Entry, Message]] = []
         for entry in entries:
             if entry.message is not None:  # an entry is a message or an event, never both
@@ -412,14 +413,19 @@ class _Capture:
 
     def _store_event(self, entry: Entry) -> None:
         type_, data = entry.event  # type: ignore[misc]
-        data, counted = redact_value(data)
-        data = {**data, "key": entry.key}
-        # safe check-then-insert: we hold the write lock (BEGIN IMMEDIATE)
-        if has_keyed_event(self.conn, self.session_id, type_, entry.key):
+        # safe check-then-insert: we hold the write lock (BEGIN IMMEDIATE); the keys already
+        # stored are read once per step and type, not once per event
+        known = self.event_keys.get(type_)
+        if known is None:
+            known = self.event_keys[type_] = event_keys(self.conn, self.session_id, type_)
+        if entry.key in known:
             self.totals["duplicates"] += 1
             return
+        data, counted = redact_value(data)
+        data = {**data, "key": entry.key}
         data["position"] = next_position(self.conn, self.session_id)
         add_event(self.conn, self.session_id, type_, data)
+        known.add(entry.key)
         self.step_redacted.update(counted)
         self.totals["events"] += 1
 
