@@ -105,10 +105,13 @@ class TestExactlyOnce:
         assert len({m[2] for m in rows}) == len(rows)
 
     def test_repeated_and_reordered_payloads_change_nothing(self, home: Path) -> None:
-        for payload in (RUN2, RUN1, RUN2, RUN1):
+        assert hook("agent_end", RUN2, home).returncode == 0
+        at = _session_times(home)
+        for payload in (RUN1, RUN2, RUN1):
             proc = hook("agent_end", payload, home)
             assert proc.returncode == 0 and proc.stdout == b""
         assert [m[:2] for m in stored(home, SESSION)] == CONVERSATION
+        assert _session_times(home) == at  # resends stored nothing: the session did not move
 
     def test_identical_messages_of_one_conversation_stay_distinct(self, home: Path) -> None:
         yes = [
@@ -138,6 +141,17 @@ class TestExactlyOnce:
             conn.close()
         assert events[0][0] == "compaction" and events[0][1]["compactingCount"] == 6
         assert events[1][0] == "reset" and events[1][1]["reason"] == "new"
+
+
+def _session_times(home: Path) -> tuple[float, float]:
+    conn = sqlite3.connect(home / "acontext.db")
+    try:
+        row = conn.execute(
+            "SELECT created_at, updated_at FROM sessions WHERE id = ?", (SESSION,)
+        ).fetchone()
+    finally:
+        conn.close()
+    return row
 
 
 def _settings(home: Path) -> Settings:
