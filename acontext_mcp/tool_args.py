@@ -14,6 +14,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from acontext_mcp.text import clip
+
 _SHOWN = 40  # characters of a rejected value quoted back
 
 # pydantic error type -> what the argument must be, for the types our tools take
@@ -94,5 +96,4 @@ def _default(properties: dict[str, Any], name: str) -> str:
 
 
 def _shown(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
+    return clip(repr(value), _SHOWN)
