@@ -14,15 +14,16 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult, InputRequiredResult, ToolAnnotations
 from mcp.types import Tool as MCPTool
-from mcp.types import ToolAnnotations
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
-from acontext_mcp import __version__
+from acontext_mcp import __version__, tool_args
 from acontext_mcp.config import Settings
 from acontext_mcp.disk import files as disk_files
 from acontext_mcp.disk import search as disk_search
@@ -31,6 +32,7 @@ from acontext_mcp.observe.summary import render_tasks
 from acontext_mcp.observe.task_ops import session_tasks
 from acontext_mcp.scrub import scrub_paths, scrub_stderr_logs
 from acontext_mcp.skills import catalog
+from acontext_mcp.skills import defaults as skill_defaults
 from acontext_mcp.skills import index as skill_index
 from acontext_mcp.stdio_guard import guarded_stdio
 from acontext_mcp.store import sessions as session_store
@@ -132,14 +134,53 @@ def paged_listing(listing: Json, limit: int, cursor: str | None) -> Json:
     return page
 
 
+# Methods MCPServer serves by default that we do not use: with no handler, initialize
+# advertises neither resources nor prompts, and clients (OpenClaw turns each into a tool)
+# show nothing empty. Skills may be served as resources later; advertise them then.
+UNSERVED_METHODS = (
+    "prompts/list",
+    "prompts/get",
+    "resources/list",
+    "resources/templates/list",
+    "resources/read",
+    "resources/subscribe",
+    "resources/unsubscribe",
+)
+
+
 class SlimMCPServer(MCPServer):
-    """MCPServer whose tools/list answer carries slimmed schemas (see `slim_schema`) and whose
-    stdio reader answers every line (see `stdio_guard`)."""
+    """MCPServer whose tools/list answer carries slimmed schemas (see `slim_schema`), whose
+    stdio reader answers every line (see `stdio_guard`), and which advertises tools only."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        handlers = self._lowlevel_server._request_handlers  # no public way to drop one
+        for method in UNSERVED_METHODS:
+            handlers.pop(method, None)
 
     async def run_stdio_async(self) -> None:
         low = self._lowlevel_server
         async with guarded_stdio() as (read_stream, write_stream):
             await low.run(read_stream, write_stream, low.create_initialization_options())
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Any = None
+    ) -> CallToolResult | InputRequiredResult:
+        """Refuse arguments the tool does not take, and say in plain words which argument is
+        wrong and what to send instead (see `tool_args`)."""
+        tool = self._tool_manager.get_tool(name)
+        if tool is not None and (
+            unknown := tool_args.unknown_arguments(name, arguments, tool.parameters)
+        ):
+            raise ToolError(f"Error executing tool {name}: {unknown}")
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            cause = exc.__cause__
+            if tool is None or not isinstance(cause, ValidationError):
+                raise
+            plain = tool_args.explain(cause, tool.parameters)
+            raise ToolError(f"Error executing tool {name}: {plain}") from cause
 
     async def list_tools(self) -> list[MCPTool]:
         slimmed = []
@@ -235,6 +276,7 @@ def build_server(settings: Settings) -> MCPServer:
     """An MCPServer bound to one data home; the pool opens lazily on first use."""
     state: dict[str, Any] = {}
     opening = threading.Lock()  # sync tools run in worker threads: open the pool once
+    preparing = threading.Lock()
 
     def pool() -> ConnectionPool:
         with opening:
@@ -251,7 +293,11 @@ def build_server(settings: Settings) -> MCPServer:
                 state.pop("pool").close()
 
     server = SlimMCPServer(
-        "acontext-mcp", version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan
+        "acontext-mcp",
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        lifespan=lifespan,
+        subscriptions=False,  # the tool list never changes: nothing to listen for
     )
 
     def tool(description: str, annotations: ToolAnnotations) -> Callable[[F], F]:
@@ -360,11 +406,21 @@ def build_server(settings: Settings) -> MCPServer:
 
     # --- Skills ---
 
+    def skills_dir() -> Path:
+        """The skills directory, with its repository and default skills made on first use
+        (`defaults.ensure_ready`): tried once per server, then a stat or nothing."""
+        if not state.get("skills_ready"):
+            with preparing:  # tools run in threads: one of them creates it
+                if not state.get("skills_ready"):
+                    skill_defaults.ensure_ready(settings)
+                    state["skills_ready"] = True
+        return settings.skills_dir
+
     @tool("List learned skills with one-line descriptions.", READ_ONLY)
     def list_skills(
         limit: Annotated[int, Field(ge=1, le=500)] = 100, cursor: Cursor = None
     ) -> SkillList:
-        skills = catalog.list_skills(settings.skills_dir)
+        skills = catalog.list_skills(skills_dir())
         start = (decode_cursor(cursor, kind="skills") or {}).get("o", 0)
         page = skills[start : start + limit]
         more = start + limit < len(skills)
@@ -373,20 +429,21 @@ def build_server(settings: Settings) -> MCPServer:
 
     @tool("Read a skill: its SKILL.md and file list.", READ_ONLY)
     def get_skill(name: Annotated[str, Field(description="Skill name")]) -> Json:
-        return catalog.get_skill(settings.skills_dir, name)
+        return catalog.get_skill(skills_dir(), name)
 
     @tool("Read one file of a skill.", READ_ONLY)
     def get_skill_file(
         name: Annotated[str, Field(description="Skill name")],
         path: Annotated[str, Field(description="Path inside the skill, e.g. SKILL.md")],
     ) -> Json:
-        return catalog.get_skill_file(settings.skills_dir, name, path)
+        return catalog.get_skill_file(skills_dir(), name, path)
 
     @tool("Ranked full-text search of skills; returns matching files.", READ_ONLY)
     def search_skills(
         query: Annotated[str, Field(description="Words to find")],
         limit: Annotated[int, Field(ge=1, le=50)] = 10,
     ) -> SkillSearch:
+        skills_dir()
         _refresh_index(settings, state)
         return SkillSearch(results=skill_index.search_by_skill(settings, query, limit=limit))
 
@@ -478,7 +535,7 @@ def build_server(settings: Settings) -> MCPServer:
     def stats() -> Json:
         with pool().connection() as conn:
             out = store_stats(conn, settings)
-        out["skills"] = len(catalog.list_skills(settings.skills_dir))
+        out["skills"] = len(catalog.list_skills(skills_dir()))
         out["home"] = str(settings.home)
         return out
 

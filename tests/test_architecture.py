@@ -105,7 +105,7 @@ worker
 observe
 learn
 app
-hooks setup
+hooks setup tool_args
 server
 cli
 entry

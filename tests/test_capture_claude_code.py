@@ -20,6 +20,7 @@ from acontext_mcp.capture.claude_code import (
     capture_transcript,
     subagent_session_id,
 )
+from acontext_mcp.capture.claude_code_lines import skip_type
 from acontext_mcp.config import Settings
 from acontext_mcp.store.events import list_events
 from acontext_mcp.store.sessions import get_session
@@ -390,6 +391,73 @@ class TestRedaction:
         again = _capture(db, settings, path, final=True)
         assert again["stored"] == 0 and again["redacted"] == {}
         assert len([e for e in list_events(db, "s") if e["type"] == "redaction"]) == 1
+
+    def test_envelope_fields_out_of_shape_are_scanned_like_any_text(self, db, settings, tmp_path):
+        """Envelope values in their known shape skip the scan; anything else in them does not:
+        a secret in cwd, a branch name or a field that should hold a UUID is redacted."""
+        record = json.loads(fixture_lines()[2])
+        record.update(
+            cwd=f"/work/{self.TOKEN}",
+            gitBranch=f"fix/{self.SECRET}",
+            parentUuid=self.TOKEN,
+            version=f"2.1.330 {self.SECRET}",
+            timestamp=f"2026-11-23T19:53:14.005Z {self.TOKEN}",
+        )
+        path = tmp_path / "envelope.jsonl"
+        path.write_text(json.dumps(record) + "\n")
+        counts = _capture(db, settings, path, final=True)
+        (row,) = _rows(db)
+        dump = json.dumps(row)
+        assert self.SECRET not in dump and self.TOKEN not in dump
+        assert sum(counts["redacted"].values()) >= 5
+        assert row["meta"]["uuid"] == record["uuid"]  # in shape: kept as written
+        assert row["meta"]["promptId"] == record["promptId"]
+
+
+class TestSkippedUnparsed:
+    """Lines capture never stores are recognised from their first bytes, conservatively."""
+
+    @pytest.mark.parametrize("name", ["multi_turn", "subagent", "tasks", "todos"])
+    def test_every_line_it_skips_is_of_a_type_never_stored(self, name: str) -> None:
+        skipped_bytes = total = 0
+        for line in fixture_lines(f"{name}.jsonl"):
+            record = json.loads(line)
+            total += len(line)
+            kind = skip_type(line.rstrip("\n"))
+            if kind is not None:
+                assert kind == record["type"] and kind not in ("user", "assistant", "system")
+                skipped_bytes += len(line)
+            elif record["type"] in ("attachment", "api-request-shape"):
+                pytest.fail(f"a bulky {record['type']} line is parsed: {line[:120]}")
+        assert skipped_bytes > total / 2  # most of a transcript's bytes go unparsed
+
+    @pytest.mark.parametrize(
+        "line",
+        [
+            '{"type":"user","message":{"role":"user","content":"hi"},"uuid":"u1"}',
+            '{"type":"assistant","message":{"id":"m","content":[]}}',
+            '{"type":"system","subtype":"compact_boundary"}',
+            '{"type":"a\\"b","x":1}',
+            '{"parentUuid":null,"message":{"attachment":{"type":"attachment"}},"type":"user"}',
+            '{"parentUuid":null,"type":"user","attachment":{"a":1},"type":"attachment"}',
+            '{"parentUuid":null,"attachment":{"type":"text"},"type":"user"}',
+            '{"parentUuid":null,"x":{"y":1},"attachment":{"a":1},"type":"attachment"}',
+            '["type","attachment"]',
+            "",
+        ],
+    )
+    def test_anything_not_certain_is_parsed(self, line: str) -> None:
+        assert skip_type(line) is None
+
+    def test_skipped_lines_are_still_counted_by_type(self, db, settings) -> None:
+        counts = _capture(db, settings, MULTI, final=True)
+        expected: dict[str, int] = {}
+        for line in fixture_lines():
+            record = json.loads(line)
+            if record["type"] not in ("user", "assistant", "system"):
+                expected[record["type"]] = expected.get(record["type"], 0) + 1
+        skipped = counts["skipped_by_type"]
+        assert {k: v for k, v in skipped.items() if not k.startswith("system")} == expected
 
 
 class TestLateBlocks:

@@ -51,6 +51,8 @@ def test_status_on_a_fresh_home_creates_it_and_reports_paths(settings: Settings)
     info = json.loads(out.stdout)
     assert info["home"] == str(settings.home)
     assert info["schema_version"] >= 1 and info["sessions"] == 0
+    assert info["skills"] == 3  # the skills repository and its defaults exist from first use
+    assert (Path(info["skills_dir"]) / ".git").is_dir()
     assert info["llm_provider"] == "none" and "config.json" in info["llm_reason"]
     human = run("status").stdout
     assert "capture works, learning waits" in human and str(settings.db_path) in human

@@ -17,6 +17,7 @@ BIN = Path(sys.executable).parent / "acontext-mcp"
 def env(tmp_path: Path) -> dict[str, str]:
     empty = tmp_path / "gitconfig"
     empty.write_text("")
+    (tmp_path / "claude").mkdir()  # Claude Code is installed: `skills sync` copies there
     return {
         **os.environ,
         "HOME": str(tmp_path / "user"),

@@ -23,6 +23,7 @@ def checks(settings: Settings) -> dict[str, tuple[str, str, str | None]]:
 def test_no_repository_yet_is_information_not_a_problem(settings: Settings) -> None:
     found = checks(settings)
     assert found["skills"][0] == "info" and "no repository yet" in found["skills"][1]
+    assert "on first use" in found["skills"][1] and "first learning" not in found["skills"][1]
     assert not (settings.skills_dir / ".git").exists()  # doctor creates nothing
 
 

@@ -43,6 +43,7 @@ class Hooks:
         # SessionStart syncs skills into the agents' folders: keep them all under `root`.
         self.user = root / "user"
         self.claude_config = root / "claude-config"
+        self.claude_config.mkdir(parents=True, exist_ok=True)  # Claude Code is installed
         self.env = {
             **os.environ,
             "ACONTEXT_HOME": str(self.home),
@@ -402,7 +403,8 @@ class TestSessionStart:
         project.mkdir()
         lines = fixture_lines()
         (project / "one.jsonl").write_text("".join(lines).replace(FIXTURE_PROJECT, str(project)))
-        assert self._start(hooks, project, "one") is None  # nothing known yet
+        first = self._start(hooks, project, "one") or {}  # nothing known yet
+        assert "ALPHA" not in first.get("hookSpecificOutput", {}).get("additionalContext", "")
         stop = {
             "session_id": "one",
             "transcript_path": str(project / "one.jsonl"),
@@ -522,7 +524,6 @@ class TestSessionStartSync:
 
     def test_a_target_that_cannot_be_written_is_logged_and_the_hook_answers(self, hooks):
         self._learn(hooks)
-        hooks.claude_config.mkdir()
         (hooks.claude_config / "skills").write_text("a file where the folder goes")
         answer = self._start(hooks, "a")
         assert answer["hookEventName"] == "SessionStart"
@@ -530,12 +531,21 @@ class TestSessionStartSync:
         assert any("skill sync:" in x and "error" in x for x in hooks.log_lines())
         assert not hooks.failures()
 
-    def test_without_skills_nothing_is_created(self, hooks):
+    def test_a_fresh_home_starts_with_the_default_skills(self, hooks):
+        """The first session is the first use: the default skills exist, synced; the
+        repository (git, which hooks do not run) commits them as defaults on its first use."""
         answer = self._start(hooks, "a")
-        assert "reloadSkills" not in answer
+        assert answer.get("reloadSkills") is True
+        names = {"daily-logs", "user-general-facts", "project-runbooks"}
+        assert {p.name for p in (hooks.claude_config / "skills").iterdir()} == names
         assert not (hooks.home / "skills" / ".git").exists()
-        assert not (hooks.claude_config / "skills").exists()
-        assert not (hooks.home / "sync").exists()
+        assert "reloadSkills" not in self._start(hooks, "b")  # nothing new the next time
+        done = subprocess.run(
+            [str(BIN), "skills", "log", "--json"], capture_output=True, env=hooks.env, timeout=60
+        )
+        assert done.returncode == 0, done.stderr
+        (first,) = json.loads(done.stdout)
+        assert first["subject"].startswith("Add default skills: daily-logs")  # not a user edit
         assert not hooks.failures()
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from acontext_mcp.config import Settings
+from acontext_mcp.store import turns
 from acontext_mcp.store.db import open_db
 from acontext_mcp.store.events import list_events
 from acontext_mcp.store.sessions import ensure_session
@@ -104,10 +105,13 @@ class TestExactlyOnce:
         assert len({m[2] for m in rows}) == len(rows)
 
     def test_repeated_and_reordered_payloads_change_nothing(self, home: Path) -> None:
-        for payload in (RUN2, RUN1, RUN2, RUN1):
+        assert hook("agent_end", RUN2, home).returncode == 0
+        at = _session_times(home)
+        for payload in (RUN1, RUN2, RUN1):
             proc = hook("agent_end", payload, home)
             assert proc.returncode == 0 and proc.stdout == b""
         assert [m[:2] for m in stored(home, SESSION)] == CONVERSATION
+        assert _session_times(home) == at  # resends stored nothing: the session did not move
 
     def test_identical_messages_of_one_conversation_stay_distinct(self, home: Path) -> None:
         yes = [
@@ -137,6 +141,17 @@ class TestExactlyOnce:
             conn.close()
         assert events[0][0] == "compaction" and events[0][1]["compactingCount"] == 6
         assert events[1][0] == "reset" and events[1][1]["reason"] == "new"
+
+
+def _session_times(home: Path) -> tuple[float, float]:
+    conn = sqlite3.connect(home / "acontext.db")
+    try:
+        row = conn.execute(
+            "SELECT created_at, updated_at FROM sessions WHERE id = ?", (SESSION,)
+        ).fetchone()
+    finally:
+        conn.close()
+    return row
 
 
 def _settings(home: Path) -> Settings:
@@ -204,20 +219,57 @@ class TestBrief:
         assert "Migrate the exporter to streaming CSV" in answer["additionalContext"]
         assert PROJECT in answer["additionalContext"]
 
-    def test_no_earlier_work_means_no_output(self, home: Path) -> None:
+    def test_the_session_asking_is_not_one_of_its_recent_sessions(self, home: Path) -> None:
+        assert hook("agent_end", RUN1, home).returncode == 0  # this session's first run
+        conn = open_db(_settings(home))
+        try:
+            ensure_session(conn, "earlier", agent="claude-code", project_dir=PROJECT)
+            turns.store_turn(
+                conn,
+                _settings(home),
+                [{"role": "user", "content": "Rotate the staging certificates"}],
+                session_id="earlier",
+                agent="claude-code",
+            )
+        finally:
+            conn.close()
+        proc = hook("before_prompt_build", fixture("run2_before_prompt_build"), home)
+        assert proc.returncode == 0, proc.stderr
+        brief = json.loads(proc.stdout)["additionalContext"]
+        assert "Recent sessions in this project" in brief
+        assert "Rotate the staging certificates" in brief  # the other session is there
+        assert "List my skills and say hi" not in brief  # this session's own request is not
+
+    def test_no_earlier_work_means_only_the_default_skills(self, home: Path) -> None:
         proc = hook("before_prompt_build", fixture("run1_before_prompt_build"), home)
-        assert proc.returncode == 0 and proc.stdout == b""
+        assert proc.returncode == 0
+        brief = json.loads(proc.stdout)["additionalContext"]
+        assert "Recent tasks" not in brief and "Recent sessions" not in brief
+        assert "- daily-logs:" in brief and "- project-runbooks:" in brief
 
     def test_the_sessions_first_prompt_syncs_skills_into_openclaws_folder(self, home: Path) -> None:
         _skill(home)
         state = home.parent / "openclaw-state"
-        state.mkdir()  # OpenClaw is installed
+        state.mkdir()  # OpenClaw is installed; Claude Code is not
         proc = hook("before_prompt_build", fixture("run1_before_prompt_build"), home)
         assert proc.returncode == 0
         assert "deploy-runbook" in json.loads(proc.stdout)["additionalContext"]
         source = (home / "skills" / "deploy-runbook" / "SKILL.md").read_text()
-        for target in (state / "skills", home.parent / "claude-config" / "skills"):
-            assert (target / "deploy-runbook" / "SKILL.md").read_text() == source
+        assert (state / "skills" / "deploy-runbook" / "SKILL.md").read_text() == source
+        assert not (home.parent / "claude-config").exists()  # an OpenClaw-only machine
+        assert not (home.parent / "user" / ".claude").exists()
+
+    def test_claude_codes_folder_gets_copies_when_claude_code_is_there_too(
+        self, home: Path
+    ) -> None:
+        _skill(home)
+        (home.parent / "openclaw-state").mkdir()
+        (home.parent / "claude-config").mkdir()
+        assert (
+            hook("before_prompt_build", fixture("run1_before_prompt_build"), home).returncode == 0
+        )
+        for target in (home.parent / "openclaw-state", home.parent / "claude-config"):
+            assert (target / "skills" / "deploy-runbook" / "SKILL.md").is_file()
         log = (home / "logs" / "hooks.log").read_text()
         assert "skill sync:" in log and " failed" not in log
 
@@ -232,6 +284,7 @@ def test_the_handler_imports_nothing_heavy(home: Path) -> None:
         "assert not heavy, heavy\n"
     )
     _skill(home)  # so before_prompt_build syncs too
+    (home.parent / "claude-config").mkdir()  # into Claude Code's folder
     env = {
         **os.environ,
         "ACONTEXT_HOME": str(home),

@@ -22,10 +22,12 @@ from typing import Any
 import pytest
 
 from acontext_mcp.capture import importer
+from acontext_mcp.capture.brief import build_brief
 from acontext_mcp.capture.claude_code import capture_transcript, subagent_session_id
+from acontext_mcp.capture.gaps import epoch
 from acontext_mcp.privacy.switches import set_project_capture, set_session_capture
 from acontext_mcp.progress import Progress, clock_text, human_bytes
-from acontext_mcp.store.sessions import get_session
+from acontext_mcp.store.sessions import get_session, list_sessions
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "claude_code"
 sys.path.insert(0, str(FIXTURES))
@@ -203,6 +205,76 @@ class TestExactlyOnce:
             db, settings, session_id=MULTI_SID, transcript_path=tree.multi_path, final=True
         )
         assert (again["stored"], again["duplicates"]) == (0, 0)
+
+
+# --- Transcript times ---
+
+
+TASKS_SID = "aaf8a650-254d-4544-be30-16ca44948152"  # tasks.jsonl: 2026-12-02, after multi_turn
+
+
+def message_span(db: sqlite3.Connection, session_id: str) -> tuple[float, float]:
+    """(first, last) stamp of the session's stored messages, as epoch seconds."""
+    stamps = [
+        epoch(r[0])
+        for r in db.execute(
+            "SELECT json_extract(meta, '$.timestamp') FROM messages WHERE session_id = ? "
+            "ORDER BY position",
+            (session_id,),
+        )
+    ]
+    return stamps[0], max(stamps)
+
+
+def session_times(db: sqlite3.Connection) -> dict[str, tuple[float, float]]:
+    rows = db.execute("SELECT id, created_at, updated_at FROM sessions").fetchall()
+    return {r[0]: (r[1], r[2]) for r in rows}
+
+
+class TestTranscriptTimes:
+    def test_sessions_keep_their_transcripts_times_and_order(self, tmp_path, settings, db):
+        """The later conversation is imported first (its file is older on disk): sessions and
+        the brief's recent sessions still follow when they happened, not the import."""
+        root, project = tmp_path / "projects", tmp_path / "work" / "alpha"
+        project.mkdir(parents=True)
+        tasks = retarget(fixture_lines("tasks.jsonl"), project)
+        write(root / "-work-alpha" / f"{TASKS_SID}.jsonl", tasks, mtime=OLD - 60)
+        write(root / "-work-alpha" / f"{MULTI_SID}.jsonl", retarget(fixture_lines(), project))
+        assert [t.path.stem for t in importer.discover(root).transcripts] == [TASKS_SID, MULTI_SID]
+        before = time.time()
+        run_import(db, settings, root)
+        times = session_times(db)
+        for sid in (TASKS_SID, MULTI_SID):
+            assert times[sid] == message_span(db, sid)  # not the import's clock
+            assert times[sid][1] < before
+        assert times[MULTI_SID][1] < times[TASKS_SID][0]  # multi_turn happened first
+        listed = [s["id"] for s in list_sessions(db)["sessions"]]
+        assert listed == [TASKS_SID, MULTI_SID]  # newest conversation first
+        brief = build_brief(db, settings, project_dir=str(project), session_id="now")
+        recent = brief.split("Recent sessions in this project (newest first):")[1]
+        assert recent.index("TASK") < recent.index("ALPHA")
+        when = time.strftime("%Y-%m-%d", time.localtime(times[TASKS_SID][1]))
+        assert f"- {when}" in recent
+
+    def test_an_import_that_stores_nothing_changes_no_session(self, tree: Tree, settings, db):
+        run_import(db, settings, tree.root)
+        first = session_times(db)
+        for path in (tree.multi_path, tree.sub_path, tree.agent_path):
+            os.utime(path, (OLD + 5, OLD + 5))  # touched, not grown
+        again = run_import(db, settings, tree.root)
+        assert again.stored == 0 and again.sessions == 2 and again.subagents == 1
+        assert session_times(db) == first  # not even updated_at moved
+
+    def test_new_lines_move_updated_at_to_their_own_time(self, tree: Tree, settings, db):
+        run_import(db, settings, tree.root)
+        created, _ = session_times(db)[MULTI_SID]
+        turn = [
+            line.replace("2026-11-23T19:53", "2026-11-24T08:00")
+            for line in fresh_copy(tree.multi[:4])
+        ]
+        write(tree.multi_path, tree.multi + turn)
+        assert run_import(db, settings, tree.root).stored > 0
+        assert session_times(db)[MULTI_SID] == (created, epoch(json.loads(turn[2])["timestamp"]))
 
 
 # --- Layouts ---
@@ -439,6 +511,10 @@ class TestCommandLine:
         assert second.returncode == 0, second.stderr
         counts = json.loads(second.stdout)
         assert (counts["stored"], counts["bytes_read"], counts["files_done"]) == (0, 0, 108)
+        assert counts["mb_per_s"] is None  # no throughput for nothing read
+        last = second.stderr.splitlines()[-1]
+        assert last.endswith("already there, nothing new since the last import"), last
+        assert "MB/s" not in last
         assert (counts["sessions"], counts["subagents"], counts["failed"]) == (107, 1, 0)
         assert store_count(home) == want
         status = json.loads(cli("status", "--json", home=home).stdout)

@@ -62,6 +62,7 @@ CONVERSATION: list[dict[str, Any]] = [
 
 
 def _env(tmp: Path, provider: str, url: str) -> dict[str, str]:
+    (tmp / "claude-config").mkdir(exist_ok=True)  # Claude Code is installed: sync goes there
     env = {
         **os.environ,
         "ACONTEXT_HOME": str(tmp / "home"),

@@ -34,6 +34,7 @@ pytestmark = pytest.mark.usefixtures("accept_all")  # the commit path; review: t
 def claude_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Sync targets inside the test: a temp Claude Code config dir, no OpenClaw."""
     target = tmp_path / "claude-config"
+    target.mkdir()  # Claude Code is installed: sync writes into it
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(target))
     monkeypatch.setenv("OPENCLAW_STATE_DIR", str(tmp_path / "no-openclaw"))
     monkeypatch.setenv("HOME", str(tmp_path / "home-dir"))

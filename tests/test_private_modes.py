@@ -163,6 +163,7 @@ def test_cli_commands_first_keep_the_home_private(
 def test_files_outside_the_home_keep_the_users_umask(env: dict[str, str], tmp_path: Path) -> None:
     """Skills synced into ~/.claude/skills and a project's .acontext-off are the user's files:
     the owner-only umask of the data home must not leak onto them."""
+    (tmp_path / "user" / ".claude").mkdir(parents=True, exist_ok=True)  # Claude Code is here
     run(env, "skills", "sync")
     synced = tmp_path / "user" / ".claude" / "skills"
     skill_files = list(synced.rglob("SKILL.md"))

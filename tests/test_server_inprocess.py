@@ -8,11 +8,14 @@ from typing import Any
 
 import anyio
 import pytest
-from mcp import Client
+from mcp import Client, MCPError
 from samples import TOOLS
 
 from acontext_mcp.config import Settings
 from acontext_mcp.server import build_server
+from acontext_mcp.skills import defaults as skill_defaults
+from acontext_mcp.skills.defaults import DEFAULT_SKILLS
+from acontext_mcp.skills.repo import ensure_repo, log
 from acontext_mcp.store import tasks as task_store
 from acontext_mcp.store.db import open_db
 from acontext_mcp.store.sessions import ensure_session
@@ -85,6 +88,19 @@ async def test_both_protocol_eras_list_every_tool_with_truthful_annotations(
     params = tools["store_turn"].input_schema["properties"]
     assert set(params) == {"messages", "format", "session_id", "meta"}
     assert params["format"]["enum"] == ["openai", "anthropic", "gemini", "acontext"]
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_only_tools_are_advertised_because_only_tools_are_served(server, mode: str) -> None:
+    """OpenClaw turns each advertised resource and prompt method into a tool of its own."""
+    async with Client(server, mode=mode) as client:
+        caps = client.server_capabilities
+        assert caps.tools is not None and caps.tools.list_changed is False
+        assert caps.resources is None and caps.prompts is None
+        for ask in (client.list_resources, client.list_prompts):
+            with pytest.raises(MCPError, match="Method not found"):
+                await ask()
+        assert (await client.list_tools()).tools  # what is advertised is served
 
 
 async def test_a_turn_stored_as_openai_reads_back_in_every_format(server) -> None:
@@ -199,6 +215,54 @@ async def test_bad_input_gets_an_error_the_model_can_act_on(
     assert "internal error" not in text
 
 
+RAW_PYDANTIC = ("validation error", "Arguments", "pydantic.dev", "http", "[type=", "input_value")
+
+
+@pytest.mark.parametrize(
+    ("tool", "args", "expected"),
+    [
+        ("list_sessions", {"limit": 0}, "'limit' must be at least 1 (got 0), or omit it for"),
+        ("list_sessions", {"limit": "ten"}, "'limit' must be a whole number (got 'ten')"),
+        ("search_skills", {"query": "x", "limit": 99}, "'limit' must be at most 50 (got 99)"),
+        ("get_messages", {}, "'session_id' is required"),
+        ("get_messages", {"session_id": "s", "format": "xml"}, "'format' must be one of 'openai'"),
+        ("list_tasks", {"status": ["done"]}, "'status[0]' must be one of 'pending'"),
+        ("store_turn", {"messages": "hi"}, "'messages' must be a list (JSON array) (got 'hi')"),
+        ("store_turn", {"messages": HELLO, "meta": "x"}, "'meta' must be an object"),
+        (
+            "list_sessions",
+            {"limitt": 5},
+            "unknown argument 'limitt' (did you mean 'limit'?); list_sessions accepts: limit, "
+            "cursor, project_dir",
+        ),
+        ("stats", {"verbose": True}, "unknown argument 'verbose'; stats takes no arguments"),
+        (
+            "get_skill_file",
+            {"name": "demo", "path": "../../etc/passwd"},
+            "climbs out of skill 'demo' with '..'; name a file inside the skill's folder",
+        ),
+    ],
+)
+async def test_refusals_name_the_argument_and_what_to_send_in_plain_words(
+    server, settings: Settings, tool: str, args: dict[str, Any], expected: str
+) -> None:
+    folder = settings.skills_dir / "demo"
+    folder.mkdir(parents=True)
+    (folder / "SKILL.md").write_text("---\nname: demo\ndescription: A demo.\n---\nBody\n")
+    async with Client(server) as client:
+        text = await error_text(client, tool, args)
+    assert expected in text, text
+    assert not [raw for raw in RAW_PYDANTIC if raw in text], text
+    assert "disk root" not in text
+
+
+async def test_an_unknown_argument_is_refused_before_the_tool_runs(server) -> None:
+    async with Client(server) as client:
+        text = await error_text(client, "store_turn", {"messages": HELLO, "sesion_id": "s1"})
+        assert "did you mean 'session_id'?" in text
+        assert (await call(client, "list_sessions"))["sessions"] == []  # nothing was stored
+
+
 async def test_disk_tools_write_read_list_glob_and_grep(server) -> None:
     async with Client(server, mode="legacy") as client:
         await call(client, "disk_write", {"path": "/notes/todo.md", "content": "# Todo\nship it\n"})
@@ -256,7 +320,7 @@ async def test_tasks_skills_and_stats(server, settings: Settings, tmp_path: Path
         by_session = await call(client, "list_tasks", {"session_id": "s1"})
         assert [t["order"] for t in by_session["tasks"]] == [1, 2]
         skills = await call(client, "list_skills")
-        assert skills["skills"][0]["name"] == "login-pages"
+        assert "login-pages" in [s["name"] for s in skills["skills"]]
         got = await call(client, "get_skill", {"name": "login-pages"})
         assert "CSRF" in got["content"]
         file = await call(client, "get_skill_file", {"name": "login-pages", "path": "SKILL.md"})
@@ -264,13 +328,43 @@ async def test_tasks_skills_and_stats(server, settings: Settings, tmp_path: Path
         found = await call(client, "search_skills", {"query": "csrf login"})
         assert found["results"][0]["name"] == "login-pages"
         stats = await call(client, "stats")
-        assert stats["sessions"] == 1 and stats["tasks"] == 2 and stats["skills"] == 1
+        assert stats["sessions"] == 1 and stats["tasks"] == 2
+        assert stats["skills"] == 1 + len(DEFAULT_SKILLS)  # the defaults came on first use
 
 
-async def test_an_empty_skills_directory_is_a_valid_answer(server) -> None:
+async def test_an_empty_skills_directory_is_a_valid_answer(server, settings: Settings) -> None:
+    ensure_repo(settings.skills_dir).close()  # a repository whose skills were all removed
     async with Client(server) as client:
         assert (await call(client, "list_skills"))["skills"] == []
         assert (await call(client, "search_skills", {"query": "anything"}))["results"] == []
+
+
+async def test_a_fresh_data_home_shows_the_default_skills_at_the_first_call(
+    server, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made: list[list[str]] = []
+    real = skill_defaults.prepare
+    monkeypatch.setattr(skill_defaults, "prepare", lambda s: made.append(real(s)) or made[-1])
+    async with Client(server) as client:
+        listed = await call(client, "list_skills")
+        assert sorted(s["name"] for s in listed["skills"]) == sorted(DEFAULT_SKILLS)
+        got = await call(client, "get_skill", {"name": "project-runbooks"})
+        assert "## Traps" in got["content"]
+        found = await call(client, "search_skills", {"query": "dated journal"})
+        assert found["results"][0]["name"] == "daily-logs"
+        assert (await call(client, "stats"))["skills"] == len(DEFAULT_SKILLS)
+    assert made == [list(DEFAULT_SKILLS)]  # created once; later calls cost no git
+    (entry,) = log(settings.skills_dir)
+    assert entry["subject"].startswith("Add default skills")
+
+
+async def test_an_existing_repository_is_not_touched_again(
+    server, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    skill_defaults.prepare(settings)
+    monkeypatch.setattr(skill_defaults, "prepare", lambda s: pytest.fail("prepare ran again"))
+    async with Client(server) as client:
+        assert len((await call(client, "list_skills"))["skills"]) == len(DEFAULT_SKILLS)
 
 
 async def test_tools_list_stays_small(server) -> None:

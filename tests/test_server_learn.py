@@ -333,4 +333,4 @@ async def test_search_skills_with_only_punctuation_returns_nothing(
         sanity = await client.call_tool("search_skills", {"query": "deploying"})
     assert not result.is_error, result.content
     assert result.structured_content == {"results": []}
-    assert [r["name"] for r in sanity.structured_content["results"]] == ["deploy-notes"]
+    assert "deploy-notes" in [r["name"] for r in sanity.structured_content["results"]]

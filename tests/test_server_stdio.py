@@ -63,6 +63,14 @@ async def test_every_tool_round_trips_over_stdio_in_both_protocol_eras(
             assert bad.is_error
             assert ".." in bad.content[0].text and "internal error" not in bad.content[0].text
 
+            typo = await client.call_tool("disk_read", {"path": "notes/todo.md", "limt": 1})
+            assert typo.is_error and "unknown argument 'limt' (did you mean 'limit'?)" in (
+                typo.content[0].text
+            )
+            wrong = await client.call_tool("disk_read", {"path": "notes/todo.md", "limit": 0})
+            assert "'limit' must be at least 1 (got 0)" in wrong.content[0].text
+            assert "pydantic" not in wrong.content[0].text
+
     assert (home / "logs" / "server.log").is_file()
     assert "Traceback" not in stderr_path.read_text()
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 
 from acontext_mcp.config import Settings
+from acontext_mcp.setup import manifest_path, path_tag
 from acontext_mcp.skills import sync
-from acontext_mcp.skills.sync import SyncReport, sync_skills, targets
+from acontext_mcp.skills.sync import SyncReport, sync_all, sync_skills, targets
 
 
 def _skill(root: Path, name: str, body: str = "Do the thing.", **files: str) -> Path:
@@ -301,6 +303,9 @@ def test_targets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "claude-config"))
     monkeypatch.setenv("OPENCLAW_STATE_DIR", str(tmp_path / "openclaw"))
 
+    assert targets(settings) == []  # neither agent is here: no folder of theirs is made
+
+    (tmp_path / "claude-config").mkdir()  # Claude Code has run here
     only = targets(settings)
     assert [(t.agent, t.scope, t.skills_dir) for t in only] == [
         ("claude-code", "user", tmp_path / "claude-config" / "skills")
@@ -324,11 +329,41 @@ def test_targets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert len({t.manifest_path for t in found}) == 4
 
     monkeypatch.delenv("CLAUDE_CONFIG_DIR")
+    (tmp_path / "user" / ".claude").mkdir(parents=True)
     (home / "config.json").write_text("{broken")
     assert [t.skills_dir for t in targets(settings)] == [
         tmp_path / "user" / ".claude" / "skills",
         tmp_path / "openclaw" / "skills",
     ]
+
+
+@pytest.mark.parametrize("agent", ["claude-code", "openclaw"])
+def test_sync_writes_only_into_the_agents_that_are_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, agent: str
+) -> None:
+    """One agent installed (its folder, or only `install`'s record): the other gets nothing."""
+    home = tmp_path / "acontext"
+    settings = Settings(home=home, skills_dir=home / "skills")
+    _skill(settings.skills_dir, "alpha")
+    claude, openclaw = tmp_path / "claude-config", tmp_path / "openclaw-state"
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(claude))
+    monkeypatch.setenv("OPENCLAW_STATE_DIR", str(openclaw))
+    here, absent = (claude, openclaw) if agent == "claude-code" else (openclaw, claude)
+
+    here.mkdir()
+    reports = sync_all(settings)
+    assert [r.target for r in reports] == [here / "skills"]
+    assert (here / "skills" / "alpha" / "SKILL.md").is_file()
+    assert not absent.exists()
+
+    shutil.rmtree(here)  # the folder is gone, but `install` recorded the agent
+    name = "claude-code-user" if agent == "claude-code" else f"openclaw-{path_tag(openclaw)}"
+    record = manifest_path(home, name)
+    record.parent.mkdir()
+    record.write_text("{}")
+    assert [r.target for r in sync_all(settings)] == [here / "skills"]
+    assert (here / "skills" / "alpha" / "SKILL.md").is_file()
+    assert not absent.exists()
 
 
 def test_sync_all_fills_every_target(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -337,6 +372,7 @@ def test_sync_all_fills_every_target(tmp_path: Path, monkeypatch: pytest.MonkeyP
     _skill(settings.skills_dir, "alpha")
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "claude"))
     monkeypatch.setenv("OPENCLAW_STATE_DIR", str(tmp_path / "openclaw"))
+    (tmp_path / "claude").mkdir()
     (tmp_path / "openclaw").mkdir()
     reports = sync.sync_all(settings)
     assert [r.written for r in reports] == [["alpha"], ["alpha"]]

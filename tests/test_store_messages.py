@@ -85,6 +85,26 @@ class TestExactlyOnce:
             message_store.store_messages(db, settings, session, [call, result], fmt="openai")
         assert count(db) == 2
 
+    def test_only_a_stored_message_moves_the_session(self, db, settings, session) -> None:
+        def updated() -> float:
+            return db.execute(
+                "SELECT updated_at FROM sessions WHERE id = ?", (session,)
+            ).fetchone()[0]
+
+        turn = [{"role": "user", "parts": [{"type": "text", "text": "hi"}], "meta": {"id": "u1"}}]
+        message_store.store_messages(db, settings, session, turn, fmt="acontext", at=1_000.0)
+        first = updated()
+        message_store.store_messages(db, settings, session, turn, fmt="acontext")  # a duplicate
+        ensure_session(db, session)  # a writer that only makes sure the session exists
+        assert updated() == first
+        later = [{**turn[0], "meta": {"id": "u2"}}]
+        message_store.store_messages(db, settings, session, later, fmt="acontext", at=500.0)
+        assert updated() == first  # never back in time
+        message_store.store_messages(
+            db, settings, session, [{**turn[0], "meta": {"id": "u3"}}], fmt="acontext"
+        )
+        assert updated() > first
+
     def test_unknown_session_is_refused(self, db, settings) -> None:
         with pytest.raises(NotFound):
             message_store.store_messages(db, settings, "nope", [text("user", "x")], fmt="openai")

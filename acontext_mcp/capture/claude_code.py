@@ -35,7 +35,7 @@ from acontext_mcp.formats.parts import Message
 from acontext_mcp.privacy.redact import redact_message, redact_value
 from acontext_mcp.store.cursors import get_cursor, set_cursor
 from acontext_mcp.store.db import atomic, dumps
-from acontext_mcp.store.events import add_event, has_keyed_event
+from acontext_mcp.store.events import add_event, event_keys
 from acontext_mcp.store.messages import extend_message, next_position, store_messages
 from acontext_mcp.store.sessions import ensure_session
 
@@ -229,6 +229,7 @@ class _Capture:
         self.skipped: Counter[str] = Counter()
         self.redacted: Counter[str] = Counter()  # over the whole call
         self.step_redacted: Counter[str] = Counter()  # this step: becomes its redaction event
+        self.meta_memo: dict[tuple[str, str], tuple[Any, Counter[str]]] = {}
         self.totals: dict[str, Any] = {
             "stored": 0,
             "duplicates": 0,
@@ -300,15 +301,21 @@ class _Capture:
         return capture_gaps.in_gap(self.gaps, who, stamp)
 
     def _ensure_sessions(self, entries: list[Entry]) -> None:
+        """Create the session (and a subagent's parent) if new, starting when its transcript
+        does: an import of last month's sessions must not date them today."""
         project_dir = self.project_dir or next((e.cwd for e in entries if e.cwd), None)
+        at = _stamp(entries)
         if self.parent_id:
-            ensure_session(self.conn, self.parent_id, agent=self.agent, project_dir=project_dir)
+            ensure_session(
+                self.conn, self.parent_id, agent=self.agent, project_dir=project_dir, at=at
+            )
         ensure_session(
             self.conn,
             self.session_id,
             agent=self.agent,
             project_dir=project_dir,
             parent_id=self.parent_id,
+            at=at,
         )
 
     def _store(self, entries: list[Entry]) -> None:
@@ -316,6 +323,7 @@ class _Capture:
         recorded position is where it happened. Secrets are redacted first; the counts of
         what was newly stored become one `redaction` event per step."""
         self.step_redacted = Counter()
+        self.event_keys: dict[str, set[str]] = {}  # read under this step's write lock
         batch: list[tuple[Entry, Message]] = []
         for entry in entries:
             if entry.message is not None:  # an entry is a message or an event, never both
@@ -329,15 +337,18 @@ class _Capture:
     def _store_messages(self, batch: list[tuple[Entry, Message]]) -> None:
         if not batch:
             return
-        redacted = [redact_message(message) for _, message in batch]
+        redacted = [self._redact(message) for _, message in batch]
         messages = [m for m, _ in redacted]
         keys: list[str | None] = [e.key for e, _ in batch]
+        at = _stamp([e for e, _ in reversed(batch)])  # the session was active until then
         try:
             results = store_messages(
-                self.conn, self.settings, self.session_id, messages, fmt=FORMAT, keys=keys
+                self.conn, self.settings, self.session_id, messages, fmt=FORMAT, keys=keys, at=at
             )
         except TooLarge:
-            results = [self._store_one(e.key, m) for (e, _), m in zip(batch, messages, strict=True)]
+            results = [
+                self._store_one(e.key, m, at) for (e, _), m in zip(batch, messages, strict=True)
+            ]
         said: list[list[Any]] = []
         for (entry, _), result, (message, counted) in zip(batch, results, redacted, strict=True):
             if message["role"] != "assistant":
@@ -360,28 +371,105 @@ class _Capture:
         self.totals["stored"] += stored
         self.totals["duplicates"] += len(results) - stored
 
-    def _store_one(self, key: str, message: Message) -> dict[str, Any]:
+    def _redact(self, message: Message) -> tuple[Message, Counter[str]]:
+        """`redact_message`, with the transcript envelope in `meta` judged value by value.
+
+        Trigger: every captured message. Why: its meta holds about ten envelope strings
+        (uuids, a timestamp, cwd, branch, version), and scanning each for secrets cost more
+        than the message's own text. Outcome: a value in its field's known shape (a UUID, an
+        ISO stamp, a version...) cannot hold a secret and is kept as is; any other value is
+        redacted as before, once per distinct value in this call (cwd and branch repeat on
+        every line); parts are redacted in full."""
+        meta = message.get("meta")
+        if not isinstance(meta, dict):
+            return redact_message(message)
+        bare: Message = {"role": message["role"], "parts": message["parts"], "meta": {}}
+        red, counts = redact_message(bare)
+        out: dict[str, Any] = {}
+        for key, value in meta.items():
+            if _plain_envelope(key, value):
+                out[key] = value
+                continue
+            memo = (key, value) if isinstance(value, str) and len(value) <= 1024 else None
+            found = self.meta_memo.get(memo) if memo else None
+            if found is None:
+                found = redact_value({key: value})
+                if memo:
+                    self.meta_memo[memo] = found
+            out[key] = found[0][key]
+            counts.update(found[1])
+        red["meta"] = out
+        return red, counts
+
+    def _store_one(self, key: str, message: Message, at: float | None) -> dict[str, Any]:
         """Trigger: a batch holds a message over the store's size cap. Why: refusing it would
         wedge the cursor forever. Outcome: that message is stored with its texts clipped."""
         args = (self.conn, self.settings, self.session_id)
         try:
-            return store_messages(*args, [message], fmt=FORMAT, keys=[key])[0]
+            return store_messages(*args, [message], fmt=FORMAT, keys=[key], at=at)[0]
         except TooLarge:
             clipped = clip_message(message, self.settings.max_message_bytes)
-            return store_messages(*args, [clipped], fmt=FORMAT, keys=[key])[0]
+            return store_messages(*args, [clipped], fmt=FORMAT, keys=[key], at=at)[0]
 
     def _store_event(self, entry: Entry) -> None:
         type_, data = entry.event  # type: ignore[misc]
-        data, counted = redact_value(data)
-        data = {**data, "key": entry.key}
-        # safe check-then-insert: we hold the write lock (BEGIN IMMEDIATE)
-        if has_keyed_event(self.conn, self.session_id, type_, entry.key):
+        # safe check-then-insert: we hold the write lock (BEGIN IMMEDIATE); the keys already
+        # stored are read once per step and type, not once per event
+        known = self.event_keys.get(type_)
+        if known is None:
+            known = self.event_keys[type_] = event_keys(self.conn, self.session_id, type_)
+        if entry.key in known:
             self.totals["duplicates"] += 1
             return
+        data, counted = redact_value(data)
+        data = {**data, "key": entry.key}
         data["position"] = next_position(self.conn, self.session_id)
         add_event(self.conn, self.session_id, type_, data)
+        known.add(entry.key)
         self.step_redacted.update(counted)
         self.totals["events"] += 1
+
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+# Envelope fields (claude_code_lines.ENVELOPE and what parsing adds) -> the shape a value must
+# have to be kept unscanned; cwd, gitBranch and anything unknown are always scanned.
+_ENVELOPE_SHAPES = {
+    "uuid": _UUID,
+    "parentUuid": _UUID,
+    "promptId": _UUID,
+    "logicalParentUuid": _UUID,
+    "agentId": re.compile(r"[0-9a-f]{6,40}"),
+    "timestamp": re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)?"),
+    "version": re.compile(r"\d{1,4}\.\d{1,4}\.\d{1,6}"),
+    "id": re.compile(r"msg_[0-9A-Za-z]{8,40}"),
+    "model": re.compile(r"claude-[a-z0-9.-]{1,60}|<synthetic>"),
+    "stop_reason": re.compile(r"[a-z_]{1,40}"),
+    "kind": re.compile(r"[a-z_]{1,20}"),
+}
+
+
+def _plain_envelope(key: str, value: Any) -> bool:
+    """Whether a meta value is a known envelope field in its known shape, or a flag: it cannot
+    hold a secret, so it need not be scanned."""
+    if isinstance(value, bool) or value is None:
+        return True
+    if key == "uuids" and isinstance(value, list):
+        return all(isinstance(v, str) and _UUID.fullmatch(v) for v in value)
+    shape = _ENVELOPE_SHAPES.get(key)
+    return shape is not None and isinstance(value, str) and shape.fullmatch(value) is not None
+
+
+def _stamp(entries: list[Entry]) -> float | None:
+    """When the first of `entries` that carries a readable stamp was written (epoch seconds),
+    or None (then the store uses now)."""
+    for entry in entries:
+        if entry.message is not None:
+            stamp = (entry.message.get("meta") or {}).get("timestamp")
+        else:
+            stamp = entry.event[1].get("timestamp") if entry.event else None
+        if stamp is not None and (when := capture_gaps.epoch(stamp)) is not None:
+            return when
+    return None
 
 
 def clip_message(message: Message, cap: int) -> Message:

@@ -16,7 +16,8 @@ import json
 from collections import Counter
 from typing import Any
 
-from acontext_mcp.capture.transcript import Chunk, parse_lines
+from acontext_mcp.capture.transcript import Chunk
+from acontext_mcp.capture.transcript import parse_lines as parse_json_lines
 from acontext_mcp.errors import InvalidInput
 from acontext_mcp.formats.anthropic import to_internal
 from acontext_mcp.formats.parts import Message
@@ -76,17 +77,85 @@ class _Group:
 def parse_records(chunk: Chunk, *, final: bool) -> Parsed:
     """Entries of the chunk in file order, up to `cut`: the chunk's end, or the first line of
     a trailing assistant message that may still grow (never held when `final`)."""
-    records, invalid_starts = parse_lines(chunk)
-    groups = _groups(records)
     out = Parsed()
+    records, invalid_starts = parse_lines(chunk, skip=out.skipped)
+    groups = _groups(records)
     out.hold_from = None if final else _open_tail(records, groups)
     out.cut = chunk.end if out.hold_from is None else out.hold_from
+    if out.hold_from is not None:  # lines past the cut are read again next time
+        out.skipped = Counter(_skipped_before(chunk, out.cut))
     out.invalid_lines = sum(1 for start in invalid_starts if start < out.cut)
     emitted: set[str] = set()
     for start, record in records:
         if start >= out.cut:
             break
         _emit(record, start, groups, emitted, out)
+    return out
+
+
+# --- Lines never stored, known without parsing ---
+
+# Most of a transcript's bytes are lines capture skips (attachments: file contents, tool
+# schemas; api-request shapes), and parsing them would cost more than everything else an
+# import does. Such a line's type is read from how Claude Code writes it, conservatively: a
+# line whose type is not certain from its first bytes is parsed as any other.
+_STORED_TYPES = frozenset({"user", "assistant", "system"})
+_TYPE_FIRST = '{"type":"'  # queue-operation, api-request*, last-prompt, cost-state, ...
+_ATTACHMENT_KEY = ',"attachment":{'  # envelope keys first, then the attachment object
+
+
+def skip_type(line: str) -> str | None:
+    """The type of a line capture skips, when its first bytes say so for certain; else None.
+
+    Certain means: the line opens with its top-level `type` key (a JSON object's first key is
+    top-level) naming a type that is never stored; or its top-level keys up to an
+    `attachment` object are plain envelope values (no nesting, no escapes) and it ends with
+    `"type":"attachment"` outside that object, as Claude Code writes attachment lines."""
+    if line.startswith(_TYPE_FIRST):
+        end = line.find('"', len(_TYPE_FIRST))
+        kind = line[len(_TYPE_FIRST) : end]
+        if end < 0 or "\\" in kind or kind in _STORED_TYPES:
+            return None
+        return kind
+    at = line.find(_ATTACHMENT_KEY, 0, 512)
+    if at < 0 or not line.startswith('{"'):
+        return None
+    head = line[1:at]
+    if "{" in head or "[" in head or "\\" in head or '"type"' in head:
+        return None
+    if '},"type":"attachment",' not in line[at:] and not line.rstrip().endswith(
+        '},"type":"attachment"}'
+    ):
+        return None
+    return "attachment"
+
+
+def parse_lines(
+    chunk: Chunk, *, skip: Counter[str]
+) -> tuple[list[tuple[int, dict[str, Any]]], list[int]]:
+    """`transcript.parse_lines` for Claude Code lines: those `skip_type` knows are counted in
+    `skip` by type, unparsed; the rest are parsed."""
+    kept = Chunk(chunk.cursor)
+    for start, line in zip(chunk.starts, chunk.lines, strict=True):
+        kind = skip_type(line)
+        if kind is None:
+            kept.starts.append(start)
+            kept.lines.append(line)
+        else:
+            skip[kind] += 1
+    return parse_json_lines(kept)
+
+
+def _skipped_before(chunk: Chunk, cut: int) -> list[str]:
+    """The types `skip_type` knows of the lines before `cut` (a held-back tail's lines are
+    counted when they are consumed)."""
+    out = []
+    for start, line in zip(chunk.starts, chunk.lines, strict=True):
+        if start >= cut:
+            break
+        kind = skip_type(line)
+        if kind is not None:
+            out.append(kind)
     return out
 
 

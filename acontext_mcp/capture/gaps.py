@@ -95,7 +95,7 @@ def in_gap(gaps: list[dict[str, Any]], subject: Subject, stamp: Any) -> bool:
     covering `subject`. A record without a readable stamp is never in a gap."""
     if not gaps:
         return False
-    when = _epoch(stamp)
+    when = epoch(stamp)
     if when is None:
         return False
     for gap in gaps:
@@ -138,7 +138,9 @@ def _norm(path: str) -> str:
     return os.path.normpath(os.path.abspath(os.path.expanduser(path)))
 
 
-def _epoch(stamp: Any) -> float | None:
+def epoch(stamp: Any) -> float | None:
+    """Seconds since the epoch of a record's stamp (ISO 8601 text, epoch seconds or OpenClaw's
+    milliseconds); None when there is none or it cannot be read."""
     if isinstance(stamp, bool):
         return None
     if isinstance(stamp, (int, float)):

@@ -319,7 +319,10 @@ class ImportStats:
             "errors": self.errors,
             "interrupted": self.interrupted,
             "seconds": round(seconds, 3),
-            "mb_per_s": round(self.bytes_read / 1e6 / max(seconds, 1e-9), 2),
+            # None when nothing was read: a rate of zero bytes measures nothing
+            "mb_per_s": (
+                round(self.bytes_read / 1e6 / max(seconds, 1e-9), 2) if self.bytes_read else None
+            ),
         }
 
 

@@ -27,9 +27,11 @@ def _table(rows: list[list[str]], headers: list[str]) -> None:
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     from acontext_mcp.llm.select import choose, describe
     from acontext_mcp.skills.catalog import list_skills
+    from acontext_mcp.skills.defaults import ensure_ready
     from acontext_mcp.store.db import open_db
     from acontext_mcp.store.stats import store_stats
 
+    ensure_ready(settings)  # the skills repository and its defaults exist from first use
     with closing(open_db(settings)) as conn:
         stats = store_stats(conn, settings)
     choice = choose(settings)  # what the worker will use, not just this shell's env

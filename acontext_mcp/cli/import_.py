@@ -197,12 +197,17 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 def _summary(stats: Any) -> None:
     out = stats.to_json()
     head = "interrupted" if stats.interrupted else "imported"
+    if stats.bytes_read:
+        read = (
+            f"{human_bytes(stats.bytes_read)} read in {_duration(out['seconds'])} "
+            f"({out['mb_per_s']:.1f} MB/s)"
+        )
+    else:  # a throughput of nothing read says nothing
+        read = "nothing new since the last import"
     _err(
         f"{head}: {stats.files_done}/{stats.files_total} transcripts "
         f"({stats.sessions} sessions, {stats.subagents} subagents), "
-        f"{stats.stored:,} messages stored, {stats.duplicates:,} already there, "
-        f"{human_bytes(stats.bytes_read)} read in {_duration(out['seconds'])} "
-        f"({out['mb_per_s']:.1f} MB/s)"
+        f"{stats.stored:,} messages stored, {stats.duplicates:,} already there, {read}"
     )
     if stats.off:
         reasons = "; ".join(f"{n}x {why}" for why, n in stats.off_reasons.most_common(3))

@@ -163,9 +163,11 @@ def _include(conn: Any, settings: Settings, space: str, skill: str) -> dict[str,
     """Give an existing skill to a space: its learner keeps seeing it, others stop."""
     from acontext_mcp.errors import NotFound
     from acontext_mcp.skills import catalog
+    from acontext_mcp.skills.defaults import ensure_ready
     from acontext_mcp.store import learning
     from acontext_mcp.store.db import atomic
 
+    ensure_ready(settings)
     names = {s["name"] for s in catalog.list_skills(settings.skills_dir)}
     if skill not in names:
         raise NotFound(f"no skill {skill!r} in {settings.skills_dir} (`acontext-mcp skills list`)")

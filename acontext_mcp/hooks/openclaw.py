@@ -61,6 +61,7 @@ def handle(event: str, payload: dict[str, Any]) -> dict[str, Any] | None:
                 conn,
                 settings,
                 project_dir,
+                session_id_for(payload),
                 synced.listed.get(AGENT, set()),
                 synced.shadowed.get(AGENT, set()),
             )
@@ -362,12 +363,21 @@ def _brief(
     conn: sqlite3.Connection,
     settings: Settings,
     project_dir: str | None,
+    session_id: str | None,
     listed: set[str],
     shadowed: set[str],
 ) -> dict | None:
+    """The brief for the session asking; it is not one of its own "recent sessions"."""
     from acontext_mcp.capture.brief import build_brief
 
-    brief = build_brief(conn, settings, project_dir=project_dir, listed=listed, shadowed=shadowed)
+    brief = build_brief(
+        conn,
+        settings,
+        project_dir=project_dir,
+        session_id=session_id,
+        listed=listed,
+        shadowed=shadowed,
+    )
     return {"additionalContext": brief} if brief else None
 
 

@@ -7,8 +7,10 @@ lists on its own (so the brief need not repeat them) or cannot see because a for
 the same name is in the way. Never raises: a failed sync costs the agent nothing but the new
 skills.
 
-Targets are skills.sync's: Claude Code's user folder, the projects configured in
-`sync.claude_code_project_dirs`, OpenClaw's shared folder when OpenClaw is installed. The
+Targets are skills.sync's: Claude Code's user folder when Claude Code is installed, the
+projects configured in `sync.claude_code_project_dirs`, OpenClaw's shared folder when OpenClaw
+is installed (`skills.sync.agent_present`). On a data home without a skills repository the
+default skills are written first (`_default_skills`). The
 session's own project gets a copy only when configured: Claude Code already sees the user
 folder there, and copies in every repository opened would show up as untracked files.
 """
@@ -40,6 +42,7 @@ def sync_agent_skills(settings: Settings) -> SkillSync:
     from acontext_mcp.hooks.run import _log
 
     out = SkillSync()
+    _default_skills(settings)
     try:
         if not _has_skills(settings.skills_dir) and not _ever_synced(settings):
             return out  # nothing at all: no folder created
@@ -80,6 +83,26 @@ def sync_agent_skills(settings: Settings) -> SkillSync:
         out.listed.setdefault(target.agent, set()).update(seen)
         out.shadowed.setdefault(target.agent, set()).update(report.clashes)
     return out
+
+
+def _default_skills(settings: Settings) -> None:
+    """Trigger: a session starts on a data home without a skills repository. Why: the
+    default skills exist from the first use of any surface, and a hook is often the first.
+    Outcome: they are written (standard library, no git); the repository is created, and
+    commits them as its first learning, on the first use that can run git (a skill tool, a
+    command, a learning: skills.defaults.prepare)."""
+    if os.path.exists(os.path.join(settings.skills_dir, ".git")):
+        return
+    from acontext_mcp.hooks.run import _log
+    from acontext_mcp.skills.defaults import ensure_default_skills
+
+    try:
+        created = ensure_default_skills(settings.skills_dir)
+    except OSError as exc:  # a read-only home: the session goes on without them
+        _log(f"default skills not written: {exc}")
+        return
+    if created:
+        _log(f"default skills written: {', '.join(created)}")
 
 
 def _has_skills(skills_dir: os.PathLike[str]) -> bool:

@@ -18,7 +18,12 @@ from acontext_mcp.setup.doctor_report import Report
 def check_learning(report: Report, settings: Settings) -> None:
     root = settings.skills_dir
     if not (root / ".git").exists():
-        report.add("skills", "info", f"{root} has no repository yet (created on first learning)")
+        report.add(
+            "skills",
+            "info",
+            f"{root} has no repository yet (created, with the default skills, on first use: "
+            "a skill tool, a `skills` command, an agent session or a learning)",
+        )
         return
     from acontext_mcp.errors import AcontextError
     from acontext_mcp.learn.workspace import JOURNAL
@@ -64,14 +69,15 @@ def _check_secrets(report: Report, settings: Settings) -> None:
 
 
 def _check_learnings(report: Report, settings: Settings) -> None:
+    from acontext_mcp.errors import AcontextError
     from acontext_mcp.store.db import open_db
     from acontext_mcp.store.learning import status_counts
 
     try:
         with closing(open_db(settings)) as conn:
             rows = status_counts(conn)
-    except (sqlite3.Error, OSError):
-        return  # the store check reports it
+    except (sqlite3.Error, OSError, AcontextError):
+        return  # the store check reports it (a newer schema, a damaged file)
     failed = rows.get("failed", 0)
     summary = ", ".join(f"{k} {v}" for k, v in sorted(rows.items())) or "nothing learned yet"
     if failed:

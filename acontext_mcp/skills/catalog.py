@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from acontext_mcp.disk.confine import normalize
-from acontext_mcp.errors import AcontextError, InvalidInput, NotFound, TooLarge
+from acontext_mcp.errors import AcontextError, InvalidInput, NotFound, PathEscape, TooLarge
 from acontext_mcp.skills import SKILL_FILE, contained
 from acontext_mcp.skills.skillmd import parse_skill_md
 
@@ -90,10 +90,28 @@ def get_skill(skills_dir: Path, name: str) -> dict[str, Any]:
     return info
 
 
+def _in_skill_words(message: str, name: str, path: str) -> str:
+    """A disk-path refusal reworded for a skill's folder, which is what the caller named."""
+    if "'..'" in message:
+        return (
+            f"path {path!r} climbs out of skill {name!r} with '..'; name a file inside the "
+            "skill's folder, e.g. SKILL.md (get_skill lists its files)"
+        )
+    return (
+        message.replace("disk paths are relative to the disk root", "name a file inside the skill")
+        .replace("disk paths use", "skill file paths use")
+        .replace("a disk path", "a skill file path")
+        .replace("the disk root", "the skill's folder")
+    )
+
+
 def get_skill_file(skills_dir: Path, name: str, path: str) -> dict[str, Any]:
     """One text file of a skill; the path stays inside the skill's folder, never through a link."""
     folder = _find(skills_dir, name)
-    inner = normalize(path).lstrip("/")
+    try:
+        inner = normalize(path).lstrip("/")
+    except PathEscape as exc:
+        raise PathEscape(_in_skill_words(str(exc), name, path)) from None
     if not inner:
         raise InvalidInput(f"{path!r} is the skill folder itself; name a file inside it")
     try:

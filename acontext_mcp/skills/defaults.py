@@ -149,9 +149,11 @@ def ensure_default_skills(skills_dir: Path) -> list[str]:
 
 
 def prepare(settings: Settings) -> list[str]:
-    """The repository and the default skills, created on first use; returns new skill names.
-    Defaults are committed as one learning so `skills log` starts with them, and only into a
-    repository without history: a user who reverted or deleted them keeps them gone."""
+    """The repository and the default skills, created on first use; returns the default
+    skills it committed. Defaults are committed as one learning so `skills log` starts with
+    them, and only into a repository without history: a user who reverted or deleted them
+    keeps them gone. Defaults a hook already wrote (`ensure_default_skills`, before any
+    repository existed) are committed with them while they still hold the default text."""
     from acontext_mcp.skills import repo  # gitpython: imported only when needed
 
     git_repo = repo.ensure_repo(settings.skills_dir)
@@ -162,12 +164,44 @@ def prepare(settings: Settings) -> list[str]:
     if not fresh:
         return []
     created = ensure_default_skills(settings.skills_dir)
-    if created:
+    placed = [n for n in DEFAULT_SKILLS if n in created or _untouched(settings.skills_dir, n)]
+    if placed:
         repo.commit_learning(
             settings.skills_dir,
-            f"Add default skills: {', '.join(created)}",
+            f"Add default skills: {', '.join(placed)}",
             session_id=None,
             task_id=None,
-            paths=created,
+            paths=placed,
         )
-    return created
+    return placed
+
+
+def ensure_ready(settings: Settings) -> None:
+    """Trigger: any surface about to read the skills (MCP tools, CLI). Why: on a fresh data
+    home the skills repository and its default skills would otherwise appear only after a
+    `skills` command or the first learning, so the tools listed nothing. Outcome: `prepare`
+    runs once; afterwards this costs one stat (no git). A home that cannot be written is
+    logged and the caller reads what is there."""
+    if (settings.skills_dir / ".git").exists():
+        return
+    try:
+        prepare(settings)
+    except Exception as exc:  # a read-only home, git missing: reading still works
+        import logging  # not at the top: hooks import this module for ensure_default_skills
+
+        logging.getLogger(__name__).warning(
+            "could not create the skills repository in %s: %s", settings.skills_dir, exc
+        )
+
+
+def _untouched(skills_dir: Path, name: str) -> bool:
+    """Whether a default skill's folder holds only its SKILL.md, with the default text."""
+    folder = skills_dir / name
+    if folder.is_symlink():
+        return False
+    try:
+        entries = os.listdir(folder)
+        text = (folder / SKILL_FILE).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return entries == [SKILL_FILE] and text == DEFAULT_SKILLS[name]

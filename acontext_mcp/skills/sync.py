@@ -186,12 +186,33 @@ def configured_project_dirs(settings: Settings) -> list[Path]:
     return [Path(e).expanduser() for e in entries if e.strip()]
 
 
+def agent_present(settings: Settings, agent: str) -> bool:
+    """Whether `agent` ("claude-code" | "openclaw") is installed or configured here: its
+    config or state folder exists, or `acontext-mcp install` left its record under
+    `<home>/installs/` (`<agent>-*.json`, see setup.manifest_path).
+
+    Trigger: a sync picks its targets. Why: an OpenClaw-only machine must not grow a
+    `~/.claude/skills` at its first turn, nor a Claude Code one an `~/.openclaw`. Outcome:
+    only the agents that are there get copies."""
+    folder = claude_config_dir() if agent == "claude-code" else openclaw_state_dir()
+    if folder.is_dir():
+        return True
+    try:
+        with os.scandir(settings.home / "installs") as entries:
+            return any(e.name.startswith(agent + "-") and e.name.endswith(".json") for e in entries)
+    except OSError:
+        return False
+
+
 def targets(settings: Settings, *, project_dir: str | Path | None = None) -> list[Target]:
-    """Where skills go: Claude Code's user folder always; `<project>/.claude/skills` for
-    `project_dir` and each `sync.claude_code_project_dirs` entry of `<home>/config.json`;
-    OpenClaw's shared `<state dir>/skills` when OpenClaw's state dir exists, without the
-    skills its Skill Workshop holds for us (skills/workshop.py)."""
-    dirs: list[tuple[str, str, Path]] = [("claude-code", "user", claude_user_skills_dir())]
+    """Where skills go: Claude Code's user folder when Claude Code is there (`agent_present`);
+    `<project>/.claude/skills` for `project_dir` and each `sync.claude_code_project_dirs`
+    entry of `<home>/config.json` (configured, so always); OpenClaw's shared
+    `<state dir>/skills` when OpenClaw is there, without the skills its Skill Workshop holds
+    for us (skills/workshop.py)."""
+    dirs: list[tuple[str, str, Path]] = []
+    if agent_present(settings, "claude-code"):
+        dirs.append(("claude-code", "user", claude_user_skills_dir()))
     projects = [Path(project_dir).expanduser()] if project_dir else []
     projects += configured_project_dirs(settings)
     for project in projects:
@@ -199,11 +220,11 @@ def targets(settings: Settings, *, project_dir: str | Path | None = None) -> lis
             dirs.append(("claude-code", "project", project.absolute() / ".claude" / "skills"))
         else:
             log.warning("skill sync: project %s does not exist; skipped", project)
-    state = openclaw_state_dir()
     held: frozenset[str] = frozenset()
-    if state.is_dir():
+    if agent_present(settings, "openclaw"):
         from acontext_mcp.skills.handover import handed_over
 
+        state = openclaw_state_dir()
         dirs.append(("openclaw", "shared", state / "skills"))
         held = handed_over(settings, state)
     out: list[Target] = []

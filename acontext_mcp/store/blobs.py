@@ -76,6 +76,8 @@ def externalize(
     Must run inside the caller's transaction so the blob rows commit with the message.
     """
     moved = 0
+    if not any(s.get("kind") == "base64" for s in _sources(parts)):
+        return parts, 0  # nothing to move (most turns): no copy needed
     parts = copy.deepcopy(parts)
     for source in _sources(parts):
         if source.get("kind") != "base64" or not isinstance(source.get("data"), str):

@@ -32,6 +32,16 @@ def list_events(
     return [{**dict(r), "data": loads(r["data"], {})} for r in rows]
 
 
+def event_keys(conn: sqlite3.Connection, session_id: str, type_: str) -> set[str]:
+    """The `key`s carried by the session's events of `type_`: one read for a whole batch,
+    where `has_keyed_event` per event would read them all again each time."""
+    rows = conn.execute(
+        "SELECT json_extract(data, '$.key') FROM session_events WHERE session_id = ? AND type = ?",
+        (session_id, type_),
+    )
+    return {r[0] for r in rows if isinstance(r[0], str)}
+
+
 def has_keyed_event(conn: sqlite3.Connection, session_id: str, type_: str, key: str) -> bool:
     """Whether the session has an event of `type_` whose data carries this `key`."""
     return (

@@ -76,9 +76,11 @@ def store_messages(
     meta: dict[str, Any] | None = None,
     keys: list[str | None] | None = None,
     status: str = "pending",
+    at: float | None = None,
 ) -> list[dict[str, Any]]:
     """Store a turn. Returns one {id, position, stored} per input message, in order;
-    stored=False means the message was already there (same dedup key)."""
+    stored=False means the message was already there (same dedup key). When one is stored,
+    the session's updated_at moves to `at` (when the turn happened; default now)."""
     if keys is not None and len(keys) != len(messages):
         raise InvalidInput("keys must have one entry per message")
     meta = dict(meta or {})
@@ -132,7 +134,7 @@ def store_messages(
                 ).fetchone()
                 results.append({"id": row[0], "position": row[1], "stored": False})
         if any(r["stored"] for r in results):
-            touch_session(conn, session_id)
+            touch_session(conn, session_id, at)
     return results
 
 

@@ -44,20 +44,28 @@ def ensure_session(
     project_dir: str | None = None,
     configs: dict[str, Any] | None = None,
     parent_id: str | None = None,
+    at: float | None = None,
 ) -> tuple[str, bool]:
-    """Return (id, created). An existing session keeps its fields; only updated_at moves."""
+    """Return (id, created). A new session starts at `at` (default now: an import passes its
+    transcript's first stamp); an existing one is left as it is, updated_at included: only
+    stored messages move it (`touch_session`), so a call that stores nothing reorders
+    nothing."""
     session_id = new_session_id() if session_id is None else check_session_id(session_id)
-    now = time.time()
+    start = _at(at)
     with atomic(conn):
         cur = conn.execute(
             "INSERT INTO sessions (id, agent, user, project_dir, configs, parent_id, "
             "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING",
-            (session_id, agent, user, project_dir, dumps(configs or {}), parent_id, now, now),
+            (session_id, agent, user, project_dir, dumps(configs or {}), parent_id, start, start),
         )
         created = cur.rowcount == 1
-        if not created:
-            touch_session(conn, session_id)
     return session_id, created
+
+
+def _at(at: float | None) -> float:
+    """`at`, or now when it is missing or lies in the future (a skewed clock, a bad stamp)."""
+    now = time.time()
+    return now if at is None or at > now else at
 
 
 def get_session(conn: sqlite3.Connection, session_id: str) -> dict[str, Any]:
@@ -104,8 +112,11 @@ def list_sessions(
     return {"sessions": sessions, "next_cursor": next_cursor}
 
 
-def touch_session(conn: sqlite3.Connection, session_id: str) -> None:
-    conn.execute("UPDATE sessions SET updated_at = ? WHERE id = ?", (time.time(), session_id))
+def touch_session(conn: sqlite3.Connection, session_id: str, at: float | None = None) -> None:
+    """Record activity at `at` (default now); updated_at never moves back."""
+    conn.execute(
+        "UPDATE sessions SET updated_at = MAX(updated_at, ?) WHERE id = ?", (_at(at), session_id)
+    )
 
 
 def recent_project_sessions(
