@@ -409,6 +409,7 @@ def test_canary_secrets_never_reach_skills_store_logs_or_the_model(
 ) -> None:
     (tmp_path / "gitconfig").write_text("")
     (tmp_path / "openclaw-state").mkdir()  # OpenClaw is installed: its skills folder is synced
+    (tmp_path / "claude-config").mkdir()  # and so is Claude Code
     project = tmp_path / "input" / "project"
     project.mkdir(parents=True)
     (project / ".env").write_text(DOTENV)
