@@ -55,6 +55,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Env:
     state = tmp_path / "openclaw-state"
     state.mkdir()
     monkeypatch.setenv("OPENCLAW_STATE_DIR", str(state))
+    (tmp_path / "claude").mkdir()  # Claude Code is installed: sync writes only into agents here
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "claude"))
     exe = fake_openclaw.install(tmp_path / "bin")
     (settings.home / "config.json").write_text(json.dumps({"openclaw": {"command": str(exe)}}))
