@@ -12,6 +12,7 @@ import sqlite3
 from typing import Any
 
 from acontext_mcp.errors import InvalidInput
+from acontext_mcp.observe.outcome import decide
 from acontext_mcp.store import tasks as task_store
 
 FINAL_STATUSES = ("success", "failed")
@@ -112,3 +113,17 @@ def linked_message_ids(conn: sqlite3.Connection, task_id: int) -> list[int]:
 def queue_learning(conn: sqlite3.Connection, task_id: int, session_id: str) -> bool:
     """Queue a finished task for skill learning, once per task. True when newly queued."""
     return task_store.queue_learning(conn, task_id, session_id)
+
+
+def settle_outcome(conn: sqlite3.Connection, task_id: int, *, running: bool = False) -> str | None:
+    """Settle a finished task's outcome from its evidence (observe/outcome.py); with
+    `running`, a running task's too (the session is being finished). Returns the outcome, or
+    None when the task is not finished (its outcome is left as it was)."""
+    task = task_store.get_task_by_id(conn, task_id)
+    allowed = FINAL_STATUSES + (("running",) if running else ())
+    if task is None or task["status"] not in allowed:
+        return None
+    outcome = decide(task_store.task_evidence(conn, task_id))
+    if outcome != task.get("outcome"):
+        task_store.set_outcome(conn, task_id, outcome)
+    return outcome
