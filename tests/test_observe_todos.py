@@ -83,9 +83,8 @@ class TestRealTodoWrite:
             ),
         ]
         (task,) = task_store.list_tasks(db, session_id="s")["tasks"]
-        assert _jobs(db) == [
-            ("learn_task", {"task_id": task["id"], "session_id": "s"}, f"learn:{task['id']}", "queued")
-        ]  # fmt: skip
+        payload = {"task_id": task["id"], "session_id": "s"}
+        assert _jobs(db) == [("learn_task", payload, f"learn:{task['id']}", "queued")]
         assert counts["tasks_created"] == 1 and counts["steps"] == 3 and counts["learn_jobs"] == 1
         assert counts["progress"] == 5 and counts["malformed"] == counts["rejected"] == 0
         # evidence: the failing then the passing run, with counts; the outcome follows them

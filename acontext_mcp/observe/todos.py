@@ -87,6 +87,7 @@ MAX_HELD = 20  # replies waiting for their request's task
 PAGE = 200
 REQUEST_CHARS = 300  # a request task's description: the prompt, on one line
 DETAIL_CHARS = 200
+COMMAND_CHARS = 300
 _CREATED_ID = re.compile(r"Task #(\S+?) created")
 
 
@@ -488,7 +489,8 @@ class _Tracker:
             self._progress(task["id"], check.line())
         detail = _detail(found)
         self._add_evidence(
-            task["id"], found.kind, found.result, command=found.command, detail=detail,
+            task["id"], found.kind, found.result, command=clip(found.command, COMMAND_CHARS),
+            detail=detail,
             message_id=messages[-1],
         )  # fmt: skip
         self._link(task["id"], messages)
