@@ -7,9 +7,10 @@ payload's `last_assistant_message` against the store, since the transcript may l
 While capture is off, events move the cursors past what the transcripts hold, storing
 nothing, so switching capture on never stores what was written while it was off.
 TaskCompleted (a task of the agent's own list was completed) is also kept as a session event,
-outcome evidence for the request it belongs to. SessionStart first syncs our skills into the agents' skill folders (skills/sync.py), then
-answers with the brief for the project directory and asks Claude Code to rescan skills when the
-skills directory, or a synced copy, changed since the last session.
+outcome evidence for the request it belongs to. SessionStart first syncs our skills into the
+agents' skill folders (skills/sync.py), then answers with the brief for the project directory
+and asks Claude Code to rescan skills when the skills directory, or a synced copy, changed
+since the last session.
 """
 
 from __future__ import annotations
