@@ -93,7 +93,8 @@ class TestRealTodoWrite:
             ("test", "failed", PYTEST),
             ("test", "passed", PYTEST),
         ]
-        assert rows[0]["detail"].startswith("1 failed, 1 passed")
+        assert rows[0]["detail"].startswith("1 failed, 1 passed; exit code 1 (FAILED test_calc")
+        assert rows[1]["detail"] == "2 passed; exit code 0"
         assert all(isinstance(e["message_id"], int) for e in rows)
         assert task_store.get_task_by_id(db, task["id"])["outcome"] == "verified_success"
 

@@ -568,10 +568,15 @@ class _Tracker:
 
 
 def _detail(found: Evidence) -> str | None:
-    """A run's `task_evidence.detail`: its result in words (a made commit: its first line)."""
+    """A run's `task_evidence.detail`: its result in words with its exit code, e.g. "1 failed,
+    1 passed; exit code 1 (FAILED ...)" (a made commit: its first line)."""
     if found.kind == rules.COMMIT and found.passed:
         return found.detail
-    return clip(found.summary(), DETAIL_CHARS)
+    said = found.summary()
+    if found.exit_code is not None and "exit code" not in said:
+        head, _, rest = said.partition(" (")
+        said = f"{head}; exit code {found.exit_code}" + (f" ({rest}" if rest else "")
+    return one_line(said, DETAIL_CHARS)
 
 
 def _join(subject: str, detail: str) -> str:
