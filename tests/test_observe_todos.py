@@ -401,15 +401,12 @@ def test_the_task_agents_task_for_the_prompt_is_reused(db, settings) -> None:
     ]
 
 
-def test_evidence_goes_to_the_open_request_else_the_current_task(db, settings) -> None:
+def test_evidence_goes_to_the_current_task_when_no_prompt_was_seen(db, settings) -> None:
     c = Convo(db, settings)
     c.call("Bash", {"command": "pytest -q"}, result="3 passed in 0.1s")
     assert c.track()["unassigned_evidence"] == 1  # no request, no task
     task_store.insert_task(db, "h", "earlier work", status="running")
     c.bash("cargo build", "Finished dev profile")
-    c.prompt("Make the web tests pass")
-    jest = "Tests:       1 failed, 4 passed, 5 total"
-    c.bash("cd web && npm test", jest, exit_code=1)
     c.call("Bash", {"command": "ls -la"}, result="total 0")  # not a check: no evidence
     c.call(
         "Bash",
@@ -417,16 +414,49 @@ def test_evidence_goes_to_the_open_request_else_the_current_task(db, settings) -
         result="Command running in background with ID: b1",
     )
     c.track()
-    first, second = task_store.session_tasks(db, "h")
-    assert first["progresses"] == ["Ran `cargo build`: succeeded"]
-    assert (second["description"], second["status"]) == ("Make the web tests pass", "running")
-    assert second["progresses"] == ["Ran `cd web && npm test`: 1 failed, 4 passed"]
-    assert _evidence(db, second["id"]) == [("test", "failed", "cd web && npm test")]
+    (task,) = task_store.session_tasks(db, "h")
+    assert task["progresses"] == ["Ran `cargo build`: succeeded"]
+    assert _evidence(db, task["id"]) == [("build", "passed", "cargo build")]
+
+
+def test_evidence_of_a_request_waits_for_its_task(db, settings) -> None:
+    """Without todos the task agent creates the request's task: the tracker, which runs
+    before it, holds the evidence until a task is linked to the prompt or the run."""
+    c = Convo(db, settings)
+    prompt = c.prompt("Make the web tests pass")
+    c.bash("cd web && npm test", "Tests:       1 failed, 4 passed, 5 total", exit_code=1)
+    c.bash("cd web && npm test", "Tests:       5 passed, 5 total")
+    counts = c.track()
+    assert counts["tasks_created"] == 0 and counts["evidence"] == 0
+    assert len(get_cursor(db, cursor_key("h"))["held"]) == 2
+    task = task_store.insert_task(db, "h", "Make the web tests pass", status="success")
+    task_store.link_messages(db, task["id"], [prompt])
+    assert c.track()["evidence"] == 2
+    task = task_store.get_task_by_id(db, task["id"])
+    assert task["progresses"] == [
+        "Ran `cd web && npm test`: 1 failed, 4 passed",
+        "Ran `cd web && npm test`: 5 passed",
+    ]
+    assert task["outcome"] == "verified_success"
+    assert get_cursor(db, cursor_key("h"))["held"] == []
+
+
+def test_a_run_linked_to_a_task_by_the_task_agent_lands_there(db, settings) -> None:
+    c = Convo(db, settings)
+    c.prompt("Two things: fix the build, then tidy the docs")
+    c.bash("make", "make: *** [all] Error 2", exit_code=2)
+    c.track()
+    task = task_store.insert_task(db, "h", "Fix the build", status="running")
+    run = db.execute("SELECT MAX(id) FROM messages").fetchone()[0]
+    task_store.link_messages(db, task["id"], [run])
+    c.track()
+    assert _evidence(db, task["id"]) == [("build", "failed", "make")]
 
 
 def test_commits_and_failed_commands_are_evidence_but_answers_are_not(db, settings) -> None:
     c = Convo(db, settings)
     c.prompt("Release it")
+    c.todos(("release", "in_progress"))
     c.bash("python3 -m pytest -q", "2 passed in 0.1s")
     c.bash("grep -n TODO src/app.py", "", exit_code=1)  # no match: an answer, not a failure
     c.bash("python3 deploy.py --dry-run", "Traceback ...\nKeyError: 'HOST'", exit_code=1)

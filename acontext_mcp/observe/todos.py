@@ -12,7 +12,7 @@ the todos as its steps, records `task_evidence` rows, settles outcomes
 Requests (issue 12, item 2): a user's prompt (observe/prompts.is_intent) opens a request. Its
 task is the task already linked to the prompt message (the task agent links the messages a
 task came from), else one the tracker creates, described by the prompt, as soon as the
-request needs one (a todo list, a check run). Without any prompt seen (capture started
+agent plans steps for it (a todo list). Without any prompt seen (capture started
 mid-session), the current task is used (the running one, else the last), and with no task at
 all a todo list creates one named after its first todo. A prompt that only corrects the work
 before it ("no, still failing") continues that request; any other prompt opens a new one.
@@ -40,9 +40,11 @@ messages): a check run (test/build/typecheck/lint, evidence.py; also a progress 
 before), a `git commit`, a failed shell command (`tool_failure`), the user's next prompt
 (`user_reply`: confirmed/corrected/dropped, observe/prompts.py) on the request before it,
 and the host's `TaskCompleted` hook event (`task_completed`, stored as a session event by
-hooks/claude_code.py) on the request owning that step. A reply whose request has no task
-yet is held in the cursor until the task agent links a task to that request's prompt.
-A finished task's outcome is settled again whenever evidence for it arrives.
+hooks/claude_code.py) on the request owning that step. Evidence of a request with no task
+yet (no todos: the task agent creates the task) is held in the cursor until a task is
+linked to the request's prompt (or, for a run, to the run's own messages); the worker
+tracks once more after the task agent ran. A finished task's outcome is settled again
+whenever evidence for it arrives.
 
 Incremental and idempotent: the cursor `todos:<session_id>` holds the last message position
 handled (and how many of its parts, since capture can extend a stored assistant message),
@@ -197,6 +199,7 @@ class _Tracker:
                 break
             start = rows[-1]["position"] + 1
         self._host_events()
+        self._place_held()
 
     def _message(self, message_id: int, position: int, role: str, parts: Any, meta: Any) -> None:
         self.current = position
@@ -231,14 +234,16 @@ class _Tracker:
             return
         verdict = classify_reply(text) if self.request is not None else None
         if verdict is not None and self.request is not None:
-            reply = {
-                "request": self.request["message"],
-                "result": verdict,
-                "message": message_id,
-                "detail": one_line(text, DETAIL_CHARS),
-            }
-            if not self._place_reply(reply):
-                self.held = [*self.held, reply][-MAX_HELD:]
+            self._place_or_hold(
+                {
+                    "request": self.request["message"],
+                    "kind": rules.USER_REPLY,
+                    "result": verdict,
+                    "detail": one_line(text, DETAIL_CHARS),
+                    "message": message_id,
+                    "messages": [message_id],
+                }
+            )
         if verdict == CORRECTED:
             task_id = self.request.get("task") if self.request else None
             if task_id is not None:
@@ -246,25 +251,44 @@ class _Tracker:
             return
         self.request = {"message": message_id, "text": one_line(text, REQUEST_CHARS), "task": None}
 
-    def _place_reply(self, reply: dict[str, Any]) -> bool:
-        """Record a reply on its request's task; False when that request has no task yet."""
-        task = self._task_of_request(reply["request"])
+    def _place_or_hold(self, item: dict[str, Any]) -> None:
+        if not self._place(item):
+            self.held = [*self.held, item][-MAX_HELD:]
+
+    def _place(self, item: dict[str, Any], task: dict[str, Any] | None = None) -> bool:
+        """Record one piece of evidence on `task`, else on its request's task (a check run
+        also on a task linked to its own messages: the task agent links what a task was
+        worked in); False when no task holds it yet."""
+        task = task or self._task_of_request(item.get("request"))
+        if task is None and item.get("kind") != rules.USER_REPLY:
+            task = self._task_linked_to(item.get("messages"))
         if task is None:
             return False
+        if item.get("progress"):
+            self._progress(task["id"], item["progress"])
         self._add_evidence(
             task["id"],
-            rules.USER_REPLY,
-            reply["result"],
-            detail=reply["detail"],
-            message_id=reply["message"],
+            item["kind"],
+            item["result"],
+            command=item.get("command"),
+            detail=item.get("detail"),
+            message_id=item.get("message"),
         )
-        self._link(task["id"], [reply["message"]])
-        self.counts["replies"] += 1
+        self._link(task["id"], [m for m in item.get("messages") or [] if isinstance(m, int)])
+        if item["kind"] == rules.USER_REPLY:
+            self.counts["replies"] += 1
         return True
 
     def _place_held(self) -> None:
         if self.held:
-            self.held = [r for r in self.held if isinstance(r, dict) and not self._place_reply(r)]
+            self.held = [i for i in self.held if isinstance(i, dict) and not self._place(i)]
+
+    def _task_linked_to(self, messages: Any) -> dict[str, Any] | None:
+        for message_id in messages if isinstance(messages, list) else []:
+            task = self._task_of_request(message_id)
+            if task is not None:
+                return task
+        return None
 
     def _task_of_request(self, prompt_message: Any) -> dict[str, Any] | None:
         """The task of the request opened by this prompt message: ours, else the first
@@ -284,15 +308,20 @@ class _Tracker:
         )
         return self._own(row[0]) if row else None
 
-    def _request_task(self, *, fallback_name: str | None = None) -> dict[str, Any] | None:
-        """The open request's task, created from its prompt when it has none yet. Without a
-        request: the current task, else (with `fallback_name`) a new task of that name."""
+    def _request_task(
+        self, *, create: bool = True, fallback_name: str | None = None
+    ) -> dict[str, Any] | None:
+        """The open request's task, created from its prompt when it has none yet (unless not
+        `create`: then None). Without a request: the current task, else (with
+        `fallback_name`) a new task of that name."""
         if self.request is None:
             task = task_store.current_task(self.conn, self.session_id)
             if task is None and fallback_name:
                 task = self._create(fallback_name, "running")
             return task
         task = self._task_of_request(self.request["message"])
+        if task is None and not create:
+            return None
         if task is None:
             task = self._create(self.request["text"] or "(untitled request)", "running")
             self._link(task["id"], [self.request["message"]])
@@ -481,19 +510,24 @@ class _Tracker:
         )
         if found is None:
             return
-        task = self._request_task()
-        if task is None:
-            self.counts["unassigned_evidence"] += 1
+        item = {
+            "request": self.request["message"] if self.request is not None else None,
+            "kind": found.kind,
+            "result": found.result,
+            "command": clip(found.command, COMMAND_CHARS),
+            "detail": _detail(found),
+            "message": messages[-1],
+            "messages": messages,
+            "progress": check.line() if check is not None else None,
+        }
+        if self.request is None:  # capture began mid-session: the current task, if any
+            task = task_store.current_task(self.conn, self.session_id)
+            if task is None:
+                self.counts["unassigned_evidence"] += 1
+                return
+            self._place(item, task)
             return
-        if check is not None:
-            self._progress(task["id"], check.line())
-        detail = _detail(found)
-        self._add_evidence(
-            task["id"], found.kind, found.result, command=clip(found.command, COMMAND_CHARS),
-            detail=detail,
-            message_id=messages[-1],
-        )  # fmt: skip
-        self._link(task["id"], messages)
+        self._place_or_hold(item)
 
     def _host_events(self) -> None:
         """The host's TaskCompleted events stored since the last run."""
@@ -523,7 +557,7 @@ class _Tracker:
         step = self.steps.get(key) if key is not None else None
         if step is not None:
             return self._own(step["task"])
-        return self._request_task() if self.request is not None else None
+        return self._request_task(create=False) if self.request is not None else None
 
     def _add_evidence(self, task_id: int, kind: str, result: str, **fields: Any) -> None:
         task_store.add_evidence(self.conn, task_id, kind, result, **fields)
