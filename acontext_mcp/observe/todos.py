@@ -297,16 +297,9 @@ class _Tracker:
             task = self._own(self.request.get("task"))
             if task is not None:
                 return task
-        row = (
-            self.conn.execute(
-                "SELECT t.id FROM task_messages tm JOIN tasks t ON t.id = tm.task_id "
-                'WHERE tm.message_id = ? AND t.session_id = ? ORDER BY t."order" LIMIT 1',
-                (prompt_message, self.session_id),
-            ).fetchone()
-            if isinstance(prompt_message, int)
-            else None
-        )
-        return self._own(row[0]) if row else None
+        if not isinstance(prompt_message, int) or isinstance(prompt_message, bool):
+            return None
+        return self._own(task_store.task_linked_to(self.conn, self.session_id, prompt_message))
 
     def _request_task(
         self, *, create: bool = True, fallback_name: str | None = None

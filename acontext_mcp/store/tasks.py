@@ -400,6 +400,16 @@ def task_description(conn: sqlite3.Connection, task_id: int) -> str | None:
     return row[0] if row else None
 
 
+def task_linked_to(conn: sqlite3.Connection, session_id: str, message_id: int) -> int | None:
+    """The id of the session's first task (in order) linked to this message, or None."""
+    row = conn.execute(
+        "SELECT t.id FROM task_messages tm JOIN tasks t ON t.id = tm.task_id "
+        'WHERE tm.message_id = ? AND t.session_id = ? ORDER BY t."order" LIMIT 1',
+        (message_id, session_id),
+    ).fetchone()
+    return None if row is None else int(row[0])
+
+
 def linked_message_ids(conn: sqlite3.Connection, task_id: int) -> list[int]:
     rows = conn.execute(
         "SELECT message_id FROM task_messages WHERE task_id = ? ORDER BY message_id", (task_id,)
