@@ -672,3 +672,20 @@ def test_no_outcome_for_other_commands_or_background_runs() -> None:
     assert read_outcome("ls", "x", False) is None
     assert read_outcome("pytest", "Command running in background with ID: x", False) is None
     assert read_outcome("pytest", None, False) is None  # type: ignore[arg-type]
+
+
+def test_at_session_end_running_tasks_are_settled_by_their_evidence(db, settings) -> None:
+    from acontext_mcp.store.events import add_event
+
+    c = Convo(db, settings)
+    c.prompt("Speed up the importer")
+    c.todos(("profile", "completed"), ("optimise", "in_progress"))
+    c.bash("python -m pytest -q", "1 failed, 9 passed", exit_code=1)
+    c.track()
+    assert _outcomes(db) == [("Speed up the importer", "running", None)]
+    add_event(db, "h", "session_end", {"reason": "other"})
+    assert c.track()["outcomes"] == 1
+    assert _outcomes(db) == [("Speed up the importer", "running", "verified_failure")]
+    c.bash("python -m pytest -q", "10 passed")  # resumed: the settled task follows its evidence
+    c.track()
+    assert _outcomes(db) == [("Speed up the importer", "running", "verified_success")]

@@ -74,6 +74,19 @@ def test_the_task_completed_hook_keeps_the_event_and_it_becomes_evidence(
     assert ("task_completed", "completed") in kinds
 
 
+def test_the_session_end_hook_settles_running_tasks(db, settings, tmp_path: Path) -> None:
+    transcript = tmp_path / f"{SID}.jsonl"
+    shutil.copy(FIXTURES / "tasks.jsonl", transcript)
+    payload = {"session_id": SID, "transcript_path": str(transcript), "cwd": str(tmp_path),
+               "hook_event_name": "SessionEnd", "reason": "prompt_input_exit"}  # fmt: skip
+    _hook("SessionEnd", payload)
+    (event,) = list_events(db, SID, type_="session_end")
+    assert event["data"]["reason"] == "prompt_input_exit"
+    track_session(db, settings, SID)  # the session ended with `make check` failing
+    (task,) = task_store.session_tasks(db, SID)
+    assert (task["status"], task["outcome"]) == ("running", "verified_failure")
+
+
 def test_running_tasks_are_finished_by_their_evidence(db) -> None:
     failing = _task(db, "s", "fix the parser", "running", [("test", "passed"), ("test", "failed")])
     passing = _task(db, "s", "add the flag", "running", [("test", "failed"), ("test", "passed")])

@@ -6,8 +6,9 @@ may still have been growing, and the subagent transcripts of the session. Stop c
 payload's `last_assistant_message` against the store, since the transcript may lag the hook.
 While capture is off, events move the cursors past what the transcripts hold, storing
 nothing, so switching capture on never stores what was written while it was off.
-TaskCompleted (a task of the agent's own list was completed) is also kept as a session event,
-outcome evidence for the request it belongs to. SessionStart first syncs our skills into the
+TaskCompleted (a task of the agent's own list was completed) and SessionEnd are also kept as
+session events: outcome evidence for the request the task belongs to, and the moment running
+tasks are settled by their evidence. SessionStart first syncs our skills into the
 agents' skill folders (skills/sync.py), then answers with the brief for the project directory
 and asks Claude Code to rescan skills when the skills directory, or a synced copy, changed
 since the last session.
@@ -108,8 +109,8 @@ def _capture(
     if final:
         agent_path = _text(payload, "agent_transcript_path") if event == "SubagentStop" else None
         capture_subagents(conn, settings, **args, agent_transcript_path=agent_path, final=True)
-    if event == "TaskCompleted":
-        _task_completed(conn, payload, session_id, project_dir)
+    if event in ("TaskCompleted", "SessionEnd"):
+        _keep_event(conn, event, payload, session_id, project_dir)
     last = _text(payload, "last_assistant_message")
     if event == "Stop" and last and os.path.exists(transcript):
         _cover_last_message(conn, settings, session_id, transcript, project_dir, last)
@@ -118,22 +119,29 @@ def _capture(
     maybe_queue(conn, settings, session_id, event=event)  # never raises; no LLM here
 
 
-def _task_completed(
-    conn: sqlite3.Connection, payload: dict[str, Any], session_id: str, project_dir: str | None
+def _keep_event(
+    conn: sqlite3.Connection,
+    event: str,
+    payload: dict[str, Any],
+    session_id: str,
+    project_dir: str | None,
 ) -> None:
-    """Keep the host's TaskCompleted as a session event: outcome evidence for the request
-    that task is a step of (observe/todos.py reads it)."""
+    """Keep TaskCompleted (outcome evidence for the request that task is a step of) and
+    SessionEnd (running tasks get the outcome their evidence gives) as session events, read
+    by observe/todos.py."""
     from acontext_mcp.privacy.redact import redact_text
     from acontext_mcp.store.events import add_event
     from acontext_mcp.store.sessions import ensure_session
 
     data: dict[str, Any] = {}
-    for key in TASK_COMPLETED_FIELDS:
+    fields = TASK_COMPLETED_FIELDS if event == "TaskCompleted" else ("reason",)
+    for key in fields:
         value = payload.get(key)
         if isinstance(value, (str, int)) and not isinstance(value, bool):
             data[key] = redact_text(str(value)[:TASK_TEXT_CHARS])[0]
     ensure_session(conn, session_id, agent=AGENT, project_dir=project_dir)
-    add_event(conn, session_id, "task_completed", {**data, "source": AGENT})
+    kind = "task_completed" if event == "TaskCompleted" else "session_end"
+    add_event(conn, session_id, kind, {**data, "source": AGENT})
 
 
 def _skip(conn: sqlite3.Connection, event: str, payload: dict[str, Any], session_id: str) -> None:

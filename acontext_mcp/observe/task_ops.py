@@ -117,11 +117,14 @@ def queue_learning(conn: sqlite3.Connection, task_id: int, session_id: str) -> b
 
 def settle_outcome(conn: sqlite3.Connection, task_id: int, *, running: bool = False) -> str | None:
     """Settle a finished task's outcome from its evidence (observe/outcome.py); with
-    `running`, a running task's too (the session is being finished). Returns the outcome, or
-    None when the task is not finished (its outcome is left as it was)."""
+    `running`, a running task's too (its session ended, or is being finished), and a running
+    task settled so before follows its evidence from then on. Returns the outcome, or None
+    when the task is not settled (its outcome is left as it was)."""
     task = task_store.get_task_by_id(conn, task_id)
-    allowed = FINAL_STATUSES + (("running",) if running else ())
-    if task is None or task["status"] not in allowed:
+    if task is None:
+        return None
+    settled_running = task["status"] == "running" and (running or task.get("outcome"))
+    if task["status"] not in FINAL_STATUSES and not settled_running:
         return None
     outcome = decide(task_store.task_evidence(conn, task_id))
     if outcome != task.get("outcome"):

@@ -81,6 +81,7 @@ STEP_STATUSES = ("pending", "in_progress", "completed")
 TODO_TOOLS = ("TodoWrite", "TaskCreate", "TaskUpdate")
 SHELL_TOOLS = ("Bash", "bash", "shell", "run_shell_command", "exec", "exec_command")
 TASK_COMPLETED_EVENT = "task_completed"  # session event written by the TaskCompleted hook
+SESSION_END_EVENT = "session_end"  # session event written by the SessionEnd hook
 FINISHED = "Finished step"
 DROPPED = "Dropped this step from my todo list before finishing it"
 DELETED = "Deleted this task from my task list before finishing it"
@@ -523,11 +524,14 @@ class _Tracker:
         self._place_or_hold(item)
 
     def _host_events(self) -> None:
-        """The host's TaskCompleted events stored since the last run."""
-        for event in list_events(self.conn, self.session_id, type_=TASK_COMPLETED_EVENT):
-            if event["id"] <= self.events:
-                continue
+        """The host's TaskCompleted and SessionEnd events stored since the last run."""
+        for event in list_events(self.conn, self.session_id, after=self.events):
             self.events = event["id"]
+            if event["type"] == SESSION_END_EVENT:
+                self._session_end()
+                continue
+            if event["type"] != TASK_COMPLETED_EVENT:
+                continue
             data = event["data"] if isinstance(event["data"], dict) else {}
             task = self._task_of_step(data)
             if task is None:
@@ -541,6 +545,14 @@ class _Tracker:
                 command=f"#{data['task_id']}" if data.get("task_id") is not None else None,
                 detail=one_line(subject, DETAIL_CHARS) if isinstance(subject, str) else None,
             )
+
+    def _session_end(self) -> None:
+        """The session ended: its running tasks get the outcome their evidence gives (their
+        status stays: only the user or the agent finishes a task)."""
+        self._place_held()  # what could land before the settling
+        for task_id in task_store.task_ids(self.conn, self.session_id, ("running",)):
+            if settle_outcome(self.conn, task_id, running=True) is not None:
+                self.counts["outcomes"] += 1
 
     def _task_of_step(self, data: dict[str, Any]) -> dict[str, Any] | None:
         key = self.ids.get(str(data.get("task_id")))
