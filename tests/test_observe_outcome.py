@@ -9,7 +9,7 @@ import pytest
 
 from acontext_mcp.observe.evidence import read_commit, read_failure
 from acontext_mcp.observe.outcome import decide
-from acontext_mcp.observe.prompts import classify_reply, is_intent
+from acontext_mcp.observe.prompts import classify_reply, is_housekeeping, is_intent
 
 REPLIES = [
     # confirmations
@@ -154,3 +154,10 @@ def test_read_commit(command: str, text: str, is_error: bool, found: Any) -> Non
 def test_read_failure(command: str, text: str, is_error: bool, exit_code: int | None) -> None:
     evidence = read_failure(command, text, is_error)
     assert (None if evidence is None else evidence.exit_code) == exit_code
+
+
+def test_housekeeping_slash_commands_are_no_requests() -> None:
+    compact = "<command-name>/compact</command-name>\n<command-args></command-args>"
+    assert is_housekeeping(compact)
+    assert not is_housekeeping("<command-name>/fix-tests</command-name>")
+    assert not is_housekeeping("compact the log files")

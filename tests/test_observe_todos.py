@@ -689,3 +689,13 @@ def test_at_session_end_running_tasks_are_settled_by_their_evidence(db, settings
     c.bash("python -m pytest -q", "10 passed")  # resumed: the settled task follows its evidence
     c.track()
     assert _outcomes(db) == [("Speed up the importer", "running", "verified_success")]
+
+
+def test_a_housekeeping_command_does_not_separate_a_reply_from_its_request(db, settings) -> None:
+    c = Convo(db, settings)
+    c.prompt("Fix the flaky test")
+    c.todos(("fix", "completed"))
+    c.prompt("<command-name>/compact</command-name>\n<command-args></command-args>")
+    c.prompt("that worked, thanks")
+    c.track()
+    assert _outcomes(db) == [("Fix the flaky test", "success", "verified_success")]

@@ -80,6 +80,36 @@ _HEDGE = re.compile(
     r"|almost|nearly|mostly|partly|partially|if)\b|n'?t\b"
 )
 _SENTENCE = re.compile(r"[.!?\n]")
+_COMMAND_NAME = re.compile(r"<command-name>\s*/?([\w:-]+)\s*</command-name>")
+# Slash commands that look after the session rather than ask for work.
+HOUSEKEEPING = frozenset(
+    [
+        "compact",
+        "clear",
+        "cost",
+        "help",
+        "model",
+        "context",
+        "status",
+        "config",
+        "memory",
+        "doctor",
+        "resume",
+        "login",
+        "logout",
+        "exit",
+        "permissions",
+        "hooks",
+        "mcp",
+        "agents",
+        "plugin",
+        "plugins",
+        "skills",
+        "usage",
+        "rewind",
+        "export",
+    ]
+)
 
 
 def is_intent(message: dict[str, Any]) -> bool:
@@ -93,6 +123,13 @@ def is_intent(message: dict[str, Any]) -> bool:
     if meta.get("kind", "prompt") not in INTENT_KINDS:
         return False
     return not any(isinstance(p, dict) and p.get("type") == "tool-result" for p in message["parts"])
+
+
+def is_housekeeping(text: str) -> bool:
+    """Whether a prompt is a slash command that asks for no work (`/compact`, `/clear` ...):
+    it neither opens a request nor judges one."""
+    match = _COMMAND_NAME.search(text) if isinstance(text, str) else None
+    return bool(match and match.group(1).lower() in HOUSEKEEPING)
 
 
 def prompt_text(parts: Any) -> str:

@@ -66,7 +66,13 @@ from typing import Any
 from acontext_mcp.config import Settings
 from acontext_mcp.observe import outcome as rules
 from acontext_mcp.observe.evidence import Evidence, read_commit, read_failure, read_outcome
-from acontext_mcp.observe.prompts import CORRECTED, classify_reply, is_intent, prompt_text
+from acontext_mcp.observe.prompts import (
+    CORRECTED,
+    classify_reply,
+    is_housekeeping,
+    is_intent,
+    prompt_text,
+)
 from acontext_mcp.observe.task_ops import settle_outcome
 from acontext_mcp.store import tasks as task_store
 from acontext_mcp.store.cursors import get_cursor, set_cursor
@@ -230,8 +236,8 @@ class _Tracker:
 
     def _prompt(self, message_id: int, text: str) -> None:
         """A user prompt: a verdict on the open request, and (unless it only corrects that
-        request) the start of a new one."""
-        if not text:
+        request) the start of a new one. A housekeeping slash command is neither."""
+        if not text or is_housekeeping(text):
             return
         verdict = classify_reply(text) if self.request is not None else None
         if verdict is not None and self.request is not None:
