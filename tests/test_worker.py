@@ -317,7 +317,8 @@ class TestWorkerLoop:
         job_id = triggers.queue_observe(db, "s1")
         stats = loop.run_worker(settings, HANDLERS, until_idle=True, idle_exit_s=0.05)
         assert stats["lease"] and stats["outcomes"] == {"done": 1}
-        assert fake_observe["tracked"] == ["s1"] and fake_observe["extracted"] == ["s1"]
+        # tracked before extraction, and once more for the evidence held for its tasks
+        assert fake_observe["tracked"] == ["s1", "s1"] and fake_observe["extracted"] == ["s1"]
         assert fake_observe["on_preference"] is app_handlers.queue_preference  # to learning
         assert jobs.get(db, job_id).status == "done"
         assert lease.current(db) is None  # released on exit

@@ -28,8 +28,9 @@ def observe_session(
     conn: sqlite3.Connection, settings: Settings, payload: dict[str, Any]
 ) -> dict[str, Any]:
     """Deterministic todo tracking, then LLM task extraction, batch by batch, while a
-    provider is available. Messages a dead worker left `processing` go back to pending first:
-    this job's holder is the only one working on the session."""
+    provider is available, then tracking once more (for what extraction linked). Messages a
+    dead worker left `processing` go back to pending first: this job's holder is the only one
+    working on the session."""
     session_id = payload["session_id"]
     out: dict[str, Any] = {"session_id": session_id}
     out["tracked"] = track_session(conn, settings, session_id)
@@ -44,6 +45,8 @@ def observe_session(
     else:  # more than a job's share: run again after this one (others get a turn)
         queue_observe(conn, session_id)
     out["extracted"] = batches
+    # Replies held for a request the task agent has just linked to a task land now.
+    out["tracked_after"] = track_session(conn, settings, session_id)
     return out
 
 

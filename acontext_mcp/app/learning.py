@@ -13,6 +13,7 @@ from acontext_mcp.app.flush import flush_session
 from acontext_mcp.app.handlers import HANDLERS
 from acontext_mcp.config import Settings, env_number
 from acontext_mcp.learn import pipeline
+from acontext_mcp.observe.task_ops import settle_outcome
 from acontext_mcp.store import learning
 from acontext_mcp.store import tasks as task_store
 from acontext_mcp.store.db import atomic, open_db
@@ -22,14 +23,17 @@ from acontext_mcp.worker.triggers import ensure_worker, observe_key
 
 
 def finish_running_tasks(conn: sqlite3.Connection, session_id: str) -> list[int]:
-    """Mark the session's running tasks succeeded, with a progress line saying who decided."""
-    from acontext_mcp.store.tasks import update_task_by_id
-
-    note = "User: marked done with `acontext-mcp learn --finish-running`."
+    """Finish the session's running tasks, each settled by its evidence (observe/outcome.py):
+    verified_failure -> failed, else success (the user says they are done); the outcome is
+    stored and a progress line says who decided."""
+    note = "User: marked done with `acontext-mcp learn --finish-running`"
     done = []
     with atomic(conn):
         for task_id in task_store.task_ids(conn, session_id, ("running",)):
-            update_task_by_id(conn, task_id, status="success", add_progress=note)
+            outcome = settle_outcome(conn, task_id, running=True)
+            status = "failed" if outcome == "verified_failure" else "success"
+            line = f"{note} (outcome from the evidence: {outcome})."
+            task_store.update_task_by_id(conn, task_id, status=status, add_progress=line)
             done.append(task_id)
     return done
 

@@ -179,7 +179,12 @@ def cmd_tasks(args: argparse.Namespace, settings: Settings) -> int:
         print("no tasks yet")
         return 0
     for t in page["tasks"]:
-        print(f"[{t['status']}] {t['session_id']} #{t['order']}: {t['description']}")
+        outcome = f", {t['outcome']}" if t.get("outcome") else ""
+        print(f"[{t['status']}{outcome}] {t['session_id']} #{t['order']}: {t['description']}")
+        for e in t.get("evidence", []):
+            ran = f" `{e['command']}`" if e.get("command") else ""
+            said = f" ({e['detail']})" if e.get("detail") and e["result"] != "passed" else ""
+            print(f"    = {e['kind']} {e['result']}{ran}{said}")
         for p in t["progresses"]:
             print(f"    - {p}")
         for p in t["user_preferences"]:

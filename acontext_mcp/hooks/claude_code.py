@@ -6,9 +6,12 @@ may still have been growing, and the subagent transcripts of the session. Stop c
 payload's `last_assistant_message` against the store, since the transcript may lag the hook.
 While capture is off, events move the cursors past what the transcripts hold, storing
 nothing, so switching capture on never stores what was written while it was off.
-SessionStart first syncs our skills into the agents' skill folders (skills/sync.py), then
-answers with the brief for the project directory and asks Claude Code to rescan skills when the
-skills directory, or a synced copy, changed since the last session.
+TaskCompleted (a task of the agent's own list was completed) and SessionEnd are also kept as
+session events: outcome evidence for the request the task belongs to, and the moment running
+tasks are settled by their evidence. SessionStart first syncs our skills into the
+agents' skill folders (skills/sync.py), then answers with the brief for the project directory
+and asks Claude Code to rescan skills when the skills directory, or a synced copy, changed
+since the last session.
 """
 
 from __future__ import annotations
@@ -23,8 +26,17 @@ from acontext_mcp.skills import SKILL_FILE
 
 FINAL_EVENTS = frozenset({"Stop", "SubagentStop", "PreCompact", "SessionEnd"})
 EVENTS = frozenset(
-    {"SessionStart", "UserPromptSubmit", "PostToolUse", "PostToolUseFailure", *FINAL_EVENTS}
+    {
+        "SessionStart",
+        "UserPromptSubmit",
+        "PostToolUse",
+        "PostToolUseFailure",
+        "TaskCompleted",
+        *FINAL_EVENTS,
+    }
 )
+TASK_COMPLETED_FIELDS = ("task_id", "task_subject", "task_description")
+TASK_TEXT_CHARS = 500
 STOP_WAIT = 0.6  # seconds Stop re-reads a lagging transcript before storing the text itself
 STOP_POLL = 0.05
 AGENT = "claude-code"
@@ -97,12 +109,39 @@ def _capture(
     if final:
         agent_path = _text(payload, "agent_transcript_path") if event == "SubagentStop" else None
         capture_subagents(conn, settings, **args, agent_transcript_path=agent_path, final=True)
+    if event in ("TaskCompleted", "SessionEnd"):
+        _keep_event(conn, event, payload, session_id, project_dir)
     last = _text(payload, "last_assistant_message")
     if event == "Stop" and last and os.path.exists(transcript):
         _cover_last_message(conn, settings, session_id, transcript, project_dir, last)
     from acontext_mcp.worker.triggers import maybe_queue
 
     maybe_queue(conn, settings, session_id, event=event)  # never raises; no LLM here
+
+
+def _keep_event(
+    conn: sqlite3.Connection,
+    event: str,
+    payload: dict[str, Any],
+    session_id: str,
+    project_dir: str | None,
+) -> None:
+    """Keep TaskCompleted (outcome evidence for the request that task is a step of) and
+    SessionEnd (running tasks get the outcome their evidence gives) as session events, read
+    by observe/todos.py."""
+    from acontext_mcp.privacy.redact import redact_text
+    from acontext_mcp.store.events import add_event
+    from acontext_mcp.store.sessions import ensure_session
+
+    data: dict[str, Any] = {}
+    fields = TASK_COMPLETED_FIELDS if event == "TaskCompleted" else ("reason",)
+    for key in fields:
+        value = payload.get(key)
+        if isinstance(value, (str, int)) and not isinstance(value, bool):
+            data[key] = redact_text(str(value)[:TASK_TEXT_CHARS])[0]
+    ensure_session(conn, session_id, agent=AGENT, project_dir=project_dir)
+    kind = "task_completed" if event == "TaskCompleted" else "session_end"
+    add_event(conn, session_id, kind, {**data, "source": AGENT})
 
 
 def _skip(conn: sqlite3.Connection, event: str, payload: dict[str, Any], session_id: str) -> None:

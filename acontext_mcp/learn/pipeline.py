@@ -133,6 +133,19 @@ def learn_task(
         return {"task_id": task_id, "outcome": f"already {existing['status']}"}
     with atomic(conn):
         space = space_for_session(conn, settings, session_id)
+        if task.get("outcome") == "abandoned":  # the user dropped it: no lesson, no LLM call
+            reason = "abandoned: the user dropped this task, so there is nothing to learn"
+            learning.add_learning(
+                conn,
+                session_id=session_id,
+                task_id=task_id,
+                space=space,
+                kind="skip",
+                text=reason,
+                outcome="abandoned",
+            )
+            return {"task_id": task_id, "space": space, "kind": "skip", "called_llm": False,
+                    "reason": reason}  # fmt: skip
     from acontext_mcp.skills.defaults import prepare
 
     prepare(settings)  # the default skills exist before anything is learned into them

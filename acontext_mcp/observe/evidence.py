@@ -10,7 +10,12 @@ whose `line()` is a first-person progress line such as
 Claude Code's Bash results say "Exit code N" on their first line and set `is_error` when a
 command fails; a passing command's result is just its output. Counts come from the summary
 lines of common runners (pytest, unittest, jest/vitest, mocha, cargo, go, tsc); a run without
-a recognizable summary is reported by its exit status alone. Stdlib only.
+a recognizable summary is reported by its exit status alone.
+
+Besides check runs, `read_commit` reads a `git commit` and `read_failure` a shell command that
+failed (Claude Code's `PostToolUseFailure`), as outcome evidence (observe/outcome.py). A
+non-zero exit that is an answer rather than a failure (grep finding nothing, diff finding a
+difference, `test`) is no failure. Stdlib only.
 """
 
 from __future__ import annotations
@@ -123,9 +128,18 @@ class Evidence:
     counts: dict[str, int] = field(default_factory=dict)
     detail: str | None = None
 
+    @property
+    def result(self) -> str:
+        """`passed` or `failed`: the `task_evidence.result` of this run."""
+        return "passed" if self.passed else "failed"
+
     def line(self) -> str:
         """The first-person progress line appended to a task."""
         shown = one_line(self.command.replace("`", "'"), MAX_COMMAND)
+        return f"Ran `{shown}`: {self.summary()}"
+
+    def summary(self) -> str:
+        """The run's result in words: counts, exit code and the first failure line."""
         if self.counts:
             result = ", ".join(f"{self.counts[k]} {k}" for k in _COUNT_ORDER if k in self.counts)
             if not self.passed and not (self.counts.get("failed") or self.counts.get("errors")):
@@ -138,7 +152,7 @@ class Evidence:
             result = "failed"
         if self.detail and not self.passed:
             result += f" ({self.detail})"
-        return f"Ran `{shown}`: {result}"
+        return result
 
 
 def _tokens(segment: str) -> list[str]:
@@ -288,3 +302,66 @@ def read_outcome(command: str, text: str, is_error: bool | None) -> Evidence | N
     passed = not is_error and exit_code in (0, None) and bad == 0
     detail = None if passed else _detail(lines)
     return Evidence(command.strip(), kind, passed, exit_code, counts, detail)
+
+
+# Commands whose non-zero exit is an answer ("no match", "they differ"), not a failure.
+_ANSWERING = {"grep", "egrep", "fgrep", "rg", "ag", "diff", "cmp", "test", "[", "which", "pgrep"}
+
+
+def _segments(command: str) -> list[list[str]]:
+    return [_strip_wrappers(_tokens(seg)) for seg in _SEGMENT_SPLIT.split(command)]
+
+
+def _git_subcommand(tokens: list[str]) -> str | None:
+    if not tokens or tokens[0].rsplit("/", 1)[-1] != "git":
+        return None
+    args, i = tokens[1:], 0
+    while i < len(args) and args[i].startswith("-"):
+        i += 2 if args[i] in ("-C", "-c", "--git-dir", "--work-tree") else 1
+    return args[i] if i < len(args) else None
+
+
+def is_commit(command: str) -> bool:
+    """Whether a shell command makes a git commit (`git commit`, `git -C dir commit ...`)."""
+    if not isinstance(command, str):
+        return False
+    return any(_git_subcommand(seg) == "commit" for seg in _segments(command))
+
+
+def _first_line(text: str) -> str | None:
+    for line in text.splitlines():
+        if line.strip():
+            return clip(line.strip(), MAX_DETAIL)
+    return None
+
+
+def _exit_code(text: str, is_error: bool | None) -> int | None:
+    match = _EXIT.match(text)
+    return int(match.group(1)) if match else (None if is_error else 0)
+
+
+def read_commit(command: str, text: str, is_error: bool | None) -> Evidence | None:
+    """A `git commit` and whether it was made (kind `commit`); None for other commands."""
+    if not is_commit(command) or not isinstance(text, str):
+        return None
+    exit_code = _exit_code(text, is_error)
+    passed = not is_error and exit_code in (0, None)
+    body = text.split("\n", 1)[1] if _EXIT.match(text) else text
+    return Evidence(command.strip(), "commit", passed, exit_code, {}, _first_line(body))
+
+
+def read_failure(command: str, text: str, is_error: bool | None) -> Evidence | None:
+    """A shell command that failed (kind `tool_failure`): a check run, a commit, or a command
+    whose non-zero exit is an answer (grep, diff, test ...) is not one."""
+    if not isinstance(command, str) or not command.strip() or not isinstance(text, str):
+        return None
+    if check_kind(command) is not None or is_commit(command):
+        return None
+    exit_code = _exit_code(text, is_error)
+    if not is_error and exit_code in (0, None):
+        return None
+    segments = [seg for seg in _segments(command) if seg]
+    if segments and segments[-1][0].rsplit("/", 1)[-1] in _ANSWERING and exit_code == 1:
+        return None
+    body = text.split("\n", 1)[1] if _EXIT.match(text) else text
+    return Evidence(command.strip(), "tool_failure", False, exit_code, {}, _first_line(body))

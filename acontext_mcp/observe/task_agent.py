@@ -34,6 +34,7 @@ from acontext_mcp.errors import InvalidInput
 from acontext_mcp.llm import LLMUnavailable, Provider, ToolSpec
 from acontext_mcp.llm.toolloop import FINISHED, Tool, ToolLoop, ToolResult
 from acontext_mcp.observe import task_ops
+from acontext_mcp.observe.prompts import is_intent
 from acontext_mcp.observe.summary import render_tasks
 from acontext_mcp.store import batches
 from acontext_mcp.store.cursors import delete_cursor, get_cursor, set_cursor
@@ -59,7 +60,6 @@ TOOL_ARGS_CHARS = 160
 TOOL_RESULT_CHARS = 240
 NOTE_CHARS = 200
 TASKS_CHARS = 3000  # the task list section of the prompt
-INTENT_KINDS = ("prompt", "command")
 
 SYSTEM = """\
 You keep the task list of a coding agent's session. You read new conversation messages \
@@ -71,8 +71,9 @@ Rules:
 for, described in the user's own words (verbatim or a close paraphrase). "Fix the login bug \
 and add dark mode" is two tasks; "book a table" is one task even if the agent searches, \
 navigates and fills a form. When the user approves a plan of several steps, each step is a \
-task, in plan order. Do not create tasks for the agent's own sub-steps, and do not duplicate \
-a task already in the list: update it instead (update_task) when the request changes.
+task, in plan order. Do not create tasks for the agent's own sub-steps (its TodoWrite / \
+TaskCreate items are steps of the current request), and do not duplicate a task already in \
+the list (one may come from the user's prompt): update it instead (update_task).
 2. Only messages marked "user" are the user's intent; a slash command is a request only when \
 it asks for work (/compact, /clear and the like are not). "tool" (tool output) and "note" \
 (system notices) messages are context, never requests.
@@ -227,19 +228,6 @@ def _result_text(part: dict[str, Any]) -> str:
         elif isinstance(inner, str):
             chunks.append(inner)
     return "\n".join(chunks)
-
-
-def is_intent(message: dict[str, Any]) -> bool:
-    """A user message that states what the user wants: typed prompts and slash commands
-    (Claude Code capture marks the rest in meta.kind), never tool results or summaries."""
-    if message["role"] != "user":
-        return False
-    meta = message.get("meta") or {}
-    if meta.get("isCompactSummary") or meta.get("original_role") in ("system", "developer"):
-        return False
-    if meta.get("kind", "prompt") not in INTENT_KINDS:
-        return False
-    return not any(p.get("type") == "tool-result" for p in message["parts"])
 
 
 _COMMAND = re.compile(r"<command-name>\s*(.*?)\s*</command-name>", re.S)
@@ -433,6 +421,8 @@ class _Round:
             self._touch(task["order"])
             self.stats["tasks_updated"] += 1
             final = task["status"] in task_ops.FINAL_STATUSES and before != task["status"]
+            if final:
+                task_ops.settle_outcome(conn, task["id"])  # from evidence, not this call
             if final and task_ops.queue_learning(conn, task["id"], sid):
                 self.learn_queued.append(task["id"])
             return f"Task {task['order']} updated ({task['status']})"

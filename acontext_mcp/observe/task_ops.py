@@ -16,6 +16,7 @@ import sqlite3
 from typing import Any
 
 from acontext_mcp.errors import InvalidInput
+from acontext_mcp.observe.outcome import decide
 from acontext_mcp.privacy.redact import redact_text
 from acontext_mcp.store import tasks as task_store
 
@@ -120,3 +121,20 @@ def linked_message_ids(conn: sqlite3.Connection, task_id: int) -> list[int]:
 def queue_learning(conn: sqlite3.Connection, task_id: int, session_id: str) -> bool:
     """Queue a finished task for skill learning, once per task. True when newly queued."""
     return task_store.queue_learning(conn, task_id, session_id)
+
+
+def settle_outcome(conn: sqlite3.Connection, task_id: int, *, running: bool = False) -> str | None:
+    """Settle a finished task's outcome from its evidence (observe/outcome.py); with
+    `running`, a running task's too (its session ended, or is being finished), and a running
+    task settled so before follows its evidence from then on. Returns the outcome, or None
+    when the task is not settled (its outcome is left as it was)."""
+    task = task_store.get_task_by_id(conn, task_id)
+    if task is None:
+        return None
+    settled_running = task["status"] == "running" and (running or task.get("outcome"))
+    if task["status"] not in FINAL_STATUSES and not settled_running:
+        return None
+    outcome = decide(task_store.task_evidence(conn, task_id))
+    if outcome != task.get("outcome"):
+        task_store.set_outcome(conn, task_id, outcome)
+    return outcome

@@ -51,6 +51,7 @@ HOOK_EVENTS: dict[str, dict[str, Any]] = {
     "UserPromptSubmit": {"timeout": 30, "async": True},
     "PostToolUse": {"matcher": "*", "timeout": 30, "async": True},
     "PostToolUseFailure": {"matcher": "*", "timeout": 30, "async": True},
+    "TaskCompleted": {"timeout": 30, "async": True},
     "Stop": {"timeout": 30},
     "SubagentStop": {"timeout": 30},
     "PreCompact": {"timeout": 30},

@@ -165,6 +165,7 @@ def _payload(event: str, sid: str, transcript: Path, cwd: Path) -> dict[str, Any
             "tool_response": {"stdout": "", "stderr": "", "interrupted": False},
         },
         "PostToolUseFailure": {**tool, "error": "exit 1"},
+        "TaskCompleted": {"task_id": "1", "task_subject": "doctor check"},
         "Stop": {"stop_hook_active": False, "last_assistant_message": SYNTHETIC_REPLY},
         "SubagentStop": {
             "stop_hook_active": False,

@@ -21,10 +21,11 @@ def add_event(
 
 
 def list_events(
-    conn: sqlite3.Connection, session_id: str, *, type_: str | None = None
+    conn: sqlite3.Connection, session_id: str, *, type_: str | None = None, after: int = 0
 ) -> list[dict[str, Any]]:
-    sql = "SELECT * FROM session_events WHERE session_id = ?"
-    args: list[Any] = [session_id]
+    """The session's events (of one type), oldest first; with `after`, those with a larger id."""
+    sql = "SELECT * FROM session_events WHERE session_id = ? AND id > ?"
+    args: list[Any] = [session_id, after]
     if type_:
         sql += " AND type = ?"
         args.append(type_)

@@ -315,9 +315,10 @@ def count_messages(conn: sqlite3.Connection, session_id: str) -> int:
 def messages_from(
     conn: sqlite3.Connection, session_id: str, position: int, limit: int
 ) -> list[sqlite3.Row]:
-    """id, position, parts and status of the session's messages from `position` on."""
+    """id, position, role, parts, meta and status of the session's messages from `position`
+    on."""
     return conn.execute(
-        "SELECT id, position, parts, status FROM messages "
+        "SELECT id, position, role, parts, meta, status FROM messages "
         "WHERE session_id = ? AND position >= ? ORDER BY position LIMIT ?",
         (session_id, position, limit),
     ).fetchall()

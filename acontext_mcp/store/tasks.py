@@ -16,6 +16,7 @@ from acontext_mcp.errors import InvalidInput, NotFound
 from acontext_mcp.store import jobs
 from acontext_mcp.store.db import atomic, dumps, loads
 from acontext_mcp.store.pages import clamp_limit, decode_cursor, encode_cursor
+from acontext_mcp.text import clip
 
 TASK_STATUSES = ("pending", "running", "success", "failed")
 PAGE_MAX = 500  # tasks per page
@@ -164,6 +165,33 @@ def task_evidence(conn: sqlite3.Connection, task_id: int) -> list[dict[str, Any]
     return [dict(r) for r in rows]
 
 
+EVIDENCE_SHOWN = 12  # per task in a listing: the latest ones
+EVIDENCE_TEXT = 120  # command and detail characters in a listing
+
+
+def compact_evidence(conn: sqlite3.Connection, task_ids: Sequence[int]) -> dict[int, list[Any]]:
+    """For a listing: each task's latest EVIDENCE_SHOWN evidence rows, oldest first, as
+    {kind, result, command, message_id, detail} with command and detail clipped."""
+    out: dict[int, list[Any]] = {i: [] for i in task_ids}
+    if not task_ids:
+        return out
+    marks = ",".join("?" * len(task_ids))
+    rows = conn.execute(
+        "SELECT task_id, kind, result, command, detail, message_id FROM ("
+        "SELECT *, ROW_NUMBER() OVER (PARTITION BY task_id ORDER BY id DESC) AS n "
+        f"FROM task_evidence WHERE task_id IN ({marks})) WHERE n <= ? ORDER BY task_id, id",
+        [*task_ids, EVIDENCE_SHOWN],
+    ).fetchall()
+    for r in rows:
+        item = {"kind": r["kind"], "result": r["result"]}
+        for key in ("command", "message_id", "detail"):
+            value = r[key]
+            if value is not None:
+                item[key] = clip(value, EVIDENCE_TEXT) if isinstance(value, str) else value
+        out[r["task_id"]].append(item)
+    return out
+
+
 def get_task_by_id(conn: sqlite3.Connection, task_id: int) -> dict[str, Any] | None:
     """A task by its row id (stable while orders shift), or None."""
     row = conn.execute("SELECT * FROM tasks WHERE id = ?", (task_id,)).fetchone()
@@ -280,7 +308,8 @@ def list_tasks(
     limit: int | None = None,
     cursor: str | None = None,
 ) -> dict[str, Any]:
-    """One session's tasks in order, or tasks across sessions newest-updated first."""
+    """One session's tasks in order, or tasks across sessions newest-updated first; each
+    with its `outcome` and a compact `evidence` list (compact_evidence)."""
     limit = clamp_limit(limit, default=50, maximum=PAGE_MAX)
     where, args = ["1 = 1"], []
     for s in status or []:
@@ -306,6 +335,9 @@ def list_tasks(
         [*args, limit + 1],
     ).fetchall()
     tasks = [row_to_task(r) for r in rows[:limit]]
+    evidence = compact_evidence(conn, [t["id"] for t in tasks])
+    for t in tasks:
+        t["evidence"] = evidence[t["id"]]
     next_cursor = None
     if len(rows) > limit:
         last = tasks[-1]
@@ -367,6 +399,16 @@ def task_ids(conn: sqlite3.Connection, session_id: str, statuses: tuple[str, ...
 def task_description(conn: sqlite3.Connection, task_id: int) -> str | None:
     row = conn.execute("SELECT description FROM tasks WHERE id = ?", (task_id,)).fetchone()
     return row[0] if row else None
+
+
+def task_linked_to(conn: sqlite3.Connection, session_id: str, message_id: int) -> int | None:
+    """The id of the session's first task (in order) linked to this message, or None."""
+    row = conn.execute(
+        "SELECT t.id FROM task_messages tm JOIN tasks t ON t.id = tm.task_id "
+        'WHERE tm.message_id = ? AND t.session_id = ? ORDER BY t."order" LIMIT 1',
+        (message_id, session_id),
+    ).fetchone()
+    return None if row is None else int(row[0])
 
 
 def linked_message_ids(conn: sqlite3.Connection, task_id: int) -> list[int]:
