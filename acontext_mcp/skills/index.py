@@ -20,7 +20,9 @@ import re
 import shutil
 import sqlite3
 import tempfile
+import threading
 import time
+from collections.abc import Iterable
 from contextlib import closing, suppress
 from pathlib import Path
 from typing import Any
@@ -28,9 +30,10 @@ from typing import Any
 from acontext_mcp.config import Settings
 from acontext_mcp.errors import AcontextError, InvalidInput
 from acontext_mcp.private import create_private_file, private_mkdir
-from acontext_mcp.skills import SKILL_FILE, contained
+from acontext_mcp.skills import SKILL_FILE, contained, watch
 from acontext_mcp.skills.skillmd import parse_skill_md
 from acontext_mcp.skills.validate import TEXT_SUFFIXES
+from acontext_mcp.skills.watch import Watch
 
 INDEX_FILE = "skills-index.db"
 SCHEMA_VERSION = 1
@@ -181,36 +184,40 @@ def _skill_meta(text: str, folder: str) -> tuple[str, str]:
     return name, str(description).strip() if description is not None else ""
 
 
-def _scan(skills_dir: Path) -> dict[str, tuple[str, int, int]]:
-    """Indexable files: relative path -> (skill folder, mtime_ns, size)."""
-    found: dict[str, tuple[str, int, int]] = {}
-    folders = contained.skill_folders(skills_dir)
-    for folder in folders:
-        pending = [(str(folder), folder.name)]
-        while pending:
-            path, rel_dir = pending.pop()
+def _scan_folder(folder: Path, found: dict[str, tuple[str, int, int]]) -> None:
+    """Add the indexable files of one skill folder: relative path -> (folder, mtime_ns, size)."""
+    pending = [(str(folder), folder.name)]
+    while pending:
+        path, rel_dir = pending.pop()
+        try:
+            entries = list(os.scandir(path))
+        except OSError:
+            continue
+        for entry in entries:
+            name = entry.name
+            if name.startswith("."):
+                continue
             try:
-                entries = list(os.scandir(path))
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append((entry.path, f"{rel_dir}/{name}"))
+                    continue
+                if not entry.is_file(follow_symlinks=False):
+                    continue  # symlinks, devices, sockets
+                dot = name.rfind(".")
+                if (name[dot:].lower() if dot > 0 else "") not in _INDEXED_SUFFIXES:
+                    continue
+                st = entry.stat(follow_symlinks=False)
             except OSError:
                 continue
-            for entry in entries:
-                name = entry.name
-                if name.startswith("."):
-                    continue
-                try:
-                    if entry.is_dir(follow_symlinks=False):
-                        pending.append((entry.path, f"{rel_dir}/{name}"))
-                        continue
-                    if not entry.is_file(follow_symlinks=False):
-                        continue  # symlinks, devices, sockets
-                    dot = name.rfind(".")
-                    if (name[dot:].lower() if dot > 0 else "") not in _INDEXED_SUFFIXES:
-                        continue
-                    st = entry.stat(follow_symlinks=False)
-                except OSError:
-                    continue
-                if st.st_size <= MAX_FILE_BYTES:
-                    found[f"{rel_dir}/{name}"] = (folder.name, st.st_mtime_ns, st.st_size)
+            if st.st_size <= MAX_FILE_BYTES:
+                found[f"{rel_dir}/{name}"] = (folder.name, st.st_mtime_ns, st.st_size)
+
+
+def _scan(skills_dir: Path) -> dict[str, tuple[str, int, int]]:
+    """Indexable files of every skill: relative path -> (skill folder, mtime_ns, size)."""
+    found: dict[str, tuple[str, int, int]] = {}
+    for folder in contained.skill_folders(skills_dir):
+        _scan_folder(folder, found)
     return found
 
 
@@ -226,30 +233,56 @@ def _read_text(skills_dir: Path, rel: str) -> str | None:
 
 
 def refresh(settings: Settings) -> dict[str, Any]:
-    """Bring the index in step with the skills directory; return what changed.
+    """Bring the index in step with the whole skills directory; return what changed.
 
     Returns {"files", "skills"} (totals indexed now) and {"added", "updated", "removed"}
-    (files changed by this call).
+    (files changed by this call). Walks and stats every file: long-lived readers use `Keeper`,
+    which re-reads only the skills a change notice names.
     """
+    return _refresh(settings, None)
+
+
+def refresh_skills(settings: Settings, names: Iterable[str]) -> dict[str, Any]:
+    """Re-read the named skill folders only (a writer's own change, or a watcher's notice):
+    every file of theirs is read again, so an edit within one mtime tick is not missed; a
+    name that is no longer a skill folder loses its rows. Returns what `refresh` returns."""
+    wanted = sorted({n for n in names if n and "/" not in n and not n.startswith(".")})
+    if not wanted:
+        return _refresh(settings, [])
+    return _refresh(settings, wanted)
+
+
+def _refresh(settings: Settings, names: list[str] | None) -> dict[str, Any]:
     skills_dir = settings.skills_dir
-    on_disk = _scan(skills_dir)
+    if names is None:
+        on_disk = _scan(skills_dir)
+    else:
+        on_disk = {}
+        for name in names:
+            if contained.is_skill_folder(skills_dir, name):
+                _scan_folder(skills_dir / name, on_disk)
+    added = updated = 0
+    removed: list[int] = []
     with closing(open_index(settings)) as conn:
         conn.execute("BEGIN IMMEDIATE")
         try:
-            known = {
-                row[1]: (row[0], row[2], row[3])
-                for row in conn.execute("SELECT id, path, mtime_ns, size FROM files")
-            }
+            if names is None:
+                rows = conn.execute("SELECT id, path, mtime_ns, size FROM files")
+            else:
+                marks = ",".join("?" * len(names))
+                rows = conn.execute(
+                    f"SELECT id, path, mtime_ns, size FROM files WHERE skill IN ({marks})", names
+                )
+            known = {row[1]: (row[0], row[2], row[3]) for row in rows}
             removed = [known[p][0] for p in known.keys() - on_disk.keys()]
             for chunk in range(0, len(removed), 500):
                 ids = removed[chunk : chunk + 500]
                 marks = ",".join("?" * len(ids))
                 conn.execute(f"DELETE FROM fts WHERE rowid IN ({marks})", ids)
                 conn.execute(f"DELETE FROM files WHERE id IN ({marks})", ids)
-            added = updated = 0
             for rel, (skill, mtime_ns, size) in on_disk.items():
                 old = known.get(rel)
-                if old is not None and old[1] == mtime_ns and old[2] == size:
+                if names is None and old is not None and old[1] == mtime_ns and old[2] == size:
                     continue
                 text = _read_text(skills_dir, rel)
                 if text is None:  # vanished or binary since the scan
@@ -406,3 +439,41 @@ def search_by_skill(
         if len(entry["matches"]) < files_per_skill:
             entry["matches"].append({"path": hit["path"], "snippet": hit["snippet"]})
     return list(grouped.values())
+
+
+class Keeper:
+    """Keeps the index in step for a long-lived reader (the MCP server), cheaply per query.
+
+    The first `ensure_current` starts a watch (skills/watch.py) and then refreshes in full;
+    later calls re-read only the skill folders the watch names, so the first search after an
+    edit sees it without walking every file. Writers in this or another process (a learning
+    commit, `skills pull`) update the shared index themselves (`refresh_skills`); the watch
+    sees their files too, and re-reading a skill twice is harmless.
+    """
+
+    def __init__(self, settings: Settings, *, full_every: float):
+        self.settings = settings
+        self.full_every = full_every
+        self._watch: Watch | None = None
+        self._lock = threading.Lock()
+
+    def ensure_current(self) -> set[str] | None:
+        """Bring the index in step with every change made before this call. Returns the
+        skill folders re-read (empty: nothing changed), or None after a full refresh."""
+        with self._lock:
+            if self._watch is None:
+                self._watch = watch.start(self.settings.skills_dir, full_every=self.full_every)
+                refresh(self.settings)  # after the watch starts: nothing falls in between
+                return None
+            names = self._watch.changed()
+            if names is None:
+                refresh(self.settings)
+            elif names:
+                refresh_skills(self.settings, names)
+            return names
+
+    def close(self) -> None:
+        with self._lock:
+            if self._watch is not None:
+                self._watch.close()
+                self._watch = None
