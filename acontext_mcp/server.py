@@ -212,14 +212,15 @@ def _flush() -> Callable[[Settings, str, float], Json]:
 INDEX_REFRESH_S = 2.0  # without inotify, edits made in place are seen this long after
 
 
-def _refresh_index(settings: Settings, state: dict[str, Any]) -> None:
-    """Keep the skills index in step with the files: re-read only what changed since the
-    last search (skills/index.Keeper), so the first search after an edit finds it."""
+def _current_index(settings: Settings, state: dict[str, Any]) -> skill_index.Keeper:
+    """The skills index, in step with the files: re-reads only what changed since the last
+    search (skills/index.Keeper), so the first search after an edit finds it."""
     with state["lock"]:
         if "index" not in state:
             state["index"] = skill_index.Keeper(settings, full_every=INDEX_REFRESH_S)
         keeper: skill_index.Keeper = state["index"]
     keeper.ensure_current()
+    return keeper
 
 
 def _latest_session(pool: Callable[[], ConnectionPool]) -> str:
@@ -390,8 +391,8 @@ def build_server(settings: Settings) -> MCPServer:
         query: Annotated[str, Field(description="Words to find")],
         limit: Annotated[int, Field(ge=1, le=50)] = 10,
     ) -> SkillSearch:
-        _refresh_index(settings, state)
-        return SkillSearch(results=skill_index.search_by_skill(settings, query, limit=limit))
+        keeper = _current_index(settings, state)
+        return SkillSearch(results=keeper.search_by_skill(query, limit=limit))
 
     # --- Learning ---
 

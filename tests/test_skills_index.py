@@ -251,7 +251,7 @@ def test_without_fts5_the_error_says_so(
 
     real_connect = index._connect
     monkeypatch.setattr(index, "_fts5_checked", False)
-    monkeypatch.setattr(index, "_connect", lambda p, s: NoFts5(real_connect(p, s)))
+    monkeypatch.setattr(index, "_connect", lambda p, s, *a: NoFts5(real_connect(p, s, *a)))
     with pytest.raises(index.SearchUnavailable, match="FTS5"):
         index.refresh(settings)
 

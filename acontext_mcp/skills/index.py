@@ -22,8 +22,8 @@ import sqlite3
 import tempfile
 import threading
 import time
-from collections.abc import Iterable
-from contextlib import closing, suppress
+from collections.abc import Iterable, Iterator
+from contextlib import closing, contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -102,9 +102,14 @@ def _require_fts5(conn: sqlite3.Connection) -> None:
     _fts5_checked = True
 
 
-def _connect(path: Path, settings: Settings) -> sqlite3.Connection:
+def _connect(path: Path, settings: Settings, shared: bool) -> sqlite3.Connection:
     create_private_file(path)  # owner-only, and so its -wal and -shm
-    conn = sqlite3.connect(path, timeout=settings.busy_timeout_ms / 1000, isolation_level=None)
+    conn = sqlite3.connect(
+        path,
+        timeout=settings.busy_timeout_ms / 1000,
+        isolation_level=None,
+        check_same_thread=not shared,
+    )
     conn.execute(f"PRAGMA busy_timeout = {int(settings.busy_timeout_ms)}")
     conn.execute("PRAGMA synchronous = NORMAL")
     # Switching to WAL does not wait on the busy handler: retry while another opener holds a lock.
@@ -140,14 +145,15 @@ def _remove(path: Path) -> None:
             os.unlink(f"{path}{suffix}")
 
 
-def open_index(settings: Settings) -> sqlite3.Connection:
-    """Open (creating or rebuilding when unusable) the index database."""
+def open_index(settings: Settings, *, shared: bool = False) -> sqlite3.Connection:
+    """Open (creating or rebuilding when unusable) the index database. `shared`: usable from
+    other threads (the caller serializes its use)."""
     path = index_path(settings)
     private_mkdir(path.parent)
     for attempt in (1, 2):
         conn: sqlite3.Connection | None = None
         try:
-            conn = _connect(path, settings)
+            conn = _connect(path, settings, shared)
             _require_fts5(conn)
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version != SCHEMA_VERSION:
@@ -242,17 +248,19 @@ def refresh(settings: Settings) -> dict[str, Any]:
     return _refresh(settings, None)
 
 
-def refresh_skills(settings: Settings, names: Iterable[str]) -> dict[str, Any]:
+def refresh_skills(
+    settings: Settings, names: Iterable[str], *, conn: sqlite3.Connection | None = None
+) -> dict[str, Any]:
     """Re-read the named skill folders only (a writer's own change, or a watcher's notice):
     every file of theirs is read again, so an edit within one mtime tick is not missed; a
     name that is no longer a skill folder loses its rows. Returns what `refresh` returns."""
     wanted = sorted({n for n in names if n and "/" not in n and not n.startswith(".")})
-    if not wanted:
-        return _refresh(settings, [])
-    return _refresh(settings, wanted)
+    return _refresh(settings, wanted, conn)
 
 
-def _refresh(settings: Settings, names: list[str] | None) -> dict[str, Any]:
+def _refresh(
+    settings: Settings, names: list[str] | None, conn: sqlite3.Connection | None = None
+) -> dict[str, Any]:
     skills_dir = settings.skills_dir
     if names is None:
         on_disk = _scan(skills_dir)
@@ -263,7 +271,7 @@ def _refresh(settings: Settings, names: list[str] | None) -> dict[str, Any]:
                 _scan_folder(skills_dir / name, on_disk)
     added = updated = 0
     removed: list[int] = []
-    with closing(open_index(settings)) as conn:
+    with _opened(settings, conn) as conn:
         conn.execute("BEGIN IMMEDIATE")
         try:
             if names is None:
@@ -347,17 +355,15 @@ def fts_query(query: str, *, any_term: bool = False) -> str:
 
 
 def _run(conn: sqlite3.Connection, match: str, limit: int) -> list[dict[str, Any]]:
+    """The best `limit` files for `match`, without snippets (see `_add_snippets`)."""
     rows = conn.execute(
-        "SELECT f.path, f.skill, fts.rank, "
-        "snippet(fts, 3, '**', '**', '…', 16), snippet(fts, 1, '**', '**', '…', 16) "
-        "FROM fts JOIN files f ON f.id = fts.rowid "
+        "SELECT fts.rowid, f.path, f.skill, fts.rank FROM fts JOIN files f ON f.id = fts.rowid "
         "WHERE fts MATCH ? ORDER BY fts.rank LIMIT ?",
         (match, limit),
     ).fetchall()
     out: list[dict[str, Any]] = []
-    for path, skill, rank, content_snip, desc_snip in rows:
+    for rowid, path, skill, rank in rows:
         rel = path.split("/", 1)[1] if "/" in path else path
-        snippet = content_snip if "**" in content_snip or not desc_snip else desc_snip
         out.append(
             {
                 "name": skill,
@@ -365,20 +371,65 @@ def _run(conn: sqlite3.Connection, match: str, limit: int) -> list[dict[str, Any
                 "description": "",
                 "path": rel,
                 "score": float(f"{-rank:.4g}"),  # bm25 is tiny in small repos
-                "snippet": snippet.strip(),
+                "snippet": "",
+                "_rowid": rowid,
+                "_match": match,
             }
         )
     return out
 
 
-def search(settings: Settings, query: str, limit: int = 10) -> list[dict[str, Any]]:
+def _add_snippets(conn: sqlite3.Connection, hits: list[dict[str, Any]]) -> None:
+    """Fill the snippets of the hits being returned, and only theirs: a snippet costs more
+    than ranking a row, and the ranking query may look at five times as many rows as are
+    shown. The content's snippet, or the description's when the content has no match."""
+    by_match: dict[str, list[dict[str, Any]]] = {}
+    for hit in hits:
+        by_match.setdefault(hit.pop("_match"), []).append(hit)
+    for match, group in by_match.items():
+        want = {hit["_rowid"]: hit for hit in group}
+        marks = ",".join("?" * len(want))
+        for rowid, content_snip in conn.execute(
+            "SELECT rowid, snippet(fts, 3, '**', '**', '…', 16) FROM fts "
+            f"WHERE fts MATCH ? AND rowid IN ({marks})",
+            (match, *want),
+        ):
+            want[rowid]["snippet"] = content_snip
+        bare = [rowid for rowid, hit in want.items() if "**" not in hit["snippet"]]
+        if bare:
+            marks = ",".join("?" * len(bare))
+            for rowid, desc_snip in conn.execute(
+                "SELECT rowid, snippet(fts, 1, '**', '**', '…', 16) FROM fts "
+                f"WHERE fts MATCH ? AND rowid IN ({marks})",
+                (match, *bare),
+            ):
+                if desc_snip:
+                    want[rowid]["snippet"] = desc_snip
+    for hit in hits:
+        hit["snippet"] = hit["snippet"].strip()
+        del hit["_rowid"]
+
+
+def search(
+    settings: Settings, query: str, limit: int = 10, *, conn: sqlite3.Connection | None = None
+) -> list[dict[str, Any]]:
     """Files of skills matching `query`, best first (bm25; name and description weigh most).
 
     Each result: {"name", "folder", "description", "path" (inside the skill), "score"
     (higher is better), "snippet" (matches marked with **)}. Every word must match; when no
     file has them all, files with any of them are returned. Does not refresh: call `refresh`
-    first when the directory may have changed.
+    first when the directory may have changed. `conn` is an open index to reuse.
     """
+    hits = _ranked(settings, query, limit, conn)
+    if hits:
+        with _opened(settings, conn) as db:
+            _add_snippets(db, hits)
+    return hits
+
+
+def _ranked(
+    settings: Settings, query: str, limit: int, conn: sqlite3.Connection | None
+) -> list[dict[str, Any]]:
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         raise InvalidInput("limit must be a positive integer")
     limit = min(limit, 200)
@@ -388,13 +439,22 @@ def search(settings: Settings, query: str, limit: int = 10) -> list[dict[str, An
         strict = fts_query(query)
     except InvalidInput:
         return []  # only punctuation or symbols: nothing can match
-    with closing(open_index(settings)) as conn:
-        hits = _lookup(conn, strict, limit)
+    with _opened(settings, conn) as db:
+        hits = _lookup(db, strict, limit)
         if not hits:
             loose = fts_query(query, any_term=True)
             if loose != strict:
-                hits = _lookup(conn, loose, limit)
+                hits = _lookup(db, loose, limit)
     return hits
+
+
+@contextmanager
+def _opened(settings: Settings, conn: sqlite3.Connection | None) -> Iterator[sqlite3.Connection]:
+    if conn is not None:
+        yield conn
+        return
+    with closing(open_index(settings)) as opened:
+        yield opened
 
 
 def _lookup(conn: sqlite3.Connection, match: str, limit: int) -> list[dict[str, Any]]:
@@ -417,12 +477,18 @@ def _lookup(conn: sqlite3.Connection, match: str, limit: int) -> list[dict[str, 
 
 
 def search_by_skill(
-    settings: Settings, query: str, limit: int = 10, *, files_per_skill: int = 3
+    settings: Settings,
+    query: str,
+    limit: int = 10,
+    *,
+    files_per_skill: int = 3,
+    conn: sqlite3.Connection | None = None,
 ) -> list[dict[str, Any]]:
     """`search` grouped by skill, best skill first: {"name", "description", "score",
     "matches": [{"path", "snippet"}]} with up to `files_per_skill` files each."""
-    hits = search(settings, query, limit=min(200, limit * 5))
+    hits = _ranked(settings, query, min(200, limit * 5), conn)
     grouped: dict[str, dict[str, Any]] = {}
+    shown: list[dict[str, Any]] = []
     for hit in hits:
         entry = grouped.get(hit["folder"])
         if entry is None:
@@ -437,7 +503,13 @@ def search_by_skill(
         if not entry["description"] and hit["description"]:
             entry["description"] = hit["description"]
         if len(entry["matches"]) < files_per_skill:
-            entry["matches"].append({"path": hit["path"], "snippet": hit["snippet"]})
+            entry["matches"].append(hit)
+            shown.append(hit)
+    if shown:
+        with _opened(settings, conn) as db:
+            _add_snippets(db, shown)
+    for entry in grouped.values():
+        entry["matches"] = [{"path": h["path"], "snippet": h["snippet"]} for h in entry["matches"]]
     return list(grouped.values())
 
 
@@ -448,32 +520,58 @@ class Keeper:
     later calls re-read only the skill folders the watch names, so the first search after an
     edit sees it without walking every file. Writers in this or another process (a learning
     commit, `skills pull`) update the shared index themselves (`refresh_skills`); the watch
-    sees their files too, and re-reading a skill twice is harmless.
+    sees their files too, and re-reading a skill twice is harmless. One connection stays open:
+    opening costs a millisecond, and closing the last one checkpoints the WAL.
     """
 
     def __init__(self, settings: Settings, *, full_every: float):
         self.settings = settings
         self.full_every = full_every
         self._watch: Watch | None = None
+        self._conn: sqlite3.Connection | None = None
+        self._inode = 0
         self._lock = threading.Lock()
+
+    def _connection(self) -> sqlite3.Connection:
+        """The open index, reopened when its file was replaced (another process rebuilt it)."""
+        try:
+            inode = os.stat(index_path(self.settings)).st_ino
+        except OSError:
+            inode = -1
+        if self._conn is not None and inode != self._inode:
+            self._conn.close()
+            self._conn = None
+        if self._conn is None:
+            self._conn = open_index(self.settings, shared=True)
+            self._inode = os.stat(index_path(self.settings)).st_ino
+        return self._conn
 
     def ensure_current(self) -> set[str] | None:
         """Bring the index in step with every change made before this call. Returns the
         skill folders re-read (empty: nothing changed), or None after a full refresh."""
         with self._lock:
+            conn = self._connection()
             if self._watch is None:
                 self._watch = watch.start(self.settings.skills_dir, full_every=self.full_every)
-                refresh(self.settings)  # after the watch starts: nothing falls in between
+                _refresh(self.settings, None, conn)  # after the watch starts: nothing missed
                 return None
             names = self._watch.changed()
             if names is None:
-                refresh(self.settings)
+                _refresh(self.settings, None, conn)
             elif names:
-                refresh_skills(self.settings, names)
+                refresh_skills(self.settings, names, conn=conn)
             return names
+
+    def search_by_skill(self, query: str, limit: int = 10) -> list[dict[str, Any]]:
+        """`search_by_skill` on the kept connection (call `ensure_current` first)."""
+        with self._lock:
+            return search_by_skill(self.settings, query, limit, conn=self._connection())
 
     def close(self) -> None:
         with self._lock:
             if self._watch is not None:
                 self._watch.close()
                 self._watch = None
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
