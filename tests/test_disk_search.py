@@ -342,3 +342,77 @@ class TestTimeout:
         started = time.monotonic()
         assert grep(quick, "default", self.PATHOLOGICAL)["timed_out"] is True
         assert time.monotonic() - started < 2
+
+
+class TestParallelPrefilter:
+    """Files are read and prefiltered on worker threads, ASCII files as bytes: the results
+    must be exactly what one thread decoding every file finds."""
+
+    CLASSES = (
+        r"\s", r"\S", r"\w", r"\W", r"\d", r"\D", r"\b", r"\B", r".", r"[[:alpha:]]",
+        r"[[:space:]]", r"[[:punct:]]", r"[[:print:]]", r"[[:cntrl:]]", r"\p{L}", r"\p{P}",
+        r"\p{Z}", r"\h", r"\R", r"[a-z]", r"K", r"s", r"^", r"$", r"\Z", r"\m", r"\M",
+        r"\p{Word}", r"[[:word:]]", r"\x1c", r"[^\x00-\x7f]", r"\N{BULLET}",
+    )  # fmt: skip
+
+    @pytest.mark.parametrize("ignore_case", [False, True])
+    def test_the_bytes_twin_matches_every_ascii_character_alike(self, ignore_case: bool) -> None:
+        from acontext_mcp.disk.search import _ascii_twin
+
+        flags = regex.MULTILINE | (regex.IGNORECASE if ignore_case else 0)
+        for pattern in self.CLASSES:
+            text_rx, twin = regex.compile(pattern, flags), _ascii_twin(pattern, flags)
+            assert twin is not None, pattern
+            for code in range(128):
+                for shape in ("%s", "a%sb", " %s ", "%s\n", "\r\n%s"):
+                    text = shape % chr(code)
+                    want = [m.span() for m in text_rx.finditer(text)]
+                    assert [m.span() for m in twin.finditer(text.encode())] == want, (
+                        pattern,
+                        code,
+                        shape,
+                    )
+
+    @pytest.mark.parametrize("pattern", [r"\X", "(?w)\\bx", "caf\u00e9", r"\x{2022}", "(?u)x"])
+    def test_no_bytes_twin_where_bytes_differ_or_cannot_say_it(self, pattern: str) -> None:
+        from acontext_mcp.disk.search import _ascii_twin
+
+        assert _ascii_twin(pattern, regex.MULTILINE) is None
+
+    def test_results_do_not_depend_on_threads_or_the_bytes_twin(
+        self, settings: Settings, root: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from acontext_mcp.disk import search
+
+        rng = random.Random(99)
+        words = ["alpha", "Beta", "café", "KELVIN", "\u212aelvin", "x-1", "tab\there", "ÿ"]
+        files: dict[str, str | bytes] = {}
+        for i in range(120):
+            lines = [" ".join(rng.choices(words, k=rng.randint(0, 6))) for _ in range(30)]
+            files[f"d{i % 7}/f{i:03d}.txt"] = "\n".join(lines) + "\n" * rng.randint(0, 1)
+        files["bin/zero.dat"] = b"alpha\x00beta"
+        files["bin/latin1.txt"] = "alpha caf\xe9\n".encode("latin-1")
+        make(root, files)
+        cases = [
+            ("alpha", {}),
+            ("kelvin", {"ignore_case": True}),
+            (r"caf\w", {"context": 2}),
+            (r"^$", {}),
+            (r"\bx-\d\b", {"glob": "d3/*"}),
+            ("beta", {"ignore_case": True, "max_results": 7}),
+            ("tab\\s", {"max_results": 1000}),
+        ]
+        twin = search._ascii_twin
+        for pattern, options in cases:
+            runs = []
+            for workers, bytes_twin in ((1, False), (1, True), (2, True), (4, True)):
+                monkeypatch.setattr(search, "_workers", lambda w=workers: w)
+                monkeypatch.setattr(
+                    search, "_ascii_twin", twin if bytes_twin else lambda p, f: None
+                )
+                result = grep(settings, "default", pattern, **options)
+                result.pop("elapsed")
+                runs.append(result)
+            assert runs[0]["matches"], pattern
+            assert runs[0] == runs[1] == runs[2] == runs[3], pattern
+            assert runs[0]["files_skipped_binary"] == (0 if "glob" in options else 2), pattern

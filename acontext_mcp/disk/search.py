@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any
+from collections import deque
+from collections.abc import Callable, Generator, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
+from typing import Any, TypeVar
 
 import pathspec
 import regex
 
 from acontext_mcp.config import Settings
 from acontext_mcp.disk.confine import DEFAULT_DISK, disk_root
-from acontext_mcp.disk.content import decode_text, read_regular
+from acontext_mcp.disk.content import decode_text, looks_binary, read_regular
 from acontext_mcp.disk.walk import walk_files
 from acontext_mcp.errors import InvalidInput, NotFound, SearchTimeout
 
@@ -24,6 +28,7 @@ MAX_LIMIT = 1000
 MAX_CONTEXT = 20
 MAX_PATTERN_CHARS = 4096
 LINE_CLIP = 400
+_T = TypeVar("_T")
 
 
 def _real_root(settings: Settings, disk: str) -> str | None:
@@ -148,6 +153,101 @@ class _Grep:
         }
 
 
+# --- Reading and prefiltering files on worker threads ---
+
+_GONE, _LARGE, _BINARY, _TIMEOUT, _MISS, _HIT = range(6)
+_LOOKAHEAD = 4  # files read ahead per worker; each holds at most one file's bytes
+
+
+def _workers() -> int:
+    """Threads reading and prefiltering files: reads and `regex` matching release the GIL."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return max(1, min(4, cores))
+
+
+def _ascii_twin(pattern: str, flags: int) -> regex.Pattern[bytes] | None:
+    """The pattern compiled for bytes, to search ASCII files without decoding them. On ASCII
+    text both match at the same places (tests/test_disk_search.py checks every ASCII character
+    against the classes); None for the few constructs where they differ (`\\X` graphemes, the
+    WORD flag) or that bytes cannot express (non-ASCII, \\N{...}, (?u))."""
+    if not pattern.isascii() or "\\X" in pattern:
+        return None
+    try:
+        twin = regex.compile(pattern.encode("ascii"), flags)
+    except (regex.error, ValueError):
+        return None
+    return None if twin.flags & (regex.WORD | regex.FULLCASE) else twin
+
+
+class _Prefilter:
+    """Per file, on a worker thread: read it, sort out binary and oversized files, and find
+    whether the pattern matches at all, so only files with a match are decoded and scanned
+    line by line (in path order, on the caller's thread)."""
+
+    def __init__(
+        self,
+        rx: regex.Pattern[str],
+        twin: regex.Pattern[bytes] | None,
+        cap: int,
+        deadline: float,
+    ):
+        self.rx, self.twin, self.cap, self.deadline = rx, twin, cap, deadline
+
+    def read(self, real: str) -> tuple[int, str | None]:
+        """(kind, text): text is set only for a file the pattern matches."""
+        try:
+            data, _size = read_regular(real, self.cap)
+        except (OSError, InvalidInput):
+            return _GONE, None
+        if data is None:
+            return _LARGE, None
+        if looks_binary(data):
+            return _BINARY, None
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            return _TIMEOUT, None
+        try:
+            if self.twin is not None and data.isascii():  # ASCII is UTF-8: text
+                if self.twin.search(data, timeout=remaining, concurrent=True) is None:
+                    return _MISS, None
+                return _HIT, data.decode("ascii")
+            text = decode_text(data)
+            if text is None:
+                return _BINARY, None
+            if self.rx.search(text, timeout=remaining, concurrent=True) is None:
+                return _MISS, None
+        except TimeoutError:
+            return _TIMEOUT, None
+        return _HIT, text
+
+
+def _in_order(
+    items: Iterator[tuple[str, str]], read: Callable[[str], _T], workers: int
+) -> Generator[tuple[str, _T], None, None]:
+    """(disk path, read(real path)) in the order of `items`, read ahead on `workers` threads.
+    Closing it stops reading ahead; files already being read finish first."""
+    if workers == 1:
+        for disk_path, real in items:
+            yield disk_path, read(real)
+        return
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="acontext-grep")
+    window: deque[tuple[str, Future[_T]]] = deque()
+    try:
+        for disk_path, real in items:
+            window.append((disk_path, pool.submit(read, real)))
+            if len(window) >= workers * _LOOKAHEAD:
+                ahead, done = window.popleft()
+                yield ahead, done.result()
+        while window:
+            ahead, done = window.popleft()
+            yield ahead, done.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def grep(
     settings: Settings,
     disk: str,
@@ -187,31 +287,33 @@ def grep(
     timed_out = False
     real_root = _real_root(settings, disk)
     files = walk_files(real_root, real_root) if real_root is not None else iter(())
-    for disk_path, real in files:
-        if time.monotonic() >= state.deadline:
-            timed_out = True
-            break
-        if spec is not None and not spec.match_file(disk_path[1:]):
-            continue
-        try:
-            data, _size = read_regular(real, settings.max_artifact_bytes)
-        except (OSError, InvalidInput):
-            continue  # Vanished or replaced by something that is not a file.
-        if data is None:
-            skipped_large += 1
-            continue
-        text = decode_text(data)
-        if text is None:
-            skipped_binary += 1
-            continue
-        try:
-            state.scan(disk_path, text)
-        except TimeoutError:
-            timed_out = True
-            break
-        scanned += 1
-        if state.truncated:
-            break
+    wanted = ((d, r) for d, r in files if spec is None or spec.match_file(d[1:]))
+    check = _Prefilter(rx, _ascii_twin(pattern, flags), settings.max_artifact_bytes, state.deadline)
+    with closing(_in_order(wanted, check.read, _workers())) as prepared:
+        for disk_path, (kind, text) in prepared:
+            if time.monotonic() >= state.deadline:
+                timed_out = True
+                break
+            if kind == _GONE:
+                continue  # Vanished or replaced by something that is not a file.
+            if kind == _LARGE:
+                skipped_large += 1
+                continue
+            if kind == _BINARY:
+                skipped_binary += 1
+                continue
+            if kind == _TIMEOUT:
+                timed_out = True
+                break
+            if text is not None:
+                try:
+                    state.scan(disk_path, text)
+                except TimeoutError:
+                    timed_out = True
+                    break
+            scanned += 1
+            if state.truncated:
+                break
     if timed_out and scanned == 0 and not state.matches:
         raise SearchTimeout(
             f"the pattern {pattern!r} ran past the {timeout:g}s time limit before a single "
