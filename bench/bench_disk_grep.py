@@ -1,5 +1,8 @@
 """Benchmark disk grep (`acontext_mcp.disk.search.grep`, what the MCP tool calls) against rg.
 
+Timed twice: in-process, and as the `disk_grep` tool over real stdio (`acontext-mcp serve` on
+bare pipes, started once, untimed; JSON encoding of the results included).
+
 Generates a deterministic corpus of realistic code, Markdown, JSON and log files (>= 100 MB by
 default) inside a disk, then times both tools on the same patterns: median of N runs after one
 warm-up run each, so both read from the page cache.
@@ -12,7 +15,8 @@ Fairness notes, printed with the table:
 - rg has no global result cap (`-m` is per file). For capped patterns rg is timed like
   `rg ... | head -n CAP`: until CAP lines have arrived, then it is killed.
 - rg is timed as a subprocess (includes ~5 ms process start); ours is an in-process call.
-- rg uses all cores by default; `rg -j1` is shown too, as ours is single-threaded.
+- rg uses all cores by default; `rg -j1` is shown too. Ours reads and prefilters files on
+  up to 4 threads (as many as there are cores), scanning matching files in path order.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from _support import RawServer
 
 from acontext_mcp.config import Settings
 from acontext_mcp.disk.search import grep
@@ -260,6 +266,15 @@ def time_ours(settings: Settings, case: Case) -> tuple[float, int, dict]:
     return time.perf_counter() - started, len(result["matches"]), result
 
 
+def time_stdio(server: RawServer, case: Case) -> tuple[float, int]:
+    arguments = {"disk": DISK, "pattern": case.pattern, "max_results": case.cap}
+    if case.ignore_case:
+        arguments["ignore_case"] = True
+    started = time.perf_counter()
+    result = server.call_tool("disk_grep", arguments)
+    return time.perf_counter() - started, len(result["matches"])
+
+
 def time_rg(root: Path, case: Case, *, threads: int | None) -> tuple[float, int]:
     cmd = ["rg", "-uu", "--no-heading", "-n", "--color", "never"]
     if threads:
@@ -310,20 +325,25 @@ def main(argv: list[str] | None = None) -> int:
     print(f"median of {args.runs} runs after one warm-up; MB/s = corpus size / time\n")
     header = (
         f"{'case':<30} {'hits ours/rg':>13} {'ours ms':>8} {'ours MB/s':>9} "
-        f"{'rg ms':>7} {'rg MB/s':>8} {'rg -j1 ms':>9} {'ours/rg':>7} {'ours/rg-j1':>10}"
+        f"{'rg ms':>7} {'rg MB/s':>8} {'rg -j1 ms':>9} {'ours/rg':>7} {'ours/rg-j1':>10} "
+        f"{'stdio ms':>8} {'stdio/rg':>8}"
     )
     print(header)
     print("-" * len(header))
-    for case in CASES:
-        ours, (_t, hits, result) = median_of(args.runs, lambda c=case: time_ours(settings, c))
-        rg, (_t, rg_hits) = median_of(args.runs, lambda c=case: time_rg(root, c, threads=None))
-        rg1, _last = median_of(args.runs, lambda c=case: time_rg(root, c, threads=1))
-        flag = "*" if result["truncated"] else " "
-        print(
-            f"{case.name:<30} {f'{hits}{flag}/{rg_hits}':>13} {ours * 1e3:>8.0f} "
-            f"{mb / ours:>9.0f} {rg * 1e3:>7.0f} {mb / rg:>8.0f} {rg1 * 1e3:>9.0f} "
-            f"{ours / rg:>6.1f}x {ours / rg1:>9.1f}x"
-        )
+    with RawServer(settings.home) as server:
+        server.initialize()
+        for case in CASES:
+            ours, (_t, hits, result) = median_of(args.runs, lambda c=case: time_ours(settings, c))
+            rg, (_t, rg_hits) = median_of(args.runs, lambda c=case: time_rg(root, c, threads=None))
+            rg1, _last = median_of(args.runs, lambda c=case: time_rg(root, c, threads=1))
+            stdio, (_t, stdio_hits) = median_of(args.runs, lambda c=case: time_stdio(server, c))
+            assert stdio_hits == hits, (case.name, stdio_hits, hits)
+            flag = "*" if result["truncated"] else " "
+            print(
+                f"{case.name:<30} {f'{hits}{flag}/{rg_hits}':>13} {ours * 1e3:>8.0f} "
+                f"{mb / ours:>9.0f} {rg * 1e3:>7.0f} {mb / rg:>8.0f} {rg1 * 1e3:>9.0f} "
+                f"{ours / rg:>6.1f}x {ours / rg1:>9.1f}x {stdio * 1e3:>8.0f} {stdio / rg:>7.1f}x"
+            )
     print(
         "\n* capped: both stop after the cap, so MB/s there is effective (corpus size / time),"
         "\n  and rg's first lines are not the sorted first lines that ours are."
