@@ -381,3 +381,23 @@ def test_refresh_skills_rereads_only_the_named_skills(settings: Settings, skills
     assert stats["files"] == 7 and stats["removed"] == 0
     assert names(index.search(settings, "walrus")) == [("kitchen-sink", "notes/ops.md")]
     assert index.search(settings, "narwhal") == []  # not named: not read
+
+
+def test_keeper_falls_back_to_folder_mtimes_when_the_watch_fails(
+    settings: Settings, skills: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kept = index.Keeper(settings, full_every=3600)
+    kept.ensure_current()
+
+    def out_of_watches() -> set[str]:
+        raise OSError(28, "inotify_add_watch: No space left on device")
+
+    monkeypatch.setattr(kept._watch, "changed", out_of_watches)
+    make_skill(skills, "late-skill", "Arrived late", "A walrus.\n", {})
+    assert kept.ensure_current() is None  # a full refresh, and a watch that works
+    assert isinstance(kept._watch, watch.PollWatch)
+    assert [h["name"] for h in index.search(settings, "walrus")] == ["late-skill"]
+    make_skill(skills, "later-skill", "Arrived later", "A narwhal.\n", {})
+    assert kept.ensure_current() == {"later-skill"}
+    assert [h["name"] for h in index.search(settings, "narwhal")] == ["later-skill"]
+    kept.close()

@@ -15,6 +15,7 @@ nothing does, any may.
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import re
 import shutil
@@ -35,10 +36,13 @@ from acontext_mcp.skills.skillmd import parse_skill_md
 from acontext_mcp.skills.validate import TEXT_SUFFIXES
 from acontext_mcp.skills.watch import Watch
 
+log = logging.getLogger("acontext.skills.index")
+
 INDEX_FILE = "skills-index.db"
 SCHEMA_VERSION = 1
 MAX_FILE_BYTES = 1024 * 1024
 MAX_TERMS = 16
+MANY_CHANGED = 100  # more changed skills than this: a full (mtime-comparing) refresh instead
 WEIGHTS = (10.0, 5.0, 2.0, 1.0)  # name, description, path, content
 _INDEXED_SUFFIXES = TEXT_SUFFIXES | {""}
 _WORD_RUN = re.compile(r"\w+(?:[-.]\w+)*")
@@ -555,7 +559,15 @@ class Keeper:
                 self._watch = watch.start(self.settings.skills_dir, full_every=self.full_every)
                 _refresh(self.settings, None, conn)  # after the watch starts: nothing missed
                 return None
-            names = self._watch.changed()
+            try:
+                names = self._watch.changed()
+            except OSError as exc:  # e.g. out of inotify watches for a new folder
+                log.warning("skills watch failed (%s); falling back to folder mtimes", exc)
+                self._watch.close()
+                self._watch = watch.PollWatch(self.settings.skills_dir, self.full_every)
+                names = None
+            if names is not None and len(names) > MANY_CHANGED:
+                names = None  # a checkout of many skills: comparing mtimes costs less
             if names is None:
                 _refresh(self.settings, None, conn)
             elif names:
