@@ -370,6 +370,8 @@ def test_keeper_restarts_when_the_skills_dir_is_replaced(settings: Settings, ski
     assert kept.ensure_current() is None  # the watched folder went: only a full walk can tell
     assert [h["name"] for h in index.search(settings, "library")] == ["fresh-start"]
     assert index.search(settings, "rolling") == []
+    make_skill(skills, "second-skill", "Watched again", "A narwhal.\n", {})
+    assert kept.ensure_current() == {"second-skill"}  # the new folder is watched
     kept.close()
 
 

@@ -566,6 +566,9 @@ class Keeper:
                 self._watch.close()
                 self._watch = watch.PollWatch(self.settings.skills_dir, self.full_every)
                 names = None
+            if getattr(self._watch, "dead", False):  # the skills directory was replaced
+                self._watch.close()
+                self._watch = watch.start(self.settings.skills_dir, full_every=self.full_every)
             if names is not None and len(names) > MANY_CHANGED:
                 names = None  # a checkout of many skills: comparing mtimes costs less
             if names is None:

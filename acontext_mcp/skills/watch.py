@@ -15,7 +15,6 @@ can tell (the first call, a queue overflow, the skills directory replaced).
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import errno
 import logging
 import os
@@ -94,6 +93,7 @@ class InotifyWatch:
         if fd < 0:
             raise OSError(ctypes.get_errno(), "inotify_init1 failed")
         self.fd = fd
+        self.dead = False  # the skills directory itself went: start a new watch
         self._watched: dict[int, tuple[str, str]] = {}  # wd -> (skill folder, path); "" = root
         try:
             self._root_wd = self._add(self.root, "")
@@ -131,8 +131,11 @@ class InotifyWatch:
                 offset += _EVENT.size
                 name = os.fsdecode(data[offset : offset + size].rstrip(b"\0"))
                 offset += size
-                if mask & IN_Q_OVERFLOW or (wd == self._root_wd and mask & _GONE):
-                    full = True  # events were dropped, or the skills directory itself went
+                if mask & IN_Q_OVERFLOW:
+                    full = True  # events were dropped
+                    continue
+                if wd == self._root_wd and mask & _GONE:
+                    full = self.dead = True
                     continue
                 if mask & IN_IGNORED:
                     self._watched.pop(wd, None)
@@ -156,8 +159,7 @@ _GONE = IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED
 
 
 def _libc() -> ctypes.CDLL:
-    name = ctypes.util.find_library("c")
-    libc = ctypes.CDLL(name, use_errno=True)
+    libc = ctypes.CDLL(None, use_errno=True)  # the process's own symbols: libc on Linux
     if not hasattr(libc, "inotify_init1"):
         raise OSError("no inotify on this platform")
     return libc
