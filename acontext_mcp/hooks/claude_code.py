@@ -8,7 +8,8 @@ While capture is off, events move the cursors past what the transcripts hold, st
 nothing, so switching capture on never stores what was written while it was off.
 SessionStart first syncs our skills into the agents' skill folders (skills/sync.py), then
 answers with the brief for the project directory and asks Claude Code to rescan skills when the
-skills directory, or a synced copy, changed since the last session.
+skills directory, or a synced copy, changed since the last session; its capture runs after the
+answer is out (`after_answer`), so Claude Code does not wait for it.
 """
 
 from __future__ import annotations
