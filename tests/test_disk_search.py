@@ -391,6 +391,7 @@ class TestParallelPrefilter:
             lines = [" ".join(rng.choices(words, k=rng.randint(0, 6))) for _ in range(30)]
             files[f"d{i % 7}/f{i:03d}.txt"] = "\n".join(lines) + "\n" * rng.randint(0, 1)
         files["bin/zero.dat"] = b"alpha\x00beta"
+        files["big/large.txt"] = "filler line\n" * 30_000 + "alpha at the end, x-1\n"  # read twice
         files["bin/latin1.txt"] = "alpha caf\xe9\n".encode("latin-1")
         make(root, files)
         cases = [

@@ -155,7 +155,8 @@ class _Grep:
 
 # --- Reading and prefiltering files on worker threads ---
 
-_GONE, _LARGE, _BINARY, _TIMEOUT, _MISS, _HIT = range(6)
+_GONE, _LARGE, _BINARY, _TIMEOUT, _MISS, _HIT, _REREAD = range(7)
+_CARRY_MAX = 256 * 1024  # a matching file bigger than this is read again by the caller
 _LOOKAHEAD = 2  # batches queued per worker beyond the one it reads
 _BATCH = 32  # files per batch, at most; a batch holds the text of its matching files only
 
@@ -198,7 +199,8 @@ class _Prefilter:
         self.rx, self.twin, self.cap, self.deadline = rx, twin, cap, deadline
 
     def read(self, real: str) -> tuple[int, str | None]:
-        """(kind, text): text is set only for a file the pattern matches."""
+        """(kind, text): text is set only for a file the pattern matches; a big one comes back
+        as (_REREAD, real path), so read-ahead holds little memory (see `text_of`)."""
         try:
             data, _size = read_regular(real, self.cap)
         except (OSError, InvalidInput):
@@ -207,6 +209,21 @@ class _Prefilter:
             return _LARGE, None
         if looks_binary(data):
             return _BINARY, None
+        kind, text = self._match(data)
+        return (_REREAD, real) if kind == _HIT and len(data) > _CARRY_MAX else (kind, text)
+
+    def text_of(self, real: str) -> tuple[int, str | None]:
+        """A big matching file, read again on the caller's thread: (kind, text)."""
+        try:
+            data, _size = read_regular(real, self.cap)
+        except (OSError, InvalidInput):
+            return _GONE, None
+        if data is None:
+            return _LARGE, None
+        text = decode_text(data)
+        return (_BINARY, None) if text is None else (_HIT, text)
+
+    def _match(self, data: bytes) -> tuple[int, str | None]:
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
             return _TIMEOUT, None
@@ -310,6 +327,8 @@ def grep(
             if time.monotonic() >= state.deadline:
                 timed_out = True
                 break
+            if kind == _REREAD and text is not None:
+                kind, text = check.text_of(text)
             if kind == _GONE:
                 continue  # Vanished or replaced by something that is not a file.
             if kind == _LARGE:
