@@ -249,7 +249,7 @@ def _in_order(
 
     Files go to the threads in batches (a handoff costs ~20 us, as much as reading a small
     file), growing from 1 to _BATCH so that a search stopped early by its cap reads little
-    ahead. Closing it stops reading ahead; batches already started finish first."""
+    ahead. Closing it stops reading ahead."""
     if workers == 1:
         for disk_path, real in items:
             yield disk_path, read(real)
@@ -269,7 +269,9 @@ def _in_order(
                 continue
             window.append(([d for d, _ in batch], pool.submit(read_all, [r for _, r in batch])))
             batch, size = [], min(size * 2, _BATCH)
-            if len(window) > workers * _LOOKAHEAD:
+            # Hand over what is ready at once (a capped search may stop there), and wait only
+            # when the window is full.
+            while window and (window[0][1].done() or len(window) > workers * _LOOKAHEAD):
                 paths, done = window.popleft()
                 yield from zip(paths, done.result(), strict=True)
         if batch:
@@ -278,7 +280,9 @@ def _in_order(
             paths, done = window.popleft()
             yield from zip(paths, done.result(), strict=True)
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        # Stopped early (cap, timeout): drop what has not started; a batch being read ends
+        # on its own (within the deadline) without holding up the answer.
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def grep(
