@@ -159,6 +159,7 @@ _GONE, _LARGE, _BINARY, _TIMEOUT, _MISS, _HIT, _REREAD = range(7)
 _CARRY_MAX = 256 * 1024  # a matching file bigger than this is read again by the caller
 _LOOKAHEAD = 2  # batches queued per worker beyond the one it reads
 _BATCH = 32  # files per batch, at most; a batch holds the text of its matching files only
+_INLINE = 64  # files searched on the caller's thread before any worker starts
 
 
 def _workers() -> int:
@@ -247,12 +248,15 @@ def _in_order(
 ) -> Generator[tuple[str, _T], None, None]:
     """(disk path, read(real path)) in the order of `items`, read ahead on `workers` threads.
 
-    Files go to the threads in batches (a handoff costs ~20 us, as much as reading a small
-    file), growing from 1 to _BATCH so that a search stopped early by its cap reads little
-    ahead. Closing it stops reading ahead."""
-    if workers == 1:
-        for disk_path, real in items:
-            yield disk_path, read(real)
+    The first _INLINE files are read on the caller's thread (starting threads costs more than
+    a short search), the rest go to the threads in batches (a handoff costs ~20 us, as much as
+    reading a small file), growing from 1 to _BATCH so that a search stopped early by its cap
+    reads little ahead. Closing it stops reading ahead."""
+    for count, (disk_path, real) in enumerate(items, 1):  # a small disk, or an early cap
+        yield disk_path, read(real)
+        if workers > 1 and count == _INLINE:
+            break
+    else:
         return
 
     def read_all(reals: list[str]) -> list[_T]:
