@@ -98,7 +98,7 @@ class _Grep:
         self.matches: list[dict[str, Any]] = []
         self.truncated = False
 
-    def scan(self, disk_path: str, text: str) -> None:
+    def scan(self, disk_path: str, text: str, first: int = 0) -> None:
         """Add one result per matching line; raises TimeoutError past the deadline.
 
         Line numbers come from counting newlines between consecutive matches (`str.count`,
@@ -106,7 +106,10 @@ class _Grep:
         Python-level pass over every line of every matching file.
         """
         rx, end = self.rx, len(text)
-        pos, line = 0, 1  # `pos` is the start of line number `line`.
+        # `pos` is the start of line number `line`; the search starts on the line of `first`,
+        # where the prefilter found the first match (nothing before it can match).
+        pos = text.rfind("\n", 0, first) + 1
+        line = 1 + text.count("\n", 0, pos)
         while pos <= end:
             remaining = self.deadline - time.monotonic()
             if remaining <= 0:
@@ -199,48 +202,51 @@ class _Prefilter:
     ):
         self.rx, self.twin, self.cap, self.deadline = rx, twin, cap, deadline
 
-    def read(self, real: str) -> tuple[int, str | None]:
-        """(kind, text): text is set only for a file the pattern matches; a big one comes back
-        as (_REREAD, real path), so read-ahead holds little memory (see `text_of`)."""
+    def read(self, real: str) -> tuple[int, str | None, int]:
+        """(kind, text, first): text and the offset of the first match are set only for a
+        file the pattern matches; a big one comes back as (_REREAD, real path, 0), so
+        read-ahead holds little memory (see `text_of`)."""
         try:
             data, _size = read_regular(real, self.cap)
         except (OSError, InvalidInput):
-            return _GONE, None
+            return _GONE, None, 0
         if data is None:
-            return _LARGE, None
+            return _LARGE, None, 0
         if looks_binary(data):
-            return _BINARY, None
-        kind, text = self._match(data)
-        return (_REREAD, real) if kind == _HIT and len(data) > _CARRY_MAX else (kind, text)
+            return _BINARY, None, 0
+        kind, text, first = self._match(data)
+        if kind == _HIT and len(data) > _CARRY_MAX:
+            return _REREAD, real, 0
+        return kind, text, first
 
-    def text_of(self, real: str) -> tuple[int, str | None]:
-        """A big matching file, read again on the caller's thread: (kind, text)."""
+    def text_of(self, real: str) -> tuple[int, str | None, int]:
+        """A big matching file, read again on the caller's thread."""
         try:
             data, _size = read_regular(real, self.cap)
         except (OSError, InvalidInput):
-            return _GONE, None
+            return _GONE, None, 0
         if data is None:
-            return _LARGE, None
+            return _LARGE, None, 0
         text = decode_text(data)
-        return (_BINARY, None) if text is None else (_HIT, text)
+        return (_BINARY, None, 0) if text is None else (_HIT, text, 0)
 
-    def _match(self, data: bytes) -> tuple[int, str | None]:
+    def _match(self, data: bytes) -> tuple[int, str | None, int]:
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
-            return _TIMEOUT, None
+            return _TIMEOUT, None, 0
         try:
             if self.twin is not None and data.isascii():  # ASCII is UTF-8: text
-                if self.twin.search(data, timeout=remaining, concurrent=True) is None:
-                    return _MISS, None
-                return _HIT, data.decode("ascii")
+                found = self.twin.search(data, timeout=remaining, concurrent=True)
+                if found is None:
+                    return _MISS, None, 0
+                return _HIT, data.decode("ascii"), found.start()  # one byte, one character
             text = decode_text(data)
             if text is None:
-                return _BINARY, None
-            if self.rx.search(text, timeout=remaining, concurrent=True) is None:
-                return _MISS, None
+                return _BINARY, None, 0
+            hit = self.rx.search(text, timeout=remaining, concurrent=True)
         except TimeoutError:
-            return _TIMEOUT, None
-        return _HIT, text
+            return _TIMEOUT, None, 0
+        return (_MISS, None, 0) if hit is None else (_HIT, text, hit.start())
 
 
 def _in_order(
@@ -331,12 +337,12 @@ def grep(
     wanted = ((d, r) for d, r in files if spec is None or spec.match_file(d[1:]))
     check = _Prefilter(rx, _ascii_twin(pattern, flags), settings.max_artifact_bytes, state.deadline)
     with closing(_in_order(wanted, check.read, _workers())) as prepared:
-        for disk_path, (kind, text) in prepared:
+        for disk_path, (kind, text, first) in prepared:
             if time.monotonic() >= state.deadline:
                 timed_out = True
                 break
             if kind == _REREAD and text is not None:
-                kind, text = check.text_of(text)
+                kind, text, first = check.text_of(text)
             if kind == _GONE:
                 continue  # Vanished or replaced by something that is not a file.
             if kind == _LARGE:
@@ -350,7 +356,7 @@ def grep(
                 break
             if text is not None:
                 try:
-                    state.scan(disk_path, text)
+                    state.scan(disk_path, text, first)
                 except TimeoutError:
                     timed_out = True
                     break
