@@ -9,18 +9,14 @@ from __future__ import annotations
 
 import os
 import time
-from collections import deque
-from collections.abc import Callable, Generator, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import closing
-from typing import Any, TypeVar
+from typing import Any
 
 import pathspec
 import regex
 
 from acontext_mcp.config import Settings
 from acontext_mcp.disk.confine import DEFAULT_DISK, disk_root
-from acontext_mcp.disk.content import decode_text, looks_binary, read_regular
+from acontext_mcp.disk.content import decode_text, read_regular
 from acontext_mcp.disk.walk import walk_files
 from acontext_mcp.errors import InvalidInput, NotFound, SearchTimeout
 
@@ -28,7 +24,6 @@ MAX_LIMIT = 1000
 MAX_CONTEXT = 20
 MAX_PATTERN_CHARS = 4096
 LINE_CLIP = 400
-_T = TypeVar("_T")
 
 
 def _real_root(settings: Settings, disk: str) -> str | None:
@@ -98,7 +93,7 @@ class _Grep:
         self.matches: list[dict[str, Any]] = []
         self.truncated = False
 
-    def scan(self, disk_path: str, text: str, first: int = 0) -> None:
+    def scan(self, disk_path: str, text: str) -> None:
         """Add one result per matching line; raises TimeoutError past the deadline.
 
         Line numbers come from counting newlines between consecutive matches (`str.count`,
@@ -106,10 +101,7 @@ class _Grep:
         Python-level pass over every line of every matching file.
         """
         rx, end = self.rx, len(text)
-        # `pos` is the start of line number `line`; the search starts on the line of `first`,
-        # where the prefilter found the first match (nothing before it can match).
-        pos = text.rfind("\n", 0, first) + 1
-        line = 1 + text.count("\n", 0, pos)
+        pos, line = 0, 1  # `pos` is the start of line number `line`.
         while pos <= end:
             remaining = self.deadline - time.monotonic()
             if remaining <= 0:
@@ -156,145 +148,6 @@ class _Grep:
         }
 
 
-# --- Reading and prefiltering files on worker threads ---
-
-_GONE, _LARGE, _BINARY, _TIMEOUT, _MISS, _HIT, _REREAD = range(7)
-_CARRY_MAX = 256 * 1024  # a matching file bigger than this is read again by the caller
-_LOOKAHEAD = 2  # batches queued per worker beyond the one it reads
-_BATCH = 32  # files per batch, at most; a batch holds the text of its matching files only
-_INLINE = 64  # files searched on the caller's thread before any worker starts
-
-
-def _workers() -> int:
-    """Threads reading and prefiltering files: reads and `regex` matching release the GIL."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cores = os.cpu_count() or 1
-    return max(1, min(4, cores))
-
-
-def _ascii_twin(pattern: str, flags: int) -> regex.Pattern[bytes] | None:
-    """The pattern compiled for bytes, to search ASCII files without decoding them. On ASCII
-    text both match at the same places (tests/test_disk_search.py checks every ASCII character
-    against the classes); None for the few constructs where they differ (`\\X` graphemes, the
-    WORD flag) or that bytes cannot express (non-ASCII, \\N{...}, (?u))."""
-    if not pattern.isascii() or "\\X" in pattern:
-        return None
-    try:
-        twin = regex.compile(pattern.encode("ascii"), flags)
-    except (regex.error, ValueError):
-        return None
-    return None if twin.flags & (regex.WORD | regex.FULLCASE) else twin
-
-
-class _Prefilter:
-    """Per file, on a worker thread: read it, sort out binary and oversized files, and find
-    whether the pattern matches at all, so only files with a match are decoded and scanned
-    line by line (in path order, on the caller's thread)."""
-
-    def __init__(
-        self,
-        rx: regex.Pattern[str],
-        twin: regex.Pattern[bytes] | None,
-        cap: int,
-        deadline: float,
-    ):
-        self.rx, self.twin, self.cap, self.deadline = rx, twin, cap, deadline
-
-    def read(self, real: str) -> tuple[int, str | None, int]:
-        """(kind, text, first): text and the offset of the first match are set only for a
-        file the pattern matches; a big one comes back as (_REREAD, real path, 0), so
-        read-ahead holds little memory (see `text_of`)."""
-        try:
-            data, _size = read_regular(real, self.cap)
-        except (OSError, InvalidInput):
-            return _GONE, None, 0
-        if data is None:
-            return _LARGE, None, 0
-        if looks_binary(data):
-            return _BINARY, None, 0
-        kind, text, first = self._match(data)
-        if kind == _HIT and len(data) > _CARRY_MAX:
-            return _REREAD, real, 0
-        return kind, text, first
-
-    def text_of(self, real: str) -> tuple[int, str | None, int]:
-        """A big matching file, read again on the caller's thread."""
-        try:
-            data, _size = read_regular(real, self.cap)
-        except (OSError, InvalidInput):
-            return _GONE, None, 0
-        if data is None:
-            return _LARGE, None, 0
-        text = decode_text(data)
-        return (_BINARY, None, 0) if text is None else (_HIT, text, 0)
-
-    def _match(self, data: bytes) -> tuple[int, str | None, int]:
-        remaining = self.deadline - time.monotonic()
-        if remaining <= 0:
-            return _TIMEOUT, None, 0
-        try:
-            if self.twin is not None and data.isascii():  # ASCII is UTF-8: text
-                found = self.twin.search(data, timeout=remaining, concurrent=True)
-                if found is None:
-                    return _MISS, None, 0
-                return _HIT, data.decode("ascii"), found.start()  # one byte, one character
-            text = decode_text(data)
-            if text is None:
-                return _BINARY, None, 0
-            hit = self.rx.search(text, timeout=remaining, concurrent=True)
-        except TimeoutError:
-            return _TIMEOUT, None, 0
-        return (_MISS, None, 0) if hit is None else (_HIT, text, hit.start())
-
-
-def _in_order(
-    items: Iterator[tuple[str, str]], read: Callable[[str], _T], workers: int
-) -> Generator[tuple[str, _T], None, None]:
-    """(disk path, read(real path)) in the order of `items`, read ahead on `workers` threads.
-
-    The first _INLINE files are read on the caller's thread (starting threads costs more than
-    a short search), the rest go to the threads in batches (a handoff costs ~20 us, as much as
-    reading a small file), growing from 1 to _BATCH so that a search stopped early by its cap
-    reads little ahead. Closing it stops reading ahead."""
-    for count, (disk_path, real) in enumerate(items, 1):  # a small disk, or an early cap
-        yield disk_path, read(real)
-        if workers > 1 and count == _INLINE:
-            break
-    else:
-        return
-
-    def read_all(reals: list[str]) -> list[_T]:
-        return [read(real) for real in reals]
-
-    pool = ThreadPoolExecutor(workers, thread_name_prefix="acontext-grep")
-    window: deque[tuple[list[str], Future[list[_T]]]] = deque()
-    size = 1
-    try:
-        batch: list[tuple[str, str]] = []
-        for item in items:
-            batch.append(item)
-            if len(batch) < size:
-                continue
-            window.append(([d for d, _ in batch], pool.submit(read_all, [r for _, r in batch])))
-            batch, size = [], min(size * 2, _BATCH)
-            # Hand over what is ready at once (a capped search may stop there), and wait only
-            # when the window is full.
-            while window and (window[0][1].done() or len(window) > workers * _LOOKAHEAD):
-                paths, done = window.popleft()
-                yield from zip(paths, done.result(), strict=True)
-        if batch:
-            window.append(([d for d, _ in batch], pool.submit(read_all, [r for _, r in batch])))
-        while window:
-            paths, done = window.popleft()
-            yield from zip(paths, done.result(), strict=True)
-    finally:
-        # Stopped early (cap, timeout): drop what has not started; a batch being read ends
-        # on its own (within the deadline) without holding up the answer.
-        pool.shutdown(wait=False, cancel_futures=True)
-
-
 def grep(
     settings: Settings,
     disk: str,
@@ -334,35 +187,31 @@ def grep(
     timed_out = False
     real_root = _real_root(settings, disk)
     files = walk_files(real_root, real_root) if real_root is not None else iter(())
-    wanted = ((d, r) for d, r in files if spec is None or spec.match_file(d[1:]))
-    check = _Prefilter(rx, _ascii_twin(pattern, flags), settings.max_artifact_bytes, state.deadline)
-    with closing(_in_order(wanted, check.read, _workers())) as prepared:
-        for disk_path, (kind, text, first) in prepared:
-            if time.monotonic() >= state.deadline:
-                timed_out = True
-                break
-            if kind == _REREAD and text is not None:
-                kind, text, first = check.text_of(text)
-            if kind == _GONE:
-                continue  # Vanished or replaced by something that is not a file.
-            if kind == _LARGE:
-                skipped_large += 1
-                continue
-            if kind == _BINARY:
-                skipped_binary += 1
-                continue
-            if kind == _TIMEOUT:
-                timed_out = True
-                break
-            if text is not None:
-                try:
-                    state.scan(disk_path, text, first)
-                except TimeoutError:
-                    timed_out = True
-                    break
-            scanned += 1
-            if state.truncated:
-                break
+    for disk_path, real in files:
+        if time.monotonic() >= state.deadline:
+            timed_out = True
+            break
+        if spec is not None and not spec.match_file(disk_path[1:]):
+            continue
+        try:
+            data, _size = read_regular(real, settings.max_artifact_bytes)
+        except (OSError, InvalidInput):
+            continue  # Vanished or replaced by something that is not a file.
+        if data is None:
+            skipped_large += 1
+            continue
+        text = decode_text(data)
+        if text is None:
+            skipped_binary += 1
+            continue
+        try:
+            state.scan(disk_path, text)
+        except TimeoutError:
+            timed_out = True
+            break
+        scanned += 1
+        if state.truncated:
+            break
     if timed_out and scanned == 0 and not state.matches:
         raise SearchTimeout(
             f"the pattern {pattern!r} ran past the {timeout:g}s time limit before a single "
