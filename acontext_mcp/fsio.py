@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from pathlib import Path
 
 
@@ -24,6 +23,8 @@ def replace_file(
     """Write `data` to a temp file beside `path` (same file system, so the rename is atomic),
     fsync it, give it `mode` (None: mkstemp's private 0600) and, when given and allowed,
     `owner` (uid, gid), then rename it over `path`. The temp file is removed on any failure."""
+    import tempfile  # here: hooks import this module, and most of them never write a file
+
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=suffix)
     try:
         with os.fdopen(fd, "wb") as fh:

@@ -11,7 +11,6 @@ import functools
 import logging
 import os
 import threading
-import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -251,15 +250,18 @@ def _flush() -> Callable[[Settings, str, float], Json]:
     return flush_session
 
 
-INDEX_REFRESH_S = 2.0  # search sees edits made this long ago or earlier
+INDEX_REFRESH_S = 2.0  # without inotify, edits made in place are seen this long after
 
 
-def _refresh_index(settings: Settings, state: dict[str, Any]) -> None:
-    """Keep the skills index in step with the files, at most once per INDEX_REFRESH_S."""
-    now = time.monotonic()
-    if now - state.get("index_at", -INDEX_REFRESH_S) >= INDEX_REFRESH_S:
-        skill_index.refresh(settings)
-        state["index_at"] = now
+def _current_index(settings: Settings, state: dict[str, Any]) -> skill_index.Keeper:
+    """The skills index, in step with the files: re-reads only what changed since the last
+    search (skills/index.Keeper), so the first search after an edit finds it."""
+    with state["lock"]:
+        if "index" not in state:
+            state["index"] = skill_index.Keeper(settings, full_every=INDEX_REFRESH_S)
+        keeper: skill_index.Keeper = state["index"]
+    keeper.ensure_current()
+    return keeper
 
 
 def _latest_session(pool: Callable[[], ConnectionPool]) -> str:
@@ -274,9 +276,9 @@ def _latest_session(pool: Callable[[], ConnectionPool]) -> str:
 
 def build_server(settings: Settings) -> MCPServer:
     """An MCPServer bound to one data home; the pool opens lazily on first use."""
-    state: dict[str, Any] = {}
     opening = threading.Lock()  # sync tools run in worker threads: open the pool once
     preparing = threading.Lock()
+    state: dict[str, Any] = {"lock": opening}
 
     def pool() -> ConnectionPool:
         with opening:
@@ -291,6 +293,8 @@ def build_server(settings: Settings) -> MCPServer:
         finally:
             if "pool" in state:
                 state.pop("pool").close()
+            if "index" in state:
+                state.pop("index").close()  # its inotify watch
 
     server = SlimMCPServer(
         "acontext-mcp",
@@ -444,8 +448,8 @@ def build_server(settings: Settings) -> MCPServer:
         limit: Annotated[int, Field(ge=1, le=50)] = 10,
     ) -> SkillSearch:
         skills_dir()
-        _refresh_index(settings, state)
-        return SkillSearch(results=skill_index.search_by_skill(settings, query, limit=limit))
+        keeper = _current_index(settings, state)
+        return SkillSearch(results=keeper.search_by_skill(query, limit=limit))
 
     # --- Learning ---
 

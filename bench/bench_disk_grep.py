@@ -1,5 +1,8 @@
 """Benchmark disk grep (`acontext_mcp.disk.search.grep`, what the MCP tool calls) against rg.
 
+Timed twice: in-process, and as the `disk_grep` tool over real stdio (`acontext-mcp serve` on
+bare pipes, started once, untimed; JSON encoding of the results included).
+
 Generates a deterministic corpus of realistic code, Markdown, JSON and log files (>= 100 MB by
 default) inside a disk, then times both tools on the same patterns: median of N runs after one
 warm-up run each, so both read from the page cache.
@@ -12,7 +15,8 @@ Fairness notes, printed with the table:
 - rg has no global result cap (`-m` is per file). For capped patterns rg is timed like
   `rg ... | head -n CAP`: until CAP lines have arrived, then it is killed.
 - rg is timed as a subprocess (includes ~5 ms process start); ours is an in-process call.
-- rg uses all cores by default; `rg -j1` is shown too, as ours is single-threaded.
+- rg uses all cores by default; `rg -j1` is shown too, as ours is single-threaded (threads
+  were tried: GIL-bound, they made every case slower, see bench/README.md).
 """
 
 from __future__ import annotations
@@ -27,8 +31,11 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
 from dataclasses import dataclass
 from pathlib import Path
+
+from _support import RawServer
 
 from acontext_mcp.config import Settings
 from acontext_mcp.disk.search import grep
@@ -247,9 +254,9 @@ def corpus_stats(root: Path) -> tuple[int, int]:
 # --- Timing ---
 
 
-def time_ours(settings: Settings, case: Case) -> tuple[float, int, dict]:
+def time_ours(settings: Settings, case: Case, fn=grep) -> tuple[float, int, dict]:
     started = time.perf_counter()
-    result = grep(
+    result = fn(
         settings,
         DISK,
         case.pattern,
@@ -258,6 +265,30 @@ def time_ours(settings: Settings, case: Case) -> tuple[float, int, dict]:
         timeout=600,
     )
     return time.perf_counter() - started, len(result["matches"]), result
+
+
+def load_baseline(rev: str):
+    """`grep` from disk/search.py as it was at git revision `rev` (its imports resolve to
+    today's modules), to time before and after in the same interleaved rounds."""
+    repo = Path(__file__).resolve().parents[1]
+    source = subprocess.run(
+        ["git", "-C", str(repo), "show", f"{rev}:acontext_mcp/disk/search.py"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    module = types.ModuleType("baseline_search")
+    exec(compile(source, f"{rev}:search.py", "exec"), module.__dict__)
+    return module.grep
+
+
+def time_stdio(server: RawServer, case: Case) -> tuple[float, int]:
+    arguments = {"disk": DISK, "pattern": case.pattern, "max_results": case.cap}
+    if case.ignore_case:
+        arguments["ignore_case"] = True
+    started = time.perf_counter()
+    result = server.call_tool("disk_grep", arguments)
+    return time.perf_counter() - started, len(result["matches"])
 
 
 def time_rg(root: Path, case: Case, *, threads: int | None) -> tuple[float, int]:
@@ -285,10 +316,21 @@ def time_rg(root: Path, case: Case, *, threads: int | None) -> tuple[float, int]
     return elapsed, lines
 
 
-def median_of(runs: int, fn) -> tuple[float, object]:
-    fn()  # Warm-up: page cache, regex compile caches.
-    results = [fn() for _ in range(runs)]
-    return statistics.median(r[0] for r in results), results[-1]
+def interleaved(runs: int, fns: dict[str, object]) -> tuple[dict[str, list[float]], dict]:
+    """Each function once per round, round after round, so a busy machine slows all alike;
+    returns every run's time per name and each function's last result."""
+    last = {name: fn() for name, fn in fns.items()}  # Warm-up: page cache, regex caches.
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(runs):
+        for name, fn in fns.items():
+            last[name] = fn()
+            times[name].append(last[name][0])
+    return times, last
+
+
+def paired_ratio(times: dict[str, list[float]], top: str, bottom: str) -> float:
+    """Median of the per-round ratios: robust to load that changes from round to round."""
+    return statistics.median(a / b for a, b in zip(times[top], times[bottom], strict=True))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -297,33 +339,67 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size-mb", type=int, default=110)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--baseline", help="also time disk/search.py at this git revision")
     args = parser.parse_args(argv)
     if not shutil.which("rg"):
         print("rg not found: apt-get install -y ripgrep", file=sys.stderr)
         return 1
     settings, root = ensure_corpus(args.dir, args.size_mb, args.seed)
+    baseline = load_baseline(args.baseline) if args.baseline else None
     count, size = corpus_stats(root)
     mb = size / 1e6
     rg_version = subprocess.run(["rg", "--version"], capture_output=True, text=True).stdout
     print(f"corpus: {count} files, {mb:.1f} MB in {root}")
     print(f"{rg_version.splitlines()[0]}; Python {sys.version.split()[0]}; {os.cpu_count()} CPUs")
-    print(f"median of {args.runs} runs after one warm-up; MB/s = corpus size / time\n")
+    print(
+        f"median of {args.runs} interleaved rounds after one warm-up; MB/s = corpus size / "
+        "time; ratios are the median of the per-round ratios\n"
+    )
     header = (
         f"{'case':<30} {'hits ours/rg':>13} {'ours ms':>8} {'ours MB/s':>9} "
-        f"{'rg ms':>7} {'rg MB/s':>8} {'rg -j1 ms':>9} {'ours/rg':>7} {'ours/rg-j1':>10}"
+        f"{'rg ms':>7} {'rg MB/s':>8} {'rg -j1 ms':>9} {'ours/rg':>7} {'ours/rg-j1':>10} "
+        f"{'stdio ms':>8} {'stdio/rg':>8}"
     )
     print(header)
     print("-" * len(header))
-    for case in CASES:
-        ours, (_t, hits, result) = median_of(args.runs, lambda c=case: time_ours(settings, c))
-        rg, (_t, rg_hits) = median_of(args.runs, lambda c=case: time_rg(root, c, threads=None))
-        rg1, _last = median_of(args.runs, lambda c=case: time_rg(root, c, threads=1))
-        flag = "*" if result["truncated"] else " "
-        print(
-            f"{case.name:<30} {f'{hits}{flag}/{rg_hits}':>13} {ours * 1e3:>8.0f} "
-            f"{mb / ours:>9.0f} {rg * 1e3:>7.0f} {mb / rg:>8.0f} {rg1 * 1e3:>9.0f} "
-            f"{ours / rg:>6.1f}x {ours / rg1:>9.1f}x"
-        )
+    with RawServer(settings.home) as server:
+        server.initialize()
+        for case in CASES:
+            times, last = interleaved(
+                args.runs,
+                {
+                    "ours": lambda c=case: time_ours(settings, c),
+                    "rg": lambda c=case: time_rg(root, c, threads=None),
+                    "rg1": lambda c=case: time_rg(root, c, threads=1),
+                    "stdio": lambda c=case: time_stdio(server, c),
+                    **(
+                        {"before": lambda c=case: time_ours(settings, c, baseline)}
+                        if baseline
+                        else {}
+                    ),
+                },
+            )
+            ours, rg, rg1, stdio = (statistics.median(times[k]) for k in list(times)[:4])
+            (_t, hits, result), (_t, rg_hits), (_t, stdio_hits) = (
+                last["ours"],
+                last["rg"],
+                last["stdio"],
+            )
+            assert stdio_hits == hits, (case.name, stdio_hits, hits)
+            flag = "*" if result["truncated"] else " "
+            print(
+                f"{case.name:<30} {f'{hits}{flag}/{rg_hits}':>13} {ours * 1e3:>8.0f} "
+                f"{mb / ours:>9.0f} {rg * 1e3:>7.0f} {mb / rg:>8.0f} {rg1 * 1e3:>9.0f} "
+                f"{paired_ratio(times, 'ours', 'rg'):>6.1f}x "
+                f"{paired_ratio(times, 'ours', 'rg1'):>9.1f}x {stdio * 1e3:>8.0f} "
+                f"{paired_ratio(times, 'stdio', 'rg'):>7.1f}x"
+                + (
+                    f"  before {statistics.median(times['before']) * 1e3:.0f} ms, "
+                    f"{paired_ratio(times, 'before', 'rg'):.1f}x rg"
+                    if baseline
+                    else ""
+                )
+            )
     print(
         "\n* capped: both stop after the cap, so MB/s there is effective (corpus size / time),"
         "\n  and rg's first lines are not the sorted first lines that ours are."

@@ -7,8 +7,15 @@ files were rewritten, and the median / p95 latency, median over `--runs` rounds,
 and of `search_by_skill` (what the `search_skills` tool returns) over `--queries` queries
 (one-, two- and three-word queries, a name, a hyphenated name, a word that matches nothing).
 
+Then the `search_skills` tool's own path (the server's `Keeper.ensure_current()` and
+`search_by_skill`), median and p95 of `--edits` rounds each: with nothing changed, and the
+first query after a learner commit (files written, then `refresh_skills` as the pipeline
+does), a user editing one file in place, a new skill folder and a deleted one; each checks
+that the edited text is found. Beside it, "before": the full walk (`refresh`) the tool ran
+on a query at least 2 s after the last one, plus the same search.
+
 `python bench/bench_search_skills.py [--skills 1000] [--files 10] [--changed 10]
-[--queries 50] [--runs 3]`
+[--queries 50] [--runs 3] [--edits 30]`
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import argparse
 import os
 import platform
 import random
+import shutil
 import sqlite3
 import statistics
 import tempfile
@@ -79,6 +87,7 @@ def main() -> None:
     parser.add_argument("--changed", type=int, default=10)
     parser.add_argument("--queries", type=int, default=50)
     parser.add_argument("--runs", type=int, default=3, help="query rounds (median of them)")
+    parser.add_argument("--edits", type=int, default=30, help="rounds per edit kind")
     args = parser.parse_args()
     rng = random.Random(5)
     print(f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}")
@@ -124,6 +133,93 @@ def main() -> None:
                 f"{statistics.median(medians):.1f} ms, p95 {statistics.median(p95s):.1f} ms, "
                 f"max {max(r[-1] for r in runs):.1f} ms (target: median under 20 ms)"
             )
+        _tool_path(settings, names, args.edits, rng)
+
+
+def _stats(label: str, times: list[float], refresh: list[float] | None = None) -> None:
+    times = sorted(times)
+    p95 = times[max(0, int(len(times) * 0.95) - 1)]
+    line = (
+        f"  {label:<34} median {statistics.median(times):6.1f} ms, p95 {p95:6.1f} ms, "
+        f"max {times[-1]:6.1f} ms"
+    )
+    if refresh:
+        refresh = sorted(refresh)
+        line += (
+            f"  (of it the refresh: median {statistics.median(refresh):5.2f} ms, "
+            f"p95 {refresh[max(0, int(len(refresh) * 0.95) - 1)]:5.2f} ms)"
+        )
+    print(line)
+
+
+def _tool_path(settings: Settings, names: list[str], rounds: int, rng: random.Random) -> None:
+    """What one `search_skills` call costs, before and after an edit of each kind."""
+    print(f"\nsearch_skills path (ensure_current + search_by_skill), {rounds} rounds each:")
+    keeper = index.Keeper(settings, full_every=2.0)
+    keeper.ensure_current()
+    root = settings.skills_dir
+    word = iter(range(10**6))
+    refresh: list[float] = []
+
+    def query(text: str, expect: str | None) -> float:
+        t0 = time.perf_counter()
+        keeper.ensure_current()
+        refresh.append((time.perf_counter() - t0) * 1000)
+        hits = keeper.search_by_skill(text, 10)
+        took = (time.perf_counter() - t0) * 1000
+        if expect is not None and expect not in {h["name"] for h in hits}:
+            raise SystemExit(f"{text!r} did not find {expect} on the first query after the edit")
+        return took
+
+    def learner() -> tuple[str, str]:
+        name, token = rng.choice(names), f"learnedword{next(word)}"
+        (root / name / "notes" / f"learned-{token}.md").write_text(f"# {token}\n\nUse it.\n")
+        index.refresh_skills(settings, [name])  # what after_learning does after its commit
+        return token, name
+
+    def in_place() -> tuple[str, str]:
+        name, token = rng.choice(names), f"editedword{next(word)}"
+        path = root / name / "notes" / "note-0.md"
+        with path.open("a") as f:  # an editor saving in place: the folder's mtime stays
+            f.write(f"\n{token} by hand.\n")
+        return token, name
+
+    def new_skill() -> tuple[str, str]:
+        token = f"newword{next(word)}"
+        folder = root / f"new-{token}"
+        folder.mkdir()
+        (folder / "SKILL.md").write_text(f"---\nname: new-{token}\ndescription: {token}\n---\n")
+        names.append(folder.name)
+        return token, folder.name
+
+    def deleted() -> tuple[str, str]:
+        name = names.pop(rng.randrange(len(names)))
+        shutil.rmtree(root / name)
+        return name, ""
+
+    asked = queries(names, rounds, rng)
+    _stats("nothing changed", [query(q, None) for q in asked], refresh)
+    for label, edit in (
+        ("after a learner commit", learner),
+        ("after a user edit in place", in_place),
+        ("after a new skill folder", new_skill),
+        ("after a deleted skill folder", deleted),
+    ):
+        times, refresh[:] = [], []
+        for _ in range(rounds):
+            token, expect = edit()
+            times.append(query(token, expect or None))
+            if not expect and index.search_by_skill(settings, token, 10):
+                raise SystemExit(f"deleted skill {token} still found")
+        _stats(label, times, refresh)
+    keeper.close()
+    before = []
+    for text in asked[:rounds]:
+        t0 = time.perf_counter()
+        index.refresh(settings)  # before: a full walk on a query 2 s after the last
+        index.search_by_skill(settings, text, 10)
+        before.append((time.perf_counter() - t0) * 1000)
+    _stats("before: full refresh + search", before)
 
 
 def _latencies(settings: Settings, fn: Any, asked: list[str]) -> list[float]:

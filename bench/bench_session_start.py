@@ -10,14 +10,19 @@ SessionStart) from spawn to exit, in a temp data home and a temp CLAUDE_CONFIG_D
   N one edited   the same after one skill file changed: a full hashing sync, one copy written
 
 Interleaved with each hook run, the same interpreter is timed running `-c pass`. Medians and
-p95 of `--runs` runs; ratios are hook / bare.
+p95 of `--runs` runs; ratios are the median of each run's hook / bare (robust to a machine
+whose load changes). `--baseline DIR` times another checkout's package in the same rounds.
+The package is byte-compiled first (as an install is), so a PYTHONDONTWRITEBYTECODE
+environment does not time the compiler. The hook answers first and captures the transcript in
+a detached child: the time is what Claude Code waits. Profile imports with `-X importtime`.
 
-    python bench/bench_session_start.py [--runs 20] [--skills 50]
+    python bench/bench_session_start.py [--runs 20] [--skills 50] [--baseline DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import statistics
@@ -35,9 +40,9 @@ def _python() -> str:
     return sys.executable
 
 
-def _timed(argv: list[str], env: dict[str, str], stdin: str) -> float:
+def _timed(argv: list[str], env: dict[str, str], stdin: str, cwd: str | None = None) -> float:
     started = time.perf_counter()
-    subprocess.run(argv, env=env, input=stdin, text=True, capture_output=True, check=True)
+    subprocess.run(argv, env=env, input=stdin, text=True, capture_output=True, check=True, cwd=cwd)
     return (time.perf_counter() - started) * 1000
 
 
@@ -59,7 +64,9 @@ def _skills(root: Path, count: int) -> None:
         repo.commit_learning(root, "bench skills", session_id=None, task_id=None, paths=names)
 
 
-def _case(label: str, env: dict[str, str], runs: int, edit: Path | None) -> None:
+def _case(
+    label: str, env: dict[str, str], runs: int, edit: Path | None, baseline: str | None
+) -> None:
     payload = json.dumps(
         {
             "session_id": "bench",
@@ -70,21 +77,37 @@ def _case(label: str, env: dict[str, str], runs: int, edit: Path | None) -> None
         }
     )
     hook = [str(SHIM), "claude-code", "SessionStart"]
+    # The baseline: the same shim and interpreter importing another checkout's package
+    # (`python -c` puts the working directory first on sys.path).
+    old_env = {**env, "PYTHONPATH": baseline or ""}
     _timed(hook, env, payload)  # warm: first sync, caches
-    hooks, bare = [], []
+    if baseline:
+        _timed(hook, old_env, payload, cwd=baseline)
+    hooks: list[float] = []
+    olds: list[float] = []
+    bare: list[float] = []
     for i in range(runs):
         if edit is not None:
             edit.write_text(f"edited {i}\n")
             time.sleep(2.1)  # past the sync fingerprint's 2 s guard: a real change
         hooks.append(_timed(hook, env, payload))
         bare.append(_timed([_python(), "-c", "pass"], env, ""))
+        if baseline:
+            if edit is not None:
+                edit.write_text(f"edited again {i}\n")
+                time.sleep(2.1)
+            olds.append(_timed(hook, old_env, payload, cwd=baseline))
+    paired = statistics.median(h / b for h, b in zip(hooks, bare, strict=True))
+    old = ""
+    if olds:
+        old_paired = statistics.median(o / b for o, b in zip(olds, bare, strict=True))
+        old = f"   baseline median {statistics.median(olds):6.1f} ms, {old_paired:4.2f}x"
     hooks.sort()
-    bare.sort()
     p95 = max(0, int(len(hooks) * 0.95) - 1)
     med_h, med_b = statistics.median(hooks), statistics.median(bare)
     print(
         f"{label:<16} hook median {med_h:6.1f} ms  p95 {hooks[p95]:6.1f} ms   "
-        f"bare median {med_b:5.1f} ms   ratio {med_h / med_b:4.2f}x"
+        f"bare median {med_b:5.1f} ms   ratio {paired:4.2f}x{old}"
     )
 
 
@@ -92,8 +115,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--skills", type=int, default=50)
+    parser.add_argument(
+        "--baseline", help="a checkout (e.g. `git archive REV | tar -x`) to time alongside"
+    )
     args = parser.parse_args()
     print(f"Python {sys.version.split()[0]}; {args.runs} runs per case; plugin shim")
+    import acontext_mcp
+
+    compileall.compile_dir(Path(acontext_mcp.__file__).parent, quiet=1)
     for count in (0, args.skills):
         with tempfile.TemporaryDirectory() as tmp:
             base = Path(tmp)
@@ -115,11 +144,11 @@ def main() -> None:
             }
             _skills(base / "home" / "skills", count)
             if count == 0:
-                _case("no skills", env, args.runs, None)
+                _case("no skills", env, args.runs, None, args.baseline)
                 continue
-            _case(f"{count} unchanged", env, args.runs, None)
+            _case(f"{count} unchanged", env, args.runs, None, args.baseline)
             edited = base / "home" / "skills" / "bench-skill-000" / "notes" / "a.md"
-            _case(f"{count} one edited", env, max(3, args.runs // 4), edited)
+            _case(f"{count} one edited", env, max(3, args.runs // 4), edited, args.baseline)
 
 
 if __name__ == "__main__":

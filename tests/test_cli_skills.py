@@ -124,3 +124,16 @@ def test_unsync_takes_back_our_unchanged_copies_only(env, tmp_path):
         {**env, "ACONTEXT_HOME": str(tmp_path / "other")}, "unsync"
     )
     assert not (tmp_path / "other" / "skills" / ".git").exists()
+
+
+def test_revert_records_its_change_in_the_search_index(env, tmp_path):
+    """A running server re-reads nothing for our own writes: the CLI updated the index."""
+    from acontext_mcp.config import Settings
+    from acontext_mcp.skills import index
+
+    skills(env, "init")
+    settings = Settings(home=tmp_path / "home", skills_dir=tmp_path / "home" / "skills")
+    assert "daily-logs" in {h["name"] for h in json.loads(skills(env, "search", "daily", "--json"))}
+    first = json.loads(skills(env, "log", "--json"))[-1]["sha"]
+    skills(env, "revert", first)
+    assert "daily-logs" not in {h["name"] for h in index.search(settings, "daily")}

@@ -352,8 +352,8 @@ class TestFailOpen:
 
 
 class TestHotPath:
-    def _imports(self, env: dict[str, str], payload: bytes) -> set[str]:
-        code = "from acontext_mcp.hooks import main; main(['claude-code', 'PostToolUse'])"
+    def _imports(self, env: dict[str, str], payload: bytes, event: str = "PostToolUse") -> set[str]:
+        code = f"from acontext_mcp.hooks import main; main(['claude-code', {event!r}])"
         proc = subprocess.run(
             [sys.executable, "-X", "importtime", "-c", code],
             input=payload,
@@ -385,6 +385,22 @@ class TestHotPath:
         assert "acontext_mcp.capture.claude_code" in names  # it did capture, inline
         assert not {n.split(".")[0] for n in names} & set(HEAVY)
         assert hooks.keys("hp")
+
+    def test_session_start_answers_before_it_imports_the_capture(self, hooks, tmp_path):
+        """Claude Code waits for SessionStart: it answers, then a detached child captures."""
+        path = tmp_path / "t.jsonl"
+        shutil.copy(FIXTURES / "multi_turn.jsonl", path)
+        payload = json.dumps(
+            {"session_id": "ss", "transcript_path": str(path), "cwd": str(tmp_path)}
+        ).encode()
+        before = hooks.finished()
+        names = self._imports(hooks.env, payload, "SessionStart")
+        assert "acontext_mcp.capture.brief" in names  # it answered
+        assert not names & {"acontext_mcp.capture.claude_code", "acontext_mcp.worker.triggers"}
+        assert not names & {"secrets", "uuid"}
+        hooks.wait_for(before + 1)
+        assert hooks.keys("ss")  # the resumed session's history, captured after the answer
+        assert any("SessionStart ok (detached)" in line for line in hooks.log_lines())
 
 
 class TestSessionStart:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -322,6 +323,29 @@ async def test_search_skills_sees_a_skill_written_after_the_server_started(
     assert before == {"results": []}
     assert [r["name"] for r in after["results"]] == ["airship-ops"]
     assert {m["path"] for m in after["results"][0]["matches"]} <= {"SKILL.md", "checklist.md"}
+
+
+async def test_search_skills_finds_edits_on_the_first_search_after_them(
+    server, settings: Settings
+) -> None:
+    """No waiting period: a file edited in place, a new skill and a deleted one, each seen by
+    the very next search (INDEX_REFRESH_S stays at its default)."""
+    write_skill(settings.skills_dir, "deploy-notes", "Deploying the API.", {"a.md": "fly\n"})
+    write_skill(settings.skills_dir, "old-notes", "Old things.", {"b.md": "obsolete walrus\n"})
+    async with Client(server) as client:
+
+        async def found(query: str) -> list[str]:
+            answer = await client.call_tool("search_skills", {"query": query})
+            return [r["name"] for r in answer.structured_content["results"]]
+
+        assert await found("zeppelin") == []
+        (settings.skills_dir / "deploy-notes" / "a.md").write_text("zeppelin hangar\n")
+        assert await found("zeppelin") == ["deploy-notes"]
+        write_skill(settings.skills_dir, "airship-ops", "Gas cells.", {"c.md": "dirigible\n"})
+        assert await found("dirigible") == ["airship-ops"]
+        assert await found("walrus") == ["old-notes"]
+        shutil.rmtree(settings.skills_dir / "old-notes")
+        assert await found("walrus") == []
 
 
 async def test_search_skills_with_only_punctuation_returns_nothing(

@@ -6,13 +6,14 @@ import os
 import shutil
 import sqlite3
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from acontext_mcp.config import Settings
 from acontext_mcp.errors import InvalidInput
-from acontext_mcp.skills import index
+from acontext_mcp.skills import index, watch
 
 
 def write(path: Path, text: str) -> None:
@@ -250,7 +251,7 @@ def test_without_fts5_the_error_says_so(
 
     real_connect = index._connect
     monkeypatch.setattr(index, "_fts5_checked", False)
-    monkeypatch.setattr(index, "_connect", lambda p, s: NoFts5(real_connect(p, s)))
+    monkeypatch.setattr(index, "_connect", lambda p, s, *a: NoFts5(real_connect(p, s, *a)))
     with pytest.raises(index.SearchUnavailable, match="FTS5"):
         index.refresh(settings)
 
@@ -273,3 +274,132 @@ def test_concurrent_refreshes_and_searches_agree(settings: Settings, skills: Pat
         thread.join()
     assert errors == []
     assert index.refresh(settings)["files"] == 7
+
+
+# --- Keeper: the server's per-search refresh, from change notices --------------------------
+
+
+@pytest.fixture(params=["inotify", "poll"])
+def keeper(
+    request: pytest.FixtureRequest, settings: Settings, skills: Path, monkeypatch
+) -> Iterator[index.Keeper]:
+    """A Keeper as the server holds one; "poll" is a system without inotify."""
+    if request.param == "poll":
+        monkeypatch.setattr(watch, "_libc", _no_inotify)
+    kept = index.Keeper(settings, full_every=3600)
+    assert kept.ensure_current() is None  # the first call refreshes in full
+    assert isinstance(
+        kept._watch, watch.PollWatch if request.param == "poll" else watch.InotifyWatch
+    )
+    yield kept
+    kept.close()
+
+
+def _no_inotify() -> None:
+    raise OSError("no inotify on this platform")
+
+
+def test_keeper_with_nothing_changed_reads_nothing(keeper: index.Keeper) -> None:
+    assert keeper.ensure_current() == set()
+    assert keeper.ensure_current() == set()
+
+
+def test_keeper_finds_a_learning_commit_on_the_first_search(
+    keeper: index.Keeper, settings: Settings, skills: Path
+) -> None:
+    from acontext_mcp.skills import repo
+
+    shutil.rmtree(skills / ".git")  # the fixture's stand-in: a real repository instead
+    repo.ensure_repo(skills).close()
+    write(skills / "pytest-flaky" / "notes" / "seeds.md", "Pin the hypothesis seed first.\n")
+    repo.commit_learning(skills, "learned", session_id=None, task_id=None, paths=["pytest-flaky"])
+    assert keeper.ensure_current() == {"pytest-flaky"}
+    assert names(index.search(settings, "hypothesis seed")) == [("pytest-flaky", "notes/seeds.md")]
+
+
+def test_keeper_finds_a_new_and_a_deleted_skill_folder(
+    keeper: index.Keeper, settings: Settings, skills: Path
+) -> None:
+    make_skill(skills, "zeppelin-ops", "Airships", "Check the gas cells.\n", {"a/b.md": "ballast"})
+    shutil.rmtree(skills / "deploy-notes")
+    assert keeper.ensure_current() == {"zeppelin-ops", "deploy-notes"}
+    assert names(index.search(settings, "ballast")) == [("zeppelin-ops", "a/b.md")]
+    assert index.search(settings, "rolling") == []
+    assert "deploy-notes" not in {h["name"] for h in index.search(settings, "release")}
+
+
+def test_inotify_keeper_finds_an_edit_in_place_on_the_first_search(
+    keeper: index.Keeper, settings: Settings, skills: Path
+) -> None:
+    if isinstance(keeper._watch, watch.PollWatch):
+        pytest.skip("folder mtimes cannot see an edit in place: see the full-refresh test")
+    ops = skills / "kitchen-sink" / "notes" / "ops.md"
+    before = ops.stat()
+    ops.write_text("Now about kubernetes ingress only.\n"[: before.st_size].ljust(before.st_size))
+    os.utime(ops, ns=(before.st_atime_ns, before.st_mtime_ns))  # same size, same mtime
+    assert (ops.stat().st_size, ops.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    assert keeper.ensure_current() == {"kitchen-sink"}
+    assert names(index.search(settings, "kubernetes")) == [("kitchen-sink", "notes/ops.md")]
+    # A folder made after the watch started is watched too.
+    write(skills / "kitchen-sink" / "later" / "x.md", "first words\n")
+    assert keeper.ensure_current() == {"kitchen-sink"}
+    (skills / "kitchen-sink" / "later" / "x.md").write_text("platypus words\n")
+    assert keeper.ensure_current() == {"kitchen-sink"}
+    assert names(index.search(settings, "platypus")) == [("kitchen-sink", "later/x.md")]
+
+
+def test_poll_keeper_refreshes_in_full_every_interval(
+    settings: Settings, skills: Path, monkeypatch
+) -> None:
+    monkeypatch.setattr(watch, "_libc", _no_inotify)
+    kept = index.Keeper(settings, full_every=0)
+    kept.ensure_current()
+    ops = skills / "kitchen-sink" / "notes" / "ops.md"
+    ops.write_text("Now about kubernetes ingress only.\n")
+    os.utime(ops, ns=(1, 1))
+    assert kept.ensure_current() is None
+    assert names(index.search(settings, "kubernetes")) == [("kitchen-sink", "notes/ops.md")]
+
+
+def test_keeper_restarts_when_the_skills_dir_is_replaced(settings: Settings, skills: Path) -> None:
+    kept = index.Keeper(settings, full_every=3600)
+    kept.ensure_current()
+    moved = skills.with_name("old-skills")
+    skills.rename(moved)
+    make_skill(skills, "fresh-start", "A new library", "Nothing else.\n", {})
+    assert kept.ensure_current() is None  # the watched folder went: only a full walk can tell
+    assert [h["name"] for h in index.search(settings, "library")] == ["fresh-start"]
+    assert index.search(settings, "rolling") == []
+    make_skill(skills, "second-skill", "Watched again", "A narwhal.\n", {})
+    assert kept.ensure_current() == {"second-skill"}  # the new folder is watched
+    kept.close()
+
+
+def test_refresh_skills_rereads_only_the_named_skills(settings: Settings, skills: Path) -> None:
+    index.refresh(settings)
+    (skills / "kitchen-sink" / "notes" / "ops.md").write_text("walrus\n")
+    (skills / "pytest-flaky" / "scripts" / "rerun.py").write_text("print('narwhal')\n")
+    stats = index.refresh_skills(settings, ["kitchen-sink", "no-such-skill", "../etc"])
+    assert stats["files"] == 7 and stats["removed"] == 0
+    assert names(index.search(settings, "walrus")) == [("kitchen-sink", "notes/ops.md")]
+    assert index.search(settings, "narwhal") == []  # not named: not read
+
+
+def test_keeper_falls_back_to_folder_mtimes_when_the_watch_fails(
+    settings: Settings, skills: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kept = index.Keeper(settings, full_every=3600)
+    kept.ensure_current()
+
+    def out_of_watches() -> set[str]:
+        raise OSError(28, "inotify_add_watch: No space left on device")
+
+    monkeypatch.setattr(kept._watch, "changed", out_of_watches)
+    make_skill(skills, "late-skill", "Arrived late", "A walrus.\n", {})
+    assert kept.ensure_current() is None  # a full refresh, and a watch that works
+    assert isinstance(kept._watch, watch.PollWatch)
+    assert [h["name"] for h in index.search(settings, "walrus")] == ["late-skill"]
+    make_skill(skills, "later-skill", "Arrived later", "A narwhal.\n", {})
+    assert kept.ensure_current() == {"later-skill"}
+    assert [h["name"] for h in index.search(settings, "narwhal")] == ["later-skill"]
+    kept.close()

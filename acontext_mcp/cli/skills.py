@@ -84,12 +84,15 @@ def cmd_skills(args: argparse.Namespace, settings: Settings) -> int:
         return emit(args, {"diff": repo.diff(root, args.target)}, lambda v: v["diff"] or "")
     if action == "revert":
         sha = repo.revert(root, _need(args, "the commit to undo (see `skills log`)"))
+        _reindex(settings, repo.changed_skills(root, f"{sha}^", sha))
         return emit(args, {"commit": sha}, lambda v: f"reverted in a new commit {sha[:12]}")
     if action == "remote":
         repo.set_remote(root, _need(args, "a git URL"))
         return emit(args, {"remote": args.target}, lambda v: f"origin is {args.target}")
     if action in ("pull", "push"):
         result = repo.pull(root) if action == "pull" else repo.push(root)
+        if action == "pull":
+            _reindex(settings, repo.changed_skills(root, result["before"], result["after"]))
         return emit(args, result, lambda v: f"{action}: {v['status']}")
     if action == "sync":
         from acontext_mcp.skills import proposals
@@ -210,6 +213,15 @@ def _proposal_text(p: dict[str, Any]) -> str:
         if not task["evidence"]:
             lines.append("      no evidence captured")
     return "\n".join([*lines, "", p["diff"]]).rstrip()
+
+
+def _reindex(settings: Settings, names: list[str]) -> None:
+    """Record the skills a command changed in the search index, so a running server's next
+    search finds them without walking every file."""
+    if names:
+        from acontext_mcp.skills import index
+
+        index.refresh_skills(settings, names)
 
 
 def _list_text(skills: list[dict[str, Any]]) -> str:

@@ -125,11 +125,14 @@ def read_regular(real: str | Path, cap: int) -> tuple[bytes | None, int]:
         chunks: list[bytes] = []
         total, want = 0, info.st_size + 1
         while total <= cap:
-            chunk = os.read(fd, min(max(want - total, 1 << 16), cap + 1 - total))
+            asked = min(max(want - total, 1 << 16), cap + 1 - total)
+            chunk = os.read(fd, asked)
             if not chunk:
                 break
             chunks.append(chunk)
             total += len(chunk)
+            if total == info.st_size and len(chunk) < asked:
+                break  # the size fstat gave, and a short read: the end, without one more read
     finally:
         os.close(fd)
     if total > cap:

@@ -11,7 +11,8 @@ session events: outcome evidence for the request the task belongs to, and the mo
 tasks are settled by their evidence. SessionStart first syncs our skills into the
 agents' skill folders (skills/sync.py), then answers with the brief for the project directory
 and asks Claude Code to rescan skills when the skills directory, or a synced copy, changed
-since the last session.
+since the last session; its capture runs after the answer is out (`after_answer`), so Claude
+Code does not wait for it.
 """
 
 from __future__ import annotations
@@ -45,37 +46,60 @@ CLASHES_SEEN = "skill-clashes-seen:claude-code"
 MAX_CLASH_NAMES = 5
 
 
+ANSWER_FIRST = frozenset({"SessionStart"})  # answered before capturing: see `after_answer`
+
+
 def handle(event: str, payload: dict[str, Any]) -> dict[str, Any] | None:
-    """Run one event; return the JSON answer for Claude Code, or None for no output."""
+    """Run one event; return the JSON answer for Claude Code, or None for no output.
+
+    SessionStart only answers here (Claude Code waits for it); its capture runs in
+    `after_answer`, which the runner calls once the answer is out, detached where it can."""
     if event not in EVENTS:
         raise ValueError(f"unknown Claude Code hook event {event!r}")
-    from acontext_mcp.privacy.switches import capture_allowed
     from acontext_mcp.store.db import open_db
 
     settings = Settings.from_env()
+    if event in ANSWER_FIRST:
+        conn = open_db(settings)
+        try:
+            return _session_start(
+                conn, settings, _text(payload, "cwd"), _text(payload, "session_id")
+            )
+        finally:
+            conn.close()
+    _capture_event(settings, event, payload)
+    return None
+
+
+def after_answer(event: str, payload: dict[str, Any]) -> None:
+    """The capture of an ANSWER_FIRST event: what the transcript gained (a resumed session's
+    history). A bad transcript is logged: the answer has gone out already."""
+    try:
+        _capture_event(Settings.from_env(), event, payload)
+    except Exception as exc:
+        _log_capture_failure(event, exc)
+
+
+def _capture_event(settings: Settings, event: str, payload: dict[str, Any]) -> None:
+    from acontext_mcp.privacy.switches import capture_allowed
+    from acontext_mcp.store.db import open_db
+
     session_id = _text(payload, "session_id")
     project_dir = _text(payload, "cwd")
+    if not (session_id and _text(payload, "transcript_path")):
+        return
     allowed, _why = capture_allowed(settings, project_dir=project_dir, session_id=session_id)
     conn = open_db(settings)
     try:
-        if session_id and _text(payload, "transcript_path"):
-            if allowed:
-                from acontext_mcp.capture import gaps
+        if allowed:
+            from acontext_mcp.capture import gaps
 
-                who = gaps.Subject(AGENT, (session_id,), project_dir)
-                allowed = gaps.resume(conn, who, session_id)
-            try:
-                if allowed:
-                    _capture(conn, settings, event, payload, session_id, project_dir)
-                else:
-                    _skip(conn, event, payload, session_id)
-            except Exception as exc:
-                if event != "SessionStart":
-                    raise  # the runner logs it
-                _log_capture_failure(event, exc)  # a bad transcript must not cost the brief
-        if event == "SessionStart":
-            return _session_start(conn, settings, project_dir, session_id)
-        return None
+            who = gaps.Subject(AGENT, (session_id,), project_dir)
+            allowed = gaps.resume(conn, who, session_id)
+        if allowed:
+            _capture(conn, settings, event, payload, session_id, project_dir)
+        else:
+            _skip(conn, event, payload, session_id)
     finally:
         conn.close()
 

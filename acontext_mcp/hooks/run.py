@@ -11,11 +11,10 @@ from __future__ import annotations
 import json
 import sys
 import time
-import traceback
 from typing import Any
 
 from acontext_mcp.hooklog import append
-from acontext_mcp.hooks import MAX_STDIN
+from acontext_mcp.hooks import MAX_STDIN, _detach
 
 AGENTS = ("claude-code", "openclaw")
 MAX_STDERR = 300  # characters of the one line said when the log cannot be written
@@ -61,6 +60,7 @@ def run(argv: list[str], raw: bytes, *, detached: bool = False) -> int:
     started = time.monotonic()
     agent, event = [*argv, "", ""][:2]
     unlogged: str | None = None
+    how = " (detached)" if detached else ""
     try:
         if agent not in AGENTS or not event:
             raise ValueError(f"usage: acontext-mcp hook {{{'|'.join(AGENTS)}}} EVENT")
@@ -73,14 +73,20 @@ def run(argv: list[str], raw: bytes, *, detached: bool = False) -> int:
         if answer:
             sys.stdout.write(json.dumps(answer, ensure_ascii=False))
             sys.stdout.flush()
+        if event in getattr(handler, "ANSWER_FIRST", ()):
+            # The host has its answer: the rest (capture) need not keep it waiting.
+            if not detached and _detach():
+                how = " (detached)"
+            handler.after_answer(event, payload)
         outcome = "ok"
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # fail open: SystemExit included, the host must not see it
         outcome = _redacted(f"error {type(exc).__name__}: {exc}")
+        import traceback  # on the error path only
+
         trace = _redacted(traceback.format_exc(limit=8).strip())
         unlogged = _log(f"{agent} {event} failed: {trace}")
-    how = " (detached)" if detached else ""
     why = _log(f"{agent} {event} {outcome}{how} {1000 * (time.monotonic() - started):.1f}ms")
     if unlogged or why:
         _say_unlogged(agent, event, outcome, unlogged or why or "")

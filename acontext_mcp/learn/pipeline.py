@@ -442,7 +442,7 @@ def learn_space(
         **({"proposal": applied.proposal} if applied.proposal else {}),
     )
     if applied.sha:
-        out["after"] = after_learning(settings)
+        out["after"] = after_learning(settings, applied.skills)
     if learning.waiting_count(conn, space):
         queue_space(conn, space)
         out["more_waiting"] = True
@@ -520,15 +520,18 @@ def _log_line(workspace: Any, day: str, label: str, summary: str) -> None:
         log.info("daily log of %s not written: %s", day, problem)
 
 
-def after_learning(settings: Settings) -> dict[str, Any]:
-    """Refresh the search index and sync skills into the agents (the user folders, and the
-    projects configured in `sync.claude_code_project_dirs`; never a project's own folder
-    unasked). Failures are logged: the commit stands, and SessionStart syncs again."""
+def after_learning(settings: Settings, skills: list[str] | None = None) -> dict[str, Any]:
+    """Refresh the search index (only the `skills` the commit touched, when given) and sync
+    skills into the agents (the user folders, and the projects configured in
+    `sync.claude_code_project_dirs`; never a project's own folder unasked). Failures are
+    logged: the commit stands, and SessionStart syncs again."""
     done: dict[str, Any] = {}
     try:
         from acontext_mcp.skills import index
 
-        done["index"] = index.refresh(settings)
+        done["index"] = (
+            index.refresh(settings) if skills is None else index.refresh_skills(settings, skills)
+        )
     except Exception as exc:  # an index is a cache: the next search rebuilds it
         log.warning("skills index refresh failed: %s", exc)
         done["index_error"] = str(exc)

@@ -139,15 +139,26 @@ def skill_folders(root: Path) -> list[Path]:
             )
     except OSError:
         return []
-    out = []
-    for name in names:
-        try:
-            st = os.lstat(root / name / SKILL_FILE)
-        except OSError:
-            continue
-        if stat.S_ISREG(st.st_mode):
-            out.append(root / name)
-    return out
+    return [root / name for name in names if _holds_skill_md(root / name)]
+
+
+def is_skill_folder(root: Path, name: str) -> bool:
+    """True if `name` is one of `skill_folders(root)`."""
+    if not name or name.startswith(".") or "/" in name or name in ("..",):
+        return False
+    try:
+        if not stat.S_ISDIR(os.lstat(Path(root) / name).st_mode):
+            return False
+    except OSError:
+        return False
+    return _holds_skill_md(Path(root) / name)
+
+
+def _holds_skill_md(folder: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.lstat(folder / SKILL_FILE).st_mode)
+    except OSError:
+        return False
 
 
 def walk(folder: Path) -> Iterator[tuple[str, os.stat_result | None]]:

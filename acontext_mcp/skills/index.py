@@ -15,27 +15,34 @@ nothing does, any may.
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import re
 import shutil
 import sqlite3
 import tempfile
+import threading
 import time
-from contextlib import closing, suppress
+from collections.abc import Iterable, Iterator
+from contextlib import closing, contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 from acontext_mcp.config import Settings
 from acontext_mcp.errors import AcontextError, InvalidInput
 from acontext_mcp.private import create_private_file, private_mkdir
-from acontext_mcp.skills import SKILL_FILE, contained
+from acontext_mcp.skills import SKILL_FILE, contained, watch
 from acontext_mcp.skills.skillmd import parse_skill_md
 from acontext_mcp.skills.validate import TEXT_SUFFIXES
+from acontext_mcp.skills.watch import Watch
+
+log = logging.getLogger("acontext.skills.index")
 
 INDEX_FILE = "skills-index.db"
 SCHEMA_VERSION = 1
 MAX_FILE_BYTES = 1024 * 1024
 MAX_TERMS = 16
+MANY_CHANGED = 100  # more changed skills than this: a full (mtime-comparing) refresh instead
 WEIGHTS = (10.0, 5.0, 2.0, 1.0)  # name, description, path, content
 _INDEXED_SUFFIXES = TEXT_SUFFIXES | {""}
 _WORD_RUN = re.compile(r"\w+(?:[-.]\w+)*")
@@ -99,9 +106,14 @@ def _require_fts5(conn: sqlite3.Connection) -> None:
     _fts5_checked = True
 
 
-def _connect(path: Path, settings: Settings) -> sqlite3.Connection:
+def _connect(path: Path, settings: Settings, shared: bool) -> sqlite3.Connection:
     create_private_file(path)  # owner-only, and so its -wal and -shm
-    conn = sqlite3.connect(path, timeout=settings.busy_timeout_ms / 1000, isolation_level=None)
+    conn = sqlite3.connect(
+        path,
+        timeout=settings.busy_timeout_ms / 1000,
+        isolation_level=None,
+        check_same_thread=not shared,
+    )
     conn.execute(f"PRAGMA busy_timeout = {int(settings.busy_timeout_ms)}")
     conn.execute("PRAGMA synchronous = NORMAL")
     # Switching to WAL does not wait on the busy handler: retry while another opener holds a lock.
@@ -137,14 +149,15 @@ def _remove(path: Path) -> None:
             os.unlink(f"{path}{suffix}")
 
 
-def open_index(settings: Settings) -> sqlite3.Connection:
-    """Open (creating or rebuilding when unusable) the index database."""
+def open_index(settings: Settings, *, shared: bool = False) -> sqlite3.Connection:
+    """Open (creating or rebuilding when unusable) the index database. `shared`: usable from
+    other threads (the caller serializes its use)."""
     path = index_path(settings)
     private_mkdir(path.parent)
     for attempt in (1, 2):
         conn: sqlite3.Connection | None = None
         try:
-            conn = _connect(path, settings)
+            conn = _connect(path, settings, shared)
             _require_fts5(conn)
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version != SCHEMA_VERSION:
@@ -181,36 +194,40 @@ def _skill_meta(text: str, folder: str) -> tuple[str, str]:
     return name, str(description).strip() if description is not None else ""
 
 
-def _scan(skills_dir: Path) -> dict[str, tuple[str, int, int]]:
-    """Indexable files: relative path -> (skill folder, mtime_ns, size)."""
-    found: dict[str, tuple[str, int, int]] = {}
-    folders = contained.skill_folders(skills_dir)
-    for folder in folders:
-        pending = [(str(folder), folder.name)]
-        while pending:
-            path, rel_dir = pending.pop()
+def _scan_folder(folder: Path, found: dict[str, tuple[str, int, int]]) -> None:
+    """Add the indexable files of one skill folder: relative path -> (folder, mtime_ns, size)."""
+    pending = [(str(folder), folder.name)]
+    while pending:
+        path, rel_dir = pending.pop()
+        try:
+            entries = list(os.scandir(path))
+        except OSError:
+            continue
+        for entry in entries:
+            name = entry.name
+            if name.startswith("."):
+                continue
             try:
-                entries = list(os.scandir(path))
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append((entry.path, f"{rel_dir}/{name}"))
+                    continue
+                if not entry.is_file(follow_symlinks=False):
+                    continue  # symlinks, devices, sockets
+                dot = name.rfind(".")
+                if (name[dot:].lower() if dot > 0 else "") not in _INDEXED_SUFFIXES:
+                    continue
+                st = entry.stat(follow_symlinks=False)
             except OSError:
                 continue
-            for entry in entries:
-                name = entry.name
-                if name.startswith("."):
-                    continue
-                try:
-                    if entry.is_dir(follow_symlinks=False):
-                        pending.append((entry.path, f"{rel_dir}/{name}"))
-                        continue
-                    if not entry.is_file(follow_symlinks=False):
-                        continue  # symlinks, devices, sockets
-                    dot = name.rfind(".")
-                    if (name[dot:].lower() if dot > 0 else "") not in _INDEXED_SUFFIXES:
-                        continue
-                    st = entry.stat(follow_symlinks=False)
-                except OSError:
-                    continue
-                if st.st_size <= MAX_FILE_BYTES:
-                    found[f"{rel_dir}/{name}"] = (folder.name, st.st_mtime_ns, st.st_size)
+            if st.st_size <= MAX_FILE_BYTES:
+                found[f"{rel_dir}/{name}"] = (folder.name, st.st_mtime_ns, st.st_size)
+
+
+def _scan(skills_dir: Path) -> dict[str, tuple[str, int, int]]:
+    """Indexable files of every skill: relative path -> (skill folder, mtime_ns, size)."""
+    found: dict[str, tuple[str, int, int]] = {}
+    for folder in contained.skill_folders(skills_dir):
+        _scan_folder(folder, found)
     return found
 
 
@@ -226,30 +243,58 @@ def _read_text(skills_dir: Path, rel: str) -> str | None:
 
 
 def refresh(settings: Settings) -> dict[str, Any]:
-    """Bring the index in step with the skills directory; return what changed.
+    """Bring the index in step with the whole skills directory; return what changed.
 
     Returns {"files", "skills"} (totals indexed now) and {"added", "updated", "removed"}
-    (files changed by this call).
+    (files changed by this call). Walks and stats every file: long-lived readers use `Keeper`,
+    which re-reads only the skills a change notice names.
     """
+    return _refresh(settings, None)
+
+
+def refresh_skills(
+    settings: Settings, names: Iterable[str], *, conn: sqlite3.Connection | None = None
+) -> dict[str, Any]:
+    """Re-read the named skill folders only (a writer's own change, or a watcher's notice):
+    every file of theirs is read again, so an edit within one mtime tick is not missed; a
+    name that is no longer a skill folder loses its rows. Returns what `refresh` returns."""
+    wanted = sorted({n for n in names if n and "/" not in n and not n.startswith(".")})
+    return _refresh(settings, wanted, conn)
+
+
+def _refresh(
+    settings: Settings, names: list[str] | None, conn: sqlite3.Connection | None = None
+) -> dict[str, Any]:
     skills_dir = settings.skills_dir
-    on_disk = _scan(skills_dir)
-    with closing(open_index(settings)) as conn:
+    if names is None:
+        on_disk = _scan(skills_dir)
+    else:
+        on_disk = {}
+        for name in names:
+            if contained.is_skill_folder(skills_dir, name):
+                _scan_folder(skills_dir / name, on_disk)
+    added = updated = 0
+    removed: list[int] = []
+    with _opened(settings, conn) as conn:
         conn.execute("BEGIN IMMEDIATE")
         try:
-            known = {
-                row[1]: (row[0], row[2], row[3])
-                for row in conn.execute("SELECT id, path, mtime_ns, size FROM files")
-            }
+            if names is None:
+                rows = conn.execute("SELECT id, path, mtime_ns, size FROM files")
+            else:
+                marks = ",".join("?" * len(names))
+                rows = conn.execute(
+                    f"SELECT id, path, mtime_ns, size FROM files WHERE skill IN ({marks})", names
+                )
+            known = {row[1]: (row[0], row[2], row[3]) for row in rows}
             removed = [known[p][0] for p in known.keys() - on_disk.keys()]
             for chunk in range(0, len(removed), 500):
                 ids = removed[chunk : chunk + 500]
                 marks = ",".join("?" * len(ids))
                 conn.execute(f"DELETE FROM fts WHERE rowid IN ({marks})", ids)
                 conn.execute(f"DELETE FROM files WHERE id IN ({marks})", ids)
-            added = updated = 0
             for rel, (skill, mtime_ns, size) in on_disk.items():
                 old = known.get(rel)
-                if old is not None and old[1] == mtime_ns and old[2] == size:
+                if names is None and old is not None and old[1] == mtime_ns and old[2] == size:
                     continue
                 text = _read_text(skills_dir, rel)
                 if text is None:  # vanished or binary since the scan
@@ -314,17 +359,15 @@ def fts_query(query: str, *, any_term: bool = False) -> str:
 
 
 def _run(conn: sqlite3.Connection, match: str, limit: int) -> list[dict[str, Any]]:
+    """The best `limit` files for `match`, without snippets (see `_add_snippets`)."""
     rows = conn.execute(
-        "SELECT f.path, f.skill, fts.rank, "
-        "snippet(fts, 3, '**', '**', '…', 16), snippet(fts, 1, '**', '**', '…', 16) "
-        "FROM fts JOIN files f ON f.id = fts.rowid "
+        "SELECT fts.rowid, f.path, f.skill, fts.rank FROM fts JOIN files f ON f.id = fts.rowid "
         "WHERE fts MATCH ? ORDER BY fts.rank LIMIT ?",
         (match, limit),
     ).fetchall()
     out: list[dict[str, Any]] = []
-    for path, skill, rank, content_snip, desc_snip in rows:
+    for rowid, path, skill, rank in rows:
         rel = path.split("/", 1)[1] if "/" in path else path
-        snippet = content_snip if "**" in content_snip or not desc_snip else desc_snip
         out.append(
             {
                 "name": skill,
@@ -332,20 +375,65 @@ def _run(conn: sqlite3.Connection, match: str, limit: int) -> list[dict[str, Any
                 "description": "",
                 "path": rel,
                 "score": float(f"{-rank:.4g}"),  # bm25 is tiny in small repos
-                "snippet": snippet.strip(),
+                "snippet": "",
+                "_rowid": rowid,
+                "_match": match,
             }
         )
     return out
 
 
-def search(settings: Settings, query: str, limit: int = 10) -> list[dict[str, Any]]:
+def _add_snippets(conn: sqlite3.Connection, hits: list[dict[str, Any]]) -> None:
+    """Fill the snippets of the hits being returned, and only theirs: a snippet costs more
+    than ranking a row, and the ranking query may look at five times as many rows as are
+    shown. The content's snippet, or the description's when the content has no match."""
+    by_match: dict[str, list[dict[str, Any]]] = {}
+    for hit in hits:
+        by_match.setdefault(hit.pop("_match"), []).append(hit)
+    for match, group in by_match.items():
+        want = {hit["_rowid"]: hit for hit in group}
+        marks = ",".join("?" * len(want))
+        for rowid, content_snip in conn.execute(
+            "SELECT rowid, snippet(fts, 3, '**', '**', '…', 16) FROM fts "
+            f"WHERE fts MATCH ? AND rowid IN ({marks})",
+            (match, *want),
+        ):
+            want[rowid]["snippet"] = content_snip
+        bare = [rowid for rowid, hit in want.items() if "**" not in hit["snippet"]]
+        if bare:
+            marks = ",".join("?" * len(bare))
+            for rowid, desc_snip in conn.execute(
+                "SELECT rowid, snippet(fts, 1, '**', '**', '…', 16) FROM fts "
+                f"WHERE fts MATCH ? AND rowid IN ({marks})",
+                (match, *bare),
+            ):
+                if desc_snip:
+                    want[rowid]["snippet"] = desc_snip
+    for hit in hits:
+        hit["snippet"] = hit["snippet"].strip()
+        del hit["_rowid"]
+
+
+def search(
+    settings: Settings, query: str, limit: int = 10, *, conn: sqlite3.Connection | None = None
+) -> list[dict[str, Any]]:
     """Files of skills matching `query`, best first (bm25; name and description weigh most).
 
     Each result: {"name", "folder", "description", "path" (inside the skill), "score"
     (higher is better), "snippet" (matches marked with **)}. Every word must match; when no
     file has them all, files with any of them are returned. Does not refresh: call `refresh`
-    first when the directory may have changed.
+    first when the directory may have changed. `conn` is an open index to reuse.
     """
+    hits = _ranked(settings, query, limit, conn)
+    if hits:
+        with _opened(settings, conn) as db:
+            _add_snippets(db, hits)
+    return hits
+
+
+def _ranked(
+    settings: Settings, query: str, limit: int, conn: sqlite3.Connection | None
+) -> list[dict[str, Any]]:
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         raise InvalidInput("limit must be a positive integer")
     limit = min(limit, 200)
@@ -355,13 +443,22 @@ def search(settings: Settings, query: str, limit: int = 10) -> list[dict[str, An
         strict = fts_query(query)
     except InvalidInput:
         return []  # only punctuation or symbols: nothing can match
-    with closing(open_index(settings)) as conn:
-        hits = _lookup(conn, strict, limit)
+    with _opened(settings, conn) as db:
+        hits = _lookup(db, strict, limit)
         if not hits:
             loose = fts_query(query, any_term=True)
             if loose != strict:
-                hits = _lookup(conn, loose, limit)
+                hits = _lookup(db, loose, limit)
     return hits
+
+
+@contextmanager
+def _opened(settings: Settings, conn: sqlite3.Connection | None) -> Iterator[sqlite3.Connection]:
+    if conn is not None:
+        yield conn
+        return
+    with closing(open_index(settings)) as opened:
+        yield opened
 
 
 def _lookup(conn: sqlite3.Connection, match: str, limit: int) -> list[dict[str, Any]]:
@@ -384,12 +481,18 @@ def _lookup(conn: sqlite3.Connection, match: str, limit: int) -> list[dict[str, 
 
 
 def search_by_skill(
-    settings: Settings, query: str, limit: int = 10, *, files_per_skill: int = 3
+    settings: Settings,
+    query: str,
+    limit: int = 10,
+    *,
+    files_per_skill: int = 3,
+    conn: sqlite3.Connection | None = None,
 ) -> list[dict[str, Any]]:
     """`search` grouped by skill, best skill first: {"name", "description", "score",
     "matches": [{"path", "snippet"}]} with up to `files_per_skill` files each."""
-    hits = search(settings, query, limit=min(200, limit * 5))
+    hits = _ranked(settings, query, min(200, limit * 5), conn)
     grouped: dict[str, dict[str, Any]] = {}
+    shown: list[dict[str, Any]] = []
     for hit in hits:
         entry = grouped.get(hit["folder"])
         if entry is None:
@@ -404,5 +507,86 @@ def search_by_skill(
         if not entry["description"] and hit["description"]:
             entry["description"] = hit["description"]
         if len(entry["matches"]) < files_per_skill:
-            entry["matches"].append({"path": hit["path"], "snippet": hit["snippet"]})
+            entry["matches"].append(hit)
+            shown.append(hit)
+    if shown:
+        with _opened(settings, conn) as db:
+            _add_snippets(db, shown)
+    for entry in grouped.values():
+        entry["matches"] = [{"path": h["path"], "snippet": h["snippet"]} for h in entry["matches"]]
     return list(grouped.values())
+
+
+class Keeper:
+    """Keeps the index in step for a long-lived reader (the MCP server), cheaply per query.
+
+    The first `ensure_current` starts a watch (skills/watch.py) and then refreshes in full;
+    later calls re-read only the skill folders the watch names, so the first search after an
+    edit sees it without walking every file. Writers in this or another process (a learning
+    commit, `skills pull`) update the shared index themselves (`refresh_skills`); the watch
+    sees their files too, and re-reading a skill twice is harmless. One connection stays open:
+    opening costs a millisecond, and closing the last one checkpoints the WAL.
+    """
+
+    def __init__(self, settings: Settings, *, full_every: float):
+        self.settings = settings
+        self.full_every = full_every
+        self._watch: Watch | None = None
+        self._conn: sqlite3.Connection | None = None
+        self._inode = 0
+        self._lock = threading.Lock()
+
+    def _connection(self) -> sqlite3.Connection:
+        """The open index, reopened when its file was replaced (another process rebuilt it)."""
+        try:
+            inode = os.stat(index_path(self.settings)).st_ino
+        except OSError:
+            inode = -1
+        if self._conn is not None and inode != self._inode:
+            self._conn.close()
+            self._conn = None
+        if self._conn is None:
+            self._conn = open_index(self.settings, shared=True)
+            self._inode = os.stat(index_path(self.settings)).st_ino
+        return self._conn
+
+    def ensure_current(self) -> set[str] | None:
+        """Bring the index in step with every change made before this call. Returns the
+        skill folders re-read (empty: nothing changed), or None after a full refresh."""
+        with self._lock:
+            conn = self._connection()
+            if self._watch is None:
+                self._watch = watch.start(self.settings.skills_dir, full_every=self.full_every)
+                _refresh(self.settings, None, conn)  # after the watch starts: nothing missed
+                return None
+            try:
+                names = self._watch.changed()
+            except OSError as exc:  # e.g. out of inotify watches for a new folder
+                log.warning("skills watch failed (%s); falling back to folder mtimes", exc)
+                self._watch.close()
+                self._watch = watch.PollWatch(self.settings.skills_dir, self.full_every)
+                names = None
+            if getattr(self._watch, "dead", False):  # the skills directory was replaced
+                self._watch.close()
+                self._watch = watch.start(self.settings.skills_dir, full_every=self.full_every)
+            if names is not None and len(names) > MANY_CHANGED:
+                names = None  # a checkout of many skills: comparing mtimes costs less
+            if names is None:
+                _refresh(self.settings, None, conn)
+            elif names:
+                refresh_skills(self.settings, names, conn=conn)
+            return names
+
+    def search_by_skill(self, query: str, limit: int = 10) -> list[dict[str, Any]]:
+        """`search_by_skill` on the kept connection (call `ensure_current` first)."""
+        with self._lock:
+            return search_by_skill(self.settings, query, limit, conn=self._connection())
+
+    def close(self) -> None:
+        with self._lock:
+            if self._watch is not None:
+                self._watch.close()
+                self._watch = None
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None

@@ -405,6 +405,19 @@ def diff(repo_path: Path | str, rev: str | None = None) -> str:
         return _run(repo, "show", "--format=medium", "--patch", sha, "--")[1]
 
 
+def changed_skills(repo_path: Path | str, before: str | None, after: str | None) -> list[str]:
+    """Top-level folders whose files differ between two commits (for the search index)."""
+    if not after or before == after:
+        return []
+    if before:
+        args = ["diff", "--name-only", "--no-renames", before, after]
+    else:  # the first commits: every file is new
+        args = ["ls-tree", "-r", "--name-only", after]
+    with _opened(repo_path) as repo:
+        out = _run(repo, *args)[1]
+    return sorted({line.split("/", 1)[0] for line in out.splitlines() if "/" in line})
+
+
 def revert(repo_path: Path | str, sha: str) -> str:
     """A new commit undoing `sha`. Uncommitted user edits are committed as the user's first.
 

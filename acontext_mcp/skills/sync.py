@@ -42,7 +42,6 @@ import os
 import re
 import shutil
 import stat
-import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -272,6 +271,8 @@ def unsync_all(settings: Settings) -> list[SyncReport]:
     reports: list[SyncReport] = []
     folder = settings.home / "sync"
     manifests = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    import tempfile  # here: SessionStart's sync fast path never needs it
+
     with tempfile.TemporaryDirectory(prefix="acontext-unsync-") as empty:
         for manifest in manifests:
             try:

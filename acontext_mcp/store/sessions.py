@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import sqlite3
 import time
-import uuid
 from typing import Any
 
 from acontext_mcp.errors import InvalidInput, NotFound
@@ -17,6 +16,8 @@ _SESSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")
 
 
 def new_session_id() -> str:
+    import uuid  # here: SessionStart's brief imports this module and never needs it
+
     return str(uuid.uuid4())
 
 
