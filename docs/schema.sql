@@ -1,4 +1,4 @@
--- acontext-mcp database schema, version 6. Generated: python -m acontext_mcp.store.migrations > docs/schema.sql
+-- acontext-mcp database schema, version 7. Generated: python -m acontext_mcp.store.migrations > docs/schema.sql
 CREATE TABLE artifacts (
             id INTEGER PRIMARY KEY,
             disk_id INTEGER NOT NULL REFERENCES disks(id) ON DELETE CASCADE,
@@ -92,6 +92,12 @@ CREATE TABLE llm_calls (
             error TEXT,
             day TEXT NOT NULL,           -- YYYY-MM-DD, local time
             created_at REAL NOT NULL
+        );
+
+CREATE TABLE message_totals (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            messages INTEGER NOT NULL,
+            tokens INTEGER NOT NULL
         );
 
 CREATE TABLE messages (
@@ -189,6 +195,22 @@ CREATE UNIQUE INDEX learnings_task ON learnings(task_id) WHERE kind != 'preferen
 
 CREATE INDEX llm_calls_day ON llm_calls(day, purpose);
 
+CREATE TRIGGER message_totals_delete AFTER DELETE ON messages BEGIN
+            UPDATE message_totals SET messages = messages - 1, tokens = tokens - OLD.token_count
+                WHERE id = 1;
+        END;
+
+CREATE TRIGGER message_totals_insert AFTER INSERT ON messages BEGIN
+            UPDATE message_totals SET messages = messages + 1, tokens = tokens + NEW.token_count
+                WHERE id = 1;
+        END;
+
+CREATE TRIGGER message_totals_update AFTER UPDATE OF token_count ON messages
+            WHEN NEW.token_count != OLD.token_count BEGIN
+            UPDATE message_totals SET tokens = tokens + NEW.token_count - OLD.token_count
+                WHERE id = 1;
+        END;
+
 CREATE INDEX messages_status ON messages(status, session_id);
 
 CREATE INDEX session_events_session ON session_events(session_id, id);
@@ -206,3 +228,5 @@ CREATE INDEX task_evidence_task ON task_evidence(task_id, id);
 CREATE INDEX task_messages_message ON task_messages(message_id);
 
 CREATE INDEX tasks_status ON tasks(status, updated_at);
+
+CREATE INDEX tasks_updated ON tasks(updated_at);

@@ -326,6 +326,42 @@ def m006_task_outcomes(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m008_scale(db: sqlite3.Connection) -> None:
+    _run_script(
+        db,
+        """
+        -- How many messages the store holds and their estimated tokens, kept by triggers in
+        -- the writing transaction (every writer, cascades and rollbacks included), so `stats`
+        -- and `status` read one row instead of the whole messages table. One row, id 1.
+        CREATE TABLE message_totals (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            messages INTEGER NOT NULL,
+            tokens INTEGER NOT NULL
+        );
+        INSERT INTO message_totals (id, messages, tokens)
+            SELECT 1, COUNT(*), COALESCE(SUM(token_count), 0) FROM messages;
+        CREATE TRIGGER message_totals_insert AFTER INSERT ON messages BEGIN
+            UPDATE message_totals SET messages = messages + 1, tokens = tokens + NEW.token_count
+                WHERE id = 1;
+        END;
+        CREATE TRIGGER message_totals_delete AFTER DELETE ON messages BEGIN
+            UPDATE message_totals SET messages = messages - 1, tokens = tokens - OLD.token_count
+                WHERE id = 1;
+        END;
+        CREATE TRIGGER message_totals_update AFTER UPDATE OF token_count ON messages
+            WHEN NEW.token_count != OLD.token_count BEGIN
+            UPDATE message_totals SET tokens = tokens + NEW.token_count - OLD.token_count
+                WHERE id = 1;
+        END;
+
+        -- Tasks across sessions, newest-updated first (`list_tasks` without a session): the
+        -- index is ordered by (updated_at, rowid), so no sort of every task is needed.
+        CREATE INDEX tasks_updated ON tasks(updated_at);
+        """,
+    )
+
+
 def _applied(db: sqlite3.Connection) -> set[str]:
     db.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations "
