@@ -40,7 +40,8 @@ from acontext_mcp.store.db import atomic, loads
 KEPT_CURSOR_PREFIX = "transcript:"
 TOMBSTONE_PREFIX = "forgotten:"  # + session id: dedup keys a resending agent must not restore
 RESENDING_AGENTS = ("openclaw",)  # hand over the whole history at every event, no cursor
-_BLOB_PARTS = """parts LIKE '%"kind":"blob"%'"""  # stored JSON is compact: see db.dumps
+# stored JSON is compact (db.dumps), and plain text wherever it names a blob (messages.stored_parts)
+_BLOB_PARTS = """parts LIKE '%"kind":"blob"%'"""
 _CASCADED = (
     ("messages", "messages"),
     ("tasks", "tasks"),

@@ -17,7 +17,7 @@ from acontext_mcp.config import Settings
 from acontext_mcp.errors import InvalidInput, NotFound, TooLarge
 from acontext_mcp.formats.parts import Message, estimate_tokens
 from acontext_mcp.store.blobs import externalize, internalize
-from acontext_mcp.store.db import atomic, dumps, loads
+from acontext_mcp.store.db import atomic, dumps, loads, pack, unpack
 from acontext_mcp.store.pages import clamp_limit, decode_cursor, encode_cursor
 from acontext_mcp.store.sessions import touch_session
 
@@ -53,6 +53,15 @@ def dedup_key(message: Message, index: int, idempotency_key: str | None) -> str:
         digest = hashlib.sha256("\n".join(sorted(call_ids)).encode()).hexdigest()[:32]
         return "calls:" + digest
     return "auto:" + uuid.uuid4().hex
+
+
+BLOB_REF = '"kind":"blob"'  # in parts that name a blob file: forget finds them with LIKE
+
+
+def stored_parts(parts_json: str) -> str | bytes:
+    """The `parts` column value for a message's compact parts JSON: long parts are packed
+    (db.pack), except those naming blob files, which forget must find by SQL."""
+    return parts_json if BLOB_REF in parts_json else pack(parts_json)
 
 
 def _check_size(index: int, size: int, cap: int) -> None:
@@ -110,7 +119,7 @@ def store_messages(
                     session_id,
                     next_pos,
                     message["role"],
-                    parts_json,
+                    stored_parts(parts_json),
                     fmt,
                     meta_json,
                     estimate_tokens(message),
@@ -194,7 +203,7 @@ def tool_call_context(
     """
     rows = conn.execute(
         "SELECT parts FROM messages WHERE session_id = ? AND position < ? "
-        "AND parts LIKE '%tool-%' ORDER BY position DESC LIMIT ?",
+        "AND (parts LIKE '%tool-%' OR typeof(parts) = 'blob') ORDER BY position DESC LIMIT ?",
         (session_id, before_position, scan),
     ).fetchall()
     names: dict[str, str] = {}
@@ -271,19 +280,19 @@ def extend_message(
     tokens = estimate_tokens({"role": "assistant", "parts": merged})  # type: ignore[typeddict-item]
     conn.execute(
         "UPDATE messages SET parts = ?, token_count = ?, status = 'pending' WHERE id = ?",
-        (merged_json, tokens, row[0]),
+        (stored_parts(merged_json), tokens, row[0]),
     )
     return len(extra)
 
 
 def recent_assistant_parts(conn: sqlite3.Connection, session_id: str, limit: int) -> list[str]:
-    """The stored `parts` JSON of the session's last `limit` assistant messages, newest first."""
+    """The `parts` JSON of the session's last `limit` assistant messages, newest first."""
     rows = conn.execute(
         "SELECT parts FROM messages WHERE session_id = ? AND role = 'assistant' "
         "ORDER BY position DESC LIMIT ?",
         (session_id, limit),
     ).fetchall()
-    return [row[0] for row in rows]
+    return [unpack(row[0]) for row in rows]
 
 
 def delete_message(conn: sqlite3.Connection, message_id: int) -> None:
