@@ -14,7 +14,7 @@ import pytest
 from acontext_mcp.config import Settings
 from acontext_mcp.store import forget, migrations
 from acontext_mcp.store import tasks as task_store
-from acontext_mcp.store.db import PAGE_SIZE, atomic, connect, dumps, loads, open_db
+from acontext_mcp.store.db import PAGE_SIZE, atomic, connect, dumps, loads, open_db, unpack
 from acontext_mcp.store.export import write_export
 from acontext_mcp.store.messages import (
     delete_message,
@@ -322,3 +322,31 @@ class TestBytesPerMessage:
             migrations.migrate(conn)
             assert conn.execute("PRAGMA page_size").fetchone()[0] == 4096
             assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_vacuum_brings_an_older_store_to_large_pages_and_packed_parts(
+    settings: Settings,
+) -> None:
+    raw = sqlite3.connect(settings.db_path)  # 4 KB pages and plain parts, as before m008
+    raw.execute("PRAGMA page_size = 4096")
+    raw.execute("PRAGMA journal_mode = WAL")
+    raw.close()
+    with open_db(settings) as conn:
+        assert conn.execute("PRAGMA page_size").fetchone()[0] == 4096
+        for i in range(20):
+            store_turn(conn, settings, turn(i, size=4000), session_id="old")
+        conn.create_function("plain", 1, unpack)
+        conn.execute("UPDATE messages SET parts = plain(parts)")  # stored as before packing
+        plain = conn.execute("SELECT COUNT(*) FROM messages WHERE typeof(parts) = 'blob'")
+        assert plain.fetchone()[0] == 0
+        want = read_messages(conn, settings, "old", limit=500)["messages"]
+
+        result = forget.vacuum(conn, settings)
+
+        assert conn.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        packed = conn.execute("SELECT COUNT(*) FROM messages WHERE typeof(parts) = 'blob'")
+        assert packed.fetchone()[0] == 20  # the long tool results
+        assert result["bytes_after"] < result["bytes_before"]
+        assert read_messages(conn, settings, "old", limit=500)["messages"] == want
+        assert totals(conn) == counted(conn)

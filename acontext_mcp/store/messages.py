@@ -17,7 +17,7 @@ from acontext_mcp.config import Settings
 from acontext_mcp.errors import InvalidInput, NotFound, TooLarge
 from acontext_mcp.formats.parts import Message, estimate_tokens
 from acontext_mcp.store.blobs import externalize, internalize
-from acontext_mcp.store.db import atomic, dumps, loads, pack, unpack
+from acontext_mcp.store.db import PACK_MIN_BYTES, atomic, dumps, loads, pack, unpack
 from acontext_mcp.store.pages import clamp_limit, decode_cursor, encode_cursor
 from acontext_mcp.store.sessions import touch_session
 
@@ -62,6 +62,21 @@ def stored_parts(parts_json: str) -> str | bytes:
     """The `parts` column value for a message's compact parts JSON: long parts are packed
     (db.pack), except those naming blob files, which forget must find by SQL."""
     return parts_json if BLOB_REF in parts_json else pack(parts_json)
+
+
+def pack_stored_parts(conn: sqlite3.Connection) -> int:
+    """Pack the long parts a store written before packing holds as plain text (what
+    store_messages does for new ones); returns how many rows changed. One transaction; reads
+    every row, so it belongs with a VACUUM, not on a hot path."""
+    conn.create_function("acontext_stored_parts", 1, stored_parts, deterministic=True)
+    with atomic(conn):
+        cur = conn.execute(
+            "UPDATE messages SET parts = acontext_stored_parts(parts) "
+            "WHERE typeof(parts) = 'text' AND length(parts) >= ? "
+            "AND typeof(acontext_stored_parts(parts)) = 'blob'",
+            (PACK_MIN_BYTES,),
+        )
+    return cur.rowcount
 
 
 def _check_size(index: int, size: int, cap: int) -> None:
