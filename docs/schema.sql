@@ -169,6 +169,8 @@ CREATE TABLE task_messages (
             PRIMARY KEY (task_id, message_id)
         );
 
+CREATE TABLE task_totals (status TEXT PRIMARY KEY, tasks INTEGER NOT NULL);
+
 CREATE TABLE tasks (
             id INTEGER PRIMARY KEY,
             session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
@@ -226,6 +228,22 @@ CREATE INDEX space_skills_space ON space_skills(space);
 CREATE INDEX task_evidence_task ON task_evidence(task_id, id);
 
 CREATE INDEX task_messages_message ON task_messages(message_id);
+
+CREATE TRIGGER task_totals_delete AFTER DELETE ON tasks BEGIN
+            UPDATE task_totals SET tasks = tasks - 1 WHERE status = OLD.status;
+        END;
+
+CREATE TRIGGER task_totals_insert AFTER INSERT ON tasks BEGIN
+            INSERT INTO task_totals (status, tasks) VALUES (NEW.status, 1)
+                ON CONFLICT (status) DO UPDATE SET tasks = tasks + 1;
+        END;
+
+CREATE TRIGGER task_totals_update AFTER UPDATE OF status ON tasks
+            WHEN NEW.status != OLD.status BEGIN
+            UPDATE task_totals SET tasks = tasks - 1 WHERE status = OLD.status;
+            INSERT INTO task_totals (status, tasks) VALUES (NEW.status, 1)
+                ON CONFLICT (status) DO UPDATE SET tasks = tasks + 1;
+        END;
 
 CREATE INDEX tasks_status ON tasks(status, updated_at);
 

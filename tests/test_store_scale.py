@@ -54,6 +54,13 @@ def totals(conn: sqlite3.Connection) -> tuple[int, int]:
     return row[0], row[1]
 
 
+def task_counts(conn: sqlite3.Connection) -> tuple[dict[str, int], dict[str, int]]:
+    """(kept per-status task counts, counted ones)."""
+    kept = dict(conn.execute("SELECT status, tasks FROM task_totals WHERE tasks > 0").fetchall())
+    real = dict(conn.execute("SELECT status, COUNT(*) FROM tasks GROUP BY status").fetchall())
+    return kept, real
+
+
 class TestMessageTotals:
     def test_stats_read_the_totals_and_they_follow_every_writer(
         self, db: sqlite3.Connection, settings: Settings, tmp_path: Path
@@ -67,6 +74,17 @@ class TestMessageTotals:
         assert totals(db) == counted(db) and counted(db)[0] == 24
         stats = store_stats(db, settings)
         assert (stats["messages"], stats["message_tokens"]) == counted(db)
+        for sid in ("s1", "s2"):
+            for n in range(3):
+                task_store.insert_task(db, sid, f"task {n}")
+        task_store.update_task(db, "s1", 1, status="running")
+        task_store.update_task(db, "s1", 1, status="success", add_progress="done")
+        task_store.update_task(db, "s2", 2, status="failed")
+        task_store.update_task(db, "s2", 2, add_progress="no status change")
+        kept, real = task_counts(db)
+        assert kept == real == {"pending": 4, "success": 1, "failed": 1}
+        assert stats["tasks_by_status"] != real  # read before the tasks came
+        assert store_stats(db, settings)["tasks_by_status"] == real
 
         # capture: a late content block extends a stored message (its tokens change)
         store_messages(
@@ -98,12 +116,17 @@ class TestMessageTotals:
         before = counted(db)
         forget.forget(db, settings, ["s1"])
         assert totals(db) == counted(db) and counted(db)[0] == 12
+        kept, real = task_counts(db)
+        assert kept == real == {"pending": 2, "failed": 1}
         forget.forget(db, settings, forget.select_sessions(db, everything=True))
         assert totals(db) == counted(db) == (0, 0)
+        assert task_counts(db) == ({}, {})
         restore(db, settings, export)
         assert totals(db) == counted(db) == before
         restore(db, settings, export)  # importing again adds nothing
         assert totals(db) == counted(db) == before
+        kept, real = task_counts(db)
+        assert kept == real == {"pending": 4, "success": 1, "failed": 1}
 
         message_id = db.execute("SELECT MAX(id) FROM messages").fetchone()[0]
         delete_message(db, message_id)
@@ -128,6 +151,7 @@ class TestMessageTotals:
         conn = open_db(settings)
         assert "m008_scale" in {r[0] for r in conn.execute("SELECT name FROM schema_migrations")}
         assert totals(conn) == counted(conn) and counted(conn)[0] == 20
+        assert task_counts(conn) == ({"pending": 4}, {"pending": 4})
         store_turn(conn, settings, turn(99), session_id="old-0")  # the triggers now count
         assert totals(conn) == counted(conn) and counted(conn)[0] == 24
         listed = task_store.list_tasks(conn, limit=2)
