@@ -21,7 +21,6 @@ from acontext_mcp.capture.claude_code import (
     subagent_session_id,
 )
 from acontext_mcp.config import Settings
-from acontext_mcp.store.db import loads
 from acontext_mcp.store.events import list_events
 from acontext_mcp.store.sessions import get_session
 
@@ -44,7 +43,9 @@ def _rows(db: sqlite3.Connection, sid: str = "s") -> list[dict[str, Any]]:
         "ORDER BY position",
         (sid,),
     ).fetchall()
-    return [{**dict(r), "parts": loads(r["parts"]), "meta": json.loads(r["meta"])} for r in rows]
+    return [
+        {**dict(r), "parts": json.loads(r["parts"]), "meta": json.loads(r["meta"])} for r in rows
+    ]
 
 
 def _content(db: sqlite3.Connection, sid: str) -> list[tuple[str, str, Any]]:

@@ -14,7 +14,6 @@ from pathlib import Path
 
 from acontext_mcp.capture.claude_code import capture_transcript
 from acontext_mcp.config import Settings
-from acontext_mcp.store.db import loads
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "claude_code"
 sys.path.insert(0, str(FIXTURES))
@@ -31,7 +30,7 @@ def _capture(db: sqlite3.Connection, settings: Settings, tmp_path: Path, lines: 
         "SELECT parts FROM messages WHERE session_id = 's' AND role = 'assistant' "
         "ORDER BY position LIMIT 1"
     ).fetchone()
-    return loads(row["parts"])
+    return json.loads(row["parts"])
 
 
 def _edit(lines: list[str], index: int, block: str, edit) -> None:

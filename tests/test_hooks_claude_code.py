@@ -21,7 +21,6 @@ from typing import Any
 import pytest
 
 from acontext_mcp.config import Settings
-from acontext_mcp.store.db import loads
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "claude_code"
 sys.path.insert(0, str(FIXTURES))
@@ -112,7 +111,7 @@ class Hooks:
                 "SELECT parts FROM messages WHERE session_id = ? AND role = ? ORDER BY position",
                 (session_id, role),
             ).fetchall()
-        return [p["text"] for r in rows for p in loads(r[0]) if p.get("type") == "text"]
+        return [p["text"] for r in rows for p in json.loads(r[0]) if p.get("type") == "text"]
 
 
 @pytest.fixture

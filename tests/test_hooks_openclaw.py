@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from acontext_mcp.config import Settings
-from acontext_mcp.store.db import loads, open_db
+from acontext_mcp.store.db import open_db
 from acontext_mcp.store.events import list_events
 from acontext_mcp.store.sessions import ensure_session
 from acontext_mcp.store.tasks import insert_task
@@ -62,7 +62,7 @@ def stored(home: Path, session_id: str) -> list[tuple[str, str, str]]:
     out = []
     for role, parts, key in rows:
         bits = []
-        for p in loads(parts):
+        for p in json.loads(parts):
             if p["type"] == "text":
                 bits.append(p["text"])
             elif p["type"] == "tool-call":

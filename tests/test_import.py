@@ -25,7 +25,6 @@ from acontext_mcp.capture import importer
 from acontext_mcp.capture.claude_code import capture_transcript, subagent_session_id
 from acontext_mcp.privacy.switches import set_project_capture, set_session_capture
 from acontext_mcp.progress import Progress, clock_text, human_bytes
-from acontext_mcp.store.db import loads
 from acontext_mcp.store.sessions import get_session
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "claude_code"
@@ -351,7 +350,7 @@ def _message_parts(db: sqlite3.Connection, sid: str, key: str) -> list[str]:
     row = db.execute(
         "SELECT parts FROM messages WHERE session_id = ? AND dedup_key = ?", (sid, key)
     ).fetchone()
-    return [p["type"] for p in loads(row[0])]
+    return [p["type"] for p in json.loads(row[0])]
 
 
 class TestLiveSessions:

@@ -17,7 +17,6 @@ from acontext_mcp.observe.evidence import check_kind, read_outcome
 from acontext_mcp.observe.todos import DELETED, DROPPED, cursor_key, track_session
 from acontext_mcp.store import tasks as task_store
 from acontext_mcp.store.cursors import get_cursor
-from acontext_mcp.store.db import loads
 from acontext_mcp.store.messages import extend_message, store_messages
 from acontext_mcp.store.sessions import ensure_session
 
@@ -87,7 +86,7 @@ class TestRealTodoWrite:
             "WHERE l.task_id = ? ORDER BY m.position",
             (first["id"],),
         ).fetchall()
-        names = [p.get("name") for r in linked for p in loads(r[0])]
+        names = [p.get("name") for r in linked for p in json.loads(r[0])]
         # four TodoWrite calls (plus the results that confirmed them) mention the first todo
         assert names.count("TodoWrite") == 4
         third_links = db.execute(

@@ -14,14 +14,9 @@ import pytest
 from acontext_mcp.config import Settings
 from acontext_mcp.store import forget, migrations
 from acontext_mcp.store import tasks as task_store
-from acontext_mcp.store.db import PAGE_SIZE, atomic, connect, dumps, loads, open_db, unpack
+from acontext_mcp.store.db import PAGE_SIZE, atomic, connect, open_db
 from acontext_mcp.store.export import write_export
-from acontext_mcp.store.messages import (
-    delete_message,
-    extend_message,
-    recent_assistant_parts,
-    store_messages,
-)
+from acontext_mcp.store.messages import delete_message, extend_message, store_messages
 from acontext_mcp.store.restore import restore
 from acontext_mcp.store.sessions import ensure_session
 from acontext_mcp.store.stats import store_stats
@@ -93,15 +88,9 @@ class TestMessageTotals:
         )  # fmt: skip
         with atomic(db):
             added = extend_message(
-                db, settings, "s1", "id:late", [{"type": "text", "text": "b " * 4000}]
+                db, settings, "s1", "id:late", [{"type": "text", "text": "b" * 4000}]
             )
         assert added == 1 and totals(db) == counted(db)
-        assert (
-            db.execute("SELECT typeof(parts) FROM messages WHERE dedup_key = 'id:late'").fetchone()[
-                0
-            ]
-            == "blob"
-        )
 
         # a failed transaction leaves the totals as the rows are
         with pytest.raises(RuntimeError), atomic(db):
@@ -222,117 +211,7 @@ class TestTasksAcrossSessions:
         assert {t["status"] for t in page["tasks"]} == {"running", "failed"}
 
 
-def log_lines(count: int) -> str:
-    """Tool output as tests print it: repetitive, with paths, numbers and timings varying."""
-    return "\n".join(
-        f"tests/test_mod_{i % 37}.py::test_case_{i * 7919 % 1000} PASSED [{i * 100 // count}%] "
-        f"({(i * 2654435761) % 997 / 100:.2f}s) sha={(i * 40503) % 65521:04x}"
-        for i in range(count)
-    )
-
-
-class TestBytesPerMessage:
-    def test_long_parts_are_stored_compressed_and_read_back_exactly(
-        self, db: sqlite3.Connection, settings: Settings, tmp_path: Path
-    ) -> None:
-        long_output = log_lines(400)  # ~36 KB
-        sent = [
-            {"role": "user", "content": "run the tests"},
-            {
-                "role": "assistant",
-                "content": None,
-                "tool_calls": [
-                    {"id": "c1", "type": "function", "function": {"name": "sh", "arguments": "{}"}}
-                ],
-            },
-            {"role": "tool", "tool_call_id": "c1", "content": long_output},
-            {"role": "assistant", "content": "all passed " + long_output[:3000]},
-        ]
-        store_turn(db, settings, sent, session_id="s")
-        kinds = db.execute(
-            "SELECT typeof(parts), length(parts) FROM messages ORDER BY position"
-        ).fetchall()
-        assert [k[0] for k in kinds] == ["text", "text", "blob", "text"]
-        assert kinds[2][1] * 3 < len(long_output)  # the row holds a third or less
-
-        page = read_messages(db, settings, "s", fmt="openai")
-        assert [m.get("content") for m in page["messages"]] == [m["content"] for m in sent]
-        stats = store_stats(db, settings)
-        assert stats["message_tokens"] > len(long_output) // 4  # tokens of the text, not bytes
-
-        # the export holds plain JSON; importing it elsewhere stores it compressed again
-        export = tmp_path / "export.jsonl"
-        with open(export, "w", encoding="utf-8") as fh:
-            write_export(db, settings, fh)
-        assert "test_case_" in export.read_text()
-        other = Settings(home=tmp_path / "other", skills_dir=tmp_path / "other-skills")
-        with open_db(other) as copy:
-            restore(copy, other, export)
-            again = read_messages(copy, other, "s", fmt="openai")
-            assert again["messages"] == page["messages"]
-            assert (
-                copy.execute(
-                    "SELECT COUNT(*) FROM messages WHERE typeof(parts) = 'blob'"
-                ).fetchone()[0]
-                == 1
-            )
-
-    def test_parts_naming_a_blob_file_stay_plain_for_forget_to_find(
-        self, db: sqlite3.Connection, settings: Settings
-    ) -> None:
-        import base64
-
-        picture = base64.b64encode(bytes(range(256)) * 400).decode()
-        parts = [
-            {"type": "text", "text": log_lines(200)},
-            {
-                "type": "image",
-                "source": {"kind": "base64", "media_type": "image/png", "data": picture},
-            },
-        ]
-        store_messages(
-            db,
-            settings,
-            ensure_session(db, "s")[0],
-            [{"role": "user", "parts": parts}],
-            fmt="acontext",
-        )
-        assert db.execute("SELECT typeof(parts) FROM messages").fetchone()[0] == "text"
-        sha = db.execute("SELECT sha256 FROM blobs").fetchone()[0]
-        assert forget.plan(db, ["s"])["blobs"] == 1
-        assert forget.forget(db, settings, ["s"])["blob_files_removed"] == 1
-        assert db.execute("SELECT 1 FROM blobs WHERE sha256 = ?", (sha,)).fetchone() is None
-
-    def test_gemini_results_pair_with_a_compressed_call_stored_earlier(
-        self, db: sqlite3.Connection, settings: Settings
-    ) -> None:
-        big = {"path": "notes.txt", "text": log_lines(300)}
-        store_turn(
-            db, settings,
-            [{"role": "model", "parts": [{"functionCall": {"name": "write", "args": big}}]}],
-            fmt="gemini", session_id="g",
-        )  # fmt: skip
-        assert db.execute("SELECT typeof(parts) FROM messages").fetchone()[0] == "blob"
-        store_turn(
-            db, settings,
-            [{"role": "user", "parts": [{"functionResponse": {"name": "write", "response": {}}}]}],
-            fmt="gemini", session_id="g",
-        )  # fmt: skip
-        call, result = (
-            loads(r[0])[0] for r in db.execute("SELECT parts FROM messages ORDER BY position")
-        )
-        assert call["type"] == "tool-call" and result["tool_call_id"] == call["id"]
-
-    def test_the_stop_hook_reads_compressed_assistant_text(
-        self, db: sqlite3.Connection, settings: Settings
-    ) -> None:
-        parts = [{"type": "text", "text": log_lines(200)}]
-        store_messages(
-            db, settings, ensure_session(db, "s")[0], [{"role": "assistant", "parts": parts}],
-            fmt="acontext",
-        )  # fmt: skip
-        assert recent_assistant_parts(db, "s", 1) == [dumps(parts)]
-
+class TestPages:
     def test_new_stores_get_large_pages_and_old_ones_keep_theirs(
         self, settings: Settings, tmp_path: Path
     ) -> None:
@@ -348,29 +227,39 @@ class TestBytesPerMessage:
             assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
-def test_vacuum_brings_an_older_store_to_large_pages_and_packed_parts(
-    settings: Settings,
-) -> None:
-    raw = sqlite3.connect(settings.db_path)  # 4 KB pages and plain parts, as before m008
+def test_vacuum_moves_an_older_store_to_large_pages(settings: Settings) -> None:
+    raw = sqlite3.connect(settings.db_path)  # 4 KB pages, as before m008
     raw.execute("PRAGMA page_size = 4096")
     raw.execute("PRAGMA journal_mode = WAL")
     raw.close()
     with open_db(settings) as conn:
         assert conn.execute("PRAGMA page_size").fetchone()[0] == 4096
-        for i in range(20):
-            store_turn(conn, settings, turn(i, size=4000), session_id="old")
-        conn.create_function("plain", 1, unpack)
-        conn.execute("UPDATE messages SET parts = plain(parts)")  # stored as before packing
-        plain = conn.execute("SELECT COUNT(*) FROM messages WHERE typeof(parts) = 'blob'")
-        assert plain.fetchone()[0] == 0
+        for i in range(40):
+            store_turn(conn, settings, turn(i, size=400), session_id="old")
         want = read_messages(conn, settings, "old", limit=500)["messages"]
 
-        result = forget.vacuum(conn, settings)
+        forget.vacuum(conn, settings)
 
         assert conn.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        packed = conn.execute("SELECT COUNT(*) FROM messages WHERE typeof(parts) = 'blob'")
-        assert packed.fetchone()[0] == 20  # the long tool results
-        assert result["bytes_after"] < result["bytes_before"]
         assert read_messages(conn, settings, "old", limit=500)["messages"] == want
         assert totals(conn) == counted(conn)
+
+
+def test_vacuum_keeps_the_page_size_while_another_process_has_the_store_open(
+    settings: Settings,
+) -> None:
+    raw = sqlite3.connect(settings.db_path)
+    raw.execute("PRAGMA page_size = 4096")
+    raw.execute("PRAGMA journal_mode = WAL")
+    raw.close()
+    other = connect(settings.db_path, busy_timeout_ms=100)  # an agent's hook or server
+    other.execute("SELECT 1 FROM sqlite_master").fetchall()
+    with open_db(settings) as conn:
+        store_turn(conn, settings, turn(1), session_id="s")
+        conn.execute("PRAGMA busy_timeout = 100")
+        result = forget.vacuum(conn, settings)
+        assert conn.execute("PRAGMA page_size").fetchone()[0] == 4096
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert result["bytes_after"] > 0 and counted(conn)[0] == 4
+    other.close()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
-import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -44,8 +43,8 @@ def connect(path: Path | str, *, busy_timeout_ms: int = 10_000) -> sqlite3.Conne
         factory=StoreConnection,
     )
     conn.row_factory = sqlite3.Row
-    # 16 KB pages for a new database (an existing one keeps its own): rows of 1-3 KB leave
-    # a fifth of a 4 KB page empty, a twentieth of a 16 KB one.
+    # 16 KB pages for a new database (an existing one keeps its own until `forget --vacuum`):
+    # rows of 1-3 KB leave a fifth of a 4 KB page empty, a twentieth of a 16 KB one.
     conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
     conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
     conn.execute("PRAGMA foreign_keys = ON")
@@ -119,36 +118,8 @@ def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
-# Stored JSON this long (message parts: long tool output, pasted files) is kept
-# zlib-compressed, as a BLOB, when that saves at least a fifth: such text shrinks 3-5x, and
-# inflating it costs less than parsing it. Shorter values stay plain text (SQL can see them).
-PACK_MIN_BYTES = 4096
-_ZLIB = b"x"  # the first byte of a zlib stream; JSON never starts with it
-
-
-def pack(text: str) -> str | bytes:
-    """The form of a JSON column value as stored: `text`, or its zlib bytes when long and
-    compressible. Read it back with `loads` (or `unpack`)."""
-    if len(text) < PACK_MIN_BYTES:
-        return text
-    raw = text.encode()
-    packed = zlib.compress(raw, 6)
-    return packed if len(packed) * 5 <= len(raw) * 4 else text
-
-
-def unpack(value: str | bytes) -> str:
-    """A stored JSON column value as JSON text (inflating a packed one)."""
-    if isinstance(value, bytes):
-        return (zlib.decompress(value) if value[:1] == _ZLIB else value).decode()
-    return value
-
-
 def loads(value: str | bytes | None, default: Any = None) -> Any:
-    if value is None:
-        return default
-    if isinstance(value, bytes) and value[:1] == _ZLIB:
-        value = zlib.decompress(value)
-    return json.loads(value)
+    return default if value is None else json.loads(value)
 
 
 class ConnectionPool:

@@ -36,13 +36,11 @@ from acontext_mcp.store.blobs import blob_path, blob_refs
 from acontext_mcp.store.cleanup import names_session, session_tree
 from acontext_mcp.store.cursors import OPENCLAW_SKIPPED_PREFIX, get_cursor, set_cursor
 from acontext_mcp.store.db import PAGE_SIZE, atomic, loads
-from acontext_mcp.store.messages import pack_stored_parts
 
 KEPT_CURSOR_PREFIX = "transcript:"
 TOMBSTONE_PREFIX = "forgotten:"  # + session id: dedup keys a resending agent must not restore
 RESENDING_AGENTS = ("openclaw",)  # hand over the whole history at every event, no cursor
-# stored JSON is compact (db.dumps), and plain text wherever it names a blob (messages.stored_parts)
-_BLOB_PARTS = """parts LIKE '%"kind":"blob"%'"""
+_BLOB_PARTS = """parts LIKE '%"kind":"blob"%'"""  # stored JSON is compact: see db.dumps
 _CASCADED = (
     ("messages", "messages"),
     ("tasks", "tasks"),
@@ -289,11 +287,10 @@ def vacuum(conn: sqlite3.Connection, settings: Settings) -> dict[str, Any]:
     """Rewrite the database without free pages and empty the WAL; returns sizes before and
     after, and whether a reader kept the WAL from being emptied (`wal_busy`).
 
-    A store written by an earlier release is brought to today's layout on the way: its long
-    message parts are packed, and its pages grow to db.PAGE_SIZE when no other process has
-    the database open (SQLite changes the page size only outside WAL mode)."""
+    A store written by an earlier release gets today's pages (db.PAGE_SIZE) on the way when no
+    other process has the database open (SQLite changes the page size only outside WAL mode).
+    """
     before = _size(settings)
-    pack_stored_parts(conn)
     checkpoint(conn)
     if not _vacuum_to_page_size(conn):
         conn.execute("VACUUM")

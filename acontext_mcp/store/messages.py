@@ -17,7 +17,7 @@ from acontext_mcp.config import Settings
 from acontext_mcp.errors import InvalidInput, NotFound, TooLarge
 from acontext_mcp.formats.parts import Message, estimate_tokens
 from acontext_mcp.store.blobs import externalize, internalize
-from acontext_mcp.store.db import PACK_MIN_BYTES, atomic, dumps, loads, pack, unpack
+from acontext_mcp.store.db import atomic, dumps, loads
 from acontext_mcp.store.pages import clamp_limit, decode_cursor, encode_cursor
 from acontext_mcp.store.sessions import touch_session
 
@@ -53,30 +53,6 @@ def dedup_key(message: Message, index: int, idempotency_key: str | None) -> str:
         digest = hashlib.sha256("\n".join(sorted(call_ids)).encode()).hexdigest()[:32]
         return "calls:" + digest
     return "auto:" + uuid.uuid4().hex
-
-
-BLOB_REF = '"kind":"blob"'  # in parts that name a blob file: forget finds them with LIKE
-
-
-def stored_parts(parts_json: str) -> str | bytes:
-    """The `parts` column value for a message's compact parts JSON: long parts are packed
-    (db.pack), except those naming blob files, which forget must find by SQL."""
-    return parts_json if BLOB_REF in parts_json else pack(parts_json)
-
-
-def pack_stored_parts(conn: sqlite3.Connection) -> int:
-    """Pack the long parts a store written before packing holds as plain text (what
-    store_messages does for new ones); returns how many rows changed. One transaction; reads
-    every row, so it belongs with a VACUUM, not on a hot path."""
-    conn.create_function("acontext_stored_parts", 1, stored_parts, deterministic=True)
-    with atomic(conn):
-        cur = conn.execute(
-            "UPDATE messages SET parts = acontext_stored_parts(parts) "
-            "WHERE typeof(parts) = 'text' AND length(parts) >= ? "
-            "AND typeof(acontext_stored_parts(parts)) = 'blob'",
-            (PACK_MIN_BYTES,),
-        )
-    return cur.rowcount
 
 
 def _check_size(index: int, size: int, cap: int) -> None:
@@ -134,7 +110,7 @@ def store_messages(
                     session_id,
                     next_pos,
                     message["role"],
-                    stored_parts(parts_json),
+                    parts_json,
                     fmt,
                     meta_json,
                     estimate_tokens(message),
@@ -218,7 +194,7 @@ def tool_call_context(
     """
     rows = conn.execute(
         "SELECT parts FROM messages WHERE session_id = ? AND position < ? "
-        "AND (parts LIKE '%tool-%' OR typeof(parts) = 'blob') ORDER BY position DESC LIMIT ?",
+        "AND parts LIKE '%tool-%' ORDER BY position DESC LIMIT ?",
         (session_id, before_position, scan),
     ).fetchall()
     names: dict[str, str] = {}
@@ -295,19 +271,19 @@ def extend_message(
     tokens = estimate_tokens({"role": "assistant", "parts": merged})  # type: ignore[typeddict-item]
     conn.execute(
         "UPDATE messages SET parts = ?, token_count = ?, status = 'pending' WHERE id = ?",
-        (stored_parts(merged_json), tokens, row[0]),
+        (merged_json, tokens, row[0]),
     )
     return len(extra)
 
 
 def recent_assistant_parts(conn: sqlite3.Connection, session_id: str, limit: int) -> list[str]:
-    """The `parts` JSON of the session's last `limit` assistant messages, newest first."""
+    """The stored `parts` JSON of the session's last `limit` assistant messages, newest first."""
     rows = conn.execute(
         "SELECT parts FROM messages WHERE session_id = ? AND role = 'assistant' "
         "ORDER BY position DESC LIMIT ?",
         (session_id, limit),
     ).fetchall()
-    return [unpack(row[0]) for row in rows]
+    return [row[0] for row in rows]
 
 
 def delete_message(conn: sqlite3.Connection, message_id: int) -> None:

@@ -28,7 +28,6 @@ from acontext_mcp.store.blobs import externalize
 from acontext_mcp.store.db import atomic, dumps
 from acontext_mcp.store.export import FORMAT, KINDS, VERSION
 from acontext_mcp.store.learning import check_space_name, ensure_space
-from acontext_mcp.store.messages import stored_parts
 from acontext_mcp.store.sessions import check_session_id
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -300,7 +299,7 @@ class _Session:
                 r["session_id"],
                 position,
                 r["role"],
-                stored_parts(parts_json),
+                parts_json,
                 r["format"],
                 meta_json,
                 r["token_count"],

@@ -22,7 +22,7 @@ import pytest
 from support.model_server import model_server
 
 from acontext_mcp.config import Settings
-from acontext_mcp.store.db import loads, open_db
+from acontext_mcp.store.db import open_db
 from acontext_mcp.store.sessions import ensure_session
 from acontext_mcp.store.tasks import insert_task
 
@@ -159,7 +159,9 @@ def _stored(store: Path, session_id: str) -> list[dict[str, Any]]:
         ).fetchall()
     finally:
         conn.close()
-    return [{"role": r["role"], "parts": loads(r["parts"]), "key": r["dedup_key"]} for r in rows]
+    return [
+        {"role": r["role"], "parts": json.loads(r["parts"]), "key": r["dedup_key"]} for r in rows
+    ]
 
 
 def _summary(message: dict[str, Any]) -> tuple[str, str]:
