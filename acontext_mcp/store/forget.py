@@ -285,7 +285,7 @@ def _size(settings: Settings) -> int:
 
 def vacuum(conn: sqlite3.Connection, settings: Settings) -> dict[str, Any]:
     """Rewrite the database without free pages and empty the WAL; returns sizes before and
-    after, and whether a reader kept the WAL from being emptied (`wal_busy`).
+    after, whether a reader kept the WAL from being emptied (`wal_busy`), and the page size.
 
     A store written by an earlier release gets today's pages (db.PAGE_SIZE) on the way when no
     other process has the database open (SQLite changes the page size only outside WAL mode).
@@ -295,7 +295,12 @@ def vacuum(conn: sqlite3.Connection, settings: Settings) -> dict[str, Any]:
     if not _vacuum_to_page_size(conn):
         conn.execute("VACUUM")
     busy = checkpoint(conn)
-    return {"bytes_before": before, "bytes_after": _size(settings), "wal_busy": busy}
+    return {
+        "bytes_before": before,
+        "bytes_after": _size(settings),
+        "wal_busy": busy,
+        "page_size": conn.execute("PRAGMA page_size").fetchone()[0],
+    }
 
 
 def _vacuum_to_page_size(conn: sqlite3.Connection) -> bool:
