@@ -202,11 +202,6 @@ CREATE TRIGGER message_totals_delete AFTER DELETE ON messages BEGIN
                 WHERE id = 1;
         END;
 
-CREATE TRIGGER message_totals_insert AFTER INSERT ON messages BEGIN
-            UPDATE message_totals SET messages = messages + 1, tokens = tokens + NEW.token_count
-                WHERE id = 1;
-        END;
-
 CREATE TRIGGER message_totals_update AFTER UPDATE OF token_count ON messages
             WHEN NEW.token_count != OLD.token_count BEGIN
             UPDATE message_totals SET tokens = tokens + NEW.token_count - OLD.token_count

@@ -128,8 +128,13 @@ class TestMessageTotals:
         conn = connect(settings.db_path)
         monkeypatch.setattr(migrations, "MIGRATIONS", previous)
         migrations.migrate(conn)
-        for i in range(5):
-            store_turn(conn, settings, turn(i), session_id=f"old-{i % 2}")
+        for s in range(2):  # rows as an earlier release wrote them (it kept no totals)
+            ensure_session(conn, f"old-{s}")
+            conn.executemany(
+                "INSERT INTO messages (session_id, position, role, parts, format, token_count, "
+                "dedup_key, created_at) VALUES (?, ?, 'user', '[]', 'openai', ?, ?, 0)",
+                [(f"old-{s}", p, 7 + p, f"k{p}") for p in range(10)],
+            )
         for i in range(4):
             task_store.insert_task(conn, f"old-{i % 2}", f"task {i}")
         new_table = "SELECT 1 FROM sqlite_master WHERE name = 'message_totals'"
@@ -141,7 +146,7 @@ class TestMessageTotals:
         assert "m008_scale" in {r[0] for r in conn.execute("SELECT name FROM schema_migrations")}
         assert totals(conn) == counted(conn) and counted(conn)[0] == 20
         assert task_counts(conn) == ({"pending": 4}, {"pending": 4})
-        store_turn(conn, settings, turn(99), session_id="old-0")  # the triggers now count
+        store_turn(conn, settings, turn(99), session_id="old-0")  # now counted as stored
         assert totals(conn) == counted(conn) and counted(conn)[0] == 24
         listed = task_store.list_tasks(conn, limit=2)
         assert len(listed["tasks"]) == 2 and listed["next_cursor"]
@@ -263,3 +268,15 @@ def test_vacuum_keeps_the_page_size_while_another_process_has_the_store_open(
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert result["page_size"] == 4096 and counted(conn)[0] == 4
     other.close()
+
+
+def test_every_writer_that_inserts_messages_counts_them() -> None:
+    """Inserts are counted by their writers (a trigger per row costs as much as the insert):
+    a module that inserts into messages must add them to message_totals too."""
+    import acontext_mcp
+
+    root = Path(acontext_mcp.__file__).parent
+    writers = [p for p in root.rglob("*.py") if "INSERT INTO messages" in p.read_text()]
+    assert writers, "no writer found: the check looks for the wrong text"
+    silent = [str(p.relative_to(root)) for p in writers if "count_stored(" not in p.read_text()]
+    assert not silent, f"{silent} insert messages without messages.count_stored"

@@ -331,9 +331,12 @@ def m008_scale(db: sqlite3.Connection) -> None:
     _run_script(
         db,
         """
-        -- How many messages the store holds and their estimated tokens, kept by triggers in
-        -- the writing transaction (every writer, cascades and rollbacks included), so `stats`
-        -- and `status` read one row instead of the whole messages table. One row, id 1.
+        -- How many messages the store holds and their estimated tokens, kept in the writing
+        -- transaction (so rollbacks and crashes cannot skew them), so `stats` and `status`
+        -- read one row instead of the whole messages table. One row, id 1. Deletes (cascades
+        -- included) and token changes are counted by triggers; inserts by their writers, once
+        -- per batch (messages.count_stored): a trigger per inserted row costs a statement
+        -- journal per row, as much as the insert itself.
         CREATE TABLE message_totals (
             id INTEGER PRIMARY KEY CHECK (id = 1),
             messages INTEGER NOT NULL,
@@ -341,10 +344,6 @@ def m008_scale(db: sqlite3.Connection) -> None:
         );
         INSERT INTO message_totals (id, messages, tokens)
             SELECT 1, COUNT(*), COALESCE(SUM(token_count), 0) FROM messages;
-        CREATE TRIGGER message_totals_insert AFTER INSERT ON messages BEGIN
-            UPDATE message_totals SET messages = messages + 1, tokens = tokens + NEW.token_count
-                WHERE id = 1;
-        END;
         CREATE TRIGGER message_totals_delete AFTER DELETE ON messages BEGIN
             UPDATE message_totals SET messages = messages - 1, tokens = tokens - OLD.token_count
                 WHERE id = 1;
