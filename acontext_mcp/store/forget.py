@@ -304,8 +304,8 @@ def vacuum(conn: sqlite3.Connection, settings: Settings) -> dict[str, Any]:
 
 
 def _vacuum_to_page_size(conn: sqlite3.Connection) -> bool:
-    """VACUUM into db.PAGE_SIZE pages when the store has others; False when it did not (the
-    size is right already, or another connection keeps the store in WAL mode)."""
+    """VACUUM into db.PAGE_SIZE pages when the store's pages are another size; False when it
+    did not (the size is right already, or another connection keeps the store in WAL mode)."""
     if conn.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE:
         return False
     try:

@@ -1,8 +1,8 @@
 """Counts and sizes for `status` and the `stats` tool: cheap aggregate queries only.
 
-Message and task counts come from `message_totals` and `task_totals`, which triggers keep
-(migrations.m008_scale): a COUNT or SUM over the messages table reads all of it (0.6-2.5 s at
-a million messages).
+Message and task counts come from `message_totals` and `task_totals`, kept in each writing
+transaction (migrations.m008_scale): a COUNT or SUM over the messages table reads all of it
+(0.5-2.5 s at a million messages).
 """
 
 from __future__ import annotations
