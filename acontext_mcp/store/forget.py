@@ -308,10 +308,14 @@ def _vacuum_to_page_size(conn: sqlite3.Connection) -> bool:
     did not (the size is right already, or another connection keeps the store in WAL mode)."""
     if conn.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE:
         return False
+    wait = conn.execute("PRAGMA busy_timeout").fetchone()[0]
+    conn.execute("PRAGMA busy_timeout = 200")  # an agent at work will not let go: do not wait
     try:
         mode = conn.execute("PRAGMA journal_mode = DELETE").fetchone()[0]
     except sqlite3.OperationalError:  # another process holds the database open
         return False
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {int(wait)}")
     try:
         if str(mode).lower() != "delete":
             return False
