@@ -1,4 +1,4 @@
--- acontext-mcp database schema, version 8. Generated: python -m acontext_mcp.store.migrations > docs/schema.sql
+-- acontext-mcp database schema, version 9. Generated: python -m acontext_mcp.store.migrations > docs/schema.sql
 CREATE TABLE artifacts (
             id INTEGER PRIMARY KEY,
             disk_id INTEGER NOT NULL REFERENCES disks(id) ON DELETE CASCADE,
@@ -95,6 +95,12 @@ CREATE TABLE llm_calls (
             created_at REAL NOT NULL
         );
 
+CREATE TABLE message_totals (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            messages INTEGER NOT NULL,
+            tokens INTEGER NOT NULL
+        );
+
 CREATE TABLE messages (
             id INTEGER PRIMARY KEY,
             session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
@@ -164,6 +170,8 @@ CREATE TABLE task_messages (
             PRIMARY KEY (task_id, message_id)
         );
 
+CREATE TABLE task_totals (status TEXT PRIMARY KEY, tasks INTEGER NOT NULL);
+
 CREATE TABLE tasks (
             id INTEGER PRIMARY KEY,
             session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
@@ -192,6 +200,17 @@ CREATE UNIQUE INDEX learnings_task ON learnings(task_id) WHERE kind != 'preferen
 
 CREATE INDEX llm_calls_day ON llm_calls(day, purpose);
 
+CREATE TRIGGER message_totals_delete AFTER DELETE ON messages BEGIN
+            UPDATE message_totals SET messages = messages - 1, tokens = tokens - OLD.token_count
+                WHERE id = 1;
+        END;
+
+CREATE TRIGGER message_totals_update AFTER UPDATE OF token_count ON messages
+            WHEN NEW.token_count != OLD.token_count BEGIN
+            UPDATE message_totals SET tokens = tokens + NEW.token_count - OLD.token_count
+                WHERE id = 1;
+        END;
+
 CREATE INDEX messages_status ON messages(status, session_id);
 
 CREATE INDEX session_events_session ON session_events(session_id, id);
@@ -208,4 +227,22 @@ CREATE INDEX task_evidence_task ON task_evidence(task_id, id);
 
 CREATE INDEX task_messages_message ON task_messages(message_id);
 
+CREATE TRIGGER task_totals_delete AFTER DELETE ON tasks BEGIN
+            UPDATE task_totals SET tasks = tasks - 1 WHERE status = OLD.status;
+        END;
+
+CREATE TRIGGER task_totals_insert AFTER INSERT ON tasks BEGIN
+            INSERT INTO task_totals (status, tasks) VALUES (NEW.status, 1)
+                ON CONFLICT (status) DO UPDATE SET tasks = tasks + 1;
+        END;
+
+CREATE TRIGGER task_totals_update AFTER UPDATE OF status ON tasks
+            WHEN NEW.status != OLD.status BEGIN
+            UPDATE task_totals SET tasks = tasks - 1 WHERE status = OLD.status;
+            INSERT INTO task_totals (status, tasks) VALUES (NEW.status, 1)
+                ON CONFLICT (status) DO UPDATE SET tasks = tasks + 1;
+        END;
+
 CREATE INDEX tasks_status ON tasks(status, updated_at);
+
+CREATE INDEX tasks_updated ON tasks(updated_at);

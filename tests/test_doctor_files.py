@@ -49,7 +49,8 @@ def fill_and_damage(home: Path) -> Path:
     size = db.stat().st_size
     assert size > 256 * 1024
     with db.open("r+b") as fh:
-        fh.seek(size // 2 // 4096 * 4096 + 100)  # across two pages
+        page = int.from_bytes(fh.read(18)[16:18], "big")  # the file header's page size
+        fh.seek(size // 2 // page * page - 4096 + 100)  # across two pages, a page header too
         fh.write(GARBAGE)
     return db
 

@@ -60,6 +60,10 @@ def test_killing_a_writer_mid_turn_never_leaves_half_a_turn(settings: Settings) 
     assert {count for _turn, count in per_turn} == {4}
     positions = [r[0] for r in conn.execute("SELECT position FROM messages ORDER BY position")]
     assert positions == list(range(len(positions)))
+    # the counters `stats` reads were written in the same transactions: never off by a turn
+    kept = conn.execute("SELECT messages, tokens FROM message_totals").fetchone()
+    real = conn.execute("SELECT COUNT(*), SUM(token_count) FROM messages").fetchone()
+    assert tuple(kept) == tuple(real)
     conn.close()
 
 

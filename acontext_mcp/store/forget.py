@@ -35,7 +35,7 @@ from acontext_mcp.store import jobs as job_table
 from acontext_mcp.store.blobs import blob_path, blob_refs
 from acontext_mcp.store.cleanup import names_session, session_tree
 from acontext_mcp.store.cursors import OPENCLAW_SKIPPED_PREFIX, get_cursor, set_cursor
-from acontext_mcp.store.db import atomic, loads
+from acontext_mcp.store.db import PAGE_SIZE, atomic, loads
 
 KEPT_CURSOR_PREFIX = "transcript:"
 TOMBSTONE_PREFIX = "forgotten:"  # + session id: dedup keys a resending agent must not restore
@@ -285,9 +285,42 @@ def _size(settings: Settings) -> int:
 
 def vacuum(conn: sqlite3.Connection, settings: Settings) -> dict[str, Any]:
     """Rewrite the database without free pages and empty the WAL; returns sizes before and
-    after, and whether a reader kept the WAL from being emptied (`wal_busy`)."""
+    after, whether a reader kept the WAL from being emptied (`wal_busy`), and the page size.
+
+    A store written by an earlier release gets today's pages (db.PAGE_SIZE) on the way when no
+    other process has the database open (SQLite changes the page size only outside WAL mode).
+    """
     before = _size(settings)
     checkpoint(conn)
-    conn.execute("VACUUM")
+    if not _vacuum_to_page_size(conn):
+        conn.execute("VACUUM")
     busy = checkpoint(conn)
-    return {"bytes_before": before, "bytes_after": _size(settings), "wal_busy": busy}
+    return {
+        "bytes_before": before,
+        "bytes_after": _size(settings),
+        "wal_busy": busy,
+        "page_size": conn.execute("PRAGMA page_size").fetchone()[0],
+    }
+
+
+def _vacuum_to_page_size(conn: sqlite3.Connection) -> bool:
+    """VACUUM into db.PAGE_SIZE pages when the store's pages are another size; False when it
+    did not (the size is right already, or another connection keeps the store in WAL mode)."""
+    if conn.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE:
+        return False
+    wait = conn.execute("PRAGMA busy_timeout").fetchone()[0]
+    conn.execute("PRAGMA busy_timeout = 200")  # an agent at work will not let go: do not wait
+    try:
+        mode = conn.execute("PRAGMA journal_mode = DELETE").fetchone()[0]
+    except sqlite3.OperationalError:  # another process holds the database open
+        return False
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {int(wait)}")
+    try:
+        if str(mode).lower() != "delete":
+            return False
+        conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
+        conn.execute("VACUUM")
+        return True
+    finally:
+        conn.execute("PRAGMA journal_mode = WAL")

@@ -343,6 +343,58 @@ def m007_proposals(db: sqlite3.Connection) -> None:
 
 
 @migration
+def m008_scale(db: sqlite3.Connection) -> None:
+    _run_script(
+        db,
+        """
+        -- How many messages the store holds and their estimated tokens, kept in the writing
+        -- transaction (so rollbacks and crashes cannot skew them), so `stats` and `status`
+        -- read one row instead of the whole messages table. One row, id 1. Deletes (cascades
+        -- included) and token changes are counted by triggers; inserts by their writers, once
+        -- per batch (messages.count_stored): a trigger per inserted row costs a statement
+        -- journal per row, as much as the insert itself.
+        CREATE TABLE message_totals (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            messages INTEGER NOT NULL,
+            tokens INTEGER NOT NULL
+        );
+        INSERT INTO message_totals (id, messages, tokens)
+            SELECT 1, COUNT(*), COALESCE(SUM(token_count), 0) FROM messages;
+        CREATE TRIGGER message_totals_delete AFTER DELETE ON messages BEGIN
+            UPDATE message_totals SET messages = messages - 1, tokens = tokens - OLD.token_count
+                WHERE id = 1;
+        END;
+        CREATE TRIGGER message_totals_update AFTER UPDATE OF token_count ON messages
+            WHEN NEW.token_count != OLD.token_count BEGIN
+            UPDATE message_totals SET tokens = tokens + NEW.token_count - OLD.token_count
+                WHERE id = 1;
+        END;
+
+        -- Tasks per status, kept the same way (a GROUP BY reads every task).
+        CREATE TABLE task_totals (status TEXT PRIMARY KEY, tasks INTEGER NOT NULL);
+        INSERT INTO task_totals (status, tasks) SELECT status, COUNT(*) FROM tasks GROUP BY status;
+        CREATE TRIGGER task_totals_insert AFTER INSERT ON tasks BEGIN
+            INSERT INTO task_totals (status, tasks) VALUES (NEW.status, 1)
+                ON CONFLICT (status) DO UPDATE SET tasks = tasks + 1;
+        END;
+        CREATE TRIGGER task_totals_delete AFTER DELETE ON tasks BEGIN
+            UPDATE task_totals SET tasks = tasks - 1 WHERE status = OLD.status;
+        END;
+        CREATE TRIGGER task_totals_update AFTER UPDATE OF status ON tasks
+            WHEN NEW.status != OLD.status BEGIN
+            UPDATE task_totals SET tasks = tasks - 1 WHERE status = OLD.status;
+            INSERT INTO task_totals (status, tasks) VALUES (NEW.status, 1)
+                ON CONFLICT (status) DO UPDATE SET tasks = tasks + 1;
+        END;
+
+        -- Tasks across sessions, newest-updated first (`list_tasks` without a session): the
+        -- index is ordered by (updated_at, rowid), so no sort of every task is needed.
+        CREATE INDEX tasks_updated ON tasks(updated_at);
+        """,
+    )
+
+
+@migration
 def m009_learning_cost(db: sqlite3.Connection) -> None:
     _run_script(
         db,

@@ -28,6 +28,7 @@ from acontext_mcp.store.blobs import externalize
 from acontext_mcp.store.db import atomic, dumps
 from acontext_mcp.store.export import FORMAT, KINDS, VERSION
 from acontext_mcp.store.learning import check_space_name, ensure_space
+from acontext_mcp.store.messages import count_stored
 from acontext_mcp.store.sessions import check_session_id
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -241,6 +242,12 @@ class _Session:
     def __init__(self, conn: sqlite3.Connection, settings: Settings, stats: RestoreStats):
         self.conn, self.settings, self.stats = conn, settings, stats
         self.append_at: int | None = None  # next free position when the session had messages
+        self.stored = [0, 0]  # messages inserted and their tokens, for message_totals
+
+    def count(self) -> None:
+        """Add what this session's transaction inserted to the store's message totals."""
+        if self.stored[0]:
+            count_stored(self.conn, *self.stored)
 
     def session(self, r: dict[str, Any]) -> None:
         conn = self.conn
@@ -312,6 +319,8 @@ class _Session:
             self.stats.messages_existing += 1
             return
         self.stats.messages += 1
+        self.stored[0] += 1
+        self.stored[1] += r["token_count"]
         if self.append_at is not None:
             self.append_at += 1
 
@@ -412,6 +421,7 @@ def restore(conn: sqlite3.Connection, settings: Settings, path: Path) -> Restore
                 writer = _Session(conn, settings, stats)
                 for record in group:
                     _STORE[record["type"]](writer, record)
+                writer.count()
     return stats
 
 

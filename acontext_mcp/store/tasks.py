@@ -6,9 +6,11 @@ tools; read by list_tasks, session summaries and the SessionStart brief.
 
 from __future__ import annotations
 
+import heapq
 import sqlite3
 import time
 from collections.abc import Sequence
+from itertools import islice
 from typing import Any
 
 from acontext_mcp import job_kinds
@@ -309,31 +311,34 @@ def list_tasks(
     cursor: str | None = None,
 ) -> dict[str, Any]:
     """One session's tasks in order, or tasks across sessions newest-updated first; each
-    with its `outcome` and a compact `evidence` list (compact_evidence)."""
+    with its `outcome` and a compact `evidence` list (compact_evidence).
+
+    Across sessions every query walks an index in (updated_at, id) order (tasks_updated, or
+    tasks_status per status) and stops after a page, so a page costs the same at any store size.
+    """
     limit = clamp_limit(limit, default=50, maximum=PAGE_MAX)
     where, args = ["1 = 1"], []
     for s in status or []:
         _check_status(s)
-    if status:
-        where.append(f"status IN ({','.join('?' * len(status))})")
-        args += list(status)
     after = decode_cursor(cursor, kind="tasks")
     if session_id is not None:
+        if status:
+            where.append(f"status IN ({','.join('?' * len(status))})")
+            args += list(status)
         where.append("session_id = ?")
         args.append(session_id)
         if after is not None:
             where.append('"order" > ?')
             args.append(after["o"])
-        order_by = '"order" ASC'
+        rows = conn.execute(
+            f'SELECT * FROM tasks WHERE {" AND ".join(where)} ORDER BY "order" LIMIT ?',
+            [*args, limit + 1],
+        ).fetchall()
     else:
         if after is not None:
-            where.append("(updated_at < ? OR (updated_at = ? AND id < ?))")
-            args += [after["u"], after["u"], after["i"]]
-        order_by = "updated_at DESC, id DESC"
-    rows = conn.execute(
-        f"SELECT * FROM tasks WHERE {' AND '.join(where)} ORDER BY {order_by} LIMIT ?",
-        [*args, limit + 1],
-    ).fetchall()
+            where.append("(updated_at, id) < (?, ?)")  # a row value: an index range, not a scan
+            args += [after["u"], after["i"]]
+        rows = _newest_tasks(conn, where, args, list(dict.fromkeys(status or [])), limit + 1)
     tasks = [row_to_task(r) for r in rows[:limit]]
     evidence = compact_evidence(conn, [t["id"] for t in tasks])
     for t in tasks:
@@ -348,6 +353,25 @@ def list_tasks(
         )
         next_cursor = encode_cursor(state)
     return {"tasks": tasks, "next_cursor": next_cursor}
+
+
+def _newest_tasks(
+    conn: sqlite3.Connection, where: list[str], args: list[Any], statuses: list[str], n: int
+) -> list[sqlite3.Row]:
+    """The first `n` tasks matching `where`, newest-updated first, in any of `statuses` (all
+    when empty). Several statuses are one ordered query each, merged here: an IN list would
+    make SQLite sort every matching task in a temporary B-tree."""
+    sql = f"SELECT * FROM tasks WHERE {' AND '.join(where)}"
+    order = " ORDER BY updated_at DESC, id DESC LIMIT ?"
+    if not statuses:
+        return conn.execute(sql + order, [*args, n]).fetchall()
+    runs = [
+        conn.execute(sql + " AND status = ?" + order, [*args, s, n]).fetchall() for s in statuses
+    ]
+    if len(runs) == 1:
+        return runs[0]
+    merged = heapq.merge(*runs, key=lambda r: (r["updated_at"], r["id"]), reverse=True)
+    return list(islice(merged, n))
 
 
 def recent_tasks_for_project(
