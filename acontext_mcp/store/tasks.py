@@ -175,15 +175,14 @@ def compact_evidence(conn: sqlite3.Connection, task_ids: Sequence[int]) -> dict[
     """For a listing: each task's latest EVIDENCE_SHOWN evidence rows, oldest first, as
     {kind, result, command, message_id, detail} with command and detail clipped."""
     out: dict[int, list[Any]] = {i: [] for i in task_ids}
-    if not task_ids:
-        return out
-    marks = ",".join("?" * len(task_ids))
-    rows = conn.execute(
-        "SELECT task_id, kind, result, command, detail, message_id FROM ("
-        "SELECT *, ROW_NUMBER() OVER (PARTITION BY task_id ORDER BY id DESC) AS n "
-        f"FROM task_evidence WHERE task_id IN ({marks})) WHERE n <= ? ORDER BY task_id, id",
-        [*task_ids, EVIDENCE_SHOWN],
-    ).fetchall()
+    rows: list[sqlite3.Row] = []
+    for task_id in out:  # one index range per task (task_evidence_task): nothing to sort
+        latest = conn.execute(
+            "SELECT task_id, kind, result, command, detail, message_id FROM task_evidence "
+            "WHERE task_id = ? ORDER BY id DESC LIMIT ?",
+            (task_id, EVIDENCE_SHOWN),
+        ).fetchall()
+        rows += reversed(latest)
     for r in rows:
         item = {"kind": r["kind"], "result": r["result"]}
         for key in ("command", "message_id", "detail"):
