@@ -450,7 +450,24 @@ def test_a_learned_skill_reaches_the_next_real_session_and_search(
         status = json.loads(done.stdout)["status"]
         assert status["status"] == "completed", status
         assert model.stages == ["observe", "distill", "learn", "learn"], model.stages
-        (commit,) = status["commits"]
+        # The work was not verified (no test or build ran): under the default review policy
+        # the learning waits as a proposal, synced nowhere, until the user accepts it.
+        assert not status["commits"], status
+        assert not (config / "skills" / SKILL_NAME).exists()
+        env = _learn_env(store, home, config, llm.url)
+        listed = subprocess.run(
+            [str(ACONTEXT_MCP), "skills", "proposals", "--json"],
+            env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert listed.returncode == 0, listed.stderr
+        (proposal,) = json.loads(listed.stdout)
+        assert proposal["session_ids"] == [first.session_id], proposal
+        accepted = subprocess.run(
+            [str(ACONTEXT_MCP), "skills", "accept", proposal["id"][:8], "--json"],
+            env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert accepted.returncode == 0, accepted.stderr
+        commit = json.loads(accepted.stdout)["commit"]
 
         # The commit names the real session; the skill is valid and synced to this home.
         from acontext_mcp.skills import repo

@@ -195,7 +195,28 @@ def _openclaw_transcript(work: Path) -> list[str]:
     finally:
         conn.close()
     events = [json.loads(r[0]) for r in rows]
-    return [e["message"]["role"] for e in events if e.get("type") == "message"]
+    # A large tool result may be kept "frozen" by OpenClaw's cache-ttl instead of as a message
+    # (keys `tool:<call id>:<ms>`, the id's underscores sometimes dropped): it counts too, in
+    # its call's place, like the toolResult messages.
+    frozen = {
+        f["key"].split(":")[1].replace("_", "")
+        for e in events
+        if e.get("type") == "custom" and e.get("customType") == "openclaw.cache-ttl"
+        for f in e.get("data", {}).get("frozenToolResults", [])
+    }
+    messages = [e["message"] for e in events if e.get("type") == "message"]
+    answered = {m.get("toolCallId") for m in messages if m["role"] == "toolResult"}
+    roles: list[str] = []
+    for m in messages:
+        if m["role"] == "toolResult":
+            continue  # placed after its call below
+        roles.append(m["role"])
+        parts = m["content"] if isinstance(m.get("content"), list) else []
+        for part in parts:
+            call = part.get("id") if part.get("type") == "toolCall" else None
+            if call and (call in answered or call.replace("_", "") in frozen):
+                roles.append("toolResult")
+    return roles
 
 
 def test_a_turn_lands_once_the_mcp_tool_answers_and_the_brief_reaches_the_model(
