@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from acontext_mcp.capture.gaps import epoch
 from acontext_mcp.errors import AcontextError, InvalidInput
 from acontext_mcp.learn.entries import KINDS as LESSON_KINDS
 from acontext_mcp.learn.entries import (
@@ -704,7 +705,7 @@ def work_day(messages: list[dict[str, Any]], fallback: float | None = None) -> s
     """The local day (yyyy-mm-dd) the task's work happened: its last message's own time (the
     host's timestamp, else when it was captured), so imported history keeps its dates."""
     for message in reversed(messages):
-        stamp = _epoch((message.get("meta") or {}).get("timestamp"))
+        stamp = epoch((message.get("meta") or {}).get("timestamp"))
         if stamp is None:
             stamp = message.get("created_at")
         if isinstance(stamp, (int, float)) and stamp > 0:
@@ -713,21 +714,3 @@ def work_day(messages: list[dict[str, Any]], fallback: float | None = None) -> s
     return (datetime.fromtimestamp(when) if when else datetime.now()).date().isoformat()
 
 
-def _epoch(stamp: Any) -> float | None:
-    """Seconds since the epoch from an ISO-8601 string (Claude Code) or epoch milliseconds
-    (OpenClaw); None when it is neither."""
-    if isinstance(stamp, bool):
-        return None
-    if isinstance(stamp, (int, float)):
-        return stamp / 1000 if stamp > 1e11 else float(stamp)
-    if not isinstance(stamp, str) or not stamp:
-        return None
-    from datetime import UTC
-
-    try:
-        parsed = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.timestamp()

@@ -635,11 +635,18 @@ def _withdraw(
         if st is not None and file_secrets(rel, (final / rel).read_bytes()):
             held = True
             break
-    if not held:
-        return
+    if held:
+        _remove_copy(target, name, owned, report)
+
+
+def _remove_copy(
+    target: Path, name: str, owned: dict[str, dict[str, Any]], report: SyncReport
+) -> None:
+    """Take our copy of `name` out of `target` (renamed aside first, so a crash leaves no
+    half-deleted skill), forget it in the manifest, and report it."""
     doomed = target / f".{name}.acontext-del-{os.getpid()}"
     try:
-        os.rename(final, doomed)
+        os.rename(target / name, doomed)
         del owned[name]
         _rmtree(doomed)
     except OSError as exc:
@@ -780,15 +787,7 @@ def _sync_locked(
         if _target_hashes(final) not in _owned_states(owned[name]):
             report.modified_by_user.append(name)
             continue
-        doomed = target / f".{name}.acontext-del-{pid}"
-        try:
-            os.rename(final, doomed)
-            del owned[name]
-            _rmtree(doomed)
-        except OSError as exc:
-            report.errors.append(f"{name}: {exc}")
-            continue
-        report.removed.append(name)
+        _remove_copy(target, name, owned, report)
 
     fingerprint = None if report.errors else _fingerprint(source, target, owned, exclude)
     if fingerprint is not None:
