@@ -159,16 +159,25 @@ class GrepPool:
                     results[sent] = search_chunk(job)
                     sent += 1
                     continue
+                conns = [w.conn for w in busy]
+                if not exhausted and not wait(conns, 0):
+                    job = next(jobs, None)  # Every worker has work queued: search one here.
+                    if job is None:
+                        exhausted = True
+                    else:
+                        results[sent] = search_chunk(job)
+                        sent += 1
+                    continue
                 deadline = min((w.jobs[0][1][4] for w in busy if w.jobs), default=time.monotonic())
                 ready = wait(
-                    [w.conn for w in busy],
+                    conns,
                     timeout=max(0.0, deadline - time.monotonic()) + HANG_GRACE,
                 )
                 if not ready:
                     for worker in busy:
                         worker.process.kill()  # Hung: its pipe breaks, its jobs come here.
                 by_conn = {id(w.conn): w for w in busy}
-                for conn in ready or [w.conn for w in busy]:
+                for conn in ready or conns:
                     worker = by_conn[id(conn)]
                     if worker in self.workers:
                         self._receive(worker, results)
