@@ -10,6 +10,7 @@ import dataclasses
 import os
 import random
 import signal
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -245,3 +246,40 @@ def test_no_worker_outlives_the_stdio_server(
             server.close()
     assert gone_within(workers, 5), alive(workers)
     assert len(server.stdout) == 2  # the workers wrote nothing to the protocol stream
+
+
+def test_a_search_stopped_by_its_cap_leaves_the_next_one_intact(
+    settings: Settings, tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Answers still on their way when a capped search stops are skipped, not taken as the
+    next search's."""
+    expected = naive(tree, "QUOKKA_RARE")[0]
+    left_behind = []
+    for cap in (430, 600, 1000):
+        capped, alone = both_ways(settings, monkeypatch, pattern="beta", max_results=cap)
+        assert capped == alone and capped["truncated"] is True
+        assert grep_pool._pool is not None
+        left_behind.append(sum(worker.stale for worker in grep_pool._pool.workers))
+        rare, alone = both_ways(settings, monkeypatch, pattern="QUOKKA_RARE")
+        assert rare == alone
+        assert [(m["path"], m["line"]) for m in rare["matches"]] == expected
+    assert any(left_behind), left_behind  # some answers did arrive after a search stopped
+
+
+def test_a_second_concurrent_search_runs_in_its_own_thread(
+    settings: Settings, tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected, _ = both_ways(settings, monkeypatch, pattern="kelvin", max_results=1000)
+    results: list[dict[str, Any]] = []
+
+    def search_once() -> None:
+        result = grep(settings, "default", "kelvin", max_results=1000)
+        result.pop("elapsed")
+        results.append(result)
+
+    threads = [threading.Thread(target=search_once) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert results == [expected] * 3
