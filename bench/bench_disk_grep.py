@@ -15,8 +15,8 @@ Fairness notes, printed with the table:
 - rg has no global result cap (`-m` is per file). For capped patterns rg is timed like
   `rg ... | head -n CAP`: until CAP lines have arrived, then it is killed.
 - rg is timed as a subprocess (includes ~5 ms process start); ours is an in-process call.
-- rg uses all cores by default; `rg -j1` is shown too, as ours is single-threaded (threads
-  were tried: GIL-bound, they made every case slower, see bench/README.md).
+- rg uses all cores by default, and so do we past ~320 files (worker processes, one per core,
+  kept between calls: the warm-up run starts them); `rg -j1` is shown too.
 """
 
 from __future__ import annotations

@@ -9,21 +9,23 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
+from itertools import chain, islice
 from typing import Any
 
 import pathspec
 import regex
 
 from acontext_mcp.config import Settings
+from acontext_mcp.disk import grep_pool
 from acontext_mcp.disk.confine import DEFAULT_DISK, disk_root
-from acontext_mcp.disk.content import decode_text, read_regular
+from acontext_mcp.disk.grepwork import BINARY, LARGE, SCANNED, ChunkResult, Job, search_chunk
 from acontext_mcp.disk.walk import walk_files
 from acontext_mcp.errors import InvalidInput, NotFound, SearchTimeout
 
 MAX_LIMIT = 1000
 MAX_CONTEXT = 20
 MAX_PATTERN_CHARS = 4096
-LINE_CLIP = 400
 
 
 def _real_root(settings: Settings, disk: str) -> str | None:
@@ -71,81 +73,92 @@ def glob(settings: Settings, disk: str, pattern: str, *, limit: int = 100) -> di
     return {"matches": matches, "truncated": truncated}
 
 
-def _clip(line: str, column: int = 0) -> str:
-    """A line cut to about LINE_CLIP characters, keeping the window around `column`."""
-    line = line.removesuffix("\r")
-    if len(line) <= LINE_CLIP:
-        return line
-    start = max(0, min(column - LINE_CLIP // 4, len(line) - LINE_CLIP))
-    head = "…" if start else ""
-    tail = "…" if start + LINE_CLIP < len(line) else ""
-    return head + line[start : start + LINE_CLIP] + tail
+HEAD_FILES = 64  # Searched here first: a capped or small search never waits for workers.
+POOL_MIN_FILES = 256  # Fewer files than this after the head: not worth the workers.
+CHUNK_FILES = 32  # Files per worker job: small enough to balance, large enough to amortize.
 
 
-class _Grep:
-    """State of one grep call: the compiled pattern, its deadline, and what it found."""
+class _Replay:
+    """Chunk results replayed in walk order, giving what one sequential pass would give."""
 
-    def __init__(self, rx: regex.Pattern[str], context: int, max_results: int, deadline: float):
-        self.rx = rx
-        self.context = context
-        self.max_results = max_results
-        self.deadline = deadline
+    def __init__(self, cap: int):
+        self.cap = cap
         self.matches: list[dict[str, Any]] = []
-        self.truncated = False
+        self.scanned = self.skipped_binary = self.skipped_large = 0
+        self.truncated = self.timed_out = False
 
-    def scan(self, disk_path: str, text: str) -> None:
-        """Add one result per matching line; raises TimeoutError past the deadline.
+    @property
+    def done(self) -> bool:
+        return self.truncated or self.timed_out
 
-        Line numbers come from counting newlines between consecutive matches (`str.count`,
-        memchr speed) rather than from a per-file newline index: building that index was a
-        Python-level pass over every line of every matching file.
-        """
-        rx, end = self.rx, len(text)
-        pos, line = 0, 1  # `pos` is the start of line number `line`.
-        while pos <= end:
-            remaining = self.deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError
-            found = rx.search(text, pos, timeout=remaining)
-            if found is None:
-                return
-            at = found.start()
-            if at == end and (end == 0 or text[-1] == "\n"):
-                return  # Only the empty "line" after a final newline: not a line.
-            if len(self.matches) == self.max_results:
-                self.truncated = True
-                return
-            line += text.count("\n", pos, at)
-            start = text.rfind("\n", 0, at) + 1
-            stop = text.find("\n", at)
-            stop = end if stop == -1 else stop
-            self.matches.append(self._result(disk_path, text, line, start, stop, at - start))
-            pos, line = stop + 1, line + 1  # Next line: one result per matching line.
+    def _add(self, found: list[dict[str, Any]], more: bool) -> None:
+        room = self.cap - len(self.matches)
+        self.matches.extend(found[:room])
+        if more or len(found) > room:
+            self.truncated = True
 
-    def _result(
-        self, disk_path: str, text: str, line: int, start: int, stop: int, column: int
-    ) -> dict[str, Any]:
-        before: list[str] = []
-        cursor = start
-        while len(before) < self.context and cursor > 0:
-            prev = text.rfind("\n", 0, cursor - 1) + 1
-            before.append(_clip(text[prev : cursor - 1]))
-            cursor = prev
-        before.reverse()
-        after: list[str] = []
-        cursor = stop + 1
-        while len(after) < self.context and cursor < len(text):
-            nxt = text.find("\n", cursor)
-            nxt = len(text) if nxt == -1 else nxt
-            after.append(_clip(text[cursor:nxt]))
-            cursor = nxt + 1
-        return {
-            "path": disk_path,
-            "line": line,
-            "text": _clip(text[start:stop], column),
-            "before": before,
-            "after": after,
-        }
+    def add(self, chunk: ChunkResult) -> None:
+        status, hits, timed_out = chunk
+        for index, letter in enumerate(status):
+            if letter == SCANNED:
+                if index in hits:
+                    self._add(*hits[index])
+                self.scanned += 1
+                if self.truncated:
+                    return
+            elif letter == BINARY:
+                self.skipped_binary += 1
+            elif letter == LARGE:
+                self.skipped_large += 1
+        if timed_out:
+            if len(status) in hits:
+                self._add(*hits[len(status)])
+                if self.truncated:  # The cap came before the deadline did.
+                    self.scanned += 1
+                    return
+            self.timed_out = True
+
+
+def _chunks(
+    job: tuple[str, int, int, int, float, int], files: Iterator[tuple[str, str]], state: _Replay
+) -> Iterator[Job]:
+    """Jobs of CHUNK_FILES files each, in walk order; each may show what is still room for."""
+    pattern, flags, context, _cap, deadline, max_bytes = job
+    while True:
+        batch = list(islice(files, CHUNK_FILES))
+        if not batch:
+            return
+        room = state.cap - len(state.matches)
+        yield (pattern, flags, context, room, deadline, max_bytes, batch)
+
+
+def _search(
+    state: _Replay, job: tuple[str, int, int, int, float, int], files: Iterator[tuple[str, str]]
+) -> None:
+    """The first files here, then the rest on the worker processes when there are many."""
+    pattern, flags, context, cap, deadline, max_bytes = job
+    head = list(islice(files, HEAD_FILES))
+    state.add(search_chunk((pattern, flags, context, cap, deadline, max_bytes, head)))
+    if state.done or len(head) < HEAD_FILES:
+        return
+    more = list(islice(files, POOL_MIN_FILES))
+    pool = grep_pool.acquire() if len(more) == POOL_MIN_FILES else None
+    rest = chain(more, files)
+    if pool is None:
+        room = cap - len(state.matches)
+        state.add(search_chunk((pattern, flags, context, room, deadline, max_bytes, list(rest))))
+        return
+    try:
+        results = pool.imap(_chunks(job, rest, state))
+        try:
+            for chunk in results:
+                state.add(chunk)
+                if state.done:
+                    break
+        finally:
+            results.close()  # type: ignore[attr-defined]
+    finally:
+        grep_pool.release()
 
 
 def grep(
@@ -177,52 +190,30 @@ def grep(
         raise InvalidInput(f"pattern is {len(pattern)} characters; the limit is 4096")
     flags = regex.MULTILINE | (regex.IGNORECASE if ignore_case else 0)
     try:
-        rx = regex.compile(pattern, flags)
+        regex.compile(pattern, flags)  # Errors here, in plain words, not in a worker.
     except regex.error as exc:
         raise InvalidInput(f"invalid regular expression {pattern!r}: {exc}") from exc
     spec = _compile_glob(glob) if glob is not None else None
     started = time.monotonic()
-    state = _Grep(rx, context, max_results, started + timeout)
-    scanned = skipped_binary = skipped_large = 0
-    timed_out = False
     real_root = _real_root(settings, disk)
     files = walk_files(real_root, real_root) if real_root is not None else iter(())
-    for disk_path, real in files:
-        if time.monotonic() >= state.deadline:
-            timed_out = True
-            break
-        if spec is not None and not spec.match_file(disk_path[1:]):
-            continue
-        try:
-            data, _size = read_regular(real, settings.max_artifact_bytes)
-        except (OSError, InvalidInput):
-            continue  # Vanished or replaced by something that is not a file.
-        if data is None:
-            skipped_large += 1
-            continue
-        text = decode_text(data)
-        if text is None:
-            skipped_binary += 1
-            continue
-        try:
-            state.scan(disk_path, text)
-        except TimeoutError:
-            timed_out = True
-            break
-        scanned += 1
-        if state.truncated:
-            break
-    if timed_out and scanned == 0 and not state.matches:
+    if spec is not None:
+        files = (item for item in files if spec.match_file(item[0][1:]))
+    state = _Replay(max_results)
+    job = (pattern, flags, context, max_results, started + timeout, settings.max_artifact_bytes)
+    _search(state, job, files)
+    matches, scanned, timed_out = state.matches, state.scanned, state.timed_out
+    if timed_out and scanned == 0 and not matches:
         raise SearchTimeout(
             f"the pattern {pattern!r} ran past the {timeout:g}s time limit before a single "
             "file was searched; simplify it (avoid nested repeats like '(a+)+') or narrow the "
             "search with a glob"
         )
     return {
-        "matches": state.matches,
+        "matches": matches,
         "files_scanned": scanned,
-        "files_skipped_binary": skipped_binary,
-        "files_skipped_large": skipped_large,
+        "files_skipped_binary": state.skipped_binary,
+        "files_skipped_large": state.skipped_large,
         "truncated": state.truncated,
         "timed_out": timed_out,
         "elapsed": round(time.monotonic() - started, 3),

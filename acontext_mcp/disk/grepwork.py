@@ -1,0 +1,191 @@
+"""Search one contiguous chunk of files for `grep`, in this process or in a pool worker.
+
+A chunk's answer is compact and order-preserving, so the caller can replay chunks in walk order
+and get exactly what one sequential pass would give (caps, counts, timeouts): one status letter
+per file handled, and the matching lines of the files that had any. Kept free of the server's
+imports so a worker process starts quickly.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import Any
+
+import regex
+
+from acontext_mcp.disk.content import looks_binary, read_regular
+from acontext_mcp.errors import InvalidInput
+
+LINE_CLIP = 400
+
+SCANNED, BINARY, LARGE, UNREADABLE = "T", "B", "L", "-"
+
+# (pattern, flags, context, cap, deadline, max_bytes, [(disk path, real path), ...])
+Job = tuple[str, int, int, int, float, int, list[tuple[str, str]]]
+# (status letters, {file index: (matches, more matches past the cap)}, timed out)
+Hits = dict[int, tuple[list[dict[str, Any]], bool]]
+ChunkResult = tuple[str, Hits, bool]
+
+
+def clip(line: str, column: int = 0) -> str:
+    """A line cut to about LINE_CLIP characters, keeping the window around `column`."""
+    line = line.removesuffix("\r")
+    if len(line) <= LINE_CLIP:
+        return line
+    start = max(0, min(column - LINE_CLIP // 4, len(line) - LINE_CLIP))
+    head = "…" if start else ""
+    tail = "…" if start + LINE_CLIP < len(line) else ""
+    return head + line[start : start + LINE_CLIP] + tail
+
+
+def _result(
+    disk_path: str, text: str, context: int, line: int, start: int, stop: int, column: int
+) -> dict[str, Any]:
+    before: list[str] = []
+    cursor = start
+    while len(before) < context and cursor > 0:
+        prev = text.rfind("\n", 0, cursor - 1) + 1
+        before.append(clip(text[prev : cursor - 1]))
+        cursor = prev
+    before.reverse()
+    after: list[str] = []
+    cursor = stop + 1
+    while len(after) < context and cursor < len(text):
+        nxt = text.find("\n", cursor)
+        nxt = len(text) if nxt == -1 else nxt
+        after.append(clip(text[cursor:nxt]))
+        cursor = nxt + 1
+    return {
+        "path": disk_path,
+        "line": line,
+        "text": clip(text[start:stop], column),
+        "before": before,
+        "after": after,
+    }
+
+
+def scan(
+    rx: regex.Pattern[str],
+    disk_path: str,
+    text: str,
+    context: int,
+    room: int,
+    deadline: float,
+    found: list[dict[str, Any]],
+) -> bool:
+    """Append one result per matching line to `found`, at most `room`; True if a further
+    match exists past that room. Raises TimeoutError past the deadline (`found` keeps what
+    was appended).
+
+    Line numbers come from counting newlines between consecutive matches (`str.count`,
+    memchr speed) rather than from a per-file newline index.
+    """
+    end = len(text)
+    pos, line = 0, 1  # `pos` is the start of line number `line`.
+    while pos <= end:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError
+        match = rx.search(text, pos, timeout=remaining)
+        if match is None:
+            return False
+        at = match.start()
+        if at == end and (end == 0 or text[-1] == "\n"):
+            return False  # Only the empty "line" after a final newline: not a line.
+        if room <= 0:
+            return True
+        line += text.count("\n", pos, at)
+        start = text.rfind("\n", 0, at) + 1
+        stop = text.find("\n", at)
+        stop = end if stop == -1 else stop
+        found.append(_result(disk_path, text, context, line, start, stop, at - start))
+        room -= 1
+        pos, line = stop + 1, line + 1  # Next line: one result per matching line.
+    return False
+
+
+_SPECIAL = frozenset("\\.^$*+?{}[]|()")
+
+
+def literal_filter(pattern: str, ignore_case: bool) -> Callable[[bytes], bool] | None:
+    """For a case-sensitive pattern that is plain text, a test on an ASCII file's bytes that
+    is False only when the regex cannot match it: such a file is never decoded (decoding and
+    searching cost more than a bytes search). None for any other pattern.
+
+    Ignoring case is left to the regex: lowering the bytes first measured 1.24x slower.
+    """
+    if ignore_case or _SPECIAL.intersection(pattern):
+        return None
+    needle = pattern.encode()
+    return lambda data: needle in data
+
+
+def search_chunk(job: Job) -> ChunkResult:
+    """Search files in order until they end, `cap` matches are exceeded, or the deadline.
+
+    A file is a letter in the status string once handled; a file cut short by the deadline has
+    no letter, but its matches so far are under the next index.
+    """
+    pattern, flags, context, cap, deadline, max_bytes, files = job
+    rx = regex.compile(pattern, flags)  # The module caches compiled patterns.
+    maybe = literal_filter(pattern, bool(flags & regex.IGNORECASE))
+    status: list[str] = []
+    hits: Hits = {}
+    total = 0
+    for disk_path, real in files:
+        if time.monotonic() >= deadline:
+            return "".join(status), hits, True
+        try:
+            data, _size = read_regular(real, max_bytes)
+        except (OSError, InvalidInput):
+            status.append(UNREADABLE)  # Vanished or replaced by something that is not a file.
+            continue
+        if data is None:
+            status.append(LARGE)
+            continue
+        if looks_binary(data):
+            status.append(BINARY)
+            continue
+        if maybe is not None and data.isascii() and not maybe(data):
+            status.append(SCANNED)  # ASCII is UTF-8: the file is text, with no match.
+            continue
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            status.append(BINARY)
+            continue
+        found: list[dict[str, Any]] = []
+        try:
+            more = scan(rx, disk_path, text, context, cap - total, deadline, found)
+        except TimeoutError:
+            if found:
+                hits[len(status)] = (found, False)
+            return "".join(status), hits, True
+        if found or more:
+            hits[len(status)] = (found, more)
+        status.append(SCANNED)
+        total += len(found)
+        if more:
+            break  # Past the cap: nothing after this file can be shown.
+    return "".join(status), hits, False
+
+
+def serve(fd: int) -> None:
+    """A pool worker's loop: answer jobs from the socket `fd` until it closes (our parent has
+    exited or let us go), then exit. A failed job is reported, and the parent searches it."""
+    conn = Connection(fd)
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            reply: tuple[str, Any] = ("ok", search_chunk(job))
+        except Exception as exc:
+            reply = ("error", repr(exc))
+        try:
+            conn.send(reply)
+        except OSError:
+            return
