@@ -123,7 +123,9 @@ def skip_type(line: str) -> str | None:
     head = line[1:at]
     if "{" in head or "[" in head or "\\" in head or '"type"' in head:
         return None
-    if '},"type":"attachment",' not in line[at:] and not line.rstrip().endswith(
+    # rfind from `at`, not `in line[at:]`: no copy of a line that may be megabytes long (and
+    # on Claude Code's attachment lines the reverse search measured a third faster)
+    if line.rfind('},"type":"attachment",', at) < 0 and not line.rstrip().endswith(
         '},"type":"attachment"}'
     ):
         return None
