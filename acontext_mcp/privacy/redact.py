@@ -996,20 +996,32 @@ def _gated(text: str, low: str) -> bool:
 
 def _redact(text: str, counts: Counter[str], *, decode: bool = True) -> str:
     low = _lower(text)
+    flags = " -" in text or "\t-" in text
     if _gated(text, low):
         # Trigger: most texts (short tool results, prose, paths) hold no gate literal. Why:
-        # every other rule would only test its triggers and return. Outcome: the token runs
-        # and base64 only; if a token is replaced, its placeholder may hold a hint word, so
-        # the text goes the full way below from the start, as it always did.
-        found: Counter[str] = Counter()
-        if _redact_tokens(text, found) is text:
+        # every rule before the tokens would only test its triggers and return. Outcome: the
+        # token runs; when they change nothing, base64 only (the other rules and the hint
+        # scans have nothing to act on); else the rules after the tokens go on as always, as
+        # a placeholder may hold a hint word.
+        new = _redact_tokens(text, counts)
+        if new is text:
             return _redact_base64(text, counts) if decode else text
+        return _redact_rest(new, counts, decode, flags, _AFTER_TOKENS)
     if "<private" in low:
         text, _ = _cut_private(text, counts)
-        low = _lower(text)
-    tokens_done = False
-    flags = " -" in text or "\t-" in text
-    for rule in _RULES:
+        flags = " -" in text or "\t-" in text
+    return _redact_rest(text, counts, decode, flags, 0)
+
+
+_AFTER_TOKENS = next(i for i, rule in enumerate(_RULES) if rule.in_runs) + 1
+
+
+def _redact_rest(text: str, counts: Counter[str], decode: bool, flags: bool, start: int) -> str:
+    """The rules from `_RULES[start]` on (past the first token rule: the tokens are done), the
+    prose and assignment scans, then base64."""
+    low = _lower(text)
+    tokens_done = start > 0
+    for rule in _RULES[start:] if start else _RULES:
         if rule.flag and not flags:
             continue
         if rule.in_runs:
@@ -1067,9 +1079,8 @@ _BINARY_KEYS = frozenset({"data", "signature"})  # base64 payloads and provider 
 def _redact_str(value: str, counts: Counter[str]) -> str:
     if len(value) > 4096 and _BINARY.fullmatch(value):
         return value  # a base64 payload, not text: scanning it costs and finds nothing
-    red, found = redact_text(value)
-    counts.update(found)
-    return red
+    # `redact_text` and an update of `counts`, without a Counter per string
+    return _redact(value, counts) if value else value
 
 
 def _redact_value(value: Any, counts: Counter[str]) -> Any:
