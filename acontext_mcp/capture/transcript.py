@@ -250,8 +250,11 @@ def _split(data: bytes, offset: int, chunk: Chunk, oversized: int) -> None:
         chunk.cursor = chunk.cursor_at(offset + oversized)
         chunk.end = chunk.cursor.offset
         return
-    position = offset
-    for raw in data.split(b"\n")[:-1]:  # data ends with "\n": the last piece is empty
-        chunk.starts.append(position)
-        chunk.lines.append(raw.decode("utf-8", errors="replace"))
-        position += len(raw) + 1
+    # Each line is decoded straight from a view of `data` (it ends with "\n"): splitting the
+    # bytes first would copy the whole chunk once more (about a third of this read's time).
+    view, find, starts, lines = memoryview(data), data.find, chunk.starts, chunk.lines
+    pos = 0
+    while (end := find(b"\n", pos)) >= 0:
+        starts.append(offset + pos)
+        lines.append(str(view[pos:end], "utf-8", "replace"))
+        pos = end + 1
