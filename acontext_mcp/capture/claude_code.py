@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from acontext_mcp.capture import gaps as capture_gaps
-from acontext_mcp.capture.claude_code_lines import Entry, Parsed, parse_records
+from acontext_mcp.capture.claude_code_lines import Entry, Parsed, parse_records, skip_type_raw
 from acontext_mcp.capture.stop_message import settle
 from acontext_mcp.capture.transcript import READ_LIMIT, Chunk, Cursor, read_lines
 from acontext_mcp.config import Settings
@@ -255,7 +255,7 @@ class _Capture:
         first: `raced`, and the next step reads on from its cursor). Every store is thus in
         file order under the lock, with the cursor in the same transaction, as before."""
         cursor = Cursor.from_json(get_cursor(self.conn, self.key))
-        chunk = read_lines(self.path, cursor, limit=limit)
+        chunk = read_lines(self.path, cursor, limit=limit, skip=skip_type_raw)
         self.bytes_read += chunk.end - (0 if chunk.reset else cursor.offset)
         parsed = parse_records(chunk, final=final and not chunk.more)
         with atomic(self.conn):
