@@ -549,6 +549,8 @@ def _redact_tokens(text: str, counts: Counter[str]) -> str:
         at += b - a + 1
     taken: list[tuple[int, int, str]] = []
     present = {t for t in _TOKEN_TRIGGERS if t in joined}
+    if not present:
+        return text  # no rule's prefix is in a run: every rule would be skipped
     for rule in _TOKEN_RULES:
         if present.isdisjoint(rule.triggers):
             continue
@@ -1197,7 +1199,8 @@ def _redact_parts(parts: list[Any], counts: Counter[str]) -> list[Any]:
         text = part.get("text") if isinstance(part, dict) else None
         if _part_type(part) in _SPAN_BLOCKS and isinstance(text, str):
             inside = depth > 0
-            if inside or "<private" in _lower(text):
+            # "<" first: most blocks have none, and lowercasing a long text costs a copy
+            if inside or ("<" in text and "<private" in _lower(text)):
                 text, depth = _cut_private(text, counts, depth)
                 if inside and not text.strip():
                     continue  # wholly inside the span
