@@ -20,7 +20,8 @@ from acontext_mcp.capture.claude_code import (
     capture_transcript,
     subagent_session_id,
 )
-from acontext_mcp.capture.claude_code_lines import skip_type
+from acontext_mcp.capture.claude_code_lines import skip_type, skip_type_raw
+from acontext_mcp.capture.transcript import read_lines
 from acontext_mcp.config import Settings
 from acontext_mcp.store.events import list_events
 from acontext_mcp.store.sessions import get_session
@@ -448,6 +449,58 @@ class TestSkippedUnparsed:
     )
     def test_anything_not_certain_is_parsed(self, line: str) -> None:
         assert skip_type(line) is None
+
+    @pytest.mark.parametrize("name", ["multi_turn", "subagent", "tasks", "todos"])
+    def test_the_raw_bytes_check_names_a_type_only_as_the_decoded_check_does(
+        self, name: str
+    ) -> None:
+        """skip_type_raw runs before a line is decoded; whenever it names a type, skip_type on
+        the decoded line names the same one, also with non-ASCII and broken UTF-8 spliced in;
+        on Claude Code's own skipped lines it answers, so they are never decoded."""
+        answered = 0
+        for line in fixture_lines(f"{name}.jsonl"):
+            raw = line.rstrip("\n").encode()
+            for at in (0, 1, 12, 40, len(raw) // 2, len(raw) - 1, len(raw)):
+                for splice in (b"", b"\xc3\xa9", b"\xff", b"\xc2\xa0", b"\\", b"{"):
+                    variant = raw[:at] + splice + raw[at:]
+                    data = b"x\n" + variant + b"\n"
+                    kind = skip_type_raw(data, 2, 2 + len(variant))
+                    if kind is not None:
+                        assert kind == skip_type(variant.decode("utf-8", "replace")), variant
+            if skip_type(line.rstrip("\n")) is not None:
+                answered += skip_type_raw(raw, 0, len(raw)) is not None
+                assert skip_type_raw(raw, 0, len(raw)) == skip_type(line.rstrip("\n"))
+        assert answered or name != "multi_turn"
+
+    @pytest.mark.parametrize(
+        "line",
+        [
+            '{"type":"user","message":{"role":"user","content":"hi"},"uuid":"u1"}',
+            '{"type":"a\\"b","x":1}',
+            '{"type":"caf\u00e9","x":1}',
+            '{"cwd":"/tmp/caf\u00e9","attachment":{"a":1},"type":"attachment"}',
+            '{"parentUuid":null,"x":{"y":1},"attachment":{"a":1},"type":"attachment"}',
+            '{"parentUuid":null,"attachment":{"a":1},"type":"attachment"}\u00a0',
+            '{"type":"queue-operation',
+        ],
+    )
+    def test_the_raw_bytes_check_defers_when_not_plain(self, line: str) -> None:
+        raw = line.encode()
+        assert skip_type_raw(raw, 0, len(raw)) is None
+
+    def test_a_reader_with_skip_keeps_offsets_and_decodes_only_the_rest(self, tmp_path) -> None:
+        lines = fixture_lines()
+        path = tmp_path / "t.jsonl"
+        path.write_text("".join(lines), encoding="utf-8")
+        plain = read_lines(path)
+        fast = read_lines(path, skip=skip_type_raw)
+        assert fast.end == plain.end and fast.skipped
+        merged = sorted([*zip(fast.starts, fast.lines, strict=True), *fast.skipped])
+        for (start, line), (start2, item) in zip(
+            zip(plain.starts, plain.lines, strict=True), merged, strict=True
+        ):
+            assert start == start2
+            assert item == line or item == skip_type(line)
 
     def test_skipped_lines_are_still_counted_by_type(self, db, settings) -> None:
         counts = _capture(db, settings, MULTI, final=True)

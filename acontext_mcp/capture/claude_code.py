@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from acontext_mcp.capture import gaps as capture_gaps
-from acontext_mcp.capture.claude_code_lines import Entry, Parsed, parse_records
+from acontext_mcp.capture.claude_code_lines import Entry, Parsed, parse_records, skip_type_raw
 from acontext_mcp.capture.stop_message import settle
 from acontext_mcp.capture.transcript import READ_LIMIT, Chunk, Cursor, read_lines
 from acontext_mcp.config import Settings
@@ -255,7 +255,7 @@ class _Capture:
         first: `raced`, and the next step reads on from its cursor). Every store is thus in
         file order under the lock, with the cursor in the same transaction, as before."""
         cursor = Cursor.from_json(get_cursor(self.conn, self.key))
-        chunk = read_lines(self.path, cursor, limit=limit)
+        chunk = read_lines(self.path, cursor, limit=limit, skip=skip_type_raw)
         self.bytes_read += chunk.end - (0 if chunk.reset else cursor.offset)
         parsed = parse_records(chunk, final=final and not chunk.more)
         with atomic(self.conn):
@@ -386,18 +386,30 @@ class _Capture:
         bare: Message = {"role": message["role"], "parts": message["parts"], "meta": {}}
         red, counts = redact_message(bare)
         out: dict[str, Any] = {}
+        memos = self.meta_memo
         for key, value in meta.items():
-            if _plain_envelope(key, value):
+            # `_plain_envelope`, inlined for the common shapes: this loop runs ten times a
+            # message
+            if value is None or value is True or value is False:
+                out[key] = value
+                continue
+            if type(value) is str:
+                shape = _ENVELOPE_SHAPES.get(key)
+                if shape is not None and shape.fullmatch(value) is not None:
+                    out[key] = value
+                    continue
+            elif _plain_envelope(key, value):
                 out[key] = value
                 continue
             memo = (key, value) if isinstance(value, str) and len(value) <= 1024 else None
-            found = self.meta_memo.get(memo) if memo else None
+            found = memos.get(memo) if memo else None
             if found is None:
                 found = redact_value({key: value})
                 if memo:
-                    self.meta_memo[memo] = found
+                    memos[memo] = found
             out[key] = found[0][key]
-            counts.update(found[1])
+            if found[1]:
+                counts.update(found[1])
         red["meta"] = out
         return red, counts
 

@@ -123,10 +123,49 @@ def skip_type(line: str) -> str | None:
     head = line[1:at]
     if "{" in head or "[" in head or "\\" in head or '"type"' in head:
         return None
-    if '},"type":"attachment",' not in line[at:] and not line.rstrip().endswith(
+    # rfind from `at`, not `in line[at:]`: no copy of a line that may be megabytes long (and
+    # on Claude Code's attachment lines the reverse search measured a third faster)
+    if line.rfind('},"type":"attachment",', at) < 0 and not line.rstrip().endswith(
         '},"type":"attachment"}'
     ):
         return None
+    return "attachment"
+
+
+_TYPE_FIRST_RAW = _TYPE_FIRST.encode()
+_ATTACHMENT_KEY_RAW = _ATTACHMENT_KEY.encode()
+_ATTACHMENT_TYPE_RAW = b'},"type":"attachment",'
+_ATTACHMENT_END_RAW = b'},"type":"attachment"}'
+_ASCII_SPACE = b" \t\n\r\x0b\x0c"
+
+
+def skip_type_raw(data: bytes, start: int, end: int) -> str | None:
+    """`skip_type` of the undecoded line `data[start:end]`, so a skipped line is never decoded
+    (most of a transcript's bytes). It answers only where its bytes are plain ASCII (the
+    type, the envelope before an attachment) and else None: then the line is decoded and
+    `skip_type` judges it. Whenever it names a type, `skip_type` names the same one."""
+    if data.startswith(_TYPE_FIRST_RAW, start, end):
+        first = start + len(_TYPE_FIRST_RAW)
+        close = data.find(b'"', first, end)
+        if close < 0:
+            return None
+        kind = data[first:close]
+        if not kind.isascii() or b"\\" in kind:
+            return None
+        name = kind.decode("ascii")
+        return None if name in _STORED_TYPES else name
+    at = data.find(_ATTACHMENT_KEY_RAW, start, min(start + 512, end))
+    if at < 0 or not data.startswith(b'{"', start, end):
+        return None
+    head = data[start + 1 : at]
+    if not head.isascii() or b"{" in head or b"[" in head or b"\\" in head or b'"type"' in head:
+        return None
+    if data.rfind(_ATTACHMENT_TYPE_RAW, at, end) < 0:
+        stop = end
+        while stop > start and data[stop - 1] in _ASCII_SPACE:
+            stop -= 1
+        if not data.endswith(_ATTACHMENT_END_RAW, start, stop):
+            return None
     return "attachment"
 
 
@@ -134,11 +173,12 @@ def parse_lines(
     chunk: Chunk, *, skip: Counter[str]
 ) -> tuple[list[tuple[int, dict[str, Any]]], list[int]]:
     """`transcript.parse_lines` for Claude Code lines: those `skip_type` knows are counted in
-    `skip` by type, unparsed; the rest are parsed."""
+    `skip` by type, unparsed (and those the reader passed over, `chunk.skipped`); the rest
+    are parsed."""
+    skip.update(kind for _start, kind in chunk.skipped)
     kept = Chunk(chunk.cursor)
     for start, line in zip(chunk.starts, chunk.lines, strict=True):
-        kind = skip_type(line)
-        if kind is None:
+        if (kind := skip_type(line)) is None:
             kept.starts.append(start)
             kept.lines.append(line)
         else:
@@ -149,7 +189,7 @@ def parse_lines(
 def _skipped_before(chunk: Chunk, cut: int) -> list[str]:
     """The types `skip_type` knows of the lines before `cut` (a held-back tail's lines are
     counted when they are consumed)."""
-    out = []
+    out = [kind for start, kind in chunk.skipped if start < cut]
     for start, line in zip(chunk.starts, chunk.lines, strict=True):
         if start >= cut:
             break

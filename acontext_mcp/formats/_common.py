@@ -22,10 +22,14 @@ def fail(where: str, problem: str) -> NoReturn:
     raise InvalidInput(f"{where}: {problem}")
 
 
+# Built once: json.dumps with options builds a new encoder on every call (each tool call).
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def compact_json(value: Any, where: str = "value") -> str:
     """JSON text as tool-call arguments carry it: compact, non-ASCII kept as is."""
     try:
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        return _COMPACT.encode(value)
     except (TypeError, ValueError) as exc:
         fail(where, f"must be JSON-serializable ({exc})")
 

@@ -549,6 +549,8 @@ def _redact_tokens(text: str, counts: Counter[str]) -> str:
         at += b - a + 1
     taken: list[tuple[int, int, str]] = []
     present = {t for t in _TOKEN_TRIGGERS if t in joined}
+    if not present:
+        return text  # no rule's prefix is in a run: every rule would be skipped
     for rule in _TOKEN_RULES:
         if present.isdisjoint(rule.triggers):
             continue
@@ -967,14 +969,68 @@ def _redact_base64(text: str, counts: Counter[str]) -> str:
 # --- Public API ---
 
 
+# What a text must hold for any step but the token runs and base64 to act on it: each rule's
+# trigger (in the text, or in the lowercased text for rules matched there), the hint words
+# of the prose and assignment scans, and the `<private` tag.
+# A literal that holds a shorter one of the lowercased set is implied by it and left out
+# (`password` by `pass`, `authorization` by `auth`): each one left is one search less.
+_GATE_WORDS = {t for r in _RULES if not r.in_runs and r.on_lower for t in r.triggers} | {
+    *_HINTS,
+    "<private",
+}
+_GATE_LOWER = tuple(sorted(w for w in _GATE_WORDS if not any(o in w for o in _GATE_WORDS - {w})))
+_GATE_EXACT = tuple(
+    sorted(
+        t
+        for r in _RULES
+        if not r.in_runs and not r.on_lower
+        for t in r.triggers
+        if not any(w in t.lower() for w in _GATE_LOWER)
+    )
+)
+
+
+def _gated(text: str, low: str) -> bool:
+    """Whether the text holds none of the gate literals (a loop of `in`: about 1 µs for a
+    short text, where running the rules one by one costs several; plain loops, as `any`
+    over a generator costs more than the searches)."""
+    for literal in _GATE_LOWER:
+        if literal in low:
+            return False
+    for literal in _GATE_EXACT:  # noqa: SIM110
+        if literal in text:
+            return False
+    return True
+
+
 def _redact(text: str, counts: Counter[str], *, decode: bool = True) -> str:
     low = _lower(text)
+    flags = " -" in text or "\t-" in text
+    if _gated(text, low):
+        # Trigger: most texts (short tool results, prose, paths) hold no gate literal. Why:
+        # every rule before the tokens would only test its triggers and return. Outcome: the
+        # token runs; when they change nothing, base64 only (the other rules and the hint
+        # scans have nothing to act on); else the rules after the tokens go on as always, as
+        # a placeholder may hold a hint word.
+        new = _redact_tokens(text, counts)
+        if new is text:
+            return _redact_base64(text, counts) if decode else text
+        return _redact_rest(new, counts, decode, flags, _AFTER_TOKENS)
     if "<private" in low:
         text, _ = _cut_private(text, counts)
-        low = _lower(text)
-    tokens_done = False
-    flags = " -" in text or "\t-" in text
-    for rule in _RULES:
+        flags = " -" in text or "\t-" in text
+    return _redact_rest(text, counts, decode, flags, 0)
+
+
+_AFTER_TOKENS = next(i for i, rule in enumerate(_RULES) if rule.in_runs) + 1
+
+
+def _redact_rest(text: str, counts: Counter[str], decode: bool, flags: bool, start: int) -> str:
+    """The rules from `_RULES[start]` on (past the first token rule: the tokens are done), the
+    prose and assignment scans, then base64."""
+    low = _lower(text)
+    tokens_done = start > 0
+    for rule in _RULES[start:] if start else _RULES:
         if rule.flag and not flags:
             continue
         if rule.in_runs:
@@ -1032,9 +1088,8 @@ _BINARY_KEYS = frozenset({"data", "signature"})  # base64 payloads and provider 
 def _redact_str(value: str, counts: Counter[str]) -> str:
     if len(value) > 4096 and _BINARY.fullmatch(value):
         return value  # a base64 payload, not text: scanning it costs and finds nothing
-    red, found = redact_text(value)
-    counts.update(found)
-    return red
+    # `redact_text` and an update of `counts`, without a Counter per string
+    return _redact(value, counts) if value else value
 
 
 def _redact_value(value: Any, counts: Counter[str]) -> Any:
@@ -1151,7 +1206,8 @@ def _redact_parts(parts: list[Any], counts: Counter[str]) -> list[Any]:
         text = part.get("text") if isinstance(part, dict) else None
         if _part_type(part) in _SPAN_BLOCKS and isinstance(text, str):
             inside = depth > 0
-            if inside or "<private" in _lower(text):
+            # "<" first: most blocks have none, and lowercasing a long text costs a copy
+            if inside or ("<" in text and "<private" in _lower(text)):
                 text, depth = _cut_private(text, counts, depth)
                 if inside and not text.strip():
                     continue  # wholly inside the span

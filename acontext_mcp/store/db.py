@@ -113,9 +113,13 @@ def atomic(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     conn.execute("COMMIT")
 
 
+# One encoder for every row: json.dumps builds a new JSONEncoder on each call with options.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
 def dumps(value: Any) -> str:
     """Compact, stable JSON for storage columns."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return _ENCODER.encode(value)
 
 
 def loads(value: str | bytes | None, default: Any = None) -> Any:

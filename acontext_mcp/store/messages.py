@@ -58,6 +58,11 @@ def dedup_key(message: Message, index: int, idempotency_key: str | None) -> str:
     return "auto:" + uuid.uuid4().hex
 
 
+def _utf8_size(text: str) -> int:
+    """Bytes of `text` in UTF-8; without encoding it when it is ASCII (str.isascii is O(1))."""
+    return len(text) if text.isascii() else len(text.encode())
+
+
 def _check_size(index: int, size: int, cap: int) -> None:
     if size > cap:
         raise TooLarge(
@@ -105,7 +110,7 @@ def store_messages(
             parts_json = dumps(parts)
             message_meta = {**meta, **(message.get("meta") or {})}
             meta_json = dumps(message_meta)
-            size = len(parts_json.encode()) + len(meta_json.encode())
+            size = _utf8_size(parts_json) + _utf8_size(meta_json)
             _check_size(index, size, settings.max_message_bytes)
             tokens = estimate_tokens(message)
             cur = conn.execute(
