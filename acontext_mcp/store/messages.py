@@ -1,8 +1,10 @@
 """Messages: normalized turns, stored exactly once per session.
 
 A turn is written in one transaction: blobs rows, message rows and the session's updated_at
-commit together or not at all. Exactly-once comes from UNIQUE(session_id, dedup_key) and
+commit together or not at all. Exactly-once comes from UNIQUE(session_seq, dedup_key) and
 `ON CONFLICT DO NOTHING`, so concurrent writers of the same message need no coordination.
+Rows carry the session's integer key (`sessions.seq`, see m010) rather than its id; every
+function here still takes and returns session ids.
 """
 
 from __future__ import annotations
