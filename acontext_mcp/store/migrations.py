@@ -420,7 +420,8 @@ def m010_compact_messages(db: sqlite3.Connection) -> None:
         """
         -- A session's integer key, so a message row and its three indexes carry 1-3 bytes
         -- instead of the 36-byte session id (about 140 bytes a message). Set once, by the
-        -- trigger, for every new session; never reused (rowids would be, after VACUUM).
+        -- trigger, for every new session; a column, not the rowid, which VACUUM may renumber.
+        -- A forgotten session's key may be given again: its messages went with it (cascade).
         ALTER TABLE sessions ADD COLUMN seq INTEGER;
         UPDATE sessions SET seq = rowid;
         CREATE UNIQUE INDEX sessions_seq ON sessions(seq);
