@@ -56,7 +56,11 @@ except ModuleNotFoundError:
     raise SystemExit("this comparison needs aiosqlite: .venv/bin/pip install aiosqlite") from None
 
 SQL_SESSION = "SELECT 1 FROM sessions WHERE id = ?"
-SQL_PAGE = "SELECT * FROM messages WHERE session_id = ? AND position > ? ORDER BY position LIMIT ?"
+SQL_PAGE = (
+    "SELECT * FROM messages WHERE "
+    "session_seq = (SELECT seq FROM sessions WHERE id = ?) AND position > ? "
+    "ORDER BY position LIMIT ?"
+)
 
 
 class AioPool:

@@ -127,7 +127,8 @@ def bench(kind: str, root: Path, megabytes: float, runs: int) -> None:
         capture.append(took)
     db = sqlite3.connect(home / "acontext.db")
     stored = db.execute(
-        "SELECT COUNT(*), COUNT(DISTINCT dedup_key) FROM messages WHERE session_id = ?",
+        "SELECT COUNT(*), COUNT(DISTINCT dedup_key) FROM messages WHERE "
+        "session_seq = (SELECT seq FROM sessions WHERE id = ?)",
         (f"bench-{kind}",),
     ).fetchone()
     db.close()

@@ -130,7 +130,9 @@ def fill(settings: Settings, messages: int, seed: int = 11) -> dict[str, Any]:
                 ids = [
                     r[0]
                     for r in conn.execute(
-                        "SELECT id FROM messages WHERE session_id = ? ORDER BY position", (sid,)
+                        "SELECT id FROM messages WHERE "
+                        "session_seq = (SELECT seq FROM sessions WHERE id = ?) ORDER BY position",
+                        (sid,),
                     )
                 ]
                 for t in range(TASKS_PER_SESSION):
@@ -232,7 +234,9 @@ def reads(settings: Settings, runs: int) -> dict[str, float]:
     try:
         sid = conn.execute("SELECT id FROM sessions ORDER BY id LIMIT 1 OFFSET 7").fetchone()[0]
         count = conn.execute(
-            "SELECT MAX(position) + 1 FROM messages WHERE session_id = ?", (sid,)
+            "SELECT MAX(position) + 1 FROM messages WHERE "
+            "session_seq = (SELECT seq FROM sessions WHERE id = ?)",
+            (sid,),
         ).fetchone()[0]
         last_page = encode_cursor({"k": "messages", "s": sid, "p": count - 51})
         page2 = task_store.list_tasks(conn)["next_cursor"]

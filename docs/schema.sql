@@ -1,4 +1,4 @@
--- acontext-mcp database schema, version 9. Generated: python -m acontext_mcp.store.migrations > docs/schema.sql
+-- acontext-mcp database schema, version 10. Generated: python -m acontext_mcp.store.migrations > docs/schema.sql
 CREATE TABLE artifacts (
             id INTEGER PRIMARY KEY,
             disk_id INTEGER NOT NULL REFERENCES disks(id) ON DELETE CASCADE,
@@ -101,9 +101,9 @@ CREATE TABLE message_totals (
             tokens INTEGER NOT NULL
         );
 
-CREATE TABLE messages (
+CREATE TABLE "messages" (
             id INTEGER PRIMARY KEY,
-            session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            session_seq INTEGER NOT NULL REFERENCES sessions(seq) ON DELETE CASCADE,
             position INTEGER NOT NULL,
             role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
             parts TEXT NOT NULL,
@@ -114,8 +114,8 @@ CREATE TABLE messages (
             status TEXT NOT NULL DEFAULT 'pending'
                 CHECK (status IN ('pending', 'processing', 'processed', 'failed', 'disabled')),
             created_at REAL NOT NULL,
-            UNIQUE (session_id, dedup_key),
-            UNIQUE (session_id, position)
+            UNIQUE (session_seq, dedup_key),
+            UNIQUE (session_seq, position)
         );
 
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -139,7 +139,7 @@ CREATE TABLE sessions (
             parent_id TEXT REFERENCES sessions(id) ON DELETE SET NULL,
             created_at REAL NOT NULL,
             updated_at REAL NOT NULL
-        );
+        , seq INTEGER);
 
 CREATE TABLE space_sessions (
             session_id TEXT PRIMARY KEY REFERENCES sessions(id) ON DELETE CASCADE,
@@ -211,11 +211,18 @@ CREATE TRIGGER message_totals_update AFTER UPDATE OF token_count ON messages
                 WHERE id = 1;
         END;
 
-CREATE INDEX messages_status ON messages(status, session_id);
+CREATE INDEX messages_status ON messages(status, session_seq);
 
 CREATE INDEX session_events_session ON session_events(session_id, id);
 
 CREATE INDEX sessions_project ON sessions(project_dir, updated_at);
+
+CREATE UNIQUE INDEX sessions_seq ON sessions(seq);
+
+CREATE TRIGGER sessions_seq_assign AFTER INSERT ON sessions WHEN NEW.seq IS NULL BEGIN
+            UPDATE sessions SET seq = (SELECT COALESCE(MAX(seq), 0) + 1 FROM sessions)
+                WHERE id = NEW.id;
+        END;
 
 CREATE INDEX sessions_updated ON sessions(updated_at);
 

@@ -41,7 +41,8 @@ def _capture(db: sqlite3.Connection, settings: Settings, path: Path, sid: str = 
 
 def _rows(db: sqlite3.Connection, sid: str = "s") -> list[dict[str, Any]]:
     rows = db.execute(
-        "SELECT position, dedup_key, role, parts, meta FROM messages WHERE session_id = ? "
+        "SELECT position, dedup_key, role, parts, meta FROM messages WHERE "
+        "session_seq = (SELECT seq FROM sessions WHERE id = ?) "
         "ORDER BY position",
         (sid,),
     ).fetchall()

@@ -27,7 +27,8 @@ def _capture(db: sqlite3.Connection, settings: Settings, tmp_path: Path, lines: 
     path.write_text("".join(line if line.endswith("\n") else line + "\n" for line in lines))
     capture_transcript(db, settings, session_id="s", transcript_path=path, final=True)
     row = db.execute(
-        "SELECT parts FROM messages WHERE session_id = 's' AND role = 'assistant' "
+        "SELECT parts FROM messages WHERE "
+        "session_seq = (SELECT seq FROM sessions WHERE id = 's') AND role = 'assistant' "
         "ORDER BY position LIMIT 1"
     ).fetchone()
     return json.loads(row["parts"])

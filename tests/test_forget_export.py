@@ -326,7 +326,8 @@ def test_importing_into_a_session_captured_again_appends_what_it_lacks(db, setti
     restore(db, settings, tmp_path / "s2.jsonl")
 
     rows = db.execute(
-        "SELECT position, parts FROM messages WHERE session_id = 's2' ORDER BY position"
+        "SELECT position, parts FROM messages WHERE "
+        "session_seq = (SELECT seq FROM sessions WHERE id = 's2') ORDER BY position"
     ).fetchall()
     assert [r[0] for r in rows] == [0, 1] and "new" in rows[0][1] and '"blob"' in rows[1][1]
 
@@ -623,7 +624,9 @@ def _openclaw(home: Path, tmp_path: Path) -> tuple[Any, Any, str, Any, Any]:
         conn = sqlite3.connect(home / "acontext.db")
         try:
             rows = conn.execute(
-                "SELECT role FROM messages WHERE session_id = ? ORDER BY position", (sid,)
+                "SELECT role FROM messages WHERE "
+                "session_seq = (SELECT seq FROM sessions WHERE id = ?) ORDER BY position",
+                (sid,),
             ).fetchall()
         finally:
             conn.close()

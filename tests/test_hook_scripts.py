@@ -56,7 +56,9 @@ def _count(home: Path, session_id: str) -> int:
     conn = sqlite3.connect(db)
     try:
         return conn.execute(
-            "SELECT COUNT(*) FROM messages WHERE session_id = ?", (session_id,)
+            "SELECT COUNT(*) FROM messages WHERE "
+            "session_seq = (SELECT seq FROM sessions WHERE id = ?)",
+            (session_id,),
         ).fetchone()[0]
     except sqlite3.OperationalError:  # schema not created yet
         return 0
@@ -67,7 +69,11 @@ def _count(home: Path, session_id: str) -> int:
 def _texts(home: Path, session_id: str) -> str:
     conn = sqlite3.connect(home / "acontext.db")
     try:
-        rows = conn.execute("SELECT parts FROM messages WHERE session_id = ?", (session_id,))
+        rows = conn.execute(
+            "SELECT parts FROM messages WHERE "
+            "session_seq = (SELECT seq FROM sessions WHERE id = ?)",
+            (session_id,),
+        )
         return "\n".join(r[0] for r in rows)
     finally:
         conn.close()

@@ -101,7 +101,8 @@ class Hooks:
     def keys(self, session_id: str) -> list[str]:
         with self.db() as conn:
             rows = conn.execute(
-                "SELECT dedup_key FROM messages WHERE session_id = ? ORDER BY position",
+                "SELECT dedup_key FROM messages WHERE "
+                "session_seq = (SELECT seq FROM sessions WHERE id = ?) ORDER BY position",
                 (session_id,),
             )
             return [r[0] for r in rows]
@@ -109,7 +110,9 @@ class Hooks:
     def texts(self, session_id: str, role: str = "assistant") -> list[str]:
         with self.db() as conn:
             rows = conn.execute(
-                "SELECT parts FROM messages WHERE session_id = ? AND role = ? ORDER BY position",
+                "SELECT parts FROM messages WHERE "
+                "session_seq = (SELECT seq FROM sessions WHERE id = ?) AND role = ? "
+                "ORDER BY position",
                 (session_id, role),
             ).fetchall()
         return [p["text"] for r in rows for p in json.loads(r[0]) if p.get("type") == "text"]

@@ -55,7 +55,8 @@ def stored(home: Path, session_id: str) -> list[tuple[str, str, str]]:
     conn = sqlite3.connect(home / "acontext.db")
     try:
         rows = conn.execute(
-            "SELECT role, parts, dedup_key FROM messages WHERE session_id = ? ORDER BY position",
+            "SELECT role, parts, dedup_key FROM messages WHERE "
+            "session_seq = (SELECT seq FROM sessions WHERE id = ?) ORDER BY position",
             (session_id,),
         ).fetchall()
     finally:

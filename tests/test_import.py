@@ -113,7 +113,9 @@ def tree(tmp_path: Path) -> Tree:
 
 def keys(db: sqlite3.Connection, session_id: str) -> list[str]:
     rows = db.execute(
-        "SELECT dedup_key FROM messages WHERE session_id = ? ORDER BY position", (session_id,)
+        "SELECT dedup_key FROM messages WHERE "
+        "session_seq = (SELECT seq FROM sessions WHERE id = ?) ORDER BY position",
+        (session_id,),
     ).fetchall()
     return [r[0] for r in rows]
 
@@ -218,7 +220,8 @@ def message_span(db: sqlite3.Connection, session_id: str) -> tuple[float, float]
     stamps = [
         epoch(r[0])
         for r in db.execute(
-            "SELECT json_extract(meta, '$.timestamp') FROM messages WHERE session_id = ? "
+            "SELECT json_extract(meta, '$.timestamp') FROM messages WHERE "
+            "session_seq = (SELECT seq FROM sessions WHERE id = ?) "
             "ORDER BY position",
             (session_id,),
         )
@@ -420,7 +423,9 @@ CUT_AT_TURN_END = 42  # after the first turn's Stop
 
 def _message_parts(db: sqlite3.Connection, sid: str, key: str) -> list[str]:
     row = db.execute(
-        "SELECT parts FROM messages WHERE session_id = ? AND dedup_key = ?", (sid, key)
+        "SELECT parts FROM messages WHERE "
+        "session_seq = (SELECT seq FROM sessions WHERE id = ?) AND dedup_key = ?",
+        (sid, key),
     ).fetchone()
     return [p["type"] for p in json.loads(row[0])]
 

@@ -187,7 +187,10 @@ def _cli_tasks(env: dict[str, str]) -> list[tuple]:
 
 
 def _statuses(home: Path) -> list[str]:
-    sql = "SELECT status FROM messages WHERE session_id = ? ORDER BY position"
+    sql = (
+        "SELECT status FROM messages WHERE "
+        "session_seq = (SELECT seq FROM sessions WHERE id = ?) ORDER BY position"
+    )
     return [r[0] for r in _rows(home, sql, (SESSION,))]
 
 

@@ -592,7 +592,10 @@ def test_unknown_sessions_and_disabled_messages_change_nothing(db, settings) -> 
     assert get_cursor(db, cursor_key("nope")) is None
     c = Convo(db, settings)
     c.todos(("secret plan", "pending"))
-    db.execute("UPDATE messages SET status = 'disabled' WHERE session_id = 'h'")
+    db.execute(
+        "UPDATE messages SET status = 'disabled' WHERE "
+        "session_seq = (SELECT seq FROM sessions WHERE id = 'h')"
+    )
     assert c.track()["tasks_created"] == 0 and _tasks(db, "h") == []
 
 

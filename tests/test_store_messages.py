@@ -32,7 +32,8 @@ def session(db: sqlite3.Connection) -> str:
 
 def count(db: sqlite3.Connection, session_id: str = "s1") -> int:
     return db.execute(
-        "SELECT COUNT(*) FROM messages WHERE session_id = ?", (session_id,)
+        "SELECT COUNT(*) FROM messages WHERE session_seq = (SELECT seq FROM sessions WHERE id = ?)",
+        (session_id,),
     ).fetchone()[0]
 
 
@@ -253,7 +254,13 @@ def test_concurrent_writer_processes_lose_nothing_and_store_nothing_twice(
         p.join(timeout=120)
         assert p.exitcode == 0
     expected = {f"{w}-{t}-{k}" for w in range(workers) for t in range(turns) for k in "qa"}
-    keys = [r[0] for r in db.execute("SELECT dedup_key FROM messages WHERE session_id='shared'")]
+    keys = [
+        r[0]
+        for r in db.execute(
+            "SELECT dedup_key FROM messages WHERE "
+            "session_seq = (SELECT seq FROM sessions WHERE id = 'shared')"
+        )
+    ]
     assert len(keys) == len(expected)
     assert {k.removeprefix("id:") for k in keys} == expected
     positions = [r[0] for r in db.execute("SELECT position FROM messages ORDER BY position")]

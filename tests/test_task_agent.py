@@ -53,7 +53,9 @@ def _store(conn, settings, messages, sid="s1", **kw) -> list[int]:
 
 def _statuses(conn: sqlite3.Connection, sid: str = "s1") -> list[str]:
     rows = conn.execute(
-        "SELECT status FROM messages WHERE session_id = ? ORDER BY position", (sid,)
+        "SELECT status FROM messages WHERE "
+        "session_seq = (SELECT seq FROM sessions WHERE id = ?) ORDER BY position",
+        (sid,),
     ).fetchall()
     return [r[0] for r in rows]
 

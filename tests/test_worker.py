@@ -297,7 +297,11 @@ def fake_observe(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     def extract_tasks(conn, settings, provider, session_id, on_preference=None):
         state["extracted"].append(session_id)
         state["on_preference"] = on_preference
-        conn.execute("UPDATE messages SET status = 'processed' WHERE session_id = ?", (session_id,))
+        conn.execute(
+            "UPDATE messages SET status = 'processed' WHERE "
+            "session_seq = (SELECT seq FROM sessions WHERE id = ?)",
+            (session_id,),
+        )
         return {"messages": 1, "remaining": 0}
 
     for name, fake in {

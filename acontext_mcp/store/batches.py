@@ -11,13 +11,14 @@ from __future__ import annotations
 import sqlite3
 
 from acontext_mcp.store.db import atomic
+from acontext_mcp.store.sessions import SEQ_OF
 
 
 def claim_pending(conn: sqlite3.Connection, session_id: str, batch: int) -> list[sqlite3.Row]:
     """The oldest pending messages of the session, marked processing in one transaction."""
     with atomic(conn):
         rows = conn.execute(
-            "SELECT id, role, parts, meta FROM messages WHERE session_id = ? AND status = "
+            f"SELECT id, role, parts, meta FROM messages WHERE session_seq = {SEQ_OF} AND status = "
             "'pending' ORDER BY position LIMIT ?",
             (session_id, batch),
         ).fetchall()
@@ -41,7 +42,8 @@ def release_processing(conn: sqlite3.Connection, session_id: str) -> int:
     """Put a session's `processing` messages back to pending; returns how many."""
     with atomic(conn):
         cur = conn.execute(
-            "UPDATE messages SET status = 'pending' WHERE session_id = ? AND status = 'processing'",
+            f"UPDATE messages SET status = 'pending' WHERE session_seq = {SEQ_OF} "
+            "AND status = 'processing'",
             (session_id,),
         )
     return cur.rowcount
@@ -51,7 +53,7 @@ def pending(conn: sqlite3.Connection, session_id: str) -> tuple[int, float | Non
     """(pending message count, created_at of the oldest pending message) of a session."""
     row = conn.execute(
         "SELECT COUNT(*), MIN(created_at) FROM messages WHERE status = 'pending' "
-        "AND session_id = ?",
+        f"AND session_seq = {SEQ_OF}",
         (session_id,),
     ).fetchone()
     return int(row[0]), row[1]
@@ -61,7 +63,8 @@ def sessions_with_pending(conn: sqlite3.Connection) -> list[str]:
     """Sessions holding pending messages, the one waiting longest first (imported history is
     then tracked in the order it happened)."""
     rows = conn.execute(
-        "SELECT session_id FROM messages WHERE status = 'pending' "
-        "GROUP BY session_id ORDER BY MIN(created_at), session_id"
+        "SELECT s.id FROM sessions s JOIN (SELECT session_seq, MIN(created_at) AS oldest "
+        "FROM messages WHERE status = 'pending' GROUP BY session_seq) p ON p.session_seq = s.seq "
+        "ORDER BY p.oldest, s.id"
     ).fetchall()
     return [r[0] for r in rows]

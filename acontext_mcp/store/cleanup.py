@@ -50,14 +50,17 @@ def delete_session(conn: sqlite3.Connection, session_id: str) -> dict[str, int]:
         ids = session_tree(conn, [session_id])
         marks = ",".join("?" * len(ids))
         args = sorted(ids)
+        mine = f"session_id IN ({marks})"
         counts = {
-            kind: conn.execute(
-                f"SELECT COUNT(*) FROM {table} WHERE session_id IN ({marks})", args
-            ).fetchone()[0]
-            for kind, table in (
-                ("messages", "messages"),
-                ("tasks", "tasks"),
-                ("events", "session_events"),
+            kind: conn.execute(f"SELECT COUNT(*) FROM {table} WHERE {where}", args).fetchone()[0]
+            for kind, table, where in (
+                (
+                    "messages",
+                    "messages",
+                    f"session_seq IN (SELECT seq FROM sessions WHERE id IN ({marks}))",
+                ),
+                ("tasks", "tasks", mine),
+                ("events", "session_events", mine),
             )
         }
         keys = [

@@ -74,10 +74,15 @@ def open_db(settings: Settings) -> sqlite3.Connection:
     settings.ensure_dirs()
     conn = connect(settings.db_path, busy_timeout_ms=settings.busy_timeout_ms)
     try:
-        migrate(conn)
+        upgraded = migrate(conn)
     except BaseException:
         conn.close()
         raise
+    if upgraded:
+        # A fresh connection after an upgrade: one that ran ALTER TABLE ... RENAME (m010)
+        # keeps state that makes a later wal_checkpoint fail with "database table is locked".
+        conn.close()
+        conn = connect(settings.db_path, busy_timeout_ms=settings.busy_timeout_ms)
     return conn
 
 

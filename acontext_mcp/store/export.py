@@ -22,6 +22,7 @@ from acontext_mcp.errors import NotFound
 from acontext_mcp.store.blobs import internalize
 from acontext_mcp.store.cleanup import session_tree
 from acontext_mcp.store.db import loads
+from acontext_mcp.store.sessions import SEQ_OF
 
 FORMAT = "acontext-export"
 VERSION = 1
@@ -113,7 +114,9 @@ def session_records(
 ) -> Iterator[dict[str, Any]]:
     """One session's records: the session, its messages, tasks, events and learnings."""
     yield _session(conn, sid)
-    rows = conn.execute("SELECT * FROM messages WHERE session_id = ? ORDER BY position", (sid,))
+    rows = conn.execute(
+        f"SELECT * FROM messages WHERE session_seq = {SEQ_OF} ORDER BY position", (sid,)
+    )
     for row in rows:
         parts, lost = _parts(settings, loads(row["parts"], []))
         missing[0] += lost

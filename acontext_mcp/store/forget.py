@@ -111,6 +111,7 @@ def _load_ids(conn: sqlite3.Connection, ids: list[str]) -> None:
 
 
 _IN = "IN (SELECT id FROM temp.forget_ids)"
+_SEQ_IN = f"IN (SELECT seq FROM sessions WHERE id {_IN})"  # their messages' session_seq
 
 
 def _cursor_keys(conn: sqlite3.Connection, ids: list[str]) -> tuple[list[str], int]:
@@ -137,17 +138,18 @@ def _referenced(conn: sqlite3.Connection, where: str) -> set[str]:
 
 def _blobs_freed(conn: sqlite3.Connection) -> set[str]:
     """Blobs the forgotten messages reference that no other message does."""
-    mine = _referenced(conn, f"session_id {_IN}")
+    mine = _referenced(conn, f"session_seq {_SEQ_IN}")
     if not mine:
         return set()
-    return mine - _referenced(conn, f"session_id NOT {_IN}")
+    return mine - _referenced(conn, f"session_seq NOT {_SEQ_IN}")
 
 
 def _counts(conn: sqlite3.Connection, ids: list[str], freed: set[str]) -> dict[str, Any]:
     one = lambda sql: conn.execute(sql).fetchone()[0]  # noqa: E731
     counts: dict[str, Any] = {"sessions": one(f"SELECT COUNT(*) FROM sessions WHERE id {_IN}")}
     for kind, table in _CASCADED:
-        counts[kind] = one(f"SELECT COUNT(*) FROM {table} WHERE session_id {_IN}")
+        where = f"session_seq {_SEQ_IN}" if table == "messages" else f"session_id {_IN}"
+        counts[kind] = one(f"SELECT COUNT(*) FROM {table} WHERE {where}")
     counts["jobs"] = one(
         f"SELECT COUNT(*) FROM jobs WHERE json_valid(payload) "
         f"AND json_extract(payload, '$.session_id') {_IN}"
@@ -156,8 +158,8 @@ def _counts(conn: sqlite3.Connection, ids: list[str], freed: set[str]) -> dict[s
     counts["cursors"] = len(drop)
     counts["transcript_cursors_kept"] = kept
     counts["message_keys_kept"] = one(
-        f"SELECT COUNT(*) FROM messages m JOIN sessions s ON s.id = m.session_id "
-        f"WHERE m.session_id {_IN} AND s.agent IN ({', '.join(map(repr, RESENDING_AGENTS))})"
+        f"SELECT COUNT(*) FROM messages m JOIN sessions s ON s.seq = m.session_seq "
+        f"WHERE s.id {_IN} AND s.agent IN ({', '.join(map(repr, RESENDING_AGENTS))})"
     )
     counts["llm_calls_unlinked"] = one(f"SELECT COUNT(*) FROM llm_calls WHERE session_id {_IN}")
     counts["blobs"] = len(freed)
@@ -219,8 +221,8 @@ def _bury_keys(conn: sqlite3.Connection) -> None:
     text); the hook treats them as stored (`forgotten_keys`). A later forget adds to it.
     """
     rows = conn.execute(
-        f"SELECT m.session_id, m.dedup_key FROM messages m JOIN sessions s ON s.id = m.session_id "
-        f"WHERE m.session_id {_IN} AND s.agent IN ({','.join('?' * len(RESENDING_AGENTS))})",
+        f"SELECT s.id, m.dedup_key FROM messages m JOIN sessions s ON s.seq = m.session_seq "
+        f"WHERE s.id {_IN} AND s.agent IN ({','.join('?' * len(RESENDING_AGENTS))})",
         RESENDING_AGENTS,
     ).fetchall()
     buried: dict[str, set[str]] = {}

@@ -1,8 +1,10 @@
 """Messages: normalized turns, stored exactly once per session.
 
 A turn is written in one transaction: blobs rows, message rows and the session's updated_at
-commit together or not at all. Exactly-once comes from UNIQUE(session_id, dedup_key) and
+commit together or not at all. Exactly-once comes from UNIQUE(session_seq, dedup_key) and
 `ON CONFLICT DO NOTHING`, so concurrent writers of the same message need no coordination.
+Rows carry the session's integer key (`sessions.seq`, see m010) rather than its id; every
+function here still takes and returns session ids.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from acontext_mcp.formats.parts import Message, estimate_tokens
 from acontext_mcp.store.blobs import externalize, internalize
 from acontext_mcp.store.db import atomic, dumps, loads
 from acontext_mcp.store.pages import clamp_limit, decode_cursor, encode_cursor
-from acontext_mcp.store.sessions import touch_session
+from acontext_mcp.store.sessions import SEQ_OF, touch_session
 
 PAGE_MAX = 500  # messages per page
 
@@ -97,11 +99,13 @@ def store_messages(
     results: list[dict[str, Any]] = []
     tokens_stored = 0
     with atomic(conn):
-        if conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
+        found = conn.execute("SELECT seq FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        if found is None:
             raise NotFound(f"no session {session_id!r}")
+        seq = found[0]
         next_pos = conn.execute(
-            "SELECT COALESCE(MAX(position), -1) + 1 FROM messages WHERE session_id = ?",
-            (session_id,),
+            "SELECT COALESCE(MAX(position), -1) + 1 FROM messages WHERE session_seq = ?",
+            (seq,),
         ).fetchone()[0]
         for index, message in enumerate(messages):
             given = keys[index] if keys is not None else None
@@ -114,12 +118,12 @@ def store_messages(
             _check_size(index, size, settings.max_message_bytes)
             tokens = estimate_tokens(message)
             cur = conn.execute(
-                "INSERT INTO messages (session_id, position, role, parts, format, meta, "
+                "INSERT INTO messages (session_seq, position, role, parts, format, meta, "
                 "token_count, dedup_key, status, created_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT(session_id, dedup_key) DO NOTHING RETURNING id, position",
+                "ON CONFLICT(session_seq, dedup_key) DO NOTHING RETURNING id, position",
                 (
-                    session_id,
+                    seq,
                     next_pos,
                     message["role"],
                     parts_json,
@@ -138,8 +142,8 @@ def store_messages(
                 tokens_stored += tokens
             else:
                 row = conn.execute(
-                    "SELECT id, position FROM messages WHERE session_id = ? AND dedup_key = ?",
-                    (session_id, key),
+                    "SELECT id, position FROM messages WHERE session_seq = ? AND dedup_key = ?",
+                    (seq, key),
                 ).fetchone()
                 results.append({"id": row[0], "position": row[1], "stored": False})
         stored = sum(1 for r in results if r["stored"])
@@ -191,7 +195,8 @@ def list_messages(
 ) -> dict[str, Any]:
     """Oldest first, paged by position."""
     limit = clamp_limit(limit, default=50, maximum=PAGE_MAX)
-    if conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
+    found = conn.execute("SELECT seq FROM sessions WHERE id = ?", (session_id,)).fetchone()
+    if found is None:
         raise NotFound(f"no session {session_id!r}: list_sessions shows the known ids")
     after = decode_cursor(cursor, kind="messages")
     start = -1
@@ -200,8 +205,8 @@ def list_messages(
             raise InvalidInput("cursor belongs to another session's messages")
         start = int(after["p"])
     rows = conn.execute(
-        "SELECT * FROM messages WHERE session_id = ? AND position > ? ORDER BY position LIMIT ?",
-        (session_id, start, limit + 1),
+        "SELECT * FROM messages WHERE session_seq = ? AND position > ? ORDER BY position LIMIT ?",
+        (found[0], start, limit + 1),
     ).fetchall()
     items = [row_to_message(settings, r, inline=inline) for r in rows[:limit]]
     next_cursor = None
@@ -219,7 +224,7 @@ def tool_call_context(
     often across separate store calls.
     """
     rows = conn.execute(
-        "SELECT parts FROM messages WHERE session_id = ? AND position < ? "
+        f"SELECT parts FROM messages WHERE session_seq = {SEQ_OF} AND position < ? "
         "AND parts LIKE '%tool-%' ORDER BY position DESC LIMIT ?",
         (session_id, before_position, scan),
     ).fetchall()
@@ -239,7 +244,7 @@ def tool_call_context(
 
 def next_position(conn: sqlite3.Connection, session_id: str) -> int:
     return conn.execute(
-        "SELECT COALESCE(MAX(position), -1) + 1 FROM messages WHERE session_id = ?",
+        f"SELECT COALESCE(MAX(position), -1) + 1 FROM messages WHERE session_seq = {SEQ_OF}",
         (session_id,),
     ).fetchone()[0]
 
@@ -249,7 +254,7 @@ def user_requests(conn: sqlite3.Connection, session_id: str, *, limit: int = 5) 
     (meta.kind "prompt" or "command" from Claude Code capture; any text-only user message
     from other sources), not tool results or injected notices."""
     rows = conn.execute(
-        "SELECT parts, meta FROM messages WHERE session_id = ? AND role = 'user' "
+        f"SELECT parts, meta FROM messages WHERE session_seq = {SEQ_OF} AND role = 'user' "
         "AND COALESCE(json_extract(meta, '$.kind'), 'prompt') IN ('prompt', 'command') "
         "ORDER BY position LIMIT ?",
         (session_id, limit * 4),
@@ -279,7 +284,7 @@ def extend_message(
     Call inside the caller's transaction. A merge over the size cap is left undone.
     """
     row = conn.execute(
-        "SELECT id, parts FROM messages WHERE session_id = ? AND dedup_key = ?",
+        f"SELECT id, parts FROM messages WHERE session_seq = {SEQ_OF} AND dedup_key = ?",
         (session_id, key),
     ).fetchone()
     if row is None:
@@ -305,7 +310,7 @@ def extend_message(
 def recent_assistant_parts(conn: sqlite3.Connection, session_id: str, limit: int) -> list[str]:
     """The stored `parts` JSON of the session's last `limit` assistant messages, newest first."""
     rows = conn.execute(
-        "SELECT parts FROM messages WHERE session_id = ? AND role = 'assistant' "
+        f"SELECT parts FROM messages WHERE session_seq = {SEQ_OF} AND role = 'assistant' "
         "ORDER BY position DESC LIMIT ?",
         (session_id, limit),
     ).fetchall()
@@ -320,7 +325,7 @@ def existing_dedup_keys(conn: sqlite3.Connection, session_id: str, keys: list[st
     """Which of `keys` the session's messages already carry (keep `keys` to a few hundred)."""
     marks = ",".join("?" * len(keys))
     rows = conn.execute(
-        f"SELECT dedup_key FROM messages WHERE session_id = ? AND dedup_key IN ({marks})",
+        f"SELECT dedup_key FROM messages WHERE session_seq = {SEQ_OF} AND dedup_key IN ({marks})",
         [session_id, *keys],
     )
     return {r[0] for r in rows}
@@ -329,7 +334,7 @@ def existing_dedup_keys(conn: sqlite3.Connection, session_id: str, keys: list[st
 def count_messages(conn: sqlite3.Connection, session_id: str) -> int:
     return int(
         conn.execute(
-            "SELECT COUNT(*) FROM messages WHERE session_id = ?", (session_id,)
+            f"SELECT COUNT(*) FROM messages WHERE session_seq = {SEQ_OF}", (session_id,)
         ).fetchone()[0]
     )
 
@@ -341,6 +346,6 @@ def messages_from(
     on."""
     return conn.execute(
         "SELECT id, position, role, parts, meta, status FROM messages "
-        "WHERE session_id = ? AND position >= ? ORDER BY position LIMIT ?",
+        f"WHERE session_seq = {SEQ_OF} AND position >= ? ORDER BY position LIMIT ?",
         (session_id, position, limit),
     ).fetchall()

@@ -413,6 +413,71 @@ def m009_learning_cost(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m010_compact_messages(db: sqlite3.Connection) -> None:
+    _run_script(
+        db,
+        """
+        -- A session's integer key, so a message row and its three indexes carry 1-3 bytes
+        -- instead of the 36-byte session id (about 140 bytes a message). Set once, by the
+        -- trigger, for every new session; a column, not the rowid, which VACUUM may renumber.
+        -- A forgotten session's key may be given again: its messages went with it (cascade).
+        ALTER TABLE sessions ADD COLUMN seq INTEGER;
+        UPDATE sessions SET seq = rowid;
+        CREATE UNIQUE INDEX sessions_seq ON sessions(seq);
+        CREATE TRIGGER sessions_seq_assign AFTER INSERT ON sessions WHEN NEW.seq IS NULL BEGIN
+            UPDATE sessions SET seq = (SELECT COALESCE(MAX(seq), 0) + 1 FROM sessions)
+                WHERE id = NEW.id;
+        END;
+
+        -- The messages table again, keyed by `session_seq` (sessions.seq) instead of the
+        -- session id; rows, ids and counters (message_totals) stay as they were.
+        CREATE TABLE compact_messages (
+            id INTEGER PRIMARY KEY,
+            session_seq INTEGER NOT NULL REFERENCES sessions(seq) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+            parts TEXT NOT NULL,
+            format TEXT NOT NULL CHECK (format IN ('openai', 'anthropic', 'gemini', 'acontext')),
+            meta TEXT NOT NULL DEFAULT '{}',
+            token_count INTEGER NOT NULL DEFAULT 0,
+            dedup_key TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'processing', 'processed', 'failed', 'disabled')),
+            created_at REAL NOT NULL,
+            UNIQUE (session_seq, dedup_key),
+            UNIQUE (session_seq, position)
+        );
+        INSERT INTO compact_messages (id, session_seq, position, role, parts, format, meta,
+                token_count, dedup_key, status, created_at)
+            SELECT m.id, s.seq, m.position, m.role, m.parts, m.format, m.meta, m.token_count,
+                m.dedup_key, m.status, m.created_at
+            FROM messages m JOIN sessions s ON s.id = m.session_id ORDER BY m.id;
+        DROP TABLE messages;
+        ALTER TABLE compact_messages RENAME TO messages;
+        CREATE INDEX messages_status ON messages(status, session_seq);
+        CREATE TRIGGER message_totals_delete AFTER DELETE ON messages BEGIN
+            UPDATE message_totals SET messages = messages - 1, tokens = tokens - OLD.token_count
+                WHERE id = 1;
+        END;
+        CREATE TRIGGER message_totals_update AFTER UPDATE OF token_count ON messages
+            WHEN NEW.token_count != OLD.token_count BEGIN
+            UPDATE message_totals SET tokens = tokens + NEW.token_count - OLD.token_count
+                WHERE id = 1;
+        END;
+        """,
+    )
+    # Foreign keys are off while migrating (see migrate): prove the rebuild left no row
+    # pointing at nothing; raising rolls the whole upgrade back.
+    for table in ("messages", "task_messages", "task_evidence"):
+        dangling = db.execute(f"PRAGMA foreign_key_check({table})").fetchall()
+        if dangling:
+            raise sqlite3.IntegrityError(
+                f"upgrading the messages table left {len(dangling)} rows of {table} pointing "
+                "at nothing; nothing was changed. Keep this release's predecessor and report it."
+            )
+
+
 def _applied(db: sqlite3.Connection) -> set[str]:
     db.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations "
@@ -446,6 +511,20 @@ def migrate(db: sqlite3.Connection) -> list[str]:
             "Upgrade acontext-mcp (pip install -U acontext-mcp) or point ACONTEXT_HOME elsewhere."
         )
     known = {fn.__name__ for fn in MIGRATIONS}
+    done: list[str] = []
+    # Foreign keys off while migrating (only possible outside a transaction): rebuilding a
+    # table (m010) drops the old one, which would otherwise cascade into its children.
+    # The rebuilding migration checks its own foreign keys before it commits.
+    db.execute("PRAGMA foreign_keys = OFF")
+    try:
+        done = _migrate(db, known)
+    finally:
+        db.execute("PRAGMA foreign_keys = ON")
+    return done
+
+
+def _migrate(db: sqlite3.Connection, known: set[str]) -> list[str]:
+    target = len(MIGRATIONS)
     done: list[str] = []
     with atomic(db):
         # Re-check inside the write lock: another process may have migrated meanwhile.

@@ -29,7 +29,7 @@ from acontext_mcp.store.db import atomic, dumps
 from acontext_mcp.store.export import FORMAT, KINDS, VERSION
 from acontext_mcp.store.learning import check_space_name, ensure_space
 from acontext_mcp.store.messages import count_stored
-from acontext_mcp.store.sessions import check_session_id
+from acontext_mcp.store.sessions import SEQ_OF, check_session_id
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _ROLES = ("user", "assistant")
@@ -277,7 +277,7 @@ class _Session:
                 (r["updated_at"], r["id"]),
             )
         last = conn.execute(
-            "SELECT MAX(position) FROM messages WHERE session_id = ?", (r["id"],)
+            f"SELECT MAX(position) FROM messages WHERE session_seq = {SEQ_OF}", (r["id"],)
         ).fetchone()[0]
         self.append_at = None if last is None else last + 1
         if r.get("space"):
@@ -299,9 +299,9 @@ class _Session:
         position = r["position"] if self.append_at is None else self.append_at
         status = "pending" if r["status"] == "processing" else r["status"]  # no worker holds it
         row = self.conn.execute(
-            "INSERT INTO messages (session_id, position, role, parts, format, meta, token_count, "
-            "dedup_key, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT(session_id, dedup_key) DO NOTHING RETURNING id",
+            "INSERT INTO messages (session_seq, position, role, parts, format, meta, "
+            f"token_count, dedup_key, status, created_at) VALUES ({SEQ_OF}, ?, ?, ?, ?, ?, ?, "
+            "?, ?, ?) ON CONFLICT(session_seq, dedup_key) DO NOTHING RETURNING id",
             (
                 r["session_id"],
                 position,
@@ -347,7 +347,7 @@ class _Session:
         for key in r["messages"]:
             self.conn.execute(
                 "INSERT OR IGNORE INTO task_messages (task_id, message_id) "
-                "SELECT ?, id FROM messages WHERE session_id = ? AND dedup_key = ?",
+                f"SELECT ?, id FROM messages WHERE session_seq = {SEQ_OF} AND dedup_key = ?",
                 (row[0], r["session_id"], key),
             )
 

@@ -12,6 +12,8 @@ from acontext_mcp.store.db import atomic, dumps, loads
 from acontext_mcp.store.pages import clamp_limit, decode_cursor, encode_cursor
 
 PAGE_MAX = 200  # sessions per page
+# A session's integer key (sessions.seq), which messages carry instead of its id (m010).
+SEQ_OF = "(SELECT seq FROM sessions WHERE id = ?)"
 _SESSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")
 
 
@@ -32,6 +34,7 @@ def check_session_id(session_id: str) -> str:
 
 def row_to_session(row: sqlite3.Row) -> dict[str, Any]:
     out = dict(row)
+    out.pop("seq", None)  # the store's internal key, not part of a session
     out["configs"] = loads(out["configs"], {})
     return out
 
@@ -99,7 +102,7 @@ def list_sessions(
         args.append(project_dir)
     rows = conn.execute(
         "SELECT s.*, "
-        "(SELECT COUNT(*) FROM messages m WHERE m.session_id = s.id) AS message_count, "
+        "(SELECT COUNT(*) FROM messages m WHERE m.session_seq = s.seq) AS message_count, "
         "(SELECT COUNT(*) FROM tasks t WHERE t.session_id = s.id) AS task_count "
         f"FROM sessions s WHERE {' AND '.join(where)} "
         "ORDER BY s.updated_at DESC, s.id ASC LIMIT ?",
@@ -131,7 +134,7 @@ def recent_project_sessions(
         args.append(project_dir)
     rows = conn.execute(
         f"SELECT s.* FROM sessions s WHERE {' AND '.join(where)} "
-        "AND EXISTS (SELECT 1 FROM messages m WHERE m.session_id = s.id) "
+        "AND EXISTS (SELECT 1 FROM messages m WHERE m.session_seq = s.seq) "
         "ORDER BY s.updated_at DESC, s.id ASC LIMIT ?",
         [*args, limit],
     ).fetchall()

@@ -18,6 +18,7 @@ from acontext_mcp.errors import InvalidInput, NotFound
 from acontext_mcp.store import jobs
 from acontext_mcp.store.db import atomic, dumps, loads
 from acontext_mcp.store.pages import clamp_limit, decode_cursor, encode_cursor
+from acontext_mcp.store.sessions import SEQ_OF
 from acontext_mcp.text import clip
 
 TASK_STATUSES = ("pending", "running", "success", "failed")
@@ -480,7 +481,7 @@ def task_message_rows(
     before = conn.execute(bound.format(fn="MIN", op=">"), (sid, order)).fetchone()[0]
     base = (
         f"SELECT {_MESSAGE_COLUMNS} FROM messages m "
-        "WHERE m.session_id = ? AND m.status != 'disabled'"
+        f"WHERE m.session_seq = {SEQ_OF} AND m.status != 'disabled'"
     )
     if after is not None or before is not None:
         sql, args = base, [sid]

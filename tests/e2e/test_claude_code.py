@@ -518,7 +518,9 @@ def test_the_store_holds_exactly_the_transcripts_conversation(cc: Project) -> No
         keys = [
             r[0]
             for r in conn.execute(
-                "SELECT dedup_key FROM messages WHERE session_id = ?", (session_id,)
+                "SELECT dedup_key FROM messages WHERE "
+                "session_seq = (SELECT seq FROM sessions WHERE id = ?)",
+                (session_id,),
             )
         ]
         project = conn.execute(

@@ -154,7 +154,8 @@ def _stored(store: Path, session_id: str) -> list[dict[str, Any]]:
     conn.row_factory = sqlite3.Row
     try:
         rows = conn.execute(
-            "SELECT role, parts, dedup_key FROM messages WHERE session_id = ? ORDER BY position",
+            "SELECT role, parts, dedup_key FROM messages WHERE "
+            "session_seq = (SELECT seq FROM sessions WHERE id = ?) ORDER BY position",
             (session_id,),
         ).fetchall()
     finally:
