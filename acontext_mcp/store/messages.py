@@ -121,7 +121,7 @@ def store_messages(
                 "INSERT INTO messages (session_seq, position, role, parts, format, meta, "
                 "token_count, dedup_key, status, created_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT(session_seq, dedup_key) DO NOTHING RETURNING id, position",
+                "ON CONFLICT(session_seq, dedup_key) DO NOTHING",  # RETURNING costs twice as much
                 (
                     seq,
                     next_pos,
@@ -135,9 +135,8 @@ def store_messages(
                     now,
                 ),
             )
-            row = cur.fetchone()
-            if row is not None:
-                results.append({"id": row[0], "position": row[1], "stored": True})
+            if cur.rowcount == 1:  # inserted (0: a duplicate, DO NOTHING)
+                results.append({"id": cur.lastrowid, "position": next_pos, "stored": True})
                 next_pos += 1
                 tokens_stored += tokens
             else:
