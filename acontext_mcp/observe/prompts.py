@@ -132,15 +132,20 @@ def is_housekeeping(text: str) -> bool:
     return bool(match and match.group(1).lower() in HOUSEKEEPING)
 
 
-def prompt_text(parts: Any) -> str:
-    """The text parts of a user message, joined."""
+def joined_text(parts: Any) -> str:
+    """The text parts of a list of parts (a message's, a tool result's), joined by newlines."""
     if not isinstance(parts, list):
         return ""
     return "\n".join(
         p["text"]
         for p in parts
         if isinstance(p, dict) and p.get("type") == "text" and isinstance(p.get("text"), str)
-    ).strip()
+    )
+
+
+def prompt_text(parts: Any) -> str:
+    """The text parts of a user message, joined."""
+    return joined_text(parts).strip()
 
 
 def _head(text: str) -> tuple[str, bool]:

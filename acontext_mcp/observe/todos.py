@@ -71,6 +71,7 @@ from acontext_mcp.observe.prompts import (
     classify_reply,
     is_housekeeping,
     is_intent,
+    joined_text,
     prompt_text,
 )
 from acontext_mcp.observe.task_ops import settle_outcome
@@ -646,15 +647,7 @@ def _arguments(raw: Any) -> dict[str, Any] | None:
 
 
 def _text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if not isinstance(content, list):
-        return ""
-    return "\n".join(
-        p["text"]
-        for p in content
-        if isinstance(p, dict) and p.get("type") == "text" and isinstance(p.get("text"), str)
-    )
+    return content if isinstance(content, str) else joined_text(content)
 
 
 def _int(value: Any, default: int) -> int:

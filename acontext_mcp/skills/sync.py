@@ -43,14 +43,14 @@ import re
 import shutil
 import stat
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from acontext_mcp.config import Settings, claude_config_dir, openclaw_state_dir
 from acontext_mcp.errors import AcontextError
-from acontext_mcp.fsio import replace_file
+from acontext_mcp.fsio import exclusive_lock, replace_file
 from acontext_mcp.privacy import redact
 from acontext_mcp.privacy.redact import redact_text, secret_kinds
 from acontext_mcp.private import user_mkdir, user_mode
@@ -61,11 +61,6 @@ from acontext_mcp.user_config import load as load_user_config
 
 if TYPE_CHECKING:
     from acontext_mcp.skills.workshop import ProposalsAPI, WorkshopReport
-
-try:  # POSIX: one sync per target at a time
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -461,18 +456,9 @@ def _owned_states(entry: dict[str, Any]) -> list[Hashes]:
     return [h for h in (entry.get("files"), entry.get("previous")) if isinstance(h, dict)]
 
 
-@contextlib.contextmanager
-def _locked(manifest_path: Path) -> Iterator[None]:
-    manifest_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if fcntl is None:  # pragma: no cover - Windows
-        yield
-        return
-    with open(manifest_path.with_name(manifest_path.name + ".lock"), "a") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+def _locked(manifest_path: Path) -> contextlib.AbstractContextManager[None]:
+    """One sync per target at a time (a lock file beside its manifest)."""
+    return exclusive_lock(manifest_path.with_name(manifest_path.name + ".lock"))
 
 
 # --- Fingerprint (the no-change fast path) ---

@@ -47,23 +47,18 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from acontext_mcp.config import Settings, openclaw_state_dir
 from acontext_mcp.errors import AcontextError
-from acontext_mcp.fsio import replace_file
+from acontext_mcp.fsio import exclusive_lock, replace_file
 from acontext_mcp.privacy.redact import redact_text
 from acontext_mcp.skills import SKILL_FILE
 from acontext_mcp.skills.handover import STATE_FILE, state_path
 from acontext_mcp.text import one_line
-
-try:  # POSIX: one reconcile at a time per data home
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -206,18 +201,9 @@ def _save(settings: Settings, data: dict[str, Any]) -> None:
     replace_file(path, text.encode("utf-8"), prefix=f".{path.name}.tmp-")
 
 
-@contextlib.contextmanager
-def _locked(settings: Settings) -> Iterator[None]:
-    settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if fcntl is None:  # pragma: no cover - Windows
-        yield
-        return
-    with open(settings.home / f"{STATE_FILE}.lock", "a") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+def _locked(settings: Settings) -> contextlib.AbstractContextManager[None]:
+    """One reconcile of the Workshop state at a time."""
+    return exclusive_lock(settings.home / f"{STATE_FILE}.lock")
 
 
 def _side(data: dict[str, Any], state_dir: Path) -> dict[str, Any]:
