@@ -1,4 +1,4 @@
--- acontext-mcp database schema, version 10. Generated: python -m acontext_mcp.store.migrations > docs/schema.sql
+-- acontext-mcp database schema, version 11. Generated: python -m acontext_mcp.store.migrations > docs/schema.sql
 CREATE TABLE artifacts (
             id INTEGER PRIMARY KEY,
             disk_id INTEGER NOT NULL REFERENCES disks(id) ON DELETE CASCADE,
@@ -141,6 +141,18 @@ CREATE TABLE sessions (
             updated_at REAL NOT NULL
         , seq INTEGER);
 
+CREATE TABLE skill_uses (
+            id INTEGER PRIMARY KEY,
+            skill TEXT NOT NULL,
+            session_id TEXT REFERENCES sessions(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL CHECK (kind IN ('skill_tool', 'read', 'mcp_get', 'mcp_file',
+                                               'mcp_search', 'brief', 'prompt')),
+            path TEXT,
+            entry TEXT,
+            project_dir TEXT,
+            created_at REAL NOT NULL
+        );
+
 CREATE TABLE space_sessions (
             session_id TEXT PRIMARY KEY REFERENCES sessions(id) ON DELETE CASCADE,
             space TEXT NOT NULL REFERENCES learning_spaces(name),
@@ -225,6 +237,10 @@ CREATE TRIGGER sessions_seq_assign AFTER INSERT ON sessions WHEN NEW.seq IS NULL
         END;
 
 CREATE INDEX sessions_updated ON sessions(updated_at);
+
+CREATE INDEX skill_uses_session ON skill_uses(session_id, kind);
+
+CREATE INDEX skill_uses_skill ON skill_uses(skill, created_at);
 
 CREATE INDEX space_sessions_space ON space_sessions(space);
 

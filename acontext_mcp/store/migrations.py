@@ -478,6 +478,34 @@ def m010_compact_messages(db: sqlite3.Connection) -> None:
             )
 
 
+@migration
+def m011_skill_uses(db: sqlite3.Connection) -> None:
+    _run_script(
+        db,
+        """
+        -- Each time a skill reached or was used by an agent, per session: the host's Skill
+        -- tool, a read of a synced skill's file, our MCP get_skill / get_skill_file /
+        -- search_skills hits, and the entries our brief and prompt hooks injected. `skill` is
+        -- the skill's folder name (no foreign key: skills live in git, not here), `path` the
+        -- file inside it when known, `entry` the injected entry's title (a prompt injection is
+        -- made once per entry per session), `project_dir` where the session ran.
+        CREATE TABLE skill_uses (
+            id INTEGER PRIMARY KEY,
+            skill TEXT NOT NULL,
+            session_id TEXT REFERENCES sessions(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL CHECK (kind IN ('skill_tool', 'read', 'mcp_get', 'mcp_file',
+                                               'mcp_search', 'brief', 'prompt')),
+            path TEXT,
+            entry TEXT,
+            project_dir TEXT,
+            created_at REAL NOT NULL
+        );
+        CREATE INDEX skill_uses_skill ON skill_uses(skill, created_at);
+        CREATE INDEX skill_uses_session ON skill_uses(session_id, kind);
+        """,
+    )
+
+
 def _applied(db: sqlite3.Connection) -> set[str]:
     db.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations "
