@@ -1,5 +1,6 @@
-"""`acontext-mcp config llm [PROVIDER]` and `config learning.accept [POLICY]`: show or set
-the LLM provider and the review policy in `<home>/config.json`.
+"""`acontext-mcp config llm [PROVIDER]`, `config learning.accept [POLICY]` and `config
+learning.retire_after_sessions [N]`: show or set the LLM provider, the review policy and when
+unused skills are proposed for retirement in `<home>/config.json`.
 
 A command rather than a JSON edit: it checks the value, keeps the rest of the file, and says
 at once what is in effect (for the LLM, an env variable may still override the file).
@@ -22,6 +23,10 @@ def cmd_config(args: argparse.Namespace, settings: Settings) -> int:
     path = settings.home / CONFIG_FILE
     if args.setting == "learning.accept":
         return _learning_accept(args, settings)
+    if args.setting == "learning.retire_after_sessions":
+        from acontext_mcp.cli.retire import cmd_config_retire
+
+        return cmd_config_retire(args, settings)
     if args.provider is None:
         if args.model is not None or args.base_url is not None:
             raise ValueError("--model and --base-url go with a PROVIDER")
@@ -100,8 +105,9 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     )
     p.add_argument(
         "setting",
-        choices=["llm", "learning.accept"],
-        help="what to show or set: llm, or learning.accept (which learned changes wait for review)",
+        choices=["llm", "learning.accept", "learning.retire_after_sessions"],
+        help="what to show or set: llm, learning.accept (which learned changes wait for review) "
+        "or learning.retire_after_sessions (unused sessions before a retirement proposal)",
     )
     p.add_argument(
         "provider",
@@ -110,7 +116,8 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
         help="llm: claude-cli (your Claude Code login), anthropic, openai, none (nothing leaves "
         "the machine) or auto (detect from keys and PATH). learning.accept: verified (default: "
         "what verified outcomes taught is committed, the rest proposed), manual (everything "
-        "is proposed) or auto (everything committed). Leave out to show",
+        "is proposed) or auto (everything committed). learning.retire_after_sessions: a number "
+        "of sessions (default 30, 0: off). Leave out to show",
     )
     p.add_argument("--model", help="model name (default: the provider's default)")
     p.add_argument(

@@ -523,7 +523,8 @@ def _log_line(workspace: Any, day: str, label: str, summary: str) -> None:
 def after_learning(settings: Settings, skills: list[str] | None = None) -> dict[str, Any]:
     """Refresh the search index (only the `skills` the commit touched, when given) and sync
     skills into the agents (the user folders, and the projects configured in
-    `sync.claude_code_project_dirs`; never a project's own folder unasked). Failures are
+    `sync.claude_code_project_dirs`; never a project's own folder unasked), and at most
+    once a day propose retiring what stopped helping (learn/retire.py). Failures are
     logged: the commit stands, and SessionStart syncs again."""
     done: dict[str, Any] = {}
     try:
@@ -544,6 +545,15 @@ def after_learning(settings: Settings, skills: list[str] | None = None) -> dict[
     except Exception as exc:
         log.warning("skills sync after learning failed: %s", exc)
         done["sync_error"] = str(exc)
+    try:
+        from acontext_mcp.learn import retire
+
+        retired = retire.maybe_run(settings)  # once a day: unused, failing, stale skills
+        if retired is not None:
+            done["retire"] = retired
+    except Exception as exc:  # proposals are advice: the learning stands
+        log.warning("retirement pass after learning failed: %s", exc)
+        done["retire_error"] = str(exc)
     return done
 
 

@@ -28,6 +28,7 @@ from acontext_mcp.setup import doctor_hooks as hooks
 from acontext_mcp.setup import doctor_mcp as mcp
 from acontext_mcp.setup.doctor_learning import check_learning
 from acontext_mcp.setup.doctor_report import Report
+from acontext_mcp.setup.doctor_stale import check_stale
 
 LOG_WINDOW = 24 * 3600  # hooks.log errors younger than this are reported
 
@@ -54,6 +55,7 @@ def run(
         )
     _check_logs(report, settings.logs_dir / "hooks.log")
     check_learning(report, settings)
+    check_stale(report, settings)
     from acontext_mcp.llm.select import NO_PROVIDER, describe
     from acontext_mcp.llm.setting import TURN_ON
 

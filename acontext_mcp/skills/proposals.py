@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,11 +142,15 @@ def create(
     parent: str | None,
     session_ids: list[str],
     task_ids: list[str],
+    kind: str = "learning",
+    trailers: Sequence[tuple[str, str]] = (),
 ) -> Proposal:
     """Commit `files` (path -> new text, None: delete) on top of `parent` as a new proposal.
 
     Neither the working tree nor any branch but the new one changes. The caller holds the
-    learner lock and has merged `files` with `parent`'s versions (head_files).
+    learner lock and has merged `files` with `parent`'s versions (head_files). `kind` is the
+    Acontext-Kind trailer (a retirement is not a learning); `trailers` are more, one line
+    each, saying why (see learn/retire.py).
     """
     text = message.strip()
     if not text:
@@ -158,6 +163,11 @@ def create(
     paths = sorted(files)
     for path in paths:
         repo.provenance_values(path, "path")  # one line, or InvalidInput before anything
+    extra: list[str] = []
+    for key, value in trailers:
+        if not key.startswith("Acontext-") or " " in key or key == BASE_TRAILER:
+            raise InvalidInput(f"{key!r} is not a trailer a proposal can carry")
+        extra += [f"{key}: {v}" for v in repo.provenance_values(value, key)]
     base = _blobs(top, parent, paths)
     with tempfile.TemporaryDirectory(prefix="acontext-proposal-") as tmp:
         index = str(Path(tmp) / "index")
@@ -171,11 +181,12 @@ def create(
             sha = blob.stdout.decode().strip()
             _git(top, "update-index", "--add", "--cacheinfo", f"100644,{sha},{path}", index=index)
         tree = _git(top, "write-tree", index=index).stdout.decode().strip()
-    trailers = ["Acontext-Kind: learning"]
-    trailers += [f"Acontext-Session: {v}" for v in sessions]
-    trailers += [f"Acontext-Task: {v}" for v in tasks]
-    trailers += [f"{BASE_TRAILER}: {base.get(p, ABSENT)} {p}" for p in paths]
-    full = f"{text}\n\n" + "\n".join(trailers) + "\n"
+    lines = [f"Acontext-Kind: {repo.provenance_values(kind, 'kind')[0]}"]
+    lines += [f"Acontext-Session: {v}" for v in sessions]
+    lines += [f"Acontext-Task: {v}" for v in tasks]
+    lines += extra
+    lines += [f"{BASE_TRAILER}: {base.get(p, ABSENT)} {p}" for p in paths]
+    full = f"{text}\n\n" + "\n".join(lines) + "\n"
     args = ["commit-tree", "--no-gpg-sign", tree] + (["-p", parent] if parent else [])
     commit = _git(top, *args, data=full.encode("utf-8")).stdout.decode().strip()
     pid = commit[:ID_LEN]
@@ -276,6 +287,29 @@ def list_proposals(root: Path, states: tuple[str, ...] = ("pending", "stale")) -
     now = _blobs(top, main, files)  # one ls-tree for every waiting proposal
     found = [_build(top, ref, main, now) for ref in refs]
     return sorted((p for p in found if p.state in states), key=lambda p: (p.created_at, p.id))
+
+
+def marked(root: Path | str, key: str) -> list[tuple[str, str, list[str], float]]:
+    """(id, state, the values of trailer `key`, when its ref's commit was made) of every
+    proposal carrying `key`; for a rejected one that time is when it was rejected. How a pass
+    that proposes (retirement) knows what it proposed before and what was turned down; the
+    state is pending, accepted or rejected (pending and stale are not told apart)."""
+    top = _root(root)
+    fmt = "%(refname)%00%(committerdate:unix)%00%(contents)%1e"
+    out = _out(top, "for-each-ref", f"--format={fmt}", PENDING, ACCEPTED, REJECTED)
+    found = []
+    for record in out.split("\x1e"):
+        record = record.lstrip("\n")
+        if not record:
+            continue
+        name, when, message = record.split("\0", 2)
+        values = [v for k, v in _trailers(message) if k == key]
+        if not values:
+            continue
+        for prefix, state in ((PENDING, "pending"), (ACCEPTED, "accepted"), (REJECTED, "rejected")):
+            if name.startswith(prefix):
+                found.append((name[len(prefix) :], state, values, float(when or 0)))
+    return found
 
 
 def _find(root: Path, proposal_id: str) -> _Ref:

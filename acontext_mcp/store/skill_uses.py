@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 KINDS = ("skill_tool", "read", "mcp_get", "mcp_file", "mcp_search", "brief", "prompt")
 
@@ -73,3 +74,159 @@ def injected_entries(conn: sqlite3.Connection, session_id: str) -> set[tuple[str
         (session_id,),
     )
     return {(row[0], row[1]) for row in rows}
+
+
+# --- what retirement reads (learn/retire.py) ---------------------------------------------------
+
+# A brief delivers a project's runbook to every session of it: that is reach, not use. Every
+# other kind is an agent (or a prompt match) reaching for the skill.
+ACTIVE_KINDS = tuple(k for k in KINDS if k != "brief")
+_ACTIVE = ", ".join(f"'{k}'" for k in ACTIVE_KINDS)
+_VERIFIED = "('verified_success', 'verified_failure')"
+
+
+def tracking_started(conn: sqlite3.Connection) -> float | None:
+    """When uses began to be recorded (the m011 migration ran); sessions before it say
+    nothing about whether a skill was used."""
+    row = conn.execute(
+        "SELECT applied_at FROM schema_migrations WHERE name = 'm011_skill_uses'"
+    ).fetchone()
+    return None if row is None else float(row[0])
+
+
+def _in_projects(column: str, project_dirs: Sequence[str] | None) -> tuple[str, list[str]]:
+    if project_dirs is None:
+        return "", []
+    if not project_dirs:
+        return " AND 0", []
+    return f" AND {column} IN ({', '.join('?' for _ in project_dirs)})", list(project_dirs)
+
+
+def last_used_at(conn: sqlite3.Connection, skill: str) -> float | None:
+    """The latest active use of `skill` (any session, any project), or None."""
+    row = conn.execute(
+        f"SELECT MAX(created_at) FROM skill_uses WHERE skill = ? AND kind IN ({_ACTIVE})",
+        (skill,),
+    ).fetchone()
+    return None if row is None or row[0] is None else float(row[0])
+
+
+def sessions_since_last_use(
+    conn: sqlite3.Connection,
+    skill: str,
+    *,
+    project_dirs: Sequence[str] | None,
+    not_before: float,
+) -> tuple[int, float | None]:
+    """(top-level sessions of `project_dirs` (None: of every project) started after the
+    skill's last active use and after `not_before`, that last use or None)."""
+    last = last_used_at(conn, skill)
+    since = max(last or 0.0, not_before)
+    where, args = _in_projects("project_dir", project_dirs)
+    row = conn.execute(
+        f"SELECT COUNT(*) FROM sessions WHERE parent_id IS NULL AND created_at > ?{where}",
+        [since, *args],
+    ).fetchone()
+    return int(row[0]), last
+
+
+def skill_project_dirs(
+    conn: sqlite3.Connection, skill: str, session_ids: Iterable[str] = ()
+) -> list[str]:
+    """The projects a skill belongs to: where it was used, and where the sessions that
+    taught it (`session_ids`, from its commits' provenance) ran."""
+    ids = list(dict.fromkeys(session_ids))
+    found = {
+        r[0]
+        for r in conn.execute(
+            "SELECT DISTINCT project_dir FROM skill_uses WHERE skill = ? AND project_dir IS NOT "
+            "NULL",
+            (skill,),
+        )
+    }
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        found |= {
+            r[0]
+            for r in conn.execute(
+                f"SELECT DISTINCT project_dir FROM sessions WHERE id IN "
+                f"({', '.join('?' for _ in chunk)}) AND project_dir IS NOT NULL",
+                chunk,
+            )
+        }
+    return sorted(found)
+
+
+@dataclass(frozen=True)
+class OutcomeRates:
+    """Sessions with a verified ending, split by whether they used the skill: how many, and
+    how many of them ended in a verified failure (their last verified task failed)."""
+
+    with_sessions: int
+    with_failed: int
+    without_sessions: int
+    without_failed: int
+
+    @property
+    def rate_with(self) -> float | None:
+        return self.with_failed / self.with_sessions if self.with_sessions else None
+
+    @property
+    def rate_without(self) -> float | None:
+        return self.without_failed / self.without_sessions if self.without_sessions else None
+
+
+def outcome_rates(
+    conn: sqlite3.Connection,
+    skill: str,
+    *,
+    project_dirs: Sequence[str] | None,
+    since: float,
+) -> OutcomeRates:
+    """How often top-level sessions of `project_dirs` (None: every project) started after
+    `since` ended in a verified failure, with the skill (an active use in the session or one
+    of its subagents) and without it."""
+    where, args = _in_projects("s.project_dir", project_dirs)
+    rows = conn.execute(
+        f"""
+        WITH scope AS (
+            SELECT s.id FROM sessions s
+            WHERE s.parent_id IS NULL AND s.created_at > ?{where}
+        ), ended AS (
+            SELECT t.session_id, t.outcome FROM tasks t JOIN scope ON scope.id = t.session_id
+            WHERE t.outcome IN {_VERIFIED}
+              AND t."order" = (SELECT MAX(t2."order") FROM tasks t2
+                               WHERE t2.session_id = t.session_id
+                                 AND t2.outcome IN {_VERIFIED})
+        ), used AS (
+            SELECT DISTINCT COALESCE(s.parent_id, s.id) AS id
+            FROM skill_uses u JOIN sessions s ON s.id = u.session_id
+            WHERE u.skill = ? AND u.kind IN ({_ACTIVE})
+        )
+        SELECT e.session_id IN (SELECT id FROM used) AS with_it, COUNT(*),
+               SUM(e.outcome = 'verified_failure')
+        FROM ended e GROUP BY with_it
+        """,
+        [since, *args, skill],
+    ).fetchall()
+    counts = {bool(r[0]): (int(r[1]), int(r[2] or 0)) for r in rows}
+    w, wf = counts.get(True, (0, 0))
+    n, nf = counts.get(False, (0, 0))
+    return OutcomeRates(w, wf, n, nf)
+
+
+def known_project_dirs(conn: sqlite3.Connection) -> list[str]:
+    """Every project directory a captured session ran in (to find a runbook's project)."""
+    rows = conn.execute(
+        "SELECT DISTINCT project_dir FROM sessions WHERE project_dir IS NOT NULL "
+        "ORDER BY project_dir"
+    )
+    return [r[0] for r in rows]
+
+
+def use_count(conn: sqlite3.Connection, skill: str) -> int:
+    """How many active uses of `skill` were ever recorded."""
+    row = conn.execute(
+        f"SELECT COUNT(*) FROM skill_uses WHERE skill = ? AND kind IN ({_ACTIVE})", (skill,)
+    ).fetchone()
+    return int(row[0])
