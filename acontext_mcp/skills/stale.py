@@ -49,7 +49,7 @@ MAKEFILES = ("GNUmakefile", "makefile", "Makefile")
 MAKE_GENERATORS = ("Makefile.in", "Makefile.am", "CMakeLists.txt", "configure", "meson.build")
 JUSTFILES = ("justfile", "Justfile", ".justfile", "JUSTFILE")
 _MAKE_TARGET = re.compile(r"^([^\s:=#][^:=]*?)\s*::?(?!=)")
-_JUST_RECIPE = re.compile(r"^@?([A-Za-z_][A-Za-z0-9_-]*)(?:\s[^:=]*)?:(?!=)")
+_JUST_RECIPE = re.compile(r"^@?([A-Za-z_][A-Za-z0-9_-]*)(?:\s[^:]*)?:(?!=)")
 _JUST_ALIAS = re.compile(r"^alias\s+([A-Za-z_][A-Za-z0-9_-]*)\s*:=")
 
 
