@@ -258,6 +258,11 @@ def test_a_lesson_for_a_new_skill_runs_the_learner_only_to_create_it(
         f"at {PROJECT}; date: 2026-11-05)" in learner_prompt
     )
     assert "**What to do:** Create the skill `docker-deploy`" in learner_prompt
+    # Its description is asked to name what should trigger it (agents pick by description).
+    assert (
+        "naming the tools, commands and error words that should bring it up (this lesson's: "
+        "`flaky`, `test_sessions`, `pytest-randomly`)" in learner_prompt
+    )
     assert "Date of the work: 2026-11-05" in learner_prompt
     text = read(settings, "docker-deploy/procedures.md")
     assert text.startswith("# Procedures\n\n- **Compose waits for postgres**: Without")

@@ -17,7 +17,7 @@ from acontext_mcp.config import Settings
 from acontext_mcp.errors import InvalidInput
 from acontext_mcp.learn import retire, review
 from acontext_mcp.skills import proposals, repo
-from acontext_mcp.skills.defaults import prepare
+from acontext_mcp.skills.defaults import DAILY_LOGS, prepare
 from acontext_mcp.store import skill_uses
 from acontext_mcp.store.sessions import ensure_session
 from acontext_mcp.store.tasks import insert_task, set_outcome
@@ -76,7 +76,9 @@ def seeded(settings: Settings, db: sqlite3.Connection, clock: Clock) -> Settings
     (root / LEARNED).mkdir()
     (root / LEARNED / "SKILL.md").write_text(SKILL)
     (root / LEARNED / "notes.md").write_text("notes\n")
-    repo.commit_learning(root, "Learn shop deploy", session_id="teacher", task_id=1, paths=[LEARNED])
+    repo.commit_learning(
+        root, "Learn shop deploy", session_id="teacher", task_id=1, paths=[LEARNED]
+    )
     (root / "my-notes").mkdir()
     (root / "my-notes" / "SKILL.md").write_text(
         "---\nname: my-notes\ndescription: Notes the user keeps by hand.\n---\n\n# Notes\n"
@@ -367,3 +369,35 @@ def test_cli_retire_and_config(
     out = capsys.readouterr().out
     assert f"Retire {LEARNED}: unused in 2 sessions" in out and "proposed as" in out
     assert len(proposals.list_proposals(seeded.skills_dir)) == 1
+
+
+# --- default skills holding an earlier release's text -------------------------------------------
+
+EARLIER_DAILY_LOGS = (
+    "---\nname: daily-logs\ndescription: >\n  Tracks what the user worked on each day, one "
+    "file per day with a short summary per task.\n  Use it to record a finished task or to "
+    "recall what was done on a given day. TRIGGER BY:\n  read/edit user memory.\n---\n"
+) + DAILY_LOGS.split("---\n", 2)[2]
+
+
+def test_an_untouched_earlier_default_is_offered_the_new_description_once(
+    seeded: Settings, db: sqlite3.Connection, clock: Clock
+) -> None:
+    root = seeded.skills_dir
+    (root / "daily-logs" / "SKILL.md").write_text(EARLIER_DAILY_LOGS)
+    (root / "daily-logs" / "logs").mkdir()
+    (root / "daily-logs" / "logs" / "2026-11-02.md").write_text("# 2026-11-02\n")
+    (root / "user-general-facts" / "SKILL.md").write_text(
+        EARLIER_DAILY_LOGS.replace("daily-logs", "user-general-facts") + "- edited\n"
+    )
+    repo.protect_user_edits(root)
+    done = retire.run(db, seeded)
+    assert [f["skill"] for f in done["findings"]] == ["daily-logs"]  # the edited one: never
+    (pid,) = done["proposed"]
+    assert proposals.proposal_files(root, pid) == {"daily-logs/SKILL.md": DAILY_LOGS}
+    assert (root / "daily-logs" / "SKILL.md").read_text() == EARLIER_DAILY_LOGS  # not in place
+    clock.git_now()
+    review.reject(db, seeded, pid, "I like the old one")
+    again = retire.run(db, seeded)
+    assert again["proposed"] == []
+    assert again["findings"][0]["skipped"] == "rejected before for the same text"

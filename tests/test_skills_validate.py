@@ -138,6 +138,56 @@ def test_default_skill_bodies_describe_their_file_layout() -> None:
         assert "## File Structure" in text and "## Guidelines" in text
 
 
+# What should make Claude Code pick each default skill: the work its facts matter for.
+DEFAULT_TRIGGERS = {
+    "daily-logs": ["yesterday", "last week", "where did we stop", "continue", "finished task"],
+    "user-general-facts": [
+        "installing a package", "dependency", "formatting", "linting", "running tests",
+        "choosing a library, tool or command", "uv or pip", "ruff", "prefer",
+    ],
+    "project-runbooks": [
+        "install dependencies", "build", "run the tests", "single test", "deploy", "fails",
+        "error", "flaky",
+    ],
+}  # fmt: skip
+
+
+def test_default_descriptions_name_what_should_trigger_them_within_the_limits() -> None:
+    from acontext_mcp.skills.skillmd import parse_skill_md
+
+    assert set(DEFAULT_TRIGGERS) == set(defaults.DEFAULT_SKILLS)
+    for name, text in defaults.DEFAULT_SKILLS.items():
+        assert validate_text(name, text) == []
+        front, _ = parse_skill_md(text)
+        description = front["description"]
+        assert len(name) <= 64 and 200 <= len(description) <= 1024, name
+        missing = [w for w in DEFAULT_TRIGGERS[name] if w not in description]
+        assert missing == [], f"{name}'s description does not name {missing}"
+        assert "user memory" not in description  # no longer the only trigger
+
+
+def test_an_untouched_earlier_default_is_recognised_and_an_edited_one_is_not(
+    tmp_path: Path,
+) -> None:
+    import hashlib
+
+    root = tmp_path / "skills"
+    defaults.ensure_default_skills(root)
+    assert defaults.outdated_defaults(root) == []  # this release's text
+    old = (
+        "---\nname: daily-logs\ndescription: >\n  Tracks what the user worked on each day, one "
+        "file per day with a short summary per task.\n  Use it to record a finished task or to "
+        "recall what was done on a given day. TRIGGER BY:\n  read/edit user memory.\n---\n"
+    )
+    body = defaults.DAILY_LOGS.split("---\n", 2)[2]
+    earlier = old + body
+    assert hashlib.sha256(earlier.encode()).hexdigest() in defaults.PREVIOUS_TEXTS["daily-logs"]
+    (root / "daily-logs" / "SKILL.md").write_text(earlier)
+    assert defaults.outdated_defaults(root) == ["daily-logs"]
+    (root / "daily-logs" / "SKILL.md").write_text(earlier + "- My own rule.\n")
+    assert defaults.outdated_defaults(root) == []
+
+
 def test_plain_description_continued_on_indented_lines_is_one_string() -> None:
     """YAML folds a plain scalar continued on more-indented lines; models write it often."""
     text = "---\nname: a\ndescription: Builds wheels; use when\n  packaging Python.\n---\nbody\n"

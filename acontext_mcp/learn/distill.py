@@ -209,7 +209,11 @@ def _record(kinds: tuple[str, ...]) -> ToolSpec:
         "text": _string("The lesson in 1-3 sentences: exact commands, error words, paths"),
         "triggers": _strings("3-6 words or phrases a future task about this would contain"),
         "summary": _string("One sentence for the day's log: what was done, how it ended"),
-        "new_skill_description": _string("Only for a new skill: what it holds, when to use it"),
+        "new_skill_description": _string(
+            "Only for a new skill: what it holds and when to use it, naming the tools, "
+            "commands and error words that should bring it up (and the project, when it only "
+            "applies to one); one or two sentences"
+        ),
     }
     spec = _spec("record_lesson", "Record the task's one reusable lesson.", properties)
     spec.parameters["required"] = [

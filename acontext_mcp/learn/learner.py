@@ -56,8 +56,12 @@ it; no coverage -> create one skill with a category-level name (`python-packagin
 beat many thin ones. User preferences and facts go to user-general-facts in its fact format.
 4. Edit with str_replace_skill_file (keep the structure; old_string must be unique), add \
 data files with create_skill_file, create a skill with create_skill (a complete SKILL.md: \
-front matter `name` in kebab-case equal to its folder, a `description` saying what it holds \
-and when to use it; then `# Title`, a purpose paragraph, `## File structure`, `## Guidelines`).
+front matter `name` in kebab-case equal to its folder, at most 64 characters, and a \
+`description` of at most 1024 characters saying what it holds and when to use it; then \
+`# Title`, a purpose paragraph, `## File structure`, `## Guidelines`). An agent picks a skill \
+by its description alone: name the tools, commands, file names and error words a task that \
+needs it would contain (`pip install`, `ModuleNotFoundError`, `docker compose up`), and the \
+project when it only applies to one; never just "read/edit memory".
 5. Never rename a skill or break its front matter; keep SKILL.md short (under 500 lines) and \
 put entries in data files when the skill says so.
 6. Record only what will help next time: concrete commands, file names, versions, traps and \

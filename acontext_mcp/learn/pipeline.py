@@ -502,14 +502,26 @@ def write_lessons(
             item["new_skill"] = done == "no-skill"  # its entry is written once the skill is
             item["note"] = (
                 f"Create the skill `{lesson.skill}` for this lesson ({about}): its SKILL.md "
-                f"only, whose file structure names `{lesson.file}`. The entry itself and the "
-                "day's log are written for you once you finish."
+                f"only, whose file structure names `{lesson.file}`. {_trigger_hint(lesson)} "
+                "The entry itself and the day's log are written for you once you finish."
                 if done == "no-skill"
                 else f"Record this lesson yourself: writing it into {lesson.skill}/"
                 f"{lesson.file} was refused ({problem})."
             )
             rest.append(item)
     return rest
+
+
+def _trigger_hint(lesson: Any) -> str:
+    """What a new skill's description must name: agents pick a skill by its description
+    alone, so it carries the words a task that needs it would contain."""
+    words = ", ".join(f"`{t}`" for t in lesson.triggers[:6])
+    return (
+        "Its description (at most 1024 characters) says what it holds and when to use it, "
+        "naming the tools, commands and error words that should bring it up"
+        + (f" (this lesson's: {words})" if words else "")
+        + ", and the project when it only applies to one."
+    )
 
 
 def _log_line(workspace: Any, day: str, label: str, summary: str) -> None:
@@ -549,7 +561,7 @@ def after_learning(settings: Settings, skills: list[str] | None = None) -> dict[
         from acontext_mcp.learn import retire
 
         retired = retire.maybe_run(settings)  # once a day: unused, failing, stale skills
-        if retired is not None:
+        if retired and retired["proposed"]:
             done["retire"] = retired
     except Exception as exc:  # proposals are advice: the learning stands
         log.warning("retirement pass after learning failed: %s", exc)

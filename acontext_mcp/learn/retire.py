@@ -14,6 +14,9 @@ learned change, whatever `learning.accept` says:
   at Z_MIN (95%). A session's ending is its last verified task's outcome.
 - `stale`: learned entries of a project runbook that name a file, make/npm/just target its
   project no longer has (skills/stale.py); the proposal removes those entry lines.
+- `defaults` (not a retirement, made by the same pass): a shipped default skill whose SKILL.md
+  is still an earlier release's text, untouched, is offered this release's text (its
+  description names the work it helps with); an edited one is never touched.
 
 Only learned skills retire: not the shipped defaults (daily-logs, user-general-facts,
 project-runbooks) and not a skill a person wrote, i.e. one whose first commit is not a learning
@@ -54,7 +57,7 @@ STAMP = "retire-pass.stamp"
 LOCK_WAIT_S = 10.0
 KIND = "retirement"
 TRAILER = "Acontext-Retire"
-REASONS = ("unused", "failing", "stale")
+REASONS = ("unused", "failing", "stale", "defaults")
 
 
 # --- the setting --------------------------------------------------------------------------------
@@ -324,6 +327,38 @@ def stale_findings(conn: sqlite3.Connection | None, settings: Settings) -> list[
     return out
 
 
+def default_findings(settings: Settings) -> list[Finding]:
+    """Default skills still holding an earlier release's SKILL.md, untouched: the current
+    text (descriptions that trigger on the work, not only on "memory") as an edit."""
+    import hashlib
+
+    from acontext_mcp.skills.defaults import DEFAULT_SKILLS, outdated_defaults
+
+    out = []
+    for name in outdated_defaults(settings.skills_dir):
+        text = DEFAULT_SKILLS[name]
+        version = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+        why = (
+            f"{name}/SKILL.md is the untouched default an earlier release wrote; this "
+            "release's description names the work it helps with (installing packages, "
+            "formatting, running tests, what was done when), so agents invoke it then, not "
+            "only on 'read/edit user memory'."
+        )
+        out.append(
+            Finding(
+                "defaults",
+                name,
+                f"Update {name}'s description to this release's default",
+                why,
+                [(TRAILER, f"defaults {name} {version}")],
+                [f"{name}/SKILL.md"],
+                {"version": version},
+                edit=text,
+            )
+        )
+    return out
+
+
 def review(conn: sqlite3.Connection, settings: Settings) -> list[Finding]:
     """Every finding, with `skipped` set on those not to propose; nothing is written."""
     after, problem = configured(settings)
@@ -331,14 +366,17 @@ def review(conn: sqlite3.Connection, settings: Settings) -> list[Finding]:
         log.warning("retirement: %s", problem)
     waiting, rejected, _accepted = _history_marks(settings)
     found = _usage_findings(conn, settings, after, rejected) + stale_findings(conn, settings)
+    found += default_findings(settings)
     for finding in found:
         mark = finding.marker()
         if finding.skipped:
             continue
         if mark in waiting:
             finding.skipped = f"proposal {waiting[mark]} waits for review"
-        elif finding.reason == "stale" and mark in rejected:
-            finding.skipped = "rejected before for the same references"
+        elif finding.reason in ("stale", "defaults") and mark in rejected:
+            finding.skipped = "rejected before for the same " + (
+                "references" if finding.reason == "stale" else "text"
+            )
     return found
 
 
@@ -346,7 +384,9 @@ def review(conn: sqlite3.Connection, settings: Settings) -> list[Finding]:
 
 
 def _message(finding: Finding) -> str:
-    if finding.reason == "stale":
+    if finding.reason == "defaults":
+        after = "Accept to use the new text; reject to keep the old (not proposed again)."
+    elif finding.reason == "stale":
         after = (
             "Accept to remove those entries; reject to keep them (not proposed again for the "
             "same references)."
@@ -363,7 +403,7 @@ def _propose(settings: Settings, finding: Finding) -> str:
     from acontext_mcp.skills import proposals
 
     head, texts = proposals.head_files(settings.skills_dir, finding.files)
-    if finding.reason == "stale":
+    if finding.edit is not None:
         files: dict[str, str | None] = {finding.files[0]: finding.edit}
         if texts.get(finding.files[0]) is None:
             raise InvalidInput(f"{finding.files[0]} is not committed; nothing proposed")

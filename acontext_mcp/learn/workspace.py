@@ -782,8 +782,10 @@ FILE_TOOLS: list[ToolSpec] = [
     _spec(
         "create_skill",
         "Create a new skill from its full SKILL.md: YAML front matter with 'name' (lowercase, "
-        "digits, hyphens; becomes the folder name) and 'description', then the body "
-        "(under 500 lines). Only when no existing skill covers the domain.",
+        "digits, hyphens, at most 64; becomes the folder name) and 'description' (at most "
+        "1024 characters: what it holds, when to use it, the tools, commands and error words "
+        "that should bring it up), then the body (under 500 lines). Only when no existing "
+        "skill covers the domain.",
         skill_md_content="The complete SKILL.md text, front matter included.",
     ),
     _spec(

@@ -2,7 +2,9 @@
 
 `daily-logs` and `user-general-facts` follow the reference product's default skills;
 `project-runbooks` is the one that fits coding agents. A folder that already exists is never
-touched, whatever it holds: the user may have edited or replaced it.
+touched, whatever it holds: the user may have edited or replaced it. Their descriptions name
+what should bring them up (installing a package, formatting code, running tests, "what did we
+do yesterday"): an agent picks a skill by its description alone.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ DAILY_LOGS = """\
 ---
 name: daily-logs
 description: >
-  Tracks what the user worked on each day, one file per day with a short summary per task.
-  Use it to record a finished task or to recall what was done on a given day. TRIGGER BY:
-  read/edit user memory.
+  A dated journal of the user's work, one file per day (logs/yyyy-mm-dd.md) with a short
+  summary of each finished task, its outcome and project. Use it when the user asks what was
+  done yesterday, last week or on a given day ("what did we do yesterday?", "where did we stop",
+  "continue where we left off", "when did we change X"), to pick up unfinished work, and to
+  record a finished task.
 ---
 
 # Daily logs
@@ -50,9 +54,13 @@ USER_GENERAL_FACTS = """\
 ---
 name: user-general-facts
 description: >
-  Persistent facts about the user (coding preferences, tech stack, communication style, work
-  context, goals), one file per topic. Use it to remember what the user said about themselves
-  and to respect it in later sessions. TRIGGER BY: read/edit user memory.
+  What the user said about how they work, one file per topic: preferred tools and package
+  managers (uv or pip, pnpm or npm, poetry), formatters and linters (black, ruff, prettier,
+  eslint), test runners, languages, frameworks and tech stack, code style, commit and review
+  habits, communication style, goals. Use it before installing a package or adding a
+  dependency, formatting or linting code, running tests, choosing a library, tool or command,
+  writing a commit message or answering in the user's style, and when the user states a
+  preference or corrects one ("always use", "never run", "I prefer").
 ---
 
 # User general facts
@@ -80,9 +88,12 @@ PROJECT_RUNBOOKS = """\
 ---
 name: project-runbooks
 description: >
-  Per-project runbooks for coding agents: how to build, test, run and deploy each project, and
-  the traps met along the way, one file per project. Use it before building, testing or
-  deploying a project, and update it when a command or a pitfall is learned.
+  Per-project runbooks, one file per project (projects/<project>.md): the exact commands to
+  install dependencies, build, run the tests or a single test, lint, start and deploy the
+  project, and the traps met with their fixes (error messages, failing or flaky tests, broken
+  builds, wrong versions, missing env variables). Use it before building, testing, running or
+  deploying a project, when a command, test or build fails with an error, when setting up a
+  checkout, and update it when a command or a pitfall is learned.
 ---
 
 # Project runbooks
@@ -116,6 +127,37 @@ DEFAULT_SKILLS: dict[str, str] = {
     "user-general-facts": USER_GENERAL_FACTS,
     "project-runbooks": PROJECT_RUNBOOKS,
 }
+
+# sha256 of each SKILL.md text an earlier release wrote for a default skill (their descriptions
+# only triggered on "read/edit user memory"). A data home whose SKILL.md still holds one,
+# untouched, is offered the current text as a proposal (learn/retire.py); never rewritten.
+PREVIOUS_TEXTS: dict[str, frozenset[str]] = {
+    "daily-logs": frozenset({"ac7797b96a46029aa7f87f22b4e894359e9e68ac1c75c5f3bce41f75ddd3ab80"}),
+    "user-general-facts": frozenset(
+        {"1b4ad7913445e86e628225b1f1f296784442e4541d6bdaedd7c68bfcf351a339"}
+    ),
+    "project-runbooks": frozenset(
+        {"6346fface2302f52096e9039fdcd99bd89feb744c1979a10575a19c613b763a1"}
+    ),
+}
+
+
+def outdated_defaults(skills_dir: Path) -> list[str]:
+    """Default skills whose SKILL.md is an earlier release's text, untouched by anyone."""
+    import hashlib
+
+    found = []
+    for name, previous in PREVIOUS_TEXTS.items():
+        path = Path(skills_dir) / name / SKILL_FILE
+        try:
+            if path.parent.is_symlink() or path.is_symlink():
+                continue
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError:
+            continue
+        if digest in previous:
+            found.append(name)
+    return found
 
 
 def ensure_default_skills(skills_dir: Path) -> list[str]:
