@@ -401,3 +401,17 @@ def test_an_untouched_earlier_default_is_offered_the_new_description_once(
     again = retire.run(db, seeded)
     assert again["proposed"] == []
     assert again["findings"][0]["skipped"] == "rejected before for the same text"
+
+
+def test_after_learning_runs_the_pass_once_a_day(
+    seeded: Settings, db: sqlite3.Connection, clock: Clock
+) -> None:
+    from acontext_mcp.learn.pipeline import after_learning
+
+    retire.save_after(seeded, 2)
+    sessions(db, clock, 2)
+    first = after_learning(seeded)
+    assert len(first["retire"]["proposed"]) == 1
+    assert (seeded.home / retire.STAMP).exists()
+    proposals.reject(seeded.skills_dir, first["retire"]["proposed"][0], "keep")
+    assert "retire" not in after_learning(seeded)  # not due again today
