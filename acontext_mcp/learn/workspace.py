@@ -782,10 +782,9 @@ FILE_TOOLS: list[ToolSpec] = [
     _spec(
         "create_skill",
         "Create a new skill from its full SKILL.md: YAML front matter with 'name' (lowercase, "
-        "digits, hyphens, at most 64; becomes the folder name) and 'description' (at most "
-        "1024 characters: what it holds, when to use it, the tools, commands and error words "
-        "that should bring it up), then the body (under 500 lines). Only when no existing "
-        "skill covers the domain.",
+        "digits, hyphens, <= 64; the folder name) and 'description' (<= 1024 characters: "
+        "when to use it, naming the words that should bring it up), then the body (< 500 "
+        "lines). Only when no skill covers the domain.",
         skill_md_content="The complete SKILL.md text, front matter included.",
     ),
     _spec(
