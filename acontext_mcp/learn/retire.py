@@ -206,9 +206,6 @@ def _usage_findings(
         past = histories.get(skill)
         if skill in DEFAULT_SKILLS or past is None or not past.learned:
             continue  # shipped, a person's, or not committed yet
-        files = history.skill_files(settings.skills_dir, skill)
-        if not files:
-            continue
         projects = skill_uses.skill_project_dirs(conn, skill, past.sessions) or None
         where = ", ".join(projects) if projects else "every project"
         uses = skill_uses.use_count(conn, skill)
@@ -224,6 +221,9 @@ def _usage_findings(
             "sessions": count,
         }
         if after and count >= after:
+            files = history.skill_files(settings.skills_dir, skill)  # one git: only when due
+            if not files:
+                continue
             since = max(not_before, last or 0.0)
             why = (
                 f"No agent used {skill} (Skill tool, reads of its files, MCP get/search, prompt "
@@ -251,7 +251,8 @@ def _usage_findings(
         mark = f"failing {skill}"
         since = max(started, rejected.get(mark, 0.0))
         rates = skill_uses.outcome_rates(conn, skill, project_dirs=projects, since=since)
-        if not fails_clearly(rates):
+        files = history.skill_files(settings.skills_dir, skill) if fails_clearly(rates) else []
+        if not files:
             continue
         with_it = _rate(rates.with_failed, rates.with_sessions)
         without = _rate(rates.without_failed, rates.without_sessions)
