@@ -102,12 +102,16 @@ def test_runbooks_find_their_project_by_header_or_by_one_sessions_directory(
 ) -> None:
     skills = tmp_path / "skills"
     (skills / "project-runbooks" / "projects").mkdir(parents=True)
+    (skills / "project-runbooks" / "SKILL.md").write_text("---\nname: project-runbooks\n---\n")
+    outside = tmp_path / "outside.md"
+    outside.write_text(f"# linked\n\nPath: `{project}`\n- `scripts/gone.sh`\n")
+    (skills / "project-runbooks" / "projects" / "linked.md").symlink_to(outside)
     (skills / "project-runbooks" / "projects" / "shop.md").write_text("# shop\n\n- x\n")
     (skills / "project-runbooks" / "projects" / "api.md").write_text("# api\n\nPath: `/srv/api`\n")
     (skills / "project-runbooks" / "projects" / "web.md").write_text("# web\n")
     dirs = [str(project), "/a/web", "/b/web"]  # two projects named web: ambiguous
     found = {b.path: b.project for b in stale.runbooks(skills, dirs)}
-    assert found == {
+    assert found == {  # the link is never read
         "projects/api.md": "/srv/api",
         "projects/shop.md": str(project),
         "projects/web.md": None,

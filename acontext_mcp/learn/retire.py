@@ -295,10 +295,7 @@ def stale_findings(conn: sqlite3.Connection | None, settings: Settings) -> list[
         if book.project is None or not Path(book.project).is_dir():
             continue  # unknown, or on another machine: nothing to compare with
         path = f"{book.skill}/{book.path}"
-        try:
-            text = (settings.skills_dir / path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            continue
+        text = book.text
         found = stale.stale_refs(text, Path(book.project))
         if not found:
             continue

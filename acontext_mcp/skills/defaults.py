@@ -146,15 +146,16 @@ def outdated_defaults(skills_dir: Path) -> list[str]:
     """Default skills whose SKILL.md is an earlier release's text, untouched by anyone."""
     import hashlib
 
+    from acontext_mcp.errors import AcontextError
+    from acontext_mcp.skills import contained
+
     found = []
     for name, previous in PREVIOUS_TEXTS.items():
-        path = Path(skills_dir) / name / SKILL_FILE
         try:
-            if path.parent.is_symlink() or path.is_symlink():
-                continue
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        except OSError:
-            continue
+            data = contained.read_bytes(Path(skills_dir), f"{name}/{SKILL_FILE}", max_bytes=65536)
+        except (AcontextError, OSError):
+            continue  # missing, a link, too large: not an untouched default
+        digest = hashlib.sha256(data).hexdigest()
         if digest in previous:
             found.append(name)
     return found

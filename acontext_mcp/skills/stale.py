@@ -22,15 +22,18 @@ Standard library only; reads the file system, never runs anything.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from acontext_mcp.errors import AcontextError
 from acontext_mcp.skills.evidence import parse_line, project_slug
 
 RUNBOOK_DIR = "projects"
+MAX_BYTES = 1_000_000  # a runbook larger than this is not read
 _HEADER = re.compile(r"^(?:path|project|location|repository)\s*:\s*`?([^`\s]+)`?\s*$", re.I)
 _SPAN = re.compile(r"`([^`\n]+)`")
 _CHAIN = re.compile(r"\s*(?:&&|\|\||;|\|)\s*")
@@ -78,11 +81,12 @@ class StaleRef:
 
 @dataclass(frozen=True)
 class Runbook:
-    """A runbook file and the project it describes (`project` None when unknown)."""
+    """A runbook file, its text and the project it describes (`project` None when unknown)."""
 
     skill: str
     path: str  # inside the skill: projects/<slug>.md
     project: str | None
+    text: str = ""
 
 
 # --- which project ----------------------------------------------------------------------------
@@ -97,6 +101,30 @@ def header_project(text: str) -> str | None:
     return None
 
 
+def _runbook_files(skills_dir: Path) -> Iterator[tuple[str, str, str]]:
+    """(skill, path inside it, text) of every `<skill>/projects/*.md`, read through
+    skills/contained (no link followed, nothing over MAX_BYTES)."""
+    from acontext_mcp.skills import contained
+
+    for folder in contained.skill_folders(skills_dir):
+        try:
+            with os.scandir(folder / RUNBOOK_DIR) as entries:
+                names = sorted(
+                    e.name
+                    for e in entries
+                    if e.name.endswith(".md") and e.is_file(follow_symlinks=False)
+                )
+        except OSError:
+            continue  # no projects/ folder (or a link in its place)
+        for name in names:
+            rel = f"{folder.name}/{RUNBOOK_DIR}/{name}"
+            try:
+                data = contained.read_bytes(skills_dir, rel, max_bytes=MAX_BYTES)
+            except (AcontextError, OSError):
+                continue
+            yield folder.name, f"{RUNBOOK_DIR}/{name}", data.decode("utf-8", errors="replace")
+
+
 def runbooks(skills_dir: Path, project_dirs: Iterable[str] = ()) -> list[Runbook]:
     """Every `<skill>/projects/*.md` with its project: the header's, else the one project of
     `project_dirs` (the captured sessions' directories) whose slug is the file's name."""
@@ -106,18 +134,12 @@ def runbooks(skills_dir: Path, project_dirs: Iterable[str] = ()) -> list[Runbook
         if slug:
             by_slug.setdefault(slug, set()).add(found)
     out = []
-    for file in sorted(Path(skills_dir).glob(f"*/{RUNBOOK_DIR}/*.md")):
-        if file.is_symlink() or not file.is_file() or file.parts[-3].startswith("."):
-            continue
-        try:
-            text = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            continue
+    for skill, path, text in _runbook_files(Path(skills_dir)):
         project = header_project(text)
         if project is None:
-            candidates = by_slug.get(file.stem, set())
+            candidates = by_slug.get(path.rsplit("/", 1)[-1][: -len(".md")], set())
             project = next(iter(candidates)) if len(candidates) == 1 else None
-        out.append(Runbook(file.parts[-3], f"{RUNBOOK_DIR}/{file.name}", project))
+        out.append(Runbook(skill, path, project, text))
     return out
 
 
