@@ -1,0 +1,349 @@
+"""The curator's deterministic rules, as pure functions over file text (no I/O, no LLM).
+
+Only learned entries are touched: lines with the evidence tail of skills/evidence.py
+(`- **Title**: text (seen 4×, verified 3×, 2026-11-02 – 2026-12-04)`). A line without it is
+the user's and is never merged, moved or removed. Each rule returns the new text and a list
+of `Change`s that name every line it removed and the line that now stands for it, so the
+curator's commit can say exactly what happened and why (learn/curate.py).
+
+- `merge_duplicates`: entries of one section with the same title, or near-identical text,
+  become one; their evidence adds up (seen, verified, first and last day), the newest text
+  stays.
+- `drop_superseded`: of two entries of one file that say opposite things about the same
+  subject ("format with black" / "never run black"), the older one goes.
+- `archive_old`: a file over its size budget moves its oldest low-evidence entries (seen
+  once, never verified) to an archive file.
+- `month_of_logs` / `add_log`: the daily-logs layout, one file per month holding its days
+  (`logs/2026-11.md`, `## 2026-11-02`, `### task`), which keeps the skill under the
+  files-per-skill cap for years; `roll_up_day` folds a legacy day file into its month.
+- `similar_skills`: two skills whose name and description say the same thing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from acontext_mcp.skills.evidence import Entry, parse_line
+
+_WORD = re.compile(r"[a-z0-9][a-z0-9_.+-]*[a-z0-9]|[a-z0-9]")
+_STOP = frozenset(
+    "a an and any are as at be been but by can could did do does done for from get got has "
+    "have i in into is it its just let me my of on once or our out so that the then there "
+    "these this those to up us was we were what when with you your it's than which while "
+    "before after always use uses used using run runs".split()
+)
+# Words that turn a statement into its opposite; "instead" is left out on purpose ("uv
+# instead of pip" is about both tools at once).
+_NEGATION = re.compile(
+    r"\b(?:never|don't|dont|do not|does not|must not|should not|avoid|no longer|not)\b", re.I
+)
+DAY_FILE = re.compile(r"^logs/(?P<month>\d{4}-\d{2})-(?P<dd>\d{2})\.md$")
+MONTH_FILE = re.compile(r"^logs/(?P<month>\d{4}-\d{2})\.md$")
+_DAY_HEAD = re.compile(r"^## (?P<day>\d{4}-\d{2}-\d{2})\s*$")
+
+DUPLICATE_SIMILARITY = 0.8  # share of content words two entry texts have in common
+SUBJECT_OVERLAP = 0.6  # share of the smaller entry's subject words the other one names
+SKILL_SIMILARITY = 0.75  # same, for two skills' names and descriptions
+OLD_DAYS = 90  # an entry last met this long before the file's newest one is "old"
+
+
+@dataclass
+class Change:
+    """One line the curator removed or rewrote, and the line that now stands for it."""
+
+    kind: str  # merged | superseded | archived | rolled-up
+    path: str  # skill/file
+    line: str  # the line removed (or folded into `into`)
+    into: str = ""  # the line that replaces or absorbs it ("" for archived, rolled-up)
+    why: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        return {k: v for k, v in self.__dict__.items() if v}
+
+
+def words(text: str) -> set[str]:
+    """Content words, lower-cased, without stop words; a plural -s dropped."""
+    out = set()
+    for word in _WORD.findall(text.casefold().replace("`", " ")):
+        if word in _STOP or len(word) < 2:
+            continue
+        if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+            word = word[:-1]
+        out.add(word)
+    return out
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+def _key(title: str) -> str:
+    return " ".join(sorted(words(title)))
+
+
+def entries_of(content: str) -> list[Entry]:
+    """The learned entries of a file, each with its `## ` section (evidence.parse_entries,
+    kept here by line so equal lines in two sections stay apart)."""
+    out: list[Entry] = []
+    section = ""
+    for line in content.splitlines():
+        if line.startswith("## "):
+            section = line[3:].strip()
+            continue
+        entry = parse_line(line, section)
+        if entry is not None:
+            out.append(entry)
+    return out
+
+
+def _rewrite(content: str, replace: dict[str, str | None]) -> str:
+    """`content` with each line in `replace` swapped for its value (None: removed); the first
+    occurrence of a line only, so a user's identical line elsewhere is left alone."""
+    pending = dict(replace)
+    out: list[str] = []
+    for line in content.split("\n"):
+        key = line.rstrip()
+        if key in pending:
+            new = pending.pop(key)
+            if new is not None:
+                out.append(new)
+            continue
+        out.append(line)
+    return "\n".join(out)
+
+
+def _newer(a: Entry, b: Entry) -> Entry:
+    """The entry that speaks last: the later last day, then the more often seen."""
+    return max((a, b), key=lambda e: (e.last, e.seen, e.verified, e.first))
+
+
+def near_duplicates(a: Entry, b: Entry) -> bool:
+    if _key(a.title) and _key(a.title) == _key(b.title):
+        return True
+    wa, wb = words(a.text), words(b.text)
+    return min(len(wa), len(wb)) >= 4 and _jaccard(wa, wb) >= DUPLICATE_SIMILARITY
+
+
+def merge_duplicates(content: str, path: str) -> tuple[str, list[Change]]:
+    """Near-duplicate entries of one section merged into the newest one (see module doc)."""
+    by_section: dict[str, list[Entry]] = {}
+    for entry in entries_of(content):
+        by_section.setdefault(entry.section.casefold(), []).append(entry)
+    replace: dict[str, str | None] = {}
+    changes: list[tuple[Change, str]] = []  # each with the line its merged entry stands on
+    for group in by_section.values():
+        kept: list[Entry] = []
+        for entry in group:
+            twin = next((k for k in kept if near_duplicates(k, entry)), None)
+            if twin is None:
+                kept.append(entry)
+                continue
+            keep = _newer(twin, entry)
+            gone = entry if keep is twin else twin
+            merged = Entry(
+                title=keep.title,
+                text=keep.text,
+                triggers=list(dict.fromkeys([*keep.triggers, *gone.triggers]))[:8],
+                seen=twin.seen + entry.seen,
+                verified=twin.verified + entry.verified,
+                first=min(twin.first, entry.first),
+                last=max(twin.last, entry.last),
+                section=keep.section,
+                line=twin.line,  # the merged entry stands where the first one stood
+            )
+            replace[twin.line] = merged.render()
+            replace[entry.line] = None
+            why = "same title" if _key(twin.title) == _key(entry.title) else "near-identical text"
+            changes.append((Change("merged", path, gone.line, "", why), twin.line))
+            kept[kept.index(twin)] = merged
+    if not changes:
+        return content, []
+    for change, anchor in changes:  # three copies merge twice: name the final line
+        change.into = replace[anchor] or ""
+    return _rewrite(content, replace), [c for c, _ in changes]
+
+
+def _negative(entry: Entry) -> bool:
+    return bool(_NEGATION.search(f"{entry.title} {entry.text}"))
+
+
+def _subject(entry: Entry) -> set[str]:
+    return words(_NEGATION.sub(" ", f"{entry.title} {entry.text}"))
+
+
+def contradicts(a: Entry, b: Entry) -> bool:
+    """Opposite polarity (one says never / do not / avoid, the other does not) about the same
+    subject: most of the smaller entry's subject words, two at least, are in the other."""
+    if _negative(a) == _negative(b):
+        return False
+    sa, sb = _subject(a), _subject(b)
+    shared = len(sa & sb)
+    return shared >= 2 and shared / min(len(sa), len(sb)) >= SUBJECT_OVERLAP
+
+
+def drop_superseded(content: str, path: str) -> tuple[str, list[Change]]:
+    """Of two contradicting entries of one file, the older one removed (a tie on the days
+    is left alone: nothing says which is true)."""
+    found = entries_of(content)
+    gone: dict[str, Change] = {}
+    for i, a in enumerate(found):
+        for b in found[i + 1 :]:
+            if a.line in gone or b.line in gone or a.last == b.last or not contradicts(a, b):
+                continue
+            keep = _newer(a, b)
+            old = b if keep is a else a
+            why = f"superseded: {old.last} statement contradicted by the newer one of {keep.last}"
+            gone[old.line] = Change("superseded", path, old.line, keep.line, why)
+    if not gone:
+        return content, []
+    return _rewrite(content, dict.fromkeys(gone)), list(gone.values())
+
+
+def size(content: str) -> int:
+    return len(content.encode("utf-8"))
+
+
+def archive_old(content: str, path: str, budget: int) -> tuple[str, list[Entry], list[Change]]:
+    """While `content` is over `budget` bytes, its oldest low-evidence entries (seen once,
+    never verified, last met OLD_DAYS before the file's newest entry) leave it. Returns the
+    new text, the entries moved out (for the archive file) and the changes."""
+    if size(content) <= budget:
+        return content, [], []
+    found = entries_of(content)
+    if not found:
+        return content, [], []
+    newest = max(e.last for e in found)
+    cutoff = _days_before(newest, OLD_DAYS)
+    weak = sorted(
+        (e for e in found if e.seen <= 1 and e.verified == 0 and e.last <= cutoff),
+        key=lambda e: (e.last, e.first, e.title),
+    )
+    moved: list[Entry] = []
+    over = size(content) - budget
+    for entry in weak:
+        if over <= 0:
+            break
+        moved.append(entry)
+        over -= size(entry.line) + 1
+    if not moved:
+        return content, [], []
+    text = _rewrite(content, dict.fromkeys(e.line for e in moved))
+    why = f"archived: file over its {budget}-byte budget; seen once, unverified, last {{}}"
+    changes = [Change("archived", path, e.line, "", why.format(e.last)) for e in moved]
+    return text, moved, changes
+
+
+def _days_before(day: str, days: int) -> str:
+    from datetime import date, timedelta
+
+    try:
+        return (date.fromisoformat(day) - timedelta(days=days)).isoformat()
+    except ValueError:
+        return ""
+
+
+def add_to_archive(archive: str | None, title: str, moved: Iterable[Entry]) -> str:
+    """The archive file's text with `moved` appended under their own sections."""
+    text = archive if archive and archive.strip() else f"# {title} (archive)\n"
+    for entry in moved:
+        text = insert_line(text, entry.section, entry.line)
+    return text
+
+
+def insert_line(content: str, section: str, line: str) -> str:
+    """`content` with `line` at the end of `## section` (added when missing), or at the end."""
+    lines = content.rstrip("\n").split("\n")
+    if section:
+        want = section.casefold()
+        heads = [i for i, ln in enumerate(lines) if ln.startswith("## ")]
+        start = next((i for i in heads if lines[i][3:].strip().casefold() == want), None)
+        if start is None:
+            return "\n".join([*lines, "", f"## {section}", line]) + "\n"
+        end = next(
+            (i for i in range(start + 1, len(lines)) if lines[i].startswith(("## ", "# "))),
+            len(lines),
+        )
+        while end > start + 1 and not lines[end - 1].strip():
+            end -= 1
+        return "\n".join([*lines[:end], line, *lines[end:]]) + "\n"
+    last = lines[-1] if lines else ""
+    gap = [] if last.startswith("- ") else [""]
+    return "\n".join([*lines, *gap, line]) + "\n"
+
+
+# --- daily logs by month ----------------------------------------------------------------------
+
+
+def month_path(day: str) -> str:
+    """`logs/yyyy-mm.md`: the file that holds `day` (yyyy-mm-dd)."""
+    return f"logs/{day[:7]}.md"
+
+
+def _days(content: str) -> tuple[list[str], dict[str, list[str]]]:
+    """(the lines before the first day, day -> its block's lines, heading included)."""
+    head: list[str] = []
+    days: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in content.rstrip("\n").split("\n"):
+        m = _DAY_HEAD.match(line)
+        if m:
+            current = days.setdefault(m.group("day"), [line])
+            continue
+        (head if current is None else current).append(line)
+    return head, days
+
+
+def _join(head: list[str], days: dict[str, list[str]]) -> str:
+    parts = ["\n".join(head).rstrip()]
+    for day in sorted(days):
+        parts.append("\n".join(days[day]).strip("\n"))
+    return "\n\n".join(p for p in parts if p) + "\n"
+
+
+def add_log(content: str | None, day: str, block: str) -> str:
+    """The month file's text with `block` (`### task` and its summary) at the end of `day`,
+    the day added in date order when missing. An identical block already there is kept once."""
+    head, days = _days(content) if content and content.strip() else ([f"# {day[:7]}"], {})
+    lines = days.get(day) or [f"## {day}"]
+    if block.strip() in "\n".join(lines):
+        return content or _join(head, days)
+    while lines and not lines[-1].strip():
+        lines.pop()
+    days[day] = [*lines, "", *block.strip("\n").split("\n")]
+    return _join(head, days)
+
+
+def roll_up_day(month: str | None, day: str, day_content: str) -> str:
+    """A legacy day file (`# yyyy-mm-dd`, `## task` sections) folded into its month file:
+    its task headings one level down, under `## yyyy-mm-dd`."""
+    body: list[str] = []
+    for line in day_content.rstrip("\n").split("\n"):
+        if line.strip() == f"# {day}":
+            continue
+        body.append("#" + line if line.startswith("#") else line)
+    text = "\n".join(body).strip("\n")
+    if not text:
+        return month if month else f"# {day[:7]}\n"
+    blocks = re.split(r"\n(?=### )", text)
+    for block in blocks:
+        month = add_log(month, day, block)
+    return month or ""
+
+
+# --- skills that say the same thing ---------------------------------------------------------
+
+
+def similar_skills(skills: dict[str, str]) -> list[tuple[str, str, float]]:
+    """Pairs (a, b, similarity) of skills whose names and descriptions are near-identical;
+    `skills` maps name -> description."""
+    bags = {name: words(name.replace("-", " ") + " " + desc) for name, desc in skills.items()}
+    names = sorted(bags)
+    out = []
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            score = _jaccard(bags[a], bags[b])
+            if score >= SKILL_SIMILARITY:
+                out.append((a, b, round(score, 2)))
+    return out
