@@ -34,6 +34,7 @@ ACTION_HELP = {
     "show-proposal": "ID: a proposal's diff, sessions, tasks, outcomes and evidence",
     "accept": "ID: merge a proposal into the skills (then index and sync)",
     "reject": "ID: drop a proposal (--reason TEXT; --relearn: learn its tasks again)",
+    "curate": "merge duplicates, drop superseded entries, compact and roll up logs (--dry-run)",
 }
 ACTIONS = tuple(ACTION_HELP)
 REVIEW = ("proposals", "show-proposal", "accept", "reject")
@@ -60,6 +61,10 @@ def cmd_skills(args: argparse.Namespace, settings: Settings) -> int:
         return emit(args, {"skills_dir": str(root), "created": created}, lambda v: note)
     if action in REVIEW:
         return _review(args, settings)
+    if action == "curate":
+        from acontext_mcp.cli.curate import cmd_curate
+
+        return cmd_curate(args, settings)
     if action == "list":
         return emit(args, catalog.list_skills(root), _list_text)
     if action == "show":
@@ -260,6 +265,7 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
         help="reject: learn its tasks again from the skills as they are now (a stale proposal)",
     )
     p.add_argument("--all", action="store_true", help="proposals: accepted and rejected too")
+    p.add_argument("--dry-run", action="store_true", help="curate: say what it would change")
     p.add_argument(
         "--limit", type=int_range(1), default=20, help="results or log entries (default 20)"
     )

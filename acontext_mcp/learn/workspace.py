@@ -84,6 +84,7 @@ class SkillWorkspace:
         self.created: list[str] = []
         self.secrets_refused: Counter[str] = Counter()  # kinds of secret refused, this run
         self._names: tuple[Any, list[str]] | None = None  # skill_names(), until a change
+        self._dropped: set[str] = set()  # skills deleted whole in this run (drop_skill)
 
     # --- disk access, never through a symlink -----------------------------------------------
 
@@ -272,6 +273,41 @@ class SkillWorkspace:
             return self._read(f"{skill}/{check_rel_path(path)}")
         except Refused:
             return None
+
+    def write_text(self, skill: str, path: str, content: str | None) -> str | None:
+        """Set (None: delete) a file of a visible skill in this run's view, with the checks
+        of the file tools (path, size, no secret added); None when done, else the refusal.
+        For the curator (learn/curate.py), which rewrites whole files it has read."""
+        try:
+            if skill not in self.skill_names():
+                raise Refused(f"no skill named {skill!r}")
+            inner = check_rel_path(path)
+            rel = f"{skill}/{inner}"
+            if content is None:
+                if inner == SKILL_FILE:
+                    raise Refused(f"{SKILL_FILE} cannot be deleted; a skill needs it")
+                self._write(rel, None)
+                return None
+            problem = text_problem(content, rel)
+            if problem:
+                raise Refused(problem)
+            if inner == SKILL_FILE:
+                self._check_skill_md(skill, content)
+            added = _secret_counts(content) - _secret_counts(self._read(rel))
+            if added:
+                raise Refused(f"{rel} would gain what looks like a secret ({', '.join(added)})")
+            self._write(rel, content)
+            return None
+        except Refused as exc:
+            return redact_text(str(exc))[0]
+
+    def drop_skill(self, skill: str) -> None:
+        """Delete a visible skill, SKILL.md included, in this run's view (the curator's merge
+        of two skills; the learner's tools never delete a SKILL.md)."""
+        if skill in self.skill_names():
+            for inner in self._files(skill):
+                self._write(f"{skill}/{inner}", None)
+            self._dropped.add(skill)
 
     def list_skills(self) -> str:
         """One `- **name**: description` line per visible skill."""
@@ -540,6 +576,8 @@ class SkillWorkspace:
             except Refused as exc:
                 text, found = None, [str(exc)]
             if text is None and not found:
+                if skill in self._dropped and not self._files(skill):
+                    continue  # deleted whole, on purpose
                 found.append(f"{SKILL_FILE} is missing")
             elif text is not None:
                 found += validate_text(skill, text)
@@ -562,6 +600,8 @@ class SkillWorkspace:
         session_ids: Sequence[str],
         task_ids: Sequence[int | str],
         propose: bool = False,
+        kind: str = "learning",
+        trailers: Sequence[str] = (),
     ) -> ApplyResult:
         """Write this run's changes and commit them as one learning with provenance.
 
@@ -588,7 +628,7 @@ class SkillWorkspace:
         # Before either path: a proposal is as much a write as a commit.
         self._refuse_secrets(changes, "\n".join([message, *sessions, *tasks]))
         if propose:
-            return self._propose(message, changes, skills, sessions, tasks)
+            return self._propose(message, changes, skills, sessions, tasks, kind, trailers)
         journal = self._journal_path()
         if journal.exists():  # an unrecovered crash: commit its files before ours replace them
             recover(self.root)
@@ -613,6 +653,8 @@ class SkillWorkspace:
             session_id=sessions,
             task_id=tasks,
             paths=list(final),
+            kind=kind,
+            trailers=trailers,
         )
         journal.unlink(missing_ok=True)
         created = [c for c in self.created if c in skills]
@@ -652,6 +694,8 @@ class SkillWorkspace:
         skills: list[str],
         sessions: list[str],
         tasks: list[str],
+        kind: str = "learning",
+        trailers: Sequence[str] = (),
     ) -> ApplyResult:
         """The changes as a proposal on top of the committed skills (HEAD), merged with what
         was committed since the run read them; the working tree is not touched."""
@@ -665,7 +709,14 @@ class SkillWorkspace:
         if not final:
             return ApplyResult(sha=None, files=[], merged=[], skills=[], created=[])
         made = proposals.create(
-            self.root, message, final, parent=parent, session_ids=sessions, task_ids=tasks
+            self.root,
+            message,
+            final,
+            parent=parent,
+            session_ids=sessions,
+            task_ids=tasks,
+            kind=kind,
+            trailers=trailers,
         )
         return ApplyResult(
             sha=None,

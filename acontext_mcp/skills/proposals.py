@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,6 +142,8 @@ def create(
     parent: str | None,
     session_ids: list[str],
     task_ids: list[str],
+    kind: str = "learning",
+    trailers: Sequence[str] = (),
 ) -> Proposal:
     """Commit `files` (path -> new text, None: delete) on top of `parent` as a new proposal.
 
@@ -171,11 +174,12 @@ def create(
             sha = blob.stdout.decode().strip()
             _git(top, "update-index", "--add", "--cacheinfo", f"100644,{sha},{path}", index=index)
         tree = _git(top, "write-tree", index=index).stdout.decode().strip()
-    trailers = ["Acontext-Kind: learning"]
-    trailers += [f"Acontext-Session: {v}" for v in sessions]
-    trailers += [f"Acontext-Task: {v}" for v in tasks]
-    trailers += [f"{BASE_TRAILER}: {base.get(p, ABSENT)} {p}" for p in paths]
-    full = f"{text}\n\n" + "\n".join(trailers) + "\n"
+    lines = [f"Acontext-Kind: {repo.provenance_values(kind, 'kind')[0]}"]
+    lines += [f"Acontext-Session: {v}" for v in sessions]
+    lines += [f"Acontext-Task: {v}" for v in tasks]
+    lines += repo.provenance_values(trailers, "trailer")
+    lines += [f"{BASE_TRAILER}: {base.get(p, ABSENT)} {p}" for p in paths]
+    full = f"{text}\n\n" + "\n".join(lines) + "\n"
     args = ["commit-tree", "--no-gpg-sign", tree] + (["-p", parent] if parent else [])
     commit = _git(top, *args, data=full.encode("utf-8")).stdout.decode().strip()
     pid = commit[:ID_LEN]

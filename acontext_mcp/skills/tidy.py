@@ -28,12 +28,13 @@ from dataclasses import dataclass
 from acontext_mcp.skills.evidence import Entry, parse_line
 
 _WORD = re.compile(r"[a-z0-9][a-z0-9_.+-]*[a-z0-9]|[a-z0-9]")
-_STOP = frozenset(
+_STOP_WORDS = (
     "a an and any are as at be been but by can could did do does done for from get got has "
     "have i in into is it its just let me my of on once or our out so that the then there "
     "these this those to up us was we were what when with you your it's than which while "
-    "before after always use uses used using run runs".split()
+    "before after always use uses used using run runs"
 )
+_STOP = frozenset(_STOP_WORDS.split())
 # Words that turn a statement into its opposite; "instead" is left out on purpose ("uv
 # instead of pip" is about both tools at once).
 _NEGATION = re.compile(
@@ -45,7 +46,8 @@ _DAY_HEAD = re.compile(r"^## (?P<day>\d{4}-\d{2}-\d{2})\s*$")
 
 DUPLICATE_SIMILARITY = 0.8  # share of content words two entry texts have in common
 SUBJECT_OVERLAP = 0.6  # share of the smaller entry's subject words the other one names
-SKILL_SIMILARITY = 0.75  # same, for two skills' names and descriptions
+TITLE_OVERLAP = 0.5  # Jaccard of two contradicting entries' title words (negation left out)
+SKILL_SIMILARITY = 0.7  # same, for two skills' names and descriptions
 OLD_DAYS = 90  # an entry last met this long before the file's newest one is "old"
 
 
@@ -79,8 +81,12 @@ def _jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
 
+_TITLE_WORD = re.compile(r"[a-z0-9][a-z0-9_]*")
+
+
 def _key(title: str) -> str:
-    return " ".join(sorted(words(title)))
+    """A title's identity: the key learn/entries.py matches "the same title" by."""
+    return " ".join(_TITLE_WORD.findall(title.casefold()))
 
 
 def entries_of(content: str) -> list[Entry]:
@@ -175,8 +181,12 @@ def _subject(entry: Entry) -> set[str]:
 
 def contradicts(a: Entry, b: Entry) -> bool:
     """Opposite polarity (one says never / do not / avoid, the other does not) about the same
-    subject: most of the smaller entry's subject words, two at least, are in the other."""
+    subject: their titles name mostly the same things, and most of the smaller entry's
+    words, two at least, are in the other."""
     if _negative(a) == _negative(b):
+        return False
+    ta, tb = (words(_NEGATION.sub(" ", e.title)) for e in (a, b))
+    if _jaccard(ta, tb) < TITLE_OVERLAP:
         return False
     sa, sb = _subject(a), _subject(b)
     shared = len(sa & sb)
