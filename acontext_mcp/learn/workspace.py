@@ -255,7 +255,11 @@ class SkillWorkspace:
     def skill_names(self) -> list[str]:
         """The visible skills in this run's view, by name (remembered until this run changes
         something: the pipeline's writer asks often, and each answer walks the folder)."""
-        key = (tuple(self.created), tuple(self._overlay.items()))
+        # Which skills exist changes only with a SKILL.md (or a created skill): keyed on those.
+        key = (
+            tuple(self.created),
+            tuple((k, v is None) for k, v in self._overlay.items() if k.endswith(_SKILL_MD)),
+        )
         if self._names is None or self._names[0] != key:
             self._names = (key, self._skills())
         return list(self._names[1])
@@ -797,6 +801,9 @@ class SkillWorkspace:
                 here.mkdir()
             self._lstat_chain(here.relative_to(self._real).as_posix())
         write_atomic(self._real / rel, content.encode("utf-8"))
+
+
+_SKILL_MD = f"/{SKILL_FILE}"
 
 
 def _secret_counts(text: str | None) -> Counter[str]:

@@ -126,10 +126,19 @@ def _newer(a: Entry, b: Entry) -> Entry:
 
 
 def near_duplicates(a: Entry, b: Entry) -> bool:
-    if _key(a.title) and _key(a.title) == _key(b.title):
+    """The same title, or texts sharing DUPLICATE_SIMILARITY of their words (four at least)."""
+    return _near(_key(a.title), words(a.text), _key(b.title), words(b.text))
+
+
+def _near(key_a: str, words_a: set[str], key_b: str, words_b: set[str]) -> bool:
+    if key_a and key_a == key_b:
         return True
-    wa, wb = words(a.text), words(b.text)
-    return min(len(wa), len(wb)) >= 4 and _jaccard(wa, wb) >= DUPLICATE_SIMILARITY
+    if min(len(words_a), len(words_b)) < 4:
+        return False
+    small, large = sorted((len(words_a), len(words_b)))
+    if small < DUPLICATE_SIMILARITY * large:  # the Jaccard index cannot reach it
+        return False
+    return _jaccard(words_a, words_b) >= DUPLICATE_SIMILARITY
 
 
 def merge_duplicates(content: str, path: str) -> tuple[str, list[Change]]:
@@ -141,11 +150,15 @@ def merge_duplicates(content: str, path: str) -> tuple[str, list[Change]]:
     changes: list[tuple[Change, str]] = []  # each with the line its merged entry stands on
     for group in by_section.values():
         kept: list[Entry] = []
+        seen: list[tuple[str, set[str]]] = []  # each kept entry's title key and words
         for entry in group:
-            twin = next((k for k in kept if near_duplicates(k, entry)), None)
-            if twin is None:
+            mine = (_key(entry.title), words(entry.text))
+            at = next((i for i, k in enumerate(seen) if _near(*k, *mine)), None)
+            if at is None:
                 kept.append(entry)
+                seen.append(mine)
                 continue
+            twin = kept[at]
             keep = _newer(twin, entry)
             gone = entry if keep is twin else twin
             merged = Entry(
@@ -163,7 +176,8 @@ def merge_duplicates(content: str, path: str) -> tuple[str, list[Change]]:
             replace[entry.line] = None
             why = "same title" if _key(twin.title) == _key(entry.title) else "near-identical text"
             changes.append((Change("merged", path, gone.line, "", why), twin.line))
-            kept[kept.index(twin)] = merged
+            kept[at] = merged
+            seen[at] = (_key(merged.title), words(merged.text))
     if not changes:
         return content, []
     for change, anchor in changes:  # three copies merge twice: name the final line
@@ -171,36 +185,51 @@ def merge_duplicates(content: str, path: str) -> tuple[str, list[Change]]:
     return _rewrite(content, replace), [c for c, _ in changes]
 
 
-def _negative(entry: Entry) -> bool:
-    return bool(_NEGATION.search(f"{entry.title} {entry.text}"))
+@dataclass
+class _Claim:
+    """An entry as the contradiction rule reads it: polarity, title words, subject words."""
+
+    entry: Entry
+    negative: bool
+    title: set[str]
+    subject: set[str]
+
+    @classmethod
+    def of(cls, entry: Entry) -> _Claim:
+        said = f"{entry.title} {entry.text}"
+        return cls(
+            entry,
+            bool(_NEGATION.search(said)),
+            words(_NEGATION.sub(" ", entry.title)),
+            words(_NEGATION.sub(" ", said)),
+        )
 
 
-def _subject(entry: Entry) -> set[str]:
-    return words(_NEGATION.sub(" ", f"{entry.title} {entry.text}"))
+def _opposed(a: _Claim, b: _Claim) -> bool:
+    if a.negative == b.negative or _jaccard(a.title, b.title) < TITLE_OVERLAP:
+        return False
+    shared = len(a.subject & b.subject)
+    return shared >= 2 and shared / min(len(a.subject), len(b.subject)) >= SUBJECT_OVERLAP
 
 
 def contradicts(a: Entry, b: Entry) -> bool:
     """Opposite polarity (one says never / do not / avoid, the other does not) about the same
     subject: their titles name mostly the same things, and most of the smaller entry's
     words, two at least, are in the other."""
-    if _negative(a) == _negative(b):
-        return False
-    ta, tb = (words(_NEGATION.sub(" ", e.title)) for e in (a, b))
-    if _jaccard(ta, tb) < TITLE_OVERLAP:
-        return False
-    sa, sb = _subject(a), _subject(b)
-    shared = len(sa & sb)
-    return shared >= 2 and shared / min(len(sa), len(sb)) >= SUBJECT_OVERLAP
+    return _opposed(_Claim.of(a), _Claim.of(b))
 
 
 def drop_superseded(content: str, path: str) -> tuple[str, list[Change]]:
     """Of two contradicting entries of one file, the older one removed (a tie on the days
     is left alone: nothing says which is true)."""
-    found = entries_of(content)
+    claims = [_Claim.of(e) for e in entries_of(content)]
+    negatives = [c for c in claims if c.negative]
+    positives = [c for c in claims if not c.negative]
     gone: dict[str, Change] = {}
-    for i, a in enumerate(found):
-        for b in found[i + 1 :]:
-            if a.line in gone or b.line in gone or a.last == b.last or not contradicts(a, b):
+    for n in negatives:
+        for p in positives:
+            a, b = n.entry, p.entry
+            if a.line in gone or b.line in gone or a.last == b.last or not _opposed(n, p):
                 continue
             keep = _newer(a, b)
             old = b if keep is a else a
