@@ -24,8 +24,14 @@ from typing import Any
 
 from acontext_mcp.learn.workspace import SkillWorkspace
 from acontext_mcp.skills import SKILL_FILE, tidy
-from acontext_mcp.skills.evidence import EVIDENCE, Entry, parse_entries, parse_line, project_slug
-from acontext_mcp.text import clip, one_line
+from acontext_mcp.skills.evidence import (
+    EVIDENCE,
+    Entry,
+    parse_entries,
+    parse_line,  # noqa: F401 (callers read it here)
+    project_slug,
+)
+from acontext_mcp.text import one_line
 
 KINDS = ("trap", "procedure", "fact", "preference")
 TITLE_CHARS = 100
@@ -316,15 +322,4 @@ def outline(ws: SkillWorkspace, skill: str, path: str, limit: int = OUTLINE_CHAR
     """A file as its headings and entry titles with counts: what a distillation needs to see
     to update an entry rather than add a near-duplicate, for a fraction of the whole file."""
     content = ws.read_text(skill, path) if skill in ws.skill_names() else None
-    if not content:
-        return ""
-    lines: list[str] = []
-    for line in content.splitlines():
-        entry = parse_line(line)
-        if line.startswith("#"):
-            lines.append(line)
-        elif entry is not None:
-            lines.append(f"- **{entry.title}** (seen {entry.seen}×)")
-        elif line.startswith("- "):
-            lines.append(clip(line, 100))
-    return clip("\n".join(lines), limit, tail="\n[… {n} chars left out]")
+    return tidy.outline(content, limit) if content else ""

@@ -42,7 +42,7 @@ from acontext_mcp.learn.paths import (
 from acontext_mcp.llm import ToolSpec
 from acontext_mcp.llm.toolloop import ToolResult, check_arguments
 from acontext_mcp.privacy.redact import redact_text, secret_kinds
-from acontext_mcp.skills import contained, repo
+from acontext_mcp.skills import contained, repo, tidy
 from acontext_mcp.skills.skillmd import parse_skill_md
 from acontext_mcp.skills.validate import SKILL_FILE, name_problems, validate_text
 
@@ -339,10 +339,21 @@ class SkillWorkspace:
 
     def _get_skill_file(self, skill_name: str, file_path: str) -> str:
         skill = self._skill(skill_name)
-        inner = check_rel_path(file_path)
+        path, mark, heading = (
+            file_path.partition("#") if isinstance(file_path, str) else ("", "", "")
+        )
+        inner = check_rel_path(path if mark else file_path)
         content = self._read(f"{skill}/{inner}")
         if content is None:
             raise Refused(self._missing(skill, inner))
+        if mark:  # one section of a large file: its exact text, to quote in str_replace
+            found = tidy.section(content, heading)
+            if found is None:
+                shown = "; ".join(tidy.headings(content)[:40]) or "none"
+                raise Refused(f"{skill}/{inner} has no heading {heading!r}; its headings: {shown}")
+            return found
+        if inner != SKILL_FILE and len(content) > LARGE_FILE_CHARS:
+            return _outline_view(inner, content)
         return content if content else "(empty file)"
 
     def create_skill(self, skill_md_content: str) -> str:
@@ -804,6 +815,19 @@ class SkillWorkspace:
 
 
 _SKILL_MD = f"/{SKILL_FILE}"
+LARGE_FILE_CHARS = 8000  # get_skill_file shows a larger file as its outline
+OUTLINE_VIEW_CHARS = 4000
+
+
+def _outline_view(inner: str, content: str) -> str:
+    """What the learner reads of a large file: its outline and how to read one section, so a
+    run costs what the section costs, not the whole file (the curator keeps files small)."""
+    return (
+        f"{inner} is {len(content):,} characters, so only its outline is shown. Read one "
+        f"section with get_skill_file and file_path '{inner}#<heading>' (for example "
+        f"'{inner}#Traps'): its exact text, to quote in str_replace_skill_file.\n\n"
+        + tidy.outline(content, OUTLINE_VIEW_CHARS)
+    )
 
 
 def _secret_counts(text: str | None) -> Counter[str]:
@@ -833,7 +857,8 @@ FILE_TOOLS: list[ToolSpec] = [
     _spec("get_skill", "A skill's description and its file list.", skill_name=_SKILL),
     _spec(
         "get_skill_file",
-        "Read one file of a skill. Read SKILL.md before changing a skill.",
+        "Read one file of a skill. Read SKILL.md before changing a skill. A large file shows "
+        "its outline: add '#<heading>' to file_path to read one section.",
         skill_name=_SKILL,
         file_path=_PATH,
     ),

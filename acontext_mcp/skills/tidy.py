@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from acontext_mcp.skills.evidence import Entry, parse_line
+from acontext_mcp.text import clip
 
 _WORD = re.compile(r"[a-z0-9][a-z0-9_.+-]*[a-z0-9]|[a-z0-9]")
 _STOP_WORDS = (
@@ -310,6 +311,49 @@ def insert_line(content: str, section: str, line: str) -> str:
     last = lines[-1] if lines else ""
     gap = [] if last.startswith("- ") else [""]
     return "\n".join([*lines, *gap, line]) + "\n"
+
+
+# --- reading a large file by its parts ------------------------------------------------------
+
+
+def outline(content: str, limit: int) -> str:
+    """A file as its headings and entry titles with counts: enough to find the entry to
+    update, for a fraction of the whole file (the distiller's hint, the learner's view of a
+    large file)."""
+    lines: list[str] = []
+    for line in content.splitlines():
+        entry = parse_line(line)
+        if line.startswith("#"):
+            lines.append(line)
+        elif entry is not None:
+            lines.append(f"- **{entry.title}** (seen {entry.seen}×)")
+        elif line.startswith("- "):
+            lines.append(clip(line, 100))
+    return clip("\n".join(lines), limit, tail="\n[… {n} chars left out]")
+
+
+def section(content: str, heading: str) -> str | None:
+    """The exact text of the section whose heading reads `heading` (any level, `#`s and case
+    aside): its heading line through the line before the next heading of the same or a
+    higher level. None when there is no such heading."""
+    want = heading.strip().lstrip("#").strip().casefold()
+    lines = content.split("\n")
+    for i, line in enumerate(lines):
+        level = len(line) - len(line.lstrip("#"))
+        if not level or line[level : level + 1] != " " or line[level:].strip().casefold() != want:
+            continue
+        end = i + 1
+        while end < len(lines):
+            other = len(lines[end]) - len(lines[end].lstrip("#"))
+            if other and other <= level and lines[end][other : other + 1] == " ":
+                break
+            end += 1
+        return "\n".join(lines[i:end])
+    return None
+
+
+def headings(content: str) -> list[str]:
+    return [ln for ln in content.split("\n") if re.match(r"#+ ", ln)]
 
 
 # --- daily logs by month ----------------------------------------------------------------------
