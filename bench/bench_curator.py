@@ -42,6 +42,7 @@ from support.curate_repo import Planted, build  # noqa: E402
 from acontext_mcp import user_config  # noqa: E402
 from acontext_mcp.config import Settings  # noqa: E402
 from acontext_mcp.learn import curate  # noqa: E402
+from acontext_mcp.learn.workspace import SkillWorkspace  # noqa: E402
 from acontext_mcp.skills import repo  # noqa: E402
 from acontext_mcp.skills.defaults import prepare  # noqa: E402
 
@@ -63,6 +64,7 @@ def one_run(skills: int, days: int) -> dict[str, Any]:
         root = settings.skills_dir
         repo.commit_learning(root, "setup", session_id=None, task_id=None, paths=["."])
         before = _tree(root)
+        read = _learner_read(root, sorted(planted.oversize)[0])
         started = time.perf_counter()
         out = curate.curate(settings)
         seconds = time.perf_counter() - started
@@ -106,10 +108,22 @@ def one_run(skills: int, days: int) -> dict[str, Any]:
             sum(1 for f in before if f.startswith("daily-logs/logs/")),
             sum(1 for f in after if f.startswith("daily-logs/logs/")),
         ),
+        "read": read,
         "tokens": out["llm"]["input_tokens"] + out["llm"]["output_tokens"],
         "calls": out["llm"]["calls"],
         "proposals": sum(1 for m in out["skill_merges"] if m.get("proposal")),
     }
+
+
+def _learner_read(root: Path, rel: str) -> tuple[int, int, int]:
+    """(the file's characters, what get_skill_file shows the learner, one section): the
+    learner reads a large file as its outline and the section it changes."""
+    skill, path = rel.split("/", 1)
+    ws = SkillWorkspace(root)
+    whole = ws.read_text(skill, path) or ""
+    shown = ws.get_skill_file(skill, path)
+    section = ws.get_skill_file(skill, f"{path}#Procedures")
+    return len(whole), len(shown), len(section)
 
 
 def _largest(tree: dict[str, int]) -> int:
@@ -147,6 +161,11 @@ def main() -> None:
     )
     print(f"daily-log files {first['log_files'][0]} -> {first['log_files'][1]}")
     print(f"LLM calls {first['calls']}, tokens {first['tokens']} (deterministic pass)")
+    whole, shown, section = first["read"]
+    print(
+        f"learner reading an oversize file: {whole:,} chars whole before; now its outline "
+        f"{shown:,} + one section {section:,} chars (~{(shown + section) // 4:,} tokens)"
+    )
     times = [r["seconds"] for r in results]
     print(
         f"pass wall time median {statistics.median(times):.2f} s "

@@ -23,7 +23,7 @@ from acontext_mcp.learn import curate, entries, pipeline
 from acontext_mcp.learn.review import save_policy
 from acontext_mcp.learn.workspace import SkillWorkspace
 from acontext_mcp.skills import proposals, repo, tidy
-from acontext_mcp.skills.defaults import prepare
+from acontext_mcp.skills.defaults import DAILY_LOGS, prepare
 from acontext_mcp.skills.evidence import Entry
 from acontext_mcp.store import usage
 
@@ -373,3 +373,24 @@ def test_cli_curate_dry_run_and_json(settings, tmp_path):
     # drops what learning wrote).
     assert found["commit"] and found["proposal"] is None and found["counts"]["rolled-up"] == 2
     assert "nothing to curate" in run() or "similar" in run()
+
+
+def test_the_old_daily_logs_schema_is_brought_up_to_date_when_untouched(settings, accept_all):
+    prepare(settings)
+    old = subprocess.run(
+        ["git", "show", "c483ec6:acontext_mcp/skills/defaults.py"],
+        cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    if not old:
+        pytest.skip("the history of this checkout does not hold the old defaults")
+    namespace: dict[str, object] = {}
+    exec(compile(old, "old_defaults", "exec"), namespace)  # our own source, as shipped
+    md = settings.skills_dir / "daily-logs" / "SKILL.md"
+    md.write_text(str(namespace["DAILY_LOGS"]))
+    repo.commit_learning(settings.skills_dir, "old", session_id=None, task_id=None, paths=["."])
+    out = curate.curate(settings)
+    assert out["counts"] == {"schema": 1}
+    assert md.read_text() == DAILY_LOGS and "logs/yyyy-mm.md" in md.read_text()
+    md.write_text(str(namespace["DAILY_LOGS"]) + "\nMy own rule.\n")  # the user's: left alone
+    repo.protect_user_edits(settings.skills_dir)
+    assert curate.curate(settings)["counts"] == {}

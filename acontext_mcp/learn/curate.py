@@ -25,6 +25,7 @@ wrote) and proposes model-written text, `auto` commits everything.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import sqlite3
@@ -138,10 +139,20 @@ def _write(ws: SkillWorkspace, done: Pass, skill: str, path: str, text: str | No
     return problem is None
 
 
+# sha256 of the daily-logs SKILL.md shipped before logs by month (one file per day): a
+# repository still holding it untouched gets the current text, so the learner follows it.
+OLD_DAILY_LOGS = {"ac7797b96a46029aa7f87f22b4e894359e9e68ac1c75c5f3bce41f75ddd3ab80"}
+
+
 def _roll_up_logs(ws: SkillWorkspace, done: Pass) -> None:
     """Legacy day files folded into their months (the layout daily-logs now describes)."""
     if LOGS_SKILL not in ws.skill_names():
         return
+    schema = ws.read_text(LOGS_SKILL, SKILL_FILE) or ""
+    old = hashlib.sha256(schema.encode()).hexdigest() in OLD_DAILY_LOGS
+    if old and _write(ws, done, LOGS_SKILL, SKILL_FILE, DEFAULT_SKILLS[LOGS_SKILL]):
+        why = "the default schema now keeps one file per month, a section per day"
+        done.changes.append(tidy.Change("schema", f"{LOGS_SKILL}/{SKILL_FILE}", "", "", why))
     for path in ws.files(LOGS_SKILL):
         m = tidy.DAY_FILE.match(path)
         if not m:
@@ -419,6 +430,7 @@ def _trailer(change: tidy.Change) -> str:
         "rolled-up": "Acontext-Rolled-Up",
         "moved": "Acontext-Moved",
         "compacted": "Acontext-Compacted",
+        "schema": "Acontext-Schema",
     }[change.kind]
     line = one_line(change.line, 300)
     if change.kind in ("archived", "moved"):  # the line is in its new file, word for word
@@ -439,6 +451,7 @@ def _message(done: Pass) -> tuple[str, list[str]]:
         "rolled-up": "log days by month",
         "moved": "moved to notes",
         "compacted": "compacted",
+        "schema": "schema updated",
     }
     said = ", ".join(f"{n} {names[k]}" for k, n in counts.items())
     subject = clip(f"Curate skills: {said}", 72, at_word=True)
