@@ -394,3 +394,28 @@ def test_the_old_daily_logs_schema_is_brought_up_to_date_when_untouched(settings
     md.write_text(str(namespace["DAILY_LOGS"]) + "\nMy own rule.\n")  # the user's: left alone
     repo.protect_user_edits(settings.skills_dir)
     assert curate.curate(settings)["counts"] == {}
+
+
+def test_an_archive_that_fills_up_continues_in_a_new_file(settings, accept_all, monkeypatch):
+    monkeypatch.setattr(curate, "ARCHIVE_BYTES", 6000)
+    prepare(settings)
+    root = settings.skills_dir
+    rel = "project-runbooks/projects/shop.md"
+    (root / rel).parent.mkdir(parents=True)
+    fresh = Entry("Deploy", "`make ship`", [], 3, 3, "2026-11-01", "2026-11-02").render()
+    archived = 0
+    for rnd in range(2):
+        old = [
+            Entry(f"Old {rnd} {i}", f"retired step {rnd} {i} " + "y" * 200, [], 1, 0,
+                  "2025-01-01", "2025-01-01").render()
+            for i in range(100)
+        ]  # fmt: skip
+        text = "# shop\n\n## Deploy\n" + fresh + "\n\n## Traps\n" + "\n".join(old)
+        (root / rel).write_text(text)
+        repo.commit_learning(root, f"big {rnd}", session_id=None, task_id=None, paths=[rel])
+        archived += curate.curate(settings)["counts"]["archived"]
+    first = read(settings, "project-runbooks/archive/projects/shop.md")
+    second = read(settings, "project-runbooks/archive/projects/shop-2.md")
+    assert "- **Old 0 " in first and "- **Old 1 " not in first  # it was full: ...
+    assert "- **Old 1 " in second and "- **Old 0 " not in second  # ... the next one took them
+    assert first.count("- **Old ") + second.count("- **Old ") == archived

@@ -42,6 +42,7 @@ from acontext_mcp.config import (
     Settings,
 )
 from acontext_mcp.learn.entries import LOGS_SKILL
+from acontext_mcp.learn.paths import MAX_FILE_BYTES
 from acontext_mcp.learn.workspace import SkillWorkspace
 from acontext_mcp.privacy.redact import redact_text
 from acontext_mcp.skills import SKILL_FILE, tidy
@@ -59,6 +60,7 @@ LOCK_WAIT_S = 60.0
 NOTES_FILE = "notes.md"
 NOTES_POINTER = f"More learned entries of this skill are in `{NOTES_FILE}`."
 ARCHIVE_DIR = "archive/"
+ARCHIVE_BYTES = MAX_FILE_BYTES * 8 // 10  # an archive file fills up to this, then the next
 
 
 @dataclass(frozen=True)
@@ -183,9 +185,8 @@ def _tidy_file(ws: SkillWorkspace, done: Pass, opts: Options, skill: str, path: 
         changes += archived
     if new != text:
         if moved:
-            target = ARCHIVE_DIR + path
             stem = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-            archive = tidy.add_to_archive(ws.read_text(skill, target), stem, moved)
+            target, archive = _archive_for(ws, skill, path, stem, moved)
             if not _write(ws, done, skill, target, archive):
                 return
             for change in changes:
@@ -198,6 +199,22 @@ def _tidy_file(ws: SkillWorkspace, done: Pass, opts: Options, skill: str, path: 
         done.oversize.append(
             {"file": where, "bytes": tidy.size(new), "budget": opts.file_bytes, "was": len(text)}
         )
+
+
+def _archive_for(
+    ws: SkillWorkspace, skill: str, path: str, stem: str, moved: list[Entry]
+) -> tuple[str, str]:
+    """(the archive file that takes `moved`, its new text): `archive/<path>`, then
+    `archive/<path minus .md>-2.md` and so on once one is full, so an archive never grows
+    to the size at which every edit is refused."""
+    base = ARCHIVE_DIR + path
+    n = 1
+    while True:
+        target = base if n == 1 else f"{base.removesuffix('.md')}-{n}.md"
+        text = tidy.add_to_archive(ws.read_text(skill, target), stem, moved)
+        if tidy.size(text) <= ARCHIVE_BYTES or ws.read_text(skill, target) is None:
+            return target, text
+        n += 1
 
 
 def _description(text: str) -> str:
