@@ -419,3 +419,18 @@ def test_an_archive_that_fills_up_continues_in_a_new_file(settings, accept_all, 
     assert "- **Old 0 " in first and "- **Old 1 " not in first  # it was full: ...
     assert "- **Old 1 " in second and "- **Old 0 " not in second  # ... the next one took them
     assert first.count("- **Old ") + second.count("- **Old ") == archived
+
+
+def test_a_busy_month_continues_in_a_second_file_before_edits_are_refused(settings, monkeypatch):
+    monkeypatch.setattr(tidy, "LOG_FILE_BYTES", 2000)
+    prepare(settings)
+    ws = SkillWorkspace(settings.skills_dir)
+    for n in range(40):
+        assert entries.write_log(ws, f"2026-03-{n % 28 + 1:02d}", f"Task {n}", "x" * 60) is None
+    assert entries.write_log(ws, "2026-03-01", "Task 0", "x" * 60) is None  # once only
+    logs = [f for f in ws.files("daily-logs") if f.startswith("logs/")]
+    assert {"logs/2026-03.md", "logs/2026-03-part2.md"} <= set(logs)
+    texts = [ws.read_text("daily-logs", f) or "" for f in logs]
+    assert all(tidy.size(t) <= 2000 for t in texts)
+    assert sum(t.count("### Task ") for t in texts) == 40
+    assert ws.problems() == {}

@@ -160,15 +160,21 @@ def _roll_up_logs(ws: SkillWorkspace, done: Pass) -> None:
         if not m:
             continue
         day = f"{m.group('month')}-{m.group('dd')}"
-        target = tidy.month_path(day)
         text = ws.read_text(LOGS_SKILL, path) or ""
-        month = tidy.roll_up_day(ws.read_text(LOGS_SKILL, target), day, text)
-        if _write(ws, done, LOGS_SKILL, target, month):
+        targets: list[str] = []
+        for block in tidy.day_blocks(day, text):
+            placed = tidy.place_log(lambda p: ws.read_text(LOGS_SKILL, p), day, block)
+            if placed is None:
+                continue  # already in the month's file
+            target, _, new = placed
+            if not _write(ws, done, LOGS_SKILL, target, new):
+                break
+            targets.append(f"{LOGS_SKILL}/{target}")
+        else:
             _write(ws, done, LOGS_SKILL, path, None)
+            into = ", ".join(dict.fromkeys(targets))
             where = f"{LOGS_SKILL}/{path}"
-            done.changes.append(
-                tidy.Change("rolled-up", where, "", f"{LOGS_SKILL}/{target}", "logs by month")
-            )
+            done.changes.append(tidy.Change("rolled-up", where, "", into, "logs by month"))
 
 
 def _tidy_file(ws: SkillWorkspace, done: Pass, opts: Options, skill: str, path: str) -> None:

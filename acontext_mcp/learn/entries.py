@@ -206,14 +206,16 @@ def write_log(ws: SkillWorkspace, day: str, title: str, summary: str) -> str | N
     files-per-skill cap); None when done or when there is no daily-logs skill."""
     if LOGS_SKILL not in ws.skill_names():
         return None
-    path = tidy.month_path(day)
     block = f"### {one_line(title, 160)}\n{one_line(summary, 400)}\n"
-    content = ws.read_text(LOGS_SKILL, path)
+    placed = tidy.place_log(lambda path: ws.read_text(LOGS_SKILL, path), day, block)
+    if placed is None:
+        return None
+    path, content, new = placed
     if content is None:
-        return _create(ws, LOGS_SKILL, path, tidy.add_log(None, day, block))
+        return _create(ws, LOGS_SKILL, path, new)
     if not content.strip():
         return f"{LOGS_SKILL}/{path} is empty; it cannot be anchored"
-    return _replace(ws, LOGS_SKILL, path, content, tidy.add_log(content, day, block))
+    return _replace(ws, LOGS_SKILL, path, content, new)
 
 
 # --- recognising a lesson already written -------------------------------------------------------

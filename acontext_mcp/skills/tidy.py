@@ -22,7 +22,7 @@ curator's commit can say exactly what happened and why (learn/curate.py).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from acontext_mcp.skills.evidence import Entry, parse_line
@@ -50,6 +50,7 @@ SUBJECT_OVERLAP = 0.6  # share of the smaller entry's subject words the other on
 TITLE_OVERLAP = 0.5  # Jaccard of two contradicting entries' title words (negation left out)
 SKILL_SIMILARITY = 0.7  # same, for two skills' names and descriptions
 OLD_DAYS = 90  # an entry last met this long before the file's newest one is "old"
+LOG_FILE_BYTES = 80_000  # a month's log fills up to this (edits refuse 100 KB), then part 2
 
 
 @dataclass
@@ -359,9 +360,26 @@ def headings(content: str) -> list[str]:
 # --- daily logs by month ----------------------------------------------------------------------
 
 
-def month_path(day: str) -> str:
-    """`logs/yyyy-mm.md`: the file that holds `day` (yyyy-mm-dd)."""
-    return f"logs/{day[:7]}.md"
+def month_path(day: str, part: int = 1) -> str:
+    """`logs/yyyy-mm.md`, the file that holds `day` (yyyy-mm-dd); a month past
+    LOG_FILE_BYTES continues in `logs/yyyy-mm-part2.md` and so on."""
+    return f"logs/{day[:7]}.md" if part == 1 else f"logs/{day[:7]}-part{part}.md"
+
+
+def place_log(
+    read: Callable[[str], str | None], day: str, block: str
+) -> tuple[str, str | None, str] | None:
+    """Where the day's `block` goes: (path, that file's text now or None, its new text), or
+    None when the month's files hold it already. `read` gives a path's text (None: absent)."""
+    for part in range(1, 100):
+        path = month_path(day, part)
+        content = read(path)
+        new = add_log(content, day, block)
+        if content is not None and new == content:
+            return None
+        if content is None or size(new) <= LOG_FILE_BYTES:
+            return path, content, new
+    raise ValueError(f"the logs of {day[:7]} fill 99 files")
 
 
 def _days(content: str) -> tuple[list[str], dict[str, list[str]]]:
@@ -398,21 +416,23 @@ def add_log(content: str | None, day: str, block: str) -> str:
     return _join(head, days)
 
 
-def roll_up_day(month: str | None, day: str, day_content: str) -> str:
-    """A legacy day file (`# yyyy-mm-dd`, `## task` sections) folded into its month file:
-    its task headings one level down, under `## yyyy-mm-dd`."""
+def day_blocks(day: str, day_content: str) -> list[str]:
+    """A legacy day file (`# yyyy-mm-dd`, `## task` sections) as the blocks its month file
+    takes under `## yyyy-mm-dd`: its task headings one level down."""
     body: list[str] = []
     for line in day_content.rstrip("\n").split("\n"):
         if line.strip() == f"# {day}":
             continue
         body.append("#" + line if line.startswith("#") else line)
     text = "\n".join(body).strip("\n")
-    if not text:
-        return month if month else f"# {day[:7]}\n"
-    blocks = re.split(r"\n(?=### )", text)
-    for block in blocks:
+    return re.split(r"\n(?=### )", text) if text else []
+
+
+def roll_up_day(month: str | None, day: str, day_content: str) -> str:
+    """A legacy day file folded into one month file's text (see day_blocks)."""
+    for block in day_blocks(day, day_content):
         month = add_log(month, day, block)
-    return month or ""
+    return month or f"# {day[:7]}\n"
 
 
 # --- skills that say the same thing ---------------------------------------------------------
