@@ -32,7 +32,7 @@ Tuesday?" or pick up where the last one stopped.
 ## File Structure
 
 - One file per month: `logs/yyyy-mm.md` (for example `logs/2026-12.md`), starting with a
-  `# yyyy-mm` heading.
+  `# yyyy-mm` heading; a month past about 80 KB continues in `logs/yyyy-mm-part2.md`.
 - Each day of the month is a `## yyyy-mm-dd` section (for example `## 2026-12-02`), dated by
   the day the work happened, the days in date order.
 - Under its day, each task is a `### <short description>` heading holding a 1-3 sentence
