@@ -24,6 +24,11 @@ DEFAULT_BRIEF_CHARS = 2000
 DEFAULT_LLM_TIMEOUT = 60.0
 DEFAULT_LLM_DAILY_TOKENS = 200_000
 DEFAULT_LLM_MAX_RETRIES = 3
+# The curator (learn/curate.py); set in config.json under "learning" (curate_every, ...).
+DEFAULT_CURATE_EVERY = 20  # learning commits between two passes; 0: only `skills curate`
+DEFAULT_CURATE_FILE_BYTES = 16 * 1024  # a skill file's size budget
+DEFAULT_CURATE_SKILL_TOKENS = 2000  # SKILL.md plus its listing line
+DEFAULT_CURATE_LLM_TOKENS = 20_000  # per pass, when curate_llm is on
 
 # name: (env var, default shown in docs, meaning). The README table is checked against this.
 ENV_VARS: dict[str, tuple[str, str]] = {

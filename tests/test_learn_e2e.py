@@ -132,7 +132,7 @@ def _check_learned(tmp: Path, env: dict[str, str]) -> str:
     # The skill the learner created, the entry written into it, and the day's log line.
     files = sorted(commit.stats.files)
     assert files[1:] == [f"{SKILL_NAME}/SKILL.md", f"{SKILL_NAME}/steps.md"], files
-    assert re.fullmatch(r"daily-logs/logs/\d{4}-\d\d-\d\d\.md", files[0]), files
+    assert re.fullmatch(r"daily-logs/logs/\d{4}-\d\d\.md", files[0]), files  # by month
     assert not git.Repo(skills).is_dirty(untracked_files=True)
     synced = tmp / "claude-config" / "skills" / SKILL_NAME
     assert (synced / "SKILL.md").read_text() == SKILL_MD

@@ -126,12 +126,13 @@ def test_a_lesson_becomes_an_entry_dated_by_the_session_with_one_call(
         "(when: flaky, test_sessions, pytest-randomly; seen 1×, verified 1×, 2026-11-02)"
     )
     # The day's log is the session's day, not today's.
-    assert read(settings, "daily-logs/logs/2026-11-02.md") == (
-        "# 2026-11-02\n\n## Fix the flaky test in tests/test_sessions.py\n"
+    # In the month's file (daily-logs' layout: one file per month, a section per day).
+    assert read(settings, "daily-logs/logs/2026-11.md") == (
+        "# 2026-11\n\n## 2026-11-02\n\n### Fix the flaky test in tests/test_sessions.py\n"
         "Fixed the flaky tests/test_sessions.py.\n"
     )
     commit = git.Repo(settings.skills_dir).commit(out["space"]["commit"])
-    assert sorted(commit.stats.files) == ["daily-logs/logs/2026-11-02.md", RUNBOOK]
+    assert sorted(commit.stats.files) == ["daily-logs/logs/2026-11.md", RUNBOOK]
     assert f"Acontext-Session: s1\nAcontext-Task: {row['id']}" in commit.message
     # What it cost is recorded per learning.
     (item,) = learning.session_status(db, "s1")["learnings"]
@@ -168,7 +169,7 @@ def test_a_repeat_only_counts_again_without_any_call(
     # A small commit with provenance: the entry's line and the day's log.
     repo = git.Repo(settings.skills_dir)
     last = repo.head.commit
-    assert sorted(last.stats.files) == ["daily-logs/logs/2026-12-04.md", RUNBOOK]
+    assert sorted(last.stats.files) == ["daily-logs/logs/2026-12.md", RUNBOOK]
     assert last.stats.total["lines"] <= 8
     assert "Acontext-Session: s4\n" in last.message and "Met again" not in last.message
     statuses = learning.session_status(db, "s4")["learnings"]

@@ -373,11 +373,10 @@ def test_cli_retire_and_config(
 
 # --- default skills holding an earlier release's text -------------------------------------------
 
+# daily-logs/SKILL.md as release 0.1 wrote it (one file per day, "read/edit user memory").
 EARLIER_DAILY_LOGS = (
-    "---\nname: daily-logs\ndescription: >\n  Tracks what the user worked on each day, one "
-    "file per day with a short summary per task.\n  Use it to record a finished task or to "
-    "recall what was done on a given day. TRIGGER BY:\n  read/edit user memory.\n---\n"
-) + DAILY_LOGS.split("---\n", 2)[2]
+    Path(__file__).parent / "fixtures" / "defaults" / "daily-logs-SKILL-0.1.md"
+).read_text(encoding="utf-8")
 
 
 def test_an_untouched_earlier_default_is_offered_the_new_description_once(

@@ -130,8 +130,8 @@ def test_default_skills_never_overwrite_an_existing_folder(tmp_path: Path) -> No
 
 
 def test_default_skill_bodies_describe_their_file_layout() -> None:
-    assert "logs/yyyy-mm-dd.md" in defaults.DAILY_LOGS
-    assert "logs/2026-12-02.md" in defaults.DAILY_LOGS
+    assert "logs/yyyy-mm.md" in defaults.DAILY_LOGS and "## yyyy-mm-dd" in defaults.DAILY_LOGS
+    assert "logs/2026-12.md" in defaults.DAILY_LOGS
     assert "[topic].md" in defaults.USER_GENERAL_FACTS
     assert "projects/<project>.md" in defaults.PROJECT_RUNBOOKS
     for text in defaults.DEFAULT_SKILLS.values():

@@ -35,6 +35,7 @@ ACTION_HELP = {
     "accept": "ID: merge a proposal into the skills (then index and sync)",
     "reject": "ID: drop a proposal (--reason TEXT; --relearn: learn its tasks again)",
     "retire": "propose retiring unused, failing and stale learned skills (--dry-run)",
+    "curate": "merge duplicates, drop superseded entries, compact and roll up logs (--dry-run)",
 }
 ACTIONS = tuple(ACTION_HELP)
 REVIEW = ("proposals", "show-proposal", "accept", "reject")
@@ -65,6 +66,10 @@ def cmd_skills(args: argparse.Namespace, settings: Settings) -> int:
         from acontext_mcp.cli.retire import cmd_retire
 
         return cmd_retire(args, settings)
+    if action == "curate":
+        from acontext_mcp.cli.curate import cmd_curate
+
+        return cmd_curate(args, settings)
     if action == "list":
         return emit(args, catalog.list_skills(root), _list_text)
     if action == "show":
@@ -266,7 +271,9 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--all", action="store_true", help="proposals: accepted and rejected too")
     p.add_argument(
-        "--dry-run", action="store_true", help="retire: say what would be proposed, propose nothing"
+        "--dry-run",
+        action="store_true",
+        help="retire, curate: say what would be proposed or changed, change nothing",
     )
     p.add_argument(
         "--limit", type=int_range(1), default=20, help="results or log entries (default 20)"

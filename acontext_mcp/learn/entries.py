@@ -23,9 +23,15 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from acontext_mcp.learn.workspace import SkillWorkspace
-from acontext_mcp.skills import SKILL_FILE
-from acontext_mcp.skills.evidence import EVIDENCE, Entry, parse_entries, parse_line, project_slug
-from acontext_mcp.text import clip, one_line
+from acontext_mcp.skills import SKILL_FILE, tidy
+from acontext_mcp.skills.evidence import (
+    EVIDENCE,
+    Entry,
+    parse_entries,
+    parse_line,  # noqa: F401 (callers read it here)
+    project_slug,
+)
+from acontext_mcp.text import one_line
 
 KINDS = ("trap", "procedure", "fact", "preference")
 TITLE_CHARS = 100
@@ -125,25 +131,7 @@ def _create(ws: SkillWorkspace, skill: str, path: str, content: str) -> str | No
     return None if result.ok else result.text
 
 
-def _insert(content: str, section: str, line: str) -> str:
-    """`content` with `line` at the end of `## section` (added when missing), or at the end."""
-    lines = content.rstrip("\n").split("\n")
-    if section:
-        want = section.casefold()
-        heads = [i for i, ln in enumerate(lines) if ln.startswith("## ")]
-        start = next((i for i in heads if lines[i][3:].strip().casefold() == want), None)
-        if start is None:
-            return "\n".join([*lines, "", f"## {section}", line]) + "\n"
-        end = next(
-            (i for i in range(start + 1, len(lines)) if lines[i].startswith(("## ", "# "))),
-            len(lines),
-        )
-        while end > start + 1 and not lines[end - 1].strip():
-            end -= 1
-        return "\n".join([*lines[:end], line, *lines[end:]]) + "\n"
-    last = lines[-1] if lines else ""
-    gap = [] if last.startswith("- ") else [""]
-    return "\n".join([*lines, *gap, line]) + "\n"
+_insert = tidy.insert_line  # `content` with `line` at the end of its `## section`
 
 
 def _new_file(lesson: Lesson, project_dir: str | None) -> str:
@@ -213,20 +201,21 @@ def bump(
 
 
 def write_log(ws: SkillWorkspace, day: str, title: str, summary: str) -> str | None:
-    """The day's log gets `## title` and its summary (daily-logs' own layout); None when done
-    or when there is no daily-logs skill."""
+    """The day's log gets `### title` and its summary under `## day` in the month's file
+    (`logs/yyyy-mm.md`, daily-logs' own layout: one file per month keeps the skill under the
+    files-per-skill cap); None when done or when there is no daily-logs skill."""
     if LOGS_SKILL not in ws.skill_names():
         return None
-    path = f"logs/{day}.md"
-    block = f"## {one_line(title, 160)}\n{one_line(summary, 400)}\n"
-    content = ws.read_text(LOGS_SKILL, path)
-    if content is None:
-        return _create(ws, LOGS_SKILL, path, f"# {day}\n\n{block}")
-    if block in content:
+    block = f"### {one_line(title, 160)}\n{one_line(summary, 400)}\n"
+    placed = tidy.place_log(lambda path: ws.read_text(LOGS_SKILL, path), day, block)
+    if placed is None:
         return None
+    path, content, new = placed
+    if content is None:
+        return _create(ws, LOGS_SKILL, path, new)
     if not content.strip():
         return f"{LOGS_SKILL}/{path} is empty; it cannot be anchored"
-    return _replace(ws, LOGS_SKILL, path, content, content.rstrip("\n") + "\n\n" + block)
+    return _replace(ws, LOGS_SKILL, path, content, new)
 
 
 # --- recognising a lesson already written -------------------------------------------------------
@@ -335,15 +324,4 @@ def outline(ws: SkillWorkspace, skill: str, path: str, limit: int = OUTLINE_CHAR
     """A file as its headings and entry titles with counts: what a distillation needs to see
     to update an entry rather than add a near-duplicate, for a fraction of the whole file."""
     content = ws.read_text(skill, path) if skill in ws.skill_names() else None
-    if not content:
-        return ""
-    lines: list[str] = []
-    for line in content.splitlines():
-        entry = parse_line(line)
-        if line.startswith("#"):
-            lines.append(line)
-        elif entry is not None:
-            lines.append(f"- **{entry.title}** (seen {entry.seen}×)")
-        elif line.startswith("- "):
-            lines.append(clip(line, 100))
-    return clip("\n".join(lines), limit, tail="\n[… {n} chars left out]")
+    return tidy.outline(content, limit) if content else ""

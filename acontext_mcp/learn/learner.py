@@ -45,8 +45,8 @@ How to work:
 1. Look before you write: list or open the skills that might fit (get_skill, then \
 get_skill_file for SKILL.md and the file you would change). A skill's SKILL.md is the \
 authority on its purpose, its file layout and how entries are written: follow it exactly \
-(for example daily-logs wants one yyyy-mm-dd.md file per day, user-general-facts one file per \
-topic, project-runbooks one file per project).
+(for example daily-logs wants one yyyy-mm.md file per month with a section per day, \
+user-general-facts one file per topic, project-runbooks one file per project).
 2. Before your first edit, call report_thinking: the key learning and whether it is worth \
 keeping; which skill covers its domain and the exact entry you will add, or, if none does, \
 the category-level name of a new skill. Edits are refused until you have reported.

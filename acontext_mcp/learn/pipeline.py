@@ -532,13 +532,25 @@ def _log_line(workspace: Any, day: str, label: str, summary: str) -> None:
         log.info("daily log of %s not written: %s", day, problem)
 
 
-def after_learning(settings: Settings, skills: list[str] | None = None) -> dict[str, Any]:
-    """Refresh the search index (only the `skills` the commit touched, when given) and sync
-    skills into the agents (the user folders, and the projects configured in
-    `sync.claude_code_project_dirs`; never a project's own folder unasked), and at most
-    once a day propose retiring what stopped helping (learn/retire.py). Failures are
-    logged: the commit stands, and SessionStart syncs again."""
+def after_learning(
+    settings: Settings, skills: list[str] | None = None, *, curate: bool = True
+) -> dict[str, Any]:
+    """Run the curator when `learning.curate_every` learnings were committed since its last
+    pass (learn/curate.py; `curate=False` after a pass of its own), then refresh the search
+    index (only the `skills` the commit touched, when given) and sync skills into the agents
+    (the user folders, and the projects configured in `sync.claude_code_project_dirs`; never
+    a project's own folder unasked), and at most once a day propose retiring what stopped
+    helping (learn/retire.py). Failures are logged: the commit stands, and SessionStart syncs
+    again."""
     done: dict[str, Any] = {}
+    if curate:
+        from acontext_mcp.learn.curate import maybe_curate
+
+        curated = maybe_curate(settings)
+        if curated is not None:
+            done["curate"] = curated
+            if skills is not None:
+                skills = sorted({*skills, *curated.get("skills", [])})
     try:
         from acontext_mcp.skills import index
 

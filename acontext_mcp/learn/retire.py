@@ -415,7 +415,7 @@ def _propose(settings: Settings, finding: Finding) -> str:
         session_ids=[],
         task_ids=[],
         kind=KIND,
-        trailers=finding.trailers,
+        trailers=[f"{k}: {v}" for k, v in finding.trailers],
     )
     return made.id
 

@@ -42,7 +42,7 @@ from acontext_mcp.learn.paths import (
 from acontext_mcp.llm import ToolSpec
 from acontext_mcp.llm.toolloop import ToolResult, check_arguments
 from acontext_mcp.privacy.redact import redact_text, secret_kinds
-from acontext_mcp.skills import contained, repo
+from acontext_mcp.skills import contained, repo, tidy
 from acontext_mcp.skills.skillmd import parse_skill_md
 from acontext_mcp.skills.validate import SKILL_FILE, name_problems, validate_text
 
@@ -84,6 +84,7 @@ class SkillWorkspace:
         self.created: list[str] = []
         self.secrets_refused: Counter[str] = Counter()  # kinds of secret refused, this run
         self._names: tuple[Any, list[str]] | None = None  # skill_names(), until a change
+        self._dropped: set[str] = set()  # skills deleted whole in this run (drop_skill)
 
     # --- disk access, never through a symlink -----------------------------------------------
 
@@ -254,7 +255,11 @@ class SkillWorkspace:
     def skill_names(self) -> list[str]:
         """The visible skills in this run's view, by name (remembered until this run changes
         something: the pipeline's writer asks often, and each answer walks the folder)."""
-        key = (tuple(self.created), tuple(self._overlay.items()))
+        # Which skills exist changes only with a SKILL.md (or a created skill): keyed on those.
+        key = (
+            tuple(self.created),
+            tuple((k, v is None) for k, v in self._overlay.items() if k.endswith(_SKILL_MD)),
+        )
         if self._names is None or self._names[0] != key:
             self._names = (key, self._skills())
         return list(self._names[1])
@@ -272,6 +277,41 @@ class SkillWorkspace:
             return self._read(f"{skill}/{check_rel_path(path)}")
         except Refused:
             return None
+
+    def write_text(self, skill: str, path: str, content: str | None) -> str | None:
+        """Set (None: delete) a file of a visible skill in this run's view, with the checks
+        of the file tools (path, size, no secret added); None when done, else the refusal.
+        For the curator (learn/curate.py), which rewrites whole files it has read."""
+        try:
+            if skill not in self.skill_names():
+                raise Refused(f"no skill named {skill!r}")
+            inner = check_rel_path(path)
+            rel = f"{skill}/{inner}"
+            if content is None:
+                if inner == SKILL_FILE:
+                    raise Refused(f"{SKILL_FILE} cannot be deleted; a skill needs it")
+                self._write(rel, None)
+                return None
+            problem = text_problem(content, rel)
+            if problem:
+                raise Refused(problem)
+            if inner == SKILL_FILE:
+                self._check_skill_md(skill, content)
+            added = _secret_counts(content) - _secret_counts(self._read(rel))
+            if added:
+                raise Refused(f"{rel} would gain what looks like a secret ({', '.join(added)})")
+            self._write(rel, content)
+            return None
+        except Refused as exc:
+            return redact_text(str(exc))[0]
+
+    def drop_skill(self, skill: str) -> None:
+        """Delete a visible skill, SKILL.md included, in this run's view (the curator's merge
+        of two skills; the learner's tools never delete a SKILL.md)."""
+        if skill in self.skill_names():
+            for inner in self._files(skill):
+                self._write(f"{skill}/{inner}", None)
+            self._dropped.add(skill)
 
     def list_skills(self) -> str:
         """One `- **name**: description` line per visible skill."""
@@ -299,10 +339,21 @@ class SkillWorkspace:
 
     def _get_skill_file(self, skill_name: str, file_path: str) -> str:
         skill = self._skill(skill_name)
-        inner = check_rel_path(file_path)
+        path, mark, heading = (
+            file_path.partition("#") if isinstance(file_path, str) else ("", "", "")
+        )
+        inner = check_rel_path(path if mark else file_path)
         content = self._read(f"{skill}/{inner}")
         if content is None:
             raise Refused(self._missing(skill, inner))
+        if mark:  # one section of a large file: its exact text, to quote in str_replace
+            found = tidy.section(content, heading)
+            if found is None:
+                shown = "; ".join(tidy.headings(content)[:40]) or "none"
+                raise Refused(f"{skill}/{inner} has no heading {heading!r}; its headings: {shown}")
+            return found
+        if inner != SKILL_FILE and len(content) > LARGE_FILE_CHARS:
+            return _outline_view(inner, content)
         return content if content else "(empty file)"
 
     def create_skill(self, skill_md_content: str) -> str:
@@ -540,6 +591,8 @@ class SkillWorkspace:
             except Refused as exc:
                 text, found = None, [str(exc)]
             if text is None and not found:
+                if skill in self._dropped and not self._files(skill):
+                    continue  # deleted whole, on purpose
                 found.append(f"{SKILL_FILE} is missing")
             elif text is not None:
                 found += validate_text(skill, text)
@@ -562,6 +615,8 @@ class SkillWorkspace:
         session_ids: Sequence[str],
         task_ids: Sequence[int | str],
         propose: bool = False,
+        kind: str = "learning",
+        trailers: Sequence[str] = (),
     ) -> ApplyResult:
         """Write this run's changes and commit them as one learning with provenance.
 
@@ -588,7 +643,7 @@ class SkillWorkspace:
         # Before either path: a proposal is as much a write as a commit.
         self._refuse_secrets(changes, "\n".join([message, *sessions, *tasks]))
         if propose:
-            return self._propose(message, changes, skills, sessions, tasks)
+            return self._propose(message, changes, skills, sessions, tasks, kind, trailers)
         journal = self._journal_path()
         if journal.exists():  # an unrecovered crash: commit its files before ours replace them
             recover(self.root)
@@ -613,6 +668,8 @@ class SkillWorkspace:
             session_id=sessions,
             task_id=tasks,
             paths=list(final),
+            kind=kind,
+            trailers=trailers,
         )
         journal.unlink(missing_ok=True)
         created = [c for c in self.created if c in skills]
@@ -652,6 +709,8 @@ class SkillWorkspace:
         skills: list[str],
         sessions: list[str],
         tasks: list[str],
+        kind: str = "learning",
+        trailers: Sequence[str] = (),
     ) -> ApplyResult:
         """The changes as a proposal on top of the committed skills (HEAD), merged with what
         was committed since the run read them; the working tree is not touched."""
@@ -665,7 +724,14 @@ class SkillWorkspace:
         if not final:
             return ApplyResult(sha=None, files=[], merged=[], skills=[], created=[])
         made = proposals.create(
-            self.root, message, final, parent=parent, session_ids=sessions, task_ids=tasks
+            self.root,
+            message,
+            final,
+            parent=parent,
+            session_ids=sessions,
+            task_ids=tasks,
+            kind=kind,
+            trailers=trailers,
         )
         return ApplyResult(
             sha=None,
@@ -748,6 +814,22 @@ class SkillWorkspace:
         write_atomic(self._real / rel, content.encode("utf-8"))
 
 
+_SKILL_MD = f"/{SKILL_FILE}"
+LARGE_FILE_CHARS = 8000  # get_skill_file shows a larger file as its outline
+OUTLINE_VIEW_CHARS = 4000
+
+
+def _outline_view(inner: str, content: str) -> str:
+    """What the learner reads of a large file: its outline and how to read one section, so a
+    run costs what the section costs, not the whole file (the curator keeps files small)."""
+    return (
+        f"{inner} is {len(content):,} characters, so only its outline is shown. Read one "
+        f"section with get_skill_file and file_path '{inner}#<heading>' (for example "
+        f"'{inner}#Traps'): its exact text, to quote in str_replace_skill_file.\n\n"
+        + tidy.outline(content, OUTLINE_VIEW_CHARS)
+    )
+
+
 def _secret_counts(text: str | None) -> Counter[str]:
     """How many secrets of each kind `text` holds (none for None or `<private>` markup)."""
     counts = redact_text(text)[1] if text else Counter()
@@ -775,7 +857,8 @@ FILE_TOOLS: list[ToolSpec] = [
     _spec("get_skill", "A skill's description and its file list.", skill_name=_SKILL),
     _spec(
         "get_skill_file",
-        "Read one file of a skill. Read SKILL.md before changing a skill.",
+        "Read one file of a skill. Read SKILL.md before changing a skill. A large file shows "
+        "its outline: add '#<heading>' to file_path to read one section.",
         skill_name=_SKILL,
         file_path=_PATH,
     ),

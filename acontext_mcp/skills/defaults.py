@@ -35,15 +35,17 @@ Tuesday?" or pick up where the last one stopped.
 
 ## File Structure
 
-- One file per day: `logs/yyyy-mm-dd.md` (for example `logs/2026-12-02.md`), dated by the day
-  the work happened.
-- The file starts with a `# yyyy-mm-dd` heading, then one `## <short description>` section per
-  task, each holding a 1-3 sentence summary: what was done, the outcome, where (project or
-  repository) when it matters.
+- One file per month: `logs/yyyy-mm.md` (for example `logs/2026-12.md`), starting with a
+  `# yyyy-mm` heading; a month past about 80 KB continues in `logs/yyyy-mm-part2.md`.
+- Each day of the month is a `## yyyy-mm-dd` section (for example `## 2026-12-02`), dated by
+  the day the work happened, the days in date order.
+- Under its day, each task is a `### <short description>` heading holding a 1-3 sentence
+  summary: what was done, the outcome, where (project or repository) when it matters.
 
 ## Guidelines
 
-- A new day gets a new file; the same day appends a section to the existing file.
+- A new month gets a new file and a new day a new `## yyyy-mm-dd` section; the same day
+  appends a `###` task to its section.
 - Keep entries concise; do not repeat facts that belong in another skill (preferences go to
   `user-general-facts`, build and test procedures to `project-runbooks`).
 - Write in the third person ("The user fixed ..."), never "I" or "you".

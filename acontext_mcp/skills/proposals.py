@@ -143,14 +143,14 @@ def create(
     session_ids: list[str],
     task_ids: list[str],
     kind: str = "learning",
-    trailers: Sequence[tuple[str, str]] = (),
+    trailers: Sequence[str] = (),
 ) -> Proposal:
     """Commit `files` (path -> new text, None: delete) on top of `parent` as a new proposal.
 
     Neither the working tree nor any branch but the new one changes. The caller holds the
     learner lock and has merged `files` with `parent`'s versions (head_files). `kind` is the
-    Acontext-Kind trailer (a retirement is not a learning); `trailers` are more, one line
-    each, saying why (see learn/retire.py).
+    Acontext-Kind trailer (a retirement is not a learning); `trailers` are more
+    `Acontext-Key: value` lines saying why (see learn/retire.py, learn/curate.py).
     """
     text = message.strip()
     if not text:
@@ -163,11 +163,11 @@ def create(
     paths = sorted(files)
     for path in paths:
         repo.provenance_values(path, "path")  # one line, or InvalidInput before anything
-    extra: list[str] = []
-    for key, value in trailers:
-        if not key.startswith("Acontext-") or " " in key or key == BASE_TRAILER:
-            raise InvalidInput(f"{key!r} is not a trailer a proposal can carry")
-        extra += [f"{key}: {v}" for v in repo.provenance_values(value, key)]
+    extra = repo.provenance_values(trailers, "trailer")
+    for line in extra:
+        key = line.split(":", 1)[0]
+        if not key.startswith("Acontext-") or " " in key or key == BASE_TRAILER or ":" not in line:
+            raise InvalidInput(f"{line!r} is not a trailer a proposal can carry")
     base = _blobs(top, parent, paths)
     with tempfile.TemporaryDirectory(prefix="acontext-proposal-") as tmp:
         index = str(Path(tmp) / "index")

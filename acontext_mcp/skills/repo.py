@@ -275,13 +275,16 @@ def commit_learning(
     session_id: str | Sequence[str] | None,
     task_id: str | int | Sequence[str | int] | None,
     paths: Iterable[str | os.PathLike[str]],
+    kind: str = "learning",
+    trailers: Sequence[str] = (),
 ) -> str | None:
     """Commit the files the learner wrote (or deleted) as one learning, with provenance.
 
     One learner run batches several tasks, so `session_id` and `task_id` may each be None, one
     value or a sequence: one trailer per distinct value, in order. Only `paths` are committed
     (files or folders, relative to the repository or absolute inside it); other changes stay as
-    they are. Returns the new sha, or None when the given paths hold no change.
+    they are. Returns the new sha, or None when the given paths hold no change. `kind` is the
+    `Acontext-Kind` trailer; `trailers` are more `Key: value` lines (the curator's).
     """
     text = message.strip()
     if not text:
@@ -305,10 +308,11 @@ def commit_learning(
         status, _, _ = _run(repo, "diff", "--cached", "--quiet", "--", *present, check=False)
         if status == 0:
             return None
-        trailers = ["Acontext-Kind: learning"]
-        trailers += [f"Acontext-Session: {v}" for v in sessions]
-        trailers += [f"Acontext-Task: {v}" for v in tasks]
-        full = f"{text}\n\n" + "\n".join(trailers) + "\n"
+        lines = [f"Acontext-Kind: {_one_line(kind, 'kind')}"]
+        lines += [f"Acontext-Session: {v}" for v in sessions]
+        lines += [f"Acontext-Task: {v}" for v in tasks]
+        lines += [_one_line(t, "trailer") for t in trailers]
+        full = f"{text}\n\n" + "\n".join(lines) + "\n"
         _run(repo, "commit", "--no-gpg-sign", "-q", "-m", full, "--", *present, author=LEARNER)
         return _head(repo)
 
