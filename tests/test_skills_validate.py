@@ -174,13 +174,8 @@ def test_an_untouched_earlier_default_is_recognised_and_an_edited_one_is_not(
     root = tmp_path / "skills"
     defaults.ensure_default_skills(root)
     assert defaults.outdated_defaults(root) == []  # this release's text
-    old = (
-        "---\nname: daily-logs\ndescription: >\n  Tracks what the user worked on each day, one "
-        "file per day with a short summary per task.\n  Use it to record a finished task or to "
-        "recall what was done on a given day. TRIGGER BY:\n  read/edit user memory.\n---\n"
-    )
-    body = defaults.DAILY_LOGS.split("---\n", 2)[2]
-    earlier = old + body
+    fixture = Path(__file__).parent / "fixtures" / "defaults" / "daily-logs-SKILL-0.1.md"
+    earlier = fixture.read_text(encoding="utf-8")  # as release 0.1 wrote it
     assert hashlib.sha256(earlier.encode()).hexdigest() in defaults.PREVIOUS_TEXTS["daily-logs"]
     (root / "daily-logs" / "SKILL.md").write_text(earlier)
     assert defaults.outdated_defaults(root) == ["daily-logs"]
