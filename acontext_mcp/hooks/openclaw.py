@@ -262,6 +262,8 @@ def _store_new(
     capture was off (`skip`) or stamped inside a capture gap (capture/gaps.py) are not stored.
     """
     from acontext_mcp.capture import gaps
+    from acontext_mcp.capture.skill_use import UseFinder
+    from acontext_mcp.capture.skill_use import record as record_uses
     from acontext_mcp.errors import InvalidInput
     from acontext_mcp.formats.convert import to_internal
     from acontext_mcp.privacy.redact import redact_message
@@ -283,6 +285,7 @@ def _store_new(
     salt = f"{session_id}:{next_position(conn, session_id)}"
     items: list[tuple[str, Any]] = []
     found: list[Counter[str]] = []
+    stamps: list[float | None] = []
     skipped = 0
     for index, (key, message) in enumerate(fresh):
         bare = {k: v for k, v in message.items() if k not in ("id", "timestamp")}
@@ -296,13 +299,24 @@ def _store_new(
         clean["meta"] = {**(clean.get("meta") or {}), "id": key}
         items.append((key, clean))
         found.append(counted)
+        stamps.append(gaps.epoch(message.get("timestamp")))
     results = _store(conn, settings, session_id, items) if items else []
     stored = 0
     counts: Counter[str] = Counter()
-    for result, counted in zip(results, found, strict=True):
+    uses: UseFinder | None = None
+    for result, counted, (_key, clean), at in zip(results, found, items, stamps, strict=True):
         if result["stored"]:
             stored += 1
             counts.update(counted)
+            if clean["role"] == "assistant":  # skill uses among its tool calls, once
+                uses = uses or UseFinder(settings)
+                record_uses(
+                    conn,
+                    uses.uses(clean["parts"], project_dir),
+                    session_id=session_id,
+                    project_dir=project_dir,
+                    at=at,
+                )
     if counts:
         add_event(conn, session_id, "redaction", {"counts": dict(counts), "source": AGENT})
     return {"stored": stored, "duplicates": len(messages) - stored - skipped, "skipped": skipped}
