@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Iterable
+from typing import Any
 
 KINDS = ("skill_tool", "read", "mcp_get", "mcp_file", "mcp_search", "brief", "prompt")
 
@@ -73,3 +74,86 @@ def injected_entries(conn: sqlite3.Connection, session_id: str) -> set[tuple[str
         (session_id,),
     )
     return {(row[0], row[1]) for row in rows}
+
+
+# --- Reading, for `skills stats` and retirement (learn/usage.py) ---
+#
+# A "session" below is a top-level session: a subagent's uses and tasks count for the session
+# that started it (sessions.parent_id), as it acted for that session's request.
+_UNIT = "COALESCE(s.parent_id, s.id)"
+
+
+def use_counts(
+    conn: sqlite3.Connection, *, since: float | None = None, skill: str | None = None
+) -> list[tuple[str, str, int, float]]:
+    """(skill, kind, uses, last use) since `since`, optionally for one skill."""
+    where, args = _window("u", since, skill)
+    rows = conn.execute(
+        f"SELECT u.skill, u.kind, COUNT(*), MAX(u.created_at) FROM skill_uses u {where} "
+        "GROUP BY u.skill, u.kind ORDER BY u.skill, u.kind",
+        args,
+    )
+    return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+def use_projects(
+    conn: sqlite3.Connection, *, since: float | None = None, skill: str | None = None
+) -> list[tuple[str, str, float]]:
+    """(skill, project, first use there): where each skill was used, from the session's
+    project or, for a use with no session (MCP tools), the project the use names."""
+    where, args = _window("u", since, skill)
+    rows = conn.execute(
+        "SELECT u.skill, COALESCE(p.project_dir, s.project_dir, u.project_dir) AS project, "
+        "MIN(u.created_at) FROM skill_uses u "
+        "LEFT JOIN sessions s ON s.id = u.session_id "
+        f"LEFT JOIN sessions p ON p.id = s.parent_id {where} "
+        "GROUP BY u.skill, project HAVING project IS NOT NULL",
+        args,
+    )
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+def using_sessions(
+    conn: sqlite3.Connection, *, since: float | None = None, skill: str | None = None
+) -> list[tuple[str, str]]:
+    """(skill, session) for each top-level session that used the skill."""
+    where, args = _window("u", since, skill)
+    rows = conn.execute(
+        f"SELECT DISTINCT u.skill, {_UNIT} FROM skill_uses u "
+        f"JOIN sessions s ON s.id = u.session_id {where}",
+        args,
+    )
+    return [(r[0], r[1]) for r in rows]
+
+
+def settled_sessions(
+    conn: sqlite3.Connection, *, since: float | None = None
+) -> list[tuple[str, str | None, float, int, int]]:
+    """(session, project, last active, verified successes, verified failures) for each
+    top-level session active since `since` with at least one settled task (its subagents'
+    tasks included)."""
+    rows = conn.execute(
+        f"SELECT {_UNIT} AS unit, "
+        "SUM(t.outcome = 'verified_success'), SUM(t.outcome = 'verified_failure') "
+        "FROM tasks t JOIN sessions s ON s.id = t.session_id "
+        "WHERE t.outcome IN ('verified_success', 'verified_failure') GROUP BY unit"
+    ).fetchall()
+    counts = {r[0]: (r[1], r[2]) for r in rows}
+    out: list[tuple[str, str | None, float, int, int]] = []
+    for sid, project, updated in conn.execute(
+        "SELECT id, project_dir, updated_at FROM sessions WHERE parent_id IS NULL "
+        "AND updated_at >= ?",
+        (since or 0.0,),
+    ):
+        if sid in counts:
+            out.append((sid, project, updated, *counts[sid]))
+    return out
+
+
+def _window(alias: str, since: float | None, skill: str | None) -> tuple[str, list[Any]]:
+    clauses = [f"{alias}.created_at >= ?"]
+    args: list[Any] = [since or 0.0]
+    if skill is not None:
+        clauses.append(f"{alias}.skill = ?")
+        args.append(skill)
+    return "WHERE " + " AND ".join(clauses), args
