@@ -251,3 +251,17 @@ def test_openclaw_reads_of_the_shared_copy_are_recorded_once(
         )
     rows = db.execute("SELECT skill, kind, path, session_id, created_at FROM skill_uses")
     assert [tuple(r) for r in rows] == [("deploy-notes", "read", "SKILL.md", "oc1", 1795463460.0)]
+
+
+def test_calls_that_name_no_skills_folder_read_no_manifest(tmp_path: Path) -> None:
+    """Most tool calls are passed over before any manifest is read; a skills repository of
+    another name is still recognised."""
+    settings = Settings(home=tmp_path / "home", skills_dir=tmp_path / "memory")
+    make_skill(settings.skills_dir)
+    finder = UseFinder(settings)
+    other = {"type": "tool-call", "id": "c1", "name": "Bash", "arguments": '{"command": "ls"}'}
+    assert finder.uses([other], None) == []
+    assert finder._folders is None
+    read = json.dumps({"file_path": str(tmp_path / "memory" / "deploy-notes" / "SKILL.md")})
+    call = {"type": "tool-call", "id": "c2", "name": "Read", "arguments": read}
+    assert finder.uses([call], None) == [("read", "deploy-notes", "SKILL.md")]

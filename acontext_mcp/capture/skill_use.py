@@ -42,6 +42,17 @@ class UseFinder:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._folders: SkillFolders | None = None
+        # A read of our files names a folder called `skills` (every sync target is one,
+        # skills/sync.targets) or the skills repository: calls whose raw arguments name
+        # neither are passed over unparsed, and most hooks never read a manifest.
+        source = settings.skills_dir.name
+        plain = source.isascii() and source.isprintable() and not set(source) & set('"\\')
+        self.hints = ("skills", source) if plain else None
+
+    def _may_read(self, raw: Any) -> bool:
+        if self.hints is None or not isinstance(raw, str):
+            return True
+        return any(hint in raw for hint in self.hints)
 
     @property
     def folders(self) -> SkillFolders:
@@ -57,6 +68,8 @@ class UseFinder:
                 continue
             name = part.get("name")
             if name not in WATCHED:
+                continue
+            if name not in SKILL_TOOLS and not self._may_read(part.get("arguments")):
                 continue
             args = _arguments(part.get("arguments"))
             if args is None:
