@@ -16,8 +16,8 @@ pipes one JSON object per event to `acontext-mcp hook openclaw EVENT`:
 Reads of our skills' files among newly stored tool calls are recorded as skill uses
 (capture/skill_use.py). Capture honours the privacy switches and redacts secrets before
 anything is stored; the redaction counts of newly stored messages become one `redaction`
-session event. While capture is off, the messages an event carries are remembered as skipped, so a later resend of the
-history after `capture on` does not store them.
+session event. While capture is off, the messages an event carries are remembered as
+skipped, so a later resend of the history after `capture on` does not store them.
 Stdlib only: this runs inside a hook.
 """
 
