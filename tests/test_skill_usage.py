@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import sys
 import time
@@ -158,3 +159,56 @@ async def test_mcp_skill_reads_and_search_hits_are_recorded(settings: Settings, 
         ("deploy-notes", "mcp_get", "SKILL.md", None, "/p/served"),
         ("deploy-notes", "mcp_file", "references/steps.md", None, "/p/served"),
     ] + [(name, "mcp_search", None, None, "/p/served") for name in hits]
+
+
+def test_the_rates_match_a_plain_count_on_a_random_store(settings: Settings, db) -> None:
+    """The per-project running sums give what counting every session one by one gives."""
+    rng = random.Random(3)
+    now = time.time()
+    sessions = []
+    for n in range(120):
+        sid, project = f"r{n}", f"/p/{rng.randrange(4)}"
+        at = now - rng.uniform(0, 60) * DAY
+        ensure_session(db, sid, project_dir=project, at=at)
+        outcomes = [rng.choice(["verified_success", "verified_failure", None]) for _ in "ab"]
+        for k, outcome in enumerate(outcomes):
+            task = task_store.insert_task(db, sid, f"task {k}")
+            task_store.set_outcome(db, task["id"], outcome)
+        sessions.append((sid, project, at, outcomes))
+    uses: dict[str, list[tuple[str, str, float]]] = {}
+    for _ in range(300):
+        sid, project, at, _o = rng.choice(sessions)
+        skill = f"k{rng.randrange(6)}"
+        when = now - rng.uniform(0, 60) * DAY
+        skill_uses.record_use(db, skill, "read", session_id=sid, at=when)
+        uses.setdefault(skill, []).append((sid, project, when))
+    for days in (None, 20):
+        since = 0.0 if days is None else now - days * DAY
+        got = {r.skill: r for r in skill_usage(db, settings, days=days, now=now)}
+        for skill, made in uses.items():
+            window = [u for u in made if u[2] >= since]
+            first: dict[str, float] = {}
+            for _sid, project, when in window:
+                first[project] = min(first.get(project, when), when)
+            users = {u[0] for u in window}
+            w = [0, 0]
+            wo = [0, 0, 0]
+            for sid, project, at, outcomes in sessions:
+                settled = [o for o in outcomes if o]
+                if at < since or not settled:
+                    continue
+                ok = settled.count("verified_success")
+                if sid in users:
+                    w = [w[0] + ok, w[1] + len(settled) - ok]
+                elif project in first and at >= first[project]:
+                    wo = [wo[0] + ok, wo[1] + len(settled) - ok, wo[2] + 1]
+            record = got.get(skill)
+            if not window:
+                assert record is None or record.uses == 0
+                continue
+            assert (record.with_settled, record.without_settled) == (sum(w), sum(wo[:2]))
+            assert record.comparable_sessions == wo[2]
+            if sum(w):
+                assert record.with_rate == round(w[0] / sum(w), 4)
+            if sum(wo[:2]):
+                assert record.without_rate == round(wo[0] / sum(wo[:2]), 4)

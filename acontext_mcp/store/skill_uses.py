@@ -83,47 +83,21 @@ def injected_entries(conn: sqlite3.Connection, session_id: str) -> set[tuple[str
 _UNIT = "COALESCE(s.parent_id, s.id)"
 
 
-def use_counts(
+def uses_in_window(
     conn: sqlite3.Connection, *, since: float | None = None, skill: str | None = None
-) -> list[tuple[str, str, int, float]]:
-    """(skill, kind, uses, last use) since `since`, optionally for one skill."""
+) -> list[tuple[str, str, str | None, str | None, float]]:
+    """(skill, kind, session, project, when) for each use since `since`, optionally of one
+    skill. The session is the top-level one (None for a use without one: the MCP tools);
+    the project is that session's, else the one the use names."""
     where, args = _window("u", since, skill)
     rows = conn.execute(
-        f"SELECT u.skill, u.kind, COUNT(*), MAX(u.created_at) FROM skill_uses u {where} "
-        "GROUP BY u.skill, u.kind ORDER BY u.skill, u.kind",
+        f"SELECT u.skill, u.kind, {_UNIT}, "
+        "COALESCE(p.project_dir, s.project_dir, u.project_dir), u.created_at "
+        "FROM skill_uses u LEFT JOIN sessions s ON s.id = u.session_id "
+        f"LEFT JOIN sessions p ON p.id = s.parent_id {where}",
         args,
     )
-    return [(r[0], r[1], r[2], r[3]) for r in rows]
-
-
-def use_projects(
-    conn: sqlite3.Connection, *, since: float | None = None, skill: str | None = None
-) -> list[tuple[str, str, float]]:
-    """(skill, project, first use there): where each skill was used, from the session's
-    project or, for a use with no session (MCP tools), the project the use names."""
-    where, args = _window("u", since, skill)
-    rows = conn.execute(
-        "SELECT u.skill, COALESCE(p.project_dir, s.project_dir, u.project_dir) AS project, "
-        "MIN(u.created_at) FROM skill_uses u "
-        "LEFT JOIN sessions s ON s.id = u.session_id "
-        f"LEFT JOIN sessions p ON p.id = s.parent_id {where} "
-        "GROUP BY u.skill, project HAVING project IS NOT NULL",
-        args,
-    )
-    return [(r[0], r[1], r[2]) for r in rows]
-
-
-def using_sessions(
-    conn: sqlite3.Connection, *, since: float | None = None, skill: str | None = None
-) -> list[tuple[str, str]]:
-    """(skill, session) for each top-level session that used the skill."""
-    where, args = _window("u", since, skill)
-    rows = conn.execute(
-        f"SELECT DISTINCT u.skill, {_UNIT} FROM skill_uses u "
-        f"JOIN sessions s ON s.id = u.session_id {where}",
-        args,
-    )
-    return [(r[0], r[1]) for r in rows]
+    return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
 
 def settled_sessions(
