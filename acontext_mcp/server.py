@@ -435,6 +435,8 @@ def build_server(settings: Settings) -> MCPServer:
         """Record skill uses for `skills stats` (no session: the MCP call names none). A
         store that cannot take the write costs the count, never the answer."""
         try:
+            if pool().read_only:  # a read-only data home: the reads answer, nothing is counted
+                return
             with pool().connection() as conn:
                 skill_uses.record_uses(conn, uses, kind, project_dir=host_project_dir())
         except Exception as exc:
