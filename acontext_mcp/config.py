@@ -192,6 +192,16 @@ def claude_config_dir() -> Path:
     return env_path("CLAUDE_CONFIG_DIR") or Path.home().absolute() / ".claude"
 
 
+def host_project_dir() -> str | None:
+    """The project an MCP server was started for: `$CLAUDE_PROJECT_DIR` (Claude Code sets it
+    in its stdio servers' environment), else the working directory."""
+    path = env_path("CLAUDE_PROJECT_DIR")
+    try:
+        return str(path or Path.cwd())
+    except OSError:  # the working directory was removed
+        return None
+
+
 def claude_user_json() -> Path:
     """Claude Code's user `.claude.json`: in `$CLAUDE_CONFIG_DIR` when set, else in `~`."""
     return (env_path("CLAUDE_CONFIG_DIR") or Path.home().absolute()) / ".claude.json"

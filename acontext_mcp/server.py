@@ -23,20 +23,20 @@ from mcp.types import Tool as MCPTool
 from pydantic import BaseModel, Field, ValidationError
 
 from acontext_mcp import __version__, tool_args
-from acontext_mcp.config import Settings
+from acontext_mcp.config import Settings, host_project_dir
 from acontext_mcp.disk import files as disk_files
 from acontext_mcp.disk import search as disk_search
 from acontext_mcp.errors import AcontextError, storage_error
 from acontext_mcp.observe.summary import render_tasks
 from acontext_mcp.observe.task_ops import session_tasks
 from acontext_mcp.scrub import scrub_paths, scrub_stderr_logs
-from acontext_mcp.skills import catalog
+from acontext_mcp.skills import SKILL_FILE, catalog
 from acontext_mcp.skills import defaults as skill_defaults
 from acontext_mcp.skills import index as skill_index
 from acontext_mcp.stdio_guard import guarded_stdio
 from acontext_mcp.store import sessions as session_store
+from acontext_mcp.store import skill_uses, turns
 from acontext_mcp.store import tasks as task_store
-from acontext_mcp.store import turns
 from acontext_mcp.store.db import ConnectionPool
 from acontext_mcp.store.pages import decode_cursor, encode_cursor
 from acontext_mcp.store.stats import store_stats
@@ -431,16 +431,31 @@ def build_server(settings: Settings) -> MCPServer:
         nxt = encode_cursor({"k": "skills", "o": start + limit}) if more else None
         return SkillList(skills=page, next_cursor=nxt)
 
+    def note_uses(kind: str, uses: list[tuple[str, str | None, str | None]]) -> None:
+        """Record skill uses for `skills stats` (no session: the MCP call names none). A
+        store that cannot take the write costs the count, never the answer."""
+        try:
+            if pool().read_only:  # a read-only data home: the reads answer, nothing is counted
+                return
+            with pool().connection() as conn:
+                skill_uses.record_uses(conn, uses, kind, project_dir=host_project_dir())
+        except Exception as exc:
+            log.warning("skill use not recorded (%s: %s)", type(exc).__name__, exc)
+
     @tool("Read a skill: its SKILL.md and file list.", READ_ONLY)
     def get_skill(name: Annotated[str, Field(description="Skill name")]) -> Json:
-        return catalog.get_skill(skills_dir(), name)
+        found = catalog.get_skill(skills_dir(), name)
+        note_uses("mcp_get", [(Path(found["path"]).name, SKILL_FILE, None)])
+        return found
 
     @tool("Read one file of a skill.", READ_ONLY)
     def get_skill_file(
         name: Annotated[str, Field(description="Skill name")],
         path: Annotated[str, Field(description="Path inside the skill, e.g. SKILL.md")],
     ) -> Json:
-        return catalog.get_skill_file(skills_dir(), name, path)
+        found = catalog.get_skill_file(skills_dir(), name, path)
+        note_uses("mcp_file", [(name, found["path"], None)])
+        return found
 
     @tool("Ranked full-text search of skills; returns matching files.", READ_ONLY)
     def search_skills(
@@ -449,7 +464,10 @@ def build_server(settings: Settings) -> MCPServer:
     ) -> SkillSearch:
         skills_dir()
         keeper = _current_index(settings, state)
-        return SkillSearch(results=keeper.search_by_skill(query, limit=limit))
+        results = keeper.search_by_skill(query, limit=limit)
+        if results:
+            note_uses("mcp_search", [(r["name"], None, None) for r in results])
+        return SkillSearch(results=results)
 
     # --- Learning ---
 

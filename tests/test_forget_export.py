@@ -33,6 +33,7 @@ from acontext_mcp.store.learning import add_learning, attach_session
 from acontext_mcp.store.messages import store_messages
 from acontext_mcp.store.restore import restore
 from acontext_mcp.store.sessions import ensure_session
+from acontext_mcp.store.skill_uses import record_use
 from acontext_mcp.store.tasks import insert_task, link_messages, update_task
 from acontext_mcp.store.turns import store_turn
 from acontext_mcp.store.usage import record_call
@@ -47,7 +48,7 @@ SHARED = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 20  # in s1 and s2: survives
 OWN = b"%PDF-1.4 " + bytes(range(255, -1, -1)) * 20  # only in s1's subagent
 SECRET_WORDS = "zebra-quartz-marmalade-4711"  # a text whose bytes must leave the files
 TABLES = ("sessions", "messages", "tasks", "task_messages", "session_events", "learnings",
-          "space_sessions", "jobs", "blobs")  # fmt: skip
+          "space_sessions", "jobs", "blobs", "skill_uses")  # fmt: skip
 
 
 def image(data: bytes, media: str = "image/png") -> dict[str, Any]:
@@ -60,7 +61,8 @@ def b64(data: bytes) -> str:
 
 def populate(db: sqlite3.Connection, settings: Settings, root: Path) -> dict[str, Any]:
     """s1 (project alpha) with a subagent, a tool call, images, a task, an event, a learning,
-    a job, usage and cursors; s2 (project bravo) sharing one image with s1."""
+    a job, usage, cursors and a skill use (its subagent's; another use has no session, as
+    the MCP tools record them); s2 (project bravo) sharing one image with s1."""
     alpha, bravo = str(root / "alpha"), str(root / "bravo")
     turn = [
         {"role": "user", "content": f"Where is the config? {SECRET_WORDS}"},
@@ -94,6 +96,8 @@ def populate(db: sqlite3.Connection, settings: Settings, root: Path) -> dict[str
         ],
     }
     store_messages(db, settings, "s1:agent-x", [nested], fmt="acontext")
+    record_use(db, "deploy", "read", session_id="s1:agent-x", path="SKILL.md", project_dir=alpha)
+    record_use(db, "deploy", "mcp_get", project_dir=alpha, at=1.0)
     task = insert_task(db, "s1", "find the config")
     update_task(
         db,
@@ -180,6 +184,7 @@ def test_forget_removes_a_session_its_subagent_and_everything_keyed_by_them(db, 
             "tasks",
             "events",
             "learnings",
+            "skill_uses",
             "jobs",
             "cursors",
             "blobs",
@@ -191,6 +196,7 @@ def test_forget_removes_a_session_its_subagent_and_everything_keyed_by_them(db, 
         "tasks": 1,
         "events": 1,
         "learnings": 1,
+        "skill_uses": 1,
         "jobs": 1,
         "cursors": 3,
         "blobs": 1,
@@ -287,15 +293,26 @@ def test_export_forget_everything_import_gives_back_the_same_store(db, settings,
     assert original[0]["type"] == "acontext-export" and original[0]["version"] == 1
     assert original[-1] == {
         "type": "end",
-        "counts": {"sessions": 3, "messages": 7, "tasks": 1, "events": 1, "learnings": 1},
+        "counts": {
+            "sessions": 3,
+            "messages": 7,
+            "tasks": 1,
+            "events": 1,
+            "learnings": 1,
+            "skill_uses": 1,
+        },
     }
+    (use,) = [r for r in original if r["type"] == "skill_use"]
+    assert (use["session_id"], use["skill"], use["path"]) == ("s1:agent-x", "deploy", "SKILL.md")
     assert [r["id"] for r in original if r["type"] == "session"] == ["s1", "s1:agent-x", "s2"]
 
     forget.forget(db, settings, forget.select_sessions(db, everything=True))
     assert counts(db)["messages"] == 0 and not blob_path(settings, sha(SHARED)).exists()
+    assert counts(db)["skill_uses"] == 1  # the MCP use, which names no session, stays
 
     stats = restore(db, settings, tmp_path / "backup.jsonl")
     assert (stats.sessions, stats.messages, stats.tasks, stats.learnings) == (3, 7, 1, 1)
+    assert stats.skill_uses == 1
     again = export_lines(db, settings, tmp_path / "again.jsonl")
     assert _comparable(again) == _comparable(original)
     assert blob_path(settings, sha(SHARED)).read_bytes() == SHARED
@@ -312,6 +329,7 @@ def test_export_forget_everything_import_gives_back_the_same_store(db, settings,
         0,
     )
     assert twice.messages_existing == 7
+    assert (twice.skill_uses, twice.skipped["skill_uses"]) == (0, 1)
     assert counts(db) == {**before, "jobs": 0}
 
 
@@ -562,7 +580,7 @@ def test_an_export_with_a_missing_blob_file_keeps_the_reference_and_says_so(db, 
         done = write_export(db, settings, fh, session_ids=["s1"])
     assert done["missing_blobs"] == 1 and done["messages"] == 6
     records = [json.loads(x) for x in out.read_text().splitlines()]
-    (nested,) = [r for r in records if r.get("session_id") == "s1:agent-x"]
+    (nested,) = [r for r in records if r["type"] == "message" and r["session_id"] == "s1:agent-x"]
     ref = {"kind": "blob", "blob": sha(OWN), "media_type": "application/pdf", "size": len(OWN)}
     assert nested["parts"][0]["content"][0]["source"] == ref
     forget.forget(db, settings, ["s1"])
@@ -633,3 +651,15 @@ def _openclaw(home: Path, tmp_path: Path) -> tuple[Any, Any, str, Any, Any]:
         return [r[0] for r in rows]
 
     return run1, run2, sid, agent_end, roles
+
+
+def test_an_export_written_before_skill_uses_existed_still_imports(db, settings, tmp_path):
+    """Files from before the `skill_use` record have no `skill_uses` count at all."""
+    populate(db, settings, tmp_path)
+    records = export_lines(db, settings, tmp_path / "new.jsonl", session_ids=["s1"])
+    old = [r for r in records if r["type"] != "skill_use"]
+    del old[-1]["counts"]["skill_uses"]
+    (tmp_path / "old.jsonl").write_text("".join(json.dumps(r) + "\n" for r in old))
+    forget.forget(db, settings, ["s1"])
+    stats = restore(db, settings, tmp_path / "old.jsonl")
+    assert (stats.sessions, stats.messages, stats.skill_uses) == (2, 6, 0)

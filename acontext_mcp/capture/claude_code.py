@@ -27,6 +27,8 @@ from typing import Any
 
 from acontext_mcp.capture import gaps as capture_gaps
 from acontext_mcp.capture.claude_code_lines import Entry, Parsed, parse_records, skip_type_raw
+from acontext_mcp.capture.skill_use import WATCHED, UseFinder
+from acontext_mcp.capture.skill_use import record as record_uses
 from acontext_mcp.capture.stop_message import settle
 from acontext_mcp.capture.transcript import READ_LIMIT, Chunk, Cursor, read_lines
 from acontext_mcp.config import Settings
@@ -80,7 +82,8 @@ def capture_transcript(
     Records stamped inside a capture gap (written while capture was off, see
     capture/gaps.py) are passed over. Returns counts: stored, duplicates, events,
     skipped_by_type, invalid_lines, invalid_messages, reset, pending (a message is held
-    back), in_gap and cursor (byte offset).
+    back), in_gap, skill_uses (uses of our skills found, capture/skill_use.py) and cursor
+    (byte offset).
     """
     path = os.path.abspath(transcript_path)
     ctx = _Capture(conn, settings, session_id, path, project_dir, parent_session_id, agent)
@@ -243,7 +246,9 @@ class _Capture:
             "redacted": {},
             "extended": 0,
             "in_gap": 0,
+            "skill_uses": 0,
         }
+        self.uses: UseFinder | None = None  # made at the first watched tool call
 
     def step(self, *, final: bool, limit: int) -> bool:
         """Read one chunk after the committed cursor and store it. Returns whether whole
@@ -355,21 +360,48 @@ class _Capture:
                 if result["stored"]:
                     self.step_redacted.update(counted)
                 continue
+            new_parts: list[Any] = []
             if result["stored"]:
-                added = len(message["parts"])
+                new_parts = list(message["parts"])
+                added = len(new_parts)
             else:  # stored earlier: late content blocks of the same API message extend it
                 added = extend_message(
-                    self.conn, self.settings, self.session_id, entry.key, message["parts"]
+                    self.conn,
+                    self.settings,
+                    self.session_id,
+                    entry.key,
+                    message["parts"],
+                    added=new_parts,
                 )
                 self.totals["extended"] += 1 if added else 0
             if added:
                 self.step_redacted.update(counted)
                 said.append(list(message["parts"]))
+                self._record_uses(entry, message, new_parts)
         if said:
             settle(self.conn, self.session_id, said)
         stored = sum(1 for r in results if r["stored"])
         self.totals["stored"] += stored
         self.totals["duplicates"] += len(results) - stored
+
+    def _record_uses(self, entry: Entry, message: Message, parts: list[Any]) -> None:
+        """Skill uses among the tool calls just stored (capture/skill_use.py), dated when the
+        message was written; counted once, as the message is stored once."""
+        if not any(p.get("type") == "tool-call" and p.get("name") in WATCHED for p in parts):
+            return
+        if self.uses is None:
+            self.uses = UseFinder(self.settings)
+        found = self.uses.uses(parts, self.project_dir or entry.cwd)
+        if found:
+            stamp = (message.get("meta") or {}).get("timestamp")
+            record_uses(
+                self.conn,
+                found,
+                session_id=self.session_id,
+                project_dir=self.project_dir or entry.cwd,
+                at=capture_gaps.epoch(stamp),
+            )
+            self.totals["skill_uses"] += len(found)
 
     def _redact(self, message: Message) -> tuple[Message, Counter[str]]:
         """`redact_message`, with the transcript envelope in `meta` judged value by value.

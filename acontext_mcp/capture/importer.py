@@ -285,6 +285,7 @@ class ImportStats:
     stored: int = 0
     duplicates: int = 0
     events: int = 0
+    skill_uses: int = 0  # uses of our skills found in what was stored (capture/skill_use.py)
     invalid_lines: int = 0
     off: int = 0
     off_reasons: Counter[str] = field(default_factory=Counter)
@@ -310,6 +311,7 @@ class ImportStats:
             "stored": self.stored,
             "duplicates": self.duplicates,
             "events": self.events,
+            "skill_uses": self.skill_uses,
             "invalid_lines": self.invalid_lines,
             "off": self.off,
             "off_reasons": dict(self.off_reasons),
@@ -414,6 +416,7 @@ def _import_one(
     stats.stored += totals["stored"]
     stats.duplicates += totals["duplicates"]
     stats.events += totals["events"]
+    stats.skill_uses += totals["skill_uses"]
     stats.invalid_lines += totals["invalid_lines"]
     stats.live += not final
     stats.waiting += bool(totals["pending"])

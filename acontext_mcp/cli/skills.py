@@ -36,6 +36,7 @@ ACTION_HELP = {
     "reject": "ID: drop a proposal (--reason TEXT; --relearn: learn its tasks again)",
     "retire": "propose retiring unused, failing and stale learned skills (--dry-run)",
     "curate": "merge duplicates, drop superseded entries, compact and roll up logs (--dry-run)",
+    "stats": "uses per skill, sessions, outcome rate with vs without it, size (--skill, --days)",
 }
 ACTIONS = tuple(ACTION_HELP)
 REVIEW = ("proposals", "show-proposal", "accept", "reject")
@@ -70,6 +71,8 @@ def cmd_skills(args: argparse.Namespace, settings: Settings) -> int:
         from acontext_mcp.cli.curate import cmd_curate
 
         return cmd_curate(args, settings)
+    if action == "stats":
+        return _stats(args, settings)
     if action == "list":
         return emit(args, catalog.list_skills(root), _list_text)
     if action == "show":
@@ -172,6 +175,60 @@ def _review(args: argparse.Namespace, settings: Settings) -> int:
         conn.close()
     again = "; its learnings wait to be learned again" if done["relearn"] else ""
     return emit(args, done, lambda v: f"rejected proposal {v['proposal']}{again}")
+
+
+def _stats(args: argparse.Namespace, settings: Settings) -> int:
+    """Per skill: uses by kind, sessions, last use, outcome rate with vs without it, size."""
+    from acontext_mcp.errors import NotFound
+    from acontext_mcp.learn.skill_usage import skill_usage
+    from acontext_mcp.store.db import open_db
+
+    conn = open_db(settings)
+    try:
+        records = skill_usage(conn, settings, skill=args.skill, days=args.days)
+    finally:
+        conn.close()
+    if args.skill and not records:
+        raise NotFound(
+            f"no skill {args.skill!r} and no recorded use of it: `acontext-mcp skills list` "
+            "shows the names"
+        )
+    value = {
+        "days": args.days,
+        "skills": [r.to_dict() for r in records],
+        "never_used": [r.skill for r in records if not r.uses],
+    }
+    return emit(args, value, _stats_text)
+
+
+def _percent(rate: float | None, settled: int) -> str:
+    return "-" if rate is None else f"{rate:.0%} of {settled}"
+
+
+def _stats_text(value: dict[str, Any]) -> str:
+    window = f"last {value['days']:g} days" if value["days"] else "all recorded"
+    lines = [f"skill uses ({window}); success rate of settled tasks with / without the skill"]
+    for r in value["skills"]:
+        if not r["uses"]:
+            continue
+        kinds = ", ".join(f"{k} {n}" for k, n in sorted(r["by_kind"].items()))
+        gone = "  (no longer in the skills repository)" if not r["exists"] else ""
+        lines.append(
+            f"{r['skill']}: {r['uses']} uses ({kinds}) in {r['sessions']} sessions, "
+            f"last {_when(r['last_used'])}; {r['tokens']} tokens{gone}"
+        )
+        lines.append(
+            f"    with: {_percent(r['with_rate'], r['with_settled'])}  without: "
+            f"{_percent(r['without_rate'], r['without_settled'])} "
+            f"({r['comparable_sessions']} comparable sessions)"
+        )
+    if value["never_used"]:
+        sizes = {r["skill"]: r["tokens"] for r in value["skills"]}
+        shown = ", ".join(f"{n} ({sizes[n]} tokens)" for n in value["never_used"])
+        lines.append(f"never used: {shown}")
+    if len(lines) == 1:
+        lines.append("no skills yet")
+    return "\n".join(lines)
 
 
 def _when(stamp: float) -> str:
@@ -280,5 +337,9 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     )
     p.add_argument(
         "--project", type=project_dir, help="sync: also into this project's .claude/skills"
+    )
+    p.add_argument("--skill", metavar="NAME", help="stats: only this skill")
+    p.add_argument(
+        "--days", type=int_range(1), metavar="N", help="stats: only the last N days (default: all)"
     )
     add_json_option(p)

@@ -6,6 +6,8 @@ may still have been growing, and the subagent transcripts of the session. Stop c
 payload's `last_assistant_message` against the store, since the transcript may lag the hook.
 While capture is off, events move the cursors past what the transcripts hold, storing
 nothing, so switching capture on never stores what was written while it was off.
+Uses of our skills among the stored tool calls (the Skill tool, reads of a synced copy) are
+recorded as capture stores them (capture/skill_use.py).
 TaskCompleted (a task of the agent's own list was completed) and SessionEnd are also kept as
 session events: outcome evidence for the request the task belongs to, and the moment running
 tasks are settled by their evidence. SessionStart first syncs our skills into the

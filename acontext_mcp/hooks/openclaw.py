@@ -13,10 +13,11 @@ pipes one JSON object per event to `acontext-mcp hook openclaw EVENT`:
   agents' skill folders (as Claude Code's SessionStart does), then answers
   `{"additionalContext": brief}` for the project directory, or nothing.
 
-Capture honours the privacy switches and redacts secrets before anything is stored; the
-redaction counts of newly stored messages become one `redaction` session event. While capture
-is off, the messages an event carries are remembered as skipped, so a later resend of the
-history after `capture on` does not store them.
+Reads of our skills' files among newly stored tool calls are recorded as skill uses
+(capture/skill_use.py). Capture honours the privacy switches and redacts secrets before
+anything is stored; the redaction counts of newly stored messages become one `redaction`
+session event. While capture is off, the messages an event carries are remembered as
+skipped, so a later resend of the history after `capture on` does not store them.
 Stdlib only: this runs inside a hook.
 """
 
@@ -262,6 +263,8 @@ def _store_new(
     capture was off (`skip`) or stamped inside a capture gap (capture/gaps.py) are not stored.
     """
     from acontext_mcp.capture import gaps
+    from acontext_mcp.capture.skill_use import UseFinder
+    from acontext_mcp.capture.skill_use import record as record_uses
     from acontext_mcp.errors import InvalidInput
     from acontext_mcp.formats.convert import to_internal
     from acontext_mcp.privacy.redact import redact_message
@@ -283,6 +286,7 @@ def _store_new(
     salt = f"{session_id}:{next_position(conn, session_id)}"
     items: list[tuple[str, Any]] = []
     found: list[Counter[str]] = []
+    stamps: list[float | None] = []
     skipped = 0
     for index, (key, message) in enumerate(fresh):
         bare = {k: v for k, v in message.items() if k not in ("id", "timestamp")}
@@ -296,13 +300,24 @@ def _store_new(
         clean["meta"] = {**(clean.get("meta") or {}), "id": key}
         items.append((key, clean))
         found.append(counted)
+        stamps.append(gaps.epoch(message.get("timestamp")))
     results = _store(conn, settings, session_id, items) if items else []
     stored = 0
     counts: Counter[str] = Counter()
-    for result, counted in zip(results, found, strict=True):
+    uses: UseFinder | None = None
+    for result, counted, (_key, clean), at in zip(results, found, items, stamps, strict=True):
         if result["stored"]:
             stored += 1
             counts.update(counted)
+            if clean["role"] == "assistant":  # skill uses among its tool calls, once
+                uses = uses or UseFinder(settings)
+                record_uses(
+                    conn,
+                    uses.uses(clean["parts"], project_dir),
+                    session_id=session_id,
+                    project_dir=project_dir,
+                    at=at,
+                )
     if counts:
         add_event(conn, session_id, "redaction", {"counts": dict(counts), "source": AGENT})
     return {"stored": stored, "duplicates": len(messages) - stored - skipped, "skipped": skipped}

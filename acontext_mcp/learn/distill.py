@@ -716,5 +716,3 @@ def work_day(messages: list[dict[str, Any]], fallback: float | None = None) -> s
             return datetime.fromtimestamp(stamp).date().isoformat()
     when = fallback if isinstance(fallback, (int, float)) and fallback > 0 else None
     return (datetime.fromtimestamp(when) if when else datetime.now()).date().isoformat()
-
-

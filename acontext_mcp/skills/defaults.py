@@ -22,10 +22,10 @@ DAILY_LOGS = """\
 name: daily-logs
 description: >
   A dated journal of the user's work, one file per month (logs/yyyy-mm.md) with a section per
-  day and a short summary of each finished task, its outcome and project. Use it when the user asks what was
-  done yesterday, last week or on a given day ("what did we do yesterday?", "where did we stop",
-  "continue where we left off", "when did we change X"), to pick up unfinished work, and to
-  record a finished task.
+  day and a short summary of each finished task, its outcome and project. Use it when the user
+  asks what was done yesterday, last week or on a given day ("what did we do yesterday?",
+  "where did we stop", "continue where we left off", "when did we change X"), to pick up
+  unfinished work, and to record a finished task.
 ---
 
 # Daily logs

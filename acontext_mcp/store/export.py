@@ -1,10 +1,11 @@
 """`acontext-mcp export`: sessions and what hangs off them as self-contained JSONL.
 
 The format is documented in docs/export-format.md: a header line, then per session its
-`session` record followed by its messages, tasks, events and learnings, then an `end` line
-with the counts (a file without it was cut short). Binary parts are inline base64, so a file
-restores on another machine. Row ids are not exported: records refer to each other by natural
-keys (session id, message dedup key, task order), which `store.restore` maps to new ids.
+`session` record followed by its messages, tasks, events, learnings and skill uses, then an
+`end` line with the counts (a file without it was cut short). Binary parts are inline
+base64, so a file restores on another machine. Row ids are not exported: records refer to each
+other by natural keys (session id, message dedup key, task order), which `store.restore` maps
+to new ids.
 The whole export reads one snapshot, so a concurrent capture cannot tear it.
 """
 
@@ -26,10 +27,11 @@ from acontext_mcp.store.sessions import SEQ_OF
 
 FORMAT = "acontext-export"
 VERSION = 1
-KINDS = ("sessions", "messages", "tasks", "events", "learnings")
+KINDS = ("sessions", "messages", "tasks", "events", "learnings", "skill_uses")
 _LEARNING_FIELDS = (
     "space", "kind", "status", "text", "attempts", "commit_sha", "error", "created_at", "updated_at"
 )  # fmt: skip
+_USE_FIELDS = ("skill", "kind", "path", "entry", "project_dir", "created_at")
 
 
 def line(record: dict[str, Any]) -> str:
@@ -112,7 +114,8 @@ def _parts(settings: Settings, parts: list[Any]) -> tuple[list[Any], int]:
 def session_records(
     conn: sqlite3.Connection, settings: Settings, sid: str, missing: list[int]
 ) -> Iterator[dict[str, Any]]:
-    """One session's records: the session, its messages, tasks, events and learnings."""
+    """One session's records: the session, its messages, tasks, events, learnings and skill
+    uses."""
     yield _session(conn, sid)
     rows = conn.execute(
         f"SELECT * FROM messages WHERE session_seq = {SEQ_OF} ORDER BY position", (sid,)
@@ -169,6 +172,13 @@ def session_records(
             "task_order": orders.get(row["task_id"]),
             **{k: row[k] for k in _LEARNING_FIELDS},
         }
+    rows = conn.execute(
+        f"SELECT {', '.join(_USE_FIELDS)} FROM skill_uses WHERE session_id = ? "
+        "ORDER BY created_at, id",
+        (sid,),
+    )
+    for row in rows:
+        yield {"type": "skill_use", "session_id": sid, **dict(zip(_USE_FIELDS, row, strict=True))}
 
 
 def write_export(

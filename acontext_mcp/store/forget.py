@@ -1,10 +1,10 @@
 """Forgetting sessions: everything stored about them goes, in one transaction.
 
 What goes: the sessions and their subagent sessions; by `ON DELETE CASCADE` their messages,
-tasks, task links, session events, learnings and space attachments; queued or running jobs
-whose payload names them; the cursors keyed by them that point into their rows (Stop's
-provisional messages, the todo tracker, task-agent attempts); the blob rows no remaining
-message references, and after the commit their files. Deleted pages are zeroed
+tasks, task links, session events, learnings, skill uses and space attachments; queued or
+running jobs whose payload names them; the cursors keyed by them that point into their rows
+(Stop's provisional messages, the todo tracker, task-agent attempts); the blob rows no
+remaining message references, and after the commit their files. Deleted pages are zeroed
 (`secure_delete`) and the WAL is checkpointed and emptied, so the forgotten text lingers in
 neither file; `vacuum()` also gives the free pages back to the file system.
 
@@ -46,6 +46,7 @@ _CASCADED = (
     ("tasks", "tasks"),
     ("events", "session_events"),
     ("learnings", "learnings"),
+    ("skill_uses", "skill_uses"),
 )
 
 

@@ -272,9 +272,16 @@ def user_requests(conn: sqlite3.Connection, session_id: str, *, limit: int = 5) 
 
 
 def extend_message(
-    conn: sqlite3.Connection, settings: Settings, session_id: str, key: str, parts: list[Any]
+    conn: sqlite3.Connection,
+    settings: Settings,
+    session_id: str,
+    key: str,
+    parts: list[Any],
+    *,
+    added: list[Any] | None = None,
 ) -> int:
-    """Append the parts a stored message lacks; returns how many were added.
+    """Append the parts a stored message lacks; returns how many were added (and puts them
+    in `added` when given: capture reads the new tool calls in them).
 
     Trigger: an assistant message was stored before all of its content blocks reached the
     transcript (a final capture at Stop while the file lagged, an import of a live file).
@@ -303,6 +310,8 @@ def extend_message(
         "UPDATE messages SET parts = ?, token_count = ?, status = 'pending' WHERE id = ?",
         (merged_json, tokens, row[0]),
     )
+    if added is not None:
+        added.extend(extra)
     return len(extra)
 
 

@@ -4,7 +4,8 @@ Two passes over the file. The first checks every line (JSON, known record types,
 fields, each record after its session's record, positions unique, the `end` line's counts) and
 writes nothing, so a damaged or cut-short file is refused whole. The second stores one session
 per transaction. Importing is idempotent: a session, a message (same dedup key), a task (same
-order), an event or a learning (same content and time) already there is left as it is, so
+order), an event, a learning or a skill use (same content and time) already there is left as
+it is, so
 importing twice adds nothing. Rows get new ids; records name each other by natural keys.
 
 Messages keep their positions when their session holds no messages yet; otherwise the new
@@ -30,6 +31,7 @@ from acontext_mcp.store.export import FORMAT, KINDS, VERSION
 from acontext_mcp.store.learning import check_space_name, ensure_space
 from acontext_mcp.store.messages import count_stored
 from acontext_mcp.store.sessions import SEQ_OF, check_session_id
+from acontext_mcp.store.skill_uses import KINDS as USE_KINDS
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _ROLES = ("user", "assistant")
@@ -112,7 +114,7 @@ def _check(record: Any, state: dict[str, Any]) -> None:
             check_space_name(record["space"])
         state["sessions"].add(record["id"])
         state["current"], state["positions"] = record["id"], set()
-    elif kind in ("message", "task", "event", "learning"):
+    elif kind in ("message", "task", "event", "learning", "skill_use"):
         if record.get("session_id") != state["current"] or state["current"] is None:
             raise _Bad("a record must follow its own session's `session` record")
         _need(record, "created_at", (int, float))
@@ -140,6 +142,12 @@ def _check(record: Any, state: dict[str, Any]) -> None:
         elif kind == "event":
             _need(record, "event", str)
             _need(record, "data", dict)
+        elif kind == "skill_use":
+            _one_of(record, "kind", USE_KINDS)
+            if not _need(record, "skill", str).strip():
+                raise _Bad("`skill` is empty")
+            for key in ("path", "entry", "project_dir"):
+                _need(record, key, str, null=True)
         else:
             _one_of(record, "kind", _LEARNING_KIND)
             _one_of(record, "status", _LEARNING_STATUS)
@@ -202,7 +210,10 @@ def _checked(fh: IO[str], name: str) -> Iterator[dict[str, Any]]:
             f"{name} has no `end` line: the export was cut short; nothing was imported. "
             "Export again."
         )
-    if state["end"] != state["counts"]:
+    end = state["end"]
+    if isinstance(end, dict):  # a file from before a kind existed holds none of it
+        end = {**dict.fromkeys(KINDS, 0), **end}
+    if end != state["counts"]:
         raise InvalidInput(
             f"{name}: the `end` line counts {state['end']} but the file holds "
             f"{state['counts']}; nothing was imported"
@@ -230,6 +241,7 @@ class RestoreStats:
     tasks: int = 0
     events: int = 0
     learnings: int = 0
+    skill_uses: int = 0
     skipped: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS[2:], 0))
 
     def to_json(self) -> dict[str, Any]:
@@ -404,6 +416,22 @@ class _Session:
         else:
             self.stats.skipped["learnings"] += 1
 
+    def skill_use(self, r: dict[str, Any]) -> None:
+        key = (r["session_id"], r["skill"], r["kind"], r.get("path"), r.get("entry"))
+        if self.conn.execute(
+            "SELECT 1 FROM skill_uses WHERE session_id = ? AND skill = ? AND kind = ? "
+            "AND path IS ? AND entry IS ? AND created_at = ?",
+            (*key, r["created_at"]),
+        ).fetchone():
+            self.stats.skipped["skill_uses"] += 1
+            return
+        self.conn.execute(
+            "INSERT INTO skill_uses (session_id, skill, kind, path, entry, project_dir, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (*key, r.get("project_dir"), r["created_at"]),
+        )
+        self.stats.skill_uses += 1
+
 
 def restore(conn: sqlite3.Connection, settings: Settings, path: Path) -> RestoreStats:
     """Import an export file: checked whole first, then one transaction per session.
@@ -431,4 +459,5 @@ _STORE = {
     "task": _Session.task,
     "event": _Session.event,
     "learning": _Session.learning,
+    "skill_use": _Session.skill_use,
 }

@@ -11,6 +11,7 @@ import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 KINDS = ("skill_tool", "read", "mcp_get", "mcp_file", "mcp_search", "brief", "prompt")
 
@@ -230,3 +231,60 @@ def use_count(conn: sqlite3.Connection, skill: str) -> int:
         f"SELECT COUNT(*) FROM skill_uses WHERE skill = ? AND kind IN ({_ACTIVE})", (skill,)
     ).fetchone()
     return int(row[0])
+
+
+# --- Reading, for `skills stats` and retirement (learn/usage.py) ---
+#
+# A "session" below is a top-level session: a subagent's uses and tasks count for the session
+# that started it (sessions.parent_id), as it acted for that session's request.
+_UNIT = "COALESCE(s.parent_id, s.id)"
+
+
+def uses_in_window(
+    conn: sqlite3.Connection, *, since: float | None = None, skill: str | None = None
+) -> list[tuple[str, str, str | None, str | None, float]]:
+    """(skill, kind, session, project, when) for each use since `since`, optionally of one
+    skill. The session is the top-level one (None for a use without one: the MCP tools);
+    the project is that session's, else the one the use names."""
+    where, args = _window("u", since, skill)
+    rows = conn.execute(
+        f"SELECT u.skill, u.kind, {_UNIT}, "
+        "COALESCE(p.project_dir, s.project_dir, u.project_dir), u.created_at "
+        "FROM skill_uses u LEFT JOIN sessions s ON s.id = u.session_id "
+        f"LEFT JOIN sessions p ON p.id = s.parent_id {where}",
+        args,
+    )
+    return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+
+def settled_sessions(
+    conn: sqlite3.Connection, *, since: float | None = None
+) -> list[tuple[str, str | None, float, int, int]]:
+    """(session, project, last active, verified successes, verified failures) for each
+    top-level session active since `since` with at least one settled task (its subagents'
+    tasks included)."""
+    rows = conn.execute(
+        f"SELECT {_UNIT} AS unit, "
+        "SUM(t.outcome = 'verified_success'), SUM(t.outcome = 'verified_failure') "
+        "FROM tasks t JOIN sessions s ON s.id = t.session_id "
+        "WHERE t.outcome IN ('verified_success', 'verified_failure') GROUP BY unit"
+    ).fetchall()
+    counts = {r[0]: (r[1], r[2]) for r in rows}
+    out: list[tuple[str, str | None, float, int, int]] = []
+    for sid, project, updated in conn.execute(
+        "SELECT id, project_dir, updated_at FROM sessions WHERE parent_id IS NULL "
+        "AND updated_at >= ?",
+        (since or 0.0,),
+    ):
+        if sid in counts:
+            out.append((sid, project, updated, *counts[sid]))
+    return out
+
+
+def _window(alias: str, since: float | None, skill: str | None) -> tuple[str, list[Any]]:
+    clauses = [f"{alias}.created_at >= ?"]
+    args: list[Any] = [since or 0.0]
+    if skill is not None:
+        clauses.append(f"{alias}.skill = ?")
+        args.append(skill)
+    return "WHERE " + " AND ".join(clauses), args
