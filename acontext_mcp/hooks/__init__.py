@@ -4,8 +4,8 @@ The hot path: a hook runs in a fresh interpreter once per tool call, so this mod
 nothing but `os`, `sys` and the log writer (hooklog.py, `os` and `time`). It reads the payload,
 and for events the host needs no answer to, forks: the parent exits at once (the host sees a
 finished, silent hook) and the detached child captures, logging to the data home. Events that
-answer run inline: OpenClaw's entirely; Claude Code's SessionStart answers, then forks the same
-way to capture (hooks/run.py). `ACONTEXT_HOOK_INLINE=1` runs everything
+answer run inline: OpenClaw's entirely; Claude Code's SessionStart and UserPromptSubmit answer, then
+fork the same way to capture (hooks/run.py). `ACONTEXT_HOOK_INLINE=1` runs everything
 inline (debugging, `doctor`), as do platforms without fork, and so does a hook whose log cannot
 be written (a detached child could tell no one; inline, it says so in one line on stderr).
 Either way the hook fails open: exit 0, nothing on stdout but an answer. See hooks/run.py for
@@ -19,7 +19,7 @@ import os
 from acontext_mcp.hooklog import LOG_FLAGS
 
 MAX_STDIN = 64 * 1024 * 1024  # hook payloads are small; refuse to buffer anything absurd
-ANSWERING = {("claude-code", "SessionStart")}
+ANSWERING = {("claude-code", "SessionStart"), ("claude-code", "UserPromptSubmit")}
 
 
 def read_stdin() -> bytes:

@@ -73,3 +73,21 @@ def injected_entries(conn: sqlite3.Connection, session_id: str) -> set[tuple[str
         (session_id,),
     )
     return {(row[0], row[1]) for row in rows}
+
+
+def injected_entries_at(db_path: str, session_id: str) -> set[tuple[str, str]]:
+    """`injected_entries`, read through a read-only connection of its own: the prompt hook
+    checks before it answers, and opening the store for writing (migration check, WAL
+    switch) would keep the prompt waiting. Empty when the store or its table is not there
+    yet (nothing was injected then)."""
+    from acontext_mcp.store.peek import connect_readonly
+
+    conn = connect_readonly(db_path)
+    if conn is None:
+        return set()
+    try:
+        return injected_entries(conn, session_id)
+    except sqlite3.Error:
+        return set()
+    finally:
+        conn.close()
