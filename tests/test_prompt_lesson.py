@@ -17,6 +17,7 @@ from test_hooks_claude_code import Hooks
 
 from acontext_mcp.config import Settings
 from acontext_mcp.skills import entry_index, index
+from acontext_mcp.store.peek import connect_readonly
 
 PROJECT = "shop-api"
 RUNBOOK = f"""# {PROJECT}
@@ -151,8 +152,8 @@ def test_shared_facts_match_and_the_diary_never_does(world: Any) -> None:
     hooks, _settings, project = world
     text = _context(_prompt(hooks, project, "pip install requests please"))
     assert "user-general-facts" in text and "uv add" in text
-    conn = entry_index.open_readonly(str(hooks.home / "skills-index.db"))
-    assert conn is not None
+    conn = connect_readonly(str(hooks.home / "skills-index.db"))
+    assert conn is not None and entry_index.usable(conn)
     with conn:
         hits = entry_index.best_entries(conn, "alembic no such table tests", project=PROJECT)
     assert hits and all(h.skill != "daily-logs" for h in hits)

@@ -33,10 +33,14 @@ def choose(
     """(skill, file, title, context text) of the entry to inject for `prompt`, or None."""
     if len(entry_index.prompt_terms(prompt)) < 2:
         return None  # chit-chat: no database opened at all
-    conn = entry_index.open_readonly(os.path.join(settings.home, INDEX_FILE))
+    from acontext_mcp.store.peek import connect_readonly
+
+    conn = connect_readonly(os.path.join(settings.home, INDEX_FILE), timeout=0.5)
     if conn is None:
         return None
     try:
+        if not entry_index.usable(conn):
+            return None
         from acontext_mcp.skills.evidence import project_slug
 
         slug = project_slug(project_dir)

@@ -267,18 +267,9 @@ def indexed_stamp(conn: sqlite3.Connection, rel: str) -> tuple[int, int] | None:
     return (row[0], row[1]) if row else None
 
 
-def open_readonly(path: str) -> sqlite3.Connection | None:
-    """The index database for reading, or None when there is none yet (the hook never builds
-    it) or it has no entry tables (an index made before them)."""
-    from acontext_mcp.store.peek import connect_readonly
-
-    conn = connect_readonly(path, timeout=0.5)
-    if conn is None:
-        return None
+def usable(conn: sqlite3.Connection) -> bool:
+    """Whether an opened index has the entry tables (an index made before them has not)."""
     try:
-        if _exists(conn):
-            return conn
+        return _exists(conn)
     except sqlite3.Error:
-        pass
-    conn.close()
-    return None
+        return False

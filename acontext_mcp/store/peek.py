@@ -1,8 +1,9 @@
 """Peek into a SQLite file: open it for reading only, never creating it.
 
-For the prompt hook, which reads the skills index and the store before it answers and must
-neither create, migrate nor switch journal modes while the user waits (store/readonly.py is
-the full read-only store, for a data home that cannot be written). Standard library only."""
+For the prompt hook, which reads the skills index (skills-index.db) and the store before it
+answers and must neither create, migrate nor switch journal modes while the user waits
+(store/readonly.py is the full read-only store, for a data home that cannot be written).
+Standard library only."""
 
 from __future__ import annotations
 
