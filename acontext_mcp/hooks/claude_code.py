@@ -59,11 +59,11 @@ def handle(event: str, payload: dict[str, Any]) -> dict[str, Any] | None:
     where it can."""
     if event not in EVENTS:
         raise ValueError(f"unknown Claude Code hook event {event!r}")
-    from acontext_mcp.store.db import open_db
-
     settings = Settings.from_env()
     if event == "UserPromptSubmit":
         return _prompt_lesson(settings, payload)
+    from acontext_mcp.store.db import open_db
+
     if event in ANSWER_FIRST:
         conn = open_db(settings)
         try:
