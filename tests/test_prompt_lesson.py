@@ -218,3 +218,46 @@ def test_ties_go_to_the_better_verified_entry(tmp_path: Path) -> None:
     assert [h.skill for h in entry_index.best_entries(db, "cache warmup", project=None)] == ["s1"]
     entry_index.index_file(db, 1, "s1/SKILL.md", "no entries now\n")
     assert entry_index.best_entries(db, "cache warmup", project=None) == []
+
+
+def test_the_hook_forks_at_once_unless_a_lesson_could_answer(
+    world: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """hooks/__init__ decides before importing the handler: chit-chat or no index means the
+    host is not kept waiting (the event forks and only captures, as before)."""
+    from acontext_mcp import hooks as entry
+
+    hooks, _settings, _project = world
+    key = ("claude-code", "UserPromptSubmit")
+    assert entry._answers(key, json.dumps({"prompt": "tests fail: no such table"}).encode())
+    assert not entry._answers(key, json.dumps({"prompt": "thanks, continue"}).encode())
+    assert not entry._answers(key, b"not json")
+    assert not entry._answers(key, b"[1, 2]")
+    assert entry._answers(("claude-code", "SessionStart"), b"")
+    assert not entry._answers(("claude-code", "Stop"), b"")
+    (hooks.home / "skills-index.db").rename(hooks.home / "moved.db")
+    assert not entry._answers(key, json.dumps({"prompt": "tests fail: no such table"}).encode())
+
+
+def test_a_run_forked_before_answering_looks_for_no_lesson(
+    world: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The detached run of a declined prompt captures only: it neither answers (no one would
+    read it) nor records a use that was never delivered."""
+    from acontext_mcp.hooks.run import run
+
+    hooks, _settings, project = world
+    (project / "s-9.jsonl").touch()
+    payload = {
+        "session_id": "s-9",
+        "cwd": str(project),
+        "prompt": "tests fail: no such table",
+        "transcript_path": str(project / "s-9.jsonl"),
+    }
+    assert (
+        run(["claude-code", "UserPromptSubmit"], json.dumps(payload).encode(), detached=True) == 0
+    )
+    assert capsys.readouterr().out == ""
+    with hooks.db() as conn:
+        assert conn.execute("SELECT count(*) FROM skill_uses").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM sessions WHERE id = 's-9'").fetchone()[0] == 1

@@ -22,6 +22,7 @@ import sqlite3
 from acontext_mcp.config import Settings
 from acontext_mcp.skills import entry_index
 from acontext_mcp.skills.entry_index import Hit
+from acontext_mcp.skills.prompt_words import may_match
 
 MAX_CHARS = 400
 INDEX_FILE = "skills-index.db"  # skills/index.py INDEX_FILE; not imported: that module is heavy
@@ -31,7 +32,7 @@ def choose(
     settings: Settings, prompt: str, project_dir: str | None, session_id: str | None
 ) -> tuple[str, str, str, str] | None:
     """(skill, file, title, context text) of the entry to inject for `prompt`, or None."""
-    if len(entry_index.prompt_terms(prompt)) < 2:
+    if not may_match(prompt):
         return None  # chit-chat: no database opened at all
     from acontext_mcp.store.peek import connect_readonly
 

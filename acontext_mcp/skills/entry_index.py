@@ -10,15 +10,16 @@ when it creates its schema and `index_file` whenever it (re)indexes a file; a tr
 a file's entries when its `files` row goes. The diary (`daily-logs`) is never indexed: a
 day's notes are not lessons.
 
-`best_entries` is the read side, run inside the UserPromptSubmit hook: a few words of the
-prompt, one FTS query, coverage counted per word, a threshold. Standard library only
-(sqlite3, re, os): the hook path imports it.
+`best_entries` is the read side, run inside the UserPromptSubmit hook: the content words of
+the prompt (skills/prompt_words.py), one FTS query, coverage counted per word, a threshold.
+Standard library only (sqlite3, re): the hook path imports it.
 """
 
 from __future__ import annotations
 
-import re
 import sqlite3
+
+from acontext_mcp.skills.prompt_words import MIN_TERMS, prompt_terms
 
 DIARY = "daily-logs"
 RUNBOOKS = "project-runbooks"
@@ -63,21 +64,6 @@ _SCHEMA = (
     END""",
 )
 
-# Words that carry no lesson: chit-chat ("thanks", "continue", "yes") and the glue of requests.
-_STOP = """
-a about above after again ah ahead all also am an and any anything are as ask at awesome be
-been before being but by bye can cannot continue cool could did do does doing don done each
-else even ever every few fine for from further get gets getting go goes going gone good got
-great had has have having he hello her here hers hey hi him his hmm how i if im in into is it
-itll its ive just kind know let lets lgtm like look make me mine more most much must my need
-needs nice no nope not now nvm of off ok okay on once one only or other our ours out over
-perfect please pls proceed really right same see she should so some something sorry still
-such sure than thank thanks that thats the their them then there these they thing things
-think this those through thx to too try up us use used very wait want was way we well were what
-whats when where which while who why will with would yeah yep yes you your yours
-"""
-STOPWORDS = frozenset(_STOP.split())
-_WORD = re.compile(r"[^\W_]+")
 # (id, skill, file, section, title, text, verified, seen, bm25): a candidate row.
 _Row = tuple[int, str, str, str, str, str, int, int, float]
 
@@ -146,22 +132,9 @@ def index_file(conn: sqlite3.Connection, file_id: int | None, rel: str, text: st
     return len(rows)
 
 
-def prompt_terms(prompt: str) -> list[str]:
-    """The content words of a prompt, in order, once each (stopwords and 1-2 letter words
-    dropped): what an entry must share with it to be worth injecting."""
-    out: list[str] = []
-    seen: set[str] = set()
-    for word in _WORD.findall(prompt.casefold()):
-        if len(word) < 3 or word in STOPWORDS or word.isdigit() or word in seen:
-            continue
-        seen.add(word)
-        out.append(word)
-    return out
-
-
 def _needed(terms: list[str]) -> int:
     """How many distinct prompt words an entry must contain (long prompts match by chance)."""
-    return 3 if len(terms) > LONG_PROMPT else 2
+    return MIN_TERMS + 1 if len(terms) > LONG_PROMPT else MIN_TERMS
 
 
 def best_entries(
@@ -180,7 +153,7 @@ def best_entries(
     `runbook` = (rel path, text): that runbook changed on disk since it was indexed; its
     entries are read from `text` (ranked in a temporary table) instead of the stale rows."""
     terms = prompt_terms(prompt)
-    if len(terms) < 2:
+    if len(terms) < MIN_TERMS:
         return []
     terms = terms[:MAX_TERMS]
     match = " OR ".join(f'"{t}"' for t in terms)
