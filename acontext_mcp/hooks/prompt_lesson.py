@@ -98,16 +98,26 @@ def record(
     chosen: tuple[str, str, str, str],
     session_id: str | None,
     project_dir: str | None,
+    *,
+    agent: str | None = None,
 ) -> None:
-    """Record the injection as a `prompt` use, once the answer is out and the prompt's capture
-    has made the session known (a use of a session the store does not know is kept without
-    it, and then cannot stop a repeat: capture off)."""
+    """Record the injection as a `prompt` use, once the answer is out. The session must be
+    known to the store for the use to name it: Claude Code's prompt capture has made it known
+    by then; for `agent` (OpenClaw, whose first capture comes after the first prompt) it is
+    made known here, when capture may keep it. A use of a session the store does not know
+    is kept without it, and then cannot stop a repeat (capture off)."""
     from acontext_mcp.store.db import open_db
     from acontext_mcp.store.skill_uses import record_use
 
     skill, file, title, _text = chosen
     conn = open_db(settings)
     try:
+        if agent and session_id:
+            from acontext_mcp.privacy.switches import capture_allowed
+            from acontext_mcp.store.sessions import ensure_session
+
+            if capture_allowed(settings, project_dir=project_dir, session_id=session_id)[0]:
+                ensure_session(conn, session_id, agent=agent, project_dir=project_dir)
         record_use(
             conn,
             skill,
