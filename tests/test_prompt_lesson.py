@@ -261,3 +261,24 @@ def test_a_run_forked_before_answering_looks_for_no_lesson(
     with hooks.db() as conn:
         assert conn.execute("SELECT count(*) FROM skill_uses").fetchone()[0] == 0
         assert conn.execute("SELECT count(*) FROM sessions WHERE id = 's-9'").fetchone()[0] == 1
+
+
+def test_an_entry_the_brief_already_showed_this_session_is_not_repeated(world: Any) -> None:
+    from acontext_mcp.store.db import open_db
+    from acontext_mcp.store.sessions import ensure_session
+    from acontext_mcp.store.skill_uses import record_use
+
+    hooks, settings, project = world
+    conn = open_db(settings)
+    try:
+        ensure_session(conn, "s-b", agent="claude-code", project_dir=str(project))
+        record_use(
+            conn,
+            "project-runbooks",
+            "brief",
+            session_id="s-b",
+            entry="Migrate before the test suite",
+        )
+    finally:
+        conn.close()
+    assert _prompt(hooks, project, "the tests fail with no such table", "s-b") is None
