@@ -141,9 +141,18 @@ def test_the_prompt_is_still_captured_after_the_answer(world: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    "prompt", ["thanks", "continue", "yes", "ok, go ahead", "great, thank you!"]
+    "prompt",
+    [
+        "thanks",
+        "continue",
+        "yes",
+        "ok, go ahead",
+        "great, thank you!",
+        "please update the code in this file and add a new test",  # generic words only
+        "why does pytest not find my modules",  # one word in common is not enough
+    ],
 )
-def test_chit_chat_gets_nothing(world: Any, prompt: str) -> None:
+def test_chit_chat_and_vague_prompts_get_nothing(world: Any, prompt: str) -> None:
     hooks, _settings, project = world
     assert _prompt(hooks, project, prompt) is None
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 
-# Words that carry no lesson: chit-chat ("thanks", "continue", "yes") and the glue of requests.
+# Words that carry no lesson: chit-chat ("thanks", "continue", "yes"), the glue of requests, and
+# the verbs and nouns any coding request has ("add", "change", "file", "code"): two of those in
+# common must not make an entry match.
 _STOP = """
 a about above after again ah ahead all also am an and any anything are as ask at awesome be
 been before being but by bye can cannot continue cool could did do does doing don done each
@@ -20,6 +22,9 @@ perfect please pls proceed really right same see she should so some something so
 such sure than thank thanks that thats the their them then there these they thing things
 think this those through thx to too try up us use used very wait want was way we well were what
 whats when where which while who why will with would yeah yep yes you your yours
+add adding change changes changed update updated create created write wrote written new file
+files code stuff bug bugs problem problems issue issues question help show tell give find
+explain implement everything nothing
 """
 STOPWORDS = frozenset(_STOP.split())
 MIN_TERMS = 2  # fewer content words than this: the prompt gets no lesson
