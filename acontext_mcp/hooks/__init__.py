@@ -87,6 +87,8 @@ def _answers(key: tuple[str, ...], raw: bytes) -> bool:
     two content words in the prompt and a skills index: without them it forks at once, as
     every capture-only event does, and the detached run does not look for a lesson."""
     if key == ("claude-code", "UserPromptSubmit"):
+        if not os.path.exists(os.path.join(_home(), PROMPT_INDEX)):
+            return False  # checked first: it costs a stat, the prompt's words two imports
         import json
 
         from acontext_mcp.skills.prompt_words import may_match
@@ -95,9 +97,7 @@ def _answers(key: tuple[str, ...], raw: bytes) -> bool:
             prompt = json.loads(raw).get("prompt")
         except Exception:  # not JSON, not an object: the detached run logs what is wrong
             return False
-        if not isinstance(prompt, str) or not may_match(prompt):
-            return False
-        return os.path.exists(os.path.join(_home(), PROMPT_INDEX))
+        return isinstance(prompt, str) and may_match(prompt)
     return key in ANSWERING
 
 
