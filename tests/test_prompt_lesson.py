@@ -220,6 +220,9 @@ def test_ties_go_to_the_better_verified_entry(tmp_path: Path) -> None:
             f"- **Cache warmup {file_id}**: warm the cache before load tests (when: cache warmup; "
             f"seen 5×, verified {verified}×, 2026-12-01)\n",
         )
+    rank = db.execute("SELECT v FROM entry_fts_config WHERE k = 'rank'").fetchone()
+    assert rank == (f"bm25({entry_index.WEIGHTS})",)  # title and `when:` words weigh most
+    entry_index.create(db)  # again (an index made before these tables): harmless
     hits = entry_index.best_entries(db, "cache warmup before the load test", project=None)
     assert [h.skill for h in hits] == ["s2", "s1"]
     # A file's entries go with its row; a re-indexed file replaces its entries.

@@ -85,8 +85,9 @@ class Hit:
 
 def create(conn: sqlite3.Connection) -> None:
     """Create the entry tables (inside index.py's schema transaction, after `files`)."""
+    fresh = not _exists(conn)
     for statement in _SCHEMA:
-        if statement.startswith("INSERT") and _exists(conn):
+        if statement.startswith("INSERT") and not fresh:
             continue  # the rank setting is made once, with the table
         conn.execute(statement)
 
