@@ -279,6 +279,7 @@ def test_hooks_stay_off_the_heavy_layers() -> None:
 SQL_ALLOWED = {
     # The skills search index is its own database file (skills-index.db), not the store.
     "acontext_mcp/skills/index.py": "own database file skills-index.db, not the store",
+    "acontext_mcp/skills/entry_index.py": "the learned entries, in skills-index.db too",
 }
 SQL_START = re.compile(r"\s*(SELECT|INSERT|UPDATE|DELETE|CREATE|REPLACE|WITH|PRAGMA)\b")
 SQL_CALLS = {"execute", "executemany", "executescript"}

@@ -4,8 +4,8 @@ The hot path: a hook runs in a fresh interpreter once per tool call, so this mod
 nothing but `os`, `sys` and the log writer (hooklog.py, `os` and `time`). It reads the payload,
 and for events the host needs no answer to, forks: the parent exits at once (the host sees a
 finished, silent hook) and the detached child captures, logging to the data home. Events that
-answer run inline: OpenClaw's entirely; Claude Code's SessionStart answers, then forks the same
-way to capture (hooks/run.py). `ACONTEXT_HOOK_INLINE=1` runs everything
+answer run inline: OpenClaw's entirely; Claude Code's SessionStart and UserPromptSubmit answer, then
+fork the same way to capture (hooks/run.py). `ACONTEXT_HOOK_INLINE=1` runs everything
 inline (debugging, `doctor`), as do platforms without fork, and so does a hook whose log cannot
 be written (a detached child could tell no one; inline, it says so in one line on stderr).
 Either way the hook fails open: exit 0, nothing on stdout but an answer. See hooks/run.py for
@@ -19,7 +19,8 @@ import os
 from acontext_mcp.hooklog import LOG_FLAGS
 
 MAX_STDIN = 64 * 1024 * 1024  # hook payloads are small; refuse to buffer anything absurd
-ANSWERING = {("claude-code", "SessionStart")}
+ANSWERING = {("claude-code", "SessionStart")}  # and UserPromptSubmit, sometimes: `_answers`
+PROMPT_INDEX = "skills-index.db"  # the prompt hook's lessons (skills/index.py INDEX_FILE)
 
 
 def read_stdin() -> bytes:
@@ -37,14 +38,19 @@ def read_stdin() -> bytes:
     return b"".join(chunks)
 
 
+def _home() -> str:
+    """The data home with `os` alone: config.acontext_home(), ACONTEXT_HOME (blank = unset) or
+    ~/.acontext-mcp. Read here, not through config.py, because this runs before the fork while
+    the host waits, and importing config.py (dataclasses, pathlib) costs ~15 ms;
+    tests/test_config_env.py checks that both give the same home."""
+    home = os.path.expanduser(os.environ.get("ACONTEXT_HOME", "").strip() or "~/.acontext-mcp")
+    return os.path.abspath(home)
+
+
 def _log_writable() -> bool:
     """Whether <home>/logs/hooks.log can be appended to (created if missing), checked with `os`
-    alone: the home is config.acontext_home(), ACONTEXT_HOME (blank = unset) or ~/.acontext-mcp.
-    Read here, not through config.py, because this runs before the fork while the host waits,
-    and importing config.py (dataclasses, pathlib) costs ~15 ms; tests/test_config_env.py
-    checks that both give the same home."""
-    home = os.path.expanduser(os.environ.get("ACONTEXT_HOME", "").strip() or "~/.acontext-mcp")
-    logs = os.path.join(os.path.abspath(home), "logs")
+    alone (see `_home`)."""
+    logs = os.path.join(_home(), "logs")
     try:
         os.makedirs(logs, 0o700, exist_ok=True)
         os.close(os.open(os.path.join(logs, "hooks.log"), LOG_FLAGS, 0o600))
@@ -75,6 +81,26 @@ def _detach() -> bool:
     return True
 
 
+def _answers(key: tuple[str, ...], raw: bytes) -> bool:
+    """Whether this event answers the host, so it must run inline until the answer is out.
+    UserPromptSubmit answers only with a learned lesson (hooks/prompt_lesson.py), which needs
+    two content words in the prompt and a skills index: without them it forks at once, as
+    every capture-only event does, and the detached run does not look for a lesson."""
+    if key == ("claude-code", "UserPromptSubmit"):
+        if not os.path.exists(os.path.join(_home(), PROMPT_INDEX)):
+            return False  # checked first: it costs a stat, the prompt's words two imports
+        import json
+
+        from acontext_mcp.skills.prompt_words import may_match
+
+        try:
+            prompt = json.loads(raw).get("prompt")
+        except Exception:  # not JSON, not an object: the detached run logs what is wrong
+            return False
+        return isinstance(prompt, str) and may_match(prompt)
+    return key in ANSWERING
+
+
 def main(argv: list[str]) -> int:
     """Run one hook; always exit 0."""
     from acontext_mcp.umask import restrict_umask
@@ -82,7 +108,7 @@ def main(argv: list[str]) -> int:
     restrict_umask()  # also when a shim calls this directly, skipping entry.main
     raw = read_stdin()
     key = tuple(argv[:2])
-    if key not in ANSWERING and key[:1] != ("openclaw",) and _detach():
+    if key[:1] != ("openclaw",) and not _answers(key, raw) and _detach():
         from acontext_mcp.hooks.run import run
 
         try:

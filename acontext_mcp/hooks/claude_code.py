@@ -14,7 +14,8 @@ tasks are settled by their evidence. SessionStart first syncs our skills into th
 agents' skill folders (skills/sync.py), then answers with the brief for the project directory
 and asks Claude Code to rescan skills when the skills directory, or a synced copy, changed
 since the last session; its capture runs after the answer is out (`after_answer`), so Claude
-Code does not wait for it.
+Code does not wait for it. UserPromptSubmit answers the same way with the one learned entry
+that matches the prompt, if any (hooks/prompt_lesson.py), then captures.
 """
 
 from __future__ import annotations
@@ -48,19 +49,23 @@ CLASHES_SEEN = "skill-clashes-seen:claude-code"
 MAX_CLASH_NAMES = 5
 
 
-ANSWER_FIRST = frozenset({"SessionStart"})  # answered before capturing: see `after_answer`
+ANSWER_FIRST = frozenset({"SessionStart", "UserPromptSubmit"})  # see `after_answer`
+_chosen: list[tuple[str, str, str, str]] = []  # the prompt's lesson, recorded after the answer
 
 
 def handle(event: str, payload: dict[str, Any]) -> dict[str, Any] | None:
     """Run one event; return the JSON answer for Claude Code, or None for no output.
 
-    SessionStart only answers here (Claude Code waits for it); its capture runs in
-    `after_answer`, which the runner calls once the answer is out, detached where it can."""
+    SessionStart and UserPromptSubmit only answer here (Claude Code waits for them); their
+    capture runs in `after_answer`, which the runner calls once the answer is out, detached
+    where it can."""
     if event not in EVENTS:
         raise ValueError(f"unknown Claude Code hook event {event!r}")
+    settings = Settings.from_env()
+    if event == "UserPromptSubmit":
+        return _prompt_lesson(settings, payload)
     from acontext_mcp.store.db import open_db
 
-    settings = Settings.from_env()
     if event in ANSWER_FIRST:
         conn = open_db(settings)
         try:
@@ -76,10 +81,41 @@ def handle(event: str, payload: dict[str, Any]) -> dict[str, Any] | None:
 def after_answer(event: str, payload: dict[str, Any]) -> None:
     """The capture of an ANSWER_FIRST event: what the transcript gained (a resumed session's
     history). A bad transcript is logged: the answer has gone out already."""
+    settings = Settings.from_env()
     try:
-        _capture_event(Settings.from_env(), event, payload)
+        _capture_event(settings, event, payload)
     except Exception as exc:
         _log_capture_failure(event, exc)
+    while _chosen:
+        from acontext_mcp.hooks.prompt_lesson import record
+
+        chosen = _chosen.pop()
+        try:
+            record(settings, chosen, _text(payload, "session_id"), _text(payload, "cwd"))
+        except Exception as exc:
+            _log_capture_failure(event, exc, "recording the lesson's use")
+
+
+def _prompt_lesson(settings: Settings, payload: dict[str, Any]) -> dict[str, Any] | None:
+    """The one learned entry matching the prompt, as additional context (hooks/
+    prompt_lesson.py), or None. A failure is logged, not raised: the prompt's capture runs
+    after this answer and must not be lost to it."""
+    prompt = _text(payload, "prompt")
+    if prompt is None:
+        return None
+    from acontext_mcp.hooks.prompt_lesson import choose
+
+    try:
+        chosen = choose(settings, prompt, _text(payload, "cwd"), _text(payload, "session_id"))
+    except Exception as exc:
+        _log_capture_failure("UserPromptSubmit", exc, "lesson")
+        return None
+    if chosen is None:
+        return None
+    _chosen.append(chosen)
+    return {
+        "hookSpecificOutput": {"hookEventName": "UserPromptSubmit", "additionalContext": chosen[3]}
+    }
 
 
 def _capture_event(settings: Settings, event: str, payload: dict[str, Any]) -> None:
@@ -106,11 +142,11 @@ def _capture_event(settings: Settings, event: str, payload: dict[str, Any]) -> N
         conn.close()
 
 
-def _log_capture_failure(event: str, exc: Exception) -> None:
+def _log_capture_failure(event: str, exc: Exception, what: str = "capture") -> None:
     from acontext_mcp.hooks.run import _log
 
     # " error " makes `doctor` count it, as it counts the runner's own outcome lines.
-    _log(f"claude-code {event} capture failed: error {type(exc).__name__}: {exc}")
+    _log(f"claude-code {event} {what} failed: error {type(exc).__name__}: {exc}")
 
 
 def _text(payload: dict[str, Any], key: str) -> str | None:

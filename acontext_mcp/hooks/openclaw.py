@@ -12,6 +12,9 @@ pipes one JSON object per event to `acontext-mcp hook openclaw EVENT`:
 - `before_prompt_build`: `{sessionId, sessionKey, agentId, cwd}`; syncs the skills into the
   agents' skill folders (as Claude Code's SessionStart does), then answers
   `{"additionalContext": brief}` for the project directory, or nothing.
+- `prompt`: the same identity plus `prompt`, every turn; answers `{"additionalContext":
+  lesson}` with the one learned entry matching the prompt (hooks/prompt_lesson.py), or
+  nothing, then records that use.
 
 Reads of our skills' files among newly stored tool calls are recorded as skill uses
 (capture/skill_use.py). Capture honours the privacy switches and redacts secrets before
@@ -35,7 +38,9 @@ from acontext_mcp.config import Settings
 AGENT = "openclaw"
 FORMAT = "openai"
 CAPTURE_EVENTS = frozenset({"agent_end", "before_compaction", "before_reset"})
-EVENTS = CAPTURE_EVENTS | {"before_prompt_build"}
+EVENTS = CAPTURE_EVENTS | {"before_prompt_build", "prompt"}
+ANSWER_FIRST = frozenset({"prompt"})  # the lesson's use is recorded after it: `after_answer`
+_chosen: list[tuple[str, str, str, str]] = []
 _SESSION_EVENT = {"before_compaction": "compaction", "before_reset": "reset"}
 _EVENT_FIELDS = ("messageCount", "compactingCount", "tokenCount", "reason", "sessionKey", "runId")
 _KEY_PREFIX = "id:"  # the store's prefix for native ids (store.messages.dedup_key)
@@ -46,10 +51,12 @@ def handle(event: str, payload: dict[str, Any]) -> dict[str, Any] | None:
     """Run one event; return the JSON answer for the plugin, or None for no output."""
     if event not in EVENTS:
         raise ValueError(f"unknown OpenClaw hook event {event!r}; expected one of {sorted(EVENTS)}")
-    from acontext_mcp.store.db import open_db
-
     settings = Settings.from_env()
     project_dir = _project_dir(payload)
+    if event == "prompt":
+        return _prompt_lesson(settings, payload, project_dir)
+    from acontext_mcp.store.db import open_db
+
     conn = open_db(settings)
     try:
         if event == "before_prompt_build":
@@ -85,6 +92,40 @@ def handle(event: str, payload: dict[str, Any]) -> dict[str, Any] | None:
         return None
     finally:
         conn.close()
+
+
+def _prompt_lesson(
+    settings: Settings, payload: dict[str, Any], project_dir: str | None
+) -> dict[str, Any] | None:
+    """The one learned entry matching this turn's prompt (hooks/prompt_lesson.py), answered
+    as `{"additionalContext": text}`; the plugin prepends it to the prompt."""
+    prompt = _text(payload, "prompt")
+    if prompt is None:
+        return None
+    from acontext_mcp.hooks.prompt_lesson import choose
+
+    chosen = choose(settings, prompt, project_dir, session_id_for(payload))
+    if chosen is None:
+        return None
+    _chosen.append(chosen)
+    return {"additionalContext": chosen[3]}
+
+
+def after_answer(event: str, payload: dict[str, Any]) -> None:
+    """Record the lesson just given as a `prompt` use of its skill (the plugin has its answer).
+    OpenClaw's session is stored at its first agent_end, after the first prompt: it is made
+    known here when capture may keep it, so the once-per-session rule holds from turn one."""
+    from acontext_mcp.hooks.prompt_lesson import record
+
+    settings = Settings.from_env()
+    while _chosen:
+        record(
+            settings,
+            _chosen.pop(),
+            session_id_for(payload),
+            _project_dir(payload),
+            agent=AGENT,
+        )
 
 
 # --- Identities ---

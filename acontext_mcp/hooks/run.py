@@ -69,7 +69,10 @@ def run(argv: list[str], raw: bytes, *, detached: bool = False) -> int:
             from acontext_mcp.hooks import claude_code as handler
         else:
             from acontext_mcp.hooks import openclaw as handler  # type: ignore[no-redef]
-        answer = handler.handle(event, payload)
+        if detached and event in getattr(handler, "ANSWER_FIRST", ()):
+            answer = None  # forked before answering (hooks/__init__._answers): capture only
+        else:
+            answer = handler.handle(event, payload)
         if answer:
             sys.stdout.write(json.dumps(answer, ensure_ascii=False))
             sys.stdout.flush()

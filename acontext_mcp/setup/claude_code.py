@@ -48,7 +48,8 @@ AGENT = "claude-code"
 # Mirrors plugins/claude-code/hooks/hooks.json (a test keeps them equal).
 HOOK_EVENTS: dict[str, dict[str, Any]] = {
     "SessionStart": {"timeout": 30},
-    "UserPromptSubmit": {"timeout": 30, "async": True},
+    # Not async: it answers with the lesson matching the prompt (hooks/prompt_lesson.py).
+    "UserPromptSubmit": {"timeout": 10},
     "PostToolUse": {"matcher": "*", "timeout": 30, "async": True},
     "PostToolUseFailure": {"matcher": "*", "timeout": 30, "async": True},
     "TaskCompleted": {"timeout": 30, "async": True},

@@ -31,7 +31,7 @@ from typing import Any
 from acontext_mcp.config import Settings
 from acontext_mcp.errors import AcontextError, InvalidInput
 from acontext_mcp.private import create_private_file, private_mkdir
-from acontext_mcp.skills import SKILL_FILE, contained, watch
+from acontext_mcp.skills import SKILL_FILE, contained, entry_index, watch
 from acontext_mcp.skills.skillmd import parse_skill_md
 from acontext_mcp.skills.validate import TEXT_SUFFIXES
 from acontext_mcp.skills.watch import Watch
@@ -137,6 +137,7 @@ def _create_schema(conn: sqlite3.Connection) -> None:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
+            entry_index.create(conn)  # the learned entries the prompt hook matches
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
@@ -326,6 +327,7 @@ def _refresh(
                     "VALUES (?, ?, ?, ?, ?)",
                     (rowid, name, description, rel, text),
                 )
+                entry_index.index_file(conn, rowid, rel, text)  # dropped rows: a trigger
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")

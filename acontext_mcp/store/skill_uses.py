@@ -77,6 +77,30 @@ def injected_entries(conn: sqlite3.Connection, session_id: str) -> set[tuple[str
     return {(row[0], row[1]) for row in rows}
 
 
+def injected_entries_at(db_path: str, session_id: str) -> set[tuple[str, str]]:
+    """(skill, entry) pairs this session has already been given, by the prompt hook or the
+    brief (when the brief records the entries it shows): the prompt hook says each once.
+    Read through a read-only connection of its own: the prompt hook checks before it
+    answers, and opening the store for writing (migration check, WAL switch) would keep the
+    prompt waiting. Empty when the store or its table is not there yet."""
+    from acontext_mcp.store.peek import connect_readonly
+
+    conn = connect_readonly(db_path)
+    if conn is None:
+        return set()
+    try:
+        rows = conn.execute(
+            "SELECT skill, entry FROM skill_uses WHERE session_id = ? "
+            "AND kind IN ('prompt', 'brief') AND entry IS NOT NULL",
+            (session_id,),
+        )
+        return {(row[0], row[1]) for row in rows}
+    except sqlite3.Error:
+        return set()
+    finally:
+        conn.close()
+
+
 # --- what retirement reads (learn/retire.py) ---------------------------------------------------
 
 # A brief delivers a project's runbook to every session of it: that is reach, not use. Every

@@ -1,5 +1,5 @@
-// acontext-mcp for OpenClaw: forwards turns to `acontext-mcp hook openclaw EVENT` and adds the
-// project brief to the system prompt. The MCP server itself is declared in openclaw.plugin.json
+// acontext-mcp for OpenClaw: forwards turns to `acontext-mcp hook openclaw EVENT`, adds the
+// project brief to the system prompt and the learned lesson matching each prompt to that prompt. The MCP server itself is declared in openclaw.plugin.json
 // (`mcpServers.acontext`). Fail open everywhere: a missing, slow or broken acontext-mcp is
 // logged and never surfaces as an error in the user's session.
 import { spawn } from "node:child_process";
@@ -14,11 +14,13 @@ interface Config {
   acontextHome?: string;
   capture: boolean;
   brief: boolean;
+  lesson: boolean;
   timeoutMs: number;
   briefTimeoutMs: number;
 }
 
 const BRIEF_CACHE_MAX = 200;
+const PROMPT_MAX_CHARS = 20_000; // of the prompt sent to the lesson lookup (it reads 16 words)
 
 function expandHome(p: string): string {
   return p === "~" || p.startsWith("~/") ? homedir() + p.slice(1) : p;
@@ -35,6 +37,7 @@ function readConfig(raw: unknown): Config {
     acontextHome: home ? expandHome(home) : undefined,
     capture: c.capture !== false,
     brief: c.brief !== false,
+    lesson: c.lesson !== false,
     timeoutMs: num(c.timeoutMs, 10_000, 500, 60_000),
     briefTimeoutMs: num(c.briefTimeoutMs, 5_000, 200, 14_000),
   };
@@ -212,25 +215,47 @@ export default definePluginEntry({
       api.on("before_compaction", forward("before_compaction"));
       api.on("before_reset", forward("before_reset"));
     }
-    if (cfg.brief) {
+    // The session's brief (system context, computed once per session) and this turn's lesson:
+    // the one learned entry matching the prompt, if any (prepended to the prompt, every turn).
+    const briefFor = async (who: Json): Promise<string | null> => {
+      const key = String(who.sessionId ?? who.sessionKey ?? "");
+      let brief = key ? briefs.get(key) : undefined;
+      if (brief === undefined) {
+        const result = await runHook(cfg, log, "before_prompt_build", who, cfg.briefTimeoutMs);
+        const text = result.answer?.additionalContext;
+        brief = typeof text === "string" && text.trim() ? text : null;
+        if (key && result.ok) {
+          if (briefs.size >= BRIEF_CACHE_MAX) briefs.delete(briefs.keys().next().value as string);
+          briefs.set(key, brief);
+        }
+      }
+      return brief;
+    };
+    const lessonFor = async (ev: any, who: Json): Promise<string | null> => {
+      // currentUserMessage: this turn's request as typed ("" = none); older hosts: prompt.
+      const asked = typeof ev?.currentUserMessage === "string" ? ev.currentUserMessage : ev?.prompt;
+      if (typeof asked !== "string" || !asked.trim()) return null;
+      const payload = { ...who, prompt: asked.slice(0, PROMPT_MAX_CHARS) };
+      const result = await runHook(cfg, log, "prompt", payload, cfg.briefTimeoutMs);
+      const text = result.answer?.additionalContext;
+      return typeof text === "string" && text.trim() ? text : null;
+    };
+
+    if (cfg.brief || cfg.lesson) {
       // OpenClaw 2026.9 dropped before_agent_start; before_prompt_build runs at that point.
-      api.on("before_prompt_build", async (_ev: any, ctx: any) => {
+      api.on("before_prompt_build", async (ev: any, ctx: any) => {
         try {
           const who = identity(ctx);
-          const key = String(who.sessionId ?? who.sessionKey ?? "");
-          let brief = key ? briefs.get(key) : undefined;
-          if (brief === undefined) {
-            const result = await runHook(cfg, log, "before_prompt_build", who, cfg.briefTimeoutMs);
-            const text = result.answer?.additionalContext;
-            brief = typeof text === "string" && text.trim() ? text : null;
-            if (key && result.ok) {
-              if (briefs.size >= BRIEF_CACHE_MAX) briefs.delete(briefs.keys().next().value as string);
-              briefs.set(key, brief);
-            }
-          }
-          return brief ? { appendSystemContext: brief } : undefined;
+          const [brief, lesson] = await Promise.all([
+            cfg.brief ? briefFor(who) : null,
+            cfg.lesson ? lessonFor(ev, who) : null,
+          ]);
+          const out: Json = {};
+          if (brief) out.appendSystemContext = brief;
+          if (lesson) out.prependContext = lesson;
+          return Object.keys(out).length ? out : undefined;
         } catch (e) {
-          log.warn?.(`acontext: brief failed: ${String(e)}`);
+          log.warn?.(`acontext: brief or lesson failed: ${String(e)}`);
           return undefined;
         }
       });

@@ -603,3 +603,64 @@ def test_every_hook_ran_without_failure(cc: Project) -> None:
         ]
         assert summaries and not troubles, troubles
         assert all(not r["hookErrors"] for r in summaries), summaries
+
+
+LESSON_PROMPT = "DELTA: the tests fail with no such table after the pull, why?"
+LESSON_AGAIN = "ECHO: still no such table when the tests run."
+LESSON = "Migrate before the test suite"
+LESSON_HEAD = "A lesson learned in earlier sessions (skill project-runbooks, projects/project.md"
+
+
+def test_the_matching_lesson_reaches_the_model_with_the_prompt_once(
+    claude_code: Any, tmp_path: Path
+) -> None:
+    """UserPromptSubmit answers with the runbook trap that matches the prompt: Claude Code
+    puts it beside the prompt in the model request; a resumed turn of that session asking the
+    same again gets nothing, and the use is recorded once."""
+    from acontext_mcp.skills import index
+
+    work = tmp_path.resolve()
+    for name in ("home", "project", "store"):
+        (work / name).mkdir()
+    settings = Settings(home=work / "store", skills_dir=work / "store" / "skills")
+    runbooks = settings.skills_dir / "project-runbooks"
+    (runbooks / "projects").mkdir(parents=True)
+    (runbooks / "SKILL.md").write_text(
+        "---\nname: project-runbooks\ndescription: How each project is built, tested and run."
+        "\n---\n# Project runbooks\n"
+    )
+    (runbooks / "projects" / "project.md").write_text(
+        "# project\n\n## Traps\n"
+        f"- **{LESSON}**: run `alembic upgrade head` first, or the tests fail with "
+        '"no such table" (when: alembic, no such table; seen 4×, verified 3×, 2026-12-02)\n'
+    )
+    index.refresh(settings)
+    script = {"final": "FAKE-DONE", "conversations": []}
+    (work / "script.json").write_text(json.dumps(script))
+    args = ["--log", str(work / "model.jsonl"), "--script", str(work / "script.json")]
+    with model_server(MODEL, work / "model.port", *args) as port:
+        cc = Project(claude_code, work, port)
+        first = _timed(claude_code.timings, "claude -p, lesson run 1", cc.run, LESSON_PROMPT)
+        cc.settle(claude_code.timings)
+        resumed = ("--resume", first.session_id)
+        _timed(claude_code.timings, "claude -p, lesson run 2", cc.run, LESSON_AGAIN, *resumed)
+        cc.settle(claude_code.timings)
+    requests = cc.requests()
+    given = f"UserPromptSubmit hook additional context: {LESSON_HEAD}"
+    asked = [_request_text(r) for r in requests if LESSON_PROMPT in _request_text(r)]
+    assert asked and given in asked[0], asked[0][-3000:]
+    assert f"{LESSON}: run `alembic upgrade head` first" in asked[0]
+    again = [_request_text(r) for r in requests if LESSON_AGAIN in _request_text(r)]
+    # The second turn's request holds turn 1's lesson (replayed), and no second one.
+    assert again and again[0].count(given) == 1, again[0][-3000:]
+    # Our capture stored the prompt as typed, not the lesson.
+    stored = stored_conversation(cc.store, first.session_id)
+    texts = json.dumps(stored, ensure_ascii=False)
+    assert LESSON_PROMPT in texts and LESSON not in texts
+    conn = sqlite3.connect(cc.store / "acontext.db")
+    try:
+        uses = conn.execute("SELECT skill, kind, entry, session_id FROM skill_uses").fetchall()
+    finally:
+        conn.close()
+    assert uses == [("project-runbooks", "prompt", LESSON, first.session_id)]
+    assert not [x for x in cc.hook_log() if " failed" in x], cc.hook_log()

@@ -1,0 +1,100 @@
+"""Real OpenClaw: the learned lesson matching a prompt reaches the model with that prompt.
+
+Our plugin's `before_prompt_build` asks `acontext-mcp hook openclaw prompt` every turn; a
+runbook trap of the workspace's project, indexed in the store's skills-index.db, matches the
+first prompt and is prepended to it in the model request (OpenClaw keeps the typed prompt in
+its transcript, so our capture stores the prompt as typed). The same question again in that
+session gets nothing: the lesson is given once per session, recorded as a `prompt` use.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support.model_server import model_server
+from test_openclaw import MODEL, Workspace, _config, _requests, _stored, _summary, _timed
+
+from acontext_mcp.config import Settings
+from acontext_mcp.skills import index
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
+
+FIRST = "The tests fail with no such table after the pull, why?"
+AGAIN = "Still no such table when the tests run."
+TRAP = "Migrate before the test suite"
+RUNBOOK = (
+    "# project\n\n## Traps\n"
+    f"- **{TRAP}**: run `alembic upgrade head` first, or the tests fail with "
+    '"no such table" (when: alembic, no such table; seen 4×, verified 3×, 2026-12-02)\n'
+)
+
+
+@pytest.fixture
+def model(tmp_path: Path) -> Iterator[Path]:
+    log, port_file = tmp_path / "model.jsonl", tmp_path / "model.port"
+    with model_server(MODEL, port_file, "--log", str(log), "--final-text", "FAKE-DONE"):
+        yield log
+
+
+@pytest.fixture
+def workspace(openclaw: Any, model: Path, tmp_path: Path) -> Workspace:
+    work = tmp_path / "oc"
+    for name in ("home", "state", "project"):
+        (work / name).mkdir(parents=True)
+    store = tmp_path / "store"
+    port = (tmp_path / "model.port").read_text()
+    (work / "openclaw.json").write_text(json.dumps(_config(work, port, store), indent=1))
+    return Workspace(openclaw, work, store)
+
+
+def _user_texts(body: dict[str, Any]) -> list[str]:
+    out = []
+    for message in body["messages"]:
+        if message.get("role") != "user":
+            continue
+        content = message.get("content")
+        if isinstance(content, list):
+            content = "\n".join(p.get("text", "") for p in content if isinstance(p, dict))
+        out.append(str(content))
+    return out
+
+
+def test_the_matching_lesson_is_prepended_to_the_prompt_once_per_session(
+    workspace: Workspace, model: Path
+) -> None:
+    settings = Settings(home=workspace.store, skills_dir=workspace.store / "skills")
+    runbook = settings.skills_dir / "project-runbooks" / "projects" / "project.md"
+    runbook.parent.mkdir(parents=True)
+    runbook.write_text(RUNBOOK)
+    index.refresh(settings)
+
+    timings = workspace.oc.timings
+    first = _timed(timings, "agent --local, lesson turn 1", workspace.agent, FIRST)
+    session_id = first["meta"]["agentMeta"]["sessionId"]
+    asked = [t for body in _requests(model) for t in _user_texts(body) if FIRST in t]
+    assert asked, [_user_texts(body) for body in _requests(model)]
+    assert TRAP in asked[-1] and "alembic upgrade head" in asked[-1], asked
+    assert "project-runbooks" in asked[-1], asked
+    # Our capture keeps the prompt as the user typed it, not the lesson.
+    assert _summary(_stored(workspace.store, session_id)[0]) == ("user", FIRST)
+
+    seen = len(_requests(model))
+    second = _timed(timings, "agent --local, lesson turn 2", workspace.agent, AGAIN)
+    assert second["meta"]["agentMeta"]["sessionId"] == session_id
+    later = [t for body in _requests(model)[seen:] for t in _user_texts(body) if AGAIN in t]
+    assert later and all(TRAP not in text for text in later), later
+
+    conn = sqlite3.connect(workspace.store / "acontext.db")
+    try:
+        uses = conn.execute("SELECT skill, kind, entry, session_id FROM skill_uses").fetchall()
+    finally:
+        conn.close()
+    assert uses == [("project-runbooks", "prompt", TRAP, session_id)]
+    log = (settings.logs_dir / "hooks.log").read_text().splitlines()
+    assert not [x for x in log if " failed" in x or "error" in x], log
+    assert sum(" openclaw prompt ok" in x for x in log) == 2, log
