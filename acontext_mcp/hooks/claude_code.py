@@ -225,6 +225,7 @@ def _session_start(
         session_id=session_id,
         listed=synced.listed.get(AGENT, set()),
         shadowed=synced.shadowed.get(AGENT, set()),
+        agent=AGENT,
     )
     note = _clash_note(conn, synced.clashes)
     if note:
