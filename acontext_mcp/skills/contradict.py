@@ -43,6 +43,7 @@ _CODE = re.compile(r"`([^`]*)`")
 _WORD = re.compile(r"--?[a-z0-9][\w.+/-]*|[a-z0-9][\w.+/'-]*|[,;:!?]|\.(?=\s|$)")
 _CODE_WORD = re.compile(r"--?[a-z0-9][\w+-]*|[a-z0-9][\w+-]*")
 _BREAKS = frozenset(",;:!?.")
+_BREAK_WORDS = _BREAKS | {"but", "and", "then"}  # "and"/"then" only before a verb
 
 _STOP = _set(
     """
@@ -70,6 +71,9 @@ _STOP_USING = _set("stop stops stopped quit")
 _PREFER = _set("prefer prefers preferred favor favors favour favours choose chooses")
 _SWITCH = _set("switch switches switched move moves moved migrate migrates migrated change changed")
 _REPLACE = _set("replace replaces replaced")
+_SPECIAL = (_LEAD | _AUX | _PREFER | _REPLACE | {second for _, second in _PAIRS}) | _set(
+    "using over from to with by"
+)
 _VERBS = _set(
     "use run prefer install format write keep add call try put always never avoid don't do"
 )
@@ -89,9 +93,11 @@ class Statement:
     dated: bool = True
     asserted: frozenset[str] = field(init=False)
     negated: frozenset[str] = field(init=False)
+    normal: str = field(init=False)
 
     def __post_init__(self) -> None:
         self.asserted, self.negated = polarity(self.text)
+        self.normal = _normal(self.text)
         if self.kind == TRAP:
             self.asserted = frozenset()
 
@@ -131,21 +137,32 @@ def _tokens(text: str) -> list[tuple[str, bool]]:
 def _clauses(tokens: list[tuple[str, bool]]) -> list[list[tuple[str, bool]]]:
     clauses: list[list[tuple[str, bool]]] = [[]]
     for i, (tok, code) in enumerate(tokens):
-        if not code:
+        if not code and tok in _BREAK_WORDS:
             nxt = tokens[i + 1][0] if i + 1 < len(tokens) else ""
-            if tok in _BREAKS or tok == "but" or (tok in ("and", "then") and nxt in _VERBS):
+            if tok in _BREAKS or tok == "but" or nxt in _VERBS:
                 clauses.append([])
                 continue
         clauses[-1].append((tok, code))
     return [c for c in clauses if c]
 
 
+_TERMS: dict[str, str | None] = {}  # token -> term: the same words recur across statements
+
+
 def _term(tok: str) -> str | None:
+    term = _TERMS.get(tok, "")
+    if term != "":
+        return term
     if tok.startswith("-"):
-        return tok if len(tok) > 1 else None
-    if len(tok) < 2 or tok in _STOP or tok in _LEAD or tok in _AUX:
-        return None
-    return stem(tok)
+        term = tok if len(tok) > 1 else None
+    elif len(tok) < 2 or tok in _STOP or tok in _LEAD or tok in _AUX:
+        term = None
+    else:
+        term = stem(tok)
+    if len(_TERMS) > 50_000:
+        _TERMS.clear()
+    _TERMS[tok] = term
+    return term
 
 
 def _clause_polarity(clause: list[tuple[str, bool]]) -> tuple[set[str], set[str]]:
@@ -154,9 +171,9 @@ def _clause_polarity(clause: list[tuple[str, bool]]) -> tuple[set[str], set[str]
     negating = False
     prefer_seen = False
     for i, (tok, code) in enumerate(clause):
-        prev = clause[i - 1][0] if i and not clause[i - 1][1] else ""
-        nxt = clause[i + 1][0] if i + 1 < len(clause) and not clause[i + 1][1] else ""
-        if not code:
+        if not code and tok in _SPECIAL:
+            prev = clause[i - 1][0] if i and not clause[i - 1][1] else ""
+            nxt = clause[i + 1][0] if i + 1 < len(clause) and not clause[i + 1][1] else ""
             if tok in _PREFER:
                 prefer_seen = True
             if tok in _AUX and (tok.endswith("n't") or tok == "cannot" or nxt == "not"):
@@ -228,7 +245,7 @@ def contradicts(older: Statement, newer: Statement) -> bool:
     say the same thing; a procedure or trap never replaces a user statement."""
     if older.kind == USER and newer.kind != USER:
         return False
-    if _normal(older.text) == _normal(newer.text):
+    if older.normal == newer.normal:
         return True
     return bool(
         (newer.negated and newer.negated <= older.asserted)
@@ -250,11 +267,20 @@ def resolve(statements: Sequence[Statement]) -> list[bool]:
     kept: list[Statement] = []
     for i in order:
         older = statements[i]
-        if any(is_newer(k, older) and contradicts(older, k) for k in kept):
+        if any(_may_clash(older, k) and is_newer(k, older) and contradicts(older, k) for k in kept):
             keep[i] = False
             continue
         kept.append(older)
     return keep
+
+
+def _may_clash(a: Statement, b: Statement) -> bool:
+    """The cheap precondition of `contradicts`: a shared term of opposite sign, or one text."""
+    return bool(
+        (a.negated and not a.negated.isdisjoint(b.asserted))
+        or (b.negated and not b.negated.isdisjoint(a.asserted))
+        or a.normal == b.normal
+    )
 
 
 def _newest_first(statements: Sequence[Statement], order: list[int]) -> list[int]:

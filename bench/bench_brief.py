@@ -1,0 +1,166 @@
+"""What building the SessionStart brief costs with learned content, at 200 and 1,000 skills.
+
+A data home as months of use leave it: N skills (SKILL.md with a folded description and two
+files each) plus the three defaults; the project's runbook with 30 entries and 6 traps, 20
+other projects' runbooks; three user-general-facts topic files with 40 bullets; 30 tasks of
+the project with preferences; 60 sessions with 600 skill uses and 40 learnings. The brief is
+built for a session of the project (so its deliveries are recorded as uses) in a fresh child
+interpreter per round, timed around `build_brief` only (imports are bench_session_start.py's
+job): the first call and the median of the next ones. `--baseline DIR` times another checkout
+(e.g. `git archive REV | tar -x -C DIR`) in the same rounds on the same home.
+
+    python bench/bench_brief.py [--skills 200 1000] [--rounds 5] [--calls 9] [--baseline DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+PROJECT = "/work/shop"
+
+_CHILD = """
+import inspect, json, statistics, sys, time
+from pathlib import Path
+from acontext_mcp.config import Settings
+from acontext_mcp.store.db import open_db
+from acontext_mcp.capture.brief import build_brief
+home, calls = Path(sys.argv[1]), int(sys.argv[2])
+settings = Settings(home=home, skills_dir=home / "skills")
+conn = open_db(settings)
+extra = {"agent": "claude-code"} if "agent" in inspect.signature(build_brief).parameters else {}
+times, size = [], 0
+for i in range(calls + 1):
+    t = time.perf_counter()
+    text = build_brief(conn, settings, project_dir=sys.argv[3], session_id=f"bench-{i}", **extra)
+    times.append((time.perf_counter() - t) * 1000)
+    size = len(text)
+print(json.dumps({"first": times[0], "median": statistics.median(times[1:]), "chars": size}))
+"""
+
+
+def _home(root: Path, count: int) -> None:
+    from acontext_mcp.config import Settings
+    from acontext_mcp.skills.defaults import ensure_default_skills
+    from acontext_mcp.store import tasks as task_store
+    from acontext_mcp.store.db import open_db
+    from acontext_mcp.store.learning import add_learning, finish_learnings
+    from acontext_mcp.store.sessions import ensure_session
+    from acontext_mcp.store.skill_uses import record_uses
+
+    rnd = random.Random(7)
+    settings = Settings(home=root, skills_dir=root / "skills")
+    settings.ensure_dirs()
+    skills = settings.skills_dir
+    ensure_default_skills(skills)
+    for i in range(count):
+        folder = skills / f"skill-{i:04d}"
+        (folder / "notes").mkdir(parents=True)
+        (folder / "SKILL.md").write_text(
+            f"---\nname: skill-{i:04d}\ndescription: >\n  Topic {i}: how to handle case {i} "
+            "well. Use when it comes up.\n---\n\n# Skill\n\nSteps.\n"
+        )
+        (folder / "notes" / "a.md").write_text("note\n" * 40)
+    projects = skills / "project-runbooks" / "projects"
+    projects.mkdir(parents=True, exist_ok=True)
+    sections = ("Build", "Test", "Run", "Deploy")
+    lines = ["# shop", "", f"Path: `{PROJECT}`"]
+    for s, name in enumerate((*sections, "Traps")):
+        lines += ["", f"## {name}"]
+        for j in range(6):
+            seen = rnd.randint(1, 12)
+            lines.append(
+                f"- **{name} step {j}**: `tool{s}{j} --flag{j}` then check the output for "
+                f"error {j} (seen {seen}×, verified {rnd.randint(0, seen)}×, "
+                f"2026-10-{1 + j:02d} – 2026-11-{10 + s:02d})"
+            )
+    (projects / "shop.md").write_text("\n".join(lines) + "\n")
+    for p in range(20):
+        (projects / f"other-project-{p}.md").write_text(f"# other-project-{p}\n\n## Test\n- x\n")
+    facts = skills / "user-general-facts"
+    for t, topic in enumerate(("coding-preferences", "tech-stack", "work-context")):
+        bullets = [
+            f"- **Fact {t}.{k}**: The user prefers tool{k} for task {k} "
+            f"(seen {rnd.randint(1, 5)}×, 2026-11-{1 + k:02d})"
+            if k % 2
+            else f"- The user likes thing {t}.{k}"
+            for k in range(14)
+        ]
+        (facts / f"{topic}.md").write_text(f"# {topic}\n\n" + "\n".join(bullets) + "\n")
+    conn = open_db(settings)
+    for s in range(60):
+        sid = f"s{s:03d}"
+        ensure_session(conn, sid, agent="claude-code", project_dir=PROJECT if s % 2 else "/x")
+        uses = [(f"skill-{rnd.randrange(count):04d}", None, None) for _ in range(10)]
+        record_uses(conn, uses, "skill_tool", session_id=sid, project_dir=PROJECT)
+    for s in range(30):
+        sid = f"s{2 * s + 1:03d}"
+        task = task_store.insert_task(conn, sid, f"task {s}: change part {s}", status="success")
+        task_store.update_task(conn, sid, task["order"], add_preference=f"Use tool{s} for x")
+    ids = []
+    for s in range(40):
+        lesson = json.dumps({"entry": {"skill": f"skill-{rnd.randrange(count):04d}"}})
+        sid = f"s{2 * (s % 30) + 1:03d}"
+        learning = add_learning(
+            conn, session_id=sid, task_id=None, space="default", kind="success", text="t",
+            lesson=lesson,
+        )  # fmt: skip
+        ids.append(learning)
+    finish_learnings(conn, [i for i in ids if i], commit_sha="x")
+    conn.close()
+
+
+def _child(home: Path, calls: int, path: str | None) -> dict[str, float]:
+    env = {**os.environ, "PYTHONPATH": path or str(REPO)}
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(home), str(calls), PROJECT],
+        env=env,
+        cwd=path or str(REPO),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skills", type=int, nargs="+", default=[200, 1000])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--calls", type=int, default=9)
+    parser.add_argument("--baseline", help="another checkout to time in the same rounds")
+    args = parser.parse_args()
+    print(f"Python {sys.version.split()[0]}; {args.rounds} rounds of {args.calls} calls")
+    for count in args.skills:
+        with tempfile.TemporaryDirectory() as tmp:
+            started = time.perf_counter()
+            _home(Path(tmp), count)
+            setup = time.perf_counter() - started
+            runs: dict[str, list[dict[str, float]]] = {"this": [], "baseline": []}
+            for _ in range(args.rounds):
+                runs["this"].append(_child(Path(tmp), args.calls, None))
+                if args.baseline:
+                    runs["baseline"].append(_child(Path(tmp), args.calls, args.baseline))
+            for name, got in runs.items():
+                if not got:
+                    continue
+                first = statistics.median(r["first"] for r in got)
+                median = statistics.median(r["median"] for r in got)
+                chars = got[-1]["chars"]
+                print(
+                    f"{count:>5} skills  {name:<8} first call {first:6.1f} ms   "
+                    f"median {median:6.1f} ms   brief {chars:.0f} chars   (setup {setup:.0f} s)"
+                )
+
+
+if __name__ == "__main__":
+    main()
