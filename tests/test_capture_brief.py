@@ -434,3 +434,40 @@ def test_the_session_start_hook_delivers_the_runbook_and_records_it(tmp_path, mo
         assert ("project-runbooks", "cc-1", "projects/shop.md", str(project)) in brief_uses(conn)
     finally:
         conn.close()
+
+
+def test_openclaws_prompt_build_brief_records_its_deliveries_too(tmp_path, monkeypatch) -> None:
+    from acontext_mcp.hooks import openclaw
+    from acontext_mcp.store.db import open_db
+
+    monkeypatch.setenv("OPENCLAW_STATE_DIR", str(tmp_path / "openclaw"))
+    settings = Settings.from_env()
+    settings.ensure_dirs()
+    write_memory(settings)
+    project = tmp_path / "shop"
+    project.mkdir()
+    answer = openclaw.handle("before_prompt_build", {"sessionId": "oc-1", "cwd": str(project)})
+    assert answer is not None
+    assert "- [Test] Run the tests: `uv run pytest -x -q`" in answer["additionalContext"]
+    conn = open_db(settings)
+    try:
+        assert ("project-runbooks", "oc-1", None, str(project)) in brief_uses(conn)
+        agent = conn.execute("SELECT agent FROM sessions WHERE id = 'oc-1'").fetchone()[0]
+        assert agent == "openclaw"
+    finally:
+        conn.close()
+
+
+def test_a_linked_or_oversized_runbook_gives_no_lines_and_no_error(db, settings, tmp_path) -> None:
+    write_memory(settings)
+    projects = settings.skills_dir / "project-runbooks" / "projects"
+    outside = tmp_path / "outside.md"
+    outside.write_text("## Test\n- **Secret**: read me (seen 5×, 2026-12-01)\n")
+    (projects / "linked.md").symlink_to(outside)
+    brief = build_brief(db, settings, project_dir="/work/linked")
+    assert "read me" not in brief and "This project's runbook" not in brief
+    (projects / "huge.md").write_text("## Test\n" + "- **Big**: x (seen 1×, 2026-12-01)\n" * 20000)
+    assert "This project's runbook" not in build_brief(db, settings, project_dir="/work/huge")
+    # A topic file that is a link is not read either.
+    (settings.skills_dir / "user-general-facts" / "linked.md").symlink_to(outside)
+    assert "read me" not in build_brief(db, settings, project_dir="/work/shop")

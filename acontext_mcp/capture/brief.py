@@ -48,7 +48,10 @@ from acontext_mcp.text import clip, one_line
 
 _LINE = 160  # a task or skill line is clipped to this many characters
 _CONTENT_LINE = 220  # a runbook or fact line (its counts are kept whole)
-# Each section's share of the budget; what one leaves unused goes to the others in order.
+# Words of commands that name no tool of the project (`cd`, `run`): not a reason to rank a
+# fact as this project's.
+_COMMON_TOOL_WORDS = frozenset(["cd", "run", "rm", "cp", "mv", "ls", "echo", "cat", "sudo", "env"])
+# Each section's share of the budget; what one leaves unused goes round the others.
 SHARES = {"runbook": 0.35, "user": 0.20, "tasks": 0.15, "sessions": 0.10, "skills": 0.20}
 
 
@@ -189,10 +192,10 @@ def _learned_sections(
         _from_bullet(b, TRAP if b.is_trap else PROCEDURE, f"[{b.section}] " * bool(b.section), 0)
         for b in runbook
     ]
-    said_user = [_from_bullet(b, USER, "", _names(b.statement, slug, tools)) for b in facts] + [
-        _Said(p.line, p.statement, 0, p.seen, _names(p.statement.text, slug, tools))
-        for p in _preferences(tasks)
-    ]
+    said_user = [_from_bullet(b, USER, "", _names(b.statement, slug, tools)) for b in facts]
+    for pref in _preferences(tasks):
+        pref.relevant = _names(pref.statement.text, slug, tools)
+        said_user.append(pref)
     everything = said_runbook + said_user
     keep = resolve([s.statement for s in everything])
     kept = {id(s) for s, k in zip(everything, keep, strict=True) if k}
@@ -203,11 +206,6 @@ def _learned_sections(
     runbook_lines = [s.line for s in sorted(said_runbook, key=rank) if id(s) in kept]
     user_lines = [s.line for s in sorted(said_user, key=rank) if id(s) in kept]
     return runbook_lines, user_lines
-
-
-# Words of commands that name no tool of the project (`cd`, `run`): not a reason to rank a
-# fact as this project's.
-_COMMON_TOOL_WORDS = frozenset(["cd", "run", "rm", "cp", "mv", "ls", "echo", "cat", "sudo", "env"])
 
 
 # --- Skills, most relevant first ---
