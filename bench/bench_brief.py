@@ -6,7 +6,8 @@ other projects' runbooks; three user-general-facts topic files with 40 bullets; 
 the project with preferences; 60 sessions with 600 skill uses and 40 learnings. The brief is
 built for a session of the project (so its deliveries are recorded as uses) in a fresh child
 interpreter per round, timed around `build_brief` only (imports are bench_session_start.py's
-job): the first call and the median of the next ones. `--baseline DIR` times another checkout
+job): the first call, and the wall and CPU medians of the next ones (read CPU on a busy
+machine). `--baseline DIR` times another checkout
 (e.g. `git archive REV | tar -x -C DIR`) in the same rounds on the same home.
 
     python bench/bench_brief.py [--skills 200 1000] [--rounds 5] [--calls 9] [--baseline DIR]
@@ -38,13 +39,15 @@ home, calls = Path(sys.argv[1]), int(sys.argv[2])
 settings = Settings(home=home, skills_dir=home / "skills")
 conn = open_db(settings)
 extra = {"agent": "claude-code"} if "agent" in inspect.signature(build_brief).parameters else {}
-times, size = [], 0
+times, cpu, size = [], [], 0
 for i in range(calls + 1):
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     text = build_brief(conn, settings, project_dir=sys.argv[3], session_id=f"bench-{i}", **extra)
     times.append((time.perf_counter() - t) * 1000)
+    cpu.append((time.process_time() - c) * 1000)
     size = len(text)
-print(json.dumps({"first": times[0], "median": statistics.median(times[1:]), "chars": size}))
+print(json.dumps({"first": times[0], "median": statistics.median(times[1:]),
+                  "cpu": statistics.median(cpu[1:]), "chars": size}))
 """
 
 
@@ -155,10 +158,12 @@ def main() -> None:
                     continue
                 first = statistics.median(r["first"] for r in got)
                 median = statistics.median(r["median"] for r in got)
+                cpu = statistics.median(r["cpu"] for r in got)
                 chars = got[-1]["chars"]
                 print(
                     f"{count:>5} skills  {name:<8} first call {first:6.1f} ms   "
-                    f"median {median:6.1f} ms   brief {chars:.0f} chars   (setup {setup:.0f} s)"
+                    f"median {median:6.1f} ms, CPU {cpu:6.1f} ms   brief {chars:.0f} chars   "
+                    f"(setup {setup:.0f} s)"
                 )
 
 

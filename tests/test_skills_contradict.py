@@ -46,6 +46,39 @@ COMPATIBLE = [
 ]
 
 
+# A fact sheet as the learner and the user write it: nothing in it contradicts anything else.
+FACT_SHEET = [
+    "Communication: The user prefers short answers without preamble",
+    "The user writes commit messages in the imperative mood",
+    "The user does not want emojis in code comments",
+    "Python version: The user targets Python 3.11 and newer",
+    "The user prefers pytest over unittest",
+    "Never commit directly to main; open a pull request",
+    "The user uses Neovim, not VS Code",
+    "Dependencies: The user installs packages with uv, never pip",
+    "The user prefers dataclasses over plain dicts for records",
+    "Don't add docstrings to test functions",
+    "The user runs the linters before every commit",
+    "The user avoids mocking the database; tests use a real SQLite file",
+    "The user deploys with GitHub Actions, not by hand",
+    "The user prefers rebasing over merge commits",
+    "Use f-strings, not % formatting",
+    "Never force-push to shared branches",
+    "The user's editor is Neovim",
+    "Logging: use the logging module, never print()",
+    "The user reviews every database migration by hand",
+    "Prefer composition over inheritance",
+    "Tests: use the real database, no mocks",
+    "The user merges pull requests with squash merges",
+    "The user prefers docstrings in Google style",
+]
+
+
+def test_a_realistic_fact_sheet_keeps_every_fact() -> None:
+    statements = [Statement(text, float(i)) for i, text in enumerate(FACT_SHEET)]
+    assert resolve(statements) == [True] * len(FACT_SHEET)
+
+
 @pytest.mark.parametrize(("older", "newer"), CONTRADICTING)
 def test_the_newer_statement_replaces_the_older(older: str, newer: str) -> None:
     assert contradicts(Statement(older, 1.0), Statement(newer, 2.0))

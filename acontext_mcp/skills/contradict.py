@@ -57,7 +57,8 @@ _STOP = _set(
     got work works worked working way thing things when while before after during about what
     which who how why where whenever one ones it's don't instead rather over than again here
     longer stop stops stopped quit switch switches switched move moves moved migrate migrates
-    migrated change changed replace replaces replaced
+    migrated change changed replace replaces replaced hand hands manual manually default
+    defaults time times case cases place places lot lots
     """
 )
 # A "not" after one of these is an observation ("pip does not work"): the clause is negated.
