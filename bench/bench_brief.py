@@ -163,7 +163,7 @@ def main() -> None:
                 print(
                     f"{count:>5} skills  {name:<8} first call {first:6.1f} ms   "
                     f"median {median:6.1f} ms, CPU {cpu:6.1f} ms   brief {chars:.0f} chars   "
-                    f"(setup {setup:.0f} s)"
+                    f"(setup {setup:.1f} s)"
                 )
 
 

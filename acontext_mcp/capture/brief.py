@@ -27,6 +27,7 @@ inside a hook, reading one runbook file, the facts folder and the catalog.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from collections.abc import Collection, Iterable
@@ -236,10 +237,10 @@ def _skill_lines(
     )
 
     def rank(skill: dict[str, Any]) -> tuple:
-        folder = Path(skill["path"]).name
-        named = bool(slug) and (
-            learned.names_slug(f"{skill['name']} {skill['description']}", slug or "")
-            or (folder == learned.RUNBOOKS and own_runbook)
+        folder = skill["folder"] = os.path.basename(skill["path"])
+        about = f"{skill['name']} {skill['description']}"
+        named = (folder == learned.RUNBOOKS and own_runbook) or bool(
+            slug and slug in about.casefold() and learned.names_slug(about, slug)
         )
         return (not named, -uses.get(folder, 0), -taught.get(folder, 0.0), skill["name"])
 
@@ -250,7 +251,7 @@ def _skill_lines(
             skill["name"] in shadowed
         )
         text = one_line(f"- {skill['name']}{mark}: {desc}", _LINE)
-        lines.append(_Line(text, Path(skill["path"]).name))
+        lines.append(_Line(text, skill["folder"]))
     return lines
 
 

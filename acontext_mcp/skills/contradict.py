@@ -265,23 +265,28 @@ def resolve(statements: Sequence[Statement]) -> list[bool]:
     # Newest first; a stable pass with is_newer's file-order rule for undated bullets.
     order = _newest_first(statements, order)
     keep = [True] * len(statements)
-    kept: list[Statement] = []
+    # The statements kept so far, indexed by their terms: only one sharing a term of opposite
+    # sign (or the same text) can replace a statement, so a brief's hundred statements cost a
+    # few hundred lookups rather than five thousand comparisons.
+    by_negated: dict[str, list[Statement]] = {}
+    by_asserted: dict[str, list[Statement]] = {}
+    by_normal: dict[str, list[Statement]] = {}
     for i in order:
         older = statements[i]
-        if any(_may_clash(older, k) and is_newer(k, older) and contradicts(older, k) for k in kept):
+        rivals = list(by_normal.get(older.normal, ()))
+        for term in older.asserted:
+            rivals += by_negated.get(term, ())
+        for term in older.negated:
+            rivals += by_asserted.get(term, ())
+        if any(is_newer(k, older) and contradicts(older, k) for k in rivals):
             keep[i] = False
             continue
-        kept.append(older)
+        by_normal.setdefault(older.normal, []).append(older)
+        for term in older.negated:
+            by_negated.setdefault(term, []).append(older)
+        for term in older.asserted:
+            by_asserted.setdefault(term, []).append(older)
     return keep
-
-
-def _may_clash(a: Statement, b: Statement) -> bool:
-    """The cheap precondition of `contradicts`: a shared term of opposite sign, or one text."""
-    return bool(
-        (a.negated and not a.negated.isdisjoint(b.asserted))
-        or (b.negated and not b.negated.isdisjoint(a.asserted))
-        or a.normal == b.normal
-    )
 
 
 def _newest_first(statements: Sequence[Statement], order: list[int]) -> list[int]:
