@@ -31,7 +31,6 @@ import os
 import sqlite3
 import time
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -56,20 +55,21 @@ _COMMON_TOOL_WORDS = frozenset(["cd", "run", "rm", "cp", "mv", "ls", "echo", "ca
 SHARES = {"runbook": 0.35, "user": 0.20, "tasks": 0.15, "sessions": 0.10, "skills": 0.20}
 
 
-@dataclass
 class _Line:
-    """A line of the brief and the skill (folder, file) whose content or listing it is."""
+    """A line of the brief and the skill (folder, file) whose content or listing it is.
+    (Plain classes here, not dataclasses: this module is imported by a hook.)"""
 
-    text: str
-    skill: str | None = None
-    path: str | None = None
+    __slots__ = ("path", "skill", "text")
+
+    def __init__(self, text: str, skill: str | None = None, path: str | None = None) -> None:
+        self.text, self.skill, self.path = text, skill, path
 
 
-@dataclass
 class _Section:
-    key: str
-    title: str
-    lines: list[_Line]
+    __slots__ = ("key", "lines", "title")
+
+    def __init__(self, key: str, title: str, lines: list[_Line]) -> None:
+        self.key, self.title, self.lines = key, title, lines
 
 
 # --- Tasks and sessions ---
@@ -105,15 +105,17 @@ def _session_lines(
 # --- Learned content: the runbook, the user's facts and preferences ---
 
 
-@dataclass
 class _Said:
-    """A runbook entry, a fact or a task preference, as the brief ranks and shows it."""
+    """A runbook entry, a fact or a task preference, as the brief ranks and shows it;
+    `relevant` is 2 when it names this project, 1 one of its tools, else 0."""
 
-    line: _Line
-    statement: Statement
-    verified: int = 0
-    seen: int = 0
-    relevant: int = 0  # 2 names this project, 1 one of its tools, 0 neither
+    __slots__ = ("line", "relevant", "seen", "statement", "verified")
+
+    def __init__(
+        self, line: _Line, statement: Statement, verified: int = 0, seen: int = 0, relevant: int = 0
+    ) -> None:
+        self.line, self.statement = line, statement
+        self.verified, self.seen, self.relevant = verified, seen, relevant
 
 
 def _counts(bullet: learned.Bullet) -> str:

@@ -28,7 +28,6 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 USER = "user"  # a fact or preference the user stated
 PROCEDURE = "procedure"  # a runbook entry: what worked
@@ -39,9 +38,11 @@ def _set(words: str) -> frozenset[str]:
     return frozenset(words.split())
 
 
-_CODE = re.compile(r"`([^`]*)`")
-_WORD = re.compile(r"--?[a-z0-9][\w.+/-]*|[a-z0-9][\w.+/'-]*|[,;:!?]|\.(?=\s|$)")
-_CODE_WORD = re.compile(r"--?[a-z0-9][\w+-]*|[a-z0-9][\w+-]*")
+# Patterns as text: `re` compiles them on first use, so a brief with nothing to compare
+# pays nothing at import.
+_CODE = r"`([^`]*)`"
+_WORD = r"--?[a-z0-9][\w.+/-]*|[a-z0-9][\w.+/'-]*|[,;:!?]|\.(?=\s|$)"
+_CODE_WORD = r"--?[a-z0-9][\w+-]*|[a-z0-9][\w+-]*"
 _BREAKS = frozenset(",;:!?.")
 _BREAK_WORDS = _BREAKS | {"but", "and", "then"}  # "and"/"then" only before a verb
 
@@ -80,27 +81,35 @@ _VERBS = _set(
 )
 
 
-@dataclass
 class Statement:
     """One thing said. `when` is when it was last said or seen (epoch seconds); `order` its
     place in its `source` (a later line of one file is newer); `dated` False when `when` is
-    only its file's modification time (a bullet without evidence)."""
+    only its file's modification time (a bullet without evidence). A plain class, not a
+    dataclass: the hook that builds the brief imports this module."""
 
-    text: str
-    when: float
-    kind: str = USER
-    source: str = ""
-    order: int = 0
-    dated: bool = True
-    asserted: frozenset[str] = field(init=False)
-    negated: frozenset[str] = field(init=False)
-    normal: str = field(init=False)
+    __slots__ = (
+        "asserted", "dated", "kind", "negated", "normal", "order", "source", "text", "when",
+    )  # fmt: skip
 
-    def __post_init__(self) -> None:
-        self.asserted, self.negated = polarity(self.text)
-        self.normal = _normal(self.text)
-        if self.kind == TRAP:
+    def __init__(
+        self,
+        text: str,
+        when: float,
+        *,
+        kind: str = USER,
+        source: str = "",
+        order: int = 0,
+        dated: bool = True,
+    ) -> None:
+        self.text, self.when, self.kind = text, when, kind
+        self.source, self.order, self.dated = source, order, dated
+        self.asserted, self.negated = polarity(text)
+        self.normal = _normal(text)
+        if kind == TRAP:
             self.asserted = frozenset()
+
+    def __repr__(self) -> str:
+        return f"Statement({self.text!r}, {self.when!r}, kind={self.kind!r})"
 
 
 def stem(word: str) -> str:
@@ -127,11 +136,11 @@ def _tokens(text: str) -> list[tuple[str, bool]]:
     """(token, is_code) in order; code spans give words and flags only, never cues."""
     out: list[tuple[str, bool]] = []
     text = text.casefold().replace("\u2019", "'")
-    for i, part in enumerate(_CODE.split(text)):
+    for i, part in enumerate(re.split(_CODE, text)):
         if i % 2:
-            out += [(w.rstrip(".-"), True) for w in _CODE_WORD.findall(part)]
+            out += [(w.rstrip(".-"), True) for w in re.findall(_CODE_WORD, part)]
         else:
-            out += [(w.rstrip("'./").removesuffix("'s"), False) for w in _WORD.findall(part)]
+            out += [(w.rstrip("'./").removesuffix("'s"), False) for w in re.findall(_WORD, part)]
     return out
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import re
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from acontext_mcp.skills import SKILL_FILE, contained
@@ -25,24 +24,42 @@ RUNBOOKS = "project-runbooks"
 FACTS = "user-general-facts"
 MAX_BYTES = 512 * 1024  # one file; a bigger one gives no bullets (the curator compacts it)
 MAX_FACT_FILES = 64
-_PLAIN = re.compile(r"^- \*\*(?P<title>[^*\n]+?)\*\*:?\s*(?P<body>.*)$")
-_SLUG_CHARS = re.compile(r"[^a-z0-9]+")
+# Patterns as text: compiled by `re` on first use, not at the hook's import.
+_PLAIN = r"^- \*\*(?P<title>[^*\n]+?)\*\*:?\s*(?P<body>.*)$"
+_SLUG_CHARS = r"[^a-z0-9]+"
 
 
-@dataclass
 class Bullet:
-    """One top-level bullet of a skill file. `last` is "" for a plain bullet (no evidence)."""
+    """One top-level bullet of a skill file. `last` is "" for a plain bullet (no evidence).
+    A plain class, not a dataclass: the hook imports this module."""
 
-    skill: str
-    path: str
-    section: str
-    title: str
-    text: str
-    seen: int
-    verified: int
-    last: str
-    order: int
-    mtime: float
+    __slots__ = (
+        "last", "mtime", "order", "path", "section", "seen", "skill", "text", "title", "verified",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        skill: str,
+        path: str,
+        section: str,
+        title: str,
+        text: str,
+        seen: int,
+        verified: int,
+        last: str,
+        order: int,
+        mtime: float,
+    ) -> None:
+        self.skill = skill
+        self.path = path
+        self.section = section
+        self.title = title
+        self.text = text
+        self.seen = seen
+        self.verified = verified
+        self.last = last
+        self.order = order
+        self.mtime = mtime
 
     @property
     def plain(self) -> bool:
@@ -99,7 +116,7 @@ def read_bullets(skills_dir: Path, skill: str, path: str) -> list[Bullet]:
             )  # fmt: skip
             continue
         title, body = "", line[2:].strip()
-        head = _PLAIN.match(line.rstrip())
+        head = re.match(_PLAIN, line.rstrip())
         if head:
             title, body = head.group("title").strip(), head.group("body").strip()
         if body or title:
@@ -144,7 +161,7 @@ def project_slugs(skills_dir: Path) -> set[str]:
 
 def slug_words(text: str) -> str:
     """`text` as `-word-word-`: a slug is named when `-<slug>-` occurs in it."""
-    return f"-{_SLUG_CHARS.sub('-', text.casefold()).strip('-')}-"
+    return f"-{re.sub(_SLUG_CHARS, '-', text.casefold()).strip('-')}-"
 
 
 def names_slug(text: str, slug: str) -> bool:
