@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
@@ -431,9 +432,72 @@ def test_the_session_start_hook_delivers_the_runbook_and_records_it(tmp_path, mo
     assert "- [Test] Run the tests: `uv run pytest -x -q`" in context
     conn = open_db(settings)
     try:
+        # The answer is out before anything is written: the first write of a hook process
+        # costs a new WAL file. The uses are written after it, with the capture.
+        assert brief_uses(conn) == []
+        claude_code.after_answer("SessionStart", payload)
         assert ("project-runbooks", "cc-1", "projects/shop.md", str(project)) in brief_uses(conn)
     finally:
         conn.close()
+
+
+def test_the_real_session_start_hook_records_the_uses_in_its_detached_child(tmp_path) -> None:
+    """Through `acontext-mcp hook`: the parent answers and exits, the forked child captures
+    and then records what the brief delivered."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from acontext_mcp.store.db import open_db
+
+    home, project = tmp_path / "home", tmp_path / "shop"
+    project.mkdir()
+    settings = Settings(home=home, skills_dir=home / "skills")
+    settings.ensure_dirs()
+    write_memory(settings)
+    transcript = tmp_path / "t.jsonl"
+    transcript.write_text("")
+    env = {
+        **os.environ,
+        "ACONTEXT_HOME": str(home),
+        "CLAUDE_CONFIG_DIR": str(tmp_path / "claude"),
+        "OPENCLAW_STATE_DIR": str(tmp_path / "openclaw"),
+    }
+    env.pop("ACONTEXT_HOOK_INLINE", None)
+    (tmp_path / "claude").mkdir()
+    payload = {
+        "session_id": "cc-real",
+        "hook_event_name": "SessionStart",
+        "source": "startup",
+        "cwd": str(project),
+        "transcript_path": str(transcript),
+    }
+    hook = [
+        str(Path(sys.executable).parent / "acontext-mcp"),
+        "hook",
+        "claude-code",
+        "SessionStart",
+    ]
+    proc = subprocess.run(
+        hook, input=json.dumps(payload), capture_output=True, text=True, env=env, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    context = json.loads(proc.stdout)["hookSpecificOutput"]["additionalContext"]
+    assert "- [Test] Run the tests: `uv run pytest -x -q`" in context
+    deadline = time.monotonic() + 30
+    rows: list[tuple] = []
+    while time.monotonic() < deadline:
+        conn = open_db(settings)
+        try:
+            rows = brief_uses(conn)
+        finally:
+            conn.close()
+        if rows:
+            break
+        time.sleep(0.05)
+    assert ("project-runbooks", "cc-real", "projects/shop.md", str(project)) in rows
+    assert ("user-general-facts", "cc-real", None, str(project)) in rows
 
 
 def test_openclaws_prompt_build_brief_records_its_deliveries_too(tmp_path, monkeypatch) -> None:

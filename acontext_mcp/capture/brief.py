@@ -271,12 +271,16 @@ def build_brief(
     listed: Collection[str] = (),
     shadowed: Collection[str] = (),
     agent: str | None = None,
+    defer_uses: bool = False,
 ) -> str:
-    """The brief for a session starting in `project_dir` (`session_id` is left out of the
-    recent sessions, and the skills the brief delivers are recorded as its uses; `agent`
-    names the host, so a session not captured yet is created for them); "" when there is
-    nothing to say. Skills in `listed` are left out (the agent lists them itself, synced);
-    those in `shadowed` are marked as hidden from it."""
+    """The brief for a session starting in `project_dir`; "" when there is nothing to say.
+
+    `session_id` is left out of the recent sessions, and the skills the brief delivers are
+    recorded as its uses: now, or with `defer_uses` by `record_deferred_uses` once the answer
+    is out (the first write of a hook process costs a new WAL file, ~20 ms on a busy disk).
+    `agent` names the host, so a session not captured yet is created for the uses. Skills in
+    `listed` are left out (the agent lists them itself, synced); those in `shadowed` are
+    marked as hidden from it."""
     budget = settings.brief_chars if budget is None else budget
     if budget < 80:
         raise InvalidInput(f"the brief budget must be at least 80 characters (got {budget})")
@@ -318,8 +322,11 @@ def build_brief(
     if len(lines) == 1 and not any(s.lines for s in sections):
         return ""
     text, delivered = _fit(lines, sections, budget)
-    if session_id and delivered:
-        _record(conn, settings, delivered, session_id, project_dir, agent)
+    uses = _uses(delivered) if session_id else []
+    if uses and defer_uses:
+        _DEFERRED.append((settings, uses, session_id or "", project_dir, agent))
+    elif uses:
+        _record(conn, settings, uses, session_id or "", project_dir, agent)
     return text
 
 
@@ -395,23 +402,52 @@ def _note(left: int) -> str:
     return f"(+{left} more: see the list_tasks and list_skills tools)"
 
 
-def _record(
-    conn: sqlite3.Connection,
-    settings: Settings,
-    delivered: list[_Line],
-    session_id: str,
-    project_dir: str | None,
-    agent: str | None,
-) -> None:
-    """One `brief` use per skill that reached the brief (the file too when it was one). Not
-    when capture is off for the session or project: a use names where the user worked. A
-    store that cannot take the rows costs the brief nothing; it is logged."""
+_Uses = list[tuple[str, str | None, str | None]]
+# Briefs built with defer_uses=True whose uses are not written yet (record_deferred_uses).
+_DEFERRED: list[tuple[Settings, _Uses, str, str | None, str | None]] = []
+
+
+def _uses(delivered: list[_Line]) -> _Uses:
+    """One use per skill that reached the brief, with its file when only one of them did."""
     files: dict[str, set[str | None]] = {}
     for line in delivered:
         if line.skill:
             files.setdefault(line.skill, set()).add(line.path)
-    if not files:
-        return
+    return [
+        (skill, next(iter(paths)) if len(paths) == 1 else None, None)
+        for skill, paths in sorted(files.items())
+    ]
+
+
+def record_deferred_uses() -> None:
+    """Write the uses of the briefs built with `defer_uses` (Claude Code's SessionStart hook
+    calls this in its detached child, after capture). Never raises."""
+    while _DEFERRED:
+        settings, uses, session_id, project_dir, agent = _DEFERRED.pop(0)
+        try:
+            from acontext_mcp.store.db import open_db
+
+            conn = open_db(settings)
+        except Exception as exc:
+            _log_unrecorded(exc)
+            continue
+        try:
+            _record(conn, settings, uses, session_id, project_dir, agent)
+        finally:
+            conn.close()
+
+
+def _record(
+    conn: sqlite3.Connection,
+    settings: Settings,
+    uses: _Uses,
+    session_id: str,
+    project_dir: str | None,
+    agent: str | None,
+) -> None:
+    """The `brief` uses, in one transaction. Not when capture is off for the session or
+    project: a use names where the user worked. A store that cannot take the rows costs the
+    brief nothing; it is logged."""
     try:
         from acontext_mcp.privacy.switches import capture_allowed
         from acontext_mcp.store.db import atomic
@@ -421,15 +457,15 @@ def _record(
         allowed, _why = capture_allowed(settings, project_dir=project_dir, session_id=session_id)
         if not allowed:
             return
-        uses = [
-            (skill, next(iter(paths)) if len(paths) == 1 else None, None)
-            for skill, paths in sorted(files.items())
-        ]
         with atomic(conn):
             if agent and session_created_at(conn, session_id) is None:
                 ensure_session(conn, session_id, agent=agent, project_dir=project_dir)
             record_uses(conn, uses, "brief", session_id=session_id, project_dir=project_dir)
     except Exception as exc:  # the brief goes out whatever happens to its bookkeeping
-        import logging
+        _log_unrecorded(exc)
 
-        logging.getLogger(__name__).warning("brief uses not recorded: %s", exc)
+
+def _log_unrecorded(exc: Exception) -> None:
+    import logging
+
+    logging.getLogger(__name__).warning("brief uses not recorded: %s", exc)

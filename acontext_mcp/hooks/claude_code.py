@@ -73,11 +73,15 @@ def handle(event: str, payload: dict[str, Any]) -> dict[str, Any] | None:
 
 def after_answer(event: str, payload: dict[str, Any]) -> None:
     """The capture of an ANSWER_FIRST event: what the transcript gained (a resumed session's
-    history). A bad transcript is logged: the answer has gone out already."""
+    history), then the skill uses the brief delivered. A bad transcript is logged: the answer
+    has gone out already."""
     try:
         _capture_event(Settings.from_env(), event, payload)
     except Exception as exc:
         _log_capture_failure(event, exc)
+    from acontext_mcp.capture.brief import record_deferred_uses
+
+    record_deferred_uses()  # what the brief delivered, off the answer's path; never raises
 
 
 def _capture_event(settings: Settings, event: str, payload: dict[str, Any]) -> None:
@@ -226,6 +230,7 @@ def _session_start(
         listed=synced.listed.get(AGENT, set()),
         shadowed=synced.shadowed.get(AGENT, set()),
         agent=AGENT,
+        defer_uses=True,
     )
     note = _clash_note(conn, synced.clashes)
     if note:
