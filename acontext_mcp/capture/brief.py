@@ -15,12 +15,13 @@ Written as facts, in this order:
 
 Runbook entries, facts and preferences pass skills/contradict.py first: of two contradicting
 statements only the newer is shown. Each section gets a share of the budget and what a section
-leaves unused goes to the others in order, so no single section crowds out the rest; lines are
-clipped and the least relevant go first, and the brief never exceeds its budget.
+leaves unused goes round the others a line at a time, so no single section crowds out the
+rest; lines are clipped, the least relevant go first, and the brief never exceeds its budget.
 
 When it is built for a session (a hook passes `session_id`), the skills whose content or
 listing line reached the brief are recorded as `brief` uses (store/skill_uses.py), one row per
-skill, unless capture is off for that session or project. Learned changes that wait for review
+skill, unless capture is off for that session or project; Claude Code's hook defers that write
+until its answer is out (`record_deferred_uses`). Learned changes that wait for review
 are mentioned in one line, counted from the ref files (no git process). Stdlib only: it runs
 inside a hook, reading one runbook file, the facts folder and the catalog.
 """
