@@ -12,7 +12,12 @@ detached child): that first write of the process is timed on its own. `--baselin
 times another checkout (e.g. `git archive REV | tar -x -C DIR`) in the same rounds on the
 same home.
 
+With `--hook RUNS`, Claude Code's SessionStart hook itself is timed on the same homes through
+the plugin shim (wall and CPU of the process Claude Code waits for), interleaved with the
+baseline, both byte-compiled.
+
     python bench/bench_brief.py [--skills 200 1000] [--rounds 5] [--calls 9] [--baseline DIR]
+    python bench/bench_brief.py --hook 30 --skills 200 [--baseline DIR]
 """
 
 from __future__ import annotations
@@ -144,13 +149,92 @@ def _child(home: Path, calls: int, path: str | None) -> dict[str, float]:
     return json.loads(out.stdout)
 
 
+def _hook(home: Path, path: str | None, session: str) -> tuple[float, float]:
+    """Wall and CPU (user + system) of Claude Code's SessionStart hook through the plugin
+    shim: what Claude Code waits for (the detached child that captures is not counted)."""
+    import resource
+
+    shim = REPO / "plugins" / "claude-code" / "scripts" / "acontext-hook"
+    env = {
+        **os.environ,
+        "PYTHONPATH": path or "",
+        "ACONTEXT_HOME": str(home),
+        "ACONTEXT_SKILLS_DIR": str(home / "skills"),
+        "ACONTEXT_MCP_BIN": str(Path(sys.executable).parent / "acontext-mcp"),
+        "ACONTEXT_WORKER": "off",
+        "CLAUDE_CONFIG_DIR": str(home.parent / "claude"),
+        "OPENCLAW_STATE_DIR": str(home.parent / "no-openclaw"),
+        "HOME": str(home.parent / "user"),
+    }
+    payload = {
+        "session_id": session,
+        "hook_event_name": "SessionStart",
+        "source": "startup",
+        "cwd": PROJECT,
+        "transcript_path": str(home.parent / "t.jsonl"),
+    }
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    subprocess.run(
+        [str(shim), "claude-code", "SessionStart"],
+        input=json.dumps(payload),
+        text=True,
+        capture_output=True,
+        env=env,
+        cwd=path or None,
+        check=True,
+    )
+    wall = (time.perf_counter() - started) * 1000
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000
+    return wall, cpu
+
+
+def _hook_case(count: int, runs: int, baseline: str | None) -> None:
+    import compileall
+
+    import acontext_mcp
+
+    compileall.compile_dir(Path(acontext_mcp.__file__).parent, quiet=1)
+    if baseline:
+        compileall.compile_dir(Path(baseline) / "acontext_mcp", quiet=1)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        for name in ("claude", "user"):
+            (root / name).mkdir()
+        (root / "t.jsonl").write_text("")
+        _home(root / "home", count)
+        paths = {"this": None, "baseline": baseline} if baseline else {"this": None}
+        got: dict[str, list[tuple[float, float]]] = {name: [] for name in paths}
+        for name, path in paths.items():
+            _hook(root / "home", path, f"warm-{name}")  # the first sync, caches
+        for i in range(runs):
+            for name, path in paths.items():
+                got[name].append(_hook(root / "home", path, f"h{i}-{name}"))
+        for name, rows in got.items():
+            wall = statistics.median(r[0] for r in rows)
+            cpu = statistics.median(r[1] for r in rows)
+            print(
+                f"{count:>5} skills  {name:<8} SessionStart hook wall {wall:6.1f} ms, "
+                f"CPU {cpu:6.1f} ms"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skills", type=int, nargs="+", default=[200, 1000])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--calls", type=int, default=9)
     parser.add_argument("--baseline", help="another checkout to time in the same rounds")
+    parser.add_argument(
+        "--hook", type=int, metavar="RUNS", help="time the SessionStart hook instead, RUNS runs"
+    )
     args = parser.parse_args()
+    if args.hook:
+        print(f"Python {sys.version.split()[0]}; {args.hook} interleaved hook runs (plugin shim)")
+        for count in args.skills:
+            _hook_case(count, args.hook, args.baseline)
+        return
     print(f"Python {sys.version.split()[0]}; {args.rounds} rounds of {args.calls} calls")
     for count in args.skills:
         with tempfile.TemporaryDirectory() as tmp:
