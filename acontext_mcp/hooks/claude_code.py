@@ -80,12 +80,17 @@ def handle(event: str, payload: dict[str, Any]) -> dict[str, Any] | None:
 
 def after_answer(event: str, payload: dict[str, Any]) -> None:
     """The capture of an ANSWER_FIRST event: what the transcript gained (a resumed session's
-    history). A bad transcript is logged: the answer has gone out already."""
+    history), then the skill uses the brief or the prompt's lesson delivered. A bad
+    transcript is logged: the answer has gone out already."""
     settings = Settings.from_env()
     try:
         _capture_event(settings, event, payload)
     except Exception as exc:
         _log_capture_failure(event, exc)
+    if event == "SessionStart":
+        from acontext_mcp.capture.brief import record_deferred_uses
+
+        record_deferred_uses()  # what the brief delivered, off the answer's path; never raises
     while _chosen:
         from acontext_mcp.hooks.prompt_lesson import record
 
@@ -263,6 +268,8 @@ def _session_start(
         session_id=session_id,
         listed=synced.listed.get(AGENT, set()),
         shadowed=synced.shadowed.get(AGENT, set()),
+        agent=AGENT,
+        defer_uses=True,
     )
     note = _clash_note(conn, synced.clashes)
     if note:

@@ -433,6 +433,7 @@ def _brief(
         session_id=session_id,
         listed=listed,
         shadowed=shadowed,
+        agent=AGENT,
     )
     return {"additionalContext": brief} if brief else None
 
