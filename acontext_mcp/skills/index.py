@@ -6,10 +6,13 @@ incremental (a file is re-read only when its mtime or size changed; removed file
 
 One row per text file of a skill. The `name` and `description` columns are filled on the
 `SKILL.md` row only, so a skill's metadata counts once; every row carries its path (the skill's
-folder first) and content. Ranking is bm25 with name and description weighted above path and
-content. User queries never reach FTS5 syntax: they are cut into words and each word (or
-hyphenated run of words, as in `daily-logs`) becomes a quoted phrase; all must match, and when
-nothing does, any may.
+folder first) and content. Words are stemmed (porter over unicode61: "tests" finds "testing").
+Ranking is bm25 with name and description weighted above path and content, times a factor per
+file: dated logs (a diary day) weigh less, so a runbook or a fact answers a "how do I ..."
+before a diary day that mentions the same words. User queries never reach FTS5 syntax: they are
+cut into words, stop words ("how", "do", "the") are dropped, and each word (or hyphenated run
+of words, as in `daily-logs`) becomes a quoted phrase; any may match, and a file matching more
+of them ranks higher.
 """
 
 from __future__ import annotations
@@ -39,11 +42,26 @@ from acontext_mcp.skills.watch import Watch
 log = logging.getLogger("acontext.skills.index")
 
 INDEX_FILE = "skills-index.db"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: porter stemming, a rank factor per file
 MAX_FILE_BYTES = 1024 * 1024
 MAX_TERMS = 16
 MANY_CHANGED = 100  # more changed skills than this: a full (mtime-comparing) refresh instead
 WEIGHTS = (10.0, 5.0, 2.0, 1.0)  # name, description, path, content
+TOKENIZE = "porter unicode61 remove_diacritics 2"
+DIARY_FACTOR = 0.5  # a dated log's bm25 counts half: procedures and facts answer first
+DIARY_SKILLS = frozenset({"daily-logs"})
+_DATED = re.compile(r"\d{4}-\d{2}(?:-\d{2})?(?:\D|$)")  # logs/2026-12-02.md, logs/2026-11.md
+_ASKS_DATE = re.compile(r"(?<!\w)\d{4}-\d{2}(?:-\d{2})?(?!\w)")  # "what did we do on 2026-12-02"
+# Words that say how a question is asked, not what it is about: matched with OR they would
+# pull in every file. Words that can carry meaning in a command ("run", "make", "use", "not",
+# "never") are not among them.
+_STOP_WORDS = """a about after again all also am an and any are as at be been before being but
+    by can could did do does doing for from had has have having he her here hers him his how i if in
+    into is it its itself me my myself of on once only or other our ours ought she should so
+    some such than that the their theirs them then there these they this those through to too
+    under until up very was we were what when where which while who whom why will with would
+    you your yours yourself"""
+STOP_WORDS = frozenset(_STOP_WORDS.split())
 _INDEXED_SUFFIXES = TEXT_SUFFIXES | {""}
 _WORD_RUN = re.compile(r"\w+(?:[-.]\w+)*")
 _WORD = re.compile(r"\w+")
@@ -54,11 +72,12 @@ CREATE TABLE IF NOT EXISTS files (
     path TEXT NOT NULL UNIQUE,       -- relative to the skills directory: <folder>/<file>
     skill TEXT NOT NULL,             -- folder name
     mtime_ns INTEGER NOT NULL,
-    size INTEGER NOT NULL
+    size INTEGER NOT NULL,
+    factor REAL NOT NULL DEFAULT 1   -- multiplies the file's bm25: below 1 for dated logs
 );
 CREATE INDEX IF NOT EXISTS files_skill ON files(skill);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
-    name, description, path, content, tokenize = 'unicode61 remove_diacritics 2'
+    name, description, path, content, tokenize = '{TOKENIZE}'
 );
 INSERT INTO fts(fts, rank) VALUES ('rank', 'bm25({", ".join(str(w) for w in WEIGHTS)})');
 PRAGMA user_version = {SCHEMA_VERSION};
@@ -231,6 +250,17 @@ def _scan(skills_dir: Path) -> dict[str, tuple[str, int, int]]:
     return found
 
 
+def rank_factor(rel: str) -> float:
+    """How much a file's bm25 counts: less for a dated log (`daily-logs` files, or a file named
+    by its day or month in any skill), whose words echo the procedures it records."""
+    skill, _, inner = rel.partition("/")
+    if inner == SKILL_FILE or not inner:
+        return 1.0
+    if skill in DIARY_SKILLS or _DATED.match(inner.rsplit("/", 1)[-1]):
+        return DIARY_FACTOR
+    return 1.0
+
+
 def _read_text(skills_dir: Path, rel: str) -> str | None:
     """Text of a scanned file, read without following links (one may be swapped in since)."""
     try:
@@ -308,8 +338,9 @@ def _refresh(
                     name, description = _skill_meta(text, skill)
                 if old is None:
                     cur = conn.execute(
-                        "INSERT INTO files (path, skill, mtime_ns, size) VALUES (?, ?, ?, ?)",
-                        (rel, skill, mtime_ns, size),
+                        "INSERT INTO files (path, skill, mtime_ns, size, factor) "
+                        "VALUES (?, ?, ?, ?, ?)",
+                        (rel, skill, mtime_ns, size, rank_factor(rel)),
                     )
                     rowid = cur.lastrowid
                     added += 1
@@ -340,29 +371,40 @@ def _refresh(
     }
 
 
+def query_terms(query: str) -> list[str]:
+    """The words (and hyphenated runs, as lists of words) of free text that are worth looking
+    for: stop words dropped, unless the text has nothing else; duplicates once."""
+    if not isinstance(query, str):
+        raise InvalidInput("query must be a string of words to look for")
+    runs: list[str] = []
+    for run in _WORD_RUN.findall(query.lower()):
+        words = " ".join(_WORD.findall(run))
+        if words and words not in runs:
+            runs.append(words)
+    if not runs:
+        raise InvalidInput("query needs at least one word (letters or digits) to search for")
+    kept = [run for run in runs if run not in STOP_WORDS]
+    return (kept or runs)[:MAX_TERMS]
+
+
 def fts_query(query: str, *, any_term: bool = False) -> str:
-    """A safe FTS5 MATCH expression for free user text: quoted phrases joined by AND or OR.
+    """A safe FTS5 MATCH expression for free user text: quoted phrases joined by AND or OR
+    (OR: bm25 still ranks a file holding more of them higher). Standard library only, cheap
+    to import: the prompt hook may build its match with it.
 
     Raises InvalidInput when the text holds no word at all.
     """
-    if not isinstance(query, str):
-        raise InvalidInput("query must be a string of words to look for")
-    phrases: list[str] = []
-    for run in _WORD_RUN.findall(query.lower()):
-        words = _WORD.findall(run)
-        phrase = '"' + " ".join(words) + '"'
-        if words and phrase not in phrases:
-            phrases.append(phrase)
-    if not phrases:
-        raise InvalidInput("query needs at least one word (letters or digits) to search for")
-    return (" OR " if any_term else " AND ").join(phrases[:MAX_TERMS])
+    phrases = [f'"{run}"' for run in query_terms(query)]
+    return (" OR " if any_term else " AND ").join(phrases)
 
 
-def _run(conn: sqlite3.Connection, match: str, limit: int) -> list[dict[str, Any]]:
-    """The best `limit` files for `match`, without snippets (see `_add_snippets`)."""
+def _run(conn: sqlite3.Connection, match: str, limit: int, dated: bool) -> list[dict[str, Any]]:
+    """The best `limit` files for `match`, without snippets (see `_add_snippets`). `dated`:
+    the query names a day or month, so dated logs weigh more instead of less."""
+    factor = "/ f.factor" if dated else "* f.factor"
     rows = conn.execute(
-        "SELECT fts.rowid, f.path, f.skill, fts.rank FROM fts JOIN files f ON f.id = fts.rowid "
-        "WHERE fts MATCH ? ORDER BY fts.rank LIMIT ?",
+        f"SELECT f.id, f.path, f.skill, fts.rank {factor} AS score "
+        "FROM fts JOIN files f ON f.id = fts.rowid WHERE fts MATCH ? ORDER BY score LIMIT ?",
         (match, limit),
     ).fetchall()
     out: list[dict[str, Any]] = []
@@ -420,9 +462,11 @@ def search(
     """Files of skills matching `query`, best first (bm25; name and description weigh most).
 
     Each result: {"name", "folder", "description", "path" (inside the skill), "score"
-    (higher is better), "snippet" (matches marked with **)}. Every word must match; when no
-    file has them all, files with any of them are returned. Does not refresh: call `refresh`
-    first when the directory may have changed. `conn` is an open index to reuse.
+    (higher is better), "snippet" (matches marked with **)}. Any word may match (stop words
+    aside); a file with more of them, or with them in its name or description, ranks higher,
+    a dated log lower (higher when the query names a date, as in "2026-12-02"). Does not
+    refresh: call `refresh` first when the directory may have changed. `conn` is an open index
+    to reuse.
     """
     hits = _ranked(settings, query, limit, conn)
     if hits:
@@ -440,16 +484,11 @@ def _ranked(
     if not isinstance(query, str) or not query.strip():
         raise InvalidInput("query must be a non-empty string of words to look for")
     try:
-        strict = fts_query(query)
+        match = fts_query(query, any_term=True)
     except InvalidInput:
         return []  # only punctuation or symbols: nothing can match
     with _opened(settings, conn) as db:
-        hits = _lookup(db, strict, limit)
-        if not hits:
-            loose = fts_query(query, any_term=True)
-            if loose != strict:
-                hits = _lookup(db, loose, limit)
-    return hits
+        return _lookup(db, match, limit, _ASKS_DATE.search(query) is not None)
 
 
 @contextmanager
@@ -461,8 +500,8 @@ def _opened(settings: Settings, conn: sqlite3.Connection | None) -> Iterator[sql
         yield opened
 
 
-def _lookup(conn: sqlite3.Connection, match: str, limit: int) -> list[dict[str, Any]]:
-    rows = _run(conn, match, limit)
+def _lookup(conn: sqlite3.Connection, match: str, limit: int, dated: bool) -> list[dict[str, Any]]:
+    rows = _run(conn, match, limit, dated)
     if not rows:
         return rows
     folders = sorted({r["folder"] for r in rows})
