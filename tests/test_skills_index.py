@@ -447,3 +447,17 @@ def test_keeper_falls_back_to_folder_mtimes_when_the_watch_fails(
     assert kept.ensure_current() == {"later-skill"}
     assert [h["name"] for h in index.search(settings, "narwhal")] == ["later-skill"]
     kept.close()
+
+
+def test_a_word_in_most_files_of_a_large_index_is_left_out(
+    settings: Settings, skills: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for i in range(6):
+        write(skills / "kitchen-sink" / "notes" / f"shared-{i}.md", f"shared note {i}\n")
+    write(skills / "deploy-notes" / "shared.md", "shared\n")
+    assert index.refresh(settings)["files"] == 14  # 7 say "shared": bm25 gives it no weight
+    assert len(index.search(settings, "shared rotate")) == 8  # small index: every word counts
+    monkeypatch.setattr(index, "COMMON_FROM", 10)
+    assert names(index.search(settings, "shared rotate")) == [("kitchen-sink", "notes/ops.md")]
+    assert len(index.search(settings, "shared")) == 7  # the only word: kept
+    assert len(index.search(settings, "shared zzyzx")) == 7  # nothing else matches: kept

@@ -45,6 +45,7 @@ INDEX_FILE = "skills-index.db"
 SCHEMA_VERSION = 2  # 2: porter stemming, a rank factor per file
 MAX_FILE_BYTES = 1024 * 1024
 MAX_TERMS = 16
+COMMON_FROM = 1000  # files in the index from which a word in most of them is left out
 MANY_CHANGED = 100  # more changed skills than this: a full (mtime-comparing) refresh instead
 WEIGHTS = (10.0, 5.0, 2.0, 1.0)  # name, description, path, content
 TOKENIZE = "porter unicode61 remove_diacritics 2"
@@ -317,11 +318,7 @@ def _refresh(
                 )
             known = {row[1]: (row[0], row[2], row[3]) for row in rows}
             removed = [known[p][0] for p in known.keys() - on_disk.keys()]
-            for chunk in range(0, len(removed), 500):
-                ids = removed[chunk : chunk + 500]
-                marks = ",".join("?" * len(ids))
-                conn.execute(f"DELETE FROM fts WHERE rowid IN ({marks})", ids)
-                conn.execute(f"DELETE FROM files WHERE id IN ({marks})", ids)
+            _drop_files(conn, removed)
             for rel, (skill, mtime_ns, size) in on_disk.items():
                 old = known.get(rel)
                 if names is None and old is not None and old[1] == mtime_ns and old[2] == size:
@@ -329,20 +326,16 @@ def _refresh(
                 text = _read_text(skills_dir, rel)
                 if text is None:  # vanished or binary since the scan
                     if old is not None:
-                        conn.execute("DELETE FROM fts WHERE rowid = ?", (old[0],))
-                        conn.execute("DELETE FROM files WHERE id = ?", (old[0],))
+                        _drop_files(conn, [old[0]])
                         removed.append(old[0])
                     continue
-                name = description = ""
-                if rel == f"{skill}/{SKILL_FILE}":
-                    name, description = _skill_meta(text, skill)
                 if old is None:
                     cur = conn.execute(
                         "INSERT INTO files (path, skill, mtime_ns, size, factor) "
                         "VALUES (?, ?, ?, ?, ?)",
                         (rel, skill, mtime_ns, size, rank_factor(rel)),
                     )
-                    rowid = cur.lastrowid
+                    rowid = int(cur.lastrowid or 0)  # set by an INSERT
                     added += 1
                 else:
                     rowid = old[0]
@@ -350,13 +343,8 @@ def _refresh(
                         "UPDATE files SET mtime_ns = ?, size = ? WHERE id = ?",
                         (mtime_ns, size, rowid),
                     )
-                    conn.execute("DELETE FROM fts WHERE rowid = ?", (rowid,))
                     updated += 1
-                conn.execute(
-                    "INSERT INTO fts (rowid, name, description, path, content) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    (rowid, name, description, rel, text),
-                )
+                _put_text(conn, rowid, rel, skill, text, replace=old is not None)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -369,6 +357,31 @@ def _refresh(
         "updated": updated,
         "removed": len(removed),
     }
+
+
+def _drop_files(conn: sqlite3.Connection, ids: list[int]) -> None:
+    """Remove files from the index: their rows and all that is derived from their text."""
+    for chunk in range(0, len(ids), 500):
+        part = ids[chunk : chunk + 500]
+        marks = ",".join("?" * len(part))
+        conn.execute(f"DELETE FROM fts WHERE rowid IN ({marks})", part)
+        conn.execute(f"DELETE FROM files WHERE id IN ({marks})", part)
+
+
+def _put_text(
+    conn: sqlite3.Connection, rowid: int, rel: str, skill: str, text: str, *, replace: bool
+) -> None:
+    """(Re)index one file's text under its `files` row: the full-text row, and whatever else
+    is derived from the text. The name and description count on the skill's SKILL.md only."""
+    name = description = ""
+    if rel == f"{skill}/{SKILL_FILE}":
+        name, description = _skill_meta(text, skill)
+    if replace:
+        conn.execute("DELETE FROM fts WHERE rowid = ?", (rowid,))
+    conn.execute(
+        "INSERT INTO fts (rowid, name, description, path, content) VALUES (?, ?, ?, ?, ?)",
+        (rowid, name, description, rel, text),
+    )
 
 
 def query_terms(query: str) -> list[str]:
@@ -484,11 +497,27 @@ def _ranked(
     if not isinstance(query, str) or not query.strip():
         raise InvalidInput("query must be a non-empty string of words to look for")
     try:
-        match = fts_query(query, any_term=True)
+        terms = query_terms(query)
     except InvalidInput:
         return []  # only punctuation or symbols: nothing can match
     with _opened(settings, conn) as db:
+        match = " OR ".join(f'"{term}"' for term in _informative(db, terms))
         return _lookup(db, match, limit, _ASKS_DATE.search(query) is not None)
+
+
+def _informative(conn: sqlite3.Connection, terms: list[str]) -> list[str]:
+    """`terms` without those found in half or more of a large index's files, while another
+    term is found in fewer. bm25 gives such a term no weight (its idf is clamped to 1e-6),
+    yet ranking every file that holds it is most of a query's cost (20 ms at 20,000 files);
+    counting the files that hold a word costs a twentieth of that."""
+    if len(terms) < 2:
+        return terms
+    total = conn.execute("SELECT count(*) FROM files").fetchone()[0]
+    if total < COMMON_FROM:
+        return terms
+    count = "SELECT count(*) FROM fts WHERE fts MATCH ?"
+    held = [(conn.execute(count, (f'"{t}"',)).fetchone()[0], t) for t in terms]
+    return [t for n, t in held if 0 < 2 * n < total] or terms
 
 
 @contextmanager
