@@ -461,3 +461,20 @@ def test_a_word_in_most_files_of_a_large_index_is_left_out(
     assert names(index.search(settings, "shared rotate")) == [("kitchen-sink", "notes/ops.md")]
     assert len(index.search(settings, "shared")) == 7  # the only word: kept
     assert len(index.search(settings, "shared zzyzx")) == 7  # nothing else matches: kept
+
+
+def test_words_in_most_files_rank_names_first_and_a_window_of_the_rest(
+    settings: Settings, skills: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for i in range(8):
+        write(skills / "kitchen-sink" / "notes" / f"n{i}.md", f"everywhere {i}\n")
+    make_skill(skills, "tips", "Tips that apply everywhere", "# Tips\n", {})
+    assert index.refresh(settings)["files"] == 16  # 9 say "everywhere"
+    everything = names(index.search(settings, "everywhere", 20))
+    assert everything[0] == ("tips", "SKILL.md") and len(everything) == 9
+    monkeypatch.setattr(index, "COMMON_FROM", 10)
+    monkeypatch.setattr(index, "WINDOW", 3)
+    hits = index.search(settings, "everywhere", 20)
+    assert names(hits)[0] == ("tips", "SKILL.md")  # its description names the word
+    assert 3 <= len(hits) <= 4 and set(names(hits)) < set(everything)
+    assert all("**everywhere**" in h["snippet"] for h in hits)

@@ -46,6 +46,7 @@ SCHEMA_VERSION = 2  # 2: porter stemming, a rank factor per file
 MAX_FILE_BYTES = 1024 * 1024
 MAX_TERMS = 16
 COMMON_FROM = 1000  # files in the index from which a word in most of them is left out
+WINDOW = 2000  # files ranked by content when every word of a query is in most files
 MANY_CHANGED = 100  # more changed skills than this: a full (mtime-comparing) refresh instead
 WEIGHTS = (10.0, 5.0, 2.0, 1.0)  # name, description, path, content
 TOKENIZE = "porter unicode61 remove_diacritics 2"
@@ -411,14 +412,24 @@ def fts_query(query: str, *, any_term: bool = False) -> str:
     return (" OR " if any_term else " AND ").join(phrases)
 
 
-def _run(conn: sqlite3.Connection, match: str, limit: int, dated: bool) -> list[dict[str, Any]]:
-    """The best `limit` files for `match`, without snippets (see `_add_snippets`). `dated`:
-    the query names a day or month, so dated logs weigh more instead of less."""
+def _run(
+    conn: sqlite3.Connection,
+    match: str,
+    limit: int,
+    dated: bool,
+    *,
+    since: int = 0,
+    shown: str | None = None,
+) -> list[dict[str, Any]]:
+    """The best `limit` files for `match` (of those from row `since` on), without snippets
+    (see `_add_snippets`, which marks the words of `shown`, by default `match`). `dated`: the
+    query names a day or month, so dated logs weigh more instead of less."""
     factor = "/ f.factor" if dated else "* f.factor"
     rows = conn.execute(
         f"SELECT f.id, f.path, f.skill, fts.rank {factor} AS score "
-        "FROM fts JOIN files f ON f.id = fts.rowid WHERE fts MATCH ? ORDER BY score LIMIT ?",
-        (match, limit),
+        "FROM fts JOIN files f ON f.id = fts.rowid WHERE fts MATCH ? AND fts.rowid >= ? "
+        "ORDER BY score LIMIT ?",
+        (match, since, limit),
     ).fetchall()
     out: list[dict[str, Any]] = []
     for rowid, path, skill, rank in rows:
@@ -432,7 +443,7 @@ def _run(conn: sqlite3.Connection, match: str, limit: int, dated: bool) -> list[
                 "score": float(f"{-rank:.4g}"),  # bm25 is tiny in small repos
                 "snippet": "",
                 "_rowid": rowid,
-                "_match": match,
+                "_match": shown or match,
             }
         )
     return out
@@ -500,24 +511,49 @@ def _ranked(
         terms = query_terms(query)
     except InvalidInput:
         return []  # only punctuation or symbols: nothing can match
+    dated = _ASKS_DATE.search(query) is not None
     with _opened(settings, conn) as db:
-        match = " OR ".join(f'"{term}"' for term in _informative(db, terms))
-        return _lookup(db, match, limit, _ASKS_DATE.search(query) is not None)
+        terms, common = _informative(db, terms)
+        match = " OR ".join(f'"{term}"' for term in terms)
+        if common:
+            return _with_meta(db, _run_common(db, match, limit, dated))
+        return _with_meta(db, _run(db, match, limit, dated))
 
 
-def _informative(conn: sqlite3.Connection, terms: list[str]) -> list[str]:
+def _informative(conn: sqlite3.Connection, terms: list[str]) -> tuple[list[str], bool]:
     """`terms` without those found in half or more of a large index's files, while another
-    term is found in fewer. bm25 gives such a term no weight (its idf is clamped to 1e-6),
-    yet ranking every file that holds it is most of a query's cost (20 ms at 20,000 files);
-    counting the files that hold a word costs a twentieth of that."""
-    if len(terms) < 2:
-        return terms
+    term is found in fewer; and whether every term left is in half or more. bm25 gives such
+    a term no weight (its idf is clamped to 1e-6), yet ranking every file that holds it is
+    most of a query's cost (20 ms at 20,000 files); counting them costs a twentieth of that."""
     total = conn.execute("SELECT count(*) FROM files").fetchone()[0]
     if total < COMMON_FROM:
-        return terms
+        return terms, False
     count = "SELECT count(*) FROM fts WHERE fts MATCH ?"
     held = [(conn.execute(count, (f'"{t}"',)).fetchone()[0], t) for t in terms]
-    return [t for n, t in held if 0 < 2 * n < total] or terms
+    kept = [t for n, t in held if 0 < 2 * n < total]
+    if kept:
+        return kept, False
+    return terms, any(n for n, _ in held)
+
+
+def _run_common(
+    conn: sqlite3.Connection, match: str, limit: int, dated: bool
+) -> list[dict[str, Any]]:
+    """`_run` for words that are each in half or more of the files: bm25 tells those files
+    apart only by where the words stand, so rank the files naming them in their name,
+    description or path, and the last `WINDOW` files indexed that hold them, not all."""
+    floor = conn.execute(
+        "SELECT rowid FROM fts WHERE fts MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ?",
+        (match, WINDOW - 1),
+    ).fetchone()
+    if floor is None:
+        return _run(conn, match, limit, dated)
+    rows = _run(conn, f"{{name description path}} : ({match})", limit, dated, shown=match)
+    rows += _run(conn, match, limit, dated, since=floor[0])
+    best: dict[int, dict[str, Any]] = {}
+    for row in sorted(rows, key=lambda r: -float(r["score"])):
+        best.setdefault(row["_rowid"], row)
+    return list(best.values())[:limit]
 
 
 @contextmanager
@@ -529,8 +565,8 @@ def _opened(settings: Settings, conn: sqlite3.Connection | None) -> Iterator[sql
         yield opened
 
 
-def _lookup(conn: sqlite3.Connection, match: str, limit: int, dated: bool) -> list[dict[str, Any]]:
-    rows = _run(conn, match, limit, dated)
+def _with_meta(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Fill each hit's skill name and description from its skill's SKILL.md row."""
     if not rows:
         return rows
     folders = sorted({r["folder"] for r in rows})
