@@ -19,8 +19,10 @@ The generated text (`--corpus realistic`, the default) draws English function wo
 the files, as in real notes. `--corpus tiny` is the corpus of the first figures: sentences of
 ~40 words, each in most files, so every multi-word query matches nearly all of them.
 
+`--baseline REV` runs it all on skills/index.py as it was at a git revision (loaded from git).
+
 `python bench/bench_search_skills.py [--skills 1000] [--files 10] [--changed 10]
-[--queries 50] [--runs 3] [--edits 30] [--corpus realistic|tiny]`
+[--queries 50] [--runs 3] [--edits 30] [--corpus realistic|tiny] [--baseline REV]`
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from _support import _WORDS, code, prose
+from bench_retrieval import load_baseline
 
 from acontext_mcp.config import Settings
 from acontext_mcp.skills import index
@@ -162,9 +165,16 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="query rounds (median of them)")
     parser.add_argument("--edits", type=int, default=30, help="rounds per edit kind")
     parser.add_argument("--corpus", choices=("realistic", "tiny"), default="realistic")
+    parser.add_argument("--baseline", help="use skills/index.py as it was at this git revision")
     args = parser.parse_args()
+    if args.baseline:
+        global index
+        index = load_baseline(args.baseline)
     rng = random.Random(5)
-    print(f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}")
+    print(
+        f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
+        f"index {'at ' + args.baseline if args.baseline else 'of this tree'}"
+    )
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(home=Path(tmp) / "home", skills_dir=Path(tmp) / "skills")
