@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +15,7 @@ import pytest
 
 from acontext_mcp.config import Settings
 from acontext_mcp.errors import InvalidInput
-from acontext_mcp.skills import index, watch
+from acontext_mcp.skills import index, terms, watch
 
 
 def write(path: Path, text: str) -> None:
@@ -478,3 +480,20 @@ def test_words_in_most_files_rank_names_first_and_a_window_of_the_rest(
     assert names(hits)[0] == ("tips", "SKILL.md")  # its description names the word
     assert 3 <= len(hits) <= 4 and set(names(hits)) < set(everything)
     assert all("**everywhere**" in h["snippet"] for h in hits)
+
+
+def test_query_terms_import_nothing_but_re() -> None:
+    """The prompt hook builds its match with them: no index, no sqlite3, no config."""
+    code = (
+        "import sys; from acontext_mcp.skills.terms import fts_query; "
+        "print(fts_query('how do I run the tests?', any_term=True)); "
+        "print(sorted(m for m in sys.modules if m.startswith('acontext_mcp') or m == 'sqlite3'))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert out[0] == '"run" OR "tests"'
+    assert out[1] == str(
+        ["acontext_mcp", "acontext_mcp.errors", "acontext_mcp.skills", "acontext_mcp.skills.terms"]
+    )
+    assert index.fts_query is terms.fts_query and index.STOP_WORDS is terms.STOP_WORDS

@@ -36,6 +36,9 @@ from acontext_mcp.errors import AcontextError, InvalidInput
 from acontext_mcp.private import create_private_file, private_mkdir
 from acontext_mcp.skills import SKILL_FILE, contained, watch
 from acontext_mcp.skills.skillmd import parse_skill_md
+from acontext_mcp.skills.terms import STOP_WORDS as STOP_WORDS  # re-exported
+from acontext_mcp.skills.terms import fts_query as fts_query  # re-exported
+from acontext_mcp.skills.terms import query_terms
 from acontext_mcp.skills.validate import TEXT_SUFFIXES
 from acontext_mcp.skills.watch import Watch
 
@@ -44,7 +47,6 @@ log = logging.getLogger("acontext.skills.index")
 INDEX_FILE = "skills-index.db"
 SCHEMA_VERSION = 2  # 2: porter stemming, a rank factor per file
 MAX_FILE_BYTES = 1024 * 1024
-MAX_TERMS = 16
 COMMON_FROM = 1000  # files in the index from which a word in most of them is left out
 WINDOW = 2000  # files ranked by content when every word of a query is in most files
 MANY_CHANGED = 100  # more changed skills than this: a full (mtime-comparing) refresh instead
@@ -54,19 +56,7 @@ DIARY_FACTOR = 0.5  # a dated log's bm25 counts half: procedures and facts answe
 DIARY_SKILLS = frozenset({"daily-logs"})
 _DATED = re.compile(r"\d{4}-\d{2}(?:-\d{2})?(?:\D|$)")  # logs/2026-12-02.md, logs/2026-11.md
 _ASKS_DATE = re.compile(r"(?<!\w)\d{4}-\d{2}(?:-\d{2})?(?!\w)")  # "what did we do on 2026-12-02"
-# Words that say how a question is asked, not what it is about: matched with OR they would
-# pull in every file. Words that can carry meaning in a command ("run", "make", "use", "not",
-# "never") are not among them.
-_STOP_WORDS = """a about after again all also am an and any are as at be been before being but
-    by can could did do does doing for from had has have having he her here hers him his how i if in
-    into is it its itself me my myself of on once only or other our ours ought she should so
-    some such than that the their theirs them then there these they this those through to too
-    under until up very was we were what when where which while who whom why will with would
-    you your yours yourself"""
-STOP_WORDS = frozenset(_STOP_WORDS.split())
 _INDEXED_SUFFIXES = TEXT_SUFFIXES | {""}
-_WORD_RUN = re.compile(r"\w+(?:[-.]\w+)*")
-_WORD = re.compile(r"\w+")
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS files (
@@ -383,33 +373,6 @@ def _put_text(
         "INSERT INTO fts (rowid, name, description, path, content) VALUES (?, ?, ?, ?, ?)",
         (rowid, name, description, rel, text),
     )
-
-
-def query_terms(query: str) -> list[str]:
-    """The words (and hyphenated runs, as lists of words) of free text that are worth looking
-    for: stop words dropped, unless the text has nothing else; duplicates once."""
-    if not isinstance(query, str):
-        raise InvalidInput("query must be a string of words to look for")
-    runs: list[str] = []
-    for run in _WORD_RUN.findall(query.lower()):
-        words = " ".join(_WORD.findall(run))
-        if words and words not in runs:
-            runs.append(words)
-    if not runs:
-        raise InvalidInput("query needs at least one word (letters or digits) to search for")
-    kept = [run for run in runs if run not in STOP_WORDS]
-    return (kept or runs)[:MAX_TERMS]
-
-
-def fts_query(query: str, *, any_term: bool = False) -> str:
-    """A safe FTS5 MATCH expression for free user text: quoted phrases joined by AND or OR
-    (OR: bm25 still ranks a file holding more of them higher). Standard library only, cheap
-    to import: the prompt hook may build its match with it.
-
-    Raises InvalidInput when the text holds no word at all.
-    """
-    phrases = [f'"{run}"' for run in query_terms(query)]
-    return (" OR " if any_term else " AND ").join(phrases)
 
 
 def _run(
