@@ -14,8 +14,15 @@ does), a user editing one file in place, a new skill folder and a deleted one; e
 that the edited text is found. Beside it, "before": the full walk (`refresh`) the tool ran
 on a query at least 2 s after the last one, plus the same search.
 
+The generated text (`--corpus realistic`, the default) draws English function words and a
+5,000-word technical vocabulary with Zipf frequencies, so a content word is in a few percent of
+the files, as in real notes. `--corpus tiny` is the corpus of the first figures: sentences of
+~40 words, each in most files, so every multi-word query matches nearly all of them.
+
+`--baseline REV` runs it all on skills/index.py as it was at a git revision (loaded from git).
+
 `python bench/bench_search_skills.py [--skills 1000] [--files 10] [--changed 10]
-[--queries 50] [--runs 3] [--edits 30]`
+[--queries 50] [--runs 3] [--edits 30] [--corpus realistic|tiny] [--baseline REV]`
 """
 
 from __future__ import annotations
@@ -32,7 +39,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _support import code, prose
+from _support import _WORDS, code, prose
+from bench_retrieval import load_baseline
 
 from acontext_mcp.config import Settings
 from acontext_mcp.skills import index
@@ -44,7 +52,75 @@ TOPICS = [
 ]  # fmt: skip
 
 
-def generate(root: Path, skills: int, files: int, rng: random.Random) -> list[str]:
+_FUNCTION = "the a to of and in is for it that on with as be this by or from when an if not use run"
+_TECH = """
+api build cache check ci cli client command commit config container cron cursor database debug
+default dependency deploy directory docker endpoint environment error event file fixture flag
+format function git handler header health hook image import index install job json key lint
+loader lock log merge migration module network node package parser path port process proxy
+python query queue record redis release request response retry role schema script secret server
+service session shell snapshot sql ssh stage state storage stream table task template test
+timeout token type update upload user variable version volume worker workflow yaml
+"""
+FUNCTION_WORDS, TECH = _FUNCTION.split(), _TECH.split()
+
+
+def vocabulary(rng: random.Random, size: int = 5000) -> tuple[list[str], list[float]]:
+    """Content words and their cumulative Zipf weights: real technical words (with the tiny
+    corpus's words and the topics, so the same queries find something) at shuffled ranks
+    among the 600 most frequent, made-up words for the rest."""
+    syllables = ["ka", "lo", "mi", "ne", "ru", "ta", "vo", "zen", "pri", "dex", "sol", "bar"]
+    real = list(dict.fromkeys([*TECH, *_WORDS, *TOPICS]))
+    made: set[str] = set(real)
+    words: list[str] = []
+    while len(words) + len(real) < size:
+        word = "".join(rng.choice(syllables) for _ in range(rng.randint(2, 4)))
+        if word not in made:
+            made.add(word)
+            words.append(word)
+    head = real + words[: 600 - len(real)]  # the real words among the 600 most frequent
+    rng.shuffle(head)
+    words = head + words[600 - len(real) :]
+    cumulative, total = [], 0.0
+    for rank in range(1, len(words) + 1):
+        total += 1 / rank
+        cumulative.append(total)
+    return words, cumulative
+
+
+def realistic_prose(rng: random.Random, chars: int, vocab: tuple[list[str], list[float]]) -> str:
+    """Sentences of function words and Zipf-drawn content words, about 100 characters a line."""
+    words, cumulative = vocab
+    lines: list[str] = []
+    line = ""
+    size = 0
+    while size < chars:
+        picked = [
+            rng.choice(FUNCTION_WORDS)
+            if rng.random() < 0.4
+            else rng.choices(words, cum_weights=cumulative)[0]
+            for _ in range(rng.randint(8, 18))
+        ]
+        sentence = " ".join(picked).capitalize()
+        size += len(sentence) + 1
+        if line and len(line) + len(sentence) > 100:
+            lines.append(line)
+            line = ""
+        line = f"{line} {sentence}." if line else sentence + "."
+    return "\n".join([*lines, line])
+
+
+def generate(
+    root: Path, skills: int, files: int, rng: random.Random, corpus: str = "realistic"
+) -> list[str]:
+    if corpus == "tiny":
+        text = prose
+    else:
+        vocab = vocabulary(random.Random(7))
+
+        def text(rng: random.Random, chars: int) -> str:
+            return realistic_prose(rng, chars, vocab)
+
     names: list[str] = []
     for i in range(skills):
         topic = rng.choice(TOPICS)
@@ -55,14 +131,14 @@ def generate(root: Path, skills: int, files: int, rng: random.Random) -> list[st
         (folder / "scripts").mkdir()
         (folder / "SKILL.md").write_text(
             f"---\nname: {name}\ndescription: How to handle {topic} work; use when "
-            f"{rng.choice(TOPICS)} breaks.\n---\n\n# {name}\n\n{prose(rng, 1200)}\n"
+            f"{rng.choice(TOPICS)} breaks.\n---\n\n# {name}\n\n{text(rng, 1200)}\n"
         )
         for j in range(files - 1):
             if j % 3 == 2:
                 (folder / "scripts" / f"step-{j}.py").write_text(code(rng, 800))
             else:
                 (folder / "notes" / f"note-{j}.md").write_text(
-                    f"# Note {j} on {rng.choice(TOPICS)}\n\n{prose(rng, 1500)}\n"
+                    f"# Note {j} on {rng.choice(TOPICS)}\n\n{text(rng, 1500)}\n"
                 )
     return names
 
@@ -88,17 +164,28 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=50)
     parser.add_argument("--runs", type=int, default=3, help="query rounds (median of them)")
     parser.add_argument("--edits", type=int, default=30, help="rounds per edit kind")
+    parser.add_argument("--corpus", choices=("realistic", "tiny"), default="realistic")
+    parser.add_argument("--baseline", help="use skills/index.py as it was at this git revision")
     args = parser.parse_args()
+    if args.baseline:
+        global index
+        index = load_baseline(args.baseline)
     rng = random.Random(5)
-    print(f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}")
+    print(
+        f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
+        f"index {'at ' + args.baseline if args.baseline else 'of this tree'}"
+    )
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(home=Path(tmp) / "home", skills_dir=Path(tmp) / "skills")
         settings.ensure_dirs()
         t0 = time.perf_counter()
-        names = generate(settings.skills_dir, args.skills, args.files, rng)
+        names = generate(settings.skills_dir, args.skills, args.files, rng, args.corpus)
         total = sum(len(f) for _, _, f in os.walk(settings.skills_dir))
-        print(f"generated {total} files in {args.skills} skills ({time.perf_counter() - t0:.1f} s)")
+        print(
+            f"generated {total} files in {args.skills} skills, {args.corpus} corpus "
+            f"({time.perf_counter() - t0:.1f} s)"
+        )
 
         t0 = time.perf_counter()
         stats = index.refresh(settings)
@@ -136,13 +223,24 @@ def main() -> None:
         _tool_path(settings, names, args.edits, rng)
 
 
-def _stats(label: str, times: list[float], refresh: list[float] | None = None) -> None:
+def _stats(
+    label: str,
+    times: list[float],
+    refresh: list[float] | None = None,
+    cpu: list[float] | None = None,
+) -> None:
     times = sorted(times)
     p95 = times[max(0, int(len(times) * 0.95) - 1)]
     line = (
         f"  {label:<34} median {statistics.median(times):6.1f} ms, p95 {p95:6.1f} ms, "
         f"max {times[-1]:6.1f} ms"
     )
+    if cpu:  # this process's CPU time: what the wall time is on an idle machine, near enough
+        cpu = sorted(cpu)
+        line += (
+            f"  [cpu median {statistics.median(cpu):5.1f} ms, "
+            f"p95 {cpu[max(0, int(len(cpu) * 0.95) - 1)]:5.1f} ms]"
+        )
     if refresh:
         refresh = sorted(refresh)
         line += (
@@ -160,13 +258,15 @@ def _tool_path(settings: Settings, names: list[str], rounds: int, rng: random.Ra
     root = settings.skills_dir
     word = iter(range(10**6))
     refresh: list[float] = []
+    cpu: list[float] = []
 
     def query(text: str, expect: str | None) -> float:
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         keeper.ensure_current()
         refresh.append((time.perf_counter() - t0) * 1000)
         hits = keeper.search_by_skill(text, 10)
         took = (time.perf_counter() - t0) * 1000
+        cpu.append((time.process_time() - c0) * 1000)
         if expect is not None and expect not in {h["name"] for h in hits}:
             raise SystemExit(f"{text!r} did not find {expect} on the first query after the edit")
         return took
@@ -198,20 +298,20 @@ def _tool_path(settings: Settings, names: list[str], rounds: int, rng: random.Ra
         return name, ""
 
     asked = queries(names, rounds, rng)
-    _stats("nothing changed", [query(q, None) for q in asked], refresh)
+    _stats("nothing changed", [query(q, None) for q in asked], refresh, cpu)
     for label, edit in (
         ("after a learner commit", learner),
         ("after a user edit in place", in_place),
         ("after a new skill folder", new_skill),
         ("after a deleted skill folder", deleted),
     ):
-        times, refresh[:] = [], []
+        times, refresh[:], cpu[:] = [], [], []
         for _ in range(rounds):
             token, expect = edit()
             times.append(query(token, expect or None))
             if not expect and index.search_by_skill(settings, token, 10):
                 raise SystemExit(f"deleted skill {token} still found")
-        _stats(label, times, refresh)
+        _stats(label, times, refresh, cpu)
     keeper.close()
     before = []
     for text in asked[:rounds]:

@@ -98,7 +98,9 @@ async def test_mcp_skill_tools_never_follow_a_link(settings: Settings, planted: 
         assert "symbolic link" in refused.content[0].text
         for query in ("SECRET KEY MATERIAL", "LEAKED-DESCRIPTION", "LEAKED-NOTES", "OPENSSH"):
             found = await client.call_tool("search_skills", {"query": query})
-            assert found.structured_content["results"] == [], query
+            results = found.structured_content["results"]  # any word: "key" is in the defaults
+            assert {r["name"] for r in results} <= set(DEFAULT_SKILLS), query
+            answers.append(json.dumps(results))
         ok = await client.call_tool("get_skill_file", {"name": "good", "path": "refs/real.md"})
         assert ok.structured_content["content"] == "real notes\n"
     assert _leaks("\n".join(answers)) == []

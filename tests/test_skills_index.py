@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +15,7 @@ import pytest
 
 from acontext_mcp.config import Settings
 from acontext_mcp.errors import InvalidInput
-from acontext_mcp.skills import index, watch
+from acontext_mcp.skills import index, terms, watch
 
 
 def write(path: Path, text: str) -> None:
@@ -84,7 +86,9 @@ def test_finds_by_name_description_and_content(settings: Settings, skills: Path)
     assert names(hits) == [("deploy-notes", "runbook/staging.md")]
     assert hits[0]["description"].startswith("How this team deploys")
     assert "**rolling**" in hits[0]["snippet"]
-    assert names(index.search(settings, "failing"))[0] == ("pytest-flaky", "scripts/rerun.py")
+    # stemmed: "failing" is also the description's "fail", which weighs more than the script
+    failing = names(index.search(settings, "failing"))
+    assert failing == [("pytest-flaky", "SKILL.md"), ("pytest-flaky", "scripts/rerun.py")]
 
 
 def test_name_and_description_outrank_content(settings: Settings, skills: Path) -> None:
@@ -97,12 +101,54 @@ def test_name_and_description_outrank_content(settings: Settings, skills: Path) 
     assert index.search(settings, "deploy", limit=1)[0]["path"] == "SKILL.md"
 
 
-def test_all_words_must_match_else_any(settings: Settings, skills: Path) -> None:
+def test_any_word_matches_and_more_words_rank_higher(settings: Settings, skills: Path) -> None:
     index.refresh(settings)
-    assert names(index.search(settings, "rotate quarter")) == [("kitchen-sink", "notes/ops.md")]
-    loose = index.search(settings, "rotate zzyzx")  # no file has both: fall back to any
-    assert names(loose) == [("kitchen-sink", "notes/ops.md")]
+    assert names(index.search(settings, "rotate zzyzx")) == [("kitchen-sink", "notes/ops.md")]
     assert index.search(settings, "zzyzx") == []
+    # "rerun" is in two files of pytest-flaky; only SKILL.md also says "ordering"
+    hits = names(index.search(settings, "rerun ordering"))
+    assert hits[0] == ("pytest-flaky", "SKILL.md")
+    assert ("pytest-flaky", "scripts/rerun.py") in hits[1:]
+
+
+def test_stemming_finds_other_forms_of_a_word(settings: Settings, skills: Path) -> None:
+    index.refresh(settings)
+    hits = index.search(settings, "rotating keys")  # the file says "rotate" and "keys"
+    assert names(hits)[0] == ("kitchen-sink", "notes/ops.md")
+    assert "**rotate**" in hits[0]["snippet"]  # snippets mark the stemmed match
+    assert names(index.search(settings, "deployed"))[0] == ("deploy-notes", "SKILL.md")
+
+
+def test_stop_words_do_not_flood_the_results(settings: Settings, skills: Path) -> None:
+    index.refresh(settings)
+    # every file holds "the", "to" or "we": they must not make every file a hit
+    hits = names(index.search(settings, "how do we rotate the keys"))
+    assert hits == [("kitchen-sink", "notes/ops.md")]
+    assert index.fts_query("how do I run the tests", any_term=True) == '"run" OR "tests"'
+    assert index.fts_query("how do I") == '"how" AND "do" AND "i"'  # nothing else: keep them
+
+
+def test_a_diary_day_ranks_below_a_procedure(settings: Settings, skills: Path) -> None:
+    make_skill(
+        skills,
+        "daily-logs",
+        "What the user did each day",
+        "# Daily logs\n",
+        {"logs/2026-12-02.md": "# 2026-12-02\n\n## Deploy\n\nRan fly deploy for staging.\n"},
+    )
+    make_skill(skills, "journal", "Notes", "# Journal\n", {"2026-11.md": "fly deploy staging\n"})
+    index.refresh(settings)
+    hits = names(index.search(settings, "how do I fly deploy to staging"))
+    assert hits[0] == ("deploy-notes", "runbook/staging.md")
+    procedure = hits.index(("deploy-notes", "SKILL.md"))
+    assert hits.index(("daily-logs", "logs/2026-12-02.md")) > procedure
+    assert hits.index(("journal", "2026-11.md")) > procedure
+    assert index.rank_factor("daily-logs/SKILL.md") == 1.0
+    assert index.rank_factor("journal/notes/2026-11-02-standup.md") == index.DIARY_FACTOR
+    assert index.rank_factor("deploy-notes/runbook/2026-plan.md") == 1.0
+    # a query naming the day asks for the diary
+    dated = names(index.search(settings, "what did we deploy on 2026-12-02"))
+    assert dated[0] == ("daily-logs", "logs/2026-12-02.md")
 
 
 def test_changed_and_removed_files_are_followed(settings: Settings, skills: Path) -> None:
@@ -208,7 +254,7 @@ def test_bad_limits_are_refused(settings: Settings, limit: object) -> None:
 
 
 def test_fts_query_quotes_every_term() -> None:
-    assert index.fts_query('deploy "AND" -x*') == '"deploy" AND "and" AND "x"'
+    assert index.fts_query('deploy "AND" -x* NEAR') == '"deploy" AND "x" AND "near"'
     assert index.fts_query("daily-logs fly.io", any_term=True) == '"daily logs" OR "fly io"'
 
 
@@ -403,3 +449,51 @@ def test_keeper_falls_back_to_folder_mtimes_when_the_watch_fails(
     assert kept.ensure_current() == {"later-skill"}
     assert [h["name"] for h in index.search(settings, "narwhal")] == ["later-skill"]
     kept.close()
+
+
+def test_a_word_in_most_files_of_a_large_index_is_left_out(
+    settings: Settings, skills: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for i in range(6):
+        write(skills / "kitchen-sink" / "notes" / f"shared-{i}.md", f"shared note {i}\n")
+    write(skills / "deploy-notes" / "shared.md", "shared\n")
+    assert index.refresh(settings)["files"] == 14  # 7 say "shared": bm25 gives it no weight
+    assert len(index.search(settings, "shared rotate")) == 8  # small index: every word counts
+    monkeypatch.setattr(index, "COMMON_FROM", 10)
+    assert names(index.search(settings, "shared rotate")) == [("kitchen-sink", "notes/ops.md")]
+    assert len(index.search(settings, "shared")) == 7  # the only word: kept
+    assert len(index.search(settings, "shared zzyzx")) == 7  # nothing else matches: kept
+
+
+def test_words_in_most_files_rank_names_first_and_a_window_of_the_rest(
+    settings: Settings, skills: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for i in range(8):
+        write(skills / "kitchen-sink" / "notes" / f"n{i}.md", f"everywhere {i}\n")
+    make_skill(skills, "tips", "Tips that apply everywhere", "# Tips\n", {})
+    assert index.refresh(settings)["files"] == 16  # 9 say "everywhere"
+    everything = names(index.search(settings, "everywhere", 20))
+    assert everything[0] == ("tips", "SKILL.md") and len(everything) == 9
+    monkeypatch.setattr(index, "COMMON_FROM", 10)
+    monkeypatch.setattr(index, "WINDOW", 3)
+    hits = index.search(settings, "everywhere", 20)
+    assert names(hits)[0] == ("tips", "SKILL.md")  # its description names the word
+    assert 3 <= len(hits) <= 4 and set(names(hits)) < set(everything)
+    assert all("**everywhere**" in h["snippet"] for h in hits)
+
+
+def test_query_terms_import_nothing_but_re() -> None:
+    """The prompt hook builds its match with them: no index, no sqlite3, no config."""
+    code = (
+        "import sys; from acontext_mcp.skills.terms import fts_query; "
+        "print(fts_query('how do I run the tests?', any_term=True)); "
+        "print(sorted(m for m in sys.modules if m.startswith('acontext_mcp') or m == 'sqlite3'))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert out[0] == '"run" OR "tests"'
+    assert out[1] == str(
+        ["acontext_mcp", "acontext_mcp.errors", "acontext_mcp.skills", "acontext_mcp.skills.terms"]
+    )
+    assert index.fts_query is terms.fts_query and index.STOP_WORDS is terms.STOP_WORDS

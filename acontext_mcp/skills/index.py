@@ -6,10 +6,13 @@ incremental (a file is re-read only when its mtime or size changed; removed file
 
 One row per text file of a skill. The `name` and `description` columns are filled on the
 `SKILL.md` row only, so a skill's metadata counts once; every row carries its path (the skill's
-folder first) and content. Ranking is bm25 with name and description weighted above path and
-content. User queries never reach FTS5 syntax: they are cut into words and each word (or
-hyphenated run of words, as in `daily-logs`) becomes a quoted phrase; all must match, and when
-nothing does, any may.
+folder first) and content. Words are stemmed (porter over unicode61: "tests" finds "testing").
+Ranking is bm25 with name and description weighted above path and content, times a factor per
+file: dated logs (a diary day) weigh less, so a runbook or a fact answers a "how do I ..."
+before a diary day that mentions the same words. User queries never reach FTS5 syntax: they are
+cut into words, stop words ("how", "do", "the") are dropped, and each word (or hyphenated run
+of words, as in `daily-logs`) becomes a quoted phrase; any may match, and a file matching more
+of them ranks higher.
 """
 
 from __future__ import annotations
@@ -33,20 +36,27 @@ from acontext_mcp.errors import AcontextError, InvalidInput
 from acontext_mcp.private import create_private_file, private_mkdir
 from acontext_mcp.skills import SKILL_FILE, contained, entry_index, watch
 from acontext_mcp.skills.skillmd import parse_skill_md
+from acontext_mcp.skills.terms import STOP_WORDS as STOP_WORDS  # re-exported
+from acontext_mcp.skills.terms import fts_query as fts_query  # re-exported
+from acontext_mcp.skills.terms import query_terms
 from acontext_mcp.skills.validate import TEXT_SUFFIXES
 from acontext_mcp.skills.watch import Watch
 
 log = logging.getLogger("acontext.skills.index")
 
 INDEX_FILE = "skills-index.db"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: porter stemming, a rank factor per file
 MAX_FILE_BYTES = 1024 * 1024
-MAX_TERMS = 16
+COMMON_FROM = 1000  # files in the index from which a word in most of them is left out
+WINDOW = 2000  # files ranked by content when every word of a query is in most files
 MANY_CHANGED = 100  # more changed skills than this: a full (mtime-comparing) refresh instead
 WEIGHTS = (10.0, 5.0, 2.0, 1.0)  # name, description, path, content
+TOKENIZE = "porter unicode61 remove_diacritics 2"
+DIARY_FACTOR = 0.5  # a dated log's bm25 counts half: procedures and facts answer first
+DIARY_SKILLS = frozenset({"daily-logs"})
+_DATED = re.compile(r"\d{4}-\d{2}(?:-\d{2})?(?:\D|$)")  # logs/2026-12-02.md, logs/2026-11.md
+_ASKS_DATE = re.compile(r"(?<!\w)\d{4}-\d{2}(?:-\d{2})?(?!\w)")  # "what did we do on 2026-12-02"
 _INDEXED_SUFFIXES = TEXT_SUFFIXES | {""}
-_WORD_RUN = re.compile(r"\w+(?:[-.]\w+)*")
-_WORD = re.compile(r"\w+")
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS files (
@@ -54,11 +64,12 @@ CREATE TABLE IF NOT EXISTS files (
     path TEXT NOT NULL UNIQUE,       -- relative to the skills directory: <folder>/<file>
     skill TEXT NOT NULL,             -- folder name
     mtime_ns INTEGER NOT NULL,
-    size INTEGER NOT NULL
+    size INTEGER NOT NULL,
+    factor REAL NOT NULL DEFAULT 1   -- multiplies the file's bm25: below 1 for dated logs
 );
 CREATE INDEX IF NOT EXISTS files_skill ON files(skill);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
-    name, description, path, content, tokenize = 'unicode61 remove_diacritics 2'
+    name, description, path, content, tokenize = '{TOKENIZE}'
 );
 INSERT INTO fts(fts, rank) VALUES ('rank', 'bm25({", ".join(str(w) for w in WEIGHTS)})');
 PRAGMA user_version = {SCHEMA_VERSION};
@@ -232,6 +243,17 @@ def _scan(skills_dir: Path) -> dict[str, tuple[str, int, int]]:
     return found
 
 
+def rank_factor(rel: str) -> float:
+    """How much a file's bm25 counts: less for a dated log (`daily-logs` files, or a file named
+    by its day or month in any skill), whose words echo the procedures it records."""
+    skill, _, inner = rel.partition("/")
+    if inner == SKILL_FILE or not inner:
+        return 1.0
+    if skill in DIARY_SKILLS or _DATED.match(inner.rsplit("/", 1)[-1]):
+        return DIARY_FACTOR
+    return 1.0
+
+
 def _read_text(skills_dir: Path, rel: str) -> str | None:
     """Text of a scanned file, read without following links (one may be swapped in since)."""
     try:
@@ -288,11 +310,7 @@ def _refresh(
                 )
             known = {row[1]: (row[0], row[2], row[3]) for row in rows}
             removed = [known[p][0] for p in known.keys() - on_disk.keys()]
-            for chunk in range(0, len(removed), 500):
-                ids = removed[chunk : chunk + 500]
-                marks = ",".join("?" * len(ids))
-                conn.execute(f"DELETE FROM fts WHERE rowid IN ({marks})", ids)
-                conn.execute(f"DELETE FROM files WHERE id IN ({marks})", ids)
+            _drop_files(conn, removed)
             for rel, (skill, mtime_ns, size) in on_disk.items():
                 old = known.get(rel)
                 if names is None and old is not None and old[1] == mtime_ns and old[2] == size:
@@ -300,19 +318,16 @@ def _refresh(
                 text = _read_text(skills_dir, rel)
                 if text is None:  # vanished or binary since the scan
                     if old is not None:
-                        conn.execute("DELETE FROM fts WHERE rowid = ?", (old[0],))
-                        conn.execute("DELETE FROM files WHERE id = ?", (old[0],))
+                        _drop_files(conn, [old[0]])
                         removed.append(old[0])
                     continue
-                name = description = ""
-                if rel == f"{skill}/{SKILL_FILE}":
-                    name, description = _skill_meta(text, skill)
                 if old is None:
                     cur = conn.execute(
-                        "INSERT INTO files (path, skill, mtime_ns, size) VALUES (?, ?, ?, ?)",
-                        (rel, skill, mtime_ns, size),
+                        "INSERT INTO files (path, skill, mtime_ns, size, factor) "
+                        "VALUES (?, ?, ?, ?, ?)",
+                        (rel, skill, mtime_ns, size, rank_factor(rel)),
                     )
-                    rowid = cur.lastrowid
+                    rowid = int(cur.lastrowid or 0)  # set by an INSERT
                     added += 1
                 else:
                     rowid = old[0]
@@ -320,13 +335,8 @@ def _refresh(
                         "UPDATE files SET mtime_ns = ?, size = ? WHERE id = ?",
                         (mtime_ns, size, rowid),
                     )
-                    conn.execute("DELETE FROM fts WHERE rowid = ?", (rowid,))
                     updated += 1
-                conn.execute(
-                    "INSERT INTO fts (rowid, name, description, path, content) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    (rowid, name, description, rel, text),
-                )
+                _put_text(conn, rowid, rel, skill, text, replace=old is not None)
                 entry_index.index_file(conn, rowid, rel, text)  # dropped rows: a trigger
             conn.execute("COMMIT")
         except BaseException:
@@ -342,30 +352,49 @@ def _refresh(
     }
 
 
-def fts_query(query: str, *, any_term: bool = False) -> str:
-    """A safe FTS5 MATCH expression for free user text: quoted phrases joined by AND or OR.
-
-    Raises InvalidInput when the text holds no word at all.
-    """
-    if not isinstance(query, str):
-        raise InvalidInput("query must be a string of words to look for")
-    phrases: list[str] = []
-    for run in _WORD_RUN.findall(query.lower()):
-        words = _WORD.findall(run)
-        phrase = '"' + " ".join(words) + '"'
-        if words and phrase not in phrases:
-            phrases.append(phrase)
-    if not phrases:
-        raise InvalidInput("query needs at least one word (letters or digits) to search for")
-    return (" OR " if any_term else " AND ").join(phrases[:MAX_TERMS])
+def _drop_files(conn: sqlite3.Connection, ids: list[int]) -> None:
+    """Remove files from the index: their rows and all that is derived from their text."""
+    for chunk in range(0, len(ids), 500):
+        part = ids[chunk : chunk + 500]
+        marks = ",".join("?" * len(part))
+        conn.execute(f"DELETE FROM fts WHERE rowid IN ({marks})", part)
+        conn.execute(f"DELETE FROM files WHERE id IN ({marks})", part)
 
 
-def _run(conn: sqlite3.Connection, match: str, limit: int) -> list[dict[str, Any]]:
-    """The best `limit` files for `match`, without snippets (see `_add_snippets`)."""
+def _put_text(
+    conn: sqlite3.Connection, rowid: int, rel: str, skill: str, text: str, *, replace: bool
+) -> None:
+    """(Re)index one file's text under its `files` row: the full-text row, and whatever else
+    is derived from the text. The name and description count on the skill's SKILL.md only."""
+    name = description = ""
+    if rel == f"{skill}/{SKILL_FILE}":
+        name, description = _skill_meta(text, skill)
+    if replace:
+        conn.execute("DELETE FROM fts WHERE rowid = ?", (rowid,))
+    conn.execute(
+        "INSERT INTO fts (rowid, name, description, path, content) VALUES (?, ?, ?, ?, ?)",
+        (rowid, name, description, rel, text),
+    )
+
+
+def _run(
+    conn: sqlite3.Connection,
+    match: str,
+    limit: int,
+    dated: bool,
+    *,
+    since: int = 0,
+    shown: str | None = None,
+) -> list[dict[str, Any]]:
+    """The best `limit` files for `match` (of those from row `since` on), without snippets
+    (see `_add_snippets`, which marks the words of `shown`, by default `match`). `dated`: the
+    query names a day or month, so dated logs weigh more instead of less."""
+    factor = "/ f.factor" if dated else "* f.factor"
     rows = conn.execute(
-        "SELECT fts.rowid, f.path, f.skill, fts.rank FROM fts JOIN files f ON f.id = fts.rowid "
-        "WHERE fts MATCH ? ORDER BY fts.rank LIMIT ?",
-        (match, limit),
+        f"SELECT f.id, f.path, f.skill, fts.rank {factor} AS score "
+        "FROM fts JOIN files f ON f.id = fts.rowid WHERE fts MATCH ? AND fts.rowid >= ? "
+        "ORDER BY score LIMIT ?",
+        (match, since, limit),
     ).fetchall()
     out: list[dict[str, Any]] = []
     for rowid, path, skill, rank in rows:
@@ -379,7 +408,7 @@ def _run(conn: sqlite3.Connection, match: str, limit: int) -> list[dict[str, Any
                 "score": float(f"{-rank:.4g}"),  # bm25 is tiny in small repos
                 "snippet": "",
                 "_rowid": rowid,
-                "_match": match,
+                "_match": shown or match,
             }
         )
     return out
@@ -422,9 +451,11 @@ def search(
     """Files of skills matching `query`, best first (bm25; name and description weigh most).
 
     Each result: {"name", "folder", "description", "path" (inside the skill), "score"
-    (higher is better), "snippet" (matches marked with **)}. Every word must match; when no
-    file has them all, files with any of them are returned. Does not refresh: call `refresh`
-    first when the directory may have changed. `conn` is an open index to reuse.
+    (higher is better), "snippet" (matches marked with **)}. Any word may match (stop words
+    aside); a file with more of them, or with them in its name or description, ranks higher,
+    a dated log lower (higher when the query names a date, as in "2026-12-02"). Does not
+    refresh: call `refresh` first when the directory may have changed. `conn` is an open index
+    to reuse.
     """
     hits = _ranked(settings, query, limit, conn)
     if hits:
@@ -442,16 +473,52 @@ def _ranked(
     if not isinstance(query, str) or not query.strip():
         raise InvalidInput("query must be a non-empty string of words to look for")
     try:
-        strict = fts_query(query)
+        terms = query_terms(query)
     except InvalidInput:
         return []  # only punctuation or symbols: nothing can match
+    dated = _ASKS_DATE.search(query) is not None
     with _opened(settings, conn) as db:
-        hits = _lookup(db, strict, limit)
-        if not hits:
-            loose = fts_query(query, any_term=True)
-            if loose != strict:
-                hits = _lookup(db, loose, limit)
-    return hits
+        terms, common = _informative(db, terms)
+        match = " OR ".join(f'"{term}"' for term in terms)
+        if common:
+            return _with_meta(db, _run_common(db, match, limit, dated))
+        return _with_meta(db, _run(db, match, limit, dated))
+
+
+def _informative(conn: sqlite3.Connection, terms: list[str]) -> tuple[list[str], bool]:
+    """`terms` without those found in half or more of a large index's files, while another
+    term is found in fewer; and whether every term left is in half or more. bm25 gives such
+    a term no weight (its idf is clamped to 1e-6), yet ranking every file that holds it is
+    most of a query's cost (20 ms at 20,000 files); counting them costs a twentieth of that."""
+    total = conn.execute("SELECT count(*) FROM files").fetchone()[0]
+    if total < COMMON_FROM:
+        return terms, False
+    count = "SELECT count(*) FROM fts WHERE fts MATCH ?"
+    held = [(conn.execute(count, (f'"{t}"',)).fetchone()[0], t) for t in terms]
+    kept = [t for n, t in held if 0 < 2 * n < total]
+    if kept:
+        return kept, False
+    return terms, any(n for n, _ in held)
+
+
+def _run_common(
+    conn: sqlite3.Connection, match: str, limit: int, dated: bool
+) -> list[dict[str, Any]]:
+    """`_run` for words that are each in half or more of the files: bm25 tells those files
+    apart only by where the words stand, so rank the files naming them in their name,
+    description or path, and the last `WINDOW` files indexed that hold them, not all."""
+    floor = conn.execute(
+        "SELECT rowid FROM fts WHERE fts MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ?",
+        (match, WINDOW - 1),
+    ).fetchone()
+    if floor is None:
+        return _run(conn, match, limit, dated)
+    rows = _run(conn, f"{{name description path}} : ({match})", limit, dated, shown=match)
+    rows += _run(conn, match, limit, dated, since=floor[0])
+    best: dict[int, dict[str, Any]] = {}
+    for row in sorted(rows, key=lambda r: -float(r["score"])):
+        best.setdefault(row["_rowid"], row)
+    return list(best.values())[:limit]
 
 
 @contextmanager
@@ -463,8 +530,8 @@ def _opened(settings: Settings, conn: sqlite3.Connection | None) -> Iterator[sql
         yield opened
 
 
-def _lookup(conn: sqlite3.Connection, match: str, limit: int) -> list[dict[str, Any]]:
-    rows = _run(conn, match, limit)
+def _with_meta(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Fill each hit's skill name and description from its skill's SKILL.md row."""
     if not rows:
         return rows
     folders = sorted({r["folder"] for r in rows})

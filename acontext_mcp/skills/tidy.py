@@ -25,6 +25,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from acontext_mcp.skills import contradict
 from acontext_mcp.skills.evidence import Entry, parse_line
 from acontext_mcp.text import clip
 
@@ -187,51 +188,29 @@ def merge_duplicates(content: str, path: str) -> tuple[str, list[Change]]:
     return _rewrite(content, replace), [c for c, _ in changes]
 
 
-@dataclass
-class _Claim:
-    """An entry as the contradiction rule reads it: polarity, title words, subject words."""
-
-    entry: Entry
-    negative: bool
-    title: set[str]
-    subject: set[str]
-
-    @classmethod
-    def of(cls, entry: Entry) -> _Claim:
-        said = f"{entry.title} {entry.text}"
-        return cls(
-            entry,
-            bool(_NEGATION.search(said)),
-            words(_NEGATION.sub(" ", entry.title)),
-            words(_NEGATION.sub(" ", said)),
-        )
-
-
-def _opposed(a: _Claim, b: _Claim) -> bool:
-    if a.negative == b.negative or _jaccard(a.title, b.title) < TITLE_OVERLAP:
-        return False
-    shared = len(a.subject & b.subject)
-    return shared >= 2 and shared / min(len(a.subject), len(b.subject)) >= SUBJECT_OVERLAP
+def _statement(entry: Entry) -> contradict.Statement:
+    """An entry as the contradiction rule (skills/contradict.py, shared with the brief)
+    reads it: a procedure or fact, dated by its last day."""
+    return contradict.Statement(f"{entry.title}: {entry.text}", 0.0, source=entry.last)
 
 
 def contradicts(a: Entry, b: Entry) -> bool:
-    """Opposite polarity (one says never / do not / avoid, the other does not) about the same
-    subject: their titles name mostly the same things, and most of the smaller entry's
-    words, two at least, are in the other."""
-    return _opposed(_Claim.of(a), _Claim.of(b))
+    """One says the opposite of the other, or the same thing (skills/contradict.py)."""
+    return contradict.contradicts(_statement(a), _statement(b))
 
 
 def drop_superseded(content: str, path: str) -> tuple[str, list[Change]]:
     """Of two contradicting entries of one file, the older one removed (a tie on the days
     is left alone: nothing says which is true)."""
-    claims = [_Claim.of(e) for e in entries_of(content)]
-    negatives = [c for c in claims if c.negative]
-    positives = [c for c in claims if not c.negative]
+    found = entries_of(content)
+    said = [_statement(e) for e in found]
     gone: dict[str, Change] = {}
-    for n in negatives:
-        for p in positives:
-            a, b = n.entry, p.entry
-            if a.line in gone or b.line in gone or a.last == b.last or not _opposed(n, p):
+    for i, a in enumerate(found):
+        for j in range(i + 1, len(found)):
+            b = found[j]
+            if a.line in gone or b.line in gone or a.last == b.last:
+                continue
+            if not contradict.contradicts(said[i], said[j]):
                 continue
             keep = _newer(a, b)
             old = b if keep is a else a
