@@ -10,7 +10,8 @@ curator's commit can say exactly what happened and why (learn/curate.py).
   become one; their evidence adds up (seen, verified, first and last day), the newest text
   stays.
 - `drop_superseded`: of two entries of one file that say opposite things about the same
-  subject ("format with black" / "never run black"), the older one goes.
+  subject ("format with black" / "never run black"), the older one goes; the rule is the
+  brief's (skills/contradict.py).
 - `archive_old`: a file over its size budget moves its oldest low-evidence entries (seen
   once, never verified) to an archive file.
 - `month_of_logs` / `add_log`: the daily-logs layout, one file per month holding its days
@@ -39,16 +40,11 @@ _STOP_WORDS = (
 _STOP = frozenset(_STOP_WORDS.split())
 # Words that turn a statement into its opposite; "instead" is left out on purpose ("uv
 # instead of pip" is about both tools at once).
-_NEGATION = re.compile(
-    r"\b(?:never|don't|dont|do not|does not|must not|should not|avoid|no longer|not)\b", re.I
-)
 DAY_FILE = re.compile(r"^logs/(?P<month>\d{4}-\d{2})-(?P<dd>\d{2})\.md$")
 MONTH_FILE = re.compile(r"^logs/(?P<month>\d{4}-\d{2})\.md$")
 _DAY_HEAD = re.compile(r"^## (?P<day>\d{4}-\d{2}-\d{2})\s*$")
 
 DUPLICATE_SIMILARITY = 0.8  # share of content words two entry texts have in common
-SUBJECT_OVERLAP = 0.6  # share of the smaller entry's subject words the other one names
-TITLE_OVERLAP = 0.5  # Jaccard of two contradicting entries' title words (negation left out)
 SKILL_SIMILARITY = 0.7  # same, for two skills' names and descriptions
 OLD_DAYS = 90  # an entry last met this long before the file's newest one is "old"
 LOG_FILE_BYTES = 80_000  # a month's log fills up to this (edits refuse 100 KB), then part 2
