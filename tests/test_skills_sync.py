@@ -110,7 +110,7 @@ def test_foreign_folders_are_never_touched_and_a_name_clash_is_reported(env) -> 
 
     # Removing every source skill still leaves the foreign folders alone.
     for name in ("alpha", "beta"):
-        sync.shutil.rmtree(source / name)
+        shutil.rmtree(source / name)
     report = _run(env)
     assert report.removed == ["beta"]
     assert {p: _tree(p) for p in (theirs, unrelated)} == before
@@ -129,7 +129,7 @@ def test_user_edited_copy_is_neither_overwritten_nor_removed(env) -> None:
     assert report.updated == []
     assert "My own note." in edited.read_text()
 
-    sync.shutil.rmtree(source / "alpha")
+    shutil.rmtree(source / "alpha")
     report = _run(env)
     assert report.modified_by_user == ["alpha"] and report.removed == []
     assert "My own note." in edited.read_text()
@@ -140,7 +140,7 @@ def test_user_added_file_counts_as_an_edit(env) -> None:
     _skill(source, "alpha")
     _run(env)
     (target / "alpha" / "mine.md").write_text("mine")
-    sync.shutil.rmtree(source / "alpha")
+    shutil.rmtree(source / "alpha")
     report = _run(env)
     assert report.modified_by_user == ["alpha"]
     assert (target / "alpha" / "mine.md").exists()
@@ -151,7 +151,7 @@ def test_removed_source_skill_removes_our_unchanged_copy(env) -> None:
     _skill(source, "alpha")
     _skill(source, "beta")
     _run(env)
-    sync.shutil.rmtree(source / "beta")
+    shutil.rmtree(source / "beta")
     report = _run(env)
     assert report.removed == ["beta"] and report.unchanged == ["alpha"]
     assert sorted(p.name for p in target.iterdir()) == ["alpha"]

@@ -14,7 +14,6 @@ import sqlite3
 import time
 from collections.abc import Collection
 from pathlib import Path
-from typing import Any
 
 from acontext_mcp.config import Settings
 from acontext_mcp.errors import InvalidInput
@@ -26,6 +25,10 @@ from acontext_mcp.store.messages import user_requests
 from acontext_mcp.store.sessions import recent_project_sessions
 from acontext_mcp.store.tasks import recent_tasks_for_project
 from acontext_mcp.text import one_line
+
+TYPE_CHECKING = False  # typing is not imported at run time: hooks import this (see hooks/run.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 _LINE = 160  # a task or skill line is clipped to this many characters
 

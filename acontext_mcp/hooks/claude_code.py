@@ -20,10 +20,13 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from typing import Any
 
 from acontext_mcp.config import Settings
 from acontext_mcp.skills import SKILL_FILE
+
+TYPE_CHECKING = False  # typing is not imported at run time: hooks import this (see hooks/run.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 FINAL_EVENTS = frozenset({"Stop", "SubagentStop", "PreCompact", "SessionEnd"})
 EVENTS = frozenset(

@@ -10,12 +10,15 @@ the skills directory (folder, SKILL.md or file) is never followed.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from acontext_mcp.disk.confine import normalize
 from acontext_mcp.errors import AcontextError, InvalidInput, NotFound, PathEscape, TooLarge
 from acontext_mcp.skills import SKILL_FILE, contained
 from acontext_mcp.skills.skillmd import parse_skill_md
+
+TYPE_CHECKING = False  # typing is not imported at run time: hooks import this (see hooks/run.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_FILE_BYTES = 1024 * 1024
 MAX_FILES = 500

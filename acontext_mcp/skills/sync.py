@@ -37,32 +37,34 @@ import contextlib
 import functools
 import hashlib
 import json
-import logging
 import os
 import re
-import shutil
 import stat
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
+from acontext_mcp import privacy
 from acontext_mcp.config import Settings, claude_config_dir, openclaw_state_dir
 from acontext_mcp.errors import AcontextError
 from acontext_mcp.fsio import exclusive_lock, replace_file
-from acontext_mcp.privacy import redact
-from acontext_mcp.privacy.redact import redact_text, secret_kinds
 from acontext_mcp.private import user_mkdir, user_mode
 from acontext_mcp.skills import SKILL_FILE, contained
 from acontext_mcp.skills.gitstate import conflict_marker_line, operation_in_progress
 from acontext_mcp.user_config import CONFIG_FILE
 from acontext_mcp.user_config import load as load_user_config
 
+# SessionStart runs the no-change path while Claude Code waits: what only a changing sync
+# needs is imported where it is used (the redactor compiles ~50 patterns on import; logging,
+# shutil, typing and dataclasses cost milliseconds each). Type checkers read this as True.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import logging
+    from typing import Any
+
     from acontext_mcp.skills.workshop import ProposalsAPI, WorkshopReport
 
-log = logging.getLogger(__name__)
+_quiet = False  # see quiet_log
 
 MANIFEST_VERSION = 1
 # Claude Code reserves this folder name inside a skills directory.
@@ -77,23 +79,47 @@ _LEFTOVER = re.compile(r"^\.(?P<name>.+)\.acontext-(?P<kind>tmp|old|del)-(?P<pid
 Hashes = dict[str, str]
 
 
+def _log() -> logging.Logger:
+    """This module's logger, made on first use: the no-change path never logs."""
+    import logging
+
+    logger = logging.getLogger(__name__)
+    if _quiet and not logger.handlers:
+        logger.addHandler(logging.NullHandler())
+    return logger
+
+
+def quiet_log() -> None:
+    """Keep this module's warnings off stderr (a hook logs the reports itself, and a hook's
+    stderr is the agent's), without importing logging until there is something to say."""
+    global _quiet
+    _quiet = True
+
+
 # --- Report ---
 
 
-@dataclass
 class SyncReport:
-    """What one sync did to one target; lists hold skill names (skipped/errors: reasons)."""
+    """What one sync did to one target; lists hold skill names (skipped/errors: reasons).
+    (A plain class, not a dataclass: see the imports.)"""
 
-    target: Path
-    written: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    clashes: list[str] = field(default_factory=list)
-    modified_by_user: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    workshop: WorkshopReport | None = None  # OpenClaw's: the Workshop reconcile before it
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        self.written: list[str] = []
+        self.updated: list[str] = []
+        self.removed: list[str] = []
+        self.unchanged: list[str] = []
+        self.clashes: list[str] = []
+        self.modified_by_user: list[str] = []
+        self.skipped: list[str] = []
+        self.errors: list[str] = []
+        self.workshop: WorkshopReport | None = None  # OpenClaw's: the Workshop reconcile first
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SyncReport) and vars(self) == vars(other)
+
+    def __repr__(self) -> str:
+        return f"SyncReport({self.summary()!r})"
 
     @property
     def ok(self) -> bool:
@@ -143,16 +169,49 @@ class SyncReport:
 # --- Targets ---
 
 
-@dataclass(frozen=True)
-class Target:
-    """One agent skills folder we sync into, and the manifest of what we wrote there."""
+_TARGET_FIELDS = ("agent", "scope", "skills_dir", "manifest_path", "exclude")
 
+
+class Target:
+    """One agent skills folder we sync into, and the manifest of what we wrote there; a frozen
+    value (a plain class, not a dataclass: see the imports)."""
+
+    __slots__ = _TARGET_FIELDS
     agent: str  # "claude-code" | "openclaw"
     scope: str  # "user" | "project" | "shared"
     skills_dir: Path
     manifest_path: Path
     # Skills not copied here: OpenClaw's Skill Workshop holds them (skills/workshop.py).
-    exclude: frozenset[str] = frozenset()
+    exclude: frozenset[str]
+
+    def __init__(
+        self,
+        agent: str,
+        scope: str,
+        skills_dir: Path,
+        manifest_path: Path,
+        exclude: frozenset[str] = frozenset(),
+    ) -> None:
+        for name, value in zip(
+            _TARGET_FIELDS, (agent, scope, skills_dir, manifest_path, exclude), strict=True
+        ):
+            object.__setattr__(self, name, value)
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in _TARGET_FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Target) and self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{n}={v!r}" for n, v in zip(_TARGET_FIELDS, self._values(), strict=True))
+        return f"Target({shown})"
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"a sync Target is frozen; cannot set {name}")
 
 
 def manifest_path_for(settings: Settings, skills_dir: Path) -> Path:
@@ -173,7 +232,7 @@ def configured_project_dirs(settings: Settings) -> list[Path]:
     sync = load_user_config(settings).get("sync")
     entries = (sync.get("claude_code_project_dirs") if isinstance(sync, dict) else None) or []
     if not isinstance(entries, list) or not all(isinstance(e, str) for e in entries):
-        log.warning(
+        _log().warning(
             "%s: sync.claude_code_project_dirs must be a list of paths", settings.home / CONFIG_FILE
         )
         return []
@@ -213,7 +272,7 @@ def targets(settings: Settings, *, project_dir: str | Path | None = None) -> lis
         if project.is_dir():
             dirs.append(("claude-code", "project", project.absolute() / ".claude" / "skills"))
         else:
-            log.warning("skill sync: project %s does not exist; skipped", project)
+            _log().warning("skill sync: project %s does not exist; skipped", project)
     held: frozenset[str] = frozenset()
     if agent_present(settings, "openclaw"):
         from acontext_mcp.skills.handover import handed_over
@@ -273,7 +332,7 @@ def unsync_all(settings: Settings) -> list[SyncReport]:
             try:
                 target = json.loads(manifest.read_text(encoding="utf-8"))["target"]
             except (OSError, ValueError, KeyError, TypeError) as exc:
-                log.warning("skill unsync: %s is unreadable (%s); skipped", manifest, exc)
+                _log().warning("skill unsync: %s is unreadable (%s); skipped", manifest, exc)
                 continue
             if Path(target).is_dir():
                 reports.append(sync_skills(Path(empty), Path(target), manifest_path=manifest))
@@ -311,6 +370,8 @@ Contents = dict[str, tuple[bytes, int]]  # relative path -> (data, permission bi
 def file_secrets(rel: str, data: bytes) -> list[str]:
     """The kinds of secret a skill file's path or text holds, sorted; [] when none. A binary
     file (a NUL byte) is judged by its path only."""
+    from acontext_mcp.privacy.redact import secret_kinds
+
     kinds = set(secret_kinds(rel))
     if b"\x00" not in data:
         kinds.update(secret_kinds(data.decode("utf-8", errors="replace")))
@@ -318,6 +379,8 @@ def file_secrets(rel: str, data: bytes) -> list[str]:
 
 
 def _secret_reason(skill: str, rel: str, kinds: list[str]) -> str:
+    from acontext_mcp.privacy.redact import redact_text
+
     shown = redact_text(rel)[0]
     return (
         f"{skill}: {shown} holds what looks like a secret ({', '.join(kinds)}); take it out "
@@ -342,12 +405,17 @@ def secret_files(source_dir: Path) -> list[str]:
     return found
 
 
+# The redactor's source, found beside its package rather than imported (importing it compiles
+# its patterns): the no-change path only needs its digest.
+_REDACTOR = os.path.join(os.path.dirname(privacy.__file__), "redact.py")
+
+
 @functools.cache
 def scanner_version() -> str:
     """Which redactor judged the copies a manifest records: a digest of its source. A new
     one may catch what the last one missed, so everything is scanned again once."""
     try:
-        return hashlib.sha256(Path(redact.__file__).read_bytes()).hexdigest()[:16]
+        return hashlib.sha256(Path(_REDACTOR).read_bytes()).hexdigest()[:16]
     except (OSError, TypeError):
         return ""  # unknown: never trusted, every file is scanned
 
@@ -376,10 +444,15 @@ def _read_sources(
             )
             return None
         known = rel in scanned and scanned[rel] == hashlib.sha256(data).hexdigest()
-        kinds = secret_kinds(rel) if known else file_secrets(rel, data)
+        if known:
+            from acontext_mcp.privacy.redact import secret_kinds
+
+            kinds = secret_kinds(rel)
+        else:
+            kinds = file_secrets(rel, data)
         if kinds:
             skipped.append(_secret_reason(folder.name, rel, kinds))
-            log.warning("skill sync: %s", skipped[-1])
+            _log().warning("skill sync: %s", skipped[-1])
             secret.add(folder.name)
             return None
         out[rel] = (data, stat.S_IMODE(st.st_mode))
@@ -552,6 +625,8 @@ def _rmtree(path: Path) -> None:
     if path.is_symlink() or not path.is_dir():
         path.unlink(missing_ok=True)
     else:
+        import shutil  # here: the no-change path removes nothing
+
         shutil.rmtree(path)
 
 
@@ -672,7 +747,7 @@ def sync_skills(
     except (OSError, ValueError) as exc:
         report.errors.append(str(exc))
     if report.errors:
-        log.warning("skill sync: %s", report.summary())
+        _log().warning("skill sync: %s", report.summary())
     return report
 
 

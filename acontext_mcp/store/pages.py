@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any
 
 from acontext_mcp.errors import InvalidInput
+
+TYPE_CHECKING = False  # typing is not imported at run time: hooks import this (see hooks/run.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def encode_cursor(value: dict[str, Any]) -> str:
