@@ -11,10 +11,12 @@ SessionStart) from spawn to exit, in a temp data home and a temp CLAUDE_CONFIG_D
 
 Interleaved with each hook run, the same interpreter is timed running `-c pass`. Medians and
 p95 of `--runs` runs; ratios are the median of each run's hook / bare (robust to a machine
-whose load changes). `--baseline DIR` times another checkout's package in the same rounds.
-The package is byte-compiled first (as an install is), so a PYTHONDONTWRITEBYTECODE
-environment does not time the compiler. The hook answers first and captures the transcript in
-a detached child: the time is what Claude Code waits. Profile imports with `-X importtime`.
+whose load changes), and in brackets the ratio of median CPU times (user + system of the
+answering process), which a busy machine disturbs less. `--baseline DIR` times another
+checkout's package in the same rounds. Both packages are byte-compiled first (as an install
+is), so a PYTHONDONTWRITEBYTECODE environment does not time the compiler. The hook answers
+first and captures the transcript in a detached child: the time is what Claude Code waits.
+Profile imports with `-X importtime`.
 
     python bench/bench_session_start.py [--runs 20] [--skills 50] [--baseline DIR]
 """
@@ -25,6 +27,7 @@ import argparse
 import compileall
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -40,10 +43,24 @@ def _python() -> str:
     return sys.executable
 
 
+CPU: dict[tuple[str, ...], list[float]] = {}  # argv -> CPU ms of each run (see _timed)
+CPU_RUNS: list[float] = []  # every hook run's, to wait for their detached children
+
+
 def _timed(argv: list[str], env: dict[str, str], stdin: str, cwd: str | None = None) -> float:
+    """Wall ms from spawn to exit; the process's own CPU ms (user + system) go to CPU. On a
+    loaded machine the CPU time moves less than the wall time. The detached child that
+    captures after the answer is not waited for, so it is not counted."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run(argv, env=env, input=stdin, text=True, capture_output=True, check=True, cwd=cwd)
-    return (time.perf_counter() - started) * 1000
+    wall = (time.perf_counter() - started) * 1000
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) * 1000
+    CPU.setdefault((*argv, cwd or ""), []).append(cpu)
+    if argv[0] == str(SHIM):
+        CPU_RUNS.append(cpu)
+    return wall
 
 
 def _skills(root: Path, count: int) -> None:
@@ -98,16 +115,23 @@ def _case(
                 time.sleep(2.1)
             olds.append(_timed(hook, old_env, payload, cwd=baseline))
     paired = statistics.median(h / b for h, b in zip(hooks, bare, strict=True))
+    cpu_hook = statistics.median(CPU.pop((*hook, ""))[-runs:])
+    cpu_bare = statistics.median(CPU.pop((_python(), "-c", "pass", ""))[-runs:])
     old = ""
     if olds:
         old_paired = statistics.median(o / b for o, b in zip(olds, bare, strict=True))
-        old = f"   baseline median {statistics.median(olds):6.1f} ms, {old_paired:4.2f}x"
+        cpu_old = statistics.median(CPU.pop((*hook, baseline or ""))[-runs:])
+        old = (
+            f"   baseline median {statistics.median(olds):6.1f} ms, {old_paired:4.2f}x"
+            f" (CPU {cpu_old / cpu_bare:4.2f}x)"
+        )
     hooks.sort()
     p95 = max(0, int(len(hooks) * 0.95) - 1)
     med_h, med_b = statistics.median(hooks), statistics.median(bare)
     print(
         f"{label:<16} hook median {med_h:6.1f} ms  p95 {hooks[p95]:6.1f} ms   "
-        f"bare median {med_b:5.1f} ms   ratio {paired:4.2f}x{old}"
+        f"bare median {med_b:5.1f} ms   ratio {paired:4.2f}x (CPU {cpu_hook / cpu_bare:4.2f}x)"
+        f"{old}"
     )
 
 
@@ -123,6 +147,8 @@ def main() -> None:
     import acontext_mcp
 
     compileall.compile_dir(Path(acontext_mcp.__file__).parent, quiet=1)
+    if args.baseline:
+        compileall.compile_dir(Path(args.baseline) / "acontext_mcp", quiet=1)
     for count in (0, args.skills):
         with tempfile.TemporaryDirectory() as tmp:
             base = Path(tmp)
@@ -143,12 +169,27 @@ def main() -> None:
                 "BENCH_TRANSCRIPT": str(transcript),
             }
             _skills(base / "home" / "skills", count)
+            started = len(CPU_RUNS)
             if count == 0:
                 _case("no skills", env, args.runs, None, args.baseline)
-                continue
-            _case(f"{count} unchanged", env, args.runs, None, args.baseline)
-            edited = base / "home" / "skills" / "bench-skill-000" / "notes" / "a.md"
-            _case(f"{count} one edited", env, max(3, args.runs // 4), edited, args.baseline)
+            else:
+                _case(f"{count} unchanged", env, args.runs, None, args.baseline)
+                edited = base / "home" / "skills" / "bench-skill-000" / "notes" / "a.md"
+                _case(f"{count} one edited", env, max(3, args.runs // 4), edited, args.baseline)
+            _settle(base / "home" / "logs" / "hooks.log", len(CPU_RUNS) - started)
+
+
+def _settle(log: Path, hooks: int, timeout: float = 60) -> None:
+    """Wait until the detached children of `hooks` runs have logged their end, so the temp
+    folder is not removed under one still writing."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if (
+            log.exists()
+            and sum(1 for x in log.read_text().splitlines() if x.endswith("ms")) >= hooks
+        ):
+            return
+        time.sleep(0.05)
 
 
 if __name__ == "__main__":
