@@ -389,6 +389,61 @@ class TestHotPath:
         assert not {n.split(".")[0] for n in names} & set(HEAVY)
         assert hooks.keys("hp")
 
+    # What SessionStart's answer must not wait for (`python -X importtime`,
+    # bench/bench_session_start.py): dataclasses pulls in inspect/ast/dis (~8 ms idle), logging
+    # (~5 ms), typing (~3 ms), the redactor compiles ~50 patterns, shutil bz2 and lzma, tempfile
+    # random; formats.parts holds TypedDicts; the rest serve paths the answer does not take.
+    ANSWER_NEVER_IMPORTS = frozenset(
+        {"dataclasses", "inspect", "logging", "typing", "shutil", "tempfile", "shlex",
+         "threading", "copy", "uuid", "secrets", "acontext_mcp.privacy.redact",
+         "acontext_mcp.formats.parts", "acontext_mcp.store.blobs", "acontext_mcp.store.jobs",
+         "acontext_mcp.capture.claude_code"}
+    )  # fmt: skip
+
+    def test_session_start_answers_without_the_slow_imports(self, hooks, tmp_path):
+        """Claude Code waits for the process that prints the brief: with skills synced and
+        unchanged (the sync's stat fast path), with a project runbook and a recent session in
+        the brief, it answers without the modules of ANSWER_NEVER_IMPORTS."""
+        skills = hooks.home / "skills"
+        for i in range(3):
+            folder = skills / f"skill-{i}"
+            (folder / "notes").mkdir(parents=True)
+            (folder / "SKILL.md").write_text(
+                f"---\nname: skill-{i}\ndescription: Skill {i}.\n---\n\nSteps.\n"
+            )
+            (folder / "notes" / "a.md").write_text("note\n")
+        project = tmp_path / "proj"
+        project.mkdir()
+        runbook = skills / "project-runbooks" / "projects" / "proj.md"
+        runbook.parent.mkdir(parents=True)
+        runbook.write_text(
+            "## Traps\n\n- **Port busy**: free 8080 first (seen 3×, 2026-11-02 – 2026-12-04)\n"
+        )
+        path = tmp_path / "t.jsonl"
+        shutil.copy(FIXTURES / "multi_turn.jsonl", path)
+        earlier = {"session_id": "earlier", "transcript_path": str(path), "cwd": str(project)}
+        hooks.run("Stop", json.dumps(earlier).encode())  # a recent session for the brief
+        payload = json.dumps(
+            {
+                "session_id": "fast",
+                "transcript_path": str(tmp_path / "t2.jsonl"),
+                "cwd": str(project),
+            }
+        ).encode()
+        hooks.run("SessionStart", payload)  # the first sync: writes the copies
+        time.sleep(2.1)  # past skills/sync.py's FRESH_SECONDS: the fast path may trust stats
+        hooks.run("SessionStart", payload)  # a full sync of old files: records the fingerprint
+        before = hooks.finished()
+        names = self._imports(hooks.env, payload, "SessionStart")
+        hooks.wait_for(before + 1)
+        assert "acontext_mcp.capture.brief" in names  # it answered
+        assert "acontext_mcp.skills.sync" in names  # and synced before that
+        assert "acontext_mcp.skills.evidence" in names  # it read the runbook's traps
+        assert not names & self.ANSWER_NEVER_IMPORTS, names & self.ANSWER_NEVER_IMPORTS
+        answer = json.loads(hooks.run("SessionStart", payload, shim=True).stdout)
+        brief = answer["hookSpecificOutput"]["additionalContext"]
+        assert "Port busy" in brief and "the user asked" in brief
+
     def test_session_start_answers_before_it_imports_the_capture(self, hooks, tmp_path):
         """Claude Code waits for SessionStart: it answers, then a detached child captures."""
         path = tmp_path / "t.jsonl"
