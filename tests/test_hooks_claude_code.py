@@ -391,10 +391,11 @@ class TestHotPath:
 
     # What SessionStart's answer must not wait for (`python -X importtime`,
     # bench/bench_session_start.py): dataclasses pulls in inspect/ast/dis (~8 ms idle), logging
-    # (~5 ms), typing (~3 ms), the redactor compiles ~50 patterns, shutil bz2 and lzma, tempfile
-    # random; formats.parts holds TypedDicts; the rest serve paths the answer does not take.
+    # (~5 ms), typing (~3 ms), hashlib OpenSSL (~2 ms), the redactor compiles ~50 patterns,
+    # shutil bz2 and lzma, tempfile random; formats.parts holds TypedDicts; the rest serve paths
+    # the answer does not take.
     ANSWER_NEVER_IMPORTS = frozenset(
-        {"dataclasses", "inspect", "logging", "typing", "shutil", "tempfile", "shlex",
+        {"dataclasses", "inspect", "logging", "typing", "shutil", "tempfile", "shlex", "hashlib",
          "threading", "copy", "uuid", "secrets", "acontext_mcp.privacy.redact",
          "acontext_mcp.formats.parts", "acontext_mcp.store.blobs", "acontext_mcp.store.jobs",
          "acontext_mcp.capture.claude_code"}
@@ -705,3 +706,47 @@ class TestSyncFastPath:
         }[where]
         assert getattr(report, expected[0]) == expected[1], report.summary()
         assert (target / "foreign" / "SKILL.md").read_text() == "mine\n"
+
+    @pytest.mark.parametrize("where", ["source", "copy"])
+    def test_a_change_rereads_only_the_changed_skill(self, tmp_path, where):
+        """After one skill changed, the sync reads and hashes that skill only: the others'
+        folders and copies have the stats the last complete sync recorded."""
+        from acontext_mcp.skills import sync
+
+        source, target, manifest = tmp_path / "src", tmp_path / "dst", tmp_path / "m.json"
+        names = ["one", "two", "three"]
+        for name in names:
+            (source / name / "notes").mkdir(parents=True)
+            (source / name / "SKILL.md").write_text(f"---\nname: {name}\ndescription: d\n---\n")
+            (source / name / "notes" / "a.md").write_text("a\n")
+        assert sync.sync_skills(source, target, manifest_path=manifest).written == sorted(names)
+        self._age()
+        sync.sync_skills(source, target, manifest_path=manifest)  # records the fingerprint
+        (source if where == "source" else target).joinpath("two", "notes", "a.md").write_text(
+            "changed\n"
+        )
+        self._age()
+        read: list[str] = []
+        real_read, real_hashes = sync._read_sources, sync._target_hashes
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(
+                sync,
+                "_read_sources",
+                lambda folder, *a: read.append(folder.name) or real_read(folder, *a),
+            )
+            patch.setattr(
+                sync,
+                "_target_hashes",
+                lambda folder: read.append(folder.name) or real_hashes(folder),
+            )
+            report = sync.sync_skills(source, target, manifest_path=manifest)
+        assert read == ["two", "two"]  # its source, then its copy
+        if where == "source":
+            assert (report.updated, sorted(report.unchanged)) == (["two"], ["one", "three"])
+            assert (target / "two" / "notes" / "a.md").read_text() == "changed\n"
+        else:  # an edited copy is the user's: left alone, reported
+            assert (report.modified_by_user, sorted(report.unchanged)) == (
+                ["two"],
+                ["one", "three"],
+            )
+        assert set(json.loads(manifest.read_text())["skills"]) == set(names)  # all still ours

@@ -399,3 +399,17 @@ def test_folder_appearing_during_the_copy_is_not_claimed(
     assert json.loads(manifest.read_text())["skills"] == {}
     monkeypatch.setattr(sync, "_copy_skill", real_copy)
     assert _run(env).clashes == ["alpha"]
+
+
+def test_sync_digests_are_hashlibs(tmp_path: Path) -> None:
+    """sync hashes with the interpreter's builtin sha256 (no OpenSSL to load while
+    SessionStart waits): the digests, and so manifests and their names, are hashlib's."""
+    import hashlib
+
+    data = b"skill text\n" * 1000
+    (tmp_path / "f").write_bytes(data)
+    assert sync._hash_file(tmp_path / "f") == hashlib.sha256(data).hexdigest()
+    settings = Settings(home=tmp_path, skills_dir=tmp_path / "skills")
+    key = str(tmp_path / "target").encode()
+    name = hashlib.sha256(key).hexdigest()[:16] + ".json"
+    assert sync.manifest_path_for(settings, tmp_path / "target") == tmp_path / "sync" / name

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import json
 import os
 import re
@@ -65,6 +64,17 @@ if TYPE_CHECKING:
     from acontext_mcp.skills.workshop import ProposalsAPI, WorkshopReport
 
 _quiet = False  # see quiet_log
+
+# sha256 from the interpreter's builtin module (hashlib falls back to the same one): hashlib
+# itself loads OpenSSL first, ~2 ms of the SessionStart answer, to name a manifest file and
+# tell the redactor's version. Same digests (tests/test_skills_sync.py).
+try:  # Python 3.12+
+    from _sha2 import sha256 as _sha256  # type: ignore[import-not-found]
+except ImportError:
+    try:  # Python 3.11
+        from _sha256 import sha256 as _sha256  # type: ignore[import-not-found]
+    except ImportError:  # an interpreter built without it
+        from hashlib import sha256 as _sha256
 
 MANIFEST_VERSION = 1
 # Claude Code reserves this folder name inside a skills directory.
@@ -217,7 +227,7 @@ class Target:
 def manifest_path_for(settings: Settings, skills_dir: Path) -> Path:
     """`<home>/sync/<first 16 hex of sha256(absolute target)>.json`."""
     key = str(Path(os.path.abspath(os.path.expanduser(skills_dir))))
-    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+    digest = _sha256(key.encode("utf-8")).hexdigest()[:16]
     return settings.home / "sync" / f"{digest}.json"
 
 
@@ -343,7 +353,7 @@ def unsync_all(settings: Settings) -> list[SyncReport]:
 
 
 def _hash_file(path: Path) -> str:
-    digest = hashlib.sha256()
+    digest = _sha256()
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 16), b""):
             digest.update(chunk)
@@ -415,7 +425,7 @@ def scanner_version() -> str:
     """Which redactor judged the copies a manifest records: a digest of its source. A new
     one may catch what the last one missed, so everything is scanned again once."""
     try:
-        return hashlib.sha256(Path(_REDACTOR).read_bytes()).hexdigest()[:16]
+        return _sha256(Path(_REDACTOR).read_bytes()).hexdigest()[:16]
     except (OSError, TypeError):
         return ""  # unknown: never trusted, every file is scanned
 
@@ -443,7 +453,7 @@ def _read_sources(
                 "the previous copy is kept"
             )
             return None
-        known = rel in scanned and scanned[rel] == hashlib.sha256(data).hexdigest()
+        known = rel in scanned and scanned[rel] == _sha256(data).hexdigest()
         if known:
             from acontext_mcp.privacy.redact import secret_kinds
 
@@ -618,6 +628,45 @@ def _replay(
     return True
 
 
+def _groups(fingerprint: list[list[Any]]) -> dict[tuple[str, str], list[list[Any]]]:
+    """A fingerprint's rows by the top-level entry they belong to: ("source" | "target", name)
+    -> that entry's rows; ("exclude", "") -> the excluded names."""
+    out: dict[tuple[str, str], list[list[Any]]] = {}
+    rows: list[list[Any]] = []
+    for row in fingerprint:
+        if row and row[0] == "exclude" and not out and not rows:
+            out[("exclude", "")] = [row]
+        elif len(row) == 2 and row[0] in ("source", "target"):
+            rows = out.setdefault((row[0], row[1]), [])
+        else:
+            rows.append(row)
+    return out
+
+
+def _settled(fast: Any, now: list[list[Any]] | None) -> set[str]:
+    """The skills the last complete sync left in sync whose source folder and copy have not
+    changed since (every file's stat the same): a sync after one skill changed hashes that
+    skill, not all of them. Empty when either fingerprint is missing or the excluded names
+    changed."""
+    if now is None or not isinstance(fast, dict) or not isinstance(fast.get("fingerprint"), list):
+        return set()
+    report = fast.get("report")
+    done = report.get("unchanged") if isinstance(report, dict) else None
+    if not isinstance(done, list):
+        return set()
+    before, after = _groups(fast["fingerprint"]), _groups(now)
+    if before.get(("exclude", "")) != after.get(("exclude", "")):
+        return set()
+    return {
+        name
+        for name in done
+        if isinstance(name, str)
+        and ("source", name) in after
+        and ("target", name) in after
+        and all(before.get((side, name)) == after[(side, name)] for side in ("source", "target"))
+    }
+
+
 # --- Writing ---
 
 
@@ -645,7 +694,7 @@ def _copy_skill(name: str, contents: Contents, tmp: Path) -> Hashes:
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(dst, user_mode(0o777 if mode & stat.S_IXUSR else 0o666))
-        hashes[rel] = hashlib.sha256(data).hexdigest()
+        hashes[rel] = _sha256(data).hexdigest()
     return hashes
 
 
@@ -767,8 +816,10 @@ def _sync_locked(
     # A new redactor (an upgrade) judges every file once: no replay, no trusted copy.
     trusted = bool(scanner_version()) and manifest.get(SCANNER) == scanner_version()
     secret: set[str] = set()  # source skills left out for holding a secret
-    if trusted and _replay(manifest, _fingerprint(source, target, owned, exclude), report):
+    now = _fingerprint(source, target, owned, exclude) if trusted else None
+    if now is not None and _replay(manifest, now, report):
         return
+    settled = _settled(manifest.get(FAST), now)
     manifest[SCANNER] = scanner_version()  # what this sync copies or keeps, it scanned
     # Saved mid-sync, the manifest must not claim a fingerprint: a crash would leave it stale.
     manifest.pop(FAST, None)
@@ -778,8 +829,11 @@ def _sync_locked(
     sources = _source_skills(source, report, exclude)
     for name, folder in sources.items():
         final = target / name
-        exists = os.path.lexists(final)
         entry = owned.get(name)
+        if name in settled and entry is not None:
+            report.unchanged.append(name)  # in sync last time, and nothing of it changed since
+            continue
+        exists = os.path.lexists(final)
         if exists and entry is None:
             report.clashes.append(name)
             continue
@@ -796,7 +850,7 @@ def _sync_locked(
                 report.modified_by_user.append(name)
                 continue
             current = _target_hashes(final)
-        wanted = {rel: hashlib.sha256(data).hexdigest() for rel, (data, _) in contents.items()}
+        wanted = {rel: _sha256(data).hexdigest() for rel, (data, _) in contents.items()}
         if current is not None:
             if current == wanted:
                 owned[name] = {"files": current}
