@@ -673,11 +673,25 @@ class TestSyncFastPath:
         self._age()
         full = self._sync(setup)
         assert "fast" in json.loads(manifest.read_text())
-        fast = self._sync(setup, hashing=False)
+        listed: list[str] = []
+        real_scandir = os.scandir
+
+        def scandir(path):
+            listed.append(os.path.basename(path))
+            return real_scandir(path)
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(os, "scandir", scandir)
+            fast = self._sync(setup, hashing=False)
         assert fast.to_dict() == full.to_dict()
         assert (fast.unchanged, fast.clashes) == (["alpha"], ["beta"])
+        # Unchanged folders are not listed again: their entries are in the fingerprint. Only
+        # the two roots are, and the empty clash folder `beta` (no entries were recorded).
+        assert sorted(listed) == ["beta", "dst", "src"]
 
-    @pytest.mark.parametrize("where", ["source", "copy", "new file", "gone copy", "clash gone"])
+    @pytest.mark.parametrize(
+        "where", ["source", "copy", "new file", "new deep file", "gone copy", "clash gone"]
+    )
     def test_any_change_gets_the_full_sync(self, setup, where):
         source, target, manifest = setup
         self._sync(setup)
@@ -691,6 +705,11 @@ class TestSyncFastPath:
             os.utime(skill_md, ns=(before.st_atime_ns, before.st_mtime_ns))
         elif where == "new file":
             (source / "alpha" / "notes.md").write_text("more\n")
+        elif where == "new deep file":  # the folder's mtime put back: only its ctime tells
+            scripts = source / "alpha" / "scripts"
+            was = os.stat(scripts)
+            (scripts / "new.sh").write_text("echo 2\n")
+            os.utime(scripts, ns=(was.st_atime_ns, was.st_mtime_ns))
         elif where == "gone copy":
             shutil.rmtree(target / "alpha")
         else:
@@ -701,6 +720,7 @@ class TestSyncFastPath:
             "source": ("updated", ["alpha"]),
             "copy": ("modified_by_user", ["alpha"]),
             "new file": ("updated", ["alpha"]),
+            "new deep file": ("updated", ["alpha"]),
             "gone copy": ("written", ["alpha"]),
             "clash gone": ("written", ["beta"]),
         }[where]

@@ -567,29 +567,69 @@ def _stat_row(path: str, rel: str, cutoff: int, rows: list[list[Any]]) -> int | 
     return st.st_mode if changed <= cutoff else None
 
 
-def _stat_tree(root: str, rel: str, cutoff: int, rows: list[list[Any]]) -> bool:
-    """`_stat_row` for `root` and, for a real folder, everything under it, in name order."""
+def _listings(fingerprint: Any) -> dict[tuple[str, str], tuple[list[Any], list[str]]]:
+    """From a stored fingerprint, every folder it walked: (section, rel) -> (the folder's
+    row, the names of its entries in the order read). {} for anything not a fingerprint."""
+    out: dict[tuple[str, str], tuple[list[Any], list[str]]] = {}
+    if not isinstance(fingerprint, list):
+        return out
+    section = ""
+    for row in fingerprint:
+        if not isinstance(row, list) or not row or not isinstance(row[0], str):
+            return {}
+        if len(row) == 2 and row[0] in ("source", "target"):
+            section = row[0]
+            continue
+        parent, _, name = row[0].rpartition("/")
+        if parent and (section, parent) in out:
+            out[(section, parent)][1].append(name)
+        if len(row) > 1 and isinstance(row[1], int) and stat.S_ISDIR(row[1]):
+            out[(section, row[0])] = (row, [])
+    return out
+
+
+def _stat_tree(
+    root: str,
+    rel: str,
+    cutoff: int,
+    rows: list[list[Any]],
+    known: dict[tuple[str, str], tuple[list[Any], list[str]]],
+    section: str,
+) -> bool:
+    """`_stat_row` for `root` and, for a real folder, everything under it, in name order.
+    A folder whose row is the one the last fingerprint recorded (`known`, see _listings) has
+    the same entries: adding, removing or renaming one changes the folder's mtime and ctime,
+    and no tool can set a ctime back. Its entries are then taken from there, not listed."""
     mode = _stat_row(root, rel, cutoff, rows)
     if mode is None:
         return False
     if not stat.S_ISDIR(mode):  # a file, or a symlink (not followed)
         return True
-    try:
-        with os.scandir(root) as entries:
-            names = sorted(e.name for e in entries)
-    except OSError:
-        return False
-    return all(_stat_tree(os.path.join(root, n), f"{rel}/{n}", cutoff, rows) for n in names)
+    seen = known.get((section, rel))
+    if seen is not None and seen[1] and seen[0] == rows[-1]:
+        names = seen[1]
+    else:
+        try:
+            with os.scandir(root) as entries:
+                names = sorted(e.name for e in entries)
+        except OSError:
+            return False
+    return all(_stat_tree(f"{root}/{n}", f"{rel}/{n}", cutoff, rows, known, section) for n in names)
 
 
 def _fingerprint(
-    source: Path, target: Path, owned: Iterable[str], exclude: frozenset[str] = frozenset()
+    source: Path,
+    target: Path,
+    owned: Iterable[str],
+    exclude: frozenset[str] = frozenset(),
+    last: Any = None,
 ) -> list[list[Any]] | None:
     """What the sync would read, by stat: the source's skill folders (hidden entries, .git
     included, only by name), every top-level entry of the target, and the files of the
     target folders the source or the manifest names; and the excluded names. None when a
-    file is too fresh."""
+    file is too fresh. `last`, the stored fingerprint, spares listing unchanged folders."""
     cutoff = time.time_ns() - int(FRESH_SECONDS * 1e9)
+    known = _listings(last)
     rows: list[list[Any]] = [["exclude", *sorted(exclude)]] if exclude else []
     try:
         with os.scandir(source) as entries:
@@ -599,16 +639,21 @@ def _fingerprint(
     except OSError:
         return None
     ours = set(owned)
+    src, dst = str(source), str(target)
     for name in source_names:
         rows.append(["source", name])
-        if not name.startswith(".") and not _stat_tree(str(source / name), name, cutoff, rows):
+        if name.startswith("."):
+            continue
+        if not _stat_tree(f"{src}/{name}", name, cutoff, rows, known, "source"):
             return None
     for name in target_names:
         rows.append(["target", name])
         deep = not name.startswith(".") and (name in ours or name in source_names)
-        path = str(target / name)
+        path = f"{dst}/{name}"
         if not (
-            _stat_tree(path, name, cutoff, rows) if deep else _stat_row(path, name, cutoff, rows)
+            _stat_tree(path, name, cutoff, rows, known, "target")
+            if deep
+            else _stat_row(path, name, cutoff, rows)
         ):
             return None
     return rows
@@ -816,10 +861,12 @@ def _sync_locked(
     # A new redactor (an upgrade) judges every file once: no replay, no trusted copy.
     trusted = bool(scanner_version()) and manifest.get(SCANNER) == scanner_version()
     secret: set[str] = set()  # source skills left out for holding a secret
-    now = _fingerprint(source, target, owned, exclude) if trusted else None
+    last = manifest.get(FAST)
+    stored = last.get("fingerprint") if isinstance(last, dict) else None
+    now = _fingerprint(source, target, owned, exclude, stored) if trusted else None
     if now is not None and _replay(manifest, now, report):
         return
-    settled = _settled(manifest.get(FAST), now)
+    settled = _settled(last, now)
     manifest[SCANNER] = scanner_version()  # what this sync copies or keeps, it scanned
     # Saved mid-sync, the manifest must not claim a fingerprint: a crash would leave it stale.
     manifest.pop(FAST, None)
@@ -904,7 +951,7 @@ def _sync_locked(
             continue
         _remove_copy(target, name, owned, report)
 
-    fingerprint = None if report.errors else _fingerprint(source, target, owned, exclude)
+    fingerprint = None if report.errors else _fingerprint(source, target, owned, exclude, stored)
     if fingerprint is not None:
         done = sorted(report.unchanged + report.written + report.updated)
         last = {key: list(getattr(report, key)) for key in _REPLAYED}
