@@ -71,7 +71,7 @@ def _skill_lines(skills_dir: Path, listed: Collection[str], shadowed: Collection
     """One line per learned skill the agent does not already list itself; a skill a foreign
     folder of the same name hides is marked, so two skills with one name are not confused."""
     lines = []
-    for skill in list_skills(skills_dir):
+    for skill in list_skills(skills_dir, skip=listed):  # a listed skill is not even read
         if skill["name"] in listed:
             continue
         desc = skill["description"] or "(no description)"

@@ -18,6 +18,7 @@ from acontext_mcp.skills.skillmd import parse_skill_md
 
 TYPE_CHECKING = False  # typing is not imported at run time: hooks import this (see hooks/run.py)
 if TYPE_CHECKING:
+    from collections.abc import Collection
     from typing import Any
 
 MAX_FILE_BYTES = 1024 * 1024
@@ -50,9 +51,10 @@ def _describe(folder: Path) -> dict[str, Any]:
     return info
 
 
-def list_skills(skills_dir: Path) -> list[dict[str, Any]]:
-    """Every skill with its one-line description, sorted by name."""
-    skills = [_describe(folder) for folder in _skill_dirs(skills_dir)]
+def list_skills(skills_dir: Path, *, skip: Collection[str] = ()) -> list[dict[str, Any]]:
+    """Every skill with its one-line description, sorted by name; folders named in `skip` are
+    left out unread (the SessionStart brief skips the skills the agent lists itself)."""
+    skills = [_describe(folder) for folder in _skill_dirs(skills_dir) if folder.name not in skip]
     for skill in skills:
         skill.pop("front_matter", None)
     return sorted(skills, key=lambda s: s["name"])
