@@ -600,21 +600,25 @@ def _stat_tree(
     A folder whose row is the one the last fingerprint recorded (`known`, see _listings) has
     the same entries: adding, removing or renaming one changes the folder's mtime and ctime,
     and no tool can set a ctime back. Its entries are then taken from there, not listed."""
-    mode = _stat_row(root, rel, cutoff, rows)
-    if mode is None:
-        return False
-    if not stat.S_ISDIR(mode):  # a file, or a symlink (not followed)
-        return True
-    seen = known.get((section, rel))
-    if seen is not None and seen[1] and seen[0] == rows[-1]:
-        names = seen[1]
-    else:
-        try:
-            with os.scandir(root) as entries:
-                names = sorted(e.name for e in entries)
-        except OSError:
+    todo = [(root, rel)]  # depth first, in name order: a stack, children pushed reversed
+    while todo:
+        path, name = todo.pop()
+        mode = _stat_row(path, name, cutoff, rows)
+        if mode is None:
             return False
-    return all(_stat_tree(f"{root}/{n}", f"{rel}/{n}", cutoff, rows, known, section) for n in names)
+        if not stat.S_ISDIR(mode):  # a file, or a symlink (not followed)
+            continue
+        seen = known.get((section, name))
+        if seen is not None and seen[1] and seen[0] == rows[-1]:
+            names = seen[1]
+        else:
+            try:
+                with os.scandir(path) as entries:
+                    names = sorted(e.name for e in entries)
+            except OSError:
+                return False
+        todo += [(f"{path}/{n}", f"{name}/{n}") for n in reversed(names)]
+    return True
 
 
 def _fingerprint(
