@@ -669,7 +669,8 @@ class TestSyncFastPath:
         manifest = setup[2]
         first = self._sync(setup)
         assert (first.written, first.clashes) == (["alpha"], ["beta"])
-        assert "fast" not in json.loads(manifest.read_text())  # fresh files: not trusted
+        with pytest.raises(AssertionError, match="hashed"):  # fresh files vouch for nothing
+            self._sync(setup, hashing=False)
         self._age()
         full = self._sync(setup)
         assert "fast" in json.loads(manifest.read_text())
@@ -748,18 +749,22 @@ class TestSyncFastPath:
         self._age()
         read: list[str] = []
         real_read, real_hashes = sync._read_sources, sync._target_hashes
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(
-                sync,
-                "_read_sources",
-                lambda folder, *a: read.append(folder.name) or real_read(folder, *a),
-            )
-            patch.setattr(
-                sync,
-                "_target_hashes",
-                lambda folder: read.append(folder.name) or real_hashes(folder),
-            )
-            report = sync.sync_skills(source, target, manifest_path=manifest)
+
+        def counted_sync() -> sync.SyncReport:
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(
+                    sync,
+                    "_read_sources",
+                    lambda folder, *a: read.append(folder.name) or real_read(folder, *a),
+                )
+                patch.setattr(
+                    sync,
+                    "_target_hashes",
+                    lambda folder: read.append(folder.name) or real_hashes(folder),
+                )
+                return sync.sync_skills(source, target, manifest_path=manifest)
+
+        report = counted_sync()
         assert read == ["two", "two"]  # its source, then its copy
         if where == "source":
             assert (report.updated, sorted(report.unchanged)) == (["two"], ["one", "three"])
@@ -770,3 +775,11 @@ class TestSyncFastPath:
                 ["one", "three"],
             )
         assert set(json.loads(manifest.read_text())["skills"]) == set(names)  # all still ours
+        self._age()
+        read.clear()
+        counted_sync()  # a copy written just now vouched for nothing: its skill is read again
+        assert read == (["two", "two"] if where == "source" else [])
+        read.clear()
+        unchanged = sorted(counted_sync().unchanged)
+        assert unchanged == (["one", "three", "two"] if where == "source" else ["one", "three"])
+        assert read == []  # then nothing is read at all

@@ -25,8 +25,11 @@ its version), was scanned then and is not scanned again.
 When nothing changed, a sync costs a stat per file: the manifest also keeps a fingerprint of
 every file the last complete sync read (size, mtime, ctime, inode, mode; source and our copies)
 and that sync's outcome. A sync whose fingerprint matches reports that outcome again and
-touches nothing; any difference, an interrupted sync, or a file changed within the last
-FRESH_SECONDS (a next change could keep the same timestamps) means the full, hashing sync.
+touches nothing (a folder whose stat is unchanged is not even listed: its entries are the
+fingerprint's). Otherwise the sync reads and hashes only the skills whose files' stats differ
+(or that the last sync left out of step); an interrupted sync means all of them. A file
+changed within the last FRESH_SECONDS (a next change could keep the same timestamps) vouches
+for nothing: its skill is read again until it is older.
 
 Standard library only: this runs from SessionStart hooks.
 """
@@ -81,6 +84,7 @@ MANIFEST_VERSION = 1
 RESERVED_NAMES = frozenset({"synced"})
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
 FRESH_SECONDS = 2.0  # a file modified this recently is not trusted by its fingerprint
+FRESH = "fresh"  # the last item of such a file's fingerprint row
 FAST = "fast"  # manifest key: {"fingerprint", "report"} of the last complete sync
 SCANNER = "scanner"  # manifest key: the `scanner_version()` that judged the copies it records
 _REPLAYED = ("clashes", "modified_by_user", "skipped")
@@ -548,8 +552,8 @@ def _locked(manifest_path: Path) -> contextlib.AbstractContextManager[None]:
 
 
 def _stat_row(path: str, rel: str, cutoff: int, rows: list[list[Any]]) -> int | None:
-    """Append `rel`'s lstat (and, for a symlink, its target's stat); returns its lstat mode,
-    or None when it is missing or was changed (mtime or ctime) after `cutoff` (ns)."""
+    """Append `rel`'s lstat (and, for a symlink, its target's stat), marked FRESH when it was
+    changed (mtime or ctime) after `cutoff` (ns); returns its lstat mode, None when missing."""
     try:
         st = os.lstat(path)
     except OSError:
@@ -563,8 +567,10 @@ def _stat_row(path: str, rel: str, cutoff: int, rows: list[list[Any]]) -> int | 
             changed = max(changed, real.st_mtime_ns, real.st_ctime_ns)
         except OSError:
             row.append("broken")
+    if changed > cutoff:
+        row.append(FRESH)  # a row that vouches for nothing (see _fresh)
     rows.append(row)
-    return st.st_mode if changed <= cutoff else None
+    return st.st_mode
 
 
 def _listings(fingerprint: Any) -> dict[tuple[str, str], tuple[list[Any], list[str]]]:
@@ -609,7 +615,7 @@ def _stat_tree(
         if not stat.S_ISDIR(mode):  # a file, or a symlink (not followed)
             continue
         seen = known.get((section, name))
-        if seen is not None and seen[1] and seen[0] == rows[-1]:
+        if seen is not None and seen[1] and seen[0] == rows[-1] and rows[-1][-1] != FRESH:
             names = seen[1]
         else:
             try:
@@ -631,7 +637,7 @@ def _fingerprint(
     """What the sync would read, by stat: the source's skill folders (hidden entries, .git
     included, only by name), every top-level entry of the target, and the files of the
     target folders the source or the manifest names; and the excluded names. None when a
-    file is too fresh. `last`, the stored fingerprint, spares listing unchanged folders."""
+    folder cannot be read. `last`, the stored fingerprint, spares listing unchanged folders."""
     cutoff = time.time_ns() - int(FRESH_SECONDS * 1e9)
     known = _listings(last)
     rows: list[list[Any]] = [["exclude", *sorted(exclude)]] if exclude else []
@@ -670,11 +676,19 @@ def _replay(
     fast = manifest.get(FAST)
     if fingerprint is None or not isinstance(fast, dict) or fast.get("fingerprint") != fingerprint:
         return False
+    if _fresh(fingerprint):
+        return False
     last = fast.get("report") or {}
     report.unchanged.extend(last.get("unchanged") or [])
     for key in _REPLAYED:
         getattr(report, key).extend(last.get(key) or [])
     return True
+
+
+def _fresh(rows: list[list[Any]]) -> bool:
+    """Whether any row is of a file changed within FRESH_SECONDS: a next change could keep
+    the same timestamps, so its stat cannot vouch that it is unchanged."""
+    return any(row[-1] == FRESH for row in rows)
 
 
 def _groups(fingerprint: list[list[Any]]) -> dict[tuple[str, str], list[list[Any]]]:
@@ -712,7 +726,10 @@ def _settled(fast: Any, now: list[list[Any]] | None) -> set[str]:
         if isinstance(name, str)
         and ("source", name) in after
         and ("target", name) in after
-        and all(before.get((side, name)) == after[(side, name)] for side in ("source", "target"))
+        and all(
+            before.get((side, name)) == after[(side, name)] and not _fresh(after[(side, name)])
+            for side in ("source", "target")
+        )
     }
 
 
