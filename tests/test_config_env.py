@@ -25,7 +25,7 @@ OWNER = "acontext_mcp/config.py"
 # (module, function) -> why it may read the environment outside config.py
 ALLOWED = {
     ("acontext_mcp/hooks/__init__.py", "_log_writable"): "runs before the hook forks, while the "
-    "host waits; importing config.py costs ~15 ms. test_hook_parent_reads_the_same_home",
+    "host waits; importing config.py costs ~3 ms. test_hook_parent_reads_the_same_home",
     ("acontext_mcp/hooks/__init__.py", "_detach"): "the same: decides whether to fork at all",
     ("acontext_mcp/setup/doctor_mcp.py", "_expand"): "expands ${VAR} in a host's MCP server "
     "entry the way the host does: any variable name, not a setting of ours",

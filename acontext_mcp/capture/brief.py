@@ -26,7 +26,7 @@ from acontext_mcp.store.sessions import recent_project_sessions
 from acontext_mcp.store.tasks import recent_tasks_for_project
 from acontext_mcp.text import one_line
 
-TYPE_CHECKING = False  # typing is not imported at run time: hooks import this (see hooks/run.py)
+TYPE_CHECKING = False  # typing is not imported at run time: hooks import this (hooks/__init__.py)
 if TYPE_CHECKING:
     from typing import Any
 

@@ -15,7 +15,7 @@ import time
 from acontext_mcp.hooklog import append
 from acontext_mcp.hooks import MAX_STDIN, _detach
 
-TYPE_CHECKING = False  # typing is not imported at run time: hooks import this (see hooks/run.py)
+TYPE_CHECKING = False  # typing is not imported at run time: hooks import this (hooks/__init__.py)
 if TYPE_CHECKING:
     from typing import Any
 

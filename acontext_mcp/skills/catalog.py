@@ -16,7 +16,7 @@ from acontext_mcp.errors import AcontextError, InvalidInput, NotFound, PathEscap
 from acontext_mcp.skills import SKILL_FILE, contained
 from acontext_mcp.skills.skillmd import parse_skill_md
 
-TYPE_CHECKING = False  # typing is not imported at run time: hooks import this (see hooks/run.py)
+TYPE_CHECKING = False  # typing is not imported at run time: hooks import this (hooks/__init__.py)
 if TYPE_CHECKING:
     from collections.abc import Collection
     from typing import Any

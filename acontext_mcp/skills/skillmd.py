@@ -21,7 +21,7 @@ from functools import cache
 
 from acontext_mcp.errors import InvalidInput
 
-TYPE_CHECKING = False  # typing is not imported at run time: hooks import this (see hooks/run.py)
+TYPE_CHECKING = False  # typing is not imported at run time: hooks import this (hooks/__init__.py)
 if TYPE_CHECKING:
     from typing import Any
 

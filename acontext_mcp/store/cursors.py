@@ -11,7 +11,7 @@ import time
 
 from acontext_mcp.store.db import dumps, loads
 
-TYPE_CHECKING = False  # typing is not imported at run time: hooks import this (see hooks/run.py)
+TYPE_CHECKING = False  # typing is not imported at run time: hooks import this (hooks/__init__.py)
 if TYPE_CHECKING:
     from typing import Any
 

@@ -18,7 +18,7 @@ from acontext_mcp.store.db import atomic, dumps, loads
 from acontext_mcp.store.pages import clamp_limit, decode_cursor, encode_cursor
 from acontext_mcp.store.sessions import SEQ_OF, touch_session
 
-TYPE_CHECKING = False  # typing is not imported at run time: hooks import this (see hooks/run.py)
+TYPE_CHECKING = False  # typing is not imported at run time: hooks import this (hooks/__init__.py)
 if TYPE_CHECKING:  # nor formats.parts (TypedDicts), blobs or hashlib: the brief reads here
     from typing import Any
 

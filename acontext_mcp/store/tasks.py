@@ -19,7 +19,7 @@ from acontext_mcp.store.pages import clamp_limit, decode_cursor, encode_cursor
 from acontext_mcp.store.sessions import SEQ_OF
 from acontext_mcp.text import clip
 
-TYPE_CHECKING = False  # typing is not imported at run time: hooks import this (see hooks/run.py)
+TYPE_CHECKING = False  # typing is not imported at run time: hooks import this (hooks/__init__.py)
 if TYPE_CHECKING:  # nor store.jobs (it imports dataclasses): imported where it is used
     from typing import Any
 
