@@ -396,7 +396,7 @@ class TestHotPath:
     # the answer does not take.
     ANSWER_NEVER_IMPORTS = frozenset(
         {"dataclasses", "inspect", "logging", "typing", "shutil", "tempfile", "shlex", "hashlib",
-         "threading", "copy", "uuid", "secrets", "acontext_mcp.privacy.redact",
+         "threading", "copy", "uuid", "secrets", "unicodedata", "acontext_mcp.privacy.redact",
          "acontext_mcp.formats.parts", "acontext_mcp.store.blobs", "acontext_mcp.store.jobs",
          "acontext_mcp.capture.claude_code"}
     )  # fmt: skip

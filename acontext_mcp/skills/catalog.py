@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from acontext_mcp.disk.confine import normalize
 from acontext_mcp.errors import AcontextError, InvalidInput, NotFound, PathEscape, TooLarge
 from acontext_mcp.skills import SKILL_FILE, contained
 from acontext_mcp.skills.skillmd import parse_skill_md
@@ -20,6 +19,15 @@ TYPE_CHECKING = False  # typing is not imported at run time: hooks import this (
 if TYPE_CHECKING:
     from collections.abc import Collection
     from typing import Any
+
+
+def normalize(path: str) -> str:
+    """disk.confine's path rule, imported on first use: it imports unicodedata, which
+    list_skills (SessionStart's brief) never needs."""
+    from acontext_mcp.disk.confine import normalize as confine_normalize
+
+    return confine_normalize(path)
+
 
 MAX_FILE_BYTES = 1024 * 1024
 MAX_FILES = 500
