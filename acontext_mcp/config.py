@@ -5,15 +5,18 @@ one rule: a blank value counts as unset. Host paths (Claude Code's config dir, O
 dir and config file) are computed here too, by small functions for code that has no Settings.
 
 Only composition roots (the CLI, the server lifespan, hook entry points) build it and pass it
-down. Stdlib only: the hook hot path imports this.
+down. Stdlib only, and light: the hook hot path imports this while Claude Code waits for
+SessionStart's answer, so it imports neither `dataclasses` nor `typing` (see `Settings`).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+
+TYPE_CHECKING = False  # typing's own costs ~3 ms to import; type checkers read this as True
+if TYPE_CHECKING:
+    from typing import Any
 
 DEFAULT_MAX_ARTIFACT_BYTES = 16 * 1024 * 1024
 DEFAULT_BLOB_THRESHOLD = 1024
@@ -246,26 +249,88 @@ def _env_float(name: str, default: float) -> float:
     return env_number(name, default, cast=float)
 
 
-@dataclass(frozen=True)
 class Settings:
-    """Where everything lives and the limits that apply."""
+    """Where everything lives and the limits that apply: a frozen value, equal (and hashed)
+    by every setting but `extra`; `replace(**changes)` makes a changed copy.
+
+    Written out instead of a frozen dataclass: hooks build it while Claude Code waits for
+    SessionStart's answer, and importing `dataclasses` (inspect, ast, dis) costs ~12 ms, more
+    than a bare interpreter's start (bench/bench_session_start.py). A new setting is a
+    parameter of `__init__` (with its default) and, when the environment sets it, a line of
+    `from_env`; tests/test_config_env.py checks the annotations name the same fields.
+    """
 
     home: Path
     skills_dir: Path
-    max_artifact_bytes: int = DEFAULT_MAX_ARTIFACT_BYTES
-    blob_threshold: int = DEFAULT_BLOB_THRESHOLD
-    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
-    grep_timeout: float = DEFAULT_GREP_TIMEOUT
-    busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS
-    brief_chars: int = DEFAULT_BRIEF_CHARS
-    log_level: str = "INFO"
-    llm_provider: str | None = None  # env only; None: config.json decides (llm/setting.py)
-    llm_model: str | None = None
-    llm_base_url: str | None = None
-    llm_timeout: float = DEFAULT_LLM_TIMEOUT
-    llm_max_retries: int = DEFAULT_LLM_MAX_RETRIES
-    llm_daily_tokens: int = DEFAULT_LLM_DAILY_TOKENS
-    extra: dict[str, str] = field(default_factory=dict, compare=False)
+    max_artifact_bytes: int
+    blob_threshold: int
+    max_message_bytes: int
+    grep_timeout: float
+    busy_timeout_ms: int
+    brief_chars: int
+    log_level: str
+    llm_provider: str | None  # env only; None: config.json decides (llm/setting.py)
+    llm_model: str | None
+    llm_base_url: str | None
+    llm_timeout: float
+    llm_max_retries: int
+    llm_daily_tokens: int
+    extra: dict[str, str]  # not compared
+
+    def __init__(
+        self,
+        home: Path,
+        skills_dir: Path,
+        max_artifact_bytes: int = DEFAULT_MAX_ARTIFACT_BYTES,
+        blob_threshold: int = DEFAULT_BLOB_THRESHOLD,
+        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        grep_timeout: float = DEFAULT_GREP_TIMEOUT,
+        busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+        brief_chars: int = DEFAULT_BRIEF_CHARS,
+        log_level: str = "INFO",
+        llm_provider: str | None = None,
+        llm_model: str | None = None,
+        llm_base_url: str | None = None,
+        llm_timeout: float = DEFAULT_LLM_TIMEOUT,
+        llm_max_retries: int = DEFAULT_LLM_MAX_RETRIES,
+        llm_daily_tokens: int = DEFAULT_LLM_DAILY_TOKENS,
+        extra: dict[str, str] | None = None,
+    ) -> None:
+        values = dict(locals())
+        del values["self"]
+        values["extra"] = {} if extra is None else extra
+        self.__dict__.update(values)  # in parameter order: repr and comparison follow it
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every setting by name, in declaration order (`extra` last)."""
+        return dict(self.__dict__)
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with `changes` applied (as dataclasses.replace); an unknown name is a
+        TypeError, as for the constructor."""
+        return type(self)(**{**self.__dict__, **changes})
+
+    def _compared(self) -> tuple[Any, ...]:
+        return tuple(v for k, v in self.__dict__.items() if k != "extra")
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, Settings)
+        return self._compared() == other._compared()
+
+    def __hash__(self) -> int:
+        return hash(self._compared())
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in self.__dict__.items())
+        return f"{type(self).__name__}({shown})"
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Settings are frozen: use settings.replace({name}=...)")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"Settings are frozen: {name} cannot be deleted")
 
     @property
     def db_path(self) -> Path:

@@ -10,16 +10,17 @@ writer: it changes one top-level key and keeps the rest.
 from __future__ import annotations
 
 import json
-import logging
-from typing import Any
 
 from acontext_mcp.config import Settings
 from acontext_mcp.errors import InvalidInput
 from acontext_mcp.fsio import replace_file
 
-CONFIG_FILE = "config.json"
+TYPE_CHECKING = False  # typing (and logging) are not imported on the hook path: SessionStart
+if TYPE_CHECKING:  # reads this file while Claude Code waits; type checkers read this as True
+    from typing import Any
 
-log = logging.getLogger("acontext.config")
+CONFIG_FILE = "config.json"
+LOGGER = "acontext.config"
 
 
 def read(settings: Settings) -> tuple[dict[str, Any], str | None]:
@@ -40,7 +41,9 @@ def read(settings: Settings) -> tuple[dict[str, Any], str | None]:
 def load(settings: Settings) -> dict[str, Any]:
     data, problem = read(settings)
     if problem:
-        log.warning("ignoring %s", problem)
+        import logging  # only when there is something to say
+
+        logging.getLogger(LOGGER).warning("ignoring %s", problem)
     return data
 
 

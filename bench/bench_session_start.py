@@ -5,16 +5,23 @@ learning stage it first syncs the skills repository into Claude Code's skills fo
 times the plugin's hook command (plugins/claude-code/scripts/acontext-hook claude-code
 SessionStart) from spawn to exit, in a temp data home and a temp CLAUDE_CONFIG_DIR, for:
 
-  no skills      nothing to sync (the sync is skipped without importing it)
+  no skills      only the default skills (written at the first run) to sync
   N unchanged    N skills (SKILL.md + 2 files each), already synced: the stat fast path
-  N one edited   the same after one skill file changed: a full hashing sync, one copy written
+  N one edited   the same after one skill file changed (past the sync's 2 s freshness
+                 guard): that skill is scanned, hashed and copied, the others only stat'ed
+
+Each case warms up first: one run writes the copies, a second one 2 s later records the
+fingerprint. The baseline gets its own data home (the versions must not judge each other's
+sync manifests: a different redactor means a rescan).
 
 Interleaved with each hook run, the same interpreter is timed running `-c pass`. Medians and
 p95 of `--runs` runs; ratios are the median of each run's hook / bare (robust to a machine
-whose load changes). `--baseline DIR` times another checkout's package in the same rounds.
-The package is byte-compiled first (as an install is), so a PYTHONDONTWRITEBYTECODE
-environment does not time the compiler. The hook answers first and captures the transcript in
-a detached child: the time is what Claude Code waits. Profile imports with `-X importtime`.
+whose load changes), and in brackets the ratio of median CPU times (user + system of the
+answering process), which a busy machine disturbs less. `--baseline DIR` times another
+checkout's package in the same rounds. Both packages are byte-compiled first (as an install
+is), so a PYTHONDONTWRITEBYTECODE environment does not time the compiler. The hook answers
+first and captures the transcript in a detached child: the time is what Claude Code waits.
+Profile imports with `-X importtime`.
 
     python bench/bench_session_start.py [--runs 20] [--skills 50] [--baseline DIR]
 """
@@ -25,6 +32,7 @@ import argparse
 import compileall
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -40,10 +48,24 @@ def _python() -> str:
     return sys.executable
 
 
+CPU: dict[tuple[str, ...], list[float]] = {}  # argv -> CPU ms of each run (see _timed)
+CPU_RUNS: list[float] = []  # every hook run's, to wait for their detached children
+
+
 def _timed(argv: list[str], env: dict[str, str], stdin: str, cwd: str | None = None) -> float:
+    """Wall ms from spawn to exit; the process's own CPU ms (user + system) go to CPU. On a
+    loaded machine the CPU time moves less than the wall time. The detached child that
+    captures after the answer is not waited for, so it is not counted."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run(argv, env=env, input=stdin, text=True, capture_output=True, check=True, cwd=cwd)
-    return (time.perf_counter() - started) * 1000
+    wall = (time.perf_counter() - started) * 1000
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) * 1000
+    CPU.setdefault((*argv, cwd or ""), []).append(cpu)
+    if argv[0] == str(SHIM):
+        CPU_RUNS.append(cpu)
+    return wall
 
 
 def _skills(root: Path, count: int) -> None:
@@ -65,9 +87,61 @@ def _skills(root: Path, count: int) -> None:
 
 
 def _case(
-    label: str, env: dict[str, str], runs: int, edit: Path | None, baseline: str | None
+    label: str,
+    env: dict[str, str],
+    runs: int,
+    edit: str | None,
+    baseline: str | None,
+    old_env: dict[str, str] | None,
 ) -> None:
-    payload = json.dumps(
+    """Time `runs` hook runs (and the baseline's, each in its own data home: the two versions
+    must not judge each other's sync manifests) interleaved with bare interpreters. With
+    `edit` (a skill file's path relative to the skills folder), that file changes before each
+    run, past the sync's 2 s freshness guard: one skill to sync, the others unchanged."""
+    homes = [(env, None)] + ([(old_env, baseline)] if baseline and old_env else [])
+    hook = [str(SHIM), "claude-code", "SessionStart"]
+    # Warm: the first sync writes the copies; the next one, once they are past the freshness
+    # guard, records the fingerprint that an unchanged sync compares with.
+    for e, cwd in homes:
+        _timed(hook, e, _payload(e), cwd=cwd)
+    time.sleep(2.1)
+    for e, cwd in homes:
+        _timed(hook, e, _payload(e), cwd=cwd)
+    hooks: list[float] = []
+    olds: list[float] = []
+    bare: list[float] = []
+    for i in range(runs):
+        if edit is not None:
+            for e, _ in homes:
+                Path(e["ACONTEXT_SKILLS_DIR"], edit).write_text(f"edited {i}\n")
+            time.sleep(2.1)  # past the sync fingerprint's 2 s guard: a real change
+        hooks.append(_timed(hook, env, _payload(env)))
+        bare.append(_timed([_python(), "-c", "pass"], env, ""))
+        if old_env is not None and baseline:
+            olds.append(_timed(hook, old_env, _payload(old_env), cwd=baseline))
+    paired = statistics.median(h / b for h, b in zip(hooks, bare, strict=True))
+    cpu_hook = statistics.median(CPU.pop((*hook, ""))[-runs:])
+    cpu_bare = statistics.median(CPU.pop((_python(), "-c", "pass", ""))[-runs:])
+    old = ""
+    if olds:
+        old_paired = statistics.median(o / b for o, b in zip(olds, bare, strict=True))
+        cpu_old = statistics.median(CPU.pop((*hook, baseline or ""))[-runs:])
+        old = (
+            f"   baseline median {statistics.median(olds):6.1f} ms, {old_paired:4.2f}x"
+            f" (CPU {cpu_old / cpu_bare:4.2f}x)"
+        )
+    hooks.sort()
+    p95 = max(0, int(len(hooks) * 0.95) - 1)
+    med_h, med_b = statistics.median(hooks), statistics.median(bare)
+    print(
+        f"{label:<16} hook median {med_h:6.1f} ms  p95 {hooks[p95]:6.1f} ms   "
+        f"bare median {med_b:5.1f} ms   ratio {paired:4.2f}x (CPU {cpu_hook / cpu_bare:4.2f}x)"
+        f"{old}"
+    )
+
+
+def _payload(env: dict[str, str]) -> str:
+    return json.dumps(
         {
             "session_id": "bench",
             "hook_event_name": "SessionStart",
@@ -76,39 +150,33 @@ def _case(
             "transcript_path": env["BENCH_TRANSCRIPT"],
         }
     )
-    hook = [str(SHIM), "claude-code", "SessionStart"]
-    # The baseline: the same shim and interpreter importing another checkout's package
-    # (`python -c` puts the working directory first on sys.path).
-    old_env = {**env, "PYTHONPATH": baseline or ""}
-    _timed(hook, env, payload)  # warm: first sync, caches
-    if baseline:
-        _timed(hook, old_env, payload, cwd=baseline)
-    hooks: list[float] = []
-    olds: list[float] = []
-    bare: list[float] = []
-    for i in range(runs):
-        if edit is not None:
-            edit.write_text(f"edited {i}\n")
-            time.sleep(2.1)  # past the sync fingerprint's 2 s guard: a real change
-        hooks.append(_timed(hook, env, payload))
-        bare.append(_timed([_python(), "-c", "pass"], env, ""))
-        if baseline:
-            if edit is not None:
-                edit.write_text(f"edited again {i}\n")
-                time.sleep(2.1)
-            olds.append(_timed(hook, old_env, payload, cwd=baseline))
-    paired = statistics.median(h / b for h, b in zip(hooks, bare, strict=True))
-    old = ""
-    if olds:
-        old_paired = statistics.median(o / b for o, b in zip(olds, bare, strict=True))
-        old = f"   baseline median {statistics.median(olds):6.1f} ms, {old_paired:4.2f}x"
-    hooks.sort()
-    p95 = max(0, int(len(hooks) * 0.95) - 1)
-    med_h, med_b = statistics.median(hooks), statistics.median(bare)
-    print(
-        f"{label:<16} hook median {med_h:6.1f} ms  p95 {hooks[p95]:6.1f} ms   "
-        f"bare median {med_b:5.1f} ms   ratio {paired:4.2f}x{old}"
-    )
+
+
+def _home(base: Path, count: int, pythonpath: str | None = None) -> dict[str, str]:
+    """A data home, Claude Code config dir, project and user home under `base`, with `count`
+    skills: the hook's environment."""
+    for name in ("home", "claude", "project", "user"):
+        (base / name).mkdir(parents=True)
+    transcript = base / "t.jsonl"
+    transcript.write_text("")
+    env = {
+        **os.environ,
+        "ACONTEXT_HOME": str(base / "home"),
+        "ACONTEXT_SKILLS_DIR": str(base / "home" / "skills"),
+        "ACONTEXT_MCP_BIN": str(Path(sys.executable).parent / "acontext-mcp"),
+        "ACONTEXT_WORKER": "off",
+        "CLAUDE_CONFIG_DIR": str(base / "claude"),
+        "OPENCLAW_STATE_DIR": str(base / "no-openclaw"),
+        "HOME": str(base / "user"),
+        "BENCH_PROJECT": str(base / "project"),
+        "BENCH_TRANSCRIPT": str(transcript),
+    }
+    if pythonpath is not None:
+        # The baseline: the same shim and interpreter importing another checkout's package
+        # (`python -c` puts the working directory first on sys.path).
+        env["PYTHONPATH"] = pythonpath
+    _skills(base / "home" / "skills", count)
+    return env
 
 
 def main() -> None:
@@ -123,32 +191,39 @@ def main() -> None:
     import acontext_mcp
 
     compileall.compile_dir(Path(acontext_mcp.__file__).parent, quiet=1)
-    for count in (0, args.skills):
+    if args.baseline:
+        compileall.compile_dir(Path(args.baseline) / "acontext_mcp", quiet=1)
+    edited = "bench-skill-000/notes/a.md"
+    cases = [
+        ("no skills", 0, None, args.runs),
+        (f"{args.skills} unchanged", args.skills, None, args.runs),
+    ]
+    cases.append((f"{args.skills} one edited", args.skills, edited, max(3, args.runs // 4)))
+    for label, count, edit, runs in cases:
         with tempfile.TemporaryDirectory() as tmp:
-            base = Path(tmp)
-            for name in ("home", "claude", "project", "user"):
-                (base / name).mkdir()
-            transcript = base / "t.jsonl"
-            transcript.write_text("")
-            env = {
-                **os.environ,
-                "ACONTEXT_HOME": str(base / "home"),
-                "ACONTEXT_SKILLS_DIR": str(base / "home" / "skills"),
-                "ACONTEXT_MCP_BIN": str(Path(sys.executable).parent / "acontext-mcp"),
-                "ACONTEXT_WORKER": "off",
-                "CLAUDE_CONFIG_DIR": str(base / "claude"),
-                "OPENCLAW_STATE_DIR": str(base / "no-openclaw"),
-                "HOME": str(base / "user"),
-                "BENCH_PROJECT": str(base / "project"),
-                "BENCH_TRANSCRIPT": str(transcript),
-            }
-            _skills(base / "home" / "skills", count)
-            if count == 0:
-                _case("no skills", env, args.runs, None, args.baseline)
-                continue
-            _case(f"{count} unchanged", env, args.runs, None, args.baseline)
-            edited = base / "home" / "skills" / "bench-skill-000" / "notes" / "a.md"
-            _case(f"{count} one edited", env, max(3, args.runs // 4), edited, args.baseline)
+            env = _home(Path(tmp) / "new", count)
+            old_env = _home(Path(tmp) / "old", count, args.baseline) if args.baseline else None
+            started = len(CPU_RUNS)
+            _case(label, env, runs, edit, args.baseline, old_env)
+            logs = [Path(e["ACONTEXT_HOME"], "logs", "hooks.log") for e in (env, old_env) if e]
+            _settle(logs, len(CPU_RUNS) - started)
+
+
+def _settle(logs: list[Path], hooks: int, timeout: float = 60) -> None:
+    """Wait until the detached children of `hooks` runs, across `logs`, have logged their
+    end, so the temp folder is not removed under one still writing."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ended = sum(
+            1
+            for log in logs
+            if log.exists()
+            for line in log.read_text().splitlines()
+            if line.endswith("ms")
+        )
+        if ended >= hooks:
+            return
+        time.sleep(0.05)
 
 
 if __name__ == "__main__":

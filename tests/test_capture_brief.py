@@ -119,6 +119,24 @@ def test_skills_the_agent_lists_itself_are_not_repeated_and_shadowed_ones_are_ma
     assert "skill" not in everything.lower() or "Learned skills" not in everything
 
 
+def test_skills_the_agent_lists_are_not_read(db, settings, monkeypatch) -> None:
+    """SessionStart waits for the brief: a skill the agent lists itself (synced) is left out
+    before its SKILL.md is read."""
+    from acontext_mcp.skills import catalog
+
+    for name in ("alpha-skill", "beta-skill"):
+        folder = settings.skills_dir / name
+        folder.mkdir(parents=True)
+        (folder / "SKILL.md").write_text(f"---\nname: {name}\ndescription: About {name}.\n---\n")
+    read: list[str] = []
+    real = catalog._describe
+    monkeypatch.setattr(
+        catalog, "_describe", lambda folder: read.append(folder.name) or real(folder)
+    )
+    brief = build_brief(db, settings, project_dir="/p", listed={"alpha-skill"})
+    assert read == ["beta-skill"] and "beta-skill" in brief and "alpha-skill" not in brief
+
+
 # --- Learned content: the project's runbook, the user's facts, contradictions ---------------
 
 RUNBOOK = """\

@@ -25,7 +25,7 @@ OWNER = "acontext_mcp/config.py"
 # (module, function) -> why it may read the environment outside config.py
 ALLOWED = {
     ("acontext_mcp/hooks/__init__.py", "_home"): "runs before the hook forks, while the "
-    "host waits; importing config.py costs ~15 ms. test_hook_parent_reads_the_same_home",
+    "host waits; importing config.py costs ~3 ms. test_hook_parent_reads_the_same_home",
     ("acontext_mcp/hooks/__init__.py", "_detach"): "the same: decides whether to fork at all",
     ("acontext_mcp/setup/doctor_mcp.py", "_expand"): "expands ${VAR} in a host's MCP server "
     "entry the way the host does: any variable name, not a setting of ours",
@@ -218,3 +218,35 @@ def test_the_shared_fixture_isolates_the_user(tmp_path: Path) -> None:
         "ACONTEXT_WORKER",
         "ACONTEXT_SKIP_E2E",
     }
+
+
+def test_settings_is_a_frozen_value(tmp_path: Path) -> None:
+    """Settings is written out (no dataclasses import on the hook path) but behaves as the
+    frozen dataclass it replaced: keyword construction with defaults, == and hash over every
+    setting but `extra`, a changed copy through `replace`, no assignment."""
+    a = Settings(home=tmp_path, skills_dir=tmp_path / "s", extra={"x": "1"})
+    b = Settings(tmp_path, tmp_path / "s")
+    assert a == b and hash(a) == hash(b) and a.extra != b.extra  # extra is not compared
+    assert a.max_artifact_bytes == config.DEFAULT_MAX_ARTIFACT_BYTES
+    c = a.replace(brief_chars=500)
+    assert (c.brief_chars, a.brief_chars, c.home, c.extra) == (500, 2000, tmp_path, {"x": "1"})
+    assert c != a and len({a, b, c}) == 2
+    with pytest.raises(TypeError):
+        a.replace(no_such_setting=1)
+    with pytest.raises(AttributeError, match="frozen"):
+        a.brief_chars = 1
+    assert repr(b).startswith(f"Settings(home={tmp_path!r}, skills_dir=")
+    assert list(b.as_dict()) == [*Settings.__annotations__]  # every field, declared order
+
+
+def test_settings_annotations_match_the_constructor() -> None:
+    """A new setting must be both declared (for type checkers and readers) and accepted by
+    __init__ with the same type, in the same place."""
+    import inspect
+
+    params = inspect.signature(Settings.__init__).parameters
+    declared = dict(Settings.__annotations__)
+    assert list(params)[1:] == list(declared)
+    for name, annotation in declared.items():
+        wanted = annotation if name != "extra" else "dict[str, str] | None"
+        assert params[name].annotation == wanted, name

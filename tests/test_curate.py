@@ -5,7 +5,6 @@ the review policy decides commit or proposal; the model compacts only within its
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sqlite3
 import subprocess
@@ -291,8 +290,8 @@ def test_oversize_file_is_compacted_by_the_model_within_its_token_budget(
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     with FakeLLM() as fake:
         fake.add(openai_reply(calls=[("write_compacted", {"content": short})], usage=(900, 300)))
-        chosen = dataclasses.replace(
-            settings, llm_provider="openai", llm_base_url=fake.url + "/v1", llm_model="m"
+        chosen = settings.replace(
+            llm_provider="openai", llm_base_url=fake.url + "/v1", llm_model="m"
         )
         out = curate.curate(chosen, conn=db)
         assert len(fake.received) == 1
@@ -321,8 +320,8 @@ def test_the_model_is_not_called_past_the_token_budget_nor_trusted_blindly(setti
     repo.commit_learning(root, "big", session_id=None, task_id=None, paths=[rel])
     user_config.update(settings, "learning", {"curate_llm": True, "curate_llm_tokens": 1000})
     with FakeLLM() as fake:
-        chosen = dataclasses.replace(
-            settings, llm_provider="openai", llm_base_url=fake.url + "/v1", llm_model="m"
+        chosen = settings.replace(
+            llm_provider="openai", llm_base_url=fake.url + "/v1", llm_model="m"
         )
         out = curate.curate(chosen, conn=db)
         assert fake.received == []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import os
 import sqlite3
@@ -141,7 +140,7 @@ class TestWrite:
         assert all_rows(conn) == ["/dir/a.md"]
 
     def test_size_cap(self, conn: sqlite3.Connection, settings: Settings, root: Path) -> None:
-        small = dataclasses.replace(settings, max_artifact_bytes=10)
+        small = settings.replace(max_artifact_bytes=10)
         files.write_file(conn, small, "default", "ok.txt", "x" * 10)
         with pytest.raises(TooLarge) as caught:
             files.write_file(conn, small, "default", "big.txt", "x" * 11)
@@ -154,7 +153,7 @@ class TestWrite:
         assert temp_files(root) == []
 
     def test_size_cap_counts_utf8_bytes(self, conn: sqlite3.Connection, settings: Settings) -> None:
-        small = dataclasses.replace(settings, max_artifact_bytes=10)
+        small = settings.replace(max_artifact_bytes=10)
         with pytest.raises(TooLarge):
             files.write_file(conn, small, "default", "a.txt", "é" * 6)  # 12 bytes
 
@@ -289,7 +288,7 @@ class TestRead:
         self, conn: sqlite3.Connection, settings: Settings, root: Path
     ) -> None:
         (root / "huge.txt").write_text("x" * 100)
-        small = dataclasses.replace(settings, max_artifact_bytes=50)
+        small = settings.replace(max_artifact_bytes=50)
         with pytest.raises(TooLarge, match="100 bytes"):
             files.read_file(conn, small, "default", "huge.txt")
 

@@ -6,7 +6,6 @@ run both ways on the same tree and compared whole (matches, order, counts, trunc
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import random
 import signal
@@ -95,7 +94,7 @@ def both_ways(
 def test_the_pool_answers_exactly_as_one_pass(
     settings: Settings, tree: Path, monkeypatch: pytest.MonkeyPatch, case: dict[str, Any]
 ) -> None:
-    small_cap = dataclasses.replace(settings, max_artifact_bytes=20_000)
+    small_cap = settings.replace(max_artifact_bytes=20_000)
     pooled, alone = both_ways(small_cap, monkeypatch, **case)
     assert pooled == alone
     assert grep_pool._pool is not None and grep_pool._pool.workers  # the pool was used

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import random
 import time
 from pathlib import Path
@@ -245,7 +244,7 @@ class TestGrep:
                 "ok.txt": "match\n",
             },
         )
-        small = dataclasses.replace(settings, max_artifact_bytes=10_000)
+        small = settings.replace(max_artifact_bytes=10_000)
         result = grep(small, "default", "match")
         assert [m["path"] for m in result["matches"]] == ["/late-nul.txt", "/ok.txt"]
         assert result["files_skipped_binary"] == 2
@@ -338,7 +337,7 @@ class TestTimeout:
 
     def test_default_timeout_comes_from_settings(self, settings: Settings, root: Path) -> None:
         make(root, {"a.txt": "xxy\n", "b.txt": "x" * 5000 + "\n"})
-        quick = dataclasses.replace(settings, grep_timeout=0.3)
+        quick = settings.replace(grep_timeout=0.3)
         started = time.monotonic()
         assert grep(quick, "default", self.PATHOLOGICAL)["timed_out"] is True
         assert time.monotonic() - started < 2

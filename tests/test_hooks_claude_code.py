@@ -389,6 +389,62 @@ class TestHotPath:
         assert not {n.split(".")[0] for n in names} & set(HEAVY)
         assert hooks.keys("hp")
 
+    # What SessionStart's answer must not wait for (`python -X importtime`,
+    # bench/bench_session_start.py): dataclasses pulls in inspect/ast/dis (~8 ms idle), logging
+    # (~5 ms), typing (~3 ms), hashlib OpenSSL (~2 ms), the redactor compiles ~50 patterns,
+    # shutil bz2 and lzma, tempfile random; formats.parts holds TypedDicts; the rest serve paths
+    # the answer does not take.
+    ANSWER_NEVER_IMPORTS = frozenset(
+        {"dataclasses", "inspect", "logging", "typing", "shutil", "tempfile", "shlex", "hashlib",
+         "threading", "copy", "uuid", "secrets", "unicodedata", "acontext_mcp.privacy.redact",
+         "acontext_mcp.formats.parts", "acontext_mcp.store.blobs", "acontext_mcp.store.jobs",
+         "acontext_mcp.capture.claude_code"}
+    )  # fmt: skip
+
+    def test_session_start_answers_without_the_slow_imports(self, hooks, tmp_path):
+        """Claude Code waits for the process that prints the brief: with skills synced and
+        unchanged (the sync's stat fast path), with a project runbook and a recent session in
+        the brief, it answers without the modules of ANSWER_NEVER_IMPORTS."""
+        skills = hooks.home / "skills"
+        for i in range(3):
+            folder = skills / f"skill-{i}"
+            (folder / "notes").mkdir(parents=True)
+            (folder / "SKILL.md").write_text(
+                f"---\nname: skill-{i}\ndescription: Skill {i}.\n---\n\nSteps.\n"
+            )
+            (folder / "notes" / "a.md").write_text("note\n")
+        project = tmp_path / "proj"
+        project.mkdir()
+        runbook = skills / "project-runbooks" / "projects" / "proj.md"
+        runbook.parent.mkdir(parents=True)
+        runbook.write_text(
+            "## Traps\n\n- **Port busy**: free 8080 first (seen 3×, 2026-11-02 – 2026-12-04)\n"
+        )
+        path = tmp_path / "t.jsonl"
+        shutil.copy(FIXTURES / "multi_turn.jsonl", path)
+        earlier = {"session_id": "earlier", "transcript_path": str(path), "cwd": str(project)}
+        hooks.run("Stop", json.dumps(earlier).encode())  # a recent session for the brief
+        payload = json.dumps(
+            {
+                "session_id": "fast",
+                "transcript_path": str(tmp_path / "t2.jsonl"),
+                "cwd": str(project),
+            }
+        ).encode()
+        hooks.run("SessionStart", payload)  # the first sync: writes the copies
+        time.sleep(2.1)  # past skills/sync.py's FRESH_SECONDS: the fast path may trust stats
+        hooks.run("SessionStart", payload)  # a full sync of old files: records the fingerprint
+        before = hooks.finished()
+        names = self._imports(hooks.env, payload, "SessionStart")
+        hooks.wait_for(before + 1)
+        assert "acontext_mcp.capture.brief" in names  # it answered
+        assert "acontext_mcp.skills.sync" in names  # and synced before that
+        assert "acontext_mcp.skills.evidence" in names  # it read the runbook's traps
+        assert not names & self.ANSWER_NEVER_IMPORTS, names & self.ANSWER_NEVER_IMPORTS
+        answer = json.loads(hooks.run("SessionStart", payload, shim=True).stdout)
+        brief = answer["hookSpecificOutput"]["additionalContext"]
+        assert "Port busy" in brief and "the user asked" in brief
+
     def test_session_start_answers_before_it_imports_the_capture(self, hooks, tmp_path):
         """Claude Code waits for SessionStart: it answers, then a detached child captures."""
         path = tmp_path / "t.jsonl"
@@ -613,15 +669,30 @@ class TestSyncFastPath:
         manifest = setup[2]
         first = self._sync(setup)
         assert (first.written, first.clashes) == (["alpha"], ["beta"])
-        assert "fast" not in json.loads(manifest.read_text())  # fresh files: not trusted
+        with pytest.raises(AssertionError, match="hashed"):  # fresh files vouch for nothing
+            self._sync(setup, hashing=False)
         self._age()
         full = self._sync(setup)
         assert "fast" in json.loads(manifest.read_text())
-        fast = self._sync(setup, hashing=False)
+        listed: list[str] = []
+        real_scandir = os.scandir
+
+        def scandir(path):
+            listed.append(os.path.basename(path))
+            return real_scandir(path)
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(os, "scandir", scandir)
+            fast = self._sync(setup, hashing=False)
         assert fast.to_dict() == full.to_dict()
         assert (fast.unchanged, fast.clashes) == (["alpha"], ["beta"])
+        # Unchanged folders are not listed again: their entries are in the fingerprint. Only
+        # the two roots are, and the empty clash folder `beta` (no entries were recorded).
+        assert sorted(listed) == ["beta", "dst", "src"]
 
-    @pytest.mark.parametrize("where", ["source", "copy", "new file", "gone copy", "clash gone"])
+    @pytest.mark.parametrize(
+        "where", ["source", "copy", "new file", "new deep file", "gone copy", "clash gone"]
+    )
     def test_any_change_gets_the_full_sync(self, setup, where):
         source, target, manifest = setup
         self._sync(setup)
@@ -635,6 +706,11 @@ class TestSyncFastPath:
             os.utime(skill_md, ns=(before.st_atime_ns, before.st_mtime_ns))
         elif where == "new file":
             (source / "alpha" / "notes.md").write_text("more\n")
+        elif where == "new deep file":  # the folder's mtime put back: only its ctime tells
+            scripts = source / "alpha" / "scripts"
+            was = os.stat(scripts)
+            (scripts / "new.sh").write_text("echo 2\n")
+            os.utime(scripts, ns=(was.st_atime_ns, was.st_mtime_ns))
         elif where == "gone copy":
             shutil.rmtree(target / "alpha")
         else:
@@ -645,8 +721,65 @@ class TestSyncFastPath:
             "source": ("updated", ["alpha"]),
             "copy": ("modified_by_user", ["alpha"]),
             "new file": ("updated", ["alpha"]),
+            "new deep file": ("updated", ["alpha"]),
             "gone copy": ("written", ["alpha"]),
             "clash gone": ("written", ["beta"]),
         }[where]
         assert getattr(report, expected[0]) == expected[1], report.summary()
         assert (target / "foreign" / "SKILL.md").read_text() == "mine\n"
+
+    @pytest.mark.parametrize("where", ["source", "copy"])
+    def test_a_change_rereads_only_the_changed_skill(self, tmp_path, where):
+        """After one skill changed, the sync reads and hashes that skill only: the others'
+        folders and copies have the stats the last complete sync recorded."""
+        from acontext_mcp.skills import sync
+
+        source, target, manifest = tmp_path / "src", tmp_path / "dst", tmp_path / "m.json"
+        names = ["one", "two", "three"]
+        for name in names:
+            (source / name / "notes").mkdir(parents=True)
+            (source / name / "SKILL.md").write_text(f"---\nname: {name}\ndescription: d\n---\n")
+            (source / name / "notes" / "a.md").write_text("a\n")
+        assert sync.sync_skills(source, target, manifest_path=manifest).written == sorted(names)
+        self._age()
+        sync.sync_skills(source, target, manifest_path=manifest)  # records the fingerprint
+        (source if where == "source" else target).joinpath("two", "notes", "a.md").write_text(
+            "changed\n"
+        )
+        self._age()
+        read: list[str] = []
+        real_read, real_hashes = sync._read_sources, sync._target_hashes
+
+        def counted_sync() -> sync.SyncReport:
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(
+                    sync,
+                    "_read_sources",
+                    lambda folder, *a: read.append(folder.name) or real_read(folder, *a),
+                )
+                patch.setattr(
+                    sync,
+                    "_target_hashes",
+                    lambda folder: read.append(folder.name) or real_hashes(folder),
+                )
+                return sync.sync_skills(source, target, manifest_path=manifest)
+
+        report = counted_sync()
+        assert read == ["two", "two"]  # its source, then its copy
+        if where == "source":
+            assert (report.updated, sorted(report.unchanged)) == (["two"], ["one", "three"])
+            assert (target / "two" / "notes" / "a.md").read_text() == "changed\n"
+        else:  # an edited copy is the user's: left alone, reported
+            assert (report.modified_by_user, sorted(report.unchanged)) == (
+                ["two"],
+                ["one", "three"],
+            )
+        assert set(json.loads(manifest.read_text())["skills"]) == set(names)  # all still ours
+        self._age()
+        read.clear()
+        counted_sync()  # a copy written just now vouched for nothing: its skill is read again
+        assert read == (["two", "two"] if where == "source" else [])
+        read.clear()
+        unchanged = sorted(counted_sync().unchanged)
+        assert unchanged == (["one", "three", "two"] if where == "source" else ["one", "three"])
+        assert read == []  # then nothing is read at all

@@ -11,7 +11,6 @@ import os
 import sqlite3
 import stat
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -663,7 +662,7 @@ def test_config_json_chooses_and_the_env_overrides_it(settings: Settings) -> Non
     assert choose(settings, {}, _no_claude).reason == (
         "config.json llm.provider=claude-cli but `claude` is not on PATH"
     )
-    over = replace(settings, llm_provider="openai")
+    over = settings.replace(llm_provider="openai")
     choice = choose(over, EVERYTHING, _has_claude)
     # The file's model belongs to its provider: openai gets its own default.
     assert (choice.name, choice.model) == ("openai", "gpt-4.1-mini")
@@ -671,9 +670,9 @@ def test_config_json_chooses_and_the_env_overrides_it(settings: Settings) -> Non
         choice.reason
         == "env ACONTEXT_LLM_PROVIDER=openai overrides config.json llm.provider=claude-cli"
     )
-    off = choose(replace(settings, llm_provider="none"), EVERYTHING, _has_claude)
+    off = choose(settings.replace(llm_provider="none"), EVERYTHING, _has_claude)
     assert off.name == "none" and "overrides config.json llm.provider=claude-cli" in off.reason
-    model = choose(replace(settings, llm_model="opus"), EVERYTHING, _has_claude).model
+    model = choose(settings.replace(llm_model="opus"), EVERYTHING, _has_claude).model
     assert model == "opus"
 
 

@@ -110,7 +110,7 @@ def test_foreign_folders_are_never_touched_and_a_name_clash_is_reported(env) -> 
 
     # Removing every source skill still leaves the foreign folders alone.
     for name in ("alpha", "beta"):
-        sync.shutil.rmtree(source / name)
+        shutil.rmtree(source / name)
     report = _run(env)
     assert report.removed == ["beta"]
     assert {p: _tree(p) for p in (theirs, unrelated)} == before
@@ -129,7 +129,7 @@ def test_user_edited_copy_is_neither_overwritten_nor_removed(env) -> None:
     assert report.updated == []
     assert "My own note." in edited.read_text()
 
-    sync.shutil.rmtree(source / "alpha")
+    shutil.rmtree(source / "alpha")
     report = _run(env)
     assert report.modified_by_user == ["alpha"] and report.removed == []
     assert "My own note." in edited.read_text()
@@ -140,7 +140,7 @@ def test_user_added_file_counts_as_an_edit(env) -> None:
     _skill(source, "alpha")
     _run(env)
     (target / "alpha" / "mine.md").write_text("mine")
-    sync.shutil.rmtree(source / "alpha")
+    shutil.rmtree(source / "alpha")
     report = _run(env)
     assert report.modified_by_user == ["alpha"]
     assert (target / "alpha" / "mine.md").exists()
@@ -151,7 +151,7 @@ def test_removed_source_skill_removes_our_unchanged_copy(env) -> None:
     _skill(source, "alpha")
     _skill(source, "beta")
     _run(env)
-    sync.shutil.rmtree(source / "beta")
+    shutil.rmtree(source / "beta")
     report = _run(env)
     assert report.removed == ["beta"] and report.unchanged == ["alpha"]
     assert sorted(p.name for p in target.iterdir()) == ["alpha"]
@@ -399,3 +399,17 @@ def test_folder_appearing_during_the_copy_is_not_claimed(
     assert json.loads(manifest.read_text())["skills"] == {}
     monkeypatch.setattr(sync, "_copy_skill", real_copy)
     assert _run(env).clashes == ["alpha"]
+
+
+def test_sync_digests_are_hashlibs(tmp_path: Path) -> None:
+    """sync hashes with the interpreter's builtin sha256 (no OpenSSL to load while
+    SessionStart waits): the digests, and so manifests and their names, are hashlib's."""
+    import hashlib
+
+    data = b"skill text\n" * 1000
+    (tmp_path / "f").write_bytes(data)
+    assert sync._hash_file(tmp_path / "f") == hashlib.sha256(data).hexdigest()
+    settings = Settings(home=tmp_path, skills_dir=tmp_path / "skills")
+    key = str(tmp_path / "target").encode()
+    name = hashlib.sha256(key).hexdigest()[:16] + ".json"
+    assert sync.manifest_path_for(settings, tmp_path / "target") == tmp_path / "sync" / name

@@ -115,7 +115,9 @@ class TestWholeTurns:
     def test_a_failure_halfway_stores_nothing_and_a_retry_stores_all(
         self, db, settings, session, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        real = message_store.estimate_tokens
+        from acontext_mcp.formats import parts  # store_messages imports it when it runs
+
+        real = parts.estimate_tokens
         calls = {"n": 0}
 
         def flaky(message: Any) -> int:
@@ -124,7 +126,7 @@ class TestWholeTurns:
                 raise OSError("disk full")
             return real(message)
 
-        monkeypatch.setattr(message_store, "estimate_tokens", flaky)
+        monkeypatch.setattr(parts, "estimate_tokens", flaky)
         turn = [text("user", str(i), f"id-{i}") for i in range(5)]
         with pytest.raises(OSError, match="disk full"):
             message_store.store_messages(db, settings, session, turn, fmt="acontext")

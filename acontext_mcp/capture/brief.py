@@ -33,7 +33,6 @@ import sqlite3
 import time
 from collections.abc import Collection, Iterable
 from pathlib import Path
-from typing import Any
 
 from acontext_mcp.config import Settings
 from acontext_mcp.errors import InvalidInput
@@ -46,6 +45,10 @@ from acontext_mcp.store.messages import user_requests
 from acontext_mcp.store.sessions import recent_project_sessions
 from acontext_mcp.store.tasks import recent_tasks_for_project
 from acontext_mcp.text import clip, one_line
+
+TYPE_CHECKING = False  # typing is not imported at run time: hooks import this (hooks/__init__.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 _LINE = 160  # a task or skill line is clipped to this many characters
 _CONTENT_LINE = 220  # a runbook or fact line (its counts are kept whole)
@@ -233,7 +236,8 @@ def _skill_lines(
     """One line per learned skill the agent does not already list itself, the most relevant
     to this project first; a skill a foreign folder of the same name hides is marked, so two
     skills with one name are not confused."""
-    skills = [s for s in list_skills(skills_dir) if s["name"] not in listed]
+    # A skill the agent lists itself is not even read (SessionStart waits for this).
+    skills = [s for s in list_skills(skills_dir, skip=listed) if s["name"] not in listed]
     if not skills:
         return []
     uses: dict[str, int] = {}

@@ -10,6 +10,14 @@ inline (debugging, `doctor`), as do platforms without fork, and so does a hook w
 be written (a detached child could tell no one; inline, it says so in one line on stderr).
 Either way the hook fails open: exit 0, nothing on stdout but an answer. See hooks/run.py for
 what runs.
+
+SessionStart's answer is what Claude Code waits for (bench/bench_session_start.py: at most 3x
+a bare interpreter with 50 skills), so the modules it runs (config, the store's readers, the
+skill sync and catalog, the brief) import only what that answer needs: `typing` for type
+checkers only (`TYPE_CHECKING = False`, then `if TYPE_CHECKING:` imports, which type checkers
+treat as true), no dataclasses, logging, hashlib, shutil or tempfile at import; anything else
+is imported where it is used. tests/test_hooks_claude_code.py (ANSWER_NEVER_IMPORTS) holds the
+list.
 """
 
 from __future__ import annotations
@@ -41,7 +49,7 @@ def read_stdin() -> bytes:
 def _home() -> str:
     """The data home with `os` alone: config.acontext_home(), ACONTEXT_HOME (blank = unset) or
     ~/.acontext-mcp. Read here, not through config.py, because this runs before the fork while
-    the host waits, and importing config.py (dataclasses, pathlib) costs ~15 ms;
+    the host waits, and importing config.py (pathlib and its imports) costs ~3 ms;
     tests/test_config_env.py checks that both give the same home."""
     home = os.path.expanduser(os.environ.get("ACONTEXT_HOME", "").strip() or "~/.acontext-mcp")
     return os.path.abspath(home)

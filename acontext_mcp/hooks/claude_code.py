@@ -23,10 +23,13 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from typing import Any
 
 from acontext_mcp.config import Settings
 from acontext_mcp.skills import SKILL_FILE
+
+TYPE_CHECKING = False  # typing is not imported at run time: hooks import this (hooks/__init__.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 FINAL_EVENTS = frozenset({"Stop", "SubagentStop", "PreCompact", "SessionEnd"})
 EVENTS = frozenset(
@@ -291,9 +294,11 @@ def _clash_note(conn: sqlite3.Connection, clashes: list[str]) -> str:
     from acontext_mcp.store.db import atomic
 
     clashes = sorted(clashes)
+    if _unchanged(get_cursor(conn, CLASHES_SEEN), clashes):
+        return ""  # read outside a transaction: no write lock taken while Claude Code waits
     with atomic(conn):
         before = get_cursor(conn, CLASHES_SEEN)
-        if before == clashes or (before is None and not clashes):
+        if _unchanged(before, clashes):
             return ""
         set_cursor(conn, CLASHES_SEEN, clashes)
     if not clashes:
@@ -304,6 +309,10 @@ def _clash_note(conn: sqlite3.Connection, clashes: list[str]) -> str:
         f"Skill sync: not copied, a folder of the same name that acontext did not write is in "
         f"the way (rename one of them): {shown}{more}."
     )
+
+
+def _unchanged(before: Any, clashes: list[str]) -> bool:
+    return before == clashes or (before is None and not clashes)
 
 
 def _skills_changed(conn: sqlite3.Connection, settings: Settings) -> bool:
@@ -322,6 +331,8 @@ def _skills_changed(conn: sqlite3.Connection, settings: Settings) -> bool:
             seen.append([entry.name, st.st_mtime_ns, st.st_size])
     except OSError:
         pass  # no skills directory yet
+    if get_cursor(conn, SKILLS_SEEN) == seen:
+        return False  # the usual case, read without taking the write lock
     with atomic(conn):
         before = get_cursor(conn, SKILLS_SEEN)
         if before == seen:

@@ -11,10 +11,13 @@ from __future__ import annotations
 import json
 import sys
 import time
-from typing import Any
 
 from acontext_mcp.hooklog import append
 from acontext_mcp.hooks import MAX_STDIN, _detach
+
+TYPE_CHECKING = False  # typing is not imported at run time: hooks import this (hooks/__init__.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 AGENTS = ("claude-code", "openclaw")
 MAX_STDERR = 300  # characters of the one line said when the log cannot be written

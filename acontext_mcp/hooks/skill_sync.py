@@ -18,27 +18,25 @@ folder there, and copies in every repository opened would show up as untracked f
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 
 from acontext_mcp.config import Settings
 from acontext_mcp.skills import SKILL_FILE
 
 
-@dataclass
 class SkillSync:
     """One session-start sync. `listed[agent]`: our skills that agent lists this session;
-    `shadowed[agent]`: ours that a foreign folder of the same name hides from it."""
+    `shadowed[agent]`: ours that a foreign folder of the same name hides from it. (Not a
+    dataclass: Claude Code waits for this, and importing dataclasses costs ~12 ms.)"""
 
-    changed: bool = False  # a copy was written, updated or removed
-    clashes: list[str] = field(default_factory=list)  # "name in folder", for the user
-    listed: dict[str, set[str]] = field(default_factory=dict)
-    shadowed: dict[str, set[str]] = field(default_factory=dict)
+    def __init__(self) -> None:
+        self.changed = False  # a copy was written, updated or removed
+        self.clashes: list[str] = []  # "name in folder", for the user
+        self.listed: dict[str, set[str]] = {}
+        self.shadowed: dict[str, set[str]] = {}
 
 
 def sync_agent_skills(settings: Settings) -> SkillSync:
     """Sync every target; see the module docstring."""
-    import logging
-
     from acontext_mcp.hooks.run import _log
 
     out = SkillSync()
@@ -48,10 +46,7 @@ def sync_agent_skills(settings: Settings) -> SkillSync:
             return out  # nothing at all: no folder created
         from acontext_mcp.skills import sync
 
-        # The reports are logged below; keep sync's own warnings off the agent's stderr.
-        quiet = logging.getLogger(sync.__name__)
-        if not quiet.handlers:
-            quiet.addHandler(logging.NullHandler())
+        sync.quiet_log()  # the reports are logged below, not on the agent's stderr
         done = [
             (
                 target,

@@ -24,13 +24,19 @@ import re
 import string
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import Any, TypeVar, cast
+
+# Neither typing nor dataclasses at run time (~9 ms of imports): a SessionStart whose skill sync
+# meets a changed file scans it with this module while Claude Code waits, and every capture
+# child imports it. Type checkers read TYPE_CHECKING as True.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from typing import Any, TypeVar
+
+    _M = TypeVar("_M", bound=Mapping[str, Any])  # a message: internal `Message` or a plain dict
 
 PRIVATE_MARK = "[private]"
-_M = TypeVar("_M", bound=Mapping[str, Any])  # a message: internal `Message` or a plain dict
 
 
 def placeholder(kind: str) -> str:
@@ -192,17 +198,48 @@ def _credential_not_placeholder(m: re.Match[str]) -> bool:
     return not _is_placeholder(m.group("s"))
 
 
-@dataclass(frozen=True)
+_RULE_FIELDS = (
+    "kind", "pattern", "triggers", "check", "by_group", "on_lower", "wraps", "in_runs", "flag"
+)  # fmt: skip
+
+
 class _Rule:
+    """One kind of secret and how it is found. (Written out, not a frozen dataclass: see the
+    imports.)"""
+
+    __slots__ = _RULE_FIELDS
     kind: str
     pattern: str  # compiled on first use (`re` caches it): a hook pays only for what it meets
     triggers: tuple[str, ...]  # the rule runs only if one of these is in the text
-    check: Callable[[re.Match[str]], bool] | None = None  # False keeps the match as it is
-    by_group: bool = False  # the kind is the name of the group that matched (one scan, many)
-    on_lower: bool = False  # match the lowercased text; replace the same offsets in the text
-    wraps: bool = False  # a token that may go on at the start of the next line (see _wrapped)
-    in_runs: bool = False  # a token of `_RUN_CHARS` only: matched in the runs (_redact_tokens)
-    flag: bool = False  # a command-line flag: runs only on a text with " -" or "\t-" in it
+    check: Callable[[re.Match[str]], bool] | None  # False keeps the match as it is
+    by_group: bool  # the kind is the name of the group that matched (one scan, many)
+    on_lower: bool  # match the lowercased text; replace the same offsets in the text
+    wraps: bool  # a token that may go on at the start of the next line (see _wrapped)
+    in_runs: bool  # a token of `_RUN_CHARS` only: matched in the runs (_redact_tokens)
+    flag: bool  # a command-line flag: runs only on a text with " -" or "\t-" in it
+
+    def __init__(
+        self,
+        kind: str,
+        pattern: str,
+        triggers: tuple[str, ...],
+        check: Callable[[re.Match[str]], bool] | None = None,
+        by_group: bool = False,
+        on_lower: bool = False,
+        wraps: bool = False,
+        in_runs: bool = False,
+        flag: bool = False,
+    ) -> None:
+        values = (kind, pattern, triggers, check, by_group, on_lower, wraps, in_runs, flag)
+        for name, value in zip(_RULE_FIELDS, values, strict=True):
+            setattr(self, name, value)
+
+    def replace(self, **changes: Any) -> _Rule:
+        """A copy with `changes` applied."""
+        return _Rule(**{**{n: getattr(self, n) for n in _RULE_FIELDS}, **changes})
+
+    def __repr__(self) -> str:
+        return f"_Rule({self.kind!r}, {self.pattern!r})"
 
 
 def _token(
@@ -286,16 +323,13 @@ _RULES: tuple[_Rule, ...] = (
     _token("jwt", "eyJ", r"[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]*"),
     # One scan for the sk- family; the named group that matched is the kind. Mixed case with
     # a digit, or long hex, for OpenAI-style keys: keeps `sk-learn-style-words` out.
-    replace(
-        _token(
-            "openai_key",
-            "sk-",
-            r"(?:(?P<anthropic_key>ant-[A-Za-z0-9_-]{20,})|(?P<openrouter_key>or-v1-[0-9a-f]{32,})"
-            r"|(?P<openai_key>(?!ant-|or-v1-)(?:(?=[A-Za-z0-9_-]*[0-9])(?=[A-Za-z0-9_-]*[A-Z])"
-            r"[A-Za-z0-9_-]{20,}|[0-9a-f]{32,})))",
-        ),
-        by_group=True,
-    ),
+    _token(
+        "openai_key",
+        "sk-",
+        r"(?:(?P<anthropic_key>ant-[A-Za-z0-9_-]{20,})|(?P<openrouter_key>or-v1-[0-9a-f]{32,})"
+        r"|(?P<openai_key>(?!ant-|or-v1-)(?:(?=[A-Za-z0-9_-]*[0-9])(?=[A-Za-z0-9_-]*[A-Z])"
+        r"[A-Za-z0-9_-]{20,}|[0-9a-f]{32,})))",
+    ).replace(by_group=True),
     _token(
         "github_token",
         "gh[pousr]_",
@@ -1243,4 +1277,4 @@ def redact_message(message: _M) -> tuple[_M, Counter[str]]:
         out["meta"] = _redact_value(message["meta"], counts)
     # The copy has the caller's keys, each value redacted in the same shape, so it is still
     # the caller's message type (a Message stays a Message).
-    return cast(_M, out), counts
+    return out, counts  # type: ignore[return-value]  # the same keys and shapes

@@ -8,7 +8,6 @@ dir. Each run is timed and judged, the turn must reach the store, and is then de
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import secrets
@@ -110,7 +109,7 @@ def _why_nothing(home: Path, project: Path, sid: str, log_lines: list[str]) -> s
     """The likeliest reason a clean hook run stored nothing, for the fail message."""
     from acontext_mcp.privacy.switches import capture_allowed
 
-    settings = dataclasses.replace(Settings.from_env(), home=home)
+    settings = Settings.from_env().replace(home=home)
     allowed, why = capture_allowed(settings, project_dir=str(project), session_id=sid)
     if not allowed:
         return f"capture is switched off: {why}"

@@ -10,12 +10,24 @@ the skills directory (folder, SKILL.md or file) is never followed.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from acontext_mcp.disk.confine import normalize
 from acontext_mcp.errors import AcontextError, InvalidInput, NotFound, PathEscape, TooLarge
 from acontext_mcp.skills import SKILL_FILE, contained
 from acontext_mcp.skills.skillmd import parse_skill_md
+
+TYPE_CHECKING = False  # typing is not imported at run time: hooks import this (hooks/__init__.py)
+if TYPE_CHECKING:
+    from collections.abc import Collection
+    from typing import Any
+
+
+def normalize(path: str) -> str:
+    """disk.confine's path rule, imported on first use: it imports unicodedata, which
+    list_skills (SessionStart's brief) never needs."""
+    from acontext_mcp.disk.confine import normalize as confine_normalize
+
+    return confine_normalize(path)
+
 
 MAX_FILE_BYTES = 1024 * 1024
 MAX_FILES = 500
@@ -47,9 +59,10 @@ def _describe(folder: Path) -> dict[str, Any]:
     return info
 
 
-def list_skills(skills_dir: Path) -> list[dict[str, Any]]:
-    """Every skill with its one-line description, sorted by name."""
-    skills = [_describe(folder) for folder in _skill_dirs(skills_dir)]
+def list_skills(skills_dir: Path, *, skip: Collection[str] = ()) -> list[dict[str, Any]]:
+    """Every skill with its one-line description, sorted by name; folders named in `skip` are
+    left out unread (the SessionStart brief skips the skills the agent lists itself)."""
+    skills = [_describe(folder) for folder in _skill_dirs(skills_dir) if folder.name not in skip]
     for skill in skills:
         skill.pop("front_matter", None)
     return sorted(skills, key=lambda s: s["name"])

@@ -10,8 +10,6 @@ do yesterday"): an agent picks a skill by its description alone.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 from acontext_mcp.config import Settings
@@ -172,6 +170,11 @@ def ensure_default_skills(skills_dir: Path) -> list[str]:
     skills_dir = Path(skills_dir)
     skills_dir.mkdir(parents=True, exist_ok=True)
     created: list[str] = []
+    if all(os.path.lexists(skills_dir / name) for name in DEFAULT_SKILLS):
+        return created  # the usual case at SessionStart: nothing to import or write
+    import shutil  # here: SessionStart runs this check while Claude Code waits
+    import tempfile
+
     for name, text in DEFAULT_SKILLS.items():
         target = skills_dir / name
         if target.exists() or target.is_symlink():

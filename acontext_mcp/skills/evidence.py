@@ -11,7 +11,6 @@ without the trailing counts is the user's: never parsed as an entry, never rewri
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 ENTRY = re.compile(r"^- \*\*(?P<title>[^*\n]+?)\*\*: (?P<body>.*)$")
 EVIDENCE = re.compile(
@@ -20,9 +19,10 @@ EVIDENCE = re.compile(
 )
 
 
-@dataclass
 class Entry:
-    """One entry line as parsed back; `line` is the text it was read from."""
+    """One entry line as parsed back; `line` is the text it was read from. Equal when every
+    field is. (Written out, not a dataclass: the SessionStart brief parses a project's traps
+    while Claude Code waits, and importing dataclasses costs ~8 ms.)"""
 
     title: str
     text: str
@@ -31,8 +31,31 @@ class Entry:
     verified: int
     first: str
     last: str
-    section: str = ""
-    line: str = ""
+    section: str
+    line: str
+
+    def __init__(
+        self,
+        title: str,
+        text: str,
+        triggers: list[str],
+        seen: int,
+        verified: int,
+        first: str,
+        last: str,
+        section: str = "",
+        line: str = "",
+    ) -> None:
+        values = dict(locals())
+        del values["self"]
+        self.__dict__.update(values)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Entry) and vars(self) == vars(other)
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"Entry({shown})"
 
     def render(self) -> str:
         when = f"when: {', '.join(self.triggers)}; " if self.triggers else ""

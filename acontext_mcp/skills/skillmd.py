@@ -18,9 +18,12 @@ from __future__ import annotations
 import json
 import re
 from functools import cache
-from typing import Any
 
 from acontext_mcp.errors import InvalidInput
+
+TYPE_CHECKING = False  # typing is not imported at run time: hooks import this (hooks/__init__.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _HOW = (

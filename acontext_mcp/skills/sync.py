@@ -25,8 +25,11 @@ its version), was scanned then and is not scanned again.
 When nothing changed, a sync costs a stat per file: the manifest also keeps a fingerprint of
 every file the last complete sync read (size, mtime, ctime, inode, mode; source and our copies)
 and that sync's outcome. A sync whose fingerprint matches reports that outcome again and
-touches nothing; any difference, an interrupted sync, or a file changed within the last
-FRESH_SECONDS (a next change could keep the same timestamps) means the full, hashing sync.
+touches nothing (a folder whose stat is unchanged is not even listed: its entries are the
+fingerprint's). Otherwise the sync reads and hashes only the skills whose files' stats differ
+(or that the last sync left out of step); an interrupted sync means all of them. A file
+changed within the last FRESH_SECONDS (a next change could keep the same timestamps) vouches
+for nothing: its skill is read again until it is older.
 
 Standard library only: this runs from SessionStart hooks.
 """
@@ -35,40 +38,53 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import json
-import logging
 import os
 import re
-import shutil
 import stat
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
+from acontext_mcp import privacy
 from acontext_mcp.config import Settings, claude_config_dir, openclaw_state_dir
 from acontext_mcp.errors import AcontextError
 from acontext_mcp.fsio import exclusive_lock, replace_file
-from acontext_mcp.privacy import redact
-from acontext_mcp.privacy.redact import redact_text, secret_kinds
 from acontext_mcp.private import user_mkdir, user_mode
 from acontext_mcp.skills import SKILL_FILE, contained
 from acontext_mcp.skills.gitstate import conflict_marker_line, operation_in_progress
 from acontext_mcp.user_config import CONFIG_FILE
 from acontext_mcp.user_config import load as load_user_config
 
+# SessionStart runs the no-change path while Claude Code waits: what only a changing sync
+# needs is imported where it is used (the redactor compiles ~50 patterns on import; logging,
+# shutil, typing and dataclasses cost milliseconds each). Type checkers read this as True.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import logging
+    from typing import Any
+
     from acontext_mcp.skills.workshop import ProposalsAPI, WorkshopReport
 
-log = logging.getLogger(__name__)
+_quiet = False  # see quiet_log
+
+# sha256 from the interpreter's builtin module (hashlib falls back to the same one): hashlib
+# itself loads OpenSSL first, ~2 ms of the SessionStart answer, to name a manifest file and
+# tell the redactor's version. Same digests (tests/test_skills_sync.py).
+try:  # Python 3.12+
+    from _sha2 import sha256 as _sha256  # type: ignore[import-not-found]
+except ImportError:
+    try:  # Python 3.11
+        from _sha256 import sha256 as _sha256  # type: ignore[import-not-found]
+    except ImportError:  # an interpreter built without it
+        from hashlib import sha256 as _sha256
 
 MANIFEST_VERSION = 1
 # Claude Code reserves this folder name inside a skills directory.
 RESERVED_NAMES = frozenset({"synced"})
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
 FRESH_SECONDS = 2.0  # a file modified this recently is not trusted by its fingerprint
+FRESH = "fresh"  # the last item of such a file's fingerprint row
 FAST = "fast"  # manifest key: {"fingerprint", "report"} of the last complete sync
 SCANNER = "scanner"  # manifest key: the `scanner_version()` that judged the copies it records
 _REPLAYED = ("clashes", "modified_by_user", "skipped")
@@ -77,23 +93,47 @@ _LEFTOVER = re.compile(r"^\.(?P<name>.+)\.acontext-(?P<kind>tmp|old|del)-(?P<pid
 Hashes = dict[str, str]
 
 
+def _log() -> logging.Logger:
+    """This module's logger, made on first use: the no-change path never logs."""
+    import logging
+
+    logger = logging.getLogger(__name__)
+    if _quiet and not logger.handlers:
+        logger.addHandler(logging.NullHandler())
+    return logger
+
+
+def quiet_log() -> None:
+    """Keep this module's warnings off stderr (a hook logs the reports itself, and a hook's
+    stderr is the agent's), without importing logging until there is something to say."""
+    global _quiet
+    _quiet = True
+
+
 # --- Report ---
 
 
-@dataclass
 class SyncReport:
-    """What one sync did to one target; lists hold skill names (skipped/errors: reasons)."""
+    """What one sync did to one target; lists hold skill names (skipped/errors: reasons).
+    (A plain class, not a dataclass: see the imports.)"""
 
-    target: Path
-    written: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    clashes: list[str] = field(default_factory=list)
-    modified_by_user: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    workshop: WorkshopReport | None = None  # OpenClaw's: the Workshop reconcile before it
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        self.written: list[str] = []
+        self.updated: list[str] = []
+        self.removed: list[str] = []
+        self.unchanged: list[str] = []
+        self.clashes: list[str] = []
+        self.modified_by_user: list[str] = []
+        self.skipped: list[str] = []
+        self.errors: list[str] = []
+        self.workshop: WorkshopReport | None = None  # OpenClaw's: the Workshop reconcile first
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SyncReport) and vars(self) == vars(other)
+
+    def __repr__(self) -> str:
+        return f"SyncReport({self.summary()!r})"
 
     @property
     def ok(self) -> bool:
@@ -143,22 +183,55 @@ class SyncReport:
 # --- Targets ---
 
 
-@dataclass(frozen=True)
-class Target:
-    """One agent skills folder we sync into, and the manifest of what we wrote there."""
+_TARGET_FIELDS = ("agent", "scope", "skills_dir", "manifest_path", "exclude")
 
+
+class Target:
+    """One agent skills folder we sync into, and the manifest of what we wrote there; a frozen
+    value (a plain class, not a dataclass: see the imports)."""
+
+    __slots__ = _TARGET_FIELDS
     agent: str  # "claude-code" | "openclaw"
     scope: str  # "user" | "project" | "shared"
     skills_dir: Path
     manifest_path: Path
     # Skills not copied here: OpenClaw's Skill Workshop holds them (skills/workshop.py).
-    exclude: frozenset[str] = frozenset()
+    exclude: frozenset[str]
+
+    def __init__(
+        self,
+        agent: str,
+        scope: str,
+        skills_dir: Path,
+        manifest_path: Path,
+        exclude: frozenset[str] = frozenset(),
+    ) -> None:
+        for name, value in zip(
+            _TARGET_FIELDS, (agent, scope, skills_dir, manifest_path, exclude), strict=True
+        ):
+            object.__setattr__(self, name, value)
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in _TARGET_FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Target) and self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{n}={v!r}" for n, v in zip(_TARGET_FIELDS, self._values(), strict=True))
+        return f"Target({shown})"
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"a sync Target is frozen; cannot set {name}")
 
 
 def manifest_path_for(settings: Settings, skills_dir: Path) -> Path:
     """`<home>/sync/<first 16 hex of sha256(absolute target)>.json`."""
     key = str(Path(os.path.abspath(os.path.expanduser(skills_dir))))
-    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+    digest = _sha256(key.encode("utf-8")).hexdigest()[:16]
     return settings.home / "sync" / f"{digest}.json"
 
 
@@ -173,7 +246,7 @@ def configured_project_dirs(settings: Settings) -> list[Path]:
     sync = load_user_config(settings).get("sync")
     entries = (sync.get("claude_code_project_dirs") if isinstance(sync, dict) else None) or []
     if not isinstance(entries, list) or not all(isinstance(e, str) for e in entries):
-        log.warning(
+        _log().warning(
             "%s: sync.claude_code_project_dirs must be a list of paths", settings.home / CONFIG_FILE
         )
         return []
@@ -213,7 +286,7 @@ def targets(settings: Settings, *, project_dir: str | Path | None = None) -> lis
         if project.is_dir():
             dirs.append(("claude-code", "project", project.absolute() / ".claude" / "skills"))
         else:
-            log.warning("skill sync: project %s does not exist; skipped", project)
+            _log().warning("skill sync: project %s does not exist; skipped", project)
     held: frozenset[str] = frozenset()
     if agent_present(settings, "openclaw"):
         from acontext_mcp.skills.handover import handed_over
@@ -273,7 +346,7 @@ def unsync_all(settings: Settings) -> list[SyncReport]:
             try:
                 target = json.loads(manifest.read_text(encoding="utf-8"))["target"]
             except (OSError, ValueError, KeyError, TypeError) as exc:
-                log.warning("skill unsync: %s is unreadable (%s); skipped", manifest, exc)
+                _log().warning("skill unsync: %s is unreadable (%s); skipped", manifest, exc)
                 continue
             if Path(target).is_dir():
                 reports.append(sync_skills(Path(empty), Path(target), manifest_path=manifest))
@@ -284,7 +357,7 @@ def unsync_all(settings: Settings) -> list[SyncReport]:
 
 
 def _hash_file(path: Path) -> str:
-    digest = hashlib.sha256()
+    digest = _sha256()
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 16), b""):
             digest.update(chunk)
@@ -311,6 +384,8 @@ Contents = dict[str, tuple[bytes, int]]  # relative path -> (data, permission bi
 def file_secrets(rel: str, data: bytes) -> list[str]:
     """The kinds of secret a skill file's path or text holds, sorted; [] when none. A binary
     file (a NUL byte) is judged by its path only."""
+    from acontext_mcp.privacy.redact import secret_kinds
+
     kinds = set(secret_kinds(rel))
     if b"\x00" not in data:
         kinds.update(secret_kinds(data.decode("utf-8", errors="replace")))
@@ -318,6 +393,8 @@ def file_secrets(rel: str, data: bytes) -> list[str]:
 
 
 def _secret_reason(skill: str, rel: str, kinds: list[str]) -> str:
+    from acontext_mcp.privacy.redact import redact_text
+
     shown = redact_text(rel)[0]
     return (
         f"{skill}: {shown} holds what looks like a secret ({', '.join(kinds)}); take it out "
@@ -342,12 +419,17 @@ def secret_files(source_dir: Path) -> list[str]:
     return found
 
 
+# The redactor's source, found beside its package rather than imported (importing it compiles
+# its patterns): the no-change path only needs its digest.
+_REDACTOR = os.path.join(os.path.dirname(privacy.__file__), "redact.py")
+
+
 @functools.cache
 def scanner_version() -> str:
     """Which redactor judged the copies a manifest records: a digest of its source. A new
     one may catch what the last one missed, so everything is scanned again once."""
     try:
-        return hashlib.sha256(Path(redact.__file__).read_bytes()).hexdigest()[:16]
+        return _sha256(Path(_REDACTOR).read_bytes()).hexdigest()[:16]
     except (OSError, TypeError):
         return ""  # unknown: never trusted, every file is scanned
 
@@ -375,11 +457,16 @@ def _read_sources(
                 "the previous copy is kept"
             )
             return None
-        known = rel in scanned and scanned[rel] == hashlib.sha256(data).hexdigest()
-        kinds = secret_kinds(rel) if known else file_secrets(rel, data)
+        known = rel in scanned and scanned[rel] == _sha256(data).hexdigest()
+        if known:
+            from acontext_mcp.privacy.redact import secret_kinds
+
+            kinds = secret_kinds(rel)
+        else:
+            kinds = file_secrets(rel, data)
         if kinds:
             skipped.append(_secret_reason(folder.name, rel, kinds))
-            log.warning("skill sync: %s", skipped[-1])
+            _log().warning("skill sync: %s", skipped[-1])
             secret.add(folder.name)
             return None
         out[rel] = (data, stat.S_IMODE(st.st_mode))
@@ -446,7 +533,9 @@ def _load_manifest(path: Path, target: Path) -> dict[str, Any]:
 
 def _save_manifest(path: Path, manifest: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    data = json.dumps(manifest, indent=2, sort_keys=True).encode("utf-8")
+    # Compact: machine state, written while SessionStart waits (an indented dump takes the
+    # pure-Python encoder, 5x slower for the ~600 fingerprint rows of 50 skills).
+    data = json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode("utf-8")
     replace_file(path, data, prefix=f".{path.name}.tmp-")
 
 
@@ -465,8 +554,8 @@ def _locked(manifest_path: Path) -> contextlib.AbstractContextManager[None]:
 
 
 def _stat_row(path: str, rel: str, cutoff: int, rows: list[list[Any]]) -> int | None:
-    """Append `rel`'s lstat (and, for a symlink, its target's stat); returns its lstat mode,
-    or None when it is missing or was changed (mtime or ctime) after `cutoff` (ns)."""
+    """Append `rel`'s lstat (and, for a symlink, its target's stat), marked FRESH when it was
+    changed (mtime or ctime) after `cutoff` (ns); returns its lstat mode, None when missing."""
     try:
         st = os.lstat(path)
     except OSError:
@@ -480,33 +569,79 @@ def _stat_row(path: str, rel: str, cutoff: int, rows: list[list[Any]]) -> int | 
             changed = max(changed, real.st_mtime_ns, real.st_ctime_ns)
         except OSError:
             row.append("broken")
+    if changed > cutoff:
+        row.append(FRESH)  # a row that vouches for nothing (see _fresh)
     rows.append(row)
-    return st.st_mode if changed <= cutoff else None
+    return st.st_mode
 
 
-def _stat_tree(root: str, rel: str, cutoff: int, rows: list[list[Any]]) -> bool:
-    """`_stat_row` for `root` and, for a real folder, everything under it, in name order."""
-    mode = _stat_row(root, rel, cutoff, rows)
-    if mode is None:
-        return False
-    if not stat.S_ISDIR(mode):  # a file, or a symlink (not followed)
-        return True
-    try:
-        with os.scandir(root) as entries:
-            names = sorted(e.name for e in entries)
-    except OSError:
-        return False
-    return all(_stat_tree(os.path.join(root, n), f"{rel}/{n}", cutoff, rows) for n in names)
+def _listings(fingerprint: Any) -> dict[tuple[str, str], tuple[list[Any], list[str]]]:
+    """From a stored fingerprint, every folder it walked: (section, rel) -> (the folder's
+    row, the names of its entries in the order read). {} for anything not a fingerprint."""
+    out: dict[tuple[str, str], tuple[list[Any], list[str]]] = {}
+    if not isinstance(fingerprint, list):
+        return out
+    section = ""
+    for row in fingerprint:
+        if not isinstance(row, list) or not row or not isinstance(row[0], str):
+            return {}
+        if len(row) == 2 and row[0] in ("source", "target"):
+            section = row[0]
+            continue
+        parent, _, name = row[0].rpartition("/")
+        if parent and (section, parent) in out:
+            out[(section, parent)][1].append(name)
+        if len(row) > 1 and isinstance(row[1], int) and stat.S_ISDIR(row[1]):
+            out[(section, row[0])] = (row, [])
+    return out
+
+
+def _stat_tree(
+    root: str,
+    rel: str,
+    cutoff: int,
+    rows: list[list[Any]],
+    known: dict[tuple[str, str], tuple[list[Any], list[str]]],
+    section: str,
+) -> bool:
+    """`_stat_row` for `root` and, for a real folder, everything under it, in name order.
+    A folder whose row is the one the last fingerprint recorded (`known`, see _listings) has
+    the same entries: adding, removing or renaming one changes the folder's mtime and ctime,
+    and no tool can set a ctime back. Its entries are then taken from there, not listed."""
+    todo = [(root, rel)]  # depth first, in name order: a stack, children pushed reversed
+    while todo:
+        path, name = todo.pop()
+        mode = _stat_row(path, name, cutoff, rows)
+        if mode is None:
+            return False
+        if not stat.S_ISDIR(mode):  # a file, or a symlink (not followed)
+            continue
+        seen = known.get((section, name))
+        if seen is not None and seen[1] and seen[0] == rows[-1] and rows[-1][-1] != FRESH:
+            names = seen[1]
+        else:
+            try:
+                with os.scandir(path) as entries:
+                    names = sorted(e.name for e in entries)
+            except OSError:
+                return False
+        todo += [(f"{path}/{n}", f"{name}/{n}") for n in reversed(names)]
+    return True
 
 
 def _fingerprint(
-    source: Path, target: Path, owned: Iterable[str], exclude: frozenset[str] = frozenset()
+    source: Path,
+    target: Path,
+    owned: Iterable[str],
+    exclude: frozenset[str] = frozenset(),
+    last: Any = None,
 ) -> list[list[Any]] | None:
     """What the sync would read, by stat: the source's skill folders (hidden entries, .git
     included, only by name), every top-level entry of the target, and the files of the
     target folders the source or the manifest names; and the excluded names. None when a
-    file is too fresh."""
+    folder cannot be read. `last`, the stored fingerprint, spares listing unchanged folders."""
     cutoff = time.time_ns() - int(FRESH_SECONDS * 1e9)
+    known = _listings(last)
     rows: list[list[Any]] = [["exclude", *sorted(exclude)]] if exclude else []
     try:
         with os.scandir(source) as entries:
@@ -516,16 +651,21 @@ def _fingerprint(
     except OSError:
         return None
     ours = set(owned)
+    src, dst = str(source), str(target)
     for name in source_names:
         rows.append(["source", name])
-        if not name.startswith(".") and not _stat_tree(str(source / name), name, cutoff, rows):
+        if name.startswith("."):
+            continue
+        if not _stat_tree(f"{src}/{name}", name, cutoff, rows, known, "source"):
             return None
     for name in target_names:
         rows.append(["target", name])
         deep = not name.startswith(".") and (name in ours or name in source_names)
-        path = str(target / name)
+        path = f"{dst}/{name}"
         if not (
-            _stat_tree(path, name, cutoff, rows) if deep else _stat_row(path, name, cutoff, rows)
+            _stat_tree(path, name, cutoff, rows, known, "target")
+            if deep
+            else _stat_row(path, name, cutoff, rows)
         ):
             return None
     return rows
@@ -538,11 +678,61 @@ def _replay(
     fast = manifest.get(FAST)
     if fingerprint is None or not isinstance(fast, dict) or fast.get("fingerprint") != fingerprint:
         return False
+    if _fresh(fingerprint):
+        return False
     last = fast.get("report") or {}
     report.unchanged.extend(last.get("unchanged") or [])
     for key in _REPLAYED:
         getattr(report, key).extend(last.get(key) or [])
     return True
+
+
+def _fresh(rows: list[list[Any]]) -> bool:
+    """Whether any row is of a file changed within FRESH_SECONDS: a next change could keep
+    the same timestamps, so its stat cannot vouch that it is unchanged."""
+    return any(row[-1] == FRESH for row in rows)
+
+
+def _groups(fingerprint: list[list[Any]]) -> dict[tuple[str, str], list[list[Any]]]:
+    """A fingerprint's rows by the top-level entry they belong to: ("source" | "target", name)
+    -> that entry's rows; ("exclude", "") -> the excluded names."""
+    out: dict[tuple[str, str], list[list[Any]]] = {}
+    rows: list[list[Any]] = []
+    for row in fingerprint:
+        if row and row[0] == "exclude" and not out and not rows:
+            out[("exclude", "")] = [row]
+        elif len(row) == 2 and row[0] in ("source", "target"):
+            rows = out.setdefault((row[0], row[1]), [])
+        else:
+            rows.append(row)
+    return out
+
+
+def _settled(fast: Any, now: list[list[Any]] | None) -> set[str]:
+    """The skills the last complete sync left in sync whose source folder and copy have not
+    changed since (every file's stat the same): a sync after one skill changed hashes that
+    skill, not all of them. Empty when either fingerprint is missing or the excluded names
+    changed."""
+    if now is None or not isinstance(fast, dict) or not isinstance(fast.get("fingerprint"), list):
+        return set()
+    report = fast.get("report")
+    done = report.get("unchanged") if isinstance(report, dict) else None
+    if not isinstance(done, list):
+        return set()
+    before, after = _groups(fast["fingerprint"]), _groups(now)
+    if before.get(("exclude", "")) != after.get(("exclude", "")):
+        return set()
+    return {
+        name
+        for name in done
+        if isinstance(name, str)
+        and ("source", name) in after
+        and ("target", name) in after
+        and all(
+            before.get((side, name)) == after[(side, name)] and not _fresh(after[(side, name)])
+            for side in ("source", "target")
+        )
+    }
 
 
 # --- Writing ---
@@ -552,6 +742,8 @@ def _rmtree(path: Path) -> None:
     if path.is_symlink() or not path.is_dir():
         path.unlink(missing_ok=True)
     else:
+        import shutil  # here: the no-change path removes nothing
+
         shutil.rmtree(path)
 
 
@@ -570,7 +762,7 @@ def _copy_skill(name: str, contents: Contents, tmp: Path) -> Hashes:
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(dst, user_mode(0o777 if mode & stat.S_IXUSR else 0o666))
-        hashes[rel] = hashlib.sha256(data).hexdigest()
+        hashes[rel] = _sha256(data).hexdigest()
     return hashes
 
 
@@ -672,7 +864,7 @@ def sync_skills(
     except (OSError, ValueError) as exc:
         report.errors.append(str(exc))
     if report.errors:
-        log.warning("skill sync: %s", report.summary())
+        _log().warning("skill sync: %s", report.summary())
     return report
 
 
@@ -692,8 +884,12 @@ def _sync_locked(
     # A new redactor (an upgrade) judges every file once: no replay, no trusted copy.
     trusted = bool(scanner_version()) and manifest.get(SCANNER) == scanner_version()
     secret: set[str] = set()  # source skills left out for holding a secret
-    if trusted and _replay(manifest, _fingerprint(source, target, owned, exclude), report):
+    last = manifest.get(FAST)
+    stored = last.get("fingerprint") if isinstance(last, dict) else None
+    now = _fingerprint(source, target, owned, exclude, stored) if trusted else None
+    if now is not None and _replay(manifest, now, report):
         return
+    settled = _settled(last, now)
     manifest[SCANNER] = scanner_version()  # what this sync copies or keeps, it scanned
     # Saved mid-sync, the manifest must not claim a fingerprint: a crash would leave it stale.
     manifest.pop(FAST, None)
@@ -703,8 +899,11 @@ def _sync_locked(
     sources = _source_skills(source, report, exclude)
     for name, folder in sources.items():
         final = target / name
-        exists = os.path.lexists(final)
         entry = owned.get(name)
+        if name in settled and entry is not None:
+            report.unchanged.append(name)  # in sync last time, and nothing of it changed since
+            continue
+        exists = os.path.lexists(final)
         if exists and entry is None:
             report.clashes.append(name)
             continue
@@ -721,7 +920,7 @@ def _sync_locked(
                 report.modified_by_user.append(name)
                 continue
             current = _target_hashes(final)
-        wanted = {rel: hashlib.sha256(data).hexdigest() for rel, (data, _) in contents.items()}
+        wanted = {rel: _sha256(data).hexdigest() for rel, (data, _) in contents.items()}
         if current is not None:
             if current == wanted:
                 owned[name] = {"files": current}
@@ -775,7 +974,7 @@ def _sync_locked(
             continue
         _remove_copy(target, name, owned, report)
 
-    fingerprint = None if report.errors else _fingerprint(source, target, owned, exclude)
+    fingerprint = None if report.errors else _fingerprint(source, target, owned, exclude, stored)
     if fingerprint is not None:
         done = sorted(report.unchanged + report.written + report.updated)
         last = {key: list(getattr(report, key)) for key in _REPLAYED}

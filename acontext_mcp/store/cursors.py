@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from typing import Any
 
 from acontext_mcp.store.db import dumps, loads
+
+TYPE_CHECKING = False  # typing is not imported at run time: hooks import this (hooks/__init__.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 # + session id: keys of the messages OpenClaw handed over while capture was off. Written by
 # hooks/openclaw.py; kept by `forget`, so a resent history cannot bring those messages back.

@@ -13,11 +13,14 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
 
 from acontext_mcp.config import Settings
 from acontext_mcp.private import create_private_file, private_mkdir
 from acontext_mcp.store.integrity import StoreDamaged, check_at_start, known_damage
+
+TYPE_CHECKING = False  # typing is not imported at run time: hooks import this (hooks/__init__.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 PAGE_SIZE = 16384
 

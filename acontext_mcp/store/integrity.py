@@ -17,18 +17,25 @@ Standard library only: hooks import the store.
 from __future__ import annotations
 
 import json
-import logging
 import os
-import shlex
 import sqlite3
-import threading
 import time
 from contextlib import closing, suppress
 from pathlib import Path
 
 from acontext_mcp.errors import AcontextError
 
-log = logging.getLogger(__name__)
+TYPE_CHECKING = False  # logging, shlex, threading: imported where used, not by every hook
+if TYPE_CHECKING:  # opening the store (SessionStart waits for it); type checkers read True
+    import logging
+
+
+def _log() -> logging.Logger:
+    """This module's logger, made when there is something to say."""
+    import logging
+
+    return logging.getLogger(__name__)
+
 
 QUICK_CHECK_ABOVE = 256 * 1024 * 1024  # bytes; see the module doc
 MAX_PROBLEMS = 20  # SQLite lists each broken page and index entry: enough to show
@@ -111,6 +118,8 @@ def known_damage(db: Path) -> str | None:
 
 def recovery_steps(db: Path) -> str:
     """What to do, as shell a user can paste: keep the damaged file, recover into a new one."""
+    import shlex
+
     damaged = db.with_name(f"{db.stem}-damaged{db.suffix}")
     return (
         "stop the agents using it; keep the damaged copy: "
@@ -136,6 +145,8 @@ def check_at_start(db: Path) -> None:
     if _size(db) <= QUICK_CHECK_ABOVE:
         _quick_check(db)
     else:
+        import threading
+
         threading.Thread(target=_quick_check, args=(db,), name="store-check", daemon=True).start()
 
 
@@ -147,10 +158,10 @@ def _quick_check(db: Path) -> None:
             return
         pragma, problems = check(db, quick=True)
     except (OSError, sqlite3.Error) as exc:
-        log.warning("could not check %s for damage: %s", db, exc)
+        _log().warning("could not check %s for damage: %s", db, exc)
         return
     if problems:
-        log.error("%s is damaged (%s): %s", db, pragma, "; ".join(problems[:3]))
+        _log().error("%s is damaged (%s): %s", db, pragma, "; ".join(problems[:3]))
         mark_damaged(db, pragma, problems)
         return
     with suppress(OSError, ValueError, KeyError, TypeError):

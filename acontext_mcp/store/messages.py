@@ -9,18 +9,20 @@ function here still takes and returns session ids.
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 import time
-from typing import Any
 
 from acontext_mcp.config import Settings
 from acontext_mcp.errors import InvalidInput, NotFound, TooLarge
-from acontext_mcp.formats.parts import Message, estimate_tokens
-from acontext_mcp.store.blobs import externalize, internalize
 from acontext_mcp.store.db import atomic, dumps, loads
 from acontext_mcp.store.pages import clamp_limit, decode_cursor, encode_cursor
 from acontext_mcp.store.sessions import SEQ_OF, touch_session
+
+TYPE_CHECKING = False  # typing is not imported at run time: hooks import this (hooks/__init__.py)
+if TYPE_CHECKING:  # nor formats.parts (TypedDicts), blobs or hashlib: the brief reads here
+    from typing import Any
+
+    from acontext_mcp.formats.parts import Message
 
 PAGE_MAX = 500  # messages per page
 
@@ -53,6 +55,8 @@ def dedup_key(message: Message, index: int, idempotency_key: str | None) -> str:
     if call_ids and len(call_ids) == sum(
         1 for p in message["parts"] if p["type"] in ("tool-call", "tool-result")
     ):
+        import hashlib
+
         digest = hashlib.sha256("\n".join(sorted(call_ids)).encode()).hexdigest()[:32]
         return "calls:" + digest
     import uuid  # here: SessionStart's brief imports this module and never needs it
@@ -95,6 +99,9 @@ def store_messages(
     idempotency_key = meta.pop("idempotency_key", None)
     if idempotency_key is not None and not isinstance(idempotency_key, str):
         raise InvalidInput("meta.idempotency_key must be a string")
+    from acontext_mcp.formats.parts import estimate_tokens
+    from acontext_mcp.store.blobs import externalize
+
     now = time.time()
     results: list[dict[str, Any]] = []
     tokens_stored = 0
@@ -165,6 +172,8 @@ def count_stored(conn: sqlite3.Connection, messages: int, tokens: int) -> None:
 
 def row_to_message(settings: Settings, row: sqlite3.Row, *, inline: bool) -> dict[str, Any]:
     """A stored row as {id, position, created_at, format, token_count, message}."""
+    from acontext_mcp.store.blobs import internalize
+
     message: dict[str, Any] = {
         "role": row["role"],
         "parts": internalize(settings, loads(row["parts"], []), inline=inline),
@@ -295,6 +304,9 @@ def extend_message(
     ).fetchone()
     if row is None:
         return 0
+    from acontext_mcp.formats.parts import estimate_tokens
+    from acontext_mcp.store.blobs import externalize
+
     stored = loads(row[1])
     incoming, _moved = externalize(conn, settings, list(parts))
     seen = {dumps(p) for p in stored}

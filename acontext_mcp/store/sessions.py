@@ -5,11 +5,14 @@ from __future__ import annotations
 import re
 import sqlite3
 import time
-from typing import Any
 
 from acontext_mcp.errors import InvalidInput, NotFound
 from acontext_mcp.store.db import atomic, dumps, loads
 from acontext_mcp.store.pages import clamp_limit, decode_cursor, encode_cursor
+
+TYPE_CHECKING = False  # typing is not imported at run time: hooks import this (hooks/__init__.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 PAGE_MAX = 200  # sessions per page
 # A session's integer key (sessions.seq), which messages carry instead of its id (m010).

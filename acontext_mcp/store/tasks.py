@@ -11,15 +11,17 @@ import sqlite3
 import time
 from collections.abc import Sequence
 from itertools import islice
-from typing import Any
 
 from acontext_mcp import job_kinds
 from acontext_mcp.errors import InvalidInput, NotFound
-from acontext_mcp.store import jobs
 from acontext_mcp.store.db import atomic, dumps, loads
 from acontext_mcp.store.pages import clamp_limit, decode_cursor, encode_cursor
 from acontext_mcp.store.sessions import SEQ_OF
 from acontext_mcp.text import clip
+
+TYPE_CHECKING = False  # typing is not imported at run time: hooks import this (hooks/__init__.py)
+if TYPE_CHECKING:  # nor store.jobs (it imports dataclasses): imported where it is used
+    from typing import Any
 
 TASK_STATUSES = ("pending", "running", "success", "failed")
 PAGE_MAX = 500  # tasks per page
@@ -280,6 +282,8 @@ def queue_learning(conn: sqlite3.Connection, task_id: int, session_id: str) -> b
     running job is flagged to run once more when it completes: the run may have read the task
     while it was reopened, and this finish must not be lost. True when (re)queued or flagged.
     """
+    from acontext_mcp.store import jobs  # here: the brief reads tasks; jobs imports dataclasses
+
     key = f"learn:{task_id}"
     with atomic(conn):
         status = jobs.status_by_key(conn, key)

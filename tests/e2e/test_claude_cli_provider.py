@@ -10,7 +10,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -196,7 +195,7 @@ def test_background_calls_run_no_user_hooks_plugins_or_servers_and_leave_no_sess
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         save(settings, "claude-cli")  # chosen, as `acontext-mcp config llm claude-cli` does
-        llm = provider_for(replace(settings, llm_timeout=90), db)
+        llm = provider_for(settings.replace(llm_timeout=90), db)
         for _ in range(3):
             reply = llm.complete(system="You track tasks.", messages=USER, tools=TOOLS, purpose="t")
             assert [c.name for c in reply.tool_calls] == ["finish"]
