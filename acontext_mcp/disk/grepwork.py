@@ -9,13 +9,13 @@ imports so a worker process starts quickly.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
 import regex
 
 from acontext_mcp.disk.content import looks_binary, read_regular
+from acontext_mcp.disk.prefilter import Prefilter, for_pattern
 from acontext_mcp.errors import InvalidInput
 
 LINE_CLIP = 400
@@ -106,22 +106,6 @@ def scan(
     return False
 
 
-_SPECIAL = frozenset("\\.^$*+?{}[]|()")
-
-
-def literal_filter(pattern: str, ignore_case: bool) -> Callable[[bytes], bool] | None:
-    """For a case-sensitive pattern that is plain text, a test on an ASCII file's bytes that
-    is False only when the regex cannot match it: such a file is never decoded (decoding and
-    searching cost more than a bytes search). None for any other pattern.
-
-    Ignoring case is left to the regex: lowering the bytes first measured 1.24x slower.
-    """
-    if ignore_case or _SPECIAL.intersection(pattern):
-        return None
-    needle = pattern.encode()
-    return lambda data: needle in data
-
-
 def search_chunk(job: Job) -> ChunkResult:
     """Search files in order until they end, `cap` matches are exceeded, or the deadline.
 
@@ -130,7 +114,7 @@ def search_chunk(job: Job) -> ChunkResult:
     """
     pattern, flags, context, cap, deadline, max_bytes, files = job
     rx = regex.compile(pattern, flags)  # The module caches compiled patterns.
-    maybe = literal_filter(pattern, bool(flags & regex.IGNORECASE))
+    pre = for_pattern(pattern, flags)
     status: list[str] = []
     hits: Hits = {}
     total = 0
@@ -148,7 +132,8 @@ def search_chunk(job: Job) -> ChunkResult:
         if looks_binary(data):
             status.append(BINARY)
             continue
-        if maybe is not None and data.isascii() and not maybe(data):
+        ascii = data.isascii()
+        if pre is not None and ascii and pre.rules_out_ascii(data):
             status.append(SCANNED)  # ASCII is UTF-8: the file is text, with no match.
             continue
         try:
@@ -156,8 +141,14 @@ def search_chunk(job: Job) -> ChunkResult:
         except UnicodeDecodeError:
             status.append(BINARY)
             continue
+        if pre is not None and not ascii and pre.rules_out_text(text):
+            status.append(SCANNED)
+            continue
         found: list[dict[str, Any]] = []
         try:
+            if pre is not None and pre.weak is not None and not _weak_match(pre, text, deadline):
+                status.append(SCANNED)
+                continue
             more = scan(rx, disk_path, text, context, cap - total, deadline, found)
         except TimeoutError:
             if found:
@@ -170,6 +161,14 @@ def search_chunk(job: Job) -> ChunkResult:
         if more:
             break  # Past the cap: nothing after this file can be shown.
     return "".join(status), hits, False
+
+
+def _weak_match(pre: Prefilter, text: str, deadline: float) -> bool:
+    """Whether the prefilter's weaker pattern matches; TimeoutError past the deadline."""
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise TimeoutError
+    return pre.weak.search(text, timeout=remaining) is not None
 
 
 def serve(fd: int) -> None:

@@ -1,0 +1,237 @@
+"""A cheap test that rules a file out before `grep` decodes and searches it.
+
+The `regex` engine pays per text position for some pattern shapes that ripgrep answers at
+memchr speed: an alternation of words (`TODO|FIXME`, 10x a plain word), a class repeat before a
+word (`\\w+Error`, 100x), a word boundary before a class (`\\b[A-Z]{3}`, 2x the same pattern
+without it). Every match of such a pattern contains one of a few literal strings, or matches a
+weaker pattern that runs fast; a file without them cannot match, so it is counted as scanned
+without the full search, and a file with them is searched exactly as before.
+
+The analysis reads the `regex` module's own parse tree, so it sees the pattern as the search
+will (its syntax is not Python's `re`: `{e<=1}` is fuzzy matching there, `[[:alpha:]]` a class).
+A node it does not know requires nothing; any failure means no prefilter, never a wrong one.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import regex
+
+log = logging.getLogger(__name__)
+
+MAX_SET = 8  # Literal strings per alternative set: more cost more `in` scans than they save.
+MIN_NEEDLE = 3  # Shortest literal worth a scan: one or two characters occur in most files.
+QUANTIFIERS = frozenset("*+?{")
+
+# (exact, needed): `exact` is every string the node can match (None when unknown or too many);
+# `needed` a set of which every match contains at least one (None when nothing is known).
+Facts = tuple[frozenset[str] | None, frozenset[str] | None]
+UNKNOWN: Facts = (None, None)
+EMPTY: Facts = (frozenset([""]), None)
+
+
+@dataclass(frozen=True)
+class Prefilter:
+    """`needles`: every match contains one of them (lower case when `fold`); `weak`: a pattern
+    that matches wherever the real one does, only cheaper. One of the two is set."""
+
+    needles: tuple[str, ...] = ()
+    fold: bool = False
+    weak: Any = None  # regex.Pattern[str]: regex ships no type hints.
+
+    @functools.cached_property
+    def _ascii_tests(self) -> tuple[Callable[[bytes], object], ...]:
+        """One test per needle on an ASCII file's bytes: a substring test, or a search with
+        ASCII case folding (the file is ASCII, and folded needles are too)."""
+        if self.fold:
+            flags = regex.IGNORECASE
+            return tuple(
+                regex.compile(regex.escape(n.encode()), flags).search for n in self.needles
+            )
+        return tuple(functools.partial(_holds, n.encode()) for n in self.needles)
+
+    def rules_out_ascii(self, data: bytes) -> bool:
+        """True when ASCII `data` holds none of the needles (False without needles)."""
+        return bool(self.needles) and not any(test(data) for test in self._ascii_tests)
+
+    def rules_out_text(self, text: str) -> bool:
+        """True when a decoded text holds none of the needles. Folded needles say nothing about
+        a non-ASCII text (the Kelvin sign matches "k" when ignoring case), so never then."""
+        if not self.needles or (self.fold and not text.isascii()):
+            return False
+        if self.fold:
+            text = text.lower()
+        return not any(needle in text for needle in self.needles)
+
+
+def _holds(needle: bytes, data: bytes) -> bool:
+    return needle in data
+
+
+def _best(sets: Iterable[frozenset[str] | None]) -> frozenset[str] | None:
+    """The most selective set: longest shortest string, then fewest strings."""
+    known = [s for s in sets if s]
+    if not known:
+        return None
+    return max(known, key=lambda s: (min(map(len, s)), -len(s)))
+
+
+def _sequence(items: list[Any], fold: list[bool]) -> Facts:
+    """Runs of consecutive exact items multiply out into literal strings; a run is cut where an
+    item is unknown or the product grows past MAX_SET, and each cut run is a needed set."""
+    run = frozenset([""])
+    needed: list[frozenset[str] | None] = []
+    exact = True
+    for item in items:
+        item_exact, item_needed = _facts(item, fold)
+        needed.append(item_needed)
+        if item_exact is not None:
+            product = frozenset(a + b for a in run for b in item_exact)
+            if len(product) <= MAX_SET:
+                run = product
+                continue
+        exact = False
+        needed.append(run)
+        run = item_exact if item_exact is not None else frozenset([""])
+    needed.append(run)
+    return (run if exact else None), _best(needed)
+
+
+def _branch(branches: list[Any], fold: list[bool]) -> Facts:
+    facts = [_facts(branch, fold) for branch in branches]
+    exact: frozenset[str] | None = None
+    if all(e is not None for e, _n in facts):
+        exact = frozenset().union(*(e for e, _n in facts if e is not None))
+        if len(exact) > MAX_SET:
+            exact = None
+    each = [_best([e, n]) for e, n in facts]
+    needed: frozenset[str] | None = None
+    if all(s is not None for s in each):
+        needed = frozenset().union(*(s for s in each if s is not None))
+        if len(needed) > MAX_SET:
+            needed = None
+    return exact, needed
+
+
+def _case(node: Any, fold: list[bool]) -> None:
+    if node.case_flags & regex.IGNORECASE:
+        fold[0] = True
+
+
+def _facts(node: Any, fold: list[bool]) -> Facts:
+    """What `node` says about the strings it matches; UNKNOWN for anything not listed here."""
+    core = regex._regex_core
+    kind = type(node)
+    if kind is core.Character:
+        if node.zerowidth:
+            return EMPTY
+        if not node.positive:
+            return UNKNOWN
+        _case(node, fold)
+        return frozenset([chr(node.value)]), None
+    if kind in (core.String, core.Literal):
+        _case(node, fold)
+        return frozenset(["".join(map(chr, node.characters))]), None
+    if isinstance(node, core.ZeroWidthBase) or kind is core.LookAround:
+        return EMPTY  # Consumes nothing: whatever it asserts, the match holds the rest.
+    if kind in (core.Group, core.Atomic):
+        return _facts(node.subpattern, fold)
+    if kind is core.Sequence:
+        return _sequence(node.items, fold)
+    if kind is core.Branch:
+        return _branch(node.branches, fold)
+    if kind in (core.GreedyRepeat, core.LazyRepeat, core.PossessiveRepeat):
+        low, high = node.min_count, node.max_count
+        if high == 0:
+            return EMPTY
+        if low == 0:
+            return UNKNOWN
+        exact, needed = _facts(node.subpattern, fold)
+        if low == high and exact is not None and len(exact) ** low <= MAX_SET and low <= 64:
+            return _sequence([node.subpattern] * low, fold)
+        return None, _best([exact, needed])  # At least one repetition is in every match.
+    return UNKNOWN
+
+
+def _parse(pattern: str, flags: int) -> Any:
+    """The tree `regex.compile` builds before optimising, as its `_compile` builds it."""
+    core = regex._regex_core
+    global_flags = flags
+    while True:
+        source = core.Source(pattern)
+        info = core.Info(global_flags, source.char_type, {})
+        info.guess_encoding = core.UNICODE
+        source.ignore_space = bool(info.flags & core.VERBOSE)
+        source.use_unicode_space(bool(info.flags & core.VERSION1))
+        try:
+            parsed = core._parse_pattern(source, info)
+        except core._UnscopedFlagSet:
+            global_flags = info.global_flags
+            continue
+        if not source.at_end():
+            raise ValueError("pattern not parsed to its end")
+        return parsed
+
+
+_STARTS = ("Boundary", "DefaultBoundary", "StartOfWord", "DefaultStartOfWord")
+
+
+def _weaker(pattern: str, flags: int, parsed: Any) -> Any:
+    """The pattern without a leading word boundary (`\\b[A-Z]` -> `[A-Z]`), when it starts with
+    one: the engine then scans for the class fast. Every match of the pattern matches it."""
+    core = regex._regex_core
+    if type(parsed) is not core.Sequence or len(parsed.items) < 2:
+        return None
+    first = parsed.items[0]
+    if type(first) not in tuple(getattr(core, name) for name in _STARTS):
+        return None
+    if pattern[:2] not in ("\\b", "\\m") or pattern[2:3] in QUANTIFIERS:
+        return None
+    rest = pattern[2:]
+    again = _parse(rest, flags)
+    items = again.items if type(again) is core.Sequence else [again]
+    return regex.compile(rest, flags) if _same(items, parsed.items[1:]) else None
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Parse trees alike node for node (the check that cutting two characters off a pattern
+    removed its first node and nothing else)."""
+    if isinstance(a, list | tuple):
+        return type(a) is type(b) and len(a) == len(b) and all(map(_same, a, b))
+    if not isinstance(a, regex._regex_core.RegexBase):
+        return bool(a == b)
+    if type(a) is not type(b):
+        return False
+    fields, others = vars(a), vars(b)
+    skip = {"info", "position"}  # The shared parse state, and where in the text a node is.
+    return fields.keys() == others.keys() and all(
+        _same(fields[k], others[k]) for k in fields if k not in skip
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def for_pattern(pattern: str, flags: int) -> Prefilter | None:
+    """The prefilter for a pattern compiled with `flags`, or None when it would not pay: the
+    pattern is one plain literal that the search finds as fast, or nothing cheaper is known."""
+    try:
+        parsed = _parse(pattern, flags)
+        fold = [False]
+        exact, needed = _facts(parsed, fold)
+        needles = _best([exact, needed])
+        useful = bool(needles) and min(map(len, needles or [""])) >= MIN_NEEDLE
+        if fold[0]:  # Folded needles must be ASCII; one alone is no faster than the search.
+            useful = useful and all(n.isascii() for n in needles or ())
+            useful = useful and not (exact is not None and len(exact) == 1)
+        if useful and needles:
+            words = tuple(sorted(n.lower() if fold[0] else n for n in needles))
+            return Prefilter(needles=words, fold=fold[0])
+        weak = _weaker(pattern, flags, parsed)
+        return Prefilter(weak=weak) if weak is not None else None
+    except Exception:  # A regex version whose parser differs: search without a prefilter.
+        log.debug("no prefilter for %r", pattern, exc_info=True)
+        return None
