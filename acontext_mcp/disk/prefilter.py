@@ -216,18 +216,16 @@ def _same(a: Any, b: Any) -> bool:
 
 @functools.lru_cache(maxsize=64)
 def for_pattern(pattern: str, flags: int) -> Prefilter | None:
-    """The prefilter for a pattern compiled with `flags`, or None when it would not pay: the
-    pattern is one plain literal that the search finds as fast, or nothing cheaper is known."""
+    """The prefilter for a pattern compiled with `flags`, or None when nothing cheaper than the
+    search is known. Even a pattern that is one literal gets one: an ASCII file without it is
+    then never decoded."""
     try:
         parsed = _parse(pattern, flags)
         fold = [False]
         exact, needed = _facts(parsed, fold)
-        needles = _best([exact, needed])
-        useful = bool(needles) and min(map(len, needles or [""])) >= MIN_NEEDLE
-        if fold[0]:  # Folded needles must be ASCII; one alone is no faster than the search.
-            useful = useful and all(n.isascii() for n in needles or ())
-            useful = useful and not (exact is not None and len(exact) == 1)
-        if useful and needles:
+        needles = _best([exact, needed]) or frozenset()
+        useful = bool(needles) and min(map(len, needles)) >= MIN_NEEDLE
+        if useful and not (fold[0] and not all(n.isascii() for n in needles)):
             words = tuple(sorted(n.lower() if fold[0] else n for n in needles))
             return Prefilter(needles=words, fold=fold[0])
         weak = _weaker(pattern, flags, parsed)
