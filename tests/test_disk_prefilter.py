@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import time
 from pathlib import Path
 from typing import Any
 
@@ -85,11 +86,11 @@ def _ruled_out(pattern: str, flags: int, text: str) -> bool:
     pre = for_pattern(pattern, flags)
     if pre is None:
         return False
-    if text.isascii() and pre.rules_out_ascii(text.encode()):
+    far = time.monotonic() + 60
+    ascii = text.isascii()
+    if ascii and pre.rules_out_ascii(text.encode(), far):
         return True
-    if not text.isascii() and pre.rules_out_text(text):
-        return True
-    return pre.weak is not None and pre.weak.search(text) is None
+    return pre.rules_out_text(text, ascii, far)
 
 
 @pytest.mark.parametrize(("pattern", "flags", "examples"), PATTERNS, ids=lambda p: str(p))
@@ -155,6 +156,63 @@ def test_no_prefilter_where_none_helps_or_none_is_safe(pattern: str, flags: int)
     assert for_pattern(pattern, flags) is None
 
 
+@pytest.mark.parametrize(
+    "pattern", [r"\b[a-z]+\d", r"\bk\w", r"\b\w+$", r"\m\w{2}(?=\s)", r"\b(?<=a)b"]
+)
+@pytest.mark.parametrize("flags", [M, M | IC])
+def test_searching_where_the_weak_pattern_matches_finds_the_same_matches(
+    pattern: str, flags: int
+) -> None:
+    pre = for_pattern(pattern, flags)
+    assert pre is not None and pre.weak is not None
+    rx = regex.compile(pattern, flags)
+    rng = random.Random(pattern)
+    far = time.monotonic() + 60
+    texts = ["1ak1 b1", "_kk kk", "a\u00e9ab b", "1ak1\nak1", "ba ab ab\n"]
+    texts += [
+        "".join(rng.choices("ab k1\n-_\u212aK\u00e9", k=rng.randint(0, 30))) for _ in range(300)
+    ]
+    for text in texts:
+        for pos in range(len(text) + 1):
+            want = rx.search(text, pos)
+            got = grepwork._search(rx, pre.weak, text, pos, far)
+            assert (got and got.span()) == (want and want.span()), (text, pos)
+
+
+ASCII_TWINS = [
+    r"\b[A-Z]{3}-[0-9]{4}-[0-9]{4}\b",
+    r"\b\w+\s+\d",
+    r"\b[^\W\d]\S+$",
+    r"\b[k\u212a]ab",
+    r"\b(?=\w)\p{L}+z",
+    r"\b[[:alpha:]]+\B.",
+    r"\m\d+(?:x|y)*?\M",
+    r"\b(?<!-)\w{2,3}(?!\s)",
+    r"\b\N{KELVIN SIGN}",
+]
+ASCII_NOISE = "".join(map(chr, range(128)))
+
+
+@pytest.mark.parametrize("pattern", ASCII_TWINS)
+def test_the_bytes_twin_answers_as_the_text_pattern_on_ascii(pattern: str) -> None:
+    pre = for_pattern(pattern, M)
+    assert pre is not None and pre.weak is not None and pre.weak_ascii is not None
+    rng = random.Random(pattern)
+    for _ in range(400):
+        text = "".join(rng.choices(ASCII_NOISE + "ab12 -_\n" * 20, k=rng.randint(0, 40)))
+        assert bool(pre.weak.search(text)) == bool(pre.weak_ascii.search(text.encode())), text
+
+
+@pytest.mark.parametrize(
+    "pattern", [r"\b[a-z]{3}", r"\b(?i:[k-m])\d", r"\b(?w)\bx", r"\b(a)\1", r"\b\X", r"\bé\w"]
+)
+def test_no_bytes_twin_where_ascii_answers_may_differ(pattern: str) -> None:
+    flags = M | (IC if pattern == r"\b[a-z]{3}" else 0)
+    pre = for_pattern(pattern, flags)
+    assert pre is not None and pre.weak is not None
+    assert pre.weak_ascii is None
+
+
 def test_a_parser_that_changed_means_no_prefilter(monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(*_args: Any) -> None:
         raise AttributeError("no such parser")
@@ -201,6 +259,8 @@ GREPS: list[dict[str, Any]] = [
     {"pattern": "caf\u00e9$"},
     {"pattern": "QUOKKA", "max_results": 5},
     {"pattern": r"(?:quokka){e<=1}", "ignore_case": True},
+    {"pattern": r"\b[A-Z]\w*", "context": 2},
+    {"pattern": r"\b\d+$", "max_results": 50},
 ]
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import regex
 
 from acontext_mcp.disk.content import looks_binary, read_regular
-from acontext_mcp.disk.prefilter import Prefilter, for_pattern
+from acontext_mcp.disk.prefilter import for_pattern
 from acontext_mcp.errors import InvalidInput
 
 LINE_CLIP = 400
@@ -74,21 +74,20 @@ def scan(
     room: int,
     deadline: float,
     found: list[dict[str, Any]],
+    lead: Any = None,
 ) -> bool:
     """Append one result per matching line to `found`, at most `room`; True if a further
     match exists past that room. Raises TimeoutError past the deadline (`found` keeps what
     was appended).
 
     Line numbers come from counting newlines between consecutive matches (`str.count`,
-    memchr speed) rather than from a per-file newline index.
+    memchr speed) rather than from a per-file newline index. `lead`, a pattern that matches
+    wherever `rx` starts a match, finds the places to try `rx` at (see `_search`).
     """
     end = len(text)
     pos, line = 0, 1  # `pos` is the start of line number `line`.
     while pos <= end:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError
-        match = rx.search(text, pos, timeout=remaining)
+        match = _search(rx, lead, text, pos, deadline)
         if match is None:
             return False
         at = match.start()
@@ -104,6 +103,29 @@ def scan(
         room -= 1
         pos, line = stop + 1, line + 1  # Next line: one result per matching line.
     return False
+
+
+def _remaining(deadline: float) -> float:
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise TimeoutError
+    return remaining
+
+
+def _search(rx: Any, lead: Any, text: str, pos: int, deadline: float) -> Any:
+    """`rx.search(text, pos)`, or the same match found by trying `rx` only where `lead`
+    matches: every match of `rx` starts at a match of `lead` (the pattern without its leading
+    word boundary), which the engine finds 2x faster than `rx` itself."""
+    if lead is None:
+        return rx.search(text, pos, timeout=_remaining(deadline))
+    while True:
+        hint = lead.search(text, pos, timeout=_remaining(deadline))
+        if hint is None:
+            return None
+        match = rx.match(text, hint.start(), timeout=_remaining(deadline))
+        if match is not None:
+            return match
+        pos = hint.start() + 1
 
 
 def search_chunk(job: Job) -> ChunkResult:
@@ -133,23 +155,20 @@ def search_chunk(job: Job) -> ChunkResult:
             status.append(BINARY)
             continue
         ascii = data.isascii()
-        if pre is not None and ascii and pre.rules_out_ascii(data):
-            status.append(SCANNED)  # ASCII is UTF-8: the file is text, with no match.
-            continue
+        found: list[dict[str, Any]] = []
         try:
+            if pre is not None and ascii and pre.rules_out_ascii(data, deadline):
+                status.append(SCANNED)  # ASCII is UTF-8: the file is text, with no match.
+                continue
             text = data.decode("utf-8")
+            if pre is not None and pre.rules_out_text(text, ascii, deadline):
+                status.append(SCANNED)
+                continue
+            lead = pre.weak if pre is not None else None
+            more = scan(rx, disk_path, text, context, cap - total, deadline, found, lead)
         except UnicodeDecodeError:
             status.append(BINARY)
             continue
-        if pre is not None and not ascii and pre.rules_out_text(text):
-            status.append(SCANNED)
-            continue
-        found: list[dict[str, Any]] = []
-        try:
-            if pre is not None and pre.weak is not None and not _weak_match(pre, text, deadline):
-                status.append(SCANNED)
-                continue
-            more = scan(rx, disk_path, text, context, cap - total, deadline, found)
         except TimeoutError:
             if found:
                 hits[len(status)] = (found, False)
@@ -161,14 +180,6 @@ def search_chunk(job: Job) -> ChunkResult:
         if more:
             break  # Past the cap: nothing after this file can be shown.
     return "".join(status), hits, False
-
-
-def _weak_match(pre: Prefilter, text: str, deadline: float) -> bool:
-    """Whether the prefilter's weaker pattern matches; TimeoutError past the deadline."""
-    remaining = deadline - time.monotonic()
-    if remaining <= 0:
-        raise TimeoutError
-    return pre.weak.search(text, timeout=remaining) is not None
 
 
 def serve(fd: int) -> None:

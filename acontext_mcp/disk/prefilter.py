@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -37,12 +38,15 @@ EMPTY: Facts = (frozenset([""]), None)
 
 @dataclass(frozen=True)
 class Prefilter:
-    """`needles`: every match contains one of them (lower case when `fold`); `weak`: a pattern
-    that matches wherever the real one does, only cheaper. One of the two is set."""
+    """`needles`: every match contains one of them (lower case when `fold`). `weak`: the
+    pattern without its leading word boundary, so it matches at every position where the
+    pattern does, only faster; `weak_ascii` is the same on bytes, set when it answers alike on
+    every ASCII text (an ASCII file is then never decoded). Needles or `weak`, never both."""
 
     needles: tuple[str, ...] = ()
     fold: bool = False
     weak: Any = None  # regex.Pattern[str]: regex ships no type hints.
+    weak_ascii: Any = None  # regex.Pattern[bytes]
 
     @functools.cached_property
     def _ascii_tests(self) -> tuple[Callable[[bytes], object], ...]:
@@ -55,18 +59,31 @@ class Prefilter:
             )
         return tuple(functools.partial(_holds, n.encode()) for n in self.needles)
 
-    def rules_out_ascii(self, data: bytes) -> bool:
-        """True when ASCII `data` holds none of the needles (False without needles)."""
-        return bool(self.needles) and not any(test(data) for test in self._ascii_tests)
+    def rules_out_ascii(self, data: bytes, deadline: float) -> bool:
+        """True when ASCII `data` cannot match, judged on its bytes (False when only the
+        decoded text can tell). TimeoutError past the deadline."""
+        if self.needles:
+            return not any(test(data) for test in self._ascii_tests)
+        return self.weak_ascii is not None and not _search(self.weak_ascii, data, deadline)
 
-    def rules_out_text(self, text: str) -> bool:
-        """True when a decoded text holds none of the needles. Folded needles say nothing about
-        a non-ASCII text (the Kelvin sign matches "k" when ignoring case), so never then."""
-        if not self.needles or (self.fold and not text.isascii()):
-            return False
+    def rules_out_text(self, text: str, ascii: bool, deadline: float) -> bool:
+        """True when a decoded text cannot match, for what `rules_out_ascii` left open.
+        Folded needles say nothing about a non-ASCII text (the Kelvin sign matches "k" when
+        ignoring case), so never then. TimeoutError past the deadline."""
+        if ascii and (self.needles or self.weak_ascii is not None):
+            return False  # Already judged on the bytes.
+        if self.weak is not None:
+            return not _search(self.weak, text, deadline)
         if self.fold:
-            text = text.lower()
+            return False
         return not any(needle in text for needle in self.needles)
+
+
+def _search(rx: Any, data: str | bytes, deadline: float) -> bool:
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise TimeoutError
+    return rx.search(data, timeout=remaining) is not None
 
 
 def _holds(needle: bytes, data: bytes) -> bool:
@@ -158,14 +175,14 @@ def _facts(node: Any, fold: list[bool]) -> Facts:
     return UNKNOWN
 
 
-def _parse(pattern: str, flags: int) -> Any:
+def _parse(pattern: str | bytes, flags: int) -> Any:
     """The tree `regex.compile` builds before optimising, as its `_compile` builds it."""
     core = regex._regex_core
     global_flags = flags
     while True:
         source = core.Source(pattern)
         info = core.Info(global_flags, source.char_type, {})
-        info.guess_encoding = core.UNICODE
+        info.guess_encoding = core.UNICODE if isinstance(pattern, str) else core.ASCII
         source.ignore_space = bool(info.flags & core.VERBOSE)
         source.use_unicode_space(bool(info.flags & core.VERSION1))
         try:
@@ -181,7 +198,7 @@ def _parse(pattern: str, flags: int) -> Any:
 _STARTS = ("Boundary", "DefaultBoundary", "StartOfWord", "DefaultStartOfWord")
 
 
-def _weaker(pattern: str, flags: int, parsed: Any) -> Any:
+def _weaker(pattern: str, flags: int, parsed: Any) -> Prefilter | None:
     """The pattern without a leading word boundary (`\\b[A-Z]` -> `[A-Z]`), when it starts with
     one: the engine then scans for the class fast. Every match of the pattern matches it."""
     core = regex._regex_core
@@ -192,10 +209,66 @@ def _weaker(pattern: str, flags: int, parsed: Any) -> Any:
         return None
     if pattern[:2] not in ("\\b", "\\m") or pattern[2:3] in QUANTIFIERS:
         return None
+    if regex.compile(pattern, flags).flags & regex.REVERSE:
+        return None  # Searched from the end: where a match starts is no longer the guide.
     rest = pattern[2:]
     again = _parse(rest, flags)
     items = again.items if type(again) is core.Sequence else [again]
-    return regex.compile(rest, flags) if _same(items, parsed.items[1:]) else None
+    if not _same(items, parsed.items[1:]):
+        return None
+    return Prefilter(weak=regex.compile(rest, flags), weak_ascii=_ascii_twin(rest, flags, again))
+
+
+def _ascii_twin(pattern: str, flags: int, parsed: Any) -> Any:
+    """The pattern compiled on bytes, when that parses to the same tree and every character
+    test in it answers alike for the 128 ASCII characters; None otherwise (case folding, or
+    anything the check does not know)."""
+    if not pattern.isascii():
+        return None
+    raw = pattern.encode()
+    return regex.compile(raw, flags) if _agree(parsed, _parse(raw, flags)) else None
+
+
+_ZERO_WIDTH = frozenset(
+    {"Boundary", "StartOfWord", "EndOfWord", "StartOfLine", "EndOfLine", "StartOfString"}
+    | {"EndOfString", "EndOfStringLine"}
+)
+_CHAR_TESTS = frozenset(
+    ["Character", "Range", "Property", "SetUnion", "SetDiff", "SetInter", "SetSymDiff"]
+)
+
+
+def _agree(a: Any, b: Any) -> bool:
+    """The str tree `a` and the bytes tree `b` match the same ASCII texts."""
+    core = regex._regex_core
+    kind = type(a)
+    if kind is not type(b):
+        return False
+    name = kind.__name__
+    if name in _CHAR_TESTS:
+        flags = (a.positive, a.zerowidth, a.case_flags)
+        return (
+            a.case_flags == 0
+            and flags == (b.positive, b.zerowidth, b.case_flags)
+            and all(a.matches(c) == b.matches(c) for c in range(128))
+        )
+    if name in ("Any", "AnyAll"):
+        return True
+    if name in _ZERO_WIDTH:
+        return bool(a.positive == b.positive)
+    if kind is core.Sequence:
+        return len(a.items) == len(b.items) and all(map(_agree, a.items, b.items))
+    if kind is core.Branch:
+        return len(a.branches) == len(b.branches) and all(map(_agree, a.branches, b.branches))
+    if kind in (core.Group, core.Atomic):
+        return _agree(a.subpattern, b.subpattern)
+    if kind in (core.GreedyRepeat, core.LazyRepeat, core.PossessiveRepeat):
+        counts = (a.min_count, a.max_count) == (b.min_count, b.max_count)
+        return counts and _agree(a.subpattern, b.subpattern)
+    if kind is core.LookAround:
+        same = (a.behind, a.positive) == (b.behind, b.positive)
+        return same and _agree(a.subpattern, b.subpattern)
+    return False
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -228,8 +301,7 @@ def for_pattern(pattern: str, flags: int) -> Prefilter | None:
         if useful and not (fold[0] and not all(n.isascii() for n in needles)):
             words = tuple(sorted(n.lower() if fold[0] else n for n in needles))
             return Prefilter(needles=words, fold=fold[0])
-        weak = _weaker(pattern, flags, parsed)
-        return Prefilter(weak=weak) if weak is not None else None
+        return _weaker(pattern, flags, parsed)
     except Exception:  # A regex version whose parser differs: search without a prefilter.
         log.debug("no prefilter for %r", pattern, exc_info=True)
         return None
