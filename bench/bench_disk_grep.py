@@ -7,7 +7,7 @@ Generates a deterministic corpus of realistic code, Markdown, JSON and log files
 default) inside a disk, then times both tools on the same patterns: median of N runs after one
 warm-up run each, so both read from the page cache.
 
-    python bench/bench_disk_grep.py [--dir DIR] [--size-mb 110] [--runs 5] [--seed 7]
+    python bench/bench_disk_grep.py [--dir DIR] [--size-mb 110] [--runs 5] [--seed 7] [--more]
 
 Fairness notes, printed with the table:
 - rg runs with `-uu` (no .gitignore rules, hidden files included: we search everything) and
@@ -58,6 +58,12 @@ CASES = [
     Case("literal, many hits (cap 100)", "return", cap=100),
     Case("regex, char classes", r"\b[A-Z]{3}-[0-9]{4}-[0-9]{4}\b"),
     Case("case-insensitive literal", "fixme_later", ignore_case=True),
+]
+# --more: shapes the prefilter (disk/prefilter.py) is for, outside the issue's four cases.
+MORE_CASES = [
+    Case("alternation of words", "FIXME_LATER|QUOKKA_SENTINEL"),
+    Case("word boundary, ignore case", r"\bquokka_sentinel", ignore_case=True),
+    Case("class repeat before a word", r"\w+_SENTINEL_\d+"),
 ]
 
 # --- Corpus ---
@@ -340,6 +346,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--baseline", help="also time disk/search.py at this git revision")
+    parser.add_argument("--more", action="store_true", help="also time the MORE_CASES shapes")
     args = parser.parse_args(argv)
     if not shutil.which("rg"):
         print("rg not found: apt-get install -y ripgrep", file=sys.stderr)
@@ -351,6 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     rg_version = subprocess.run(["rg", "--version"], capture_output=True, text=True).stdout
     print(f"corpus: {count} files, {mb:.1f} MB in {root}")
     print(f"{rg_version.splitlines()[0]}; Python {sys.version.split()[0]}; {os.cpu_count()} CPUs")
+    print(f"load average at start: {_load()}")
     print(
         f"median of {args.runs} interleaved rounds after one warm-up; MB/s = corpus size / "
         "time; ratios are the median of the per-round ratios\n"
@@ -364,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
     print("-" * len(header))
     with RawServer(settings.home) as server:
         server.initialize()
-        for case in CASES:
+        for case in CASES + (MORE_CASES if args.more else []):
             times, last = interleaved(
                 args.runs,
                 {
@@ -405,7 +413,13 @@ def main(argv: list[str] | None = None) -> int:
         "\n  and rg's first lines are not the sorted first lines that ours are."
         "\nrg: -uu (no ignore files, hidden included; binary still skipped), subprocess timed."
     )
+    print(f"load average at end: {_load()}")
     return 0
+
+
+def _load() -> str:
+    """The 1, 5 and 15 minute load averages: other work on the machine changes every figure."""
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 if __name__ == "__main__":
