@@ -179,6 +179,53 @@ def test_searching_where_the_weak_pattern_matches_finds_the_same_matches(
             assert (got and got.span()) == (want and want.span()), (text, pos)
 
 
+@pytest.mark.parametrize(
+    ("pattern", "flags"),
+    [
+        (r"\w+Error\b", M),
+        (r".*TODO", M),
+        (r"TODO|FIXME", M),
+        (r"[a-z]+_later$", M | IC),
+        (r"(?<=x)\w*abc(?!c)", M),
+        (r"^\w+abc", M),
+    ],
+)
+def test_searching_only_lines_that_hold_a_needle_finds_the_same_matches(
+    pattern: str, flags: int
+) -> None:
+    pre = for_pattern(pattern, flags)
+    assert pre is not None and pre.by_line
+    rx = regex.compile(pattern, flags)
+    rng = random.Random(pattern)
+    far = time.monotonic() + 60
+    texts = ["xabc abcc\nError KeyError\n\nTODO FIXME\nfix_LATER", "abc\nxabc", "\n\n"]
+    alphabet = ["ab", "c", "x", " ", "\n", "Error", "Err", "TODO", "FIXME", "_later", "_LAT"]
+    texts += ["".join(rng.choices(alphabet, k=rng.randint(0, 20))) for _ in range(300)]
+    for text in texts:
+        starts = [0] + [i + 1 for i, c in enumerate(text) if c == "\n"]  # scan's positions
+        for pos in starts:
+            want = rx.search(text, pos)
+            got = grepwork._search(rx, None, text, pos, far, pre.finder(text))
+            assert (got and got.span()) == (want and want.span()), (text, pos)
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        r"QUOKKA",
+        r"return \w+",
+        r"\bfoo\b",
+        r"\w+\s+Error",
+        r"(?s).*TODO",
+        r"[^x]+TODO",
+        r"\w+Err\Z",
+    ],
+)
+def test_lines_are_not_searched_one_by_one_when_it_cannot_help_or_be_right(pattern: str) -> None:
+    pre = for_pattern(pattern, M)
+    assert pre is not None and pre.needles and not pre.by_line
+
+
 ASCII_TWINS = [
     r"\b[A-Z]{3}-[0-9]{4}-[0-9]{4}\b",
     r"\b\w+\s+\d",
@@ -261,6 +308,9 @@ GREPS: list[dict[str, Any]] = [
     {"pattern": r"(?:quokka){e<=1}", "ignore_case": True},
     {"pattern": r"\b[A-Z]\w*", "context": 2},
     {"pattern": r"\b\d+$", "max_results": 50},
+    {"pattern": r".*TODO", "context": 1},
+    {"pattern": r"[a-z]+ later", "ignore_case": True},
+    {"pattern": r"\w+\s+later", "ignore_case": True},
 ]
 
 

@@ -9,6 +9,7 @@ imports so a worker process starts quickly.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -75,6 +76,7 @@ def scan(
     deadline: float,
     found: list[dict[str, Any]],
     lead: Any = None,
+    lines: Callable[[int], int] | None = None,
 ) -> bool:
     """Append one result per matching line to `found`, at most `room`; True if a further
     match exists past that room. Raises TimeoutError past the deadline (`found` keeps what
@@ -82,12 +84,13 @@ def scan(
 
     Line numbers come from counting newlines between consecutive matches (`str.count`,
     memchr speed) rather than from a per-file newline index. `lead`, a pattern that matches
-    wherever `rx` starts a match, finds the places to try `rx` at (see `_search`).
+    wherever `rx` starts a match, finds the places to try `rx` at; `lines`, where the next
+    needle is, the lines to search (see `_search`).
     """
     end = len(text)
     pos, line = 0, 1  # `pos` is the start of line number `line`.
     while pos <= end:
-        match = _search(rx, lead, text, pos, deadline)
+        match = _search(rx, lead, text, pos, deadline, lines)
         if match is None:
             return False
         at = match.start()
@@ -112,10 +115,30 @@ def _remaining(deadline: float) -> float:
     return remaining
 
 
-def _search(rx: Any, lead: Any, text: str, pos: int, deadline: float) -> Any:
-    """`rx.search(text, pos)`, or the same match found by trying `rx` only where `lead`
-    matches: every match of `rx` starts at a match of `lead` (the pattern without its leading
-    word boundary), which the engine finds 2x faster than `rx` itself."""
+def _search(
+    rx: Any,
+    lead: Any,
+    text: str,
+    pos: int,
+    deadline: float,
+    lines: Callable[[int], int] | None = None,
+) -> Any:
+    """`rx.search(text, pos)` for a `pos` at a line start, or the same match found by trying
+    `rx` only where `lead` matches (every match of `rx` starts at a match of `lead`, the pattern
+    without its leading word boundary, which the engine finds 2x faster), or only on the lines
+    that hold a needle (`lines`: every match holds one and lies within one line)."""
+    if lines is not None:
+        while True:
+            at = lines(pos)
+            if at < 0:
+                return None
+            start = max(pos, text.rfind("\n", 0, at) + 1)
+            stop = text.find("\n", at)
+            stop = len(text) if stop < 0 else stop + 1
+            match = rx.search(text, start, stop, timeout=_remaining(deadline))
+            if match is not None:
+                return match
+            pos = stop
     if lead is None:
         return rx.search(text, pos, timeout=_remaining(deadline))
     while True:
@@ -164,8 +187,12 @@ def search_chunk(job: Job) -> ChunkResult:
             if pre is not None and pre.rules_out_text(text, ascii, deadline):
                 status.append(SCANNED)
                 continue
-            lead = pre.weak if pre is not None else None
-            more = scan(rx, disk_path, text, context, cap - total, deadline, found, lead)
+            lead = lines = None
+            if pre is not None:
+                lead = pre.weak
+                if pre.by_line and (ascii or not pre.fold):
+                    lines = pre.finder(text)
+            more = scan(rx, disk_path, text, context, cap - total, deadline, found, lead, lines)
         except UnicodeDecodeError:
             status.append(BINARY)
             continue

@@ -47,6 +47,7 @@ class Prefilter:
     fold: bool = False
     weak: Any = None  # regex.Pattern[str]: regex ships no type hints.
     weak_ascii: Any = None  # regex.Pattern[bytes]
+    by_line: bool = False  # Search only the lines that hold a needle (see `finder`).
 
     @functools.cached_property
     def _ascii_tests(self) -> tuple[Callable[[bytes], object], ...]:
@@ -77,6 +78,34 @@ class Prefilter:
         if self.fold:
             return False
         return not any(needle in text for needle in self.needles)
+
+    def finder(self, text: str) -> Callable[[int], int]:
+        """For a pattern that starts with no literal and never matches a newline (`\\w+Error`,
+        `.*TODO`), whose search retries at every position: where the next needle at or after
+        a position is in `text`, -1 when none is left. Folded needles: ASCII texts only."""
+        if self.fold:
+            tests = [regex.compile(regex.escape(n), regex.IGNORECASE).search for n in self.needles]
+            finds = [functools.partial(_start, test, text) for test in tests]
+        else:
+            finds = [functools.partial(text.find, needle) for needle in self.needles]
+        ahead = [-2] * len(finds)  # Next place of each needle; -2 not looked for, -1 none.
+
+        def next_needle(pos: int) -> int:
+            best = -1
+            for index, find in enumerate(finds):
+                at = ahead[index]
+                if at != -1 and at < pos:
+                    at = ahead[index] = find(pos)
+                if at != -1 and (best == -1 or at < best):
+                    best = at
+            return best
+
+        return next_needle
+
+
+def _start(search: Callable[[str, int], Any], text: str, pos: int) -> int:
+    match = search(text, pos)
+    return -1 if match is None else int(match.start())
 
 
 def _search(rx: Any, data: str | bytes, deadline: float) -> bool:
@@ -238,6 +267,53 @@ _CHAR_TESTS = frozenset(
 )
 
 
+def _starts_with_literal(node: Any) -> bool:
+    """Whether the first thing the pattern consumes is a given character (the engine then
+    skips to it quickly, and searching line by line would only add work)."""
+    core = regex._regex_core
+    while type(node) in (core.Sequence, core.Group):
+        if type(node) is core.Group:
+            node = node.subpattern
+            continue
+        consuming = [
+            item
+            for item in node.items
+            if not isinstance(item, core.ZeroWidthBase) and type(item) is not core.LookAround
+        ]
+        if not consuming:
+            return False
+        node = consuming[0]
+    if type(node) is core.Character:
+        return bool(node.positive and not node.zerowidth)
+    return type(node) in (core.String, core.Literal)
+
+
+_LINE_ZERO_WIDTH = frozenset({"Boundary", "StartOfWord", "EndOfWord", "StartOfLine", "EndOfLine"})
+
+
+def _one_line(node: Any) -> bool:
+    """Whether no match of `node` can hold a newline, nor depend on the text's ends (so a match
+    lies within one line, and searching that line alone finds it)."""
+    core = regex._regex_core
+    kind = type(node)
+    name = kind.__name__
+    if name in _CHAR_TESTS:
+        return not node.matches(10)
+    if kind in (core.String, core.Literal):
+        return 10 not in node.characters
+    if name == "Any" or name in _LINE_ZERO_WIDTH:
+        return True
+    if kind is core.Sequence:
+        return all(map(_one_line, node.items))
+    if kind is core.Branch:
+        return all(map(_one_line, node.branches))
+    if kind in (core.Group, core.Atomic, core.LookAround):
+        return _one_line(node.subpattern)
+    if kind in (core.GreedyRepeat, core.LazyRepeat, core.PossessiveRepeat):
+        return _one_line(node.subpattern)
+    return False
+
+
 def _agree(a: Any, b: Any) -> bool:
     """The str tree `a` and the bytes tree `b` match the same ASCII texts."""
     core = regex._regex_core
@@ -300,7 +376,8 @@ def for_pattern(pattern: str, flags: int) -> Prefilter | None:
         useful = bool(needles) and min(map(len, needles)) >= MIN_NEEDLE
         if useful and not (fold[0] and not all(n.isascii() for n in needles)):
             words = tuple(sorted(n.lower() if fold[0] else n for n in needles))
-            return Prefilter(needles=words, fold=fold[0])
+            by_line = not _starts_with_literal(parsed) and _one_line(parsed)
+            return Prefilter(needles=words, fold=fold[0], by_line=by_line)
         return _weaker(pattern, flags, parsed)
     except Exception:  # A regex version whose parser differs: search without a prefilter.
         log.debug("no prefilter for %r", pattern, exc_info=True)
