@@ -219,6 +219,7 @@ def test_searching_only_lines_that_hold_a_needle_finds_the_same_matches(
         r"(?s).*TODO",
         r"[^x]+TODO",
         r"\w+Err\Z",
+        r"(?r)\w+Error",
     ],
 )
 def test_lines_are_not_searched_one_by_one_when_it_cannot_help_or_be_right(pattern: str) -> None:

@@ -376,7 +376,8 @@ def for_pattern(pattern: str, flags: int) -> Prefilter | None:
         useful = bool(needles) and min(map(len, needles)) >= MIN_NEEDLE
         if useful and not (fold[0] and not all(n.isascii() for n in needles)):
             words = tuple(sorted(n.lower() if fold[0] else n for n in needles))
-            by_line = not _starts_with_literal(parsed) and _one_line(parsed)
+            reverse = regex.compile(pattern, flags).flags & regex.REVERSE  # Rightmost first.
+            by_line = not reverse and not _starts_with_literal(parsed) and _one_line(parsed)
             return Prefilter(needles=words, fold=fold[0], by_line=by_line)
         return _weaker(pattern, flags, parsed)
     except Exception:  # A regex version whose parser differs: search without a prefilter.
