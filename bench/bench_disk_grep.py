@@ -7,7 +7,7 @@ Generates a deterministic corpus of realistic code, Markdown, JSON and log files
 default) inside a disk, then times both tools on the same patterns: median of N runs after one
 warm-up run each, so both read from the page cache.
 
-    python bench/bench_disk_grep.py [--dir DIR] [--size-mb 110] [--runs 5] [--seed 7]
+    python bench/bench_disk_grep.py [--dir DIR] [--size-mb 110] [--runs 5] [--seed 7] [--more]
 
 Fairness notes, printed with the table:
 - rg runs with `-uu` (no .gitignore rules, hidden files included: we search everything) and
@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -38,6 +39,7 @@ from pathlib import Path
 from _support import RawServer
 
 from acontext_mcp.config import Settings
+from acontext_mcp.disk import grep_pool
 from acontext_mcp.disk.search import grep
 
 DISK = "bench"
@@ -58,6 +60,12 @@ CASES = [
     Case("literal, many hits (cap 100)", "return", cap=100),
     Case("regex, char classes", r"\b[A-Z]{3}-[0-9]{4}-[0-9]{4}\b"),
     Case("case-insensitive literal", "fixme_later", ignore_case=True),
+]
+# --more: shapes the prefilter (disk/prefilter.py) is for, outside the issue's four cases.
+MORE_CASES = [
+    Case("alternation of words", "FIXME_LATER|QUOKKA_SENTINEL"),
+    Case("word boundary, ignore case", r"\bquokka_sentinel", ignore_case=True),
+    Case("class repeat before a word", r"\w+_SENTINEL_\d+"),
 ]
 
 # --- Corpus ---
@@ -254,7 +262,19 @@ def corpus_stats(root: Path) -> tuple[int, int]:
 # --- Timing ---
 
 
-def time_ours(settings: Settings, case: Case, fn=grep) -> tuple[float, int, dict]:
+def _workers_cpu() -> float:
+    """CPU seconds the grep worker processes have used so far (their scheduler statistics)."""
+    pool = grep_pool._pool
+    total = 0
+    for worker in pool.workers if pool is not None else []:
+        with open(f"/proc/{worker.process.pid}/schedstat") as stats:
+            total += int(stats.read().split()[0])
+    return total / 1e9
+
+
+def time_ours(settings: Settings, case: Case, fn=grep) -> tuple[float, int, dict, float]:
+    """Wall time, hits, the result, and the CPU time of this process and the workers."""
+    cpu = time.process_time() + _workers_cpu()
     started = time.perf_counter()
     result = fn(
         settings,
@@ -264,7 +284,8 @@ def time_ours(settings: Settings, case: Case, fn=grep) -> tuple[float, int, dict
         max_results=case.cap,
         timeout=600,
     )
-    return time.perf_counter() - started, len(result["matches"]), result
+    elapsed = time.perf_counter() - started
+    return elapsed, len(result["matches"]), result, time.process_time() + _workers_cpu() - cpu
 
 
 def load_baseline(rev: str):
@@ -282,26 +303,33 @@ def load_baseline(rev: str):
     return module.grep
 
 
-def time_stdio(server: RawServer, case: Case) -> tuple[float, int]:
+def time_stdio(server: RawServer, case: Case) -> tuple[float, int, None]:
     arguments = {"disk": DISK, "pattern": case.pattern, "max_results": case.cap}
     if case.ignore_case:
         arguments["ignore_case"] = True
     started = time.perf_counter()
     result = server.call_tool("disk_grep", arguments)
-    return time.perf_counter() - started, len(result["matches"])
+    return time.perf_counter() - started, len(result["matches"]), None
 
 
-def time_rg(root: Path, case: Case, *, threads: int | None) -> tuple[float, int]:
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def time_rg(root: Path, case: Case, *, threads: int | None) -> tuple[float, int, float]:
+    """Wall time, lines, and rg's CPU time (user + system, all its threads)."""
     cmd = ["rg", "-uu", "--no-heading", "-n", "--color", "never"]
     if threads:
         cmd += ["-j", str(threads)]
     if case.ignore_case:
         cmd.append("-i")
     cmd += ["-e", case.pattern, str(root)]
+    cpu = _children_cpu()
     started = time.perf_counter()
     if case.cap >= 1000:
         out = subprocess.run(cmd, stdout=subprocess.PIPE, check=False).stdout
-        return time.perf_counter() - started, out.count(b"\n")
+        return time.perf_counter() - started, out.count(b"\n"), _children_cpu() - cpu
     # `rg ... | head -n cap`: stop as soon as `cap` lines have arrived.
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE)
     assert proc.stdout is not None
@@ -313,19 +341,24 @@ def time_rg(root: Path, case: Case, *, threads: int | None) -> tuple[float, int]
     elapsed = time.perf_counter() - started
     proc.kill()
     proc.communicate()
-    return elapsed, lines
+    return elapsed, lines, _children_cpu() - cpu
 
 
-def interleaved(runs: int, fns: dict[str, object]) -> tuple[dict[str, list[float]], dict]:
+def interleaved(
+    runs: int, fns: dict[str, object]
+) -> tuple[dict[str, list[float]], dict[str, list[float]], dict]:
     """Each function once per round, round after round, so a busy machine slows all alike;
-    returns every run's time per name and each function's last result."""
+    returns every run's wall time and CPU time (a result's last item) per name, and each
+    function's last result."""
     last = {name: fn() for name, fn in fns.items()}  # Warm-up: page cache, regex caches.
     times: dict[str, list[float]] = {name: [] for name in fns}
+    cpus: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(runs):
         for name, fn in fns.items():
             last[name] = fn()
             times[name].append(last[name][0])
-    return times, last
+            cpus[name].append(last[name][-1])
+    return times, cpus, last
 
 
 def paired_ratio(times: dict[str, list[float]], top: str, bottom: str) -> float:
@@ -340,6 +373,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--baseline", help="also time disk/search.py at this git revision")
+    parser.add_argument("--more", action="store_true", help="also time the MORE_CASES shapes")
     args = parser.parse_args(argv)
     if not shutil.which("rg"):
         print("rg not found: apt-get install -y ripgrep", file=sys.stderr)
@@ -351,6 +385,7 @@ def main(argv: list[str] | None = None) -> int:
     rg_version = subprocess.run(["rg", "--version"], capture_output=True, text=True).stdout
     print(f"corpus: {count} files, {mb:.1f} MB in {root}")
     print(f"{rg_version.splitlines()[0]}; Python {sys.version.split()[0]}; {os.cpu_count()} CPUs")
+    print(f"load average at start: {_load()}")
     print(
         f"median of {args.runs} interleaved rounds after one warm-up; MB/s = corpus size / "
         "time; ratios are the median of the per-round ratios\n"
@@ -358,14 +393,14 @@ def main(argv: list[str] | None = None) -> int:
     header = (
         f"{'case':<30} {'hits ours/rg':>13} {'ours ms':>8} {'ours MB/s':>9} "
         f"{'rg ms':>7} {'rg MB/s':>8} {'rg -j1 ms':>9} {'ours/rg':>7} {'ours/rg-j1':>10} "
-        f"{'stdio ms':>8} {'stdio/rg':>8}"
+        f"{'stdio ms':>8} {'stdio/rg':>8} {'cpu ours/rg':>11}"
     )
     print(header)
     print("-" * len(header))
     with RawServer(settings.home) as server:
         server.initialize()
-        for case in CASES:
-            times, last = interleaved(
+        for case in CASES + (MORE_CASES if args.more else []):
+            times, cpus, last = interleaved(
                 args.runs,
                 {
                     "ours": lambda c=case: time_ours(settings, c),
@@ -380,7 +415,7 @@ def main(argv: list[str] | None = None) -> int:
                 },
             )
             ours, rg, rg1, stdio = (statistics.median(times[k]) for k in list(times)[:4])
-            (_t, hits, result), (_t, rg_hits), (_t, stdio_hits) = (
+            (_t, hits, result, _c), (_t, rg_hits, _c), (_t, stdio_hits, _c) = (
                 last["ours"],
                 last["rg"],
                 last["stdio"],
@@ -392,7 +427,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"{mb / ours:>9.0f} {rg * 1e3:>7.0f} {mb / rg:>8.0f} {rg1 * 1e3:>9.0f} "
                 f"{paired_ratio(times, 'ours', 'rg'):>6.1f}x "
                 f"{paired_ratio(times, 'ours', 'rg1'):>9.1f}x {stdio * 1e3:>8.0f} "
-                f"{paired_ratio(times, 'stdio', 'rg'):>7.1f}x"
+                f"{paired_ratio(times, 'stdio', 'rg'):>7.1f}x "
+                f"{paired_ratio(cpus, 'ours', 'rg'):>10.1f}x"
                 + (
                     f"  before {statistics.median(times['before']) * 1e3:.0f} ms, "
                     f"{paired_ratio(times, 'before', 'rg'):.1f}x rg"
@@ -404,8 +440,16 @@ def main(argv: list[str] | None = None) -> int:
         "\n* capped: both stop after the cap, so MB/s there is effective (corpus size / time),"
         "\n  and rg's first lines are not the sorted first lines that ours are."
         "\nrg: -uu (no ignore files, hidden included; binary still skipped), subprocess timed."
+        "\ncpu: user + system time of ours (this process and the grep workers) and of rg, median"
+        "\n  of the per-round ratios; it moves less with other work on the machine than wall time."
     )
+    print(f"load average at end: {_load()}")
     return 0
+
+
+def _load() -> str:
+    """The 1, 5 and 15 minute load averages: other work on the machine changes every figure."""
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from acontext_mcp.disk.grepwork import ChunkResult, Job, search_chunk
 
 log = logging.getLogger(__name__)
 
-IN_FLIGHT = 2  # Jobs queued per worker, so a worker never waits for the next one.
+IN_FLIGHT = 4  # Jobs queued per worker: on a busy machine the caller is slow to send more.
 HANG_GRACE = 5.0  # Seconds past a job's deadline before its worker counts as hung.
 
 

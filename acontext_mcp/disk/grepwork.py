@@ -16,6 +16,7 @@ from typing import Any
 import regex
 
 from acontext_mcp.disk.content import looks_binary, read_regular
+from acontext_mcp.disk.prefilter import for_pattern
 from acontext_mcp.errors import InvalidInput
 
 LINE_CLIP = 400
@@ -74,21 +75,22 @@ def scan(
     room: int,
     deadline: float,
     found: list[dict[str, Any]],
+    lead: Any = None,
+    lines: Callable[[int], int] | None = None,
 ) -> bool:
     """Append one result per matching line to `found`, at most `room`; True if a further
     match exists past that room. Raises TimeoutError past the deadline (`found` keeps what
     was appended).
 
     Line numbers come from counting newlines between consecutive matches (`str.count`,
-    memchr speed) rather than from a per-file newline index.
+    memchr speed) rather than from a per-file newline index. `lead`, a pattern that matches
+    wherever `rx` starts a match, finds the places to try `rx` at; `lines`, where the next
+    needle is, the lines to search (see `_search`).
     """
     end = len(text)
     pos, line = 0, 1  # `pos` is the start of line number `line`.
     while pos <= end:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError
-        match = rx.search(text, pos, timeout=remaining)
+        match = _search(rx, lead, text, pos, deadline, lines)
         if match is None:
             return False
         at = match.start()
@@ -106,20 +108,47 @@ def scan(
     return False
 
 
-_SPECIAL = frozenset("\\.^$*+?{}[]|()")
+def _remaining(deadline: float) -> float:
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise TimeoutError
+    return remaining
 
 
-def literal_filter(pattern: str, ignore_case: bool) -> Callable[[bytes], bool] | None:
-    """For a case-sensitive pattern that is plain text, a test on an ASCII file's bytes that
-    is False only when the regex cannot match it: such a file is never decoded (decoding and
-    searching cost more than a bytes search). None for any other pattern.
-
-    Ignoring case is left to the regex: lowering the bytes first measured 1.24x slower.
-    """
-    if ignore_case or _SPECIAL.intersection(pattern):
-        return None
-    needle = pattern.encode()
-    return lambda data: needle in data
+def _search(
+    rx: Any,
+    lead: Any,
+    text: str,
+    pos: int,
+    deadline: float,
+    lines: Callable[[int], int] | None = None,
+) -> Any:
+    """`rx.search(text, pos)` for a `pos` at a line start, or the same match found by trying
+    `rx` only where `lead` matches (every match of `rx` starts at a match of `lead`, the pattern
+    without its leading word boundary, which the engine finds 2x faster), or only on the lines
+    that hold a needle (`lines`: every match holds one and lies within one line)."""
+    if lines is not None:
+        while True:
+            at = lines(pos)
+            if at < 0:
+                return None
+            start = max(pos, text.rfind("\n", 0, at) + 1)
+            stop = text.find("\n", at)
+            stop = len(text) if stop < 0 else stop + 1
+            match = rx.search(text, start, stop, timeout=_remaining(deadline))
+            if match is not None:
+                return match
+            pos = stop
+    if lead is None:
+        return rx.search(text, pos, timeout=_remaining(deadline))
+    while True:
+        hint = lead.search(text, pos, timeout=_remaining(deadline))
+        if hint is None:
+            return None
+        match = rx.match(text, hint.start(), timeout=_remaining(deadline))
+        if match is not None:
+            return match
+        pos = hint.start() + 1
 
 
 def search_chunk(job: Job) -> ChunkResult:
@@ -130,7 +159,7 @@ def search_chunk(job: Job) -> ChunkResult:
     """
     pattern, flags, context, cap, deadline, max_bytes, files = job
     rx = regex.compile(pattern, flags)  # The module caches compiled patterns.
-    maybe = literal_filter(pattern, bool(flags & regex.IGNORECASE))
+    pre = for_pattern(pattern, flags)
     status: list[str] = []
     hits: Hits = {}
     total = 0
@@ -148,17 +177,25 @@ def search_chunk(job: Job) -> ChunkResult:
         if looks_binary(data):
             status.append(BINARY)
             continue
-        if maybe is not None and data.isascii() and not maybe(data):
-            status.append(SCANNED)  # ASCII is UTF-8: the file is text, with no match.
-            continue
+        ascii = data.isascii()
+        found: list[dict[str, Any]] = []
         try:
+            if pre is not None and ascii and pre.rules_out_ascii(data, deadline):
+                status.append(SCANNED)  # ASCII is UTF-8: the file is text, with no match.
+                continue
             text = data.decode("utf-8")
+            if pre is not None and pre.rules_out_text(text, ascii, deadline):
+                status.append(SCANNED)
+                continue
+            lead = lines = None
+            if pre is not None:
+                lead = pre.weak
+                if pre.by_line and (ascii or not pre.fold):
+                    lines = pre.finder(text)
+            more = scan(rx, disk_path, text, context, cap - total, deadline, found, lead, lines)
         except UnicodeDecodeError:
             status.append(BINARY)
             continue
-        found: list[dict[str, Any]] = []
-        try:
-            more = scan(rx, disk_path, text, context, cap - total, deadline, found)
         except TimeoutError:
             if found:
                 hits[len(status)] = (found, False)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
-from itertools import chain, islice
+from itertools import chain, count, islice
 from typing import Any
 
 import pathspec
@@ -75,7 +75,8 @@ def glob(settings: Settings, disk: str, pattern: str, *, limit: int = 100) -> di
 
 HEAD_FILES = 64  # Searched here first: a capped or small search never waits for workers.
 POOL_MIN_FILES = 256  # Fewer files than this after the head: not worth the workers.
-CHUNK_FILES = 32  # Files per worker job: small enough to balance, large enough to amortize.
+CHUNK_FILES = 32  # Files in the first worker jobs: the first answers come back soon.
+MAX_CHUNK_FILES = 128  # Jobs grow to this: each costs ~0.2 ms of messages; 128 files, ~4 ms.
 
 
 class _Replay:
@@ -122,10 +123,14 @@ class _Replay:
 def _chunks(
     job: tuple[str, int, int, int, float, int], files: Iterator[tuple[str, str]], state: _Replay
 ) -> Iterator[Job]:
-    """Jobs of CHUNK_FILES files each, in walk order; each may show what is still room for."""
+    """Jobs in walk order, of CHUNK_FILES files doubling every two jobs up to MAX_CHUNK_FILES;
+    each may show what is still room for."""
     pattern, flags, context, _cap, deadline, max_bytes = job
-    while True:
-        batch = list(islice(files, CHUNK_FILES))
+    size = CHUNK_FILES
+    for index in count(1):
+        batch = list(islice(files, size))
+        if index % 2 == 0:
+            size = min(size * 2, MAX_CHUNK_FILES)
         if not batch:
             return
         room = state.cap - len(state.matches)
