@@ -3,7 +3,6 @@ and without it (in one process and on the worker pool), on a varied tree."""
 
 from __future__ import annotations
 
-import dataclasses
 import random
 import time
 from pathlib import Path
@@ -361,7 +360,7 @@ def test_grep_answers_the_same_with_and_without_it(
     settings: Settings, tree: Path, monkeypatch: pytest.MonkeyPatch, case: dict[str, Any]
 ) -> None:
     monkeypatch.setattr(grep_pool, "worker_count", lambda: 2)
-    small = dataclasses.replace(settings, max_artifact_bytes=30_000)
+    small = settings.replace(max_artifact_bytes=30_000)
     args = {"max_results": 1000, **case}
     plain = _grep(small, monkeypatch, pooled=False, on=False, **args)
     assert plain["matches"], "each case should find something"
