@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections import namedtuple
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any
+
+TYPE_CHECKING = False  # typing and dataclasses stay unimported: the prompt hook imports this
+if TYPE_CHECKING:
+    from typing import Any
 
 KINDS = ("skill_tool", "read", "mcp_get", "mcp_file", "mcp_search", "brief", "prompt")
 
@@ -182,15 +185,13 @@ def skill_project_dirs(
     return sorted(found)
 
 
-@dataclass(frozen=True)
-class OutcomeRates:
+class OutcomeRates(
+    namedtuple("OutcomeRates", "with_sessions with_failed without_sessions without_failed")
+):
     """Sessions with a verified ending, split by whether they used the skill: how many, and
     how many of them ended in a verified failure (their last verified task failed)."""
 
-    with_sessions: int
-    with_failed: int
-    without_sessions: int
-    without_failed: int
+    __slots__ = ()
 
     @property
     def rate_with(self) -> float | None:
