@@ -246,10 +246,10 @@ export default definePluginEntry({
       api.on("before_prompt_build", async (ev: any, ctx: any) => {
         try {
           const who = identity(ctx);
-          const [brief, lesson] = await Promise.all([
-            cfg.brief ? briefFor(who) : null,
-            cfg.lesson ? lessonFor(ev, who) : null,
-          ]);
+          // The brief first: it records the entries it shows, so the lesson does not repeat
+          // one of them (only the session's first turn computes a brief; later ones are cached).
+          const brief = cfg.brief ? await briefFor(who) : null;
+          const lesson = cfg.lesson ? await lessonFor(ev, who) : null;
           const out: Json = {};
           if (brief) out.appendSystemContext = brief;
           if (lesson) out.prependContext = lesson;

@@ -607,14 +607,14 @@ def test_every_hook_ran_without_failure(cc: Project) -> None:
 
 LESSON_PROMPT = "DELTA: the tests fail with no such table after the pull, why?"
 LESSON_AGAIN = "ECHO: still no such table when the tests run."
-LESSON = "Migrate before the test suite"
-LESSON_HEAD = "A lesson learned in earlier sessions (skill project-runbooks, projects/project.md"
+LESSON = "Stamp the pulled test database"
+LESSON_HEAD = "A lesson learned in earlier sessions (skill alembic-migrations, SKILL.md"
 
 
 def test_the_matching_lesson_reaches_the_model_with_the_prompt_once(
     claude_code: Any, tmp_path: Path
 ) -> None:
-    """UserPromptSubmit answers with the runbook trap that matches the prompt: Claude Code
+    """UserPromptSubmit answers with the learned entry that best matches the prompt: Claude Code
     puts it beside the prompt in the model request; a resumed turn of that session asking the
     same again gets nothing, and the use is recorded once."""
     from acontext_mcp.skills import index
@@ -631,8 +631,20 @@ def test_the_matching_lesson_reaches_the_model_with_the_prompt_once(
     )
     (runbooks / "projects" / "project.md").write_text(
         "# project\n\n## Traps\n"
-        f"- **{LESSON}**: run `alembic upgrade head` first, or the tests fail with "
-        '"no such table" (when: alembic, no such table; seen 4×, verified 3×, 2026-12-02)\n'
+        "- **Migrate before the test suite**: run `alembic upgrade head` first, or the tests "
+        'fail with "no such table" (when: alembic, no such table; seen 4×, verified 3×, '
+        "2026-12-02)\n"
+    )
+    # A shared skill's entry: the brief lists the skill but not its entries, and this one
+    # shares more of the prompt's words (pull) than the runbook's trap, which the brief shows.
+    shared = settings.skills_dir / "alembic-migrations"
+    shared.mkdir()
+    (shared / "SKILL.md").write_text(
+        "---\nname: alembic-migrations\ndescription: Alembic migrations and their traps.\n---\n"
+        "# Alembic migrations\n\n## Traps\n"
+        f"- **{LESSON}**: after a pull, run `alembic upgrade head` before the tests, or they "
+        'fail with "no such table" (when: alembic, pull, no such table; seen 6×, verified 5×, '
+        "2026-12-03)\n"
     )
     index.refresh(settings)
     script = {"final": "FAKE-DONE", "conversations": []}
@@ -649,7 +661,7 @@ def test_the_matching_lesson_reaches_the_model_with_the_prompt_once(
     given = f"UserPromptSubmit hook additional context: {LESSON_HEAD}"
     asked = [_request_text(r) for r in requests if LESSON_PROMPT in _request_text(r)]
     assert asked and given in asked[0], asked[0][-3000:]
-    assert f"{LESSON}: run `alembic upgrade head` first" in asked[0]
+    assert f"{LESSON}: after a pull, run `alembic upgrade head`" in asked[0]
     again = [_request_text(r) for r in requests if LESSON_AGAIN in _request_text(r)]
     # The second turn's request holds turn 1's lesson (replayed), and no second one.
     assert again and again[0].count(given) == 1, again[0][-3000:]
@@ -659,8 +671,10 @@ def test_the_matching_lesson_reaches_the_model_with_the_prompt_once(
     assert LESSON_PROMPT in texts and LESSON not in texts
     conn = sqlite3.connect(cc.store / "acontext.db")
     try:
-        uses = conn.execute("SELECT skill, kind, entry, session_id FROM skill_uses").fetchall()
+        uses = conn.execute(
+            "SELECT skill, kind, entry, session_id FROM skill_uses WHERE kind = 'prompt'"
+        ).fetchall()
     finally:
         conn.close()
-    assert uses == [("project-runbooks", "prompt", LESSON, first.session_id)]
+    assert uses == [("alembic-migrations", "prompt", LESSON, first.session_id)]
     assert not [x for x in cc.hook_log() if " failed" in x], cc.hook_log()

@@ -27,6 +27,14 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 FIRST = "The tests fail with no such table after the pull, why?"
 AGAIN = "Still no such table when the tests run."
 TRAP = "Migrate before the test suite"
+SHARED = "Stamp the pulled test database"
+SHARED_SKILL = (
+    "---\nname: alembic-migrations\ndescription: Alembic migrations and their traps.\n---\n"
+    "# Alembic migrations\n\n## Traps\n"
+    f"- **{SHARED}**: after a pull, run `alembic upgrade head` before the tests, or they fail "
+    'with "no such table" (when: alembic, pull, no such table; seen 6×, verified 5×, '
+    "2026-12-03)\n"
+)
 RUNBOOK = (
     "# project\n\n## Traps\n"
     f"- **{TRAP}**: run `alembic upgrade head` first, or the tests fail with "
@@ -71,6 +79,8 @@ def test_the_matching_lesson_is_prepended_to_the_prompt_once_per_session(
     runbook = settings.skills_dir / "project-runbooks" / "projects" / "project.md"
     runbook.parent.mkdir(parents=True)
     runbook.write_text(RUNBOOK)
+    (settings.skills_dir / "alembic-migrations").mkdir()
+    (settings.skills_dir / "alembic-migrations" / "SKILL.md").write_text(SHARED_SKILL)
     index.refresh(settings)
 
     timings = workspace.oc.timings
@@ -78,8 +88,10 @@ def test_the_matching_lesson_is_prepended_to_the_prompt_once_per_session(
     session_id = first["meta"]["agentMeta"]["sessionId"]
     asked = [t for body in _requests(model) for t in _user_texts(body) if FIRST in t]
     assert asked, [_user_texts(body) for body in _requests(model)]
-    assert TRAP in asked[-1] and "alembic upgrade head" in asked[-1], asked
-    assert "project-runbooks" in asked[-1], asked
+    assert SHARED in asked[-1] and "alembic upgrade head" in asked[-1], asked
+    assert "alembic-migrations" in asked[-1], asked
+    # The runbook's trap matches too, but the brief (system context) showed it already.
+    assert TRAP not in asked[-1], asked
     # Our capture keeps the prompt as the user typed it, not the lesson.
     assert _summary(_stored(workspace.store, session_id)[0]) == ("user", FIRST)
 
@@ -87,14 +99,20 @@ def test_the_matching_lesson_is_prepended_to_the_prompt_once_per_session(
     second = _timed(timings, "agent --local, lesson turn 2", workspace.agent, AGAIN)
     assert second["meta"]["agentMeta"]["sessionId"] == session_id
     later = [t for body in _requests(model)[seen:] for t in _user_texts(body) if AGAIN in t]
-    assert later and all(TRAP not in text for text in later), later
+    assert later and all(SHARED not in text and TRAP not in text for text in later), later
 
     conn = sqlite3.connect(workspace.store / "acontext.db")
     try:
-        uses = conn.execute("SELECT skill, kind, entry, session_id FROM skill_uses").fetchall()
+        uses = conn.execute(
+            "SELECT skill, kind, entry, session_id FROM skill_uses WHERE entry IS NOT NULL"
+        ).fetchall()
     finally:
         conn.close()
-    assert uses == [("project-runbooks", "prompt", TRAP, session_id)]
+    assert ("alembic-migrations", "prompt", SHARED, session_id) in uses
+    assert ("project-runbooks", "brief", TRAP, session_id) in uses
+    assert [u for u in uses if u[1] == "prompt"] == [
+        ("alembic-migrations", "prompt", SHARED, session_id)
+    ]
     log = (settings.logs_dir / "hooks.log").read_text().splitlines()
     assert not [x for x in log if " failed" in x or "error" in x], log
     assert sum(" openclaw prompt ok" in x for x in log) == 2, log
