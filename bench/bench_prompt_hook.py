@@ -36,7 +36,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_session_start import SHIM, _timed
+from bench_session_start import SHIM, _home, _timed
 
 PROJECT = "shop-api"
 HOOK_ARGS = ("hook", "claude-code", "UserPromptSubmit")
@@ -154,24 +154,8 @@ def main() -> None:
     compileall.compile_dir(Path(acontext_mcp.__file__).parent, quiet=1)
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
-        for name in ("home", "claude", PROJECT, "user"):
-            (base / name).mkdir()
-        transcript = base / "t.jsonl"
-        transcript.write_text("")
-        env = {
-            **os.environ,
-            "ACONTEXT_HOME": str(base / "home"),
-            "ACONTEXT_SKILLS_DIR": str(base / "home" / "skills"),
-            "ACONTEXT_MCP_BIN": str(Path(sys.executable).parent / "acontext-mcp"),
-            "ACONTEXT_WORKER": "off",
-            "CLAUDE_CONFIG_DIR": str(base / "claude"),
-            "OPENCLAW_STATE_DIR": str(base / "no-openclaw"),
-            "HOME": str(base / "user"),
-            "BENCH_PROJECT": str(base / PROJECT),
-            "BENCH_TRANSCRIPT": str(transcript),
-        }
         started = time.perf_counter()
-        _skills(base / "home" / "skills", args.skills)
+        env = _home(base, args.skills, project=PROJECT, make_skills=_skills)
         os.environ.update({k: env[k] for k in ("ACONTEXT_HOME", "ACONTEXT_SKILLS_DIR")})
         from acontext_mcp.config import Settings
         from acontext_mcp.skills import index

@@ -38,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -152,10 +153,17 @@ def _payload(env: dict[str, str]) -> str:
     )
 
 
-def _home(base: Path, count: int, pythonpath: str | None = None) -> dict[str, str]:
+def _home(
+    base: Path,
+    count: int,
+    pythonpath: str | None = None,
+    *,
+    project: str = "project",
+    make_skills: Callable[[Path, int], None] | None = None,
+) -> dict[str, str]:
     """A data home, Claude Code config dir, project and user home under `base`, with `count`
-    skills: the hook's environment."""
-    for name in ("home", "claude", "project", "user"):
+    skills (made by `make_skills`, default this bench's): the hook's environment."""
+    for name in ("home", "claude", project, "user"):
         (base / name).mkdir(parents=True)
     transcript = base / "t.jsonl"
     transcript.write_text("")
@@ -168,14 +176,14 @@ def _home(base: Path, count: int, pythonpath: str | None = None) -> dict[str, st
         "CLAUDE_CONFIG_DIR": str(base / "claude"),
         "OPENCLAW_STATE_DIR": str(base / "no-openclaw"),
         "HOME": str(base / "user"),
-        "BENCH_PROJECT": str(base / "project"),
+        "BENCH_PROJECT": str(base / project),
         "BENCH_TRANSCRIPT": str(transcript),
     }
     if pythonpath is not None:
         # The baseline: the same shim and interpreter importing another checkout's package
         # (`python -c` puts the working directory first on sys.path).
         env["PYTHONPATH"] = pythonpath
-    _skills(base / "home" / "skills", count)
+    (make_skills or _skills)(base / "home" / "skills", count)
     return env
 
 

@@ -71,7 +71,7 @@ class UseFinder:
                 continue
             if name not in SKILL_TOOLS and not self._may_read(part.get("arguments")):
                 continue
-            args = _arguments(part.get("arguments"))
+            args = tool_arguments(part.get("arguments"))
             if args is None:
                 continue
             if name in SKILL_TOOLS:
@@ -151,7 +151,8 @@ def record(
     return total
 
 
-def _arguments(raw: Any) -> dict[str, Any] | None:
+def tool_arguments(raw: Any) -> dict[str, Any] | None:
+    """A tool call's input as an object: stored as one, or as JSON text (OpenAI style)."""
     if isinstance(raw, dict):
         return raw
     if not isinstance(raw, str) or not raw:

@@ -57,12 +57,12 @@ the previous state.
 from __future__ import annotations
 
 import copy
-import json
 import re
 import sqlite3
 from collections import Counter
 from typing import Any
 
+from acontext_mcp.capture.skill_use import tool_arguments as _arguments
 from acontext_mcp.config import Settings
 from acontext_mcp.observe import outcome as rules
 from acontext_mcp.observe.evidence import Evidence, read_commit, read_failure, read_outcome
@@ -632,18 +632,6 @@ def _join(subject: str, detail: str) -> str:
     if not subject:
         return detail
     return f"{subject}: {detail}"
-
-
-def _arguments(raw: Any) -> dict[str, Any] | None:
-    if isinstance(raw, dict):
-        return raw
-    if not isinstance(raw, str):
-        return None
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
 
 
 def _text(content: Any) -> str:

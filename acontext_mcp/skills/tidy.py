@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from acontext_mcp.skills import contradict
-from acontext_mcp.skills.evidence import Entry, parse_line
+from acontext_mcp.skills.evidence import Entry, parse_entries, parse_line
 from acontext_mcp.text import clip
 
 _WORD = re.compile(r"[a-z0-9][a-z0-9_.+-]*[a-z0-9]|[a-z0-9]")
@@ -89,18 +89,9 @@ def _key(title: str) -> str:
 
 
 def entries_of(content: str) -> list[Entry]:
-    """The learned entries of a file, each with its `## ` section (evidence.parse_entries,
-    kept here by line so equal lines in two sections stay apart)."""
-    out: list[Entry] = []
-    section = ""
-    for line in content.splitlines():
-        if line.startswith("## "):
-            section = line[3:].strip()
-            continue
-        entry = parse_line(line, section)
-        if entry is not None:
-            out.append(entry)
-    return out
+    """The learned entries of a file, each with its `## ` section (each keeps its own line,
+    so equal lines in two sections stay apart)."""
+    return parse_entries(content)
 
 
 def _rewrite(content: str, replace: dict[str, str | None]) -> str:

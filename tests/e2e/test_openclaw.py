@@ -121,15 +121,22 @@ class Workspace:
         return json.loads(proc.stdout)
 
 
-@pytest.fixture
-def workspace(openclaw: Any, model: Path, tmp_path: Path) -> Workspace:
+def new_workspace(openclaw: Any, tmp_path: Path) -> Workspace:
+    """An OpenClaw home, state folder and project under `tmp_path`, configured to use our
+    plugin against the fake model whose port file the `model` fixture wrote."""
     work = tmp_path / "oc"
     for name in ("home", "state", "project"):
         (work / name).mkdir(parents=True)
     store = tmp_path / "store"
     port = (tmp_path / "model.port").read_text()
     (work / "openclaw.json").write_text(json.dumps(_config(work, port, store), indent=1))
-    ws = Workspace(openclaw, work, store)
+    return Workspace(openclaw, work, store)
+
+
+@pytest.fixture
+def workspace(openclaw: Any, model: Path, tmp_path: Path) -> Workspace:
+    ws = new_workspace(openclaw, tmp_path)
+    store = ws.store
     # The documented way to point the plugin's MCP server at a non-default ACONTEXT_HOME:
     # a `mcp.servers.acontext` entry overrides the plugin manifest's default of that name.
     env = {"ACONTEXT_HOME": str(store)}

@@ -9,7 +9,6 @@ session gets nothing: the lesson is given once per session, recorded as a `promp
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 
 import pytest
 from support.model_server import model_server
-from test_openclaw import MODEL, Workspace, _config, _requests, _stored, _summary, _timed
+from test_openclaw import MODEL, Workspace, _requests, _stored, _summary, _timed, new_workspace
 
 from acontext_mcp.config import Settings
 from acontext_mcp.skills import index
@@ -51,13 +50,7 @@ def model(tmp_path: Path) -> Iterator[Path]:
 
 @pytest.fixture
 def workspace(openclaw: Any, model: Path, tmp_path: Path) -> Workspace:
-    work = tmp_path / "oc"
-    for name in ("home", "state", "project"):
-        (work / name).mkdir(parents=True)
-    store = tmp_path / "store"
-    port = (tmp_path / "model.port").read_text()
-    (work / "openclaw.json").write_text(json.dumps(_config(work, port, store), indent=1))
-    return Workspace(openclaw, work, store)
+    return new_workspace(openclaw, tmp_path)
 
 
 def _user_texts(body: dict[str, Any]) -> list[str]:
