@@ -108,6 +108,23 @@ def test_a_fresh_install_is_healthy_and_leaves_no_trace(
     assert "claude-code Stop ok" in log  # the hooks ran for real, and logged it
 
 
+def test_an_async_prompt_hook_from_an_older_install_is_named(
+    env: dict[str, str], installed: Path, tmp_path: Path
+) -> None:
+    def make_async(data: dict[str, Any]) -> None:
+        for group in data["hooks"]["UserPromptSubmit"]:
+            for handler in group["hooks"]:
+                handler["async"] = True
+
+    edit(installed, make_async)
+    _code, report = doctor(env, tmp_path)
+    warned = [c["summary"] for c in report["checks"] if c["status"] == "warn"]
+    assert any("hooks.UserPromptSubmit is async" in w for w in warned), warned
+    assert run(env, "install", "claude-code").returncode == 0
+    code, report = doctor(env, tmp_path)
+    assert code == 0 and not [c for c in report["checks"] if "is async" in c["summary"]]
+
+
 def test_a_missing_hook_is_named(env: dict[str, str], installed: Path, tmp_path: Path) -> None:
     edit(installed, lambda d: d["hooks"].pop("SessionEnd"))
     code, report = doctor(env, tmp_path)

@@ -258,6 +258,17 @@ def check_claude_hooks(
                     f"hooks.{event} runs the hook for {cc.hook_event_of(wrong[0])}",
                     "acontext-mcp install claude-code",
                 )
+            spec = cc.HOOK_EVENTS.get(event, {})
+            if not spec.get("async") and any(h.get("async") for _, h in hs):
+                # An install from before the prompt lesson: Claude Code never reads the
+                # answer of an async hook, so no lesson (or brief) would reach the model.
+                report.add(
+                    "claude-code",
+                    "warn",
+                    f"hooks.{event} is async: Claude Code ignores its answer (the learned "
+                    "lesson or brief it gives)",
+                    "acontext-mcp install claude-code (rewrites our hook entries)",
+                )
         if found:
             _fire_claude_hooks(report, settings, found, timeout)
 
