@@ -186,6 +186,21 @@ def test_a_lesson_learned_since_the_index_was_built_is_found(world: Any) -> None
     assert "Redis must be up" in text and "docker compose up -d redis" in text
 
 
+def test_a_runbook_replaced_by_a_link_is_not_read(world: Any, tmp_path: Path) -> None:
+    """A skills remote may carry a link: the changed-runbook read never follows one."""
+    hooks, _settings, project = world
+    runbook = hooks.home / "skills" / "project-runbooks" / "projects" / f"{PROJECT}.md"
+    outside = tmp_path / "outside.md"
+    outside.write_text(
+        "## Traps\n- **Leaked secret file**: the token is in `~/.secret` (when: redis, "
+        "connection refused; seen 1×, verified 1×, 2026-12-04)\n"
+    )
+    runbook.unlink()
+    runbook.symlink_to(outside)
+    answer = _prompt(hooks, project, "connection refused from redis on startup")
+    assert answer is None or "Leaked secret file" not in _context(answer)
+
+
 def test_no_index_means_no_answer_and_none_is_built(tmp_path: Path) -> None:
     hooks = Hooks(tmp_path)
     project = tmp_path / PROJECT

@@ -75,11 +75,16 @@ def _changed_runbook(
         return None  # no runbook: its stale rows, if any, are dropped at the next refresh
     if entry_index.indexed_stamp(conn, rel) == (st.st_mtime_ns, st.st_size):
         return None
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return rel, handle.read(entry_index.MAX_RUNBOOK_BYTES)
-    except OSError:
+    from acontext_mcp.errors import AcontextError
+    from acontext_mcp.skills import contained
+
+    try:  # never through a link: a skills remote may carry one pointing anywhere
+        data = contained.read_bytes(
+            settings.skills_dir, rel, max_bytes=entry_index.MAX_RUNBOOK_BYTES
+        )
+    except (AcontextError, OSError):  # a link, too large (not indexed either), gone
         return None
+    return rel, data.decode("utf-8", errors="replace")
 
 
 def render(h: Hit) -> str:
