@@ -4,7 +4,8 @@ Per-project entries live under `projects.<absolute project dir>`. Readers here t
 file as "no settings" and a broken one as "no settings, logged": they serve advice (task
 criteria, a learning space), never a safety switch (capture exclusion reads the file itself and
 fails closed; the LLM provider falls back to `none`, see llm/setting.py). `update` is the one
-writer: it changes one top-level key and keeps the rest.
+writer: it changes one top-level key and keeps the rest (`update_entry`: one entry of a
+section).
 """
 
 from __future__ import annotations
@@ -57,6 +58,18 @@ def update(settings: Settings, key: str, value: Any) -> None:
     settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
     text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     replace_file(settings.home / CONFIG_FILE, text.encode("utf-8"), prefix=".config-", mode=0o600)
+
+
+def update_entry(settings: Settings, key: str, name: str, value: Any) -> None:
+    """Set `key.name` (e.g. `learning.accept`), keeping the section's other entries and the
+    file's other keys; refused, untouched, like `update`, when the file cannot be read."""
+    data, problem = read(settings)
+    if problem:
+        raise InvalidInput(f"{problem}; fix or move it, then run this again")
+    section = data.get(key)
+    section = dict(section) if isinstance(section, dict) else {}
+    section[name] = value
+    update(settings, key, section)
 
 
 def project_setting(settings: Settings, project_dir: str | None, key: str) -> Any:

@@ -100,13 +100,7 @@ def configured(settings: Settings) -> tuple[int, str | None]:
 def save_after(settings: Settings, value: object) -> int:
     """Set `learning.retire_after_sessions`, keeping the file's other entries."""
     chosen = check_after(value)
-    data, problem = user_config.read(settings)
-    if problem:
-        raise InvalidInput(f"{problem}; fix or move it, then run this again")
-    section = data.get(KEY)
-    section = dict(section) if isinstance(section, dict) else {}
-    section[SETTING] = chosen
-    user_config.update(settings, KEY, section)
+    user_config.update_entry(settings, KEY, SETTING, chosen)
     return chosen
 
 

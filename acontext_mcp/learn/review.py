@@ -77,13 +77,7 @@ def policy(settings: Settings) -> str:
 def save_policy(settings: Settings, value: str) -> str:
     """Set `learning.accept`, keeping the file's other entries (and other `learning` keys)."""
     chosen = check_policy(value)
-    data, problem = user_config.read(settings)
-    if problem:
-        raise InvalidInput(f"{problem}; fix or move it, then run this again")
-    section = data.get(KEY)
-    section = dict(section) if isinstance(section, dict) else {}
-    section["accept"] = chosen
-    user_config.update(settings, KEY, section)
+    user_config.update_entry(settings, KEY, "accept", chosen)
     return chosen
 
 
