@@ -169,3 +169,18 @@ class RawServer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def module_at(rev: str, rel: str, name: str) -> Any:
+    """`rel` (a module file of this repository) as it was at git revision `rev`, loaded as a
+    module named `name` whose imports resolve to today's modules: the "before" of a bench
+    that times before and after in the same interleaved rounds."""
+    import types
+
+    repo = Path(__file__).resolve().parents[1]
+    source = subprocess.run(
+        ["git", "-C", str(repo), "show", f"{rev}:{rel}"], capture_output=True, text=True, check=True
+    ).stdout
+    module = types.ModuleType(name)
+    exec(compile(source, f"{rev}:{rel}", "exec"), module.__dict__)
+    return module

@@ -32,11 +32,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import types
 from dataclasses import dataclass
 from pathlib import Path
 
-from _support import RawServer
+from _support import RawServer, module_at
 
 from acontext_mcp.config import Settings
 from acontext_mcp.disk import grep_pool
@@ -291,16 +290,7 @@ def time_ours(settings: Settings, case: Case, fn=grep) -> tuple[float, int, dict
 def load_baseline(rev: str):
     """`grep` from disk/search.py as it was at git revision `rev` (its imports resolve to
     today's modules), to time before and after in the same interleaved rounds."""
-    repo = Path(__file__).resolve().parents[1]
-    source = subprocess.run(
-        ["git", "-C", str(repo), "show", f"{rev}:acontext_mcp/disk/search.py"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    module = types.ModuleType("baseline_search")
-    exec(compile(source, f"{rev}:search.py", "exec"), module.__dict__)
-    return module.grep
+    return module_at(rev, "acontext_mcp/disk/search.py", "baseline_search").grep
 
 
 def time_stdio(server: RawServer, case: Case) -> tuple[float, int, None]:

@@ -18,10 +18,8 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import subprocess
 import sys
 import tempfile
-import types
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -62,18 +60,12 @@ def evaluate(
     return {k: n / len(queries) for k, n in found.items()}, misses
 
 
-def load_baseline(rev: str) -> types.ModuleType:
-    """skills/index.py as it was at git revision `rev` (its imports resolve to today's modules)."""
-    repo = Path(__file__).resolve().parents[1]
-    source = subprocess.run(
-        ["git", "-C", str(repo), "show", f"{rev}:acontext_mcp/skills/index.py"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    module = types.ModuleType("baseline_index")
-    exec(compile(source, f"{rev}:index.py", "exec"), module.__dict__)
-    return module
+def load_baseline(rev: str) -> Any:
+    """skills/index.py as it was at git revision `rev` (its imports resolve to today's modules).
+    Imported here: tests load this file by path, without bench/ on sys.path."""
+    from _support import module_at
+
+    return module_at(rev, "acontext_mcp/skills/index.py", "baseline_index")
 
 
 def run(module: Any, label: str, queries: list[dict[str, str]], verbose: bool) -> dict[int, float]:

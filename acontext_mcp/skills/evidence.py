@@ -64,7 +64,12 @@ class Entry:
         return f"- **{self.title}**: {self.text} ({when}{counts}, {days})"
 
     def is_trap(self) -> bool:
-        return self.section.casefold().startswith(("trap", "pitfall", "warning"))
+        return is_trap_section(self.section)
+
+
+def is_trap_section(section: str) -> bool:
+    """Whether a `## ` section holds traps (Traps, Pitfalls, Warnings), not procedures."""
+    return section.casefold().startswith(("trap", "pitfall", "warning"))
 
 
 def parse_line(line: str, section: str = "") -> Entry | None:

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from acontext_mcp.skills import SKILL_FILE, contained
-from acontext_mcp.skills.evidence import parse_line
+from acontext_mcp.skills.evidence import is_trap_section, parse_line
 
 RUNBOOKS = "project-runbooks"
 FACTS = "user-general-facts"
@@ -67,7 +67,7 @@ class Bullet:
 
     @property
     def is_trap(self) -> bool:
-        return self.section.casefold().startswith(("trap", "pitfall", "warning"))
+        return is_trap_section(self.section)
 
     @property
     def statement(self) -> str:

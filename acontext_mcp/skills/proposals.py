@@ -204,21 +204,24 @@ class _Ref:
     commit: str  # the ref's commit (for a rejected one, the rejection on top)
     created_at: float
     message: str
+    committed_at: float = 0.0  # when the ref's commit was made (a rejection: when rejected)
 
 
 def _refs(root: Path) -> list[_Ref]:
-    fmt = "%(refname)%00%(objectname)%00%(authordate:unix)%00%(contents)%1e"
+    fmt = "%(refname)%00%(objectname)%00%(authordate:unix)%00%(committerdate:unix)%00%(contents)%1e"
     out = _out(root, "for-each-ref", f"--format={fmt}", PENDING, ACCEPTED, REJECTED)
     found = []
     for record in out.split("\x1e"):
         record = record.lstrip("\n")
         if not record:
             continue
-        name, commit, when, message = record.split("\0", 3)
+        name, commit, when, committed, message = record.split("\0", 4)
         for prefix, state in ((PENDING, "pending"), (ACCEPTED, "accepted"), (REJECTED, "rejected")):
             if name.startswith(prefix):
                 pid = name[len(prefix) :]
-                found.append(_Ref(state, pid, commit, float(when or 0), message))
+                found.append(
+                    _Ref(state, pid, commit, float(when or 0), message, float(committed or 0))
+                )
     return found
 
 
@@ -294,21 +297,11 @@ def marked(root: Path | str, key: str) -> list[tuple[str, str, list[str], float]
     proposal carrying `key`; for a rejected one that time is when it was rejected. How a pass
     that proposes (retirement) knows what it proposed before and what was turned down; the
     state is pending, accepted or rejected (pending and stale are not told apart)."""
-    top = _root(root)
-    fmt = "%(refname)%00%(committerdate:unix)%00%(contents)%1e"
-    out = _out(top, "for-each-ref", f"--format={fmt}", PENDING, ACCEPTED, REJECTED)
     found = []
-    for record in out.split("\x1e"):
-        record = record.lstrip("\n")
-        if not record:
-            continue
-        name, when, message = record.split("\0", 2)
-        values = [v for k, v in _trailers(message) if k == key]
-        if not values:
-            continue
-        for prefix, state in ((PENDING, "pending"), (ACCEPTED, "accepted"), (REJECTED, "rejected")):
-            if name.startswith(prefix):
-                found.append((name[len(prefix) :], state, values, float(when or 0)))
+    for ref in _refs(_root(root)):
+        values = [v for k, v in _trailers(ref.message) if k == key]
+        if values:
+            found.append((ref.pid, ref.state, values, ref.committed_at))
     return found
 
 
