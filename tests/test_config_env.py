@@ -27,6 +27,8 @@ ALLOWED = {
     ("acontext_mcp/hooks/__init__.py", "_home"): "runs before the hook forks, while the "
     "host waits; importing config.py costs ~3 ms. test_hook_parent_reads_the_same_home",
     ("acontext_mcp/hooks/__init__.py", "_detach"): "the same: decides whether to fork at all",
+    ("acontext_mcp/hooks/__init__.py", "from_env"): "HookPaths: the prompt hook answers "
+    "while the user waits; config.py's pathlib costs ~5 ms. test_hook_paths_match_settings",
     ("acontext_mcp/setup/doctor_mcp.py", "_expand"): "expands ${VAR} in a host's MCP server "
     "entry the way the host does: any variable name, not a setting of ours",
 }
@@ -192,6 +194,22 @@ def test_hook_parent_reads_the_same_home(
     assert not (home / "logs" / "hooks.log").exists()
     assert hooks._log_writable()
     assert (home / "logs" / "hooks.log").is_file()
+
+
+@pytest.mark.parametrize("skills", [*BLANK, " ~/my skills ", "rel/skills"])
+@pytest.mark.parametrize("home", [*BLANK[:1], " ~/data "])
+def test_hook_paths_match_settings(
+    home: str, skills: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """hooks.HookPaths reads ACONTEXT_HOME and ACONTEXT_SKILLS_DIR itself (see ALLOWED): the
+    same folders and store file as config.Settings."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ACONTEXT_HOME", home)
+    monkeypatch.setenv("ACONTEXT_SKILLS_DIR", skills)
+    settings, paths = config.Settings.from_env(), hooks.HookPaths.from_env()
+    assert Path(paths.home) == settings.home
+    assert Path(paths.skills_dir) == settings.skills_dir
+    assert Path(paths.db_path) == settings.db_path
 
 
 @pytest.mark.parametrize(("value", "forks"), [("1", False), (" 1 ", False), ("", True)])

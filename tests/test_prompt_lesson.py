@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -138,6 +140,46 @@ def test_the_prompt_is_still_captured_after_the_answer(world: Any) -> None:
     hooks.wait_for(1)
     line = hooks.log_lines()[-1]
     assert "claude-code UserPromptSubmit ok (detached)" in line, line
+
+
+# What the answering parent must not import: the user waits for it (bench/bench_prompt_hook.py).
+# json and pathlib each bring `re` (~3 ms); sqlite3's package brings datetime (~1.5 ms with
+# dbapi2 itself; collections comes anyway: _sqlite3 imports functools); config.py brings
+# pathlib; typing ~3 ms.
+PROMPT_NEVER_IMPORTS = frozenset(
+    {"re", "json", "pathlib", "typing", "datetime", "sqlite3.dbapi2",
+     "acontext_mcp.config", "acontext_mcp.skills.evidence", "acontext_mcp.skills.terms"}
+)  # fmt: skip
+
+
+def test_the_answer_is_found_without_the_slow_imports(world: Any) -> None:
+    """The prompt's lesson is chosen and printed by a parent that imports none of
+    PROMPT_NEVER_IMPORTS; what it needs of them is in wirejson, store/lite, skills/slug."""
+    hooks, _settings, project = world
+    payload = {
+        "session_id": "imports",
+        "cwd": str(project),
+        "prompt": "the tests fail with no such table, why?",
+        "transcript_path": str(project / "imports.jsonl"),
+    }
+    (project / "imports.jsonl").touch()
+    code = "from acontext_mcp.hooks import main; main(['claude-code', 'UserPromptSubmit'])"
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code],
+        input=json.dumps(payload).encode(),
+        env=hooks.env,
+        capture_output=True,
+        timeout=60,
+    )
+    assert "Migrate before the test suite" in _context(json.loads(proc.stdout))
+    names = {
+        line.rsplit("|", 1)[1].strip()
+        for line in proc.stderr.decode().splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+    assert "acontext_mcp.skills.entry_index" in names  # it looked the lesson up
+    assert not names & PROMPT_NEVER_IMPORTS, names & PROMPT_NEVER_IMPORTS
+    hooks.wait_for(1)  # the detached capture (which may import anything) is done
 
 
 @pytest.mark.parametrize(

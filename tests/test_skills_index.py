@@ -483,7 +483,7 @@ def test_words_in_most_files_rank_names_first_and_a_window_of_the_rest(
 
 
 def test_query_terms_import_nothing_but_re() -> None:
-    """The prompt hook builds its match with them: no index, no sqlite3, no config."""
+    """The search's words and query, importable alone: no index, no sqlite3, no config."""
     code = (
         "import sys; from acontext_mcp.skills.terms import fts_query; "
         "print(fts_query('how do I run the tests?', any_term=True)); "
@@ -494,6 +494,12 @@ def test_query_terms_import_nothing_but_re() -> None:
     ).stdout.splitlines()
     assert out[0] == '"run" OR "tests"'
     assert out[1] == str(
-        ["acontext_mcp", "acontext_mcp.errors", "acontext_mcp.skills", "acontext_mcp.skills.terms"]
+        [
+            "acontext_mcp",
+            "acontext_mcp.errors",
+            "acontext_mcp.skills",
+            "acontext_mcp.skills.stop_words",
+            "acontext_mcp.skills.terms",
+        ]
     )
     assert index.fts_query is terms.fts_query and index.STOP_WORDS is terms.STOP_WORDS

@@ -55,6 +55,27 @@ def _home() -> str:
     return os.path.abspath(home)
 
 
+class HookPaths:
+    """The paths the prompt hook's answer reads (data home, skills directory, store), from the
+    environment with `os` alone, as `_home` reads the home: config.Settings would import
+    pathlib (and `re` behind it), ~5 ms of a hook that answers while the user waits.
+    tests/test_config_env.py checks that both name the same folders."""
+
+    __slots__ = ("db_path", "home", "skills_dir")
+
+    def __init__(self, home: str, skills_dir: str) -> None:
+        self.home = home
+        self.skills_dir = skills_dir
+        self.db_path = os.path.join(home, "acontext.db")  # config.Settings.db_path
+
+    @classmethod
+    def from_env(cls) -> HookPaths:
+        home = _home()
+        skills = os.environ.get("ACONTEXT_SKILLS_DIR", "").strip()
+        skills_dir = os.path.abspath(os.path.expanduser(skills)) if skills else None
+        return cls(home, skills_dir or os.path.join(home, "skills"))
+
+
 def _log_writable() -> bool:
     """Whether <home>/logs/hooks.log can be appended to (created if missing), checked with `os`
     alone (see `_home`)."""
@@ -97,12 +118,11 @@ def _answers(key: tuple[str, ...], raw: bytes) -> bool:
     if key == ("claude-code", "UserPromptSubmit"):
         if not os.path.exists(os.path.join(_home(), PROMPT_INDEX)):
             return False  # checked first: it costs a stat, the prompt's words two imports
-        import json
-
+        from acontext_mcp import wirejson
         from acontext_mcp.skills.prompt_words import may_match
 
         try:
-            prompt = json.loads(raw).get("prompt")
+            prompt = wirejson.loads(raw).get("prompt")
         except Exception:  # not JSON, not an object: the detached run logs what is wrong
             return False
         return isinstance(prompt, str) and may_match(prompt)

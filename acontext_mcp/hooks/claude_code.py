@@ -21,15 +21,16 @@ that matches the prompt, if any (hooks/prompt_lesson.py), then captures.
 from __future__ import annotations
 
 import os
-import sqlite3
 import time
 
-from acontext_mcp.config import Settings
 from acontext_mcp.skills import SKILL_FILE
 
 TYPE_CHECKING = False  # typing is not imported at run time: hooks import this (hooks/__init__.py)
 if TYPE_CHECKING:
+    import sqlite3
     from typing import Any
+
+    from acontext_mcp.config import Settings
 
 FINAL_EVENTS = frozenset({"Stop", "SubagentStop", "PreCompact", "SessionEnd"})
 EVENTS = frozenset(
@@ -64,10 +65,12 @@ def handle(event: str, payload: dict[str, Any]) -> dict[str, Any] | None:
     where it can."""
     if event not in EVENTS:
         raise ValueError(f"unknown Claude Code hook event {event!r}")
-    settings = Settings.from_env()
     if event == "UserPromptSubmit":
-        return _prompt_lesson(settings, payload)
+        return _prompt_lesson(payload)  # before config.py: the user waits for this answer
+    from acontext_mcp.config import Settings
     from acontext_mcp.store.db import open_db
+
+    settings = Settings.from_env()
 
     if event in ANSWER_FIRST:
         conn = open_db(settings)
@@ -85,6 +88,8 @@ def after_answer(event: str, payload: dict[str, Any]) -> None:
     """The capture of an ANSWER_FIRST event: what the transcript gained (a resumed session's
     history), then the skill uses the brief or the prompt's lesson delivered. A bad
     transcript is logged: the answer has gone out already."""
+    from acontext_mcp.config import Settings
+
     settings = Settings.from_env()
     try:
         _capture_event(settings, event, payload)
@@ -104,17 +109,19 @@ def after_answer(event: str, payload: dict[str, Any]) -> None:
             _log_capture_failure(event, exc, "recording the lesson's use")
 
 
-def _prompt_lesson(settings: Settings, payload: dict[str, Any]) -> dict[str, Any] | None:
+def _prompt_lesson(payload: dict[str, Any]) -> dict[str, Any] | None:
     """The one learned entry matching the prompt, as additional context (hooks/
     prompt_lesson.py), or None. A failure is logged, not raised: the prompt's capture runs
     after this answer and must not be lost to it."""
     prompt = _text(payload, "prompt")
     if prompt is None:
         return None
+    from acontext_mcp.hooks import HookPaths
     from acontext_mcp.hooks.prompt_lesson import choose
 
     try:
-        chosen = choose(settings, prompt, _text(payload, "cwd"), _text(payload, "session_id"))
+        paths = HookPaths.from_env()
+        chosen = choose(paths, prompt, _text(payload, "cwd"), _text(payload, "session_id"))
     except Exception as exc:
         _log_capture_failure("UserPromptSubmit", exc, "lesson")
         return None

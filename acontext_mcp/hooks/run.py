@@ -8,10 +8,10 @@ Hooks never call an LLM or the network.
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 
+from acontext_mcp import wirejson
 from acontext_mcp.hooklog import append
 from acontext_mcp.hooks import MAX_STDIN, _detach
 
@@ -52,7 +52,7 @@ def parse_payload(raw: bytes) -> dict[str, Any]:
         raise ValueError(f"hook input is over {MAX_STDIN} bytes")
     if not raw.strip():
         return {}
-    payload = json.loads(raw.decode("utf-8", errors="replace"))
+    payload = wirejson.loads(raw.decode("utf-8", errors="replace"))
     if not isinstance(payload, dict):
         raise ValueError(f"hook input must be a JSON object, got {type(payload).__name__}")
     return payload
@@ -77,7 +77,7 @@ def run(argv: list[str], raw: bytes, *, detached: bool = False) -> int:
         else:
             answer = handler.handle(event, payload)
         if answer:
-            sys.stdout.write(json.dumps(answer, ensure_ascii=False))
+            sys.stdout.write(wirejson.dumps(answer, ensure_ascii=False))
             sys.stdout.flush()
         if event in getattr(handler, "ANSWER_FIRST", ()):
             # The host has its answer: the rest (capture) need not keep it waiting.

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+from acontext_mcp.skills.slug import project_slug as project_slug  # re-exported
+
 ENTRY = re.compile(r"^- \*\*(?P<title>[^*\n]+?)\*\*: (?P<body>.*)$")
 EVIDENCE = re.compile(
     r"\s*\((?:when: (?P<when>[^;()]*); )?seen (?P<seen>\d+)×(?:, verified (?P<verified>\d+)×)?"
@@ -108,14 +110,6 @@ def parse_entries(content: str) -> list[Entry]:
         if entry is not None:
             out.append(entry)
     return out
-
-
-def project_slug(project_dir: str | None) -> str | None:
-    if not project_dir:
-        return None
-    name = project_dir.rstrip("/\\").replace("\\", "/").rsplit("/", 1)[-1]
-    slug = re.sub(r"[^a-z0-9]+", "-", name.casefold()).strip("-")
-    return slug or None
 
 
 def recurring_traps(content: str, *, least: int = 2, limit: int = 3) -> list[Entry]:

@@ -1,15 +1,14 @@
 """The content words of a prompt: what a learned entry must share with it to be worth showing.
 
 Read before the prompt hook decides whether to answer at all (hooks/__init__.py, before it
-imports anything else), so it is `re` only (and skills/terms.py, which is too). Chit-chat
-("thanks", "continue", "yes") has none.
+imports anything else), so it imports nothing: words are found with str methods, not `re`
+(whose import alone is ~3 ms of the hook's budget). Chit-chat ("thanks", "continue", "yes")
+has none.
 """
 
 from __future__ import annotations
 
-import re
-
-from acontext_mcp.skills.terms import STOP_WORDS
+from acontext_mcp.skills.stop_words import STOP_WORDS
 
 # Words that carry no lesson: the search's stop words (how a question is asked,
 # skills/terms.py), plus chit-chat ("thanks", "continue", "yes") and the verbs and nouns any
@@ -27,7 +26,6 @@ want way well whats write written wrote yeah yep yes
 """
 STOPWORDS = STOP_WORDS | frozenset(_CHAT_AND_REQUESTS.split())
 MIN_TERMS = 2  # fewer content words than this: the prompt gets no lesson
-_WORD = re.compile(r"[^\W_]+")
 
 
 def prompt_terms(prompt: str) -> list[str]:
@@ -35,7 +33,7 @@ def prompt_terms(prompt: str) -> list[str]:
     dropped): what an entry must share with it to be worth injecting."""
     out: list[str] = []
     seen: set[str] = set()
-    for word in _WORD.findall(prompt.casefold()):
+    for word in words(prompt.casefold()):
         if len(word) < 3 or word in STOPWORDS or word.isdigit() or word in seen:
             continue
         seen.add(word)
@@ -46,3 +44,24 @@ def prompt_terms(prompt: str) -> list[str]:
 def may_match(prompt: str) -> bool:
     """Whether the prompt has enough content words for any entry to pass the threshold."""
     return len(prompt_terms(prompt)) >= MIN_TERMS
+
+
+def words(text: str) -> list[str]:
+    """The runs of letters and digits in `text`, as `re.findall(r"[^\\W_]+", text)` finds
+    them (`\\w` is `str.isalnum()` plus "_"). Split at whitespace first, in C; only a piece
+    holding punctuation is walked character by character."""
+    out: list[str] = []
+    for piece in text.split():
+        if piece.isalnum():
+            out.append(piece)
+            continue
+        run: list[str] = []
+        for ch in piece:
+            if ch.isalnum():
+                run.append(ch)
+            elif run:
+                out.append("".join(run))
+                run = []
+        if run:
+            out.append("".join(run))
+    return out

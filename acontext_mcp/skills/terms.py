@@ -9,21 +9,11 @@ from __future__ import annotations
 import re
 
 from acontext_mcp.errors import InvalidInput
+from acontext_mcp.skills.stop_words import STOP_WORDS as STOP_WORDS  # re-exported
 
 MAX_TERMS = 16
 _WORD_RUN = re.compile(r"\w+(?:[-.]\w+)*")
 _WORD = re.compile(r"\w+")
-
-# Words that say how a question is asked, not what it is about: matched with OR they would
-# pull in every file. Words that can carry meaning in a command ("run", "make", "use", "not",
-# "never") are not among them.
-_STOP_WORDS = """a about after again all also am an and any are as at be been before being but
-    by can could did do does doing for from had has have having he her here hers him his how i if in
-    into is it its itself me my myself of on once only or other our ours ought she should so
-    some such than that the their theirs them then there these they this those through to too
-    under until up very was we were what when where which while who whom why will with would
-    you your yours yourself"""
-STOP_WORDS = frozenset(_STOP_WORDS.split())
 
 
 def query_terms(query: str) -> list[str]:

@@ -7,10 +7,11 @@ prompt hook's once-per-entry rule. Standard library only: hooks write here.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections import namedtuple
 from collections.abc import Iterable, Sequence
+
+from acontext_mcp.store.lite import sqlite3
 
 TYPE_CHECKING = False  # typing and dataclasses stay unimported: the prompt hook imports this
 if TYPE_CHECKING:
