@@ -106,7 +106,7 @@ observe
 learn
 app
 hooks setup tool_args
-server
+server ui
 cli
 entry
 __main__

@@ -80,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
         serve,
         setup,
         skills,
+        ui,
         usage,
         worker,
     )
@@ -97,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
         learn,
         worker,
         usage,
+        ui,
         config,
     ):
         group.register(add)
