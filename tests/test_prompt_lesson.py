@@ -154,7 +154,7 @@ PROMPT_NEVER_IMPORTS = frozenset(
 
 def test_the_answer_is_found_without_the_slow_imports(world: Any) -> None:
     """The prompt's lesson is chosen and printed by a parent that imports none of
-    PROMPT_NEVER_IMPORTS; what it needs of them is in wirejson, store/lite, skills/slug."""
+    PROMPT_NEVER_IMPORTS; what it needs of them is in wirejson, csqlite, skills/slug."""
     hooks, _settings, project = world
     payload = {
         "session_id": "imports",

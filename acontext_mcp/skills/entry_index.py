@@ -17,8 +17,8 @@ Standard library only (sqlite3, re): the hook path imports it.
 
 from __future__ import annotations
 
+from acontext_mcp.csqlite import sqlite3
 from acontext_mcp.skills.prompt_words import MIN_TERMS, prompt_terms
-from acontext_mcp.store.lite import sqlite3
 
 DIARY = "daily-logs"
 RUNBOOKS = "project-runbooks"

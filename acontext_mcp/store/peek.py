@@ -7,7 +7,7 @@ Standard library only."""
 
 from __future__ import annotations
 
-from acontext_mcp.store.lite import sqlite3
+from acontext_mcp.csqlite import sqlite3
 
 
 def connect_readonly(path: str, *, timeout: float = 1.0) -> sqlite3.Connection | None:

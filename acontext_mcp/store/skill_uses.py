@@ -11,7 +11,7 @@ import time
 from collections import namedtuple
 from collections.abc import Iterable, Sequence
 
-from acontext_mcp.store.lite import sqlite3
+from acontext_mcp.csqlite import sqlite3
 
 TYPE_CHECKING = False  # typing and dataclasses stay unimported: the prompt hook imports this
 if TYPE_CHECKING:
