@@ -21,15 +21,21 @@ def add_event(
 
 
 def list_events(
-    conn: sqlite3.Connection, session_id: str, *, type_: str | None = None, after: int = 0
+    conn: sqlite3.Connection,
+    session_id: str,
+    *,
+    type_: str | None = None,
+    after: int = 0,
+    limit: int = -1,
 ) -> list[dict[str, Any]]:
-    """The session's events (of one type), oldest first; with `after`, those with a larger id."""
+    """The session's events (of one type), oldest first; with `after`, those with a larger id;
+    at most `limit` (-1: all)."""
     sql = "SELECT * FROM session_events WHERE session_id = ? AND id > ?"
     args: list[Any] = [session_id, after]
     if type_:
         sql += " AND type = ?"
         args.append(type_)
-    rows = conn.execute(sql + " ORDER BY id", args).fetchall()
+    rows = conn.execute(sql + " ORDER BY id LIMIT ?", [*args, limit]).fetchall()
     return [{**dict(r), "data": loads(r["data"], {})} for r in rows]
 
 

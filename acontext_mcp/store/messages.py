@@ -405,8 +405,8 @@ def patch_meta(
     reserved = sorted(k for k in patch if k in RESERVED_META_KEYS)
     if reserved:
         raise InvalidInput(
-            f"meta key(s) {', '.join(reserved)} are reserved (capture and format conversion "
-            "set them); patch other keys"
+            f"meta key(s) {', '.join(map(repr, reserved))} are reserved (capture and format "
+            "conversion set them); patch other keys"
         )
     row = conn.execute(
         "SELECT m.meta, m.parts FROM messages m JOIN sessions s ON s.seq = m.session_seq "
