@@ -15,6 +15,7 @@ from mcp import Client, MCPError, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
 from acontext_mcp.config import Settings
+from acontext_mcp.errors import InvalidInput
 from acontext_mcp.store import batches
 from acontext_mcp.store.db import open_db
 from acontext_mcp.store.turns import store_turn
@@ -338,3 +339,40 @@ async def test_skills_are_resources_paged_and_read_without_following_links(
         ("deploy-notes", "mcp_file", "SKILL.md"),
         ("deploy-notes", "mcp_file", "steps/step-007.md"),
     ]
+
+
+def test_no_event_is_kept_while_capture_is_off_for_the_session(settings: Settings) -> None:
+    conn = open_db(settings)
+    try:
+        store_turn(conn, settings, TURN_1, session_id="quiet")
+    finally:
+        conn.close()
+    off = cli(settings, "capture", "off", "--session", "quiet")
+    assert off.returncode == 0, off.stderr
+    added = cli(settings, "events", "add", "quiet", "--note", "do not keep", "--json")
+    assert added.returncode == 0, added.stderr
+    out = json.loads(added.stdout)
+    assert out["event"] is None and out["capture_off"].startswith("nothing stored:")
+    listed = json.loads(cli(settings, "events", "list", "quiet", "--json").stdout)
+    assert listed["events"] == []
+
+
+def test_a_page_carries_a_bounded_number_of_events_and_counts_the_rest(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from acontext_mcp.store import annotate
+    from acontext_mcp.store.turns import read_messages
+
+    monkeypatch.setattr(annotate, "EVENTS_PER_PAGE", 2)
+    conn = open_db(settings)
+    try:
+        store_turn(conn, settings, TURN_1, session_id="many")
+        for n in range(5):
+            annotate.add_session_event(conn, settings, "many", note=f"n{n}")
+        page = annotate.add_events(conn, read_messages(conn, settings, "many"), "beside")
+        with pytest.raises(InvalidInput, match="include_events must be one of"):
+            annotate.add_events(conn, read_messages(conn, settings, "many"), "all")
+    finally:
+        conn.close()
+    assert [e["data"]["text"] for e in page["events"]] == ["n0", "n1"]
+    assert page["events_omitted"] == 3
