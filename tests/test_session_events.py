@@ -140,6 +140,9 @@ async def test_bad_events_are_refused_with_what_to_do(settings: Settings) -> Non
         nothing = await refused(client, "annotate_session", {"session_id": "ev"})
         unknown = await refused(client, "annotate_session", {"session_id": "nope", "note": "x"})
         spaced = await refused(client, "annotate_session", {"session_id": "ev", "type": "a b"})
+        keyed = await refused(
+            client, "annotate_session", {"session_id": "ev", "type": "ghp_" + "aB3dE5" * 6}
+        )
         page = await call(client, "get_messages", {"session_id": "ev", "include_events": "beside"})
     # a client cannot fake the outcome evidence capture records
     assert "reserved" in faked and "pick another type name" in faked
@@ -147,6 +150,7 @@ async def test_bad_events_are_refused_with_what_to_do(settings: Settings) -> Non
     assert "name an event type" in nothing
     assert "no session 'nope'" in unknown
     assert "not valid" in spaced
+    assert "looks like a secret" in keyed and "ghp_" not in keyed
     assert page["events"] == []
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from acontext_mcp.config import Settings
 from acontext_mcp.errors import InvalidInput, TooLarge
-from acontext_mcp.privacy.redact import redact_value
+from acontext_mcp.privacy.redact import redact_text, redact_value
 from acontext_mcp.store import events as event_store
 from acontext_mcp.store import messages as message_store
 from acontext_mcp.store.db import atomic, dumps
@@ -34,6 +34,11 @@ def _check_type(type_: str) -> str:
         raise InvalidInput(
             f"event type {type_!r} is not valid: use 1-64 letters, digits and _ . : - "
             "(starting with a letter or digit), e.g. deploy_started"
+        )
+    if redact_text(type_)[1]:  # a type is stored as given: it may not carry a secret
+        raise InvalidInput(
+            "event type looks like a secret (a key or token); name the kind of event and put "
+            "values in data, where secrets are redacted"
         )
     if type_ in event_store.SYSTEM_TYPES:
         raise InvalidInput(
