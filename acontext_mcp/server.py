@@ -8,19 +8,33 @@ one place (`_tool_errors`), so the model always gets something it can act on.
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
+import mimetypes
 import os
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
+from urllib.parse import quote
 
+import anyio
 from mcp.server import MCPServer
+from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import CallToolResult, InputRequiredResult, ToolAnnotations
+from mcp.shared.exceptions import MCPError
+from mcp.types import (
+    INVALID_PARAMS,
+    CallToolResult,
+    InputRequiredResult,
+    ListResourcesResult,
+    PaginatedRequestParams,
+    ToolAnnotations,
+)
+from mcp.types import Resource as MCPResource
 from mcp.types import Tool as MCPTool
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from acontext_mcp import __version__, tool_args
 from acontext_mcp.config import Settings, host_project_dir
@@ -34,8 +48,8 @@ from acontext_mcp.skills import SKILL_FILE, catalog
 from acontext_mcp.skills import defaults as skill_defaults
 from acontext_mcp.skills import index as skill_index
 from acontext_mcp.stdio_guard import guarded_stdio
+from acontext_mcp.store import annotate, batches, skill_uses, turns
 from acontext_mcp.store import sessions as session_store
-from acontext_mcp.store import skill_uses, turns
 from acontext_mcp.store import tasks as task_store
 from acontext_mcp.store.db import ConnectionPool
 from acontext_mcp.store.pages import decode_cursor, encode_cursor
@@ -52,9 +66,10 @@ INSTRUCTIONS = (
 Format = Literal["openai", "anthropic", "gemini", "acontext"]
 TaskStatus = Literal["pending", "running", "success", "failed"]
 Json = dict[str, Any]
-SessionId = Annotated[str, Field(description="Session id")]
-Cursor = Annotated[str | None, Field(description="next_cursor from the previous page")]
-DiskName = Annotated[str, Field(description="Disk name")]
+# Names that say it all go without a description: every byte here is in tools/list.
+SessionId = str
+Cursor = Annotated[str | None, Field(description="next_cursor of the last page")]
+DiskName = str
 FilePath = Annotated[str, Field(description="File path on the disk, e.g. /notes/todo.md")]
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
@@ -91,10 +106,11 @@ def _tool_errors(fn: F, settings: Settings) -> F:
 
 def slim_schema(schema: Any, *, optional_args: bool = False) -> Any:
     """Drop what costs context and tells a model nothing: generated `title`s, the default
-    `additionalProperties: true`, and, for input
-    schemas (`optional_args`), the `anyOf [X, null]` + `default: null` spelling of an optional
-    argument (omitting it means the same). Arguments are still validated by the full pydantic
-    model; output schemas keep their nulls because clients validate results against them."""
+    `additionalProperties: true`, and, for input schemas (`optional_args`), the
+    `anyOf [X, null]` + `default: null` spelling of an optional argument (omitting it means
+    the same). Arguments are still validated by the full pydantic model; output schemas keep
+    their nulls because clients validate results against them, but not `default: null`
+    (validation never reads a default)."""
     if isinstance(schema, list):
         return [slim_schema(item, optional_args=optional_args) for item in schema]
     if not isinstance(schema, dict):
@@ -105,14 +121,16 @@ def slim_schema(schema: Any, *, optional_args: bool = False) -> Any:
         for k, v in schema.items()
         if not (k == "title" and isinstance(v, str))
         and not (k == "additionalProperties" and v is True)  # the JSON Schema default
+        and not (k == "default" and v is None and optional_args is False)
     }
     variants = out.get("anyOf")
     if not isinstance(variants, list):
         variants = []
     nullable = len(variants) == 2 and {"type": "null"} in variants
-    if optional_args and nullable and "default" in out and out["default"] is None:
+    if optional_args and nullable and "default" in schema and schema["default"] is None:
         (kept,) = [v for v in variants if v != {"type": "null"}]
-        del out["anyOf"], out["default"]
+        del out["anyOf"]
+        out.pop("default", None)
         out = {**kept, **out}
     return out
 
@@ -134,28 +152,58 @@ def paged_listing(listing: Json, limit: int, cursor: str | None) -> Json:
 
 
 # Methods MCPServer serves by default that we do not use: with no handler, initialize
-# advertises neither resources nor prompts, and clients (OpenClaw turns each into a tool)
-# show nothing empty. Skills may be served as resources later; advertise them then.
+# advertises no prompts and no subscriptions, and clients (OpenClaw turns each into a tool)
+# show nothing empty. Resources are served: skill files (`skill://NAME/PATH`).
 UNSERVED_METHODS = (
     "prompts/list",
     "prompts/get",
-    "resources/list",
-    "resources/templates/list",
-    "resources/read",
     "resources/subscribe",
     "resources/unsubscribe",
 )
 
+ResourcePage = Callable[[str | None], tuple[list[MCPResource], str | None]]
+
 
 class SlimMCPServer(MCPServer):
     """MCPServer whose tools/list answer carries slimmed schemas (see `slim_schema`), whose
-    stdio reader answers every line (see `stdio_guard`), and which advertises tools only."""
+    stdio reader answers every line (see `stdio_guard`), which advertises tools and
+    resources only, and whose resources/list is paged by `resource_page` (the SDK's lists
+    everything registered at once, and skill files are many and change on disk)."""
+
+    resource_page: ResourcePage | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         handlers = self._lowlevel_server._request_handlers  # no public way to drop one
         for method in UNSERVED_METHODS:
             handlers.pop(method, None)
+
+    async def _handle_list_resources(
+        self, ctx: Any, params: PaginatedRequestParams | None
+    ) -> ListResourcesResult:
+        page = self.resource_page
+        if page is None:
+            return await super()._handle_list_resources(ctx, params)
+        cursor = params.cursor if params is not None else None
+        try:
+            resources, nxt = await anyio.to_thread.run_sync(page, cursor)
+        except AcontextError as exc:
+            raise MCPError(code=INVALID_PARAMS, message=str(exc)) from exc
+        return ListResourcesResult(resources=resources, next_cursor=nxt)
+
+    async def read_resource(
+        self, uri: Any, context: Any = None
+    ) -> Any:  # Iterable[ReadResourceContents] | InputRequiredResult
+        """Label each read by its file name's type (SKILL.md is text/markdown, a script
+        text/x-python), not by the one type a template declares."""
+        out = await super().read_resource(uri, context)
+        if isinstance(out, InputRequiredResult):
+            return out
+        guessed = mimetypes.guess_type(str(uri).rsplit("/", 1)[-1])[0]
+        return [
+            ReadResourceContents(c.content, guessed or c.mime_type, c.meta) if guessed else c
+            for c in out
+        ]
 
     async def run_stdio_async(self) -> None:
         low = self._lowlevel_server
@@ -215,10 +263,14 @@ class SessionPage(BaseModel):
 
 
 class MessagePage(BaseModel):
+    # `events` (and `events_omitted`) ride along undeclared when include_events asks for
+    # them: the output schema stays as small as it was (extra keys are valid JSON Schema).
+    model_config = ConfigDict(extra="allow")
+
     session_id: str
     format: str
     messages: list[Json]
-    message_ids: list[int]
+    message_ids: list[int | None]  # None: an interleaved event
     next_cursor: str | None = None
 
 
@@ -250,6 +302,7 @@ def _flush() -> Callable[[Settings, str, float], Json]:
     return flush_session
 
 
+RESOURCES_PAGE = 100  # skill files per resources/list page
 INDEX_REFRESH_S = 2.0  # without inotify, edits made in place are seen this long after
 
 
@@ -364,6 +417,7 @@ def build_server(settings: Settings) -> MCPServer:
         include_binary: Annotated[
             bool, Field(description="Inline image/file bytes (default: acontext-blob: refs)")
         ] = False,
+        include_events: Literal["none", "beside", "interleave"] = "none",
     ) -> MessagePage:
         with pool().connection() as conn:
             page = turns.read_messages(
@@ -375,6 +429,7 @@ def build_server(settings: Settings) -> MCPServer:
                 cursor=cursor,
                 inline_binary=include_binary,
             )
+            page = annotate.add_events(conn, page, include_events)
         return MessagePage(**page)
 
     @tool("List tracked tasks of one session, or across recent sessions.", READ_ONLY)
@@ -397,7 +452,38 @@ def build_server(settings: Settings) -> MCPServer:
         with pool().connection() as conn:
             session_store.get_session(conn, session_id)
             tasks = session_tasks(conn, session_id)
-        return {"session_id": session_id, "summary": render_tasks(tasks)}
+            observing = batches.observing_status(conn, session_id)
+        return {"session_id": session_id, "summary": render_tasks(tasks), "observing": observing}
+
+    @tool(
+        "Add a note or event (type, data) to a session, or merge meta into message_id's "
+        "(null deletes).",
+        ADDITIVE,
+    )
+    def annotate_session(
+        session_id: SessionId,
+        note: str | None = None,
+        type: str | None = None,
+        data: Json | None = None,
+        message_id: int | None = None,
+        meta: Json | None = None,
+    ) -> Json:
+        with pool().connection() as conn:
+            if message_id is None and meta is None:
+                return annotate.add_session_event(
+                    conn,
+                    settings,
+                    session_id,
+                    type_=type,
+                    data=data,
+                    note=note,
+                    workdir=os.getcwd(),
+                )
+            if note is not None or type is not None or data is not None:
+                raise ToolError("patch a message's meta or add an event, in separate calls")
+            if message_id is None:
+                raise ToolError("name the message_id whose meta to patch")
+            return annotate.patch_message_meta(conn, settings, session_id, message_id, meta)
 
     @tool("Extract tasks from a session's new messages now; waits.", ADDITIVE)
     def flush_session(
@@ -468,6 +554,43 @@ def build_server(settings: Settings) -> MCPServer:
         if results:
             note_uses("mcp_search", [(r["name"], None, None) for r in results])
         return SkillSearch(results=results)
+
+    # --- Skills as resources: skill://NAME/PATH ---
+
+    def resource_page(cursor: str | None) -> tuple[list[MCPResource], str | None]:
+        """One page of skill files as resources, in skill and path order."""
+        start = (decode_cursor(cursor, kind="resources") or {}).get("o", 0)
+        found = list(
+            itertools.islice(catalog.skill_files(skills_dir()), start, start + RESOURCES_PAGE + 1)
+        )
+        page = [
+            MCPResource(
+                uri=f"skill://{quote(name)}/{quote(path)}",
+                name=f"{name}/{path}",
+                mime_type=mimetypes.guess_type(path)[0] or "text/plain",
+                size=size,
+            )
+            for name, path, size in found[:RESOURCES_PAGE]
+        ]
+        more = len(found) > RESOURCES_PAGE
+        nxt = encode_cursor({"k": "resources", "o": start + RESOURCES_PAGE}) if more else None
+        return page, nxt
+
+    server.resource_page = resource_page
+
+    @server.resource(
+        "skill://{name}/{+path}",
+        name="skill-file",
+        description="A file of a learned skill, e.g. skill://NAME/SKILL.md",
+        mime_type="text/plain",
+    )
+    def read_skill_resource(name: str, path: str) -> str:
+        try:
+            found = catalog.get_skill_file(skills_dir(), name, path)
+        except AcontextError as exc:  # the caller's to fix: a missing file, a link refused
+            raise MCPError(code=INVALID_PARAMS, message=scrub_paths(str(exc), settings)) from exc
+        note_uses("mcp_file", [(name, found["path"], None)])
+        return str(found["content"])
 
     # --- Learning ---
 

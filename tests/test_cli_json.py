@@ -14,7 +14,7 @@ CLI = Path(__file__).resolve().parent.parent / "acontext_mcp" / "cli"
 
 # The commands scripts rely on for JSON output today; losing the flag is a behaviour change.
 WITH_JSON = {
-    "brief", "config", "disk", "doctor", "flush", "forget", "import", "install", "learn",
+    "brief", "config", "disk", "doctor", "events", "flush", "forget", "import", "install", "learn",
     "messages", "sessions", "skills", "spaces", "status", "tasks", "uninstall", "usage",
     "worker",
 }  # fmt: skip

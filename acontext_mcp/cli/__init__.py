@@ -30,6 +30,7 @@ _COMMAND_FOR_TOOL = {
     "get_messages": "acontext-mcp messages",
     "list_tasks": "acontext-mcp tasks",
     "get_session_summary": "acontext-mcp tasks --session",
+    "annotate_session": "acontext-mcp events add",
     "flush_session": "acontext-mcp flush",
     "learn_now": "acontext-mcp learn",
     "learning_status": "acontext-mcp learn",
@@ -74,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
         capture,
         config,
         disk,
+        events,
         forget,
         import_,
         learn,
@@ -89,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     for group in (
         serve,
         browse,
+        events,
         disk,
         capture,
         setup,

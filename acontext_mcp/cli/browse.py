@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from collections.abc import Callable
 from contextlib import closing
@@ -12,6 +13,7 @@ from acontext_mcp import __version__
 from acontext_mcp.cli.args import int_range, project_dir, session_id
 from acontext_mcp.cli.output import add_json_option, emit_json
 from acontext_mcp.config import Settings
+from acontext_mcp.errors import InvalidInput
 
 
 def _when(ts: float | None) -> str:
@@ -132,11 +134,53 @@ def _message_text(message: dict[str, Any]) -> str:
     return text
 
 
+def _message_extras(args: argparse.Namespace, settings: Settings) -> int | None:
+    """`messages SESSION --patch-meta MSG JSON` or `--observing-status`: one answer instead of
+    the transcript; None when neither was asked for."""
+    from acontext_mcp.cli.events import json_object
+    from acontext_mcp.store import annotate, batches
+    from acontext_mcp.store.db import open_db
+
+    if args.patch_meta is None and not args.observing_status:
+        return None
+    if args.patch_meta is not None and args.observing_status:
+        raise InvalidInput("--patch-meta and --observing-status are separate commands")
+    with closing(open_db(settings)) as conn:
+        if args.observing_status:
+            out: dict[str, Any] = {
+                "session_id": args.session,
+                **batches.observing_status(conn, args.session),
+            }
+            text = ", ".join(f"{k} {v}" for k, v in out.items() if k != "session_id")
+        else:
+            message, patch = args.patch_meta
+            if not message.lstrip("#").isdigit():
+                raise InvalidInput(f"--patch-meta takes a message id (a number), not {message!r}")
+            out = annotate.patch_message_meta(
+                conn,
+                settings,
+                args.session,
+                int(message.lstrip("#")),
+                json_object(patch, "--patch-meta JSON"),
+                source="cli",
+            )
+            text = f"#{out['message_id']} meta: {json.dumps(out['meta'], ensure_ascii=False)}"
+    if args.json:
+        emit_json(out)
+    else:
+        print(text)
+    return 0
+
+
 def cmd_messages(args: argparse.Namespace, settings: Settings) -> int:
-    from acontext_mcp.store import turns
+    from acontext_mcp.cli.events import event_line
+    from acontext_mcp.store import annotate, turns
     from acontext_mcp.store.db import open_db
 
     args.session = session_id(settings, args.session)
+    done = _message_extras(args, settings)
+    if done is not None:
+        return done
     with closing(open_db(settings)) as conn:
         page = turns.read_messages(
             conn,
@@ -147,10 +191,18 @@ def cmd_messages(args: argparse.Namespace, settings: Settings) -> int:
             cursor=args.cursor,
             inline_binary=args.include_binary,
         )
+        page = annotate.add_events(conn, page, args.events)
         if not args.json and args.format == "acontext":
             for mid, message in zip(page["message_ids"], page["messages"], strict=True):
+                if mid is None:
+                    print(event_line(message["event"]))
+                    continue
                 role = message.get("meta", {}).get("original_role", message["role"])
                 print(f"#{mid} {role}: {_message_text(message)}")
+            for event in page.get("events", []):
+                print(event_line(event))
+            if page.get("events_omitted"):
+                print(f"({page['events_omitted']} more events: acontext-mcp events list)")
     if args.json or args.format != "acontext":
         emit_json(page)
     elif page["next_cursor"]:
@@ -241,6 +293,23 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
         help="acontext prints a readable transcript; other formats print JSON",
     )
     p.add_argument("--include-binary", action="store_true", help="inline image/file bytes")
+    p.add_argument(
+        "--events",
+        choices=["none", "beside", "interleave"],
+        default="none",
+        help="the session's events too: listed after the messages, or among them by time",
+    )
+    p.add_argument(
+        "--patch-meta",
+        nargs=2,
+        metavar=("MSG", "JSON"),
+        help="merge a JSON object into message MSG's meta (null deletes a key); prints it",
+    )
+    p.add_argument(
+        "--observing-status",
+        action="store_true",
+        help="count the messages task extraction observed, is processing, has pending",
+    )
     _paging(p, 50, MESSAGES_MAX)
 
     p = add("tasks", cmd_tasks, "List tracked tasks, of one session or across sessions.")

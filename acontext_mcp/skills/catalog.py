@@ -17,7 +17,7 @@ from acontext_mcp.skills.skillmd import parse_skill_md
 
 TYPE_CHECKING = False  # typing is not imported at run time: hooks import this (hooks/__init__.py)
 if TYPE_CHECKING:
-    from collections.abc import Collection
+    from collections.abc import Collection, Iterator
     from typing import Any
 
 
@@ -91,6 +91,14 @@ def _files(folder: Path) -> list[dict[str, Any]]:
         if len(out) >= MAX_FILES:
             break
     return out
+
+
+def skill_files(skills_dir: Path) -> Iterator[tuple[str, str, int]]:
+    """(skill folder, path inside it, size) of every readable file of every skill, in name
+    order: what a listing of all skill files (MCP resources) pages through."""
+    for folder in _skill_dirs(skills_dir):
+        for found in _files(folder):
+            yield folder.name, found["path"], found["size"]
 
 
 def get_skill(skills_dir: Path, name: str) -> dict[str, Any]:

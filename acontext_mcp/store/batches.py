@@ -68,3 +68,22 @@ def sessions_with_pending(conn: sqlite3.Connection) -> list[str]:
         "ORDER BY p.oldest, s.id"
     ).fetchall()
     return [r[0] for r in rows]
+
+
+def observing_status(conn: sqlite3.Connection, session_id: str) -> dict[str, int]:
+    """How far task extraction got in a session, by message: `observed` (processed),
+    `in_process` (claimed by a batch), `pending` (waiting), and, unlike the reference, which
+    counts them nowhere, `failed` (given up after repeated failures) and `disabled` (stored
+    while capture was off; never observed)."""
+    rows = conn.execute(
+        f"SELECT status, COUNT(*) FROM messages WHERE session_seq = {SEQ_OF} GROUP BY status",
+        (session_id,),
+    ).fetchall()
+    found = {r[0]: int(r[1]) for r in rows}
+    return {
+        "observed": found.get("processed", 0),
+        "in_process": found.get("processing", 0),
+        "pending": found.get("pending", 0),
+        "failed": found.get("failed", 0),
+        "disabled": found.get("disabled", 0),
+    }

@@ -369,3 +369,78 @@ def messages_from(
         f"WHERE session_seq = {SEQ_OF} AND position >= ? ORDER BY position LIMIT ?",
         (session_id, position, limit),
     ).fetchall()
+
+
+# Message meta keys that capture and format conversion write and read back (native ids for
+# dedup, original roles, provider extras, transcript envelopes): a patch may not touch them.
+RESERVED_META_KEYS = frozenset(
+    {
+        "anthropic_extra",
+        "cwd",
+        "finished",
+        "gemini_extra",
+        "id",
+        "idempotency_key",
+        "kind",
+        "name",
+        "openai_extra",
+        "original_role",
+        "provisional",
+        "source",
+        "uuid",
+        "uuids",
+    }
+)
+
+
+def patch_meta(
+    conn: sqlite3.Connection,
+    settings: Settings,
+    session_id: str,
+    message_id: int,
+    patch: dict[str, Any],
+) -> dict[str, Any]:
+    """Merge `patch` into a message's meta (a null value deletes the key); returns the new
+    meta. Call inside the caller's transaction; `patch` is already redacted."""
+    reserved = sorted(k for k in patch if k in RESERVED_META_KEYS)
+    if reserved:
+        raise InvalidInput(
+            f"meta key(s) {', '.join(map(repr, reserved))} are reserved (capture and format "
+            "conversion set them); patch other keys"
+        )
+    row = conn.execute(
+        "SELECT m.meta, m.parts FROM messages m JOIN sessions s ON s.seq = m.session_seq "
+        "WHERE m.id = ? AND s.id = ?",
+        (message_id, session_id),
+    ).fetchone()
+    if row is None:
+        raise NotFound(
+            f"session {session_id!r} has no message {message_id}: get_messages lists its "
+            "message_ids"
+        )
+    meta = loads(row[0], {})
+    for key, value in patch.items():
+        if value is None:
+            meta.pop(key, None)
+        else:
+            meta[key] = value
+    meta_json = dumps(meta)
+    size = _utf8_size(meta_json) + _utf8_size(row[1])
+    if size > settings.max_message_bytes:
+        raise TooLarge(
+            f"message {message_id} would be {size / 1e6:.1f} MB with this meta; one message may "
+            f"be at most {settings.max_message_bytes / 1e6:.1f} MB (ACONTEXT_MAX_MESSAGE_BYTES). "
+            "Send smaller values; nothing was changed"
+        )
+    conn.execute("UPDATE messages SET meta = ? WHERE id = ?", (meta_json, message_id))
+    return dict(meta)
+
+
+def created_at_before(conn: sqlite3.Connection, session_id: str, position: int) -> float | None:
+    """created_at of the session's message just before `position`; None at the start."""
+    row = conn.execute(
+        f"SELECT created_at FROM messages WHERE session_seq = {SEQ_OF} AND position < ? "
+        "ORDER BY position DESC LIMIT 1",
+        (session_id, position),
+    ).fetchone()
+    return None if row is None else float(row[0])
