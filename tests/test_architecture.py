@@ -17,6 +17,8 @@ PACKAGE = REPO / "acontext_mcp"
 # package -> packages it must never import
 FORBIDDEN = {
     "formats": {"store", "disk", "skills", "server", "cli", "mcp", "pydantic"},
+    # edits and token counts over messages handed in: pure, so the store can call them
+    "context": {"store", "disk", "skills", "server", "cli", "mcp", "pydantic"},
     "store": {"server", "cli", "mcp", "pydantic", "disk", "skills"},
     "disk": {"server", "cli", "mcp", "pydantic", "skills", "formats"},
     "skills": {"server", "cli", "mcp", "pydantic", "store"},
@@ -95,6 +97,7 @@ private
 config
 user_config scrub hooklog
 formats privacy
+context
 logsetup
 store
 disk
