@@ -73,7 +73,8 @@ def test_storing_a_turn_needs_neither_mcp_nor_pydantic(tmp_path: Path) -> None:
         f"skills_dir=__import__('pathlib').Path({str(tmp_path)!r}))\n"
         "c = open_db(s)\n"
         "store_turn(c, s, [{'role': 'user', 'content': 'hi'}])\n"
-        "heavy = {'mcp', 'pydantic', 'asyncio', 'openai', 'anthropic', 'git', 'aiosqlite', 'tiktoken'}\n"
+        "heavy = {'mcp', 'pydantic', 'asyncio', 'openai', 'anthropic', 'git', 'aiosqlite',\n"
+        "         'tiktoken'}\n"
         "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))\n"
     )
     out = subprocess.run(
