@@ -208,3 +208,49 @@ def test_messages_tokens_counts_every_message_and_the_total(
     counted = json.loads(estimate.stdout)
     assert counted["counter"] == ESTIMATE
     assert counted["messages"][-1]["tokens"] == 3  # eleven characters, four a token
+
+
+def _stored(settings: Settings, fmt: str) -> list[int]:
+    raw = json.loads((FIXTURES / "formats" / f"{fmt}_coding.json").read_text())
+    conn = open_db(settings)
+    try:
+        return store_turn(conn, settings, raw, fmt=fmt, session_id=fmt)["message_ids"]
+    finally:
+        conn.close()
+
+
+def _read(settings: Settings, fmt: str, edits: list[Any]) -> dict[str, Any]:
+    from acontext_mcp.store.turns import read_messages
+
+    conn = open_db(settings)
+    try:
+        return read_messages(conn, settings, fmt, fmt=fmt, limit=500, edits=edits)
+    finally:
+        conn.close()
+
+
+def test_gemini_middle_out_comes_back_as_gemini_with_whole_pairs(settings: Settings) -> None:
+    """o200k_base counts of the Gemini sample's messages: 809 (text + image), 36, 41, 14, 28,
+    35, 10, 1610 (text + two files), 60; 2643 in all. Down to 1000: the middle (4, a result)
+    goes with its call (3), then 5 with 6, then 2 with 1, then 7: 869 left."""
+    ids = _stored(settings, "gemini")
+    page = _read(settings, "gemini", [{"type": "middle_out", "params": {"token_reduce_to": 1000}}])
+    assert page["message_ids"] == [ids[0], ids[8]]
+    assert page["edited"]["tokens_before"] == 2643 and page["edited"]["tokens_after"] == 869
+    assert [m["role"] for m in page["messages"]] == ["user", "model"]
+    assert "inlineData" in page["messages"][0]["parts"][1]
+
+
+def test_anthropic_token_limit_starts_at_a_call_with_its_result(settings: Settings) -> None:
+    """Stored counts 1629, 42, 41, 58, 28, 226, 808, 21 (2853; `messages --tokens`): under 1100
+    the first message goes, then each call with its results, 1 with 2 and 3 with 4: 1055 left,
+    from message 5 on."""
+    ids = _stored(settings, "anthropic")
+    page = _read(settings, "anthropic", [{"type": "token_limit", "params": {"limit_tokens": 1100}}])
+    assert page["message_ids"] == ids[5:]
+    assert page["edited"]["tokens_after"] == 1055
+    first, second = page["messages"][:2]
+    (use,) = [b for b in first["content"] if b["type"] == "tool_use"]
+    assert [b["tool_use_id"] for b in second["content"] if b["type"] == "tool_result"] == [
+        use["id"]
+    ]
