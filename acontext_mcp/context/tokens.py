@@ -113,7 +113,7 @@ def part_tokens(part: Any, count: Callable[[str], int]) -> int:
     """Tokens of one part: text, thinking, a tool call's name and arguments, a tool result's
     content; media at the flat MEDIA_TOKENS."""
     if not isinstance(part, dict):
-        return count(json.dumps(part, ensure_ascii=False)) if part is not None else 0
+        return count(json.dumps(part, ensure_ascii=False, sort_keys=True)) if part else 0
     kind = part.get("type")
     if kind in ("text", "thinking"):
         return count(str(part.get("text") or ""))
@@ -125,8 +125,8 @@ def part_tokens(part: Any, count: Callable[[str], int]) -> int:
         return MEDIA_TOKENS
     if kind == "redacted_thinking":
         return count(str(part.get("data") or ""))
-    if kind == "opaque":
-        return count(json.dumps(part.get("value"), ensure_ascii=False))
+    if kind == "opaque":  # sorted keys: the store keeps JSON with sorted keys
+        return count(json.dumps(part.get("value"), ensure_ascii=False, sort_keys=True))
     return 0
 
 
