@@ -272,6 +272,7 @@ class MessagePage(BaseModel):
     messages: list[Json]
     message_ids: list[int | None]  # None: an interleaved event
     next_cursor: str | None = None
+    edited: Json | None = None
 
 
 class TaskPage(BaseModel):
@@ -417,6 +418,17 @@ def build_server(settings: Settings) -> MCPServer:
         include_binary: Annotated[
             bool, Field(description="Inline image/file bytes (default: acontext-blob: refs)")
         ] = False,
+        edits: Annotated[
+            list[Json] | None,
+            Field(
+                description='Edit this copy, e.g. [{"type":"token_limit","params":'
+                '{"limit_tokens":8000}}]; also remove_tool_result, remove_tool_call_params, '
+                "middle_out"
+            ),
+        ] = None,
+        pin_editing_strategies_at_message: Annotated[
+            int | None, Field(description="Edit only up to this message id (keeps prompt cache)")
+        ] = None,
         include_events: Literal["none", "beside", "interleave"] = "none",
     ) -> MessagePage:
         with pool().connection() as conn:
@@ -428,6 +440,8 @@ def build_server(settings: Settings) -> MCPServer:
                 limit=limit,
                 cursor=cursor,
                 inline_binary=include_binary,
+                edits=edits,
+                pin=pin_editing_strategies_at_message,
             )
             page = annotate.add_events(conn, page, include_events)
         return MessagePage(**page)

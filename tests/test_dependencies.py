@@ -24,8 +24,11 @@ def _normal(name: str) -> str:
 
 
 def declared() -> set[str]:
+    """[project].dependencies and the optional extras the code uses (all but `test`)."""
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    return {_normal(re.match(r"[A-Za-z0-9._-]+", dep)[0]) for dep in project["dependencies"]}
+    extras = project.get("optional-dependencies", {})
+    deps = [*project["dependencies"], *(d for k, v in extras.items() if k != "test" for d in v)]
+    return {_normal(re.match(r"[A-Za-z0-9._-]+", dep)[0]) for dep in deps}
 
 
 def imported() -> dict[str, str]:

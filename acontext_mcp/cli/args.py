@@ -8,6 +8,7 @@ import argparse
 import os
 from collections.abc import Callable, Sequence
 from contextlib import closing
+from pathlib import Path
 
 from acontext_mcp.config import Settings
 
@@ -54,3 +55,26 @@ def session_ids(settings: Settings, given: Sequence[str]) -> list[str]:
 def session_id(settings: Settings, given: str) -> str:
     (whole,) = session_ids(settings, [given])
     return whole
+
+
+def json_or_file(option: str) -> Callable[[str], object]:
+    """An argparse type for JSON given inline or as `@path` (a file holding it)."""
+
+    def parse(value: str) -> object:
+        import json
+
+        text, where = value, "the value"
+        if value.startswith("@"):
+            where = value[1:]
+            try:
+                text = Path(os.path.expanduser(where)).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise argparse.ArgumentTypeError(f"cannot read {where}: {exc}") from None
+        try:
+            return json.loads(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(
+                f"{where} is not JSON ({exc}); give {option} JSON or @FILE"
+            ) from None
+
+    return parse

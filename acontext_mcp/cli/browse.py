@@ -10,7 +10,7 @@ from contextlib import closing
 from typing import Any
 
 from acontext_mcp import __version__
-from acontext_mcp.cli.args import int_range, project_dir, session_id
+from acontext_mcp.cli.args import int_range, json_or_file, project_dir, session_id
 from acontext_mcp.cli.output import add_json_option, emit_json
 from acontext_mcp.config import Settings
 from acontext_mcp.errors import InvalidInput
@@ -181,6 +181,14 @@ def cmd_messages(args: argparse.Namespace, settings: Settings) -> int:
     done = _message_extras(args, settings)
     if done is not None:
         return done
+    if args.tokens:
+        if args.edit is not None or args.pin is not None or args.cursor:
+            raise InvalidInput(
+                "--tokens counts the whole session: leave out --edit, --pin and --cursor "
+                "(a read with --edit reports its tokens before and after)"
+            )
+        return _session_tokens(args, settings)
+    edits = [args.edit] if isinstance(args.edit, dict) else args.edit
     with closing(open_db(settings)) as conn:
         page = turns.read_messages(
             conn,
@@ -190,6 +198,8 @@ def cmd_messages(args: argparse.Namespace, settings: Settings) -> int:
             limit=args.limit,
             cursor=args.cursor,
             inline_binary=args.include_binary,
+            edits=edits,
+            pin=args.pin,
         )
         page = annotate.add_events(conn, page, args.events)
         if not args.json and args.format == "acontext":
@@ -205,8 +215,42 @@ def cmd_messages(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"({page['events_omitted']} more events: acontext-mcp events list)")
     if args.json or args.format != "acontext":
         emit_json(page)
-    elif page["next_cursor"]:
+        return 0
+    if page.get("edited"):
+        print(f"\n{_edited_text(page['edited'])}")
+    if page["next_cursor"]:
         print(f"\nmore: acontext-mcp messages {args.session} --cursor {page['next_cursor']}")
+    return 0
+
+
+def _edited_text(edited: dict[str, Any]) -> str:
+    """What the edits did, for a person: tokens before and after, then one line a strategy."""
+    lines = [
+        f"edited up to #{edited['at_message_id']}: {edited['tokens_before']} -> "
+        f"{edited['tokens_after']} tokens ({edited['counter']})"
+    ]
+    for step in edited["applied"]:
+        ids = ", ".join(f"#{i}" for i in step["message_ids"]) or "nothing"
+        did = f"cleared {step['parts']} parts in" if "parts" in step else "dropped"
+        lines.append(f"  {step['type']}: {did} {ids} (-{step['tokens_saved']} tokens)")
+    return "\n".join(lines)
+
+
+def _session_tokens(args: argparse.Namespace, settings: Settings) -> int:
+    from acontext_mcp.store import turns
+    from acontext_mcp.store.db import open_db
+
+    with closing(open_db(settings)) as conn:
+        counts = turns.session_tokens(conn, settings, args.session)
+    if args.json:
+        emit_json(counts)
+        return 0
+    _table(
+        [[f"#{m['id']}", m["role"], str(m["tokens"])] for m in counts["messages"]],
+        ["message", "role", "tokens"],
+    )
+    print(f"total {counts['total']} tokens in {len(counts['messages'])} messages")
+    print(f"counter: {counts['counter']}")
     return 0
 
 
@@ -309,6 +353,24 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
         "--observing-status",
         action="store_true",
         help="count the messages task extraction observed, is processing, has pending",
+    )
+    p.add_argument(
+        "--edit",
+        type=json_or_file("--edit"),
+        metavar="JSON|@FILE",
+        help="edit strategies for this read (stored messages never change), e.g. "
+        '\'[{"type": "token_limit", "params": {"limit_tokens": 8000}}]\'',
+    )
+    p.add_argument(
+        "--pin",
+        type=int_range(1),
+        metavar="MSG",
+        help="apply --edit only up to this message id; later messages stay as stored",
+    )
+    p.add_argument(
+        "--tokens",
+        action="store_true",
+        help="print the token count of every message of the session and the total instead",
     )
     _paging(p, 50, MESSAGES_MAX)
 

@@ -223,6 +223,20 @@ def list_messages(
     return {"items": items, "next_cursor": next_cursor}
 
 
+def message_position(conn: sqlite3.Connection, session_id: str, message_id: int) -> int:
+    """Where one message of a session sits (a pin for edits on read); NotFound otherwise."""
+    row = conn.execute(
+        f"SELECT position FROM messages WHERE id = ? AND session_seq = {SEQ_OF}",
+        (message_id, session_id),
+    ).fetchone()
+    if row is None:
+        raise NotFound(
+            f"message {message_id} is not in session {session_id!r}: pin one of the "
+            "message_ids get_messages returns"
+        )
+    return int(row[0])
+
+
 def tool_call_context(
     conn: sqlite3.Connection, session_id: str, before_position: int, *, scan: int = 200
 ) -> tuple[dict[str, str], list[tuple[str, str]]]:

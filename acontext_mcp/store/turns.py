@@ -188,17 +188,25 @@ def read_messages(
     limit: int | None = None,
     cursor: str | None = None,
     inline_binary: bool = True,
+    edits: list[Any] | None = None,
+    pin: int | None = None,
 ) -> dict[str, Any]:
     """A page of messages converted to `fmt`, with the store id of each output message.
 
     One stored message can become several output messages (OpenAI splits tool results into
     one `tool` message each), so `message_ids` runs parallel to `messages`, repeating ids.
+    `edits` (context/edit.py strategies) edit a copy of the page before conversion, up to the
+    `pin` message when one is given; the answer's `edited` tells what they did.
     """
     check_format(fmt)
+    strategies = _strategies(edits) if edits is not None or pin is not None else None
     page = message_store.list_messages(
         conn, settings, session_id, limit=limit, cursor=cursor, inline=inline_binary
     )
     items = page["items"]
+    edited = None
+    if strategies is not None:
+        items, edited = _edit_page(conn, session_id, items, strategies, pin)
     kwargs: dict[str, Any] = {}
     if fmt == "gemini" and items:
         names, _ = message_store.tool_call_context(conn, session_id, items[0]["position"])
@@ -223,4 +231,74 @@ def read_messages(
         "messages": out,
         "message_ids": ids,
         "next_cursor": page["next_cursor"],
+        **({"edited": edited} if edited is not None else {}),
+    }
+
+
+def _strategies(edits: list[Any] | None) -> list[Any]:
+    from acontext_mcp.context.edit import parse_strategies  # reads without edits skip it
+
+    return parse_strategies([] if edits is None else edits)
+
+
+def _edit_page(
+    conn: sqlite3.Connection,
+    session_id: str,
+    items: list[dict[str, Any]],
+    strategies: list[Any],
+    pin: int | None,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The page's items after the edits, and the answer's `edited` report (ids are message
+    ids). A pin edits the page's messages up to it: all of them if it comes after the page,
+    none if before."""
+    from acontext_mcp.context.edit import apply_edits
+
+    editable = None
+    if pin is not None:
+        at = message_store.message_position(conn, session_id, pin)
+        editable = sum(1 for item in items if item["position"] <= at)
+    result = apply_edits(
+        [item["message"] for item in items],
+        [item["id"] for item in items],
+        strategies,
+        editable=editable,
+    )
+    by_id = {item["id"]: item for item in items}
+    kept = [{**by_id[i], "message": m} for i, m in zip(result.ids, result.messages, strict=True)]
+    report = {
+        "at_message_id": pin if pin is not None else (items[-1]["id"] if items else None),
+        "counter": result.counter,
+        "tokens_before": result.tokens_before,
+        "tokens_after": result.tokens_after,
+        "applied": result.applied,
+    }
+    return kept, report
+
+
+def session_tokens(conn: sqlite3.Connection, settings: Settings, session_id: str) -> dict[str, Any]:
+    """The token count of every message of a session, oldest first, and their total, with the
+    counter that made them (context/tokens.py)."""
+    from acontext_mcp.context.tokens import counter, message_tokens
+
+    count = counter()
+    rows: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        page = message_store.list_messages(
+            conn, settings, session_id, limit=message_store.PAGE_MAX, cursor=cursor, inline=False
+        )
+        for item in page["items"]:
+            message = item["message"]
+            role = message.get("meta", {}).get("original_role", message["role"])
+            rows.append(
+                {"id": item["id"], "role": role, "tokens": message_tokens(message, count.count)}
+            )
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    return {
+        "session_id": session_id,
+        "counter": count.name,
+        "total": sum(r["tokens"] for r in rows),
+        "messages": rows,
     }
