@@ -33,7 +33,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "support"))
 
-import anthropic_model  # noqa: E402  (tests/support, stdlib only)
+import anthropic_model
 
 DONE = "Done: the commands ran as shown above."
 TRANSCRIPT_NOTE = re.compile(r"Earlier session transcripts are in (\S+?)[;.,]?\s")

@@ -27,9 +27,13 @@ _PROJECT = re.compile(r"^Project: (\S+)", re.M)
 _COMMAND = re.compile(r"^\[\d+\] agent: -> Bash\(command=(.*?)(?:, description=.*)?\)$", re.M)
 _RESULT = re.compile(r"^\[\d+\] tool: <- Bash( ERROR)?:")
 _REQUEST = re.compile(r"^Task: (.*)$|^Description: (.*)$", re.M)
-_STOP = set(
-    "the this that with from into what when then them they have will would could should about "
-    "again once more please tell me make sure whether pass passes before after thanks".split()
+# Words too common to pick out a task (plus anything under four letters).
+_STOP = frozenset(
+    re.findall(
+        r"\w+",
+        "the this that with from into what when then them they have will would could should about "
+        "again once more please tell make sure whether pass passes before after thanks",
+    )
 )
 
 

@@ -184,8 +184,17 @@ def learn_task(task: Task, setup: Setup) -> Learned:
 
 
 def _learn(setup: Setup, session_id: str, home: Path, config: Path, store: Path) -> dict[str, Any]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ACONTEXT_", "OPENAI_"))}
-    env.pop("ANTHROPIC_API_KEY", None)
+    # Real mode keeps the caller's provider keys (and ACONTEXT_LLM_* unless the flags set
+    # them); scripted mode none of them. Never the caller's data home or worker setting.
+    keep = ("ACONTEXT_LLM_",) if not setup.scripted else ()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("ACONTEXT_") or k.startswith(keep or ("\0",))
+    }
+    if setup.scripted:
+        for key in [k for k in env if k.startswith(("OPENAI_", "ANTHROPIC_"))]:
+            env.pop(key)
     env.update(
         ACONTEXT_HOME=str(store),
         HOME=str(home),
