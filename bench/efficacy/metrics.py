@@ -29,6 +29,7 @@ class Summary:
     control_runs: int
     control_pass_rate: float | None
     harm: float | None
+    delivery: str  # where the key line stood in B's first request, counted over the runs
 
     def row(self) -> dict[str, Any]:
         return dict(vars(self))
@@ -40,6 +41,14 @@ def _rate(flags: list[bool]) -> float:
 
 def _mean(values: list[int], digits: int = 1) -> float | None:
     return round(mean(values), digits) if values else None
+
+
+def _channels(runs: list[Result]) -> str:
+    counts: dict[str, int] = {}
+    for r in runs:
+        for channel in r.delivery:
+            counts[channel] = counts.get(channel, 0) + 1
+    return ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "–"
 
 
 def summarize(results: list[Result], conditions: tuple[str, ...]) -> list[Summary]:
@@ -69,6 +78,7 @@ def summarize(results: list[Result], conditions: tuple[str, ...]) -> list[Summar
                 control_runs=len(controls),
                 control_pass_rate=None if control_rate is None else round(control_rate, 3),
                 harm=harm,
+                delivery=_channels(tasks),
             )
         )
     return out

@@ -88,6 +88,7 @@ class Result:
     key_in_context: bool
     seconds: float
     commands: list[str]
+    delivery: list[str] = field(default_factory=list)  # where the key line stood (channels)
     error: str = ""
 
 
@@ -282,6 +283,7 @@ def run_b(task: Task, learned: Learned, condition: str, seed: int, setup: Setup)
         key_in_context=_key_reached(task, requests, done) or _knew(log),
         seconds=done.seconds,
         commands=done.commands(),
+        delivery=_channels(task, requests),
         error="" if done.returncode == 0 else done.stderr[-500:],
     )
 
@@ -307,6 +309,35 @@ def _usage(result: dict[str, Any]) -> int:
     usage = result.get("usage") or {}
     keys = ("input_tokens", "output_tokens", "cache_read_input_tokens")
     return sum(int(usage.get(k) or 0) for k in (*keys, "cache_creation_input_tokens"))
+
+
+CHANNELS = (
+    ("SessionStart hook additional context", "brief"),
+    ("UserPromptSubmit hook additional context", "prompt lesson"),
+    ("The following skills are available", "skill listing"),
+)
+
+
+def _channels(task: Task, requests: list[dict[str, Any]]) -> list[str]:
+    """Where the key line stood in the model's first request (scripted mode): the SessionStart
+    brief, the prompt's lesson, the skill listing, or the kind of block ("system", "text")."""
+    if not requests:
+        return []
+    import agent_model
+
+    first = requests[0]
+    found: list[str] = []
+    blocks: list[tuple[str, str]] = [("system", agent_model.system_text(first))]
+    for message in first.get("messages") or []:
+        content = message.get("content")
+        for block in [{"type": "text", "text": content}] if isinstance(content, str) else content:
+            if isinstance(block, dict):
+                blocks.append((str(block.get("type")), "\n".join(agent_model.texts([block]))))
+    for kind, text in blocks:
+        if task.knows(text):
+            name = next((n for cue, n in CHANNELS if cue in text), kind)
+            found += [name] if name not in found else []
+    return found
 
 
 def _knew(log: Path) -> bool:

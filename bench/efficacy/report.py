@@ -21,7 +21,7 @@ BARS = (
 )
 HEAD = (
     "| condition | B pass rate | turns to a pass | tool calls to a pass | tokens to a pass "
-    "| repeat-mistake rate | key line in B's context | control pass rate | harm |"
+    "| repeat-mistake rate | key line in B's context | delivered by | control pass rate | harm |"
 )
 
 
@@ -32,12 +32,13 @@ def _f(value: Any, pct: bool = False) -> str:
 
 
 def table(summaries: list[Summary]) -> str:
-    lines = [HEAD, "|" + " --- |" * 9]
+    lines = [HEAD, "|" + " --- |" * 10]
     for s in summaries:
         lines.append(
             f"| {s.condition} | {_f(s.pass_rate, True)} ({s.runs} runs) | {_f(s.turns)} "
             f"| {_f(s.tool_calls)} | {_f(s.tokens)} | {_f(s.repeat_rate, True)} "
-            f"| {_f(s.key_rate, True)} | {_f(s.control_pass_rate, True)} ({s.control_runs} runs) "
+            f"| {_f(s.key_rate, True)} | {s.delivery} "
+            f"| {_f(s.control_pass_rate, True)} ({s.control_runs} runs) "
             f"| {_f(s.harm, True)} |"
         )
     return "\n".join(lines)
