@@ -205,6 +205,10 @@ def _learn(setup: Setup, session_id: str, home: Path, config: Path, store: Path)
     )
     args = [str(claude.ACONTEXT_MCP), "learn", session_id, "--json", "--timeout", "150"]
     if not setup.scripted:
+        # the claude-cli provider runs the same Claude Code, with A's config dir (its login)
+        binary, node_bin = setup.claude
+        found = [str(binary.parent), *([str(node_bin)] if node_bin else []), env.get("PATH", "")]
+        env["PATH"] = os.pathsep.join(found)
         env.update(setup.learn_env)
         return _learn_call(args, env)
     sys.path.insert(0, str(REPO / "tests"))

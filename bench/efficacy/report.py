@@ -124,8 +124,8 @@ def write(
     images = "\n".join(f"![{c.stem}]({c.name})" for c in charts)
     text = (
         "# Efficacy benchmark\n\n"
-        "Does a learned skill change the next session? Written by "
-        "`python bench/efficacy/run.py --report ...` (bench/efficacy/README.md).\n\n"
+        "Does a learned skill change the next session? Protocol, metrics and tasks: "
+        "bench/efficacy/README.md. Written by\n\n"
         f"{extra}\n\n## By condition\n\n{table(summaries)}\n\n"
         f"## By task\n\n{task_table(per_task, conditions)}\n\n## Charts\n\n{images}\n"
     )

@@ -171,8 +171,17 @@ def main(argv: list[str] | None = None) -> int:
         out = run(args, work)
     summaries = out.pop("_summaries")
     canaries = out["canaries"]
+    scripted = (
+        " The scripted agent always recovers, so this run measures delivery (key line, turns, "
+        "tool calls, repeated mistakes, harm), not what a model makes of a lesson: that takes "
+        "`--model real`."
+        if out["model"] == "scripted"
+        else ""
+    )
     extra = (
-        f"Model: {out['model']}; seeds: {out['seeds']}; wall time: {out['seconds']} s.\n\n"
+        f"`python bench/efficacy/run.py {' '.join(sys.argv[1:] if argv is None else argv)}`"
+        f"\n\nModel: {out['model']}; seeds: {out['seeds']}; wall time: {out['seconds']} s."
+        f"{scripted}\n\n"
         f"## Learning (run A)\n\n{learned_table(out['learned'])}\n\n"
         f"Canary secrets: {canaries['planted']} planted, {len(canaries['found'])} found "
         "in the data home, skills repository or synced skill folders."
