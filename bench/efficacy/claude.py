@@ -128,22 +128,28 @@ def run(
         args += ["--model", model.name]
     args += list(extra)
     started = time.monotonic()
-    proc = subprocess.run(
-        args,
-        cwd=cwd,
-        env={**_env(model, node_bin, home, config_dir, acontext_home), **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
+    try:
+        proc = subprocess.run(
+            args,
+            cwd=cwd,
+            env={**_env(model, node_bin, home, config_dir, acontext_home), **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
+        stdout, stderr, code = proc.stdout, proc.stderr, proc.returncode
+    except subprocess.TimeoutExpired as exc:  # a run that hangs fails; the others go on
+        out = exc.stdout or ""
+        stdout = out.decode("utf-8", "replace") if isinstance(out, bytes) else out
+        stderr, code = f"claude -p timed out after {timeout:g} s", -1
     events = []
-    for line in proc.stdout.splitlines():
+    for line in stdout.splitlines():
         try:
             events.append(json.loads(line))
         except ValueError:
             continue
-    done = Run(prompt, events, proc.stderr, time.monotonic() - started, proc.returncode, config_dir)
+    done = Run(prompt, events, stderr, time.monotonic() - started, code, config_dir)
     for event in events:
         if event.get("type") == "assistant":
             content = event.get("message", {}).get("content") or []

@@ -161,7 +161,9 @@ def learn_task(task: Task, setup: Setup) -> Learned:
         first = claude.run(setup.claude, setup.model, task.prompt_a, **common)
         setup.timed(f"{task.id}: A run", first.seconds)
         if first.returncode != 0 or not first.session_id:
-            raise RuntimeError(f"{task.id}: run A failed: {first.stderr[-2000:]}")
+            raise RuntimeError(
+                f"run A failed (claude exit {first.returncode}): {first.stderr[-2000:]}"
+            )
         setup.timed(f"{task.id}: A hooks settled", claude.wait_for_hooks(store))
         passed = _check(task, project)
         confirm = claude.run(
@@ -182,6 +184,13 @@ def learn_task(task: Task, setup: Setup) -> Learned:
         learn=status,
         runbook_chars=len(runbook.read_text(encoding="utf-8")) if runbook.exists() else 0,
     )
+
+
+def unlearned(task: Task, setup: Setup, error: str) -> Learned:
+    """What B gets when run A or learning failed: the data home as it stands (maybe empty)."""
+    store = setup.work / task.id / "a" / "store"
+    store.mkdir(parents=True, exist_ok=True)
+    return Learned(task.id, store, None, False, "", {"error": error}, 0)
 
 
 def _learn(setup: Setup, session_id: str, home: Path, config: Path, store: Path) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -112,7 +113,11 @@ def run(args: argparse.Namespace, work: Path) -> dict:
     learned = {}
     for source in sources:
         print(f"A + learning: {source}", file=sys.stderr)
-        learned[source] = protocol.learn_task(everything[source], setup)
+        try:
+            learned[source] = protocol.learn_task(everything[source], setup)
+        except (RuntimeError, subprocess.TimeoutExpired) as exc:  # B still runs, unlearned
+            print(f"  {source}: {exc}", file=sys.stderr)
+            learned[source] = protocol.unlearned(everything[source], setup, str(exc))
     results = []
     for task in chosen:
         for condition in conditions:
@@ -136,6 +141,7 @@ def run(args: argparse.Namespace, work: Path) -> dict:
             k: {
                 "a_passed": v.passed,
                 "learnings": [x.get("kind") for x in v.learn.get("learnings", [])],
+                "error": v.learn.get("error", ""),
                 "commits": len(v.learn.get("commits") or []),
                 "runbook_chars": v.runbook_chars,
                 **quality_rows[k],
@@ -149,6 +155,10 @@ def run(args: argparse.Namespace, work: Path) -> dict:
     }
 
 
+def _failed(error: str) -> str:
+    return f"failed: {' '.join(error.split())[:80]}" if error else "–"
+
+
 def learned_table(learned: dict) -> str:
     head = (
         "| task A | A passed | learned | committed | entries | junk | duplicates | contradictions"
@@ -157,7 +167,8 @@ def learned_table(learned: dict) -> str:
     for task, row in sorted(learned.items()):
         lines.append(
             f"| {task} | {'yes' if row['a_passed'] else 'no'} | "
-            f"{', '.join(row['learnings']) or '–'} | {row['commits']} | {row['entries']} | "
+            f"{', '.join(row['learnings']) or _failed(row['error'])} | {row['commits']} | "
+            f"{row['entries']} | "
             f"{row['junk']} | {row['duplicates']} | {row['contradictions']} |"
         )
     return "\n".join(lines)
