@@ -170,3 +170,43 @@ def test_a_big_folder_pages_by_name(settings: Settings, ui: UiServer) -> None:
     second = client.get(following.group(1).replace("&amp;", "&")).text
     assert "f200.txt" in second and "f229.txt" in second and "f199.txt" not in second
     assert 'rel="next"' not in second and 'rel="first"' in second
+
+
+def test_the_success_rate_rolls_over_seven_days_and_splits_verified_from_unverified(
+    settings: Settings,
+) -> None:
+    """Verified outcomes 2 days ago (success) and 9 days ago (failure); unverified 1 day ago
+    (marked done): today's rate counts only the last 7 days."""
+    import time
+
+    from acontext_mcp.store import tasks
+    from acontext_mcp.store.db import atomic
+    from acontext_mcp.store.sessions import ensure_session
+    from acontext_mcp.ui.activity import overview
+
+    conn = open_db(settings)
+    try:
+        sid, _ = ensure_session(conn, agent="claude-code")
+        for back, outcome, status in (
+            (2, "verified_success", "success"),
+            (9, "verified_failure", "failed"),
+            (1, "unverified", "success"),
+        ):
+            task = tasks.insert_task(conn, sid, f"task {back}", status=status)
+            with atomic(conn):
+                tasks.set_outcome(conn, task["id"], outcome)
+                conn.execute(
+                    "UPDATE tasks SET updated_at = ? WHERE id = ?",
+                    (time.time() - back * 86400, task["id"]),
+                )
+    finally:
+        conn.close()
+    data = overview(settings, MessageDays(), 30)
+    verified, unverified = data["rates"]["verified"], data["rates"]["unverified"]
+    assert len(verified) == 30 == len(data["labels"])
+    assert verified[-1] == 100.0  # the failure 9 days ago has rolled out
+    assert verified[-8] == 0.0  # 7 days ago: only the failure, two days before, counts
+    assert verified[-10] == 0.0 and verified[-11] is None  # before the failure: no outcome
+    assert unverified[-1] == 100.0 and unverified[-3] is None
+    assert data["rate_totals"]["verified"] == {"won": 1, "total": 2, "rate": 50.0}
+    assert sum(data["tasks"]["verified_failure"]) == 1

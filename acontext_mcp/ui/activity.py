@@ -13,13 +13,15 @@ import datetime as dt
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from acontext_mcp.config import Settings
 from acontext_mcp.store import ui_queries as q
 
 PERIODS = (7, 30, 90, 365)
-WEEKLY_FROM = 60  # days: longer periods show the success rate per week (a day is too noisy)
+WEEKLY_FROM = 60  # days: longer periods show the success rate per week
+ROLLING = 7  # days: a day's success rate counts the outcomes of the 7 days up to it
 
 
 @dataclass
@@ -57,6 +59,7 @@ def day_labels(days: int, today: dt.date | None = None) -> list[str]:
     return [(today - dt.timedelta(days=days - 1 - i)).isoformat() for i in range(days)]
 
 
+@lru_cache(maxsize=4096)
 def _week(day: str) -> str:
     d = dt.date.fromisoformat(day)
     return (d - dt.timedelta(days=d.weekday())).isoformat()
@@ -66,20 +69,23 @@ def overview(settings: Settings, message_days: MessageDays, days: int) -> dict[s
     """Everything the overview charts show for the last `days` days (today included)."""
     labels = day_labels(days)
     since = time.mktime(dt.date.fromisoformat(labels[0]).timetuple())
+    weekly = days >= WEEKLY_FROM
+    lead = 0 if weekly else ROLLING - 1  # the rolling rate of the first day looks back
+    rate_since = since - lead * 86400
     per_message_day = message_days.counts(settings)
     with q.read_snapshot(settings) as conn:
         sessions = q.sessions_per_day(conn, since)
-        tasks = q.tasks_per_day(conn, since)
+        tasks = q.tasks_per_day(conn, rate_since)
         learnings = q.learnings_per_day(conn, since)
         tokens = q.tokens_per_day(conn, labels[0])
         recent = q.recent_sessions(conn)
     by_outcome: dict[str, dict[str, int]] = {}
     rates: dict[str, dict[str, list[int]]] = {"verified": {}, "unverified": {}}
-    weekly = days >= WEEKLY_FROM
+    in_window = set(labels)
     for day, outcome, status, count in tasks:
-        key = outcome or "open"
-        row = by_outcome.setdefault(key, {})
-        row[day] = row.get(day, 0) + count
+        if day in in_window:
+            row = by_outcome.setdefault(outcome or "open", {})
+            row[day] = row.get(day, 0) + count
         bucket = _week(day) if weekly else day
         if outcome in ("verified_success", "verified_failure"):
             won = count if outcome == "verified_success" else 0
@@ -92,6 +98,8 @@ def overview(settings: Settings, message_days: MessageDays, days: int) -> dict[s
         cell[0] += won
         cell[1] += count
     buckets = sorted({_week(d) for d in labels}) if weekly else labels
+    window = 1 if weekly else ROLLING
+    all_days = day_labels(days + lead) if not weekly else buckets
     by_status: dict[str, dict[str, int]] = {}
     for day, status, count in learnings:
         by_status.setdefault(status, {})[day] = count
@@ -110,8 +118,12 @@ def overview(settings: Settings, message_days: MessageDays, days: int) -> dict[s
         "tasks": {k: [v.get(d, 0) for d in labels] for k, v in by_outcome.items()},
         "rate_buckets": buckets,
         "weekly": weekly,
-        "rates": {kind: [_percent(cells.get(b)) for b in buckets] for kind, cells in rates.items()},
-        "rate_totals": {kind: _sum_cells(cells.values()) for kind, cells in rates.items()},
+        "rolling": window,
+        "rates": {kind: _rolling(cells, all_days, window) for kind, cells in rates.items()},
+        "rate_totals": {
+            kind: _sum_cells(v for k, v in cells.items() if k >= buckets[0])
+            for kind, cells in rates.items()
+        },
         "learnings": {k: [v.get(d, 0) for d in labels] for k, v in by_status.items()},
         "tokens_in": [tokens.get(d, (0, 0))[0] for d in labels],
         "tokens_out": [tokens.get(d, (0, 0))[1] for d in labels],
@@ -121,7 +133,20 @@ def overview(settings: Settings, message_days: MessageDays, days: int) -> dict[s
     }
 
 
-def _percent(cell: list[int] | None) -> float | None:
+def _rolling(cells: dict[str, list[int]], keys: list[str], window: int) -> list[float | None]:
+    """The rate at each of the last len(keys) - window + 1 keys over the `window` keys up to
+    it (window 1: each key alone)."""
+    out: list[float | None] = []
+    for end in range(window - 1, len(keys)):
+        won = total = 0
+        for key in keys[end - window + 1 : end + 1]:
+            a, b = cells.get(key, (0, 0))
+            won, total = won + a, total + b
+        out.append(_percent([won, total]))
+    return out
+
+
+def _percent(cell: Any) -> float | None:
     return None if not cell or not cell[1] else 100.0 * cell[0] / cell[1]
 
 

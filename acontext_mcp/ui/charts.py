@@ -46,7 +46,9 @@ def _fmt(value: float) -> str:
     return f"{value:g}"
 
 
-def _frame(labels: Sequence[str], top: float, unit: str, caption: str) -> list[str]:
+def _frame(
+    labels: Sequence[str], top: float, unit: str, caption: str, *, counts: bool = False
+) -> list[str]:
     plot_h = HEIGHT - TOP - BOTTOM
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
@@ -54,6 +56,8 @@ def _frame(labels: Sequence[str], top: float, unit: str, caption: str) -> list[s
         f"<title>{escape(caption)}</title>",
     ]
     for frac in (0, 0.5, 1):
+        if counts and (top * frac) % 1:
+            continue  # no "2.5 sessions" gridline
         y = TOP + plot_h * (1 - frac)
         out.append(
             f'<line class="axis" x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - RIGHT}" y2="{y:.1f}"/>'
@@ -85,22 +89,25 @@ def bars(
     """Stacked bars per label; `limit` draws a dashed horizontal line (a budget)."""
     totals = [sum((s.values[i] or 0) for s in series) for i in range(len(labels))]
     top = _nice_max(max([*totals, limit or 0, 0]))
-    out = _frame(labels, top, "", caption)
+    out = _frame(labels, top, "", caption, counts=True)
     n = max(1, len(labels))
     slot = (WIDTH - LEFT - RIGHT) / n
+    width = f"{max(1.0, slot * 0.76):.1f}"
     plot_h = HEIGHT - TOP - BOTTOM
+    names = [(str(escape(s.css)), str(escape(s.name))) for s in series]  # once, not per bar
     for i, label in enumerate(labels):
         base = 0.0
-        for s in series:
+        x = f"{LEFT + i * slot + slot * 0.12:.1f}"
+        shown = escape(label)
+        for s, (css, name) in zip(series, names, strict=True):
             value = s.values[i] or 0
             if value <= 0:
                 continue
             h = plot_h * value / top
             y = TOP + plot_h * (1 - (base + value) / top)
             out.append(
-                f'<rect class="{escape(s.css)}" x="{LEFT + i * slot + slot * 0.12:.1f}" '
-                f'y="{y:.1f}" width="{max(1.0, slot * 0.76):.1f}" height="{max(0.5, h):.1f}">'
-                f"<title>{escape(label)}: {escape(s.name)} {value:,.0f}</title></rect>"
+                f'<rect class="{css}" x="{x}" y="{y:.1f}" width="{width}" '
+                f'height="{max(0.5, h):.1f}"><title>{shown}: {name} {value:,.0f}</title></rect>'
             )
             base += value
     if limit:
