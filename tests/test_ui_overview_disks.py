@@ -210,3 +210,22 @@ def test_the_success_rate_rolls_over_seven_days_and_splits_verified_from_unverif
     assert unverified[-1] == 100.0 and unverified[-3] is None
     assert data["rate_totals"]["verified"] == {"won": 1, "total": 2, "rate": 50.0}
     assert sum(data["tasks"]["verified_failure"]) == 1
+
+
+def test_pages_answer_while_a_writer_holds_the_lock(
+    ui: UiServer, settings: Settings, seeded: Seeded
+) -> None:
+    """WAL: the dashboard reads the last committed state while hooks or the worker write."""
+    import time
+
+    writer = open_db(settings)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute("UPDATE message_totals SET messages = messages + 1000 WHERE id = 1")
+        started = time.monotonic()
+        html = ui.client().get("/").text
+        assert time.monotonic() - started < 5  # not waiting for the busy timeout
+        assert '<span class="num">10</span> messages' in html  # the uncommitted 1,010 unseen
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from acontext_mcp.config import Settings
 
@@ -34,6 +35,23 @@ def read_snapshot(settings: Settings) -> Iterator[sqlite3.Connection]:
             conn.execute("ROLLBACK")  # nothing was written: end the snapshot
     finally:
         conn.close()
+
+
+def keyset_clause(
+    columns: tuple[str, ...], before: tuple[Any, ...] | None, after: tuple[Any, ...] | None
+) -> tuple[str, list[Any], str]:
+    """(condition, params, ORDER BY) for one page of a newest-first keyset list over
+    `columns` (trusted column names, e.g. ("updated_at", "id"): the last one unique), as
+    ui/paging.py's contract asks: descending from `before` (or the top), ascending from
+    `after`. Row values keep ties on the first column in order."""
+    cols = ", ".join(columns)
+    marks = ", ".join("?" * len(columns))
+    if after is not None:
+        return f"({cols}) > ({marks})", list(after), ", ".join(f"{c} ASC" for c in columns)
+    order = ", ".join(f"{c} DESC" for c in columns)
+    if before is not None:
+        return f"({cols}) < ({marks})", list(before), order
+    return "1", [], order
 
 
 # --- Overview: activity per local day (SQLite's 'localtime' is the process's time zone) ---
