@@ -17,7 +17,7 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 # ACONTEXT_* variables that steer the test run itself, not the product: kept.
-TEST_SWITCHES = frozenset({"ACONTEXT_SKIP_E2E"})
+TEST_SWITCHES = frozenset({"ACONTEXT_SKIP_E2E", "ACONTEXT_UI_SCREENSHOTS"})
 
 
 def _machine_setting(name: str) -> bool:

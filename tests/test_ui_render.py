@@ -3,6 +3,8 @@ script links, and keyset paging links."""
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 from starlette.requests import Request
 
@@ -117,3 +119,49 @@ def test_bad_paging_input_is_a_clear_error() -> None:
     other = Keyset.from_request(_request(), "tasks").cursor((1,))
     with pytest.raises(InvalidInput, match="another list"):
         Keyset.from_request(_request(f"before={other}"), "sessions")
+
+
+def test_keyset_pages_over_a_real_table_see_every_row_once_despite_ties(
+    db: sqlite3.Connection,
+) -> None:
+    """Sessions with equal updated_at: pages by (updated_at, id) neither skip nor repeat one,
+    forwards (older) and back (newer)."""
+    from acontext_mcp.store.db import atomic
+    from acontext_mcp.store.ui_queries import keyset_clause
+
+    with atomic(db):
+        for i in range(23):
+            db.execute(
+                "INSERT INTO sessions (id, created_at, updated_at) VALUES (?, 0, ?)",
+                (f"s{i:02d}", float(i // 4)),  # four sessions per timestamp
+            )
+
+    def fetch(keys: Keyset) -> list[sqlite3.Row]:
+        where, params, order = keyset_clause(("updated_at", "id"), keys.before, keys.after)
+        return db.execute(
+            f"SELECT id, updated_at FROM sessions WHERE {where} ORDER BY {order} LIMIT ?",
+            [*params, keys.fetch],
+        ).fetchall()
+
+    def key(row: sqlite3.Row) -> tuple[float, str]:
+        return (row["updated_at"], row["id"])
+
+    query, seen, pages = "size=5", [], []
+    while True:
+        keys = Keyset.from_request(_request(query), "sessions")
+        page = keys.page(_request(query), fetch(keys), key)
+        seen += [r["id"] for r in page.items]
+        pages.append(query)
+        if not page.older_url:
+            break
+        query = page.older_url.split("?", 1)[1]
+    expected = [f"s{i:02d}" for i in sorted(range(23), key=lambda i: (i // 4, f"s{i:02d}"))]
+    assert seen == expected[::-1] and len(pages) == 5
+    # and back up from the last page with the newer links
+    back: list[str] = []
+    while page.newer_url:
+        query = page.newer_url.split("?", 1)[1]
+        keys = Keyset.from_request(_request(query), "sessions")
+        page = keys.page(_request(query), fetch(keys), key)
+        back = [r["id"] for r in page.items] + back
+    assert back == expected[::-1][:20]

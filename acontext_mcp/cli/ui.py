@@ -97,6 +97,7 @@ def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     token = secrets.token_urlsafe(32)
     app = build_app(settings, token=token)
+    app.state.message_days.warm(settings)  # the overview's one slow count, before it is asked
     url = url_of(sock, token)
     print(f"acontext-mcp dashboard: {url}\n(Ctrl-C stops it)", flush=True)
     if not args.no_open:

@@ -21,6 +21,7 @@ from starlette.staticfiles import StaticFiles
 
 from acontext_mcp.config import Settings
 from acontext_mcp.errors import AcontextError, InvalidInput, NotFound
+from acontext_mcp.ui.activity import MessageDays
 from acontext_mcp.ui.pages import disks, learning, overview, sessions, skills, tasks
 from acontext_mcp.ui.render import render
 from acontext_mcp.ui.security import Guard
@@ -63,6 +64,7 @@ def build_app(
     )
     app.state.settings = settings
     app.state.csrf = csrf
+    app.state.message_days = MessageDays()  # the overview's count, kept per run
     return app
 
 

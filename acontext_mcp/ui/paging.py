@@ -5,12 +5,14 @@ messages costs a million rows. A keyset page instead starts at a key: `?before=<
 shows the rows older than (below) the cursor, `?after=<cursor>` the rows newer than it, and no
 cursor shows the newest. Lists are shown newest first (descending key).
 
-Contract with a store query (see store/ui_queries.py for an example):
+Contract with a store query:
   - called with `keys.before` / `keys.after` (a tuple of key values, or None) and
     `keys.fetch` (= size + 1: the extra row tells whether there is another page);
   - with `after` set, it returns rows in ascending key order (nearest first), otherwise in
     descending order. `Keyset.page` turns either into a descending page with its links.
-Cursors are opaque (base64url JSON, store/pages.py), so a URL never depends on their shape.
+`store.ui_queries.keyset_clause(columns, keys.before, keys.after)` writes the WHERE and ORDER BY
+of such a query. Cursors are opaque (base64url JSON, store/pages.py), so a URL never depends on
+their shape.
 """
 
 from __future__ import annotations

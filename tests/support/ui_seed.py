@@ -338,3 +338,83 @@ def _learnings(conn: sqlite3.Connection, seeded: Seeded, commit: str, proposal: 
             "UPDATE learnings SET status = 'failed', attempts = 3, error = ? WHERE id = ?",
             ("the model timed out after 300 s", failed),
         )
+
+
+def seed_history(settings: Settings, *, days: int = 30, per_day: int = 3, rng_seed: int = 3) -> int:
+    """Past activity for the overview's charts: each of the last `days` days gets a few
+    sessions with messages, settled tasks (verified and unverified outcomes), learnings and
+    LLM calls, written through the store's writers and then dated back. Returns sessions made."""
+    import random
+
+    rng = random.Random(rng_seed)
+    conn = open_db(settings)
+    made = 0
+    try:
+        for back in range(days, 0, -1):
+            at = time.time() - back * 86400
+            for n in range(rng.randint(1, per_day)):
+                turn = [
+                    {"role": "user", "content": f"day -{back} job {n}: fix the flaky test"},
+                    {"role": "assistant", "content": "Done; the suite passes."},
+                ] * rng.randint(2, 12)
+                sid = store_turn(
+                    conn,
+                    settings,
+                    turn,
+                    fmt="openai",
+                    agent=("claude-code", "openclaw")[n % 2],
+                    project_dir=PROJECT,
+                )["session_id"]
+                task = tasks.insert_task(conn, sid, f"job {n} of day -{back}", status="success")
+                outcome = rng.choice(
+                    ("verified_success", "verified_success", "verified_failure", "unverified")
+                )
+                tasks.set_outcome(conn, task["id"], outcome)
+                learning.add_learning(
+                    conn,
+                    session_id=sid,
+                    task_id=task["id"],
+                    space="default",
+                    kind="success",
+                    text="a lesson",
+                    outcome=outcome,
+                )
+                usage.record_call(
+                    conn,
+                    provider="anthropic",
+                    model="claude-haiku",
+                    purpose="distillation",
+                    outcome="ok",
+                    session_id=sid,
+                    input_tokens=rng.randint(20_000, 90_000),
+                    output_tokens=rng.randint(2_000, 9_000),
+                )
+                stamp = at + n * 600
+                day = time.strftime("%Y-%m-%d", time.localtime(stamp))
+                with atomic(conn):
+                    conn.execute(
+                        "UPDATE sessions SET created_at = ?, updated_at = ? WHERE id = ?",
+                        (stamp, stamp + 300, sid),
+                    )
+                    conn.execute(
+                        "UPDATE messages SET created_at = ? "
+                        "WHERE session_seq = (SELECT seq FROM sessions WHERE id = ?)",
+                        (stamp, sid),
+                    )
+                    conn.execute(
+                        "UPDATE tasks SET created_at = ?, updated_at = ? WHERE id = ?",
+                        (stamp, stamp + 200, task["id"]),
+                    )
+                    conn.execute(
+                        "UPDATE learnings SET created_at = ?, updated_at = ?, status = 'learned' "
+                        "WHERE task_id = ?",
+                        (stamp + 250, stamp + 250, task["id"]),
+                    )
+                    conn.execute(
+                        "UPDATE llm_calls SET day = ?, created_at = ? WHERE session_id = ?",
+                        (day, stamp, sid),
+                    )
+                made += 1
+    finally:
+        conn.close()
+    return made

@@ -13,4 +13,7 @@ def page(request: Request) -> Response:
     return render(request, "coming.html", title="Learning", command="acontext-mcp learn")
 
 
-routes: list[BaseRoute] = [Route("/learning", page, name="learning")]
+routes: list[BaseRoute] = [
+    Route("/learning", page, name="learning"),
+    Route("/learning/{rest:path}", page),
+]

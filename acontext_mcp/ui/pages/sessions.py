@@ -13,4 +13,7 @@ def page(request: Request) -> Response:
     return render(request, "coming.html", title="Sessions", command="acontext-mcp sessions")
 
 
-routes: list[BaseRoute] = [Route("/sessions", page, name="sessions")]
+routes: list[BaseRoute] = [
+    Route("/sessions", page, name="sessions"),
+    Route("/sessions/{rest:path}", page),
+]

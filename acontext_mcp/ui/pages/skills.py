@@ -13,4 +13,7 @@ def page(request: Request) -> Response:
     return render(request, "coming.html", title="Skills", command="acontext-mcp skills list")
 
 
-routes: list[BaseRoute] = [Route("/skills", page, name="skills")]
+routes: list[BaseRoute] = [
+    Route("/skills", page, name="skills"),
+    Route("/skills/{rest:path}", page),
+]

@@ -13,4 +13,4 @@ def page(request: Request) -> Response:
     return render(request, "coming.html", title="Tasks", command="acontext-mcp tasks")
 
 
-routes: list[BaseRoute] = [Route("/tasks", page, name="tasks")]
+routes: list[BaseRoute] = [Route("/tasks", page, name="tasks"), Route("/tasks/{rest:path}", page)]
