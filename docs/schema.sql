@@ -1,4 +1,4 @@
--- acontext-mcp database schema, version 11. Generated: python -m acontext_mcp.store.migrations > docs/schema.sql
+-- acontext-mcp database schema, version 12. Generated: python -m acontext_mcp.store.migrations > docs/schema.sql
 CREATE TABLE artifacts (
             id INTEGER PRIMARY KEY,
             disk_id INTEGER NOT NULL REFERENCES disks(id) ON DELETE CASCADE,
@@ -31,7 +31,7 @@ CREATE TABLE disks (
             name TEXT NOT NULL UNIQUE,
             meta TEXT NOT NULL DEFAULT '{}',
             created_at REAL NOT NULL
-        );
+        , user TEXT);
 
 CREATE TABLE jobs (
             id INTEGER PRIMARY KEY,
@@ -52,7 +52,7 @@ CREATE TABLE learning_spaces (
             name TEXT PRIMARY KEY,
             description TEXT NOT NULL DEFAULT '',
             created_at REAL NOT NULL
-        );
+        , user TEXT);
 
 CREATE TABLE learnings (
             id INTEGER PRIMARY KEY,
@@ -200,6 +200,13 @@ CREATE TABLE tasks (
             UNIQUE (session_id, "order")
         );
 
+CREATE TABLE user_skills (
+            user TEXT NOT NULL,
+            skill TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            PRIMARY KEY (user, skill)
+        );
+
 CREATE INDEX jobs_ready ON jobs(status, run_after);
 
 CREATE INDEX learnings_proposal ON learnings(proposal) WHERE proposal IS NOT NULL;
@@ -238,6 +245,8 @@ CREATE TRIGGER sessions_seq_assign AFTER INSERT ON sessions WHEN NEW.seq IS NULL
 
 CREATE INDEX sessions_updated ON sessions(updated_at);
 
+CREATE INDEX sessions_user ON sessions(user, updated_at) WHERE user IS NOT NULL;
+
 CREATE INDEX skill_uses_session ON skill_uses(session_id, kind);
 
 CREATE INDEX skill_uses_skill ON skill_uses(skill, created_at);
@@ -269,3 +278,5 @@ CREATE TRIGGER task_totals_update AFTER UPDATE OF status ON tasks
 CREATE INDEX tasks_status ON tasks(status, updated_at);
 
 CREATE INDEX tasks_updated ON tasks(updated_at);
+
+CREATE INDEX user_skills_skill ON user_skills(skill);

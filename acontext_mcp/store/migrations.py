@@ -506,6 +506,31 @@ def m011_skill_uses(db: sqlite3.Connection) -> None:
     )
 
 
+
+@migration
+def m012_users(db: sqlite3.Connection) -> None:
+    _run_script(
+        db,
+        """
+        -- Whose data a row is: an application's user identifier (free text, as the reference's
+        -- `user`), NULL for nobody in particular. Sessions carry it since m001; disks and
+        -- learning spaces get it here, skills (which live in git) by association below.
+        -- `acontext-mcp users forget USER` deletes what carries it.
+        ALTER TABLE disks ADD COLUMN user TEXT;
+        ALTER TABLE learning_spaces ADD COLUMN user TEXT;
+        CREATE INDEX sessions_user ON sessions(user, updated_at) WHERE user IS NOT NULL;
+
+        -- A skill (its folder name) associated with a user: learned for them or given to them.
+        CREATE TABLE user_skills (
+            user TEXT NOT NULL,
+            skill TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            PRIMARY KEY (user, skill)
+        );
+        CREATE INDEX user_skills_skill ON user_skills(skill);
+        """,
+    )
+
 def _applied(db: sqlite3.Connection) -> set[str]:
     db.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations "
