@@ -506,7 +506,6 @@ def m011_skill_uses(db: sqlite3.Connection) -> None:
     )
 
 
-
 @migration
 def m012_users(db: sqlite3.Connection) -> None:
     _run_script(
@@ -530,6 +529,7 @@ def m012_users(db: sqlite3.Connection) -> None:
         CREATE INDEX user_skills_skill ON user_skills(skill);
         """,
     )
+
 
 def _applied(db: sqlite3.Connection) -> set[str]:
     db.execute(

@@ -236,7 +236,7 @@ def configs_filter(configs: dict[str, Any]) -> tuple[list[str], list[Any]]:
     return clauses, args
 
 
-def _check_configs(configs: Any) -> dict[str, Any]:
+def check_configs(configs: Any) -> dict[str, Any]:
     if not isinstance(configs, dict):
         raise InvalidInput("configs must be a JSON object of key: value")
     for key in configs:
@@ -260,20 +260,16 @@ def set_configs(
     conn: sqlite3.Connection, session_id: str, configs: dict[str, Any], *, patch: bool = False
 ) -> dict[str, Any]:
     """Replace the session's configs, or with `patch` merge the given keys into them (a null
-    value deletes its key; nested objects are values, replaced whole). Returns the result."""
+    value deletes its key, or leaves it out of a replacement; nested objects are values,
+    replaced whole). Returns the configs now stored."""
     with atomic(conn):
         current = get_configs(conn, session_id)
-        if patch:
-            if not isinstance(configs, dict):
-                raise InvalidInput("a configs patch must be a JSON object of key: value")
-            merged = {**current, **configs}
-            result = {k: v for k, v in merged.items() if v is not None}
-        else:
-            result = configs
-        _check_configs(result)
-        conn.execute(
-            "UPDATE sessions SET configs = ? WHERE id = ?", (dumps(result), session_id)
-        )
+        if not isinstance(configs, dict):
+            raise InvalidInput("configs must be a JSON object of key: value")
+        merged = {**current, **configs} if patch else configs
+        result = {k: v for k, v in merged.items() if v is not None}  # null: no such key
+        check_configs(result)
+        conn.execute("UPDATE sessions SET configs = ? WHERE id = ?", (dumps(result), session_id))
     return result
 
 
@@ -304,3 +300,17 @@ def check_user(user: str | None) -> str | None:
     if user is not None and (not isinstance(user, str) or not user.strip() or len(user) > 256):
         raise InvalidInput("a user identifier is 1-256 characters (e.g. an email or an id)")
     return user
+
+
+def claim_user(conn: sqlite3.Connection, session_id: str, user: str) -> None:
+    """A turn stored for `user` into an existing session: a session of nobody becomes the
+    user's; one of another user is refused (turns never cross users)."""
+    row = conn.execute("SELECT user FROM sessions WHERE id = ?", (session_id,)).fetchone()
+    if row is None or row[0] == user:
+        return
+    if row[0] is not None:
+        raise InvalidInput(
+            f"session {session_id!r} belongs to another user; store this user's turns in a "
+            "session of theirs (omit session_id to start one)"
+        )
+    conn.execute("UPDATE sessions SET user = ? WHERE id = ? AND user IS NULL", (user, session_id))
