@@ -81,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
         setup,
         skills,
         usage,
+        users,
         worker,
     )
 
@@ -93,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
         setup,
         import_,
         forget,
+        users,
         skills,
         learn,
         worker,
