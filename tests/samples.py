@@ -8,6 +8,7 @@ TOOLS = {
     "store_turn", "list_sessions", "get_messages", "list_tasks", "list_skills", "get_skill",
     "get_skill_file", "search_skills", "disk_glob", "disk_grep", "disk_read", "disk_write",
     "disk_list", "stats", "get_session_summary", "flush_session", "learn_now", "learning_status",
+    "manage_session",
 }  # fmt: skip
 
 

@@ -26,6 +26,7 @@ from acontext_mcp.disk.confine import disk_root
 from acontext_mcp.disk.files import list_disks
 from acontext_mcp.errors import NotFound
 from acontext_mcp.skills import catalog
+from acontext_mcp.skills import defaults as skill_defaults
 from acontext_mcp.store import forget
 from acontext_mcp.store import sessions as session_store
 from acontext_mcp.store import users as user_store
@@ -50,6 +51,8 @@ def assign(
         missing = [d for d in disks if d not in known]
         if missing:
             raise NotFound(f"no disk {', '.join(map(repr, missing))}: `acontext-mcp disk ls`")
+    if skills:
+        skill_defaults.ensure_ready(settings)  # the default skills exist from first use
     for name in skills:
         catalog.get_skill(settings.skills_dir, name)  # NotFound names the known ones
     owner = None if remove else user
