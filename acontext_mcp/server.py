@@ -59,8 +59,8 @@ FilePath = Annotated[str, Field(description="File path on the disk, e.g. /notes/
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 ADDITIVE = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
-# delete (confirmed) and set_configs remove what was there; unset hints are false
-MANAGES = ToolAnnotations(destructive_hint=True, open_world_hint=False)
+# delete (confirmed) and set_configs remove what was there
+MANAGES = ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=False)
 OVERWRITES = ToolAnnotations(
     read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False
 )
@@ -346,7 +346,7 @@ def build_server(settings: Settings) -> MCPServer:
             Json | None,
             Field(description="Metadata kept with each message; idempotency_key dedups"),
         ] = None,
-        user: Annotated[str | None, Field(description="The session's user")] = None,
+        user: Annotated[str | None, Field(description="Session's user")] = None,
     ) -> StoredTurn:
         with pool().connection() as conn:
             result = turns.store_turn(
@@ -383,13 +383,13 @@ def build_server(settings: Settings) -> MCPServer:
         return SessionPage(**page)
 
     @tool(
-        "Create (configs, user), copy or delete (confirm=true) a session; "
-        "get/set/patch_configs (null deletes a key).",
+        "Create (configs, user), copy, delete (confirm=true) a session; "
+        "get/set/patch_configs (null deletes).",
         MANAGES,
     )
     def manage_session(
         action: Literal["create", "copy", "delete", "get_configs", "set_configs", "patch_configs"],
-        session_id: Annotated[str | None, Field(description="Omit to create one")] = None,
+        session_id: Annotated[str | None, Field(description="Omit to create")] = None,
         configs: Json | None = None,
         user: str | None = None,
         confirm: bool = False,
