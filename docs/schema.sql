@@ -205,7 +205,7 @@ CREATE TABLE user_skills (
             skill TEXT NOT NULL,
             created_at REAL NOT NULL,
             PRIMARY KEY (user, skill)
-        );
+        ) WITHOUT ROWID;
 
 CREATE INDEX jobs_ready ON jobs(status, run_after);
 
@@ -245,8 +245,6 @@ CREATE TRIGGER sessions_seq_assign AFTER INSERT ON sessions WHEN NEW.seq IS NULL
 
 CREATE INDEX sessions_updated ON sessions(updated_at);
 
-CREATE INDEX sessions_user ON sessions(user, updated_at) WHERE user IS NOT NULL;
-
 CREATE INDEX skill_uses_session ON skill_uses(session_id, kind);
 
 CREATE INDEX skill_uses_skill ON skill_uses(skill, created_at);
@@ -278,5 +276,3 @@ CREATE TRIGGER task_totals_update AFTER UPDATE OF status ON tasks
 CREATE INDEX tasks_status ON tasks(status, updated_at);
 
 CREATE INDEX tasks_updated ON tasks(updated_at);
-
-CREATE INDEX user_skills_skill ON user_skills(skill);

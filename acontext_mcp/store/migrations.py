@@ -515,9 +515,10 @@ def m012_users(db: sqlite3.Connection) -> None:
         -- `user`), NULL for nobody in particular. Sessions carry it since m001; disks and
         -- learning spaces get it here, skills (which live in git) by association below.
         -- `acontext-mcp users forget USER` deletes what carries it.
+        -- No index on sessions.user: a listing filtered by user walks sessions_updated newest
+        -- first, and every page of the schema is a page of every data home (16 KB each).
         ALTER TABLE disks ADD COLUMN user TEXT;
         ALTER TABLE learning_spaces ADD COLUMN user TEXT;
-        CREATE INDEX sessions_user ON sessions(user, updated_at) WHERE user IS NOT NULL;
 
         -- A skill (its folder name) associated with a user: learned for them or given to them.
         CREATE TABLE user_skills (
@@ -525,8 +526,7 @@ def m012_users(db: sqlite3.Connection) -> None:
             skill TEXT NOT NULL,
             created_at REAL NOT NULL,
             PRIMARY KEY (user, skill)
-        );
-        CREATE INDEX user_skills_skill ON user_skills(skill);
+        ) WITHOUT ROWID;
         """,
     )
 
