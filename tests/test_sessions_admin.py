@@ -360,6 +360,12 @@ def test_users_forget_cascades_after_a_dry_run_of_counts(db, settings, source):
     assert cli(home, "users", "assign", "bob", "--skill", "daily-logs").returncode == 0
     refused = cli(home, "users", "assign", "bob", "--disk", "default")
     assert refused.returncode == 1 and "shared by every caller" in refused.stderr
+    not_his = cli(home, "users", "assign", "bob", "--remove", "--session", "a2")
+    assert not_his.returncode == 1 and "session 'a2' is not 'bob''s" in not_his.stderr
+    assert cli(home, "users", "assign", "bob", "--session", "a2").returncode == 0
+    assert cli(home, "users", "assign", "bob", "--remove", "--session", "a2").returncode == 0
+    assert cli_json(home, "sessions", "--user", "bob")["sessions"][0]["id"] == "b1"
+    assert cli(home, "users", "assign", "alice", "--session", "a2").returncode == 0
     listed = {u["user"]: u for u in cli_json(home, "users", "list")["users"]}
     assert listed["alice"] == {
         "user": "alice", "sessions": 2, "disks": 1, "spaces": 1, "skills": 2,

@@ -55,6 +55,9 @@ def assign(
         skill_defaults.ensure_ready(settings)  # the default skills exist from first use
     for name in skills:
         catalog.get_skill(settings.skills_dir, name)  # NotFound names the known ones
+    if remove and user is not None:  # take away only what is theirs
+        for kind, names in (("session", sessions), ("disk", disks), ("space", spaces)):
+            user_store.check_owned(conn, user, kind, list(names))
     owner = None if remove else user
     for sid in sessions:
         session_store.set_user(conn, sid, owner)

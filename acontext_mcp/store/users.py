@@ -96,6 +96,24 @@ def _json_list(values: list[str]) -> str:
 
 # --- Associating ---
 
+_OWNER = {
+    "session": "SELECT user FROM sessions WHERE id = ?",
+    "disk": "SELECT user FROM disks WHERE name = ?",
+    "space": "SELECT user FROM learning_spaces WHERE name = ?",
+}
+
+
+def check_owned(conn: sqlite3.Connection, user: str, kind: str, names: list[str]) -> None:
+    """InvalidInput unless every one of `names` (sessions, disks or spaces) is `user`'s."""
+    others = [
+        n for n in names if (row := conn.execute(_OWNER[kind], (n,)).fetchone()) and row[0] != user
+    ]
+    if others:
+        raise InvalidInput(
+            f"{kind} {', '.join(map(repr, others))} is not {user!r}'s: nothing was changed "
+            f"(`acontext-mcp users show {user}` lists theirs)"
+        )
+
 
 def assign_disk(conn: sqlite3.Connection, name: str, user: str | None) -> None:
     """Give the disk (its row must exist) to `user`, or to nobody."""
