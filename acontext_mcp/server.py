@@ -74,6 +74,8 @@ FilePath = Annotated[str, Field(description="File path on the disk, e.g. /notes/
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 ADDITIVE = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
+# delete (confirmed) and set_configs remove what was there
+MANAGES = ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=False)
 OVERWRITES = ToolAnnotations(
     read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False
 )
@@ -328,6 +330,22 @@ def _latest_session(pool: Callable[[], ConnectionPool]) -> str:
     return found
 
 
+DELETED_COUNTS = ("sessions", "messages", "tasks", "events", "learnings", "blobs")
+
+
+def _create_session(
+    conn: Any, session_id: str | None, configs: Json | None, user: str | None
+) -> Json:
+    """manage_session's create: a new session (of `agent` mcp) with configs and a user."""
+    session_store.check_user(user)
+    if configs is not None:
+        session_store.check_configs(configs)
+    sid, created = session_store.ensure_session(conn, session_id, user=user, configs=configs)
+    if not created:
+        raise ToolError(f"session {sid!r} exists already; omit session_id for a new one")
+    return {"session_id": sid, "configs": configs or {}, "user": user}
+
+
 def build_server(settings: Settings) -> MCPServer:
     """An MCPServer bound to one data home; the pool opens lazily on first use."""
     opening = threading.Lock()  # sync tools run in worker threads: open the pool once
@@ -382,6 +400,7 @@ def build_server(settings: Settings) -> MCPServer:
             Json | None,
             Field(description="Metadata kept with each message; idempotency_key dedups"),
         ] = None,
+        user: Annotated[str | None, Field(description="Session's user")] = None,
     ) -> StoredTurn:
         with pool().connection() as conn:
             result = turns.store_turn(
@@ -391,6 +410,7 @@ def build_server(settings: Settings) -> MCPServer:
                 fmt=format,
                 session_id=session_id,
                 meta=meta,
+                user=user,
                 workdir=os.getcwd(),  # the agent's project: its project switch applies
             )
         return StoredTurn(**result)
@@ -400,14 +420,64 @@ def build_server(settings: Settings) -> MCPServer:
         limit: Annotated[int, Field(ge=1, le=200)] = 20,
         cursor: Cursor = None,
         project_dir: Annotated[str | None, Field(description="Only this project")] = None,
+        user: Annotated[str | None, Field(description="Only this user's")] = None,
+        configs: Annotated[Json | None, Field(description="Only with these configs")] = None,
     ) -> SessionPage:
         with pool().connection() as conn:
             page = session_store.list_sessions(
-                conn, limit=limit, cursor=cursor, project_dir=project_dir
+                conn,
+                limit=limit,
+                cursor=cursor,
+                project_dir=project_dir,
+                user=user,
+                configs=configs,
             )
         for s in page["sessions"]:
             s.pop("configs", None)
         return SessionPage(**page)
+
+    @tool(
+        "Create (configs, user), copy, delete (confirm=true) a session; "
+        "get/set/patch_configs (null deletes).",
+        MANAGES,
+    )
+    def manage_session(
+        action: Literal["create", "copy", "delete", "get_configs", "set_configs", "patch_configs"],
+        session_id: Annotated[str | None, Field(description="Omit to create")] = None,
+        configs: Json | None = None,
+        user: str | None = None,
+        confirm: bool = False,
+    ) -> Json:
+        from acontext_mcp.app import sessions as session_admin
+
+        with pool().connection() as conn:
+            if action == "create":
+                return _create_session(conn, session_id, configs, user)
+            if session_id is None:
+                raise ToolError(f"{action} needs session_id (list_sessions shows them)")
+            if action == "copy":
+                return session_admin.copy_session(conn, session_id)
+            if action == "delete":
+                if not confirm:
+                    would = session_admin.delete_session(conn, settings, session_id, dry_run=True)
+                    raise ToolError(
+                        f"deleting cannot be undone: it would remove {would['sessions']} "
+                        f"session(s), {would['messages']} messages, {would['tasks']} tasks, "
+                        f"{would['events']} events; call again with confirm=true"
+                    )
+                out = session_admin.delete_session(conn, settings, session_id)
+                return {k: out[k] for k in (*DELETED_COUNTS, "session_ids")}
+            if action == "get_configs":
+                return {
+                    "session_id": session_id,
+                    "configs": session_store.get_configs(conn, session_id),
+                }
+            if configs is None:
+                raise ToolError(f"{action} needs configs (an object of key: value)")
+            merged = session_store.set_configs(
+                conn, session_id, configs, patch=action == "patch_configs"
+            )
+            return {"session_id": session_id, "configs": merged}
 
     @tool("Read a session's messages, oldest first, converted to a format.", READ_ONLY)
     def get_messages(

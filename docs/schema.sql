@@ -1,4 +1,4 @@
--- acontext-mcp database schema, version 11. Generated: python -m acontext_mcp.store.migrations > docs/schema.sql
+-- acontext-mcp database schema, version 12. Generated: python -m acontext_mcp.store.migrations > docs/schema.sql
 CREATE TABLE artifacts (
             id INTEGER PRIMARY KEY,
             disk_id INTEGER NOT NULL REFERENCES disks(id) ON DELETE CASCADE,
@@ -31,7 +31,7 @@ CREATE TABLE disks (
             name TEXT NOT NULL UNIQUE,
             meta TEXT NOT NULL DEFAULT '{}',
             created_at REAL NOT NULL
-        );
+        , user TEXT);
 
 CREATE TABLE jobs (
             id INTEGER PRIMARY KEY,
@@ -52,7 +52,7 @@ CREATE TABLE learning_spaces (
             name TEXT PRIMARY KEY,
             description TEXT NOT NULL DEFAULT '',
             created_at REAL NOT NULL
-        );
+        , user TEXT);
 
 CREATE TABLE learnings (
             id INTEGER PRIMARY KEY,
@@ -199,6 +199,13 @@ CREATE TABLE tasks (
                    ('verified_success', 'verified_failure', 'unverified', 'abandoned')),
             UNIQUE (session_id, "order")
         );
+
+CREATE TABLE user_skills (
+            user TEXT NOT NULL,
+            skill TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            PRIMARY KEY (user, skill)
+        ) WITHOUT ROWID;
 
 CREATE INDEX jobs_ready ON jobs(status, run_after);
 

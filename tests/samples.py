@@ -9,6 +9,7 @@ TOOLS = {
     "get_skill_file", "search_skills", "disk_glob", "disk_grep", "disk_read", "disk_write",
     "disk_list", "stats", "get_session_summary", "flush_session", "learn_now", "learning_status",
     "annotate_session",
+    "manage_session",
 }  # fmt: skip
 
 

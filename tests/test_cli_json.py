@@ -16,7 +16,7 @@ CLI = Path(__file__).resolve().parent.parent / "acontext_mcp" / "cli"
 WITH_JSON = {
     "brief", "config", "disk", "doctor", "events", "flush", "forget", "import", "install", "learn",
     "messages", "sessions", "skills", "spaces", "status", "tasks", "uninstall", "usage",
-    "worker",
+    "users", "worker",
 }  # fmt: skip
 
 

@@ -22,7 +22,14 @@ from acontext_mcp.store.sessions import ensure_session
 
 pytestmark = pytest.mark.anyio
 
-WRITERS = {"store_turn", "disk_write", "flush_session", "learn_now", "annotate_session"}
+WRITERS = {
+    "store_turn",
+    "disk_write",
+    "flush_session",
+    "learn_now",
+    "annotate_session",
+    "manage_session",
+}
 
 OPENAI_TURN = [
     {"role": "system", "content": "You are terse."},
@@ -86,7 +93,7 @@ async def test_both_protocol_eras_list_every_tool_with_truthful_annotations(
     assert tools["store_turn"].annotations.destructive_hint is False
     assert tools["disk_write"].annotations.destructive_hint is True
     params = tools["store_turn"].input_schema["properties"]
-    assert set(params) == {"messages", "format", "session_id", "meta"}
+    assert set(params) == {"messages", "format", "session_id", "meta", "user"}
     assert params["format"]["enum"] == ["openai", "anthropic", "gemini", "acontext"]
 
 

@@ -18,6 +18,7 @@ from acontext_mcp.learn.pipeline import learn_space, learn_task, queue_preferenc
 from acontext_mcp.llm.select import provider_for
 from acontext_mcp.observe.task_agent import extract_tasks, release_processing
 from acontext_mcp.observe.todos import track_session
+from acontext_mcp.store.sessions import TRACKING_OFF, session_tracking_off
 from acontext_mcp.worker.loop import Handler
 from acontext_mcp.worker.triggers import queue_observe
 
@@ -33,6 +34,9 @@ def observe_session(
     working on the session."""
     session_id = payload["session_id"]
     out: dict[str, Any] = {"session_id": session_id}
+    if session_tracking_off(conn, session_id):  # its configs say so: no tasks, no LLM calls
+        out["skipped"] = f"task tracking is off for this session (configs {TRACKING_OFF})"
+        return out
     out["tracked"] = track_session(conn, settings, session_id)
     out["released"] = release_processing(conn, session_id)
     provider = provider_for(settings, conn)  # raises NoProvider when there is none

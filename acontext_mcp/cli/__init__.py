@@ -84,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
         skills,
         ui,
         usage,
+        users,
         worker,
     )
 
@@ -97,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
         setup,
         import_,
         forget,
+        users,
         skills,
         learn,
         worker,

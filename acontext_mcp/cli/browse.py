@@ -12,6 +12,7 @@ from typing import Any
 from acontext_mcp import __version__
 from acontext_mcp.cli.args import int_range, json_or_file, project_dir, session_id
 from acontext_mcp.cli.output import add_json_option, emit_json
+from acontext_mcp.cli.sessions import add_actions, config_pair
 from acontext_mcp.config import Settings
 from acontext_mcp.errors import InvalidInput
 
@@ -82,13 +83,21 @@ def cmd_sessions(args: argparse.Namespace, settings: Settings) -> int:
 
     with closing(open_db(settings)) as conn:
         page = list_sessions(
-            conn, limit=args.limit, cursor=args.cursor, agent=args.agent, project_dir=args.project
+            conn,
+            limit=args.limit,
+            cursor=args.cursor,
+            agent=args.agent,
+            project_dir=args.project,
+            user=args.user,
+            configs=dict(args.config or []),
         )
     if args.json:
         emit_json(page)
         return 0
     if not page["sessions"]:
-        filters = [f"{k} {v}" for k, v in (("agent", args.agent), ("project", args.project)) if v]
+        given = [("agent", args.agent), ("project", args.project), ("user", args.user)]
+        given += [("config", f"{k}={json.dumps(v)}") for k, v in args.config or []]
+        filters = [f"{k} {v}" for k, v in given if v]
         print(f"no sessions of {', '.join(filters)}" if filters else "no sessions yet")
         return 0
     rows = [
@@ -323,10 +332,24 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     p = add("status", cmd_status, "Show paths, schema version, counts and the LLM provider.")
     add_json_option(p)
 
-    p = add("sessions", cmd_sessions, "List captured sessions, most recent first.")
+    p = add(
+        "sessions",
+        cmd_sessions,
+        "List captured sessions, most recent first; or create, copy, delete one or show and "
+        "change its configs (ACTION --help).",
+    )
     p.add_argument("--agent", help="only sessions from this agent (claude-code, openclaw, mcp)")
     p.add_argument("--project", type=project_dir, help="only sessions of this project directory")
+    p.add_argument("--user", help="only sessions of this user (see `acontext-mcp users`)")
+    p.add_argument(
+        "--config",
+        action="append",
+        type=config_pair,
+        metavar="KEY=VALUE",
+        help="only sessions whose configs hold this value (JSON or text; repeatable)",
+    )
     _paging(p, 20, SESSIONS_MAX)
+    add_actions(p)
 
     p = add("messages", cmd_messages, "Show a session's messages, oldest first.")
     p.add_argument("session", help="session id or a unique prefix (see `acontext-mcp sessions`)")

@@ -71,15 +71,18 @@ def describe(counts: dict[str, Any], *, done: bool) -> list[str]:
     return lines
 
 
-def _confirmed(counts: dict[str, Any]) -> bool:
+def confirmed(
+    counts: dict[str, Any], question: str = "Forget them", lines: list[str] | None = None
+) -> bool:
     """Ask on the terminal. Trigger: no --yes. Why: forgetting cannot be undone, and a script
-    with no one at stdin must not remove data by default. Outcome: only a typed y/yes goes on."""
-    for text in describe(counts, done=False):
+    with no one at stdin must not remove data by default. Outcome: only a typed y/yes goes on.
+    `lines` describe the plan (default: `describe(counts)`)."""
+    for text in describe(counts, done=False) if lines is None else lines:
         _err(text)
     if not sys.stdin or not sys.stdin.isatty():
-        _err("acontext-mcp: nothing removed: stdin is not a terminal; pass --yes to forget")
+        _err("acontext-mcp: nothing removed: stdin is not a terminal; pass --yes to go on")
         return False
-    sys.stderr.write("Forget them? This cannot be undone. [y/N] ")
+    sys.stderr.write(f"{question}? This cannot be undone. [y/N] ")
     sys.stderr.flush()
     answer = sys.stdin.readline().strip().lower()
     if answer not in ("y", "yes"):
@@ -116,7 +119,7 @@ def cmd_forget(args: argparse.Namespace, settings: Settings) -> int:
             else:
                 print("\n".join(describe(plan, done=False)))
             return 0
-        if not args.yes and not _confirmed(plan):
+        if not args.yes and not confirmed(plan):
             return 1
         result = forget.forget(conn, settings, ids)
         if args.vacuum:

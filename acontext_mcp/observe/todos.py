@@ -124,6 +124,30 @@ def track_session(conn: sqlite3.Connection, settings: Settings, session_id: str)
     return counts
 
 
+def seed_copy(
+    conn: sqlite3.Connection, source_id: str, copy_id: str, event_ids: dict[int, int]
+) -> bool:
+    """Start a copied session's tracker where the original's stands (store/session_copy).
+
+    Trigger: a session was copied with its messages and tasks. Why: with no cursor the
+    tracker would walk the copied messages again and create their tasks a second time.
+    Outcome: the copy's cursor has the original's position and the copy's id of the last
+    handled event; the open request, held replies and todo steps are not carried over (they
+    name the original's rows), so the copy's tracking starts afresh at its next request.
+    Returns whether the original had a cursor. Call inside the copying transaction."""
+    saved = get_cursor(conn, cursor_key(source_id))
+    if not isinstance(saved, dict):
+        return False
+    handled = _int(saved.get("events"), 0)
+    seeded = {
+        "position": _int(saved.get("position"), -1),
+        "parts": _int(saved.get("parts"), 0),
+        "events": max((new for old, new in event_ids.items() if old <= handled), default=0),
+    }
+    set_cursor(conn, cursor_key(copy_id), seeded)
+    return True
+
+
 _COUNT_KEYS = (
     "messages",
     "tasks_created",

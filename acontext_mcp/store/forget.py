@@ -25,17 +25,19 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from acontext_mcp.config import Settings
-from acontext_mcp.errors import InvalidInput, NotFound
+from acontext_mcp.errors import AcontextError, InvalidInput, NotFound
+from acontext_mcp.job_kinds import LEARN_SPACE, LEARN_TASK
 from acontext_mcp.store import jobs as job_table
 from acontext_mcp.store.blobs import blob_path, blob_refs
 from acontext_mcp.store.cleanup import names_session, session_tree
 from acontext_mcp.store.cursors import OPENCLAW_SKIPPED_PREFIX, get_cursor, set_cursor
-from acontext_mcp.store.db import PAGE_SIZE, atomic, loads
+from acontext_mcp.store.db import PAGE_SIZE, atomic, dumps, loads
 
 KEPT_CURSOR_PREFIX = "transcript:"
 TOMBSTONE_PREFIX = "forgotten:"  # + session id: dedup keys a resending agent must not restore
@@ -99,6 +101,53 @@ def select_sessions(
         args.append(before)
     rows = conn.execute(f"SELECT id FROM sessions WHERE {' AND '.join(where)}", args).fetchall()
     return sorted(session_tree(conn, [r[0] for r in rows]))
+
+
+# --- A learner at work ---
+
+
+class LearnerBusy(AcontextError):
+    """A session to forget is what a learner run is working on right now."""
+
+
+def learner_busy(conn: sqlite3.Connection, ids: list[str]) -> dict[str, str]:
+    """{session id: what works on it} for the sessions a learner run is working on now: a
+    `learn_task` job of theirs running on a live lease, or learnings of theirs claimed by a
+    `learn_space` run on a live lease. A dead worker's lease has expired: it blocks nothing."""
+    now = time.time()
+    busy: dict[str, str] = {}
+    wanted = dumps(sorted(ids))
+    for sid, job_id in conn.execute(
+        "SELECT json_extract(payload, '$.session_id'), id FROM jobs WHERE kind = ? "
+        "AND status = 'running' AND COALESCE(lease_until, 0) > ? AND json_valid(payload) "
+        "AND json_extract(payload, '$.session_id') IN (SELECT value FROM json_each(?))",
+        (LEARN_TASK, now, wanted),
+    ):
+        busy.setdefault(sid, f"distilling its tasks (job {job_id})")
+    for sid, space in conn.execute(
+        "SELECT DISTINCT l.session_id, l.space FROM learnings l JOIN jobs j ON j.kind = ? "
+        "AND j.status = 'running' AND COALESCE(j.lease_until, 0) > ? AND json_valid(j.payload) "
+        "AND json_extract(j.payload, '$.space') = l.space WHERE l.status = 'running' "
+        "AND l.session_id IN (SELECT value FROM json_each(?))",
+        (LEARN_SPACE, now, wanted),
+    ):
+        busy.setdefault(sid, f"the skill learner of space {space!r}")
+    return busy
+
+
+def refuse_if_learning(conn: sqlite3.Connection, ids: list[str]) -> None:
+    """Raise LearnerBusy naming the sessions a learner run is working on (see learner_busy).
+
+    Trigger: forgetting or deleting sessions. Why: the run would write lessons (and commit
+    them) from a session that no longer exists, and its rows would vanish under it.
+    Outcome: nothing is removed; the message says to wait and retry."""
+    busy = learner_busy(conn, ids)
+    if busy:
+        shown = "; ".join(f"{sid} ({what})" for sid, what in sorted(busy.items())[:3])
+        raise LearnerBusy(
+            f"nothing removed: a learner run is in progress on {shown}. Wait for it to finish "
+            "(`acontext-mcp learn` or the learning_status tool shows it) and retry"
+        )
 
 
 # --- Plan and forget ---
@@ -189,12 +238,14 @@ def plan(conn: sqlite3.Connection, ids: list[str]) -> dict[str, Any]:
 def forget(conn: sqlite3.Connection, settings: Settings, ids: list[str]) -> dict[str, Any]:
     """Remove the sessions (and their subagents) with everything keyed by them, in one
     transaction; then delete the blob files that no message references any more.
-    Returns the counts of what was removed (see `plan`)."""
+    Returns the counts of what was removed (see `plan`). Refuses (LearnerBusy) while a
+    learner run works on one of them."""
     secure = conn.execute("PRAGMA secure_delete").fetchone()[0]
     conn.execute("PRAGMA secure_delete = ON")  # freed pages are zeroed, not left readable
     try:
         with atomic(conn):
             ids = sorted(session_tree(conn, ids))  # a subagent may have appeared since the plan
+            refuse_if_learning(conn, ids)
             _load_ids(conn, ids)
             freed = _blobs_freed(conn)
             counts = _counts(conn, ids, freed)

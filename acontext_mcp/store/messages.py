@@ -16,7 +16,7 @@ from acontext_mcp.config import Settings
 from acontext_mcp.errors import InvalidInput, NotFound, TooLarge
 from acontext_mcp.store.db import atomic, dumps, loads
 from acontext_mcp.store.pages import clamp_limit, decode_cursor, encode_cursor
-from acontext_mcp.store.sessions import SEQ_OF, touch_session
+from acontext_mcp.store.sessions import SEQ_OF, touch_session, tracking_off
 
 TYPE_CHECKING = False  # typing is not imported at run time: hooks import this (hooks/__init__.py)
 if TYPE_CHECKING:  # nor formats.parts (TypedDicts), blobs or hashlib: the brief reads here
@@ -106,10 +106,14 @@ def store_messages(
     results: list[dict[str, Any]] = []
     tokens_stored = 0
     with atomic(conn):
-        found = conn.execute("SELECT seq FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        found = conn.execute(
+            "SELECT seq, configs FROM sessions WHERE id = ?", (session_id,)
+        ).fetchone()
         if found is None:
             raise NotFound(f"no session {session_id!r}")
         seq = found[0]
+        if status == "pending" and tracking_off(found[1]):
+            status = "disabled"  # configs switch task tracking off: never claimed or tracked
         next_pos = conn.execute(
             "SELECT COALESCE(MAX(position), -1) + 1 FROM messages WHERE session_seq = ?",
             (seq,),
@@ -333,7 +337,8 @@ def extend_message(
         return 0
     tokens = estimate_tokens({"role": "assistant", "parts": merged})  # type: ignore[typeddict-item]
     conn.execute(
-        "UPDATE messages SET parts = ?, token_count = ?, status = 'pending' WHERE id = ?",
+        "UPDATE messages SET parts = ?, token_count = ?, status = CASE status "
+        "WHEN 'disabled' THEN 'disabled' ELSE 'pending' END WHERE id = ?",
         (merged_json, tokens, row[0]),
     )
     if added is not None:

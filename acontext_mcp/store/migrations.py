@@ -506,6 +506,31 @@ def m011_skill_uses(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m012_users(db: sqlite3.Connection) -> None:
+    _run_script(
+        db,
+        """
+        -- Whose data a row is: an application's user identifier (free text, as the reference's
+        -- `user`), NULL for nobody in particular. Sessions carry it since m001; disks and
+        -- learning spaces get it here, skills (which live in git) by association below.
+        -- `acontext-mcp users forget USER` deletes what carries it.
+        -- No index on sessions.user: a listing filtered by user walks sessions_updated newest
+        -- first, and every page of the schema is a page of every data home (16 KB each).
+        ALTER TABLE disks ADD COLUMN user TEXT;
+        ALTER TABLE learning_spaces ADD COLUMN user TEXT;
+
+        -- A skill (its folder name) associated with a user: learned for them or given to them.
+        CREATE TABLE user_skills (
+            user TEXT NOT NULL,
+            skill TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            PRIMARY KEY (user, skill)
+        ) WITHOUT ROWID;
+        """,
+    )
+
+
 def _applied(db: sqlite3.Connection) -> set[str]:
     db.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations "

@@ -89,10 +89,20 @@ def list_sessions(
     cursor: str | None = None,
     agent: str | None = None,
     project_dir: str | None = None,
+    user: str | None = None,
+    configs: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Newest activity first, with message and task counts. Stable under concurrent inserts."""
+    """Newest activity first, with message and task counts. Stable under concurrent inserts.
+    `user` and `configs` filter (see `configs_filter`)."""
     limit = clamp_limit(limit, default=20, maximum=PAGE_MAX)
     where, args = ["1 = 1"], []
+    if user is not None:
+        where.append("s.user = ?")
+        args.append(user)
+    if configs:
+        clauses, values = configs_filter(configs)
+        where += clauses
+        args += values
     after = decode_cursor(cursor, kind="sessions")
     if after is not None:
         where.append("(s.updated_at < ? OR (s.updated_at = ? AND s.id > ?))")
@@ -190,3 +200,117 @@ def latest_session_id(conn: sqlite3.Connection, project_dir: str | None = None) 
 
 def count_sessions(conn: sqlite3.Connection) -> int:
     return int(conn.execute("SELECT COUNT(*) FROM sessions").fetchone()[0])
+
+
+# --- Configs and user ---
+
+TRACKING_OFF = "disable_task_tracking"  # configs key: true keeps the session out of task tracking
+CONFIGS_MAX_BYTES = 16_000
+
+
+def _config_path(key: str) -> str:
+    """A JSON path naming one top-level key, quoted so dots and brackets are plain text."""
+    if not isinstance(key, str) or not key or '"' in key or "\\" in key:
+        raise InvalidInput(f"config key {key!r} is not valid: use a non-empty name without quotes")
+    return f'$."{key}"'
+
+
+def configs_filter(configs: dict[str, Any]) -> tuple[list[str], list[Any]]:
+    """SQL conditions on `s.configs` for sessions whose configs hold every key=value given
+    (same JSON type and value: true is not 1); a null value matches a missing key."""
+    if not isinstance(configs, dict):
+        raise InvalidInput("the configs filter must be an object of key: value")
+    clauses: list[str] = []
+    args: list[Any] = []
+    for key, value in sorted(configs.items()):
+        path = _config_path(key)
+        if value is None:
+            clauses.append("json_type(s.configs, ?) IS NULL")
+            args.append(path)
+            continue
+        clauses.append(
+            "json_type(s.configs, ?) = json_type(?) AND json_extract(s.configs, ?) IS "
+            "json_extract(?, '$')"
+        )
+        args += [path, dumps(value), path, dumps(value)]
+    return clauses, args
+
+
+def check_configs(configs: Any) -> dict[str, Any]:
+    if not isinstance(configs, dict):
+        raise InvalidInput("configs must be a JSON object of key: value")
+    for key in configs:
+        _config_path(key)
+    tracking = configs.get(TRACKING_OFF)
+    if TRACKING_OFF in configs and not isinstance(tracking, bool):
+        raise InvalidInput(f"config {TRACKING_OFF} must be true or false (got {tracking!r})")
+    if len(dumps(configs)) > CONFIGS_MAX_BYTES:
+        raise InvalidInput(
+            f"configs are over {CONFIGS_MAX_BYTES} bytes as JSON; keep settings there, "
+            "not content (a disk file holds content)"
+        )
+    return configs
+
+
+def get_configs(conn: sqlite3.Connection, session_id: str) -> dict[str, Any]:
+    return dict(get_session(conn, session_id)["configs"])
+
+
+def set_configs(
+    conn: sqlite3.Connection, session_id: str, configs: dict[str, Any], *, patch: bool = False
+) -> dict[str, Any]:
+    """Replace the session's configs, or with `patch` merge the given keys into them (a null
+    value deletes its key, or leaves it out of a replacement; nested objects are values,
+    replaced whole). Returns the configs now stored."""
+    with atomic(conn):
+        current = get_configs(conn, session_id)
+        if not isinstance(configs, dict):
+            raise InvalidInput("configs must be a JSON object of key: value")
+        merged = {**current, **configs} if patch else configs
+        result = {k: v for k, v in merged.items() if v is not None}  # null: no such key
+        check_configs(result)
+        conn.execute("UPDATE sessions SET configs = ? WHERE id = ?", (dumps(result), session_id))
+    return result
+
+
+def tracking_off(configs_json: str | None) -> bool:
+    """Whether stored configs (JSON text) switch task tracking off; cheap for the usual '{}'."""
+    if not configs_json or TRACKING_OFF not in configs_json:
+        return False
+    return loads(configs_json, {}).get(TRACKING_OFF) is True
+
+
+def session_tracking_off(conn: sqlite3.Connection, session_id: str) -> bool:
+    row = conn.execute("SELECT configs FROM sessions WHERE id = ?", (session_id,)).fetchone()
+    return row is not None and tracking_off(row[0])
+
+
+def set_user(conn: sqlite3.Connection, session_id: str, user: str | None) -> None:
+    """Associate the session (and its subagent sessions) with `user`, or with nobody."""
+    from acontext_mcp.store.cleanup import session_tree
+
+    check_user(user)
+    with atomic(conn):
+        get_session(conn, session_id)
+        ids = sorted(session_tree(conn, [session_id]))
+        conn.executemany("UPDATE sessions SET user = ? WHERE id = ?", [(user, i) for i in ids])
+
+
+def check_user(user: str | None) -> str | None:
+    if user is not None and (not isinstance(user, str) or not user.strip() or len(user) > 256):
+        raise InvalidInput("a user identifier is 1-256 characters (e.g. an email or an id)")
+    return user
+
+
+def claim_user(conn: sqlite3.Connection, session_id: str, user: str) -> None:
+    """A turn stored for `user` into an existing session: a session of nobody becomes the
+    user's; one of another user is refused (turns never cross users)."""
+    row = conn.execute("SELECT user FROM sessions WHERE id = ?", (session_id,)).fetchone()
+    if row is None or row[0] == user:
+        return
+    if row[0] is not None:
+        raise InvalidInput(
+            f"session {session_id!r} belongs to another user; store this user's turns in a "
+            "session of theirs (omit session_id to start one)"
+        )
+    conn.execute("UPDATE sessions SET user = ? WHERE id = ? AND user IS NULL", (user, session_id))

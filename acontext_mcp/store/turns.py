@@ -19,7 +19,13 @@ from acontext_mcp.privacy.switches import capture_allowed
 from acontext_mcp.store import messages as message_store
 from acontext_mcp.store.db import atomic
 from acontext_mcp.store.events import add_event
-from acontext_mcp.store.sessions import check_session_id, ensure_session, new_session_id
+from acontext_mcp.store.sessions import (
+    check_session_id,
+    check_user,
+    claim_user,
+    ensure_session,
+    new_session_id,
+)
 
 MAX_MESSAGES_PER_TURN = 500
 _META_PROJECT_KEYS = ("project_dir", "cwd")  # where a caller may name the turn's project
@@ -156,8 +162,10 @@ def store_turn(
     clean_meta, meta_counts = redact_value(meta) if meta is not None else (None, Counter())
     with atomic(conn):  # the session and its first turn appear together or not at all
         session_id, created = ensure_session(
-            conn, session_id, agent=agent, project_dir=project_dir, user=user
+            conn, session_id, agent=agent, project_dir=project_dir, user=check_user(user)
         )
+        if user is not None and not created:
+            claim_user(conn, session_id, user)
         results = message_store.store_messages(
             conn, settings, session_id, [m for m, _ in redacted], fmt=fmt, meta=clean_meta
         )
