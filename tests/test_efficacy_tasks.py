@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,10 +82,13 @@ NETWORK_TOOLS = re.compile(
 )
 
 
-@dataclass
-class Run:
-    codes: list[int]
-    output: str
+@dataclass(frozen=True)
+class Outcome:
+    """What running some steps in a fresh copy of a project gave."""
+
+    codes: tuple[int, ...]  # each command's exit status, in order
+    output: str  # stdout and stderr of every command
+    passed: bool  # the checker's verdict (asked twice, the same both times)
 
 
 def _load(task_dir: Path) -> dict:
@@ -140,28 +144,28 @@ def _sh(command: list[str], cwd: Path, home: Path) -> subprocess.CompletedProces
     )
 
 
-def _run(commands: list[str], project: Path, home: Path) -> Run:
-    codes, output = [], []
-    for command in commands:
-        done = _sh(["bash", "-c", command], project, home)
-        codes.append(done.returncode)
-        output.append(done.stdout + done.stderr)
-    return Run(codes, "".join(output))
-
-
-def _check(task_dir: Path, task: dict, project: Path, home: Path) -> bool:
-    """The checker's verdict, asked twice: it must not change its mind or the project."""
-    checker = str(task_dir / task["check"])
-    first = _sh([checker], project, home).returncode
-    second = _sh([checker], project, home).returncode
-    assert first == second, f"{task['id']}: checker said {first}, then {second}"
-    return first == 0
-
-
-def _copy(task_dir: Path, name: str, tmp_path: Path, label: str) -> Path:
-    target = tmp_path / label / name
-    shutil.copytree(task_dir / name, target, symlinks=True)
-    return target
+@functools.cache
+def _outcome(task_dir: Path, project: str, steps: tuple[str, ...]) -> Outcome:
+    """Run the task's command lists named by `steps` ("naive", "fix") in a fresh temp copy of
+    the project, then its checker twice: it must not change its mind or depend on the clock.
+    Cached: several tests ask about the same run."""
+    task = _load(task_dir)
+    with tempfile.TemporaryDirectory(prefix=f"efficacy-{task_dir.name}-") as tmp:
+        home = Path(tmp) / "home"
+        home.mkdir()
+        copy = Path(tmp) / project
+        shutil.copytree(task_dir / project, copy, symlinks=True)
+        codes, output = [], []
+        for step in steps:
+            for command in task[step]:
+                done = _sh(["bash", "-c", command], copy, home)
+                codes.append(done.returncode)
+                output.append(done.stdout + done.stderr)
+        checker = str(task_dir / task["check"])
+        first = _sh([checker], copy, home).returncode
+        second = _sh([checker], copy, home).returncode
+    assert first == second, f"{task['id']}/{project} {steps}: checker said {first}, then {second}"
+    return Outcome(tuple(codes), "".join(output), first == 0)
 
 
 def _text_files(root: Path) -> dict[str, str]:
@@ -182,7 +186,7 @@ def _lesson(task: dict) -> str:
 
 def test_there_are_enough_tasks_and_controls() -> None:
     tasks = [_load(d) for d in TASK_DIRS]
-    assert len(tasks) >= 11
+    assert len(tasks) >= 12  # issue 16: at least 12 tasks, at least 2 negative controls
     assert sum(t["negative_control"] for t in tasks) >= 2
     assert len({t["id"] for t in tasks}) == len(tasks)
 
@@ -219,58 +223,40 @@ def test_task_json_follows_the_contract(task_dir: Path) -> None:
 
 
 @pytest.mark.parametrize("task_dir", TASK_DIRS, ids=_ids())
-def test_naive_fails_and_fix_passes_the_check(task_dir: Path, tmp_path: Path) -> None:
+def test_naive_fails_and_fix_passes_the_check(task_dir: Path) -> None:
     """In a lesson-right project the naive path really fails (a command exits non-zero and
     the checker fails), the fix passes in a fresh copy, and naive-then-fix (what an agent
     without the lesson does) passes too."""
     task = _load(task_dir)
-    home = tmp_path / "home"
-    home.mkdir()
     for name, role in _projects(task).items():
         if role != "lesson-right":
             continue
-        project = _copy(task_dir, name, tmp_path, "naive")
-        naive = _run(task["naive"], project, home)
-        assert any(naive.codes), f"{task['id']}/{name}: every naive command succeeded"
-        assert not _check(task_dir, task, project, home), f"{task['id']}/{name}: naive passed"
-
-        project = _copy(task_dir, name, tmp_path, "fix")
-        fix = _run(task["fix"], project, home)
-        assert not any(fix.codes), f"{task['id']}/{name}: fix failed:\n{fix.output}"
-        assert _check(task_dir, task, project, home), f"{task['id']}/{name}: fix failed check"
-
-        project = _copy(task_dir, name, tmp_path, "naive-then-fix")
-        _run(task["naive"], project, home)
-        _run(task["fix"], project, home)
-        assert _check(task_dir, task, project, home), f"{task['id']}/{name}: A's path failed"
+        where = f"{task['id']}/{name}"
+        naive = _outcome(task_dir, name, ("naive",))
+        assert any(naive.codes), f"{where}: every naive command succeeded"
+        assert not naive.passed, f"{where}: the naive path passed the check"
+        fix = _outcome(task_dir, name, ("fix",))
+        assert not any(fix.codes), f"{where}: the fix failed:\n{fix.output}"
+        assert fix.passed, f"{where}: the fix did not pass the check"
+        assert _outcome(task_dir, name, ("naive", "fix")).passed, f"{where}: A's path failed"
 
 
 @pytest.mark.parametrize(
     "task_dir", [d for d in TASK_DIRS if _load(d)["negative_control"]], ids=lambda d: d.name
 )
-def test_a_negative_controls_foreign_lesson_fails_its_check(task_dir: Path, tmp_path: Path) -> None:
+def test_a_negative_controls_foreign_lesson_fails_its_check(task_dir: Path) -> None:
     """In the control project the naive path is right and the foreign lesson's fix is harm."""
     task = _load(task_dir)
-    home = tmp_path / "home"
-    home.mkdir()
-    name = task["project_b"]
-    project = _copy(task_dir, name, tmp_path, "naive")
-    naive = _run(task["naive"], project, home)
+    naive = _outcome(task_dir, task["project_b"], ("naive",))
     assert not any(naive.codes), f"{task['id']}: the right path fails:\n{naive.output}"
-    assert _check(task_dir, task, project, home), f"{task['id']}: the right path fails check"
-
-    project = _copy(task_dir, name, tmp_path, "fix")
-    _run(task["fix"], project, home)
-    assert not _check(task_dir, task, project, home), f"{task['id']}: the foreign lesson passed"
-
+    assert naive.passed, f"{task['id']}: the right path fails the check"
+    assert not _outcome(task_dir, task["project_b"], ("fix",)).passed, "the foreign lesson passed"
     lesson_source = _load(TASKS / task["learn_from"])
     assert re.search(task["key_line"], _lesson(lesson_source)), "B would not know the lesson"
 
 
 @pytest.mark.parametrize("task_dir", TASK_DIRS, ids=_ids())
-def test_key_line_matches_the_lesson_and_nothing_b_sees_without_it(
-    task_dir: Path, tmp_path: Path
-) -> None:
+def test_key_line_matches_the_lesson_and_nothing_b_sees_without_it(task_dir: Path) -> None:
     task = _load(task_dir)
     key = re.compile(task["key_line"])
     assert key.search(_lesson(task)), f"{task['id']}: key_line misses {_lesson(task)!r}"
@@ -278,12 +264,10 @@ def test_key_line_matches_the_lesson_and_nothing_b_sees_without_it(
         assert key.search(LESSONS[task["id"]]), f"{task['id']}: key_line misses the runbook line"
     for field in ("prompt_a", "prompt_b", "confirm"):  # the title is not sent to the model
         assert not key.search(task[field]), f"{task['id']}: key_line matches {field}"
-    home = tmp_path / "home"
-    home.mkdir()
     for name in _projects(task):
         for path, text in _text_files(task_dir / name).items():
             assert not key.search(text), f"{task['id']}: key_line is in {name}/{path}"
-        naive = _run(task["naive"], _copy(task_dir, name, tmp_path, name), home)
+        naive = _outcome(task_dir, name, ("naive",))
         assert not key.search(naive.output), f"{task['id']}: naive output has the key line"
 
 
@@ -302,17 +286,14 @@ def test_failing_signature_matches_the_naive_command_only(task_dir: Path) -> Non
 
 
 @pytest.mark.parametrize("task_dir", TASK_DIRS, ids=_ids())
-def test_each_project_plants_a_canary(task_dir: Path, tmp_path: Path) -> None:
+def test_each_project_plants_a_canary(task_dir: Path) -> None:
     """In a file of the project (its .env) or in what the commands print: the harness greps
     the data home, the skills repo and the synced folders for it afterwards."""
     task = _load(task_dir)
-    home = tmp_path / "home"
-    home.mkdir()
     for name in _projects(task):
         if any(CANARY in text for text in _text_files(task_dir / name).values()):
             continue
-        project = _copy(task_dir, name, tmp_path, name)
-        printed = _run(task["naive"] + task["fix"], project, home).output
+        printed = _outcome(task_dir, name, ("naive", "fix")).output
         assert CANARY in printed, f"{task['id']}/{name}: no {CANARY} secret planted"
 
 
