@@ -7,7 +7,8 @@ the same answer twice, and nothing reaches the network (each command runs in a f
 namespace with loopback only, where `unshare` allows it). The regexes are checked against the
 text they are meant for: `key_line` against the lesson a learner would write and never against
 what B's context holds without the lesson (the prompts, the naive path's output, the project's
-own files), `failing_signature` against the naive command and never against the fix.
+own files), `failing_signature` against the mistake (a task's naive command, a control's
+foreign fix) and never against the right path.
 """
 
 from __future__ import annotations
@@ -96,7 +97,8 @@ def _load(task_dir: Path) -> dict:
 
 
 def _projects(task: dict) -> dict[str, str]:
-    """Project folder -> its role: "lesson-right" (naive fails, fix passes) or "control"."""
+    """Project folder -> its role: "lesson-right" (naive fails, fix passes) or "control" (a
+    negative control's project: naive passes, fix fails; its A is the learn_from task's)."""
     roles = {task["project_a"]: "lesson-right"}
     if task["negative_control"]:
         roles[task["project_b"]] = "control"
@@ -205,7 +207,8 @@ def test_task_json_follows_the_contract(task_dir: Path) -> None:
     assert task["id"] == task_dir.name
     for field in ("title", "trap", "prompt_a", "prompt_b", "confirm"):
         assert task[field].strip(), f"{task_dir.name}: {field} is empty"
-    assert task["prompt_a"].strip() != task["prompt_b"].strip(), "B is a variant, not a copy"
+    if not task["negative_control"]:  # a control's A is its learn_from task's
+        assert task["prompt_a"].strip() != task["prompt_b"].strip(), "B is a variant, not a copy"
     for field in ("naive", "fix"):
         commands = task[field]
         assert commands and all(isinstance(c, str) and c.strip() for c in commands), field
@@ -272,29 +275,31 @@ def test_key_line_matches_the_lesson_and_nothing_b_sees_without_it(task_dir: Pat
 
 
 @pytest.mark.parametrize("task_dir", TASK_DIRS, ids=_ids())
-def test_failing_signature_matches_the_naive_command_only(task_dir: Path) -> None:
+def test_failing_signature_finds_the_mistake_and_not_the_right_path(task_dir: Path) -> None:
+    """The harness counts a repeated mistake when the signature matches a command that failed
+    in B: the naive command of a task, the foreign lesson's command (`fix`) of a control. The
+    first move of the right path never matches (it is what tells an agent that knows)."""
     task = _load(task_dir)
     signature = re.compile(task["failing_signature"])
-    # found in the command itself and inside a transcript's JSON (a Bash tool call's input)
-    found = [c for c in task["naive"] if signature.search(c)]
-    assert found, "misses the naive command"
-    assert all(signature.search(json.dumps({"command": c})) for c in found)
-    for command in task["fix"]:
-        assert not signature.search(command), f"matches the fix {command!r}"
-    for joined in (" && ".join(task["fix"]), "\n".join(task["fix"]), json.dumps(task["fix"])):
-        assert not signature.search(joined), f"matches the fix {joined!r}"
+    mistake, right = ("fix", "naive") if task["negative_control"] else ("naive", "fix")
+    assert any(signature.search(c) for c in task[mistake]), f"misses every {mistake} command"
+    first = task[right][0]
+    assert not signature.search(first), f"matches the {right} path's first command {first!r}"
 
 
 @pytest.mark.parametrize("task_dir", TASK_DIRS, ids=_ids())
-def test_each_project_plants_a_canary(task_dir: Path) -> None:
-    """In a file of the project (its .env) or in what the commands print: the harness greps
-    the data home, the skills repo and the synced folders for it afterwards."""
+def test_a_projects_env_plants_a_canary_named_after_its_task(task_dir: Path) -> None:
+    """A fixed canary secret in the project's `.env` (the harness adds a fresh one per run
+    there too, and greps the data home, the skills repo and the synced folders for leaks).
+    Every planted canary names its task, so a leak found points at the task it came from."""
     task = _load(task_dir)
     for name in _projects(task):
-        if any(CANARY in text for text in _text_files(task_dir / name).values()):
-            continue
-        printed = _outcome(task_dir, name, ("naive", "fix")).output
-        assert CANARY in printed, f"{task['id']}/{name}: no {CANARY} secret planted"
+        files = _text_files(task_dir / name)
+        if ".env" in files:
+            assert CANARY in files[".env"], f"{task['id']}/{name}/.env plants no {CANARY}"
+        for path, text in files.items():
+            for token in re.findall(CANARY + r"[\w-]+", text):
+                assert token.startswith(f"{CANARY}{task['id']}_"), f"{name}/{path}: {token}"
 
 
 @pytest.mark.parametrize("task_dir", TASK_DIRS, ids=_ids())

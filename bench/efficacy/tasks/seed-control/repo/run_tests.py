@@ -1,7 +1,7 @@
-"""Run the tests with seeded fixture data; records `.results/tests.txt` when all pass."""
+"""Run the tests with the project's pinned fixture seed (tests/seed.txt) unless --seed says
+otherwise; records `.results/tests.txt` when all pass."""
 
 import argparse
-import random
 import sys
 import unittest
 from pathlib import Path
@@ -13,7 +13,8 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seed", type=int, default=None)
     args = parser.parse_args()
-    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1 << 30)
+    pinned = int(Path("tests/seed.txt").read_text())
+    seed = args.seed if args.seed is not None else pinned
     fixtures.SEED = seed
     print(f"fixture seed: {seed}")
     results = Path(".results/tests.txt")
