@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pytest
 
+from acontext_mcp.observe.prompts import CONFIRMED, classify_reply
+
 TASKS = Path(__file__).resolve().parent.parent / "bench" / "efficacy" / "tasks"
 TASK_DIRS = sorted(p for p in TASKS.iterdir() if (p / "task.json").is_file())
 CANARY = "ACONTEXT_CANARY_"
@@ -225,6 +227,16 @@ def test_task_json_follows_the_contract(task_dir: Path) -> None:
         assert task["learn_from"] is None
 
 
+@pytest.mark.parametrize(
+    "task_dir", [d for d in TASK_DIRS if not _load(d)["negative_control"]], ids=lambda d: d.name
+)
+def test_the_confirmation_reads_as_one(task_dir: Path) -> None:
+    """The user's confirmation is run A's outside signal: the product must read it as one,
+    or a task whose fix is no test run stays `unverified` and the `verified` review policy
+    learns nothing from it (a control's A is its learn_from task's)."""
+    assert classify_reply(_load(task_dir)["confirm"]) == CONFIRMED
+
+
 @pytest.mark.parametrize("task_dir", TASK_DIRS, ids=_ids())
 def test_naive_fails_and_fix_passes_the_check(task_dir: Path) -> None:
     """In a lesson-right project the naive path really fails (a command exits non-zero and
@@ -277,12 +289,16 @@ def test_key_line_matches_the_lesson_and_nothing_b_sees_without_it(task_dir: Pat
 @pytest.mark.parametrize("task_dir", TASK_DIRS, ids=_ids())
 def test_failing_signature_finds_the_mistake_and_not_the_right_path(task_dir: Path) -> None:
     """The harness counts a repeated mistake when the signature matches a command that failed
-    in B: the naive command of a task, the foreign lesson's command (`fix`) of a control. The
-    first move of the right path never matches (it is what tells an agent that knows)."""
+    in B: a naive command that fails (a task), a foreign-lesson command that fails (a
+    control). The first move of the right path never matches (it is what an agent that knows
+    runs)."""
     task = _load(task_dir)
     signature = re.compile(task["failing_signature"])
     mistake, right = ("fix", "naive") if task["negative_control"] else ("naive", "fix")
-    assert any(signature.search(c) for c in task[mistake]), f"misses every {mistake} command"
+    project = task["project_b"] if task["negative_control"] else task["project_a"]
+    codes = _outcome(task_dir, project, (mistake,)).codes
+    failed = [c for c, code in zip(task[mistake], codes, strict=True) if code != 0]
+    assert any(signature.search(c) for c in failed), f"misses the failing commands {failed}"
     first = task[right][0]
     assert not signature.search(first), f"matches the {right} path's first command {first!r}"
 
