@@ -49,9 +49,9 @@ FIELDS: dict[str, type | tuple[type, ...]] = {
     "confirm": str,
 }
 
-# The runbook line a learner would naturally write after run A, per task (evidence tail as
-# skills/evidence.py renders it). key_line must match it; tasks not listed here are checked
-# against the lesson built from their fix commands only.
+# The runbook line a model learner would naturally write after run A, per task (some with
+# the evidence tail skills/evidence.py renders). key_line must match it as well as the
+# scripted learner's entry (_lesson); tasks not listed here are checked against that only.
 LESSONS = {
     "service-port": "- **Smoke test port**: run `API_PORT=47613 python3 smoke.py`; "
     "config/client.ini expects the API on 47613, the server defaults to 8000 "
@@ -165,9 +165,9 @@ def _outcome(task_dir: Path, project: str, steps: tuple[str, ...]) -> Outcome:
                 done = _sh(["bash", "-c", command], copy, home)
                 codes.append(done.returncode)
                 output.append(done.stdout + done.stderr)
-        checker = str(task_dir / task["check"])
-        first = _sh([checker], copy, home).returncode
-        second = _sh([checker], copy, home).returncode
+        checker = ["sh", str(task_dir / task["check"])]  # as the harness runs it
+        first = _sh(checker, copy, home).returncode
+        second = _sh(checker, copy, home).returncode
     assert first == second, f"{task['id']}/{project} {steps}: checker said {first}, then {second}"
     return Outcome(tuple(codes), "".join(output), first == 0)
 
@@ -184,8 +184,13 @@ def _text_files(root: Path) -> dict[str, str]:
 
 
 def _lesson(task: dict) -> str:
-    """A runbook line built from the fix commands: what a learner records at the least."""
-    return f"- **Test**: `{' && '.join(task['fix'])}` (seen 1×, verified 1×, 2026-12-05)"
+    """The trap entry the harness's scripted learner writes from run A: the fix that passed
+    after the naive command that failed, in the product's entry format."""
+    fix = " && ".join(task["fix"])
+    return (
+        f"- **Run {task['fix'][0]}**: Run `{fix}` here: `{task['naive'][0]}` fails. "
+        "(when: tests; seen 1×, verified 1×, 2026-12-05)"
+    )
 
 
 def test_there_are_enough_tasks_and_controls() -> None:
