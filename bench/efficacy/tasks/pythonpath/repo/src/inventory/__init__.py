@@ -1,0 +1,1 @@
+"""Inventory tools for the purchasing team."""
