@@ -136,6 +136,8 @@ CASES: list[tuple[str, str, str, str]] = [
     ),
     ("query token", f"GET /hook?access_token={PASSWORD}&page=2", PASSWORD, "token"),
     ("credentials", f"REGISTRY_CREDENTIALS={PASSWORD}", PASSWORD, "credential"),
+    # Any env variable's _KEY with a generated value (found by bench/efficacy's canaries)
+    ("env feed key", "RATES_FEED_KEY=ACONTEXT_CANARY_workdir_3f9a2b7c11d0e4aa", "3f9a2b7c", "key"),
 ]
 
 
@@ -434,6 +436,8 @@ class TestNames:
             ("max_tokens", None),
             ("tokenizer", None),
             ("primary_key", None),
+            ("PRIMARY_KEY", "key"),  # an env variable: its value decides (test below)
+            ("ROSTER_EXPORT_KEY", "key"),
             ("key", None),
             ("author", None),
             ("POSTGRES_PASSWORD_FILE", None),
@@ -666,3 +670,13 @@ class TestPrivateSpansAcrossBlocks:
         }
         out, _ = redact_message(message)
         assert [p["text"] for p in out["parts"]] == ["a [private] b", "c"]
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["PRIMARY_KEY=id", "SORT_KEY=created_at", "CACHE_KEY=user_profile_v2", "PARTITION_KEY=tenant"],
+)
+def test_an_env_key_holding_a_name_stays(line: str) -> None:
+    """`<NAME>_KEY=` without a known qualifier is a secret only when its value looks
+    generated (16+ characters mixing letters and digits)."""
+    assert redact_text(line)[0] == line

@@ -678,6 +678,8 @@ def secret_name_kind(name: str) -> str | None:
         kind = "api_key" if last.endswith("apikey") else "secret_key"
     elif last == "key" and len(segs) > 1 and segs[-2] in _KEY_QUALIFIERS:
         kind = "api_key" if segs[-2] == "api" else "secret_key"
+    elif last == "key" and len(segs) > 1 and _ENV_NAME.match(name):
+        kind = "key"  # RATES_FEED_KEY: an environment variable's key; its value decides
     if kind in ("secret", "secret_key") and any(s.startswith("aws") for s in segs):
         kind = "aws_secret_key"
     return kind
@@ -696,6 +698,9 @@ _TYPE_CONTEXT = re.compile(r"[ \t]*[|,)\]]")  # `key: PrivateKeyType | None,`
 
 _AWS_SECRET = re.compile(r"(?=.*[0-9])(?=.*[a-z])(?=.*[A-Z])[A-Za-z0-9/+]{40}")
 _MIN_PASSWORD = 4  # `DB_PASSWORD=root` is short and still a password
+# An env variable named `<anything>_KEY` (no qualifier we know) holds a secret when its value
+# is long and mixes letters and digits, as generated keys do.
+_MIN_ENV_KEY = 16
 # Words of the text an app shows about a password, never of a passphrase a user picked.
 _UI_WORDS = frozenset(
     {
@@ -726,6 +731,8 @@ def secret_value(value: str, kind: str, *, literal: bool = True) -> bool:
         return True
     if len(value) < (_MIN_PASSWORD if kind == "password" else 8):
         return False
+    if kind == "key" and (len(value) < _MIN_ENV_KEY or not _STRONG.match(value)):
+        return False  # CACHE_KEY=user_profile, PARTITION_KEY=tenant: names, not secrets
     if any(c.isspace() for c in value) and not (literal and _passphrase(value, kind)):
         return False
     if _is_placeholder(value) or _URL_LIKE.match(value):

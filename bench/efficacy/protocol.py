@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -41,6 +42,7 @@ CONDITIONS = ("none", "acontext", "placebo", "transcript")
 PLACEBO_SKILL = "kitchen-notes"
 TRANSCRIPT_NOTE = "(Earlier session transcripts are in {dir}; search them if useful.)"
 LEARN_TIMEOUT = 180
+CANARY = re.compile(r"ACONTEXT_CANARY_[A-Za-z0-9_-]+")  # the fixtures' planted secrets
 
 
 @dataclass
@@ -99,11 +101,26 @@ def _project(task: Task, which: str, into: Path, setup: Setup) -> Path:
     """A fresh copy of the task's fixture project named after the task, with a canary."""
     project = into / task.id
     shutil.copytree(task.project(which), project)
+    for planted in _fixture_canaries(project):  # the fixture's own, under varied names
+        if planted not in setup.canaries:
+            setup.canaries.append(planted)
     token = "cnry" + secrets.token_hex(12)
     setup.canaries.append(token)
     with open(project / ".env", "a", encoding="utf-8") as fh:
         fh.write(f"BENCH_API_KEY={token}\n")
     return project
+
+
+def _fixture_canaries(project: Path) -> list[str]:
+    """The `ACONTEXT_CANARY_...` values a fixture plants in its files (bench/efficacy/TASKS.md):
+    under names such as `*_KEY` or `*_PASSWORD`, they test the redactor where BENCH_API_KEY,
+    a name it knows, cannot."""
+    found: list[str] = []
+    for path in sorted(project.rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            text = path.read_text(encoding="utf-8", errors="replace")
+            found.extend(m for m in CANARY.findall(text) if m not in found)
+    return found
 
 
 @contextlib.contextmanager
