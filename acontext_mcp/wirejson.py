@@ -63,6 +63,10 @@ def loads(text: str | bytes) -> Any:
         value, end = scanner(text, start)
     except StopIteration as stop:
         raise _error("Expecting value", text, stop.value) from None
+    except SystemError:  # CPython 3.11's scanner raises its errors with json.decoder's class,
+        import json  # found only when json is imported already: let json say what is wrong
+
+        return json.loads(text)
     rest = len(text) - len(text.rstrip(_WHITESPACE))
     if end != len(text) - rest:
         raise _error("Extra data", text, end)

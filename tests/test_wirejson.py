@@ -94,3 +94,21 @@ def test_it_imports_neither_json_nor_re() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("text", ['{"a": 1', '{"a": 1} x', "[1,]", '{"a": "\\x"}', "nul"])
+def test_malformed_input_in_a_process_that_never_imported_json(text: str) -> None:
+    """The hooks' own case: json is not imported when the payload is bad, and the C scanner
+    needs json.decoder to raise its error (CPython 3.11): the error is still json's."""
+    code = (
+        "import sys; from acontext_mcp import wirejson\n"
+        "assert 'json.decoder' not in sys.modules\n"
+        "try:\n"
+        f"    wirejson.loads({text!r})\n"
+        "except ValueError as exc:\n"
+        "    print(type(exc).__name__, exc.msg)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    with pytest.raises(json.JSONDecodeError) as theirs:
+        json.loads(text)
+    assert out.stdout.strip() == f"JSONDecodeError {theirs.value.msg}"
