@@ -345,6 +345,8 @@ CREATE TRIGGER task_totals_update AFTER UPDATE OF status ON tasks
                 ON CONFLICT (status) DO UPDATE SET tasks = tasks + 1;
         END;
 
+CREATE INDEX tasks_outcome ON tasks(outcome, updated_at);
+
 CREATE INDEX tasks_status ON tasks(status, updated_at);
 
 CREATE INDEX tasks_updated ON tasks(updated_at);

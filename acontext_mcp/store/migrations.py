@@ -569,7 +569,9 @@ def m013_ui_session_indexes(db: sqlite3.Connection) -> None:
         CREATE INDEX sessions_agent ON sessions(agent, updated_at);
         CREATE INDEX sessions_parent ON sessions(parent_id) WHERE parent_id IS NOT NULL;
 
-        -- The learnings a task produced, of every kind (learnings_task leaves preferences out).
+        -- Tasks of one outcome, newest-updated first (the Tasks page's outcome filter), and
+        -- the learnings a task produced, of every kind (learnings_task leaves preferences out).
+        CREATE INDEX tasks_outcome ON tasks(outcome, updated_at);
         CREATE INDEX learnings_task_all ON learnings(task_id) WHERE task_id IS NOT NULL;
         """,
     )

@@ -236,6 +236,9 @@ def session_task_rows(conn: sqlite3.Connection, session_id: str) -> list[sqlite3
 # --- search ---------------------------------------------------------------------------
 
 
+SEARCH_SCAN = 10_000  # index hits one search page looks through for its filters
+
+
 def search_page(
     conn: sqlite3.Connection,
     match: str,
@@ -247,12 +250,19 @@ def search_page(
     before: Key | None = None,
     after: Key | None = None,
     limit: int,
-) -> list[sqlite3.Row]:
+    scan: int = SEARCH_SCAN,
+) -> tuple[list[sqlite3.Row], int | None]:
     """Messages whose text matches the FTS5 query `match`, newest (highest id) first, with
-    their session. The index yields ids in order; filters are checked per hit."""
-    where: list[str] = ["message_search MATCH ?"]
-    args: list[Any] = [match]
-    order = _keyset(where, args, "f.rowid", before, after)
+    their session; and where the scan stopped. The index yields ids in order and only the
+    next `scan` hits are checked against the filters (a common word in a project that never
+    says it would otherwise read every hit): when fewer than `limit` pass and the window was
+    full, the second value is the last id looked at (continue from there), else None."""
+    scan = max(scan, limit)
+    inner: list[str] = ["message_search MATCH ?"]
+    inner_args: list[Any] = [match]
+    order = _keyset(inner, inner_args, "rowid", before, after)
+    where: list[str] = ["1 = 1"]
+    args: list[Any] = []
     for column, value in (("s.project_dir", project), ("s.agent", agent)):
         if value is not None:
             where.append(f"{column} = ?")
@@ -263,14 +273,20 @@ def search_page(
     if until is not None:
         where.append("m.created_at < ?")
         args.append(until)
-    return conn.execute(
-        "SELECT f.rowid AS rk, m.id, m.position, m.role, m.parts, m.created_at, "
+    window = f"SELECT rowid FROM message_search WHERE {' AND '.join(inner)} ORDER BY {order}"
+    rows = conn.execute(
+        f"WITH hits(rk) AS ({window} LIMIT ?) "
+        "SELECT h.rk, m.id, m.position, m.role, m.parts, m.created_at, "
         "s.id AS session_id, s.agent, s.project_dir "
-        "FROM message_search f JOIN messages m ON m.id = f.rowid "
-        "JOIN sessions s ON s.seq = m.session_seq "
-        f"WHERE {' AND '.join(where)} ORDER BY {order} LIMIT ?",
-        [*args, limit],
+        "FROM hits h JOIN messages m ON m.id = h.rk JOIN sessions s ON s.seq = m.session_seq "
+        f"WHERE {' AND '.join(where)} ORDER BY h.rk {order.split()[-1]} LIMIT ?",
+        [*inner_args, scan, *args, limit],
     ).fetchall()
+    edge = None
+    if len(rows) < limit:
+        last = conn.execute(f"{window} LIMIT 1 OFFSET ?", [*inner_args, scan - 1]).fetchone()
+        edge = None if last is None else int(last[0])
+    return rows, edge
 
 
 def search_backlog(conn: sqlite3.Connection, cap: int = 100_000) -> int:
@@ -327,7 +343,7 @@ def task_page(
     limit: int,
 ) -> list[sqlite3.Row]:
     """Tasks across sessions, newest-updated first, of one status and/or outcome (an index
-    range: tasks_status when a status is given, else tasks_updated)."""
+    range: tasks_status, tasks_outcome or tasks_updated)."""
     where: list[str] = ["1 = 1"]
     args: list[Any] = []
     if status is not None:
@@ -337,7 +353,13 @@ def task_page(
         where.append("t.outcome IS ?" if outcome == "none" else "t.outcome = ?")
         args.append(None if outcome == "none" else outcome)
     order = _keyset(where, args, "t.updated_at, t.id", before, after)
-    index = "tasks_status" if status is not None else "tasks_updated"
+    index = (
+        "tasks_status"
+        if status is not None
+        else "tasks_outcome"
+        if outcome is not None
+        else "tasks_updated"
+    )
     return conn.execute(
         f"SELECT {TASK_COLUMNS}, s.project_dir, s.agent FROM tasks t INDEXED BY {index} "
         "JOIN sessions s ON s.id = t.session_id "

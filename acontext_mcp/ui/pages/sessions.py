@@ -16,6 +16,7 @@ import base64
 import binascii
 import datetime as dt
 import re
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
@@ -29,8 +30,8 @@ from acontext_mcp.store.db import loads
 from acontext_mcp.store.ui_queries import read_snapshot
 from acontext_mcp.ui import search_index, transcript
 from acontext_mcp.ui.app_state import settings_of
-from acontext_mcp.ui.paging import Keyset
-from acontext_mcp.ui.render import render
+from acontext_mcp.ui.paging import Keyset, Page
+from acontext_mcp.ui.render import query_with, render
 
 TRANSCRIPT_SIZE = 50  # messages per transcript page
 LOOKAHEAD = 20  # messages after a page read for the results of its last tool calls
@@ -104,10 +105,16 @@ def index(request: Request) -> Response:
         agents = ui_sessions.distinct_values(conn, "agent")
         if match:
             behind = ui_sessions.search_backlog(conn)
-            rows = ui_sessions.search_page(
-                conn, match, before=keys.before, after=keys.after, limit=keys.fetch, **filters
+            rows, edge = ui_sessions.search_page(
+                conn,
+                match,
+                before=keys.before,
+                after=keys.after,
+                limit=keys.fetch,
+                scan=ui_sessions.SEARCH_SCAN,
+                **filters,
             )
-            page = keys.page(request, rows, lambda r: (r["rk"],))
+            page = _scanned(request, keys, keys.page(request, rows, lambda r: (r["rk"],)), edge)
             hits = [_hit(r) for r in page.items]
             sessions: list[dict[str, Any]] = []
         else:
@@ -133,6 +140,19 @@ def index(request: Request) -> Response:
         agents=agents,
         form=request.query_params,
     )
+
+
+def _scanned(request: Request, keys: Keyset, page: Page[Any], edge: int | None) -> Page[Any]:
+    """A search page whose scan window ran out before it filled: link on from the window's
+    edge (the filters dropped what was looked through; older or newer hits may pass)."""
+    if edge is None:
+        return page
+    cursor = keys.cursor((edge,))
+    if keys.after is None:
+        link = query_with(request, before=cursor, after=None)
+        return replace(page, older_url=link, extra={"scanned": ui_sessions.SEARCH_SCAN})
+    link = query_with(request, after=cursor, before=None)
+    return replace(page, newer_url=link, extra={"scanned": ui_sessions.SEARCH_SCAN})
 
 
 def _session(row: Any, summary: dict[str, Any]) -> dict[str, Any]:
