@@ -308,7 +308,7 @@ def test_images_are_served_with_their_type_and_svg_only_as_a_download(
     base = f"/sessions/{sid}/media/{mid}"
     assert f'<img src="{base}/0"' in html and f'<img src="{base}/1"' in html
     assert f'<img src="{base}/2"' not in html  # SVG: never an <img>, never inline
-    assert f'<a href="{base}/2" download>' in html
+    assert f'<a href="{base}/2?download=1" download>' in html
     small, big, svg = (client.get(f"{base}/{n}") for n in range(3))
     assert small.headers["content-type"] == "image/png" and small.content == PNG
     assert big.headers["content-type"] == "image/png" and big.content == big_png
