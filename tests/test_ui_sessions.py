@@ -178,6 +178,45 @@ def test_redaction_markers_stand_apart_and_the_secret_is_absent(
     assert "sk-ant-api03-" not in html
 
 
+def test_redaction_markers_in_tool_arguments_and_results_stand_apart_too(
+    settings: Settings, conn: sqlite3.Connection, client: UiClient
+) -> None:
+    sid = store_turn(
+        conn,
+        settings,
+        [
+            {
+                "role": "assistant",
+                "content": [
+                    {
+                        "type": "tool_use",
+                        "id": "toolu_r",
+                        "name": "Bash",
+                        "input": {"command": "curl -H 'x: [REDACTED:api_key]' host"},
+                    }
+                ],
+            },
+            {
+                "role": "user",
+                "content": [
+                    {"type": "tool_result", "tool_use_id": "toolu_r", "content": "ok [private]"}
+                ],
+            },
+        ],
+        fmt="anthropic",
+    )["session_id"]
+    html = _ok(client, f"/sessions/{sid}")
+    call = re.search(r'id="call-toolu_r">(.*?)</details>', html, re.S)
+    assert call
+    assert (
+        '<mark class="redacted" title="removed before it was stored">[REDACTED:api_key]</mark>'
+        in (call.group(1))
+    )
+    assert '<mark class="redacted" title="removed before it was stored">[private]</mark>' in (
+        call.group(1)
+    )
+
+
 def test_events_appear_in_order_after_the_messages_they_follow(
     client: UiClient, seeded: Seeded
 ) -> None:
@@ -421,6 +460,18 @@ def test_search_hits_page_by_message_id(
     assert len(seen) == 5 == len(set(seen))
     ids = [int(h.rsplit("#m", 1)[1]) for h in seen]
     assert ids == sorted(ids, reverse=True)  # newest first
+
+
+def test_the_list_page_indexes_ahead_of_a_search(
+    settings: Settings, conn: sqlite3.Connection, client: UiClient
+) -> None:
+    store_turn(conn, settings, [{"role": "user", "content": "a lemur"}])
+    assert search_backlog(conn) > 0
+    _ok(client, "/sessions")
+    deadline = time.monotonic() + 20
+    while search_backlog(conn) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert search_backlog(conn) == 0
 
 
 def test_a_filtered_search_looks_through_a_window_of_hits_and_links_on(

@@ -57,7 +57,7 @@ class Block:
     # tool: the call; its result (or None when not on this page)
     name: str = ""
     call_id: str = ""
-    arguments: str = ""
+    arguments: Text | None = None
     summary: str = ""
     result: list[Block] | None = None
     is_error: bool = False
@@ -201,7 +201,7 @@ def _blocks(parts: list[Any], results: dict[str, dict[str, Any]], media: _Counte
                     "tool",
                     name=str(part.get("name", "")),
                     call_id=call_id,
-                    arguments=_arguments(part.get("arguments")),
+                    arguments=text(_arguments(part.get("arguments"))),
                     summary=_summary(str(part.get("name", "")), part.get("arguments")),
                     result=None if found is None else found["blocks"],
                     is_error=bool(found and found["is_error"]),

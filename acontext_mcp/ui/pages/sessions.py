@@ -125,6 +125,7 @@ def index(request: Request) -> Response:
             summaries = ui_sessions.session_summaries(conn, [r["seq"] for r in page.items])
             sessions = [_session(r, summaries[r["seq"]]) for r in page.items]
             hits = []
+            behind = ui_sessions.search_backlog(conn, cap=1)  # index ahead of a search
     if behind:
         search_index.start(settings)
     return render(
@@ -135,7 +136,7 @@ def index(request: Request) -> Response:
         sessions=sessions,
         hits=hits,
         q=words,
-        behind=behind,
+        behind=behind if match else 0,
         projects=projects,
         agents=agents,
         form=request.query_params,
