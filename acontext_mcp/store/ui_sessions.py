@@ -303,7 +303,10 @@ def search_backlog(conn: sqlite3.Connection, cap: int = 100_000) -> int:
 
 def index_pending(conn: sqlite3.Connection, batch: int) -> int:
     """Index up to `batch` messages the search index has not taken in yet, in one write
-    transaction; return how many. Rows below the mark are kept by m013's triggers."""
+    transaction; return how many. Rows below the mark are kept by m013's triggers. Nothing
+    to do costs one read, not the write lock the hooks need."""
+    if not search_backlog(conn, cap=1):
+        return 0
     with atomic(conn):
         mark = conn.execute("SELECT indexed_to FROM message_search_state WHERE id = 1").fetchone()[
             0

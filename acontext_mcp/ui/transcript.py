@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from acontext_mcp.formats.parts import text_of
+from acontext_mcp.text import clip
 
 TEXT_MAX = 20_000  # characters of one text block shown; the rest is cut with a note
 ARGS_PREVIEW = 100  # characters of a tool call's arguments in its one-line summary
@@ -175,9 +176,7 @@ def _summary(name: str, raw: Any) -> str:
         preview = " ".join(str(v) for v in args.values() if isinstance(v, str | int | float))
     else:
         preview = str(args or "")
-    preview = " ".join(preview.split())
-    if len(preview) > ARGS_PREVIEW:
-        preview = preview[: ARGS_PREVIEW - 1] + "…"
+    preview = clip(" ".join(preview.split()), ARGS_PREVIEW)
     return f"{name}: {preview}" if preview else name
 
 
@@ -286,5 +285,4 @@ def preview(parts: list[Any], limit: int = 160) -> str:
         plain = text_of({"role": "user", "parts": parts})
     except (KeyError, TypeError):
         plain = ""
-    plain = " ".join(plain.split())
-    return plain if len(plain) <= limit else plain[: limit - 1] + "…"
+    return clip(" ".join(plain.split()), limit)
