@@ -534,7 +534,8 @@ def m013_ui_session_indexes(db: sqlite3.Connection) -> None:
         -- reads every message). Contentless (content=''): the text stays in `messages`; the
         -- index maps words to message ids (rowid = messages.id).
         -- Indexed after the fact, not while capturing: an index insert in every turn's
-        -- transaction halves store_turn's throughput, so the dashboard catches the index up
+        -- transaction costs store_turn about a third of its throughput (0.68x, against 0.97x
+        -- this way: bench/bench_search_index_cost.py), so the dashboard catches the index up
         -- in batches (store/ui_sessions.index_pending) up to `indexed_to`, the highest message
         -- id indexed. Rows at or below it are kept in step by the triggers: a forgotten
         -- message leaves the index (a contentless index forgets a row through its 'delete'

@@ -1,10 +1,11 @@
 """Keeps the message search index (m013's `message_search`) caught up while the dashboard runs.
 
-Capture does not index: an FTS insert in every turn's transaction halves store_turn's
-throughput. The dashboard indexes what is new instead, in short write transactions of BATCH
-messages (hooks wait at most one batch for the write lock): a little at once when a search
-is asked (so fresh turns are found), the rest in one background thread per data home that
-ends when it has caught up. A read-only data home is searched as far as it is indexed.
+Capture does not index: an FTS insert in every turn's transaction costs store_turn about a
+third of its throughput (bench/bench_search_index_cost.py). The dashboard indexes what is
+new instead, in short write transactions of BATCH messages (hooks wait at most one batch for
+the write lock): a little at once when a search is asked (so fresh turns are found), the
+rest in one background thread per data home that ends when it has caught up. A read-only
+data home is searched as far as it is indexed.
 """
 
 from __future__ import annotations
