@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from acontext_mcp.config import Settings
+from acontext_mcp.store.db import atomic, open_db
 from tests.support.ui_client import UiClient, UiServer, serve_ui
 from tests.support.ui_seed import HOSTILE, Seeded, seed
 
@@ -102,12 +103,30 @@ def test_task_shows_evidence_progress_preferences_and_its_messages(
 def test_task_links_the_learnings_it_produced(client: UiClient, seeded: Seeded) -> None:
     learned = _ok(client, f"/tasks/{seeded.task_ids[0]}").split("<h2>Learnings</h2>", 1)[1]
     assert f'href="/skills/commits/{seeded.learned_commit}"' in learned
+    # the skill it changed comes first (the commit's files name it): the page to go on to
+    assert learned.index(f'href="/skills/s/{seeded.skill}"') < learned.index("/skills/commits/")
     assert "Run migrations before release." in learned
     proposed = _ok(client, f"/tasks/{seeded.task_ids[1]}").split("<h2>Learnings</h2>", 1)[1]
     assert f'href="/skills/proposals/{seeded.proposal}"' in proposed and "(pending)" in proposed
     failed = _ok(client, f"/tasks/{seeded.task_ids[2]}").split("<h2>Learnings</h2>", 1)[1]
     assert "the model timed out after 300 s" in failed
     assert "No evidence: nothing verified this task" in _ok(client, f"/tasks/{seeded.task_ids[2]}")
+
+
+def test_a_distilled_lesson_names_its_skill(
+    settings: Settings, client: UiClient, seeded: Seeded
+) -> None:
+    conn = open_db(settings)
+    try:
+        with atomic(conn):
+            conn.execute(
+                "UPDATE learnings SET lesson = ? WHERE task_id = ?",
+                ('{"skill": "release <notes>", "text": "x"}', seeded.task_ids[1]),
+            )
+    finally:
+        conn.close()
+    learned = _ok(client, f"/tasks/{seeded.task_ids[1]}").split("<h2>Learnings</h2>", 1)[1]
+    assert 'href="/skills/s/release%20%3Cnotes%3E">skill release &lt;notes&gt;</a>' in learned
 
 
 def test_session_page_lists_its_tasks(client: UiClient, seeded: Seeded) -> None:

@@ -403,6 +403,6 @@ def task_learnings(conn: sqlite3.Connection, task_id: int) -> list[sqlite3.Row]:
     """The learnings distilled from a task (any status), oldest first."""
     return conn.execute(
         "SELECT id, space, kind, status, text, commit_sha, proposal, review, error, outcome, "
-        "created_at, updated_at FROM learnings WHERE task_id = ? ORDER BY id",
+        "lesson, created_at, updated_at FROM learnings WHERE task_id = ? ORDER BY id",
         (task_id,),
     ).fetchall()

@@ -6,6 +6,8 @@ URLs: /tasks?status=&outcome=[&before=|&after=] (newest-updated first), /tasks/{
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -13,7 +15,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from acontext_mcp.config import Settings
 from acontext_mcp.errors import InvalidInput, NotFound
+from acontext_mcp.skills.repo import changed_skills
 from acontext_mcp.store import ui_sessions
 from acontext_mcp.store.db import loads
 from acontext_mcp.store.tasks import OUTCOMES, TASK_STATUSES
@@ -23,6 +27,8 @@ from acontext_mcp.ui.app_state import settings_of
 from acontext_mcp.ui.pages.sessions import message_url
 from acontext_mcp.ui.paging import Keyset
 from acontext_mcp.ui.render import render
+
+log = logging.getLogger("acontext.ui")
 
 MESSAGES_SHOWN = 200  # linked messages listed on a task's page
 
@@ -63,7 +69,8 @@ def index(request: Request) -> Response:
 
 def show(request: Request) -> Response:
     task_id = request.path_params["id"]
-    with read_snapshot(settings_of(request)) as conn:
+    settings = settings_of(request)
+    with read_snapshot(settings) as conn:
         row = ui_sessions.task_by_id(conn, task_id)
         if row is None:
             raise NotFound(f"no task {task_id}: the Tasks page lists them")
@@ -89,7 +96,8 @@ def show(request: Request) -> Response:
             }
             for m in ui_sessions.task_message_refs(conn, task_id, MESSAGES_SHOWN + 1)
         ]
-        learnings = [_learning(r) for r in ui_sessions.task_learnings(conn, task_id)]
+        rows = ui_sessions.task_learnings(conn, task_id)
+    learnings = [_learning(settings, r) for r in rows]
     task["progresses"] = _strings(task["progresses"])
     task["user_preferences"] = _strings(task["user_preferences"])
     return render(
@@ -109,9 +117,10 @@ def _strings(stored: str) -> list[str]:
     return [v if isinstance(v, str) else str(v) for v in value] if isinstance(value, list) else []
 
 
-def _learning(row: Any) -> dict[str, Any]:
-    """A learning with where it went: a commit (Skills page history) or a proposal."""
+def _learning(settings: Settings, row: Any) -> dict[str, Any]:
+    """A learning with where it went: the skill(s) it changed, its commit or its proposal."""
     out = dict(row)
+    out["skills"] = _skills_changed(settings, row)
     out["commit_url"] = (
         f"/skills/commits/{quote(row['commit_sha'], safe='')}" if row["commit_sha"] else None
     )
@@ -119,6 +128,23 @@ def _learning(row: Any) -> dict[str, Any]:
         f"/skills/proposals/{quote(row['proposal'], safe='')}" if row["proposal"] else None
     )
     return out
+
+
+def _skills_changed(settings: Settings, row: Any) -> list[str]:
+    """The skill a learning went to: its distilled lesson names it, else its commit's files
+    say it (one `git diff --name-only`); unknown when neither does."""
+    lesson = loads(row["lesson"], None) if row["lesson"] else None
+    if isinstance(lesson, dict) and isinstance(lesson.get("skill"), str) and lesson["skill"]:
+        return [lesson["skill"]]
+    sha = row["commit_sha"]
+    root = Path(settings.skills_dir)
+    if not sha or not (root / ".git").exists():
+        return []
+    try:
+        return changed_skills(root, f"{sha}^", sha)
+    except Exception as exc:  # a rewritten or pruned history: the commit link still shows
+        log.info("no skills for learning %s (commit %s): %s", row["id"], sha, exc)
+        return []
 
 
 routes: list[BaseRoute] = [
