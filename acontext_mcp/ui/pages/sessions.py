@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import json
 import re
 from dataclasses import replace
 from typing import Any
@@ -259,6 +260,7 @@ def _place_events(shown: list[transcript.Shown], events: list[dict[str, Any]]) -
     """Put each event after the last message stored before it; return those before all."""
     leading: list[Any] = []
     for event in events:
+        event["json"] = json.dumps(event["data"], ensure_ascii=False)  # shown escaped
         holder = None
         for m in shown:
             if m.created_at <= event["created_at"]:
