@@ -387,6 +387,16 @@ def test_search_finds_message_text_and_links_into_the_transcript(
     assert "No message matches." in _ok(client, "/sessions?q=zebra")
 
 
+def test_a_hit_shows_the_text_around_the_word_found(
+    settings: Settings, conn: sqlite3.Connection, client: UiClient
+) -> None:
+    store_turn(conn, settings, [{"role": "user", "content": "filler " * 500 + "the narwhal"}])
+    html = _ok(client, "/sessions?q=narwhal")
+    assert len(_hits(html)) == 1
+    assert "… filler" in html or "…filler" in html
+    assert "the narwhal</a>" in html
+
+
 def _older_first(client: UiClient, seeded: Seeded) -> int:
     html = _ok(client, f"/sessions/{seeded.older}")
     return int(re.findall(r'id="m(\d+)"', html)[0])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -279,10 +280,16 @@ def build(rows: list[Any], following: list[Any]) -> list[Shown]:
     return shown
 
 
-def preview(parts: list[Any], limit: int = 160) -> str:
-    """One line of a message's text (a session's title, a search hit)."""
+def preview(parts: list[Any], limit: int = 160, *, near: Sequence[str] = ()) -> str:
+    """One line of a message's text (a session's title, a search hit); with `near`, the line
+    starts a little before the first of those words (the index keeps no text to cut from)."""
     try:
         plain = text_of({"role": "user", "parts": parts})
     except (KeyError, TypeError):
         plain = ""
-    return clip(" ".join(plain.split()), limit)
+    plain = " ".join(plain.split())
+    folded = plain.casefold()
+    found = [i for i in (folded.find(w.casefold()) for w in near if w) if i >= 0]
+    if found and min(found) > limit // 3:
+        plain = "…" + plain[min(found) - limit // 4 :].lstrip()
+    return clip(plain, limit)

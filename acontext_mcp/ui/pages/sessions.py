@@ -116,7 +116,8 @@ def index(request: Request) -> Response:
                 **filters,
             )
             page = _scanned(request, keys, keys.page(request, rows, lambda r: (r["rk"],)), edge)
-            hits = [_hit(r) for r in page.items]
+            words_shown = _WORD.findall(words)
+            hits = [_hit(r, words_shown) for r in page.items]
             sessions: list[dict[str, Any]] = []
         else:
             rows = ui_sessions.session_page(
@@ -165,11 +166,11 @@ def _session(row: Any, summary: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _hit(row: Any) -> dict[str, Any]:
+def _hit(row: Any, words: list[str]) -> dict[str, Any]:
     return {
         **dict(row),
         "url": message_url(row["session_id"], row["position"], row["id"]),
-        "preview": transcript.preview(loads(row["parts"], []), limit=300),
+        "preview": transcript.preview(loads(row["parts"], []), limit=300, near=words),
     }
 
 
