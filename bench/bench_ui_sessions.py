@@ -103,7 +103,7 @@ def pages(settings: Settings) -> dict[str, str]:
         "tasks (newest)": "/tasks",
         "tasks (deep page)": "/tasks?before=" + encode_cursor({"k": "tasks", "v": list(tdeep)}),
         "tasks ?status=failed": "/tasks?status=failed",
-        "tasks ?outcome=verified_success (none held: scans)": "/tasks?outcome=verified_success",
+        "tasks ?outcome=verified_success (none held)": "/tasks?outcome=verified_success",
         "task": f"/tasks/{task}",
     }
 
