@@ -1,4 +1,4 @@
--- acontext-mcp database schema, version 12. Generated: python -m acontext_mcp.store.migrations > docs/schema.sql
+-- acontext-mcp database schema, version 13. Generated: python -m acontext_mcp.store.migrations > docs/schema.sql
 CREATE TABLE artifacts (
             id INTEGER PRIMARY KEY,
             disk_id INTEGER NOT NULL REFERENCES disks(id) ON DELETE CASCADE,
@@ -93,6 +93,21 @@ CREATE TABLE llm_calls (
             error TEXT,
             day TEXT NOT NULL,           -- YYYY-MM-DD, local time
             created_at REAL NOT NULL
+        );
+
+CREATE VIRTUAL TABLE message_search USING fts5(
+            body, content='', columnsize=0, tokenize='unicode61 remove_diacritics 2'
+        );
+
+CREATE TABLE 'message_search_config'(k PRIMARY KEY, v) WITHOUT ROWID;
+
+CREATE TABLE 'message_search_data'(id INTEGER PRIMARY KEY, block BLOB);
+
+CREATE TABLE 'message_search_idx'(segid, term, pgno, PRIMARY KEY(segid, term)) WITHOUT ROWID;
+
+CREATE TABLE message_search_state (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            indexed_to INTEGER NOT NULL
         );
 
 CREATE TABLE message_totals (
@@ -217,7 +232,67 @@ CREATE INDEX learnings_space ON learnings(space, status, id);
 
 CREATE UNIQUE INDEX learnings_task ON learnings(task_id) WHERE kind != 'preferences';
 
+CREATE INDEX learnings_task_all ON learnings(task_id) WHERE task_id IS NOT NULL;
+
 CREATE INDEX llm_calls_day ON llm_calls(day, purpose);
+
+CREATE TRIGGER message_search_delete AFTER DELETE ON messages
+            WHEN OLD.id <= (SELECT indexed_to FROM message_search_state WHERE id = 1) BEGIN
+            INSERT INTO message_search (message_search, rowid, body)
+                VALUES ('delete', OLD.id, (SELECT group_concat(v, char(10)) FROM (
+    SELECT CASE json_extract(p.value, '$.type') WHEN 'tool-call'
+        THEN json_extract(p.value, '$.arguments') ELSE json_extract(p.value, '$.text') END AS v
+        FROM json_each(CASE WHEN json_valid(OLD.parts) THEN OLD.parts ELSE '[]' END) p
+        WHERE json_extract(p.value, '$.type') IN ('text', 'thinking', 'tool-call')
+    UNION ALL
+    SELECT json_extract(c.value, '$.text')
+        FROM json_each(CASE WHEN json_valid(OLD.parts) THEN OLD.parts ELSE '[]' END) p,
+            json_each(p.value, '$.content') c
+        WHERE json_extract(p.value, '$.type') = 'tool-result'
+            AND json_extract(c.value, '$.type') = 'text')));
+        END;
+
+CREATE TRIGGER message_search_insert AFTER INSERT ON messages
+            WHEN NEW.id <= (SELECT indexed_to FROM message_search_state WHERE id = 1) BEGIN
+            INSERT INTO message_search (rowid, body) VALUES (NEW.id, (SELECT group_concat(v, char(10)) FROM (
+    SELECT CASE json_extract(p.value, '$.type') WHEN 'tool-call'
+        THEN json_extract(p.value, '$.arguments') ELSE json_extract(p.value, '$.text') END AS v
+        FROM json_each(CASE WHEN json_valid(NEW.parts) THEN NEW.parts ELSE '[]' END) p
+        WHERE json_extract(p.value, '$.type') IN ('text', 'thinking', 'tool-call')
+    UNION ALL
+    SELECT json_extract(c.value, '$.text')
+        FROM json_each(CASE WHEN json_valid(NEW.parts) THEN NEW.parts ELSE '[]' END) p,
+            json_each(p.value, '$.content') c
+        WHERE json_extract(p.value, '$.type') = 'tool-result'
+            AND json_extract(c.value, '$.type') = 'text')));
+        END;
+
+CREATE TRIGGER message_search_update AFTER UPDATE OF parts ON messages
+            WHEN OLD.id <= (SELECT indexed_to FROM message_search_state WHERE id = 1) BEGIN
+            INSERT INTO message_search (message_search, rowid, body)
+                VALUES ('delete', OLD.id, (SELECT group_concat(v, char(10)) FROM (
+    SELECT CASE json_extract(p.value, '$.type') WHEN 'tool-call'
+        THEN json_extract(p.value, '$.arguments') ELSE json_extract(p.value, '$.text') END AS v
+        FROM json_each(CASE WHEN json_valid(OLD.parts) THEN OLD.parts ELSE '[]' END) p
+        WHERE json_extract(p.value, '$.type') IN ('text', 'thinking', 'tool-call')
+    UNION ALL
+    SELECT json_extract(c.value, '$.text')
+        FROM json_each(CASE WHEN json_valid(OLD.parts) THEN OLD.parts ELSE '[]' END) p,
+            json_each(p.value, '$.content') c
+        WHERE json_extract(p.value, '$.type') = 'tool-result'
+            AND json_extract(c.value, '$.type') = 'text')));
+            INSERT INTO message_search (rowid, body) VALUES (NEW.id, (SELECT group_concat(v, char(10)) FROM (
+    SELECT CASE json_extract(p.value, '$.type') WHEN 'tool-call'
+        THEN json_extract(p.value, '$.arguments') ELSE json_extract(p.value, '$.text') END AS v
+        FROM json_each(CASE WHEN json_valid(NEW.parts) THEN NEW.parts ELSE '[]' END) p
+        WHERE json_extract(p.value, '$.type') IN ('text', 'thinking', 'tool-call')
+    UNION ALL
+    SELECT json_extract(c.value, '$.text')
+        FROM json_each(CASE WHEN json_valid(NEW.parts) THEN NEW.parts ELSE '[]' END) p,
+            json_each(p.value, '$.content') c
+        WHERE json_extract(p.value, '$.type') = 'tool-result'
+            AND json_extract(c.value, '$.type') = 'text')));
+        END;
 
 CREATE TRIGGER message_totals_delete AFTER DELETE ON messages BEGIN
             UPDATE message_totals SET messages = messages - 1, tokens = tokens - OLD.token_count
@@ -233,6 +308,10 @@ CREATE TRIGGER message_totals_update AFTER UPDATE OF token_count ON messages
 CREATE INDEX messages_status ON messages(status, session_seq);
 
 CREATE INDEX session_events_session ON session_events(session_id, id);
+
+CREATE INDEX sessions_agent ON sessions(agent, updated_at);
+
+CREATE INDEX sessions_parent ON sessions(parent_id) WHERE parent_id IS NOT NULL;
 
 CREATE INDEX sessions_project ON sessions(project_dir, updated_at);
 
@@ -272,6 +351,8 @@ CREATE TRIGGER task_totals_update AFTER UPDATE OF status ON tasks
             INSERT INTO task_totals (status, tasks) VALUES (NEW.status, 1)
                 ON CONFLICT (status) DO UPDATE SET tasks = tasks + 1;
         END;
+
+CREATE INDEX tasks_outcome ON tasks(outcome, updated_at);
 
 CREATE INDEX tasks_status ON tasks(status, updated_at);
 

@@ -531,6 +531,78 @@ def m012_users(db: sqlite3.Connection) -> None:
     )
 
 
+# The searchable text of a message row's `parts` (SQL over the column named by {col}): text,
+# thinking, tool-call arguments and the text of tool results, one line each. The same
+# expression feeds the index and removes from it (store/ui_sessions.py catches the index up
+# with it too), so a 'delete' always matches what went in.
+SEARCH_TEXT_SQL = """(SELECT group_concat(v, char(10)) FROM (
+    SELECT CASE json_extract(p.value, '$.type') WHEN 'tool-call'
+        THEN json_extract(p.value, '$.arguments') ELSE json_extract(p.value, '$.text') END AS v
+        FROM json_each(CASE WHEN json_valid({col}) THEN {col} ELSE '[]' END) p
+        WHERE json_extract(p.value, '$.type') IN ('text', 'thinking', 'tool-call')
+    UNION ALL
+    SELECT json_extract(c.value, '$.text')
+        FROM json_each(CASE WHEN json_valid({col}) THEN {col} ELSE '[]' END) p,
+            json_each(p.value, '$.content') c
+        WHERE json_extract(p.value, '$.type') = 'tool-result'
+            AND json_extract(c.value, '$.type') = 'text'))"""
+
+
+@migration
+def m013_ui_session_indexes(db: sqlite3.Connection) -> None:
+    new, old = SEARCH_TEXT_SQL.format(col="NEW.parts"), SEARCH_TEXT_SQL.format(col="OLD.parts")
+    indexed = "(SELECT indexed_to FROM message_search_state WHERE id = 1)"
+    _run_script(
+        db,
+        f"""
+        -- Full-text search over message text for the dashboard's Sessions page (a LIKE scan
+        -- reads every message). Contentless (content=''): the text stays in `messages`; the
+        -- index maps words to message ids (rowid = messages.id).
+        -- Indexed after the fact, not while capturing: an index insert in every turn's
+        -- transaction costs store_turn about a third of its throughput (0.68x, against 0.97x
+        -- this way: bench/bench_search_index_cost.py), so the dashboard catches the index up
+        -- in batches (store/ui_sessions.index_pending) up to `indexed_to`, the highest message
+        -- id indexed. Rows at or below it are kept in step by the triggers: a forgotten
+        -- message leaves the index (a contentless index forgets a row through its 'delete'
+        -- command given the text it indexed, which the same expression recomputes), an
+        -- extended one is indexed again, and one stored below the mark is indexed at once.
+        CREATE VIRTUAL TABLE message_search USING fts5(
+            body, content='', columnsize=0, tokenize='unicode61 remove_diacritics 2'
+        );
+        CREATE TABLE message_search_state (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            indexed_to INTEGER NOT NULL
+        );
+        INSERT INTO message_search_state (id, indexed_to) VALUES (1, 0);
+        CREATE TRIGGER message_search_insert AFTER INSERT ON messages
+            WHEN NEW.id <= {indexed} BEGIN
+            INSERT INTO message_search (rowid, body) VALUES (NEW.id, {new});
+        END;
+        CREATE TRIGGER message_search_delete AFTER DELETE ON messages
+            WHEN OLD.id <= {indexed} BEGIN
+            INSERT INTO message_search (message_search, rowid, body)
+                VALUES ('delete', OLD.id, {old});
+        END;
+        CREATE TRIGGER message_search_update AFTER UPDATE OF parts ON messages
+            WHEN OLD.id <= {indexed} BEGIN
+            INSERT INTO message_search (message_search, rowid, body)
+                VALUES ('delete', OLD.id, {old});
+            INSERT INTO message_search (rowid, body) VALUES (NEW.id, {new});
+        END;
+
+        -- Sessions by agent, newest first (the Sessions page's agent filter), and a session's
+        -- subagent sessions (its children, by parent_id).
+        CREATE INDEX sessions_agent ON sessions(agent, updated_at);
+        CREATE INDEX sessions_parent ON sessions(parent_id) WHERE parent_id IS NOT NULL;
+
+        -- Tasks of one outcome, newest-updated first (the Tasks page's outcome filter), and
+        -- the learnings a task produced, of every kind (learnings_task leaves preferences out).
+        CREATE INDEX tasks_outcome ON tasks(outcome, updated_at);
+        CREATE INDEX learnings_task_all ON learnings(task_id) WHERE task_id IS NOT NULL;
+        """,
+    )
+
+
 def _applied(db: sqlite3.Connection) -> set[str]:
     db.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations "
