@@ -1,16 +1,456 @@
-"""The Skills page (placeholder: its owner replaces this module wholesale)."""
+"""The Skills pages: the skills tree per learning space, each file rendered, each skill's
+history with provenance, a commit's diff, usage stats, and the proposals queue.
+
+Skill and file names are untrusted (links, `..`, odd bytes): folders are listed and files read
+only through skills/contained.py, which never follows a link; a name that is not UTF-8 is
+counted but not linked. Git gives history and diffs (paged, and cut at MAX_DIFF_BYTES with a
+notice); the store gives spaces and usage through one read snapshot. Accept and reject are the
+CLI's use cases (`acontext-mcp skills accept/reject` -> learn/review.py) on their own
+connection; a refusal or conflict is shown on the proposal's page, and nothing is lost.
+
+URLs: /skills (?space=, ?q=, ?after=/?before= a name), /skills/s/NAME, /skills/s/NAME/files/PATH,
+/skills/s/NAME/history (?before=SHA), /skills/commits/SHA, /skills/stats (?days=),
+/skills/proposals (?all=1), /skills/proposals/ID and its POST /accept and /reject. Skills sit
+under /s/ so that no skill name can shadow the fixed pages.
+"""
 
 from __future__ import annotations
 
+import re
+from bisect import bisect_left, bisect_right
+from pathlib import Path
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from acontext_mcp.ui.render import render
+from acontext_mcp.config import Settings
+from acontext_mcp.errors import AcontextError, InvalidInput, NotFound
+from acontext_mcp.skills import SKILL_FILE, contained, history, proposals, repo
+from acontext_mcp.skills.catalog import MAX_FILES
+from acontext_mcp.skills.skillmd import parse_skill_md
+from acontext_mcp.store import learning
+from acontext_mcp.store.ui_queries import read_snapshot
+from acontext_mcp.ui.app_state import settings_of
+from acontext_mcp.ui.paging import DEFAULT_SIZE, MAX_SIZE
+from acontext_mcp.ui.render import query_with, render
+
+MAX_FILE_BYTES = 1024 * 1024  # as catalog.MAX_FILE_BYTES: larger files are named, not shown
+MAX_DIFF_BYTES = 256 * 1024  # a diff past this is cut, with a notice
+MAX_TREE_FILES = 50  # files listed per skill in the tree
+HISTORY_SIZE = 30
+MAX_REASON_CHARS = 2000
+SHA = re.compile(r"^[0-9a-f]{4,40}$")
 
 
-def page(request: Request) -> Response:
-    return render(request, "coming.html", title="Skills", command="acontext-mcp skills list")
+# --- helpers ---------------------------------------------------------------------------------
 
 
-routes: list[BaseRoute] = [Route("/skills", page, name="skills")]
+def _root(settings: Settings) -> Path:
+    return Path(settings.skills_dir)
+
+
+def _has_repo(root: Path) -> bool:
+    """GET never creates anything: without a repository the pages say how to make one."""
+    return (root / ".git").exists()
+
+
+def _shown(name: str) -> bool:
+    """A name that can go into a URL and a page as it is (UTF-8, no control characters)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return not any(ord(c) < 0x20 or ord(c) == 0x7F for c in name)
+
+
+def _skill_name(root: Path, name: str) -> str:
+    if not contained.is_skill_folder(root, name):
+        raise NotFound(f"no skill folder {name!r} in the skills directory: /skills lists them")
+    return name
+
+
+def _describe(root: Path, name: str) -> dict[str, Any]:
+    """A skill's front matter, body and description, read through the contained reader."""
+    info: dict[str, Any] = {"folder": name, "name": name, "description": "", "front": {}}
+    try:
+        data = contained.read_bytes(root, f"{name}/{SKILL_FILE}", max_bytes=MAX_FILE_BYTES)
+        front, body = parse_skill_md(data.decode("utf-8"))
+    except (AcontextError, UnicodeDecodeError, OSError) as exc:
+        info["error"] = f"{SKILL_FILE} unreadable: {exc}"
+        return info
+    info["front"] = {str(k): v for k, v in front.items()}
+    info["body"] = body
+    if isinstance(front.get("name"), str) and front["name"].strip():
+        info["name"] = front["name"].strip()
+    if front.get("description") is not None:
+        info["description"] = str(front["description"]).strip()
+    return info
+
+
+def _files(root: Path, name: str, limit: int) -> tuple[list[dict[str, Any]], int]:
+    """Regular files of a skill (links and special files are counted as skipped, never read)."""
+    files: list[dict[str, Any]] = []
+    skipped = 0
+    for rel, st in contained.walk(root / name):
+        if st is None or not _shown(rel):
+            skipped += 1
+            continue
+        if len(files) < limit:
+            files.append({"path": rel, "size": st.st_size})
+    return files, skipped
+
+
+def _size(request: Request, default: int) -> int:
+    raw = request.query_params.get("size")
+    if not raw:
+        return default
+    try:
+        size = int(raw)
+    except ValueError as exc:
+        raise InvalidInput(f"size must be a whole number (got {raw!r})") from exc
+    if size < 1:
+        raise InvalidInput(f"size must be at least 1 (got {size})")
+    return min(size, MAX_SIZE)
+
+
+def _diff_lines(text: str) -> list[tuple[str, str]]:
+    """(css class, line) per line of a patch, so +/- lines can be styled (text stays text)."""
+    out = []
+    for line in text.splitlines():
+        if line.startswith(("diff --git", "+++", "---", "index ", "new file", "deleted file")):
+            kind = "meta"
+        elif line.startswith("@@"):
+            kind = "hunk"
+        elif line.startswith("+"):
+            kind = "add"
+        elif line.startswith("-"):
+            kind = "del"
+        else:
+            kind = "ctx"
+        out.append((kind, line))
+    return out
+
+
+def _cut(text: str) -> tuple[str, bool]:
+    data = text.encode("utf-8", errors="replace")
+    if len(data) <= MAX_DIFF_BYTES:
+        return text, False
+    kept = data[:MAX_DIFF_BYTES].decode("utf-8", errors="ignore")
+    return kept[: kept.rfind("\n") + 1], True
+
+
+def _links(prov: dict[str, Any], key: str) -> list[str]:
+    value = prov.get(key)
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+# --- the tree --------------------------------------------------------------------------------
+
+
+def index(request: Request) -> Response:
+    settings = settings_of(request)
+    root = _root(settings)
+    q = request.query_params
+    space = q.get("space") or None
+    needle = (q.get("q") or "").strip().lower()
+    size = _size(request, DEFAULT_SIZE)
+    with read_snapshot(settings) as conn:
+        spaces = learning.list_spaces(conn)
+        owners = learning.skill_owners(conn)
+    if space is not None and space not in {s["name"] for s in spaces}:
+        raise NotFound(f"no learning space {space!r}: the space links on /skills list them")
+    folders = [f.name for f in contained.skill_folders(root)] if root.is_dir() else []
+    odd = [n for n in folders if not _shown(n)]
+    names = [
+        n
+        for n in folders
+        if _shown(n)
+        and (space is None or owners.get(n, space) == space)
+        and (not needle or needle in n.lower())
+    ]
+    after, before = q.get("after"), q.get("before")
+    if after is not None and before is not None:
+        raise InvalidInput("give ?before= or ?after=, not both")
+    if before is not None:
+        end = bisect_left(names, before)
+        start = max(0, end - size)
+    else:
+        start = bisect_right(names, after) if after is not None else 0
+        end = start + size
+    shown = names[start:end]
+    skills = []
+    for name in shown:
+        info = _describe(root, name)
+        info["owner"] = owners.get(name)
+        info["files"], info["skipped"] = _files(root, name, MAX_TREE_FILES)
+        skills.append(info)
+    return render(
+        request,
+        "skills/index.html",
+        title="Skills",
+        has_repo=_has_repo(root),
+        root=str(root),
+        spaces=spaces,
+        space=space,
+        needle=q.get("q") or "",
+        skills=skills,
+        total=len(names),
+        odd=len(odd),
+        prev_url=query_with(request, before=shown[0], after=None) if shown and start else None,
+        next_url=(query_with(request, after=shown[-1], before=None) if end < len(names) else None),
+        first_url=query_with(request, after=None, before=None) if start else None,
+        pending=_pending_count(root),
+    )
+
+
+def _pending_count(root: Path) -> int:
+    if not _has_repo(root):
+        return 0
+    try:
+        return len(proposals.list_proposals(root))
+    except AcontextError:
+        return 0
+
+
+# --- one skill -------------------------------------------------------------------------------
+
+
+def skill(request: Request) -> Response:
+    from acontext_mcp.learn.skill_usage import skill_usage
+
+    settings = settings_of(request)
+    root = _root(settings)
+    name = _skill_name(root, request.path_params["name"])
+    info = _describe(root, name)
+    files, skipped = _files(root, name, MAX_FILES)
+    with read_snapshot(settings) as conn:
+        owner = learning.skill_owners(conn).get(name)
+        usage = next((u for u in skill_usage(conn, settings, skill=name) if u.skill == name), None)
+    commits = repo.log(root, limit=6, path=f"{name}/") if _has_repo(root) else []
+    return render(
+        request,
+        "skills/skill.html",
+        title=f"Skill {name}",
+        skill=info,
+        files=files,
+        skipped=skipped,
+        owner=owner,
+        usage=usage,
+        commits=commits[:5],
+        more_history=len(commits) > 5,
+    )
+
+
+def skill_file(request: Request) -> Response:
+    settings = settings_of(request)
+    root = _root(settings)
+    name = _skill_name(root, request.path_params["name"])
+    rel = request.path_params["path"]
+    data, st = contained.read_file(root, f"{name}/{rel}", max_bytes=MAX_FILE_BYTES)
+    binary = b"\x00" in data[:8192]
+    text = None if binary else data.decode("utf-8", errors="replace")
+    return render(
+        request,
+        "skills/file.html",
+        title=f"{name}/{rel}",
+        skill_name=name,
+        path=rel,
+        size=st.st_size,
+        text=text,
+        markdown=rel.lower().endswith((".md", ".markdown")),
+    )
+
+
+def skill_history(request: Request) -> Response:
+    settings = settings_of(request)
+    root = _root(settings)
+    name = _skill_name(root, request.path_params["name"])
+    size = _size(request, HISTORY_SIZE)
+    before = request.query_params.get("before")
+    if before is not None and not SHA.match(before):
+        raise InvalidInput("before must be a commit sha: follow the page links")
+    commits: list[dict[str, Any]] = []
+    if _has_repo(root):
+        # From the cursor commit (shown last on the previous page) on: drop it, keep the rest.
+        found = repo.log(root, limit=size + 2, start=before, path=f"{name}/")
+        commits = found[1:] if before is not None else found
+    more = len(commits) > size
+    commits = commits[:size]
+    return render(
+        request,
+        "skills/history.html",
+        title=f"History of {name}",
+        skill_name=name,
+        commits=commits,
+        older_url=query_with(request, before=commits[-1]["sha"]) if more and commits else None,
+        newest_url=query_with(request, before=None) if before else None,
+    )
+
+
+# --- a commit --------------------------------------------------------------------------------
+
+
+def commit(request: Request) -> Response:
+    settings = settings_of(request)
+    root = _root(settings)
+    sha = request.path_params["sha"].lower()
+    if not SHA.match(sha):
+        raise InvalidInput(f"{sha[:50]!r} is not a commit sha (4-40 hex digits)")
+    if not _has_repo(root):
+        raise NotFound("no skills repository yet: `acontext-mcp skills init` creates it")
+    found = repo.log(root, limit=1, start=sha)
+    if not found:
+        raise NotFound(f"no commit {sha} in the skills repository")
+    entry = found[0]
+    patch, cut = history.commit_patch(root, entry["sha"], max_bytes=MAX_DIFF_BYTES)
+    changed = history.commit_files(root, entry["sha"])
+    skills = sorted({p.split("/", 1)[0] for _, _, p in changed if "/" in p})
+    return render(
+        request,
+        "skills/commit.html",
+        title=f"Commit {entry['sha'][:12]}",
+        entry=entry,
+        sessions=_links(entry["provenance"], "session_id"),
+        tasks=_links(entry["provenance"], "task_id"),
+        reverts=_links(entry["provenance"], "reverts"),
+        proposal=entry["provenance"].get("proposal"),
+        changed=changed,
+        skills=[s for s in skills if _shown(s)],
+        lines=_diff_lines(patch),
+        cut=cut,
+        max_diff=MAX_DIFF_BYTES,
+        full_command=f"acontext-mcp skills diff {entry['sha'][:12]}",
+    )
+
+
+# --- usage -----------------------------------------------------------------------------------
+
+
+def stats(request: Request) -> Response:
+    from acontext_mcp.learn.skill_usage import skill_usage
+
+    settings = settings_of(request)
+    raw = request.query_params.get("days")
+    days: int | None = None
+    if raw:
+        try:
+            days = int(raw)
+        except ValueError as exc:
+            raise InvalidInput(f"days must be a whole number (got {raw!r})") from exc
+        if days < 1:
+            raise InvalidInput(f"days must be at least 1 (got {days})")
+    with read_snapshot(settings) as conn:
+        records = skill_usage(conn, settings, days=days)
+    used = [r for r in records if r.uses]
+    unused = [r for r in records if not r.uses]
+    return render(
+        request, "skills/stats.html", title="Skill usage", days=days, used=used, unused=unused
+    )
+
+
+# --- proposals -------------------------------------------------------------------------------
+
+
+def proposal_list(request: Request) -> Response:
+    settings = settings_of(request)
+    root = _root(settings)
+    every = request.query_params.get("all") == "1"
+    states = proposals.STATES if every else ("pending", "stale")
+    found = proposals.list_proposals(root, states) if _has_repo(root) else []
+    found.sort(key=lambda p: (p.state not in ("pending", "stale"), -p.created_at))
+    return render(request, "skills/proposals.html", title="Proposals", proposals=found, every=every)
+
+
+def _proposal_page(
+    request: Request, pid: str, *, status: int = 200, error: str | None = None
+) -> Response:
+    from acontext_mcp.learn import review
+
+    settings = settings_of(request)
+    with read_snapshot(settings) as conn:
+        shown = review.show(conn, settings, pid)
+    diff, cut = _cut(shown["diff"])
+    q = request.query_params
+    accepted = q.get("accepted")
+    return render(
+        request,
+        "skills/proposal.html",
+        status=status,
+        title=f"Proposal {shown['id']}",
+        p=shown,
+        lines=_diff_lines(diff),
+        cut=cut,
+        max_diff=MAX_DIFF_BYTES,
+        full_command=f"acontext-mcp skills show-proposal {shown['id']}",
+        error=error,
+        accepted=accepted if accepted and SHA.match(accepted) else None,
+        rejected=q.get("rejected") == "1",
+        open=shown["state"] in ("pending", "stale"),
+    )
+
+
+def proposal(request: Request) -> Response:
+    return _proposal_page(request, request.path_params["pid"])
+
+
+def _decide(settings: Settings, pid: str, action: str, reason: str | None, relearn: bool) -> Any:
+    """The CLI's path: learn/review.py on a connection of its own (it writes)."""
+    from acontext_mcp.learn import review
+    from acontext_mcp.store.db import open_db
+
+    conn = open_db(settings)
+    try:
+        if action == "accept":
+            return review.accept(conn, settings, pid)
+        return review.reject(conn, settings, pid, reason, relearn=relearn)
+    finally:
+        conn.close()
+
+
+async def decide(request: Request) -> Response:
+    pid = request.path_params["pid"]
+    action = request.path_params["action"]
+    if action not in ("accept", "reject"):
+        raise NotFound(f"no action {action!r}: a proposal is accepted or rejected")
+    form = await request.form()
+    reason_raw = form.get("reason")
+    reason = " ".join(str(reason_raw).split())[:MAX_REASON_CHARS] if reason_raw else None
+    relearn = form.get("relearn") == "1"
+    settings = settings_of(request)
+    try:
+        done = await run_in_threadpool(_decide, settings, pid, action, reason or None, relearn)
+    except NotFound:
+        raise
+    except AcontextError as exc:
+        # Refused (already decided) or a conflict: the proposal and main are as they were.
+        code = 400 if isinstance(exc, InvalidInput) else 409
+        return await run_in_threadpool(_proposal_page, request, pid, status=code, error=str(exc))
+    target = f"/skills/proposals/{done['proposal']}"
+    if action == "accept":
+        target += f"?accepted={done['commit']}"
+    else:
+        target += "?rejected=1"
+    return RedirectResponse(target, status_code=303)
+
+
+routes: list[BaseRoute] = [
+    Route("/skills", index, name="skills"),
+    Route("/skills/stats", stats, name="skill_stats"),
+    Route("/skills/commits/{sha}", commit, name="skill_commit"),
+    Route("/skills/proposals", proposal_list, name="proposals"),
+    Route("/skills/proposals/{pid}", proposal, name="proposal"),
+    Route(
+        "/skills/proposals/{pid}/{action:str}",
+        decide,
+        methods=["POST"],
+        name="proposal_decide",
+    ),
+    Route("/skills/s/{name}", skill, name="skill"),
+    Route("/skills/s/{name}/history", skill_history, name="skill_history"),
+    Route("/skills/s/{name}/files/{path:path}", skill_file, name="skill_file"),
+]
