@@ -74,15 +74,18 @@ def test_the_tree_pages_by_name_and_filters(ui: UiServer, settings: Settings) ->
         (folder / "SKILL.md").write_text(
             f"---\nname: zz-skill-{i}\ndescription: number {i}\n---\n\nbody\n"
         )
+    (root / "zz-skill-3a").mkdir()  # a folder without SKILL.md: not a skill, never shown
+    (root / "zz-skill-3a" / "notes.md").write_text("not a skill")
     client = ui.client()
     first = client.get("/skills?q=zz-&size=3")
     assert first.status_code == 200
-    assert "7 skills" in first.text
+    assert "8 skill folders" in first.text
     names = [f"zz-skill-{i}" for i in range(7)]
     assert all(f'/skills/s/{n}"' in first.text for n in names[:3])
     assert f'/skills/s/{names[3]}"' not in first.text
     nxt = html.unescape(first.text.split('rel="next"')[0].rsplit('href="', 1)[1].split('"')[0])
     second = client.get(nxt)
+    assert "zz-skill-3a" not in second.text
     assert all(f'/skills/s/{n}"' in second.text for n in names[3:6])
     assert f'/skills/s/{names[2]}"' not in second.text
     prev = html.unescape(second.text.split('rel="prev"')[0].rsplit('href="', 1)[1].split('"')[0])

@@ -179,10 +179,9 @@ def _skills(skills_dir: Path, only: str | None) -> list[dict[str, Any]]:
         return catalog.list_skills(skills_dir)
     if not contained.is_skill_folder(skills_dir, only):
         return []
-    try:
-        return [catalog.get_skill(skills_dir, only)]
-    except AcontextError:  # e.g. a SKILL.md too large to show: listed all the same
-        return [i for i in catalog.list_skills(skills_dir) if Path(i["path"]).name == only]
+    # The folder is known: describe it alone (a listing of 10,000 skills costs a second);
+    # a SKILL.md too large or broken is described with its error, listed all the same.
+    return [catalog.describe(Path(skills_dir) / only)]
 
 
 def _tokens(texts: list[str]) -> int:

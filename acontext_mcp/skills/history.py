@@ -109,20 +109,18 @@ def commit_patch(root: Path | str, sha: str, *, max_bytes: int) -> tuple[str, bo
     return text, cut
 
 
-def commit_files(root: Path | str, sha: str, *, limit: int = 1000) -> list[tuple[str, str, str]]:
-    """(added, deleted, path) per file commit `sha` changed, at most `limit` ("-" for binary)."""
+def commit_files(
+    root: Path | str, sha: str, *, limit: int = 500
+) -> tuple[list[tuple[str, str]], int]:
+    """(status letter A/M/D/T, path) of the first `limit` files commit `sha` changed, and how
+    many it changed in all. Compares trees only (no file content is read), so a commit over
+    every skill costs little; a merge lists nothing (git diff-tree's default)."""
     done = subprocess.run(
-        ["git", "-C", str(root), "show", "--format=", "--numstat", "-z", "--no-renames", sha,
-         "--"],
+        ["git", "-C", str(root), "diff-tree", "-r", "--root", "--no-commit-id", "--no-renames",
+         "--name-status", "-z", sha, "--"],
         capture_output=True,
         check=False,
     )  # fmt: skip
-    found = []
-    for record in done.stdout.decode("utf-8", errors="replace").split("\0"):
-        added, _, rest = record.strip("\n").partition("\t")
-        deleted, _, path = rest.partition("\t")
-        if path:
-            found.append((added, deleted, path))
-            if len(found) >= limit:
-                break
-    return found
+    fields = done.stdout.decode("utf-8", errors="replace").split("\0")
+    pairs = [(fields[i], fields[i + 1]) for i in range(0, len(fields) - 1, 2) if fields[i + 1]]
+    return pairs[:limit], len(pairs)

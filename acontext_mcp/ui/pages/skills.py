@@ -16,6 +16,7 @@ under /s/ so that no skill name can shadow the fixed pages.
 
 from __future__ import annotations
 
+import os
 import re
 from bisect import bisect_left, bisect_right
 from pathlib import Path
@@ -41,6 +42,7 @@ MAX_FILE_BYTES = 1024 * 1024  # as catalog.MAX_FILE_BYTES: larger files are name
 MAX_DIFF_BYTES = 256 * 1024  # a diff past this is cut, with a notice
 MAX_TREE_FILES = 50  # files listed per skill in the tree
 HISTORY_SIZE = 30
+MAX_COMMIT_FILES = 300  # files listed on a commit's page
 MAX_REASON_CHARS = 2000
 SHA = re.compile(r"^[0-9a-f]{4,40}$")
 
@@ -152,6 +154,32 @@ def _links(prov: dict[str, Any], key: str) -> list[str]:
 # --- the tree --------------------------------------------------------------------------------
 
 
+def _folder_names(root: Path) -> list[str]:
+    """Real (not linked), not hidden folders under the skills root, by name: one scandir and no
+    stat per folder, so 10,000 skills cost little; whether a folder holds a SKILL.md is checked
+    for the folders a page shows (`_take`)."""
+    try:
+        with os.scandir(root) as entries:
+            return sorted(
+                e.name
+                for e in entries
+                if not e.name.startswith(".") and e.is_dir(follow_symlinks=False)
+            )
+    except OSError:
+        return []
+
+
+def _take(root: Path, names: list[str], start: int, step: int, count: int) -> list[str]:
+    """Up to `count` skill folders of `names` from index `start`, walking by `step` (+1/-1)."""
+    found: list[str] = []
+    i = start
+    while 0 <= i < len(names) and len(found) < count:
+        if contained.is_skill_folder(root, names[i]):
+            found.append(names[i])
+        i += step
+    return found
+
+
 def index(request: Request) -> Response:
     settings = settings_of(request)
     root = _root(settings)
@@ -164,8 +192,8 @@ def index(request: Request) -> Response:
         owners = learning.skill_owners(conn)
     if space is not None and space not in {s["name"] for s in spaces}:
         raise NotFound(f"no learning space {space!r}: the space links on /skills list them")
-    folders = [f.name for f in contained.skill_folders(root)] if root.is_dir() else []
-    odd = [n for n in folders if not _shown(n)]
+    folders = _folder_names(root)
+    odd = sum(1 for n in folders if not _shown(n))
     names = [
         n
         for n in folders
@@ -178,11 +206,14 @@ def index(request: Request) -> Response:
         raise InvalidInput("give ?before= or ?after=, not both")
     if before is not None:
         end = bisect_left(names, before)
-        start = max(0, end - size)
+        found = _take(root, names, end - 1, -1, size + 1)
+        shown = found[:size][::-1]
+        has_prev, has_next = len(found) > size, True
     else:
         start = bisect_right(names, after) if after is not None else 0
-        end = start + size
-    shown = names[start:end]
+        found = _take(root, names, start, 1, size + 1)
+        shown = found[:size]
+        has_prev, has_next = start > 0, len(found) > size
     skills = []
     for name in shown:
         info = _describe(root, name)
@@ -200,10 +231,10 @@ def index(request: Request) -> Response:
         needle=q.get("q") or "",
         skills=skills,
         total=len(names),
-        odd=len(odd),
-        prev_url=query_with(request, before=shown[0], after=None) if shown and start else None,
-        next_url=(query_with(request, after=shown[-1], before=None) if end < len(names) else None),
-        first_url=query_with(request, after=None, before=None) if start else None,
+        odd=odd,
+        prev_url=query_with(request, before=shown[0], after=None) if shown and has_prev else None,
+        next_url=query_with(request, after=shown[-1], before=None) if shown and has_next else None,
+        first_url=query_with(request, after=None, before=None) if after or before else None,
         pending=_pending_count(root),
     )
 
@@ -308,8 +339,8 @@ def commit(request: Request) -> Response:
         raise NotFound(f"no commit {sha} in the skills repository")
     entry = found[0]
     patch, cut = history.commit_patch(root, entry["sha"], max_bytes=MAX_DIFF_BYTES)
-    changed = history.commit_files(root, entry["sha"])
-    skills = sorted({p.split("/", 1)[0] for _, _, p in changed if "/" in p})
+    changed, total = history.commit_files(root, entry["sha"], limit=MAX_COMMIT_FILES)
+    skills = sorted({p.split("/", 1)[0] for _, p in changed if "/" in p})
     return render(
         request,
         "skills/commit.html",
@@ -320,6 +351,7 @@ def commit(request: Request) -> Response:
         reverts=_links(entry["provenance"], "reverts"),
         proposal=entry["provenance"].get("proposal"),
         changed=changed,
+        total_files=total,
         skills=[s for s in skills if _shown(s)],
         lines=_diff_lines(patch),
         cut=cut,
