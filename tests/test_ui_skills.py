@@ -284,7 +284,7 @@ def test_stats_lists_uses_like_skills_stats(
     row = page.text.split(f'href="/skills/s/{seeded.skill}"')[1].split("</tr>")[0]
     assert '<td class="num">3</td>' in row
     assert "read 1, skill_tool 2" in row
-    assert "1 skill never used" in page.text
+    assert "1 skill folder never used" in page.text
     assert 'href="/skills/s/idle-skill"' in page.text.split("never used</summary>")[1]
     assert ui.client().get("/skills/stats?days=x").status_code == 400
 

@@ -377,9 +377,11 @@ def stats(request: Request) -> Response:
         if days < 1:
             raise InvalidInput(f"days must be at least 1 (got {days})")
     with read_snapshot(settings) as conn:
-        records = skill_usage(conn, settings, days=days)
-    used = [r for r in records if r.uses]
-    unused = [r for r in records if not r.uses]
+        used = skill_usage(conn, settings, days=days, used_only=True)
+    # Never used: named from one listing, not read (10,000 skills stay cheap); their sizes are
+    # on each skill's page and in `acontext-mcp skills stats`.
+    seen = {r.skill for r in used}
+    unused = [n for n in _folder_names(_root(settings)) if n not in seen and _shown(n)]
     return render(
         request, "skills/stats.html", title="Skill usage", days=days, used=used, unused=unused
     )
