@@ -403,3 +403,27 @@ def test_decisions_need_the_csrf_token(ui: UiServer, settings: Settings, seeded:
     assert _head(settings) == before
     assert proposals.get(settings.skills_dir, seeded.proposal).state == "pending"
     assert ui.client().post(f"/skills/proposals/{seeded.proposal}/merge").status_code == 404
+
+
+def test_reject_with_relearn_queues_its_learnings_again(
+    ui: UiServer, settings: Settings, seeded: Seeded
+) -> None:
+    done = ui.client().post(
+        f"/skills/proposals/{seeded.proposal}/reject",
+        data={"reason": "stale", "relearn": "1"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    conn = open_db(settings)
+    try:
+        status = conn.execute(
+            "SELECT status FROM learnings WHERE proposal IS NULL AND task_id = ?",
+            (seeded.task_ids[1],),
+        ).fetchone()
+        queued = conn.execute(
+            "SELECT COUNT(*) FROM jobs WHERE kind = 'learn_space' AND status = 'queued'"
+        ).fetchone()[0]
+    finally:
+        conn.close()
+    assert status is not None and status["status"] == "distilled"
+    assert queued == 1

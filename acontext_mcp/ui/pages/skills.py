@@ -21,6 +21,7 @@ import re
 from bisect import bisect_left, bisect_right
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -451,10 +452,9 @@ async def decide(request: Request) -> Response:
     action = request.path_params["action"]
     if action not in ("accept", "reject"):
         raise NotFound(f"no action {action!r}: a proposal is accepted or rejected")
-    form = await request.form()
-    reason_raw = form.get("reason")
-    reason = " ".join(str(reason_raw).split())[:MAX_REASON_CHARS] if reason_raw else None
-    relearn = form.get("relearn") == "1"
+    form = parse_qs((await request.body()).decode("utf-8", errors="replace"))
+    reason = " ".join(form.get("reason", [""])[-1].split())[:MAX_REASON_CHARS]
+    relearn = form.get("relearn", [""])[-1] == "1"
     settings = settings_of(request)
     try:
         done = await run_in_threadpool(_decide, settings, pid, action, reason or None, relearn)
