@@ -4,12 +4,13 @@ Setup: a real skills git repository with `--skills` skills (SKILL.md plus a refe
 each) added in one commit (its diff is far over the page's cap), then `--history` learning
 commits with provenance trailers made with `git fast-import`: every `--every`-th touches
 skill-00000, the rest other skills (so its history is a path-limited walk of a long log), and
-a pending proposal; a store with `--sessions` sessions that learned (a tenth failed) and LLM
-calls. The dashboard runs on uvicorn on 127.0.0.1 (tests/support/ui_client.py); each page is
-fetched `--runs` times over HTTP and the median and worst wall times are printed.
+a pending proposal; a store with `--sessions` sessions that learned (a tenth failed), `--uses`
+skill uses of 300 skills, and LLM calls. The dashboard runs on uvicorn on 127.0.0.1
+(tests/support/ui_client.py); each page is fetched `--runs` times over HTTP and the median and
+worst wall times are printed.
 
     python bench/bench_ui_skills.py [--skills 10000] [--history 5000] [--every 3]
-                                    [--sessions 2000] [--runs 7]
+                                    [--sessions 2000] [--uses 20000] [--runs 7]
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ sys.path.insert(0, str(REPO))
 
 from acontext_mcp.config import Settings  # noqa: E402
 from acontext_mcp.skills import proposals, repo  # noqa: E402
-from acontext_mcp.store import learning, usage  # noqa: E402
+from acontext_mcp.store import learning, skill_uses, usage  # noqa: E402
 from acontext_mcp.store.db import atomic, open_db  # noqa: E402
 from tests.support.ui_client import serve_ui  # noqa: E402
 
@@ -79,7 +80,7 @@ def build_history(root: Path, commits: int, every: int, skills: int) -> None:
     subprocess.run(["git", "-C", str(root), "reset", "-q", "--hard", "main"], check=True)
 
 
-def build_store(settings: Settings, sessions: int) -> None:
+def build_store(settings: Settings, sessions: int, uses: int) -> None:
     conn = open_db(settings)
     now = time.time()
     try:
@@ -111,6 +112,11 @@ def build_store(settings: Settings, sessions: int) -> None:
                         made,
                     ),
                 )
+            for u in range(uses):  # skill uses: 300 skills used, the rest never
+                skill_uses.record_use(
+                    conn, f"skill-{u % 300:05d}", "read", session_id=f"s{u % sessions}",
+                    at=now - (u % 30) * 86400,
+                )  # fmt: skip
             for _day in range(30):
                 for purpose in ("task_extraction", "distillation", "skill_learning"):
                     usage.record_call(
@@ -139,6 +145,7 @@ def main() -> None:
     parser.add_argument("--history", type=int, default=5_000)
     parser.add_argument("--every", type=int, default=3)
     parser.add_argument("--sessions", type=int, default=2_000)
+    parser.add_argument("--uses", type=int, default=20_000)
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -153,7 +160,7 @@ def main() -> None:
             settings.skills_dir, "Learn: a proposal", {path: (current[path] or "") + "- new\n"},
             parent=parent, session_ids=["s1"], task_ids=["1"],
         ).id  # fmt: skip
-        build_store(settings, args.sessions)
+        build_store(settings, args.sessions, args.uses)
         first = subprocess.run(
             ["git", "-C", str(settings.skills_dir), "rev-list", "--max-parents=0", "HEAD"],
             capture_output=True, text=True, check=True,
@@ -182,7 +189,7 @@ def main() -> None:
                 ("commit of every skill (diff cut)", f"/skills/commits/{first}"),
                 ("proposals queue", "/skills/proposals"),
                 ("a proposal", f"/skills/proposals/{pid}"),
-                ("usage stats, every skill", "/skills/stats"),
+                ("usage stats (300 used of all)", "/skills/stats"),
                 ("learning, first page", "/learning"),
                 ("learning, failures", "/learning?failed=1"),
                 ("usage ledger, 30 days", "/learning/usage?days=30"),
