@@ -427,3 +427,15 @@ def test_reject_with_relearn_queues_its_learnings_again(
         conn.close()
     assert status is not None and status["status"] == "distilled"
     assert queued == 1
+
+
+def test_diff_lines_tell_headers_from_changed_front_matter() -> None:
+    from acontext_mcp.ui.pages.skills import _diff_lines
+
+    patch = (
+        "diff --git a/x/SKILL.md b/x/SKILL.md\n--- a/x/SKILL.md\n+++ b/x/SKILL.md\n"
+        "@@ -1,3 +1,2 @@\n----\n+++ not a header\n keep\n"
+        "diff --git a/y b/y\nindex 1..2 100644\n"
+    )
+    kinds = [kind for kind, _ in _diff_lines(patch)]
+    assert kinds == ["meta", "meta", "meta", "hunk", "del", "add", "ctx", "meta", "meta"]

@@ -120,13 +120,18 @@ def _size(request: Request, default: int) -> int:
 
 
 def _diff_lines(text: str) -> list[tuple[str, str]]:
-    """(css class, line) per line of a patch, so +/- lines can be styled (text stays text)."""
+    """(css class, line) per line of a patch, so +/- lines can be styled (text stays text).
+    Inside a hunk the first character decides: a removed `---` front matter line is a
+    deletion, not a file header."""
     out = []
+    in_hunk = False
     for line in text.splitlines():
-        if line.startswith(("diff --git", "+++", "---", "index ", "new file", "deleted file")):
+        if line.startswith("diff "):
+            in_hunk = False
+        if line.startswith("@@"):
+            kind, in_hunk = "hunk", True
+        elif not in_hunk:
             kind = "meta"
-        elif line.startswith("@@"):
-            kind = "hunk"
         elif line.startswith("+"):
             kind = "add"
         elif line.startswith("-"):
