@@ -4,10 +4,10 @@ Setup: a real skills git repository with `--skills` skills (SKILL.md plus a refe
 each) added in one commit (its diff is far over the page's cap), then `--history` learning
 commits with provenance trailers made with `git fast-import`: every `--every`-th touches
 skill-00000, the rest other skills (so its history is a path-limited walk of a long log), and
-a pending proposal; a store with `--sessions` sessions that learned (a tenth failed), `--uses`
-skill uses of 300 skills, and LLM calls. The dashboard runs on uvicorn on 127.0.0.1
-(tests/support/ui_client.py); each page is fetched `--runs` times over HTTP and the median and
-worst wall times are printed.
+a pending proposal; a store with `--sessions` sessions that learned (a tenth failed; each
+with its done distillation job), `--uses` skill uses of 300 skills, and LLM calls. The
+dashboard runs on uvicorn on 127.0.0.1 (tests/support/ui_client.py); each page is fetched
+`--runs` times over HTTP and the median and worst wall times are printed.
 
     python bench/bench_ui_skills.py [--skills 10000] [--history 5000] [--every 3]
                                     [--sessions 2000] [--uses 20000] [--runs 7]
@@ -103,6 +103,17 @@ def build_store(settings: Settings, sessions: int, uses: int) -> None:
                     text="a lesson", outcome="verified_success",
                 )  # fmt: skip
                 failed = s % 10 == 0
+                conn.execute(  # its distillation job, done (the worker keeps done jobs)
+                    "INSERT INTO jobs (kind, payload, dedup_key, status, attempts, run_after, "
+                    "created_at, updated_at) VALUES ('learn_task', ?, ?, 'done', 1, ?, ?, ?)",
+                    (
+                        f'{{"task_id": {task}, "session_id": "{sid}"}}',
+                        f"learn:{task}",
+                        now - s * 60,
+                        now - s * 60,
+                        now - s * 60,
+                    ),
+                )
                 conn.execute(
                     "UPDATE learnings SET status = ?, error = ?, updated_at = ? WHERE id = ?",
                     (
