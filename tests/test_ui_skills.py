@@ -439,3 +439,18 @@ def test_diff_lines_tell_headers_from_changed_front_matter() -> None:
     )
     kinds = [kind for kind, _ in _diff_lines(patch)]
     assert kinds == ["meta", "meta", "meta", "hunk", "del", "add", "ctx", "meta", "meta"]
+
+
+def test_the_queue_accepts_in_one_click_and_skills_slash_name_redirects(
+    ui: UiServer, settings: Settings, seeded: Seeded
+) -> None:
+    client = ui.client()
+    queue = client.get("/skills/proposals")
+    action = f'action="/skills/proposals/{seeded.proposal}/accept"'
+    assert action in queue.text and client.csrf_of(queue.text) == ui.csrf
+    done = client.post(f"/skills/proposals/{seeded.proposal}/accept", follow_redirects=True)
+    assert done.status_code == 200 and "Accepted as commit" in done.text
+    assert action not in client.get("/skills/proposals").text  # decided: no button
+    moved = client.get(f"/skills/{seeded.skill}", follow_redirects=False)
+    assert moved.status_code == 307 and moved.headers["location"] == f"/skills/s/{seeded.skill}"
+    assert client.get("/skills/no-such-skill").status_code == 404

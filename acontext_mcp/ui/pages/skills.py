@@ -283,6 +283,12 @@ def skill(request: Request) -> Response:
     )
 
 
+def skill_redirect(request: Request) -> Response:
+    """`/skills/NAME` -> the skill's page (`/skills/s/NAME`), for links written that way."""
+    name = _skill_name(_root(settings_of(request)), request.path_params["name"])
+    return RedirectResponse(request.url_for("skill", name=name).path, status_code=307)
+
+
 def skill_file(request: Request) -> Response:
     settings = settings_of(request)
     root = _root(settings)
@@ -492,4 +498,5 @@ routes: list[BaseRoute] = [
     Route("/skills/s/{name}", skill, name="skill"),
     Route("/skills/s/{name}/history", skill_history, name="skill_history"),
     Route("/skills/s/{name}/files/{path:path}", skill_file, name="skill_file"),
+    Route("/skills/{name}", skill_redirect),  # /skills/NAME as other pages may write it
 ]
