@@ -45,6 +45,7 @@ MAX_TREE_FILES = 50  # files listed per skill in the tree
 HISTORY_SIZE = 30
 MAX_COMMIT_FILES = 300  # files listed on a commit's page
 MAX_REASON_CHARS = 2000
+MAX_PROPOSALS = 300  # rows of the queue: open ones first, then the newest decided
 SHA = re.compile(r"^[0-9a-f]{4,40}$")
 
 
@@ -409,7 +410,14 @@ def proposal_list(request: Request) -> Response:
     states = proposals.STATES if every else ("pending", "stale")
     found = proposals.list_proposals(root, states) if _has_repo(root) else []
     found.sort(key=lambda p: (p.state not in ("pending", "stale"), -p.created_at))
-    return render(request, "skills/proposals.html", title="Proposals", proposals=found, every=every)
+    return render(
+        request,
+        "skills/proposals.html",
+        title="Proposals",
+        proposals=found[:MAX_PROPOSALS],
+        more=max(0, len(found) - MAX_PROPOSALS),
+        every=every,
+    )
 
 
 def _proposal_page(
