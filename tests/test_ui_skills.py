@@ -454,3 +454,16 @@ def test_the_queue_accepts_in_one_click_and_skills_slash_name_redirects(
     moved = client.get(f"/skills/{seeded.skill}", follow_redirects=False)
     assert moved.status_code == 307 and moved.headers["location"] == f"/skills/s/{seeded.skill}"
     assert client.get("/skills/no-such-skill").status_code == 404
+
+
+def test_without_a_skills_repository_nothing_is_created(settings: Settings) -> None:
+    with serve_ui(settings) as ui:
+        client = ui.client()
+        tree = client.get("/skills")
+        assert tree.status_code == 200 and "acontext-mcp skills init" in tree.text
+        assert client.get("/skills/proposals").status_code == 200
+        assert client.get("/skills/stats").status_code == 200
+        assert client.get("/skills/proposals/abcdef").status_code == 404
+        assert client.get("/skills/commits/abcdef").status_code == 404
+        assert client.post("/skills/proposals/abcdef/accept").status_code == 404
+    assert not (Path(settings.skills_dir) / ".git").exists()

@@ -61,6 +61,11 @@ def _has_repo(root: Path) -> bool:
     return (root / ".git").exists()
 
 
+def _need_repo(root: Path) -> None:
+    if not _has_repo(root):
+        raise NotFound("no skills repository yet: `acontext-mcp skills init` creates it")
+
+
 def _shown(name: str) -> bool:
     """A name that can go into a URL and a page as it is (UTF-8, no control characters)."""
     try:
@@ -345,8 +350,7 @@ def commit(request: Request) -> Response:
     sha = request.path_params["sha"].lower()
     if not SHA.match(sha):
         raise InvalidInput(f"{sha[:50]!r} is not a commit sha (4-40 hex digits)")
-    if not _has_repo(root):
-        raise NotFound("no skills repository yet: `acontext-mcp skills init` creates it")
+    _need_repo(root)
     found = repo.log(root, limit=1, start=sha)
     if not found:
         raise NotFound(f"no commit {sha} in the skills repository")
@@ -426,6 +430,7 @@ def _proposal_page(
     from acontext_mcp.learn import review
 
     settings = settings_of(request)
+    _need_repo(_root(settings))
     with read_snapshot(settings) as conn:
         shown = review.show(conn, settings, pid)
     diff, cut = _cut(shown["diff"])
@@ -475,6 +480,7 @@ async def decide(request: Request) -> Response:
     reason = " ".join(form.get("reason", [""])[-1].split())[:MAX_REASON_CHARS]
     relearn = form.get("relearn", [""])[-1] == "1"
     settings = settings_of(request)
+    _need_repo(_root(settings))
     try:
         done = await run_in_threadpool(_decide, settings, pid, action, reason or None, relearn)
     except NotFound:
