@@ -172,3 +172,31 @@ def test_usage_ledger_by_day_and_purpose(ui: UiServer, settings: Settings) -> No
     assert f"<td>{today['day']}</td>" in by_day
     assert "Provider:" in text
     assert ui.client().get("/learning/usage?days=0").status_code == 400
+
+
+def test_job_counts_reads_a_page_of_sessions_in_one_pass(
+    settings: Settings, seeded: Seeded
+) -> None:
+    conn = open_db(settings)
+    try:
+        for n, (sid, status) in enumerate(
+            [(seeded.session, "done"), (seeded.session, "failed"), (seeded.older, "queued")]
+        ):
+            job_id = jobs.enqueue(
+                conn, "learn_task", {"task_id": n, "session_id": sid}, dedup_key=f"learn:x{n}"
+            )
+            with atomic(conn):
+                conn.execute("UPDATE jobs SET status = ? WHERE id = ?", (status, job_id))
+        sids = [seeded.session, seeded.older, seeded.subagent]
+        counts = learning.job_counts(conn, sids)
+        assert counts == {
+            seeded.session: {"done": 1, "failed": 1},
+            seeded.older: {"queued": 1},
+            seeded.subagent: {},
+        }
+        for sid in sids:  # the same as one session's status reads on its own
+            assert learning.session_status(conn, sid, jobs=counts[sid]) == (
+                learning.session_status(conn, sid)
+            )
+    finally:
+        conn.close()

@@ -32,8 +32,8 @@ PAGE_SIZE = 20
 MAX_DAYS = 366
 
 
-def _status(conn: Any, session_id: str) -> dict[str, Any]:
-    status = learning.session_status(conn, session_id)
+def _status(conn: Any, session_id: str, jobs: dict[str, int] | None = None) -> dict[str, Any]:
+    status = learning.session_status(conn, session_id, jobs=jobs)
     status["failed_jobs"] = ui_learning.failed_jobs(conn, session_id)
     status["retry"] = status["status"] == "failed" or bool(status["failed_jobs"])
     return status
@@ -47,7 +47,9 @@ def index(request: Request) -> Response:
             conn, before=keys.before, after=keys.after, limit=keys.fetch, failed_only=failed_only
         )
         page = keys.page(request, rows, lambda row: row)
-        statuses = [_status(conn, sid) for _, sid in page.items]
+        sids = [sid for _, sid in page.items]
+        counts_of = learning.job_counts(conn, sids)  # one scan of the jobs for the page
+        statuses = [_status(conn, sid, counts_of[sid]) for sid in sids]
         counts = learning.status_counts(conn)
     return render(
         request,
