@@ -467,3 +467,25 @@ def test_without_a_skills_repository_nothing_is_created(settings: Settings) -> N
         assert client.get("/skills/commits/abcdef").status_code == 404
         assert client.post("/skills/proposals/abcdef/accept").status_code == 404
     assert not (Path(settings.skills_dir) / ".git").exists()
+
+
+def test_relative_links_in_a_skill_open_its_files(
+    ui: UiServer, settings: Settings, seeded: Seeded
+) -> None:
+    folder = Path(settings.skills_dir) / seeded.skill
+    (folder / "references").mkdir()
+    (folder / "references" / "api.md").write_text(
+        "[back](../SKILL.md) [up and out](../../secret.md) [js](javascript:alert(1))\n"
+    )
+    skill_md = folder / "SKILL.md"
+    skill_md.write_text(
+        skill_md.read_text() + "\nSee [the API](references/api.md#auth) and [site](https://x.y/)\n"
+    )
+    client = ui.client()
+    page = client.get(f"/skills/s/{seeded.skill}").text
+    assert f'<a href="/skills/s/{seeded.skill}/files/references/api.md#auth">the API</a>' in page
+    assert '<a href="https://x.y/">site</a>' in page
+    ref = client.get(f"/skills/s/{seeded.skill}/files/references/api.md").text
+    assert f'<a href="/skills/s/{seeded.skill}/files/SKILL.md">back</a>' in ref
+    assert '<a href="../../secret.md">up and out</a>' in ref  # left alone: the route refuses it
+    assert 'href="javascript:' not in ref

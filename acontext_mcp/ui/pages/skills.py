@@ -17,12 +17,14 @@ under /s/ so that no skill name can shadow the fixed pages.
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 from bisect import bisect_left, bisect_right
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote, unquote
 
+from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -35,6 +37,7 @@ from acontext_mcp.skills.catalog import MAX_FILES
 from acontext_mcp.skills.skillmd import parse_skill_md
 from acontext_mcp.store import learning
 from acontext_mcp.store.ui_queries import read_snapshot
+from acontext_mcp.ui import render as render_module
 from acontext_mcp.ui.app_state import settings_of
 from acontext_mcp.ui.paging import DEFAULT_SIZE, MAX_SIZE
 from acontext_mcp.ui.render import query_with, render
@@ -110,6 +113,29 @@ def _files(root: Path, name: str, limit: int) -> tuple[list[dict[str, Any]], int
         if len(files) < limit:
             files.append({"path": rel, "size": st.st_size})
     return files, skipped
+
+
+def _skill_markdown(text: str, name: str, here: str = "") -> Markup:
+    """A skill file's Markdown through the dashboard's safe renderer, with links relative to
+    the file (`references/api.md`) pointed at that file's page in the same skill; a link that
+    climbs out of the skill, or has a scheme, is left as the renderer makes it."""
+    md = render_module._markdown()
+    env: dict[str, Any] = {}
+    tokens = md.parse(text, env)
+    for token in tokens:
+        for child in token.children or []:
+            href = child.attrGet("href") if child.type == "link_open" else None
+            if not isinstance(href, str) or not href or href.startswith(("/", "#", "?")):
+                continue
+            path, _, fragment = href.partition("#")
+            if ":" in path.split("/", 1)[0] or "?" in path or not path:
+                continue  # a scheme (safe_link already vetted it), or a query: keep as is
+            target = posixpath.normpath(posixpath.join(posixpath.dirname(here), unquote(path)))
+            if target.startswith("..") or target == ".":
+                continue
+            where = f"/skills/s/{quote(name, safe='')}/files/{quote(target)}"
+            child.attrSet("href", where + (f"#{fragment}" if fragment else ""))
+    return Markup(md.renderer.render(tokens, md.options, env))
 
 
 def _size(request: Request, default: int) -> int:
@@ -270,6 +296,7 @@ def skill(request: Request) -> Response:
     root = _root(settings)
     name = _skill_name(root, request.path_params["name"])
     info = _describe(root, name)
+    info["html"] = _skill_markdown(info.get("body") or "", name, SKILL_FILE)
     files, skipped = _files(root, name, MAX_FILES)
     with read_snapshot(settings) as conn:
         owner = learning.skill_owners(conn).get(name)
@@ -303,6 +330,7 @@ def skill_file(request: Request) -> Response:
     data, st = contained.read_file(root, f"{name}/{rel}", max_bytes=MAX_FILE_BYTES)
     binary = b"\x00" in data[:8192]
     text = None if binary else data.decode("utf-8", errors="replace")
+    markdown = rel.lower().endswith((".md", ".markdown"))
     return render(
         request,
         "skills/file.html",
@@ -311,7 +339,7 @@ def skill_file(request: Request) -> Response:
         path=rel,
         size=st.st_size,
         text=text,
-        markdown=rel.lower().endswith((".md", ".markdown")),
+        html=_skill_markdown(text, name, rel) if markdown and text is not None else None,
     )
 
 
