@@ -11,7 +11,8 @@ connection; a refusal or conflict is shown on the proposal's page, and nothing i
 URLs: /skills (?space=, ?q=, ?after=/?before= a name), /skills/s/NAME, /skills/s/NAME/files/PATH,
 /skills/s/NAME/history (?before=SHA), /skills/commits/SHA, /skills/stats (?days=),
 /skills/proposals (?all=1), /skills/proposals/ID and its POST /accept and /reject. Skills sit
-under /s/ so that no skill name can shadow the fixed pages.
+under /s/ so that no skill name can shadow the fixed pages; /skills/NAME redirects there. No
+GET creates the skills repository (`_need_repo`).
 """
 
 from __future__ import annotations
