@@ -67,6 +67,17 @@ def seed(settings: Settings, now: float) -> None:
         conn.close()
 
 
+def test_used_only_keeps_the_used_skills_with_the_same_records(settings: Settings, db) -> None:
+    now = time.time()
+    seed(settings, now)
+    every = {r.skill: r for r in skill_usage(db, settings, now=now)}
+    used = skill_usage(db, settings, now=now, used_only=True)
+    assert [r.skill for r in used] == ["deploy-notes"]  # unused-skill is neither read nor listed
+    assert used[0] == every["deploy-notes"]  # sizes and rates as the full listing has them
+    assert used[0].tokens > 0
+    assert skill_usage(db, settings, now=now, days=0.5, used_only=True) == []
+
+
 def test_rates_compare_sessions_with_and_without_the_skill(settings: Settings, db) -> None:
     now = time.time()
     seed(settings, now)

@@ -63,12 +63,19 @@ def skill_usage(
     skill: str | None = None,
     days: float | None = None,
     now: float | None = None,
+    used_only: bool = False,
 ) -> list[SkillUsage]:
     """Every skill's record (only `skill`'s when named), most used first, never-used ones
-    last; uses and sessions within the last `days` (None: all recorded)."""
+    last; uses and sessions within the last `days` (None: all recorded). `used_only` keeps
+    the skills with a use in the window and reads the sizes of those alone (the dashboard's
+    table: 10,000 skills are not read for a page of a few used ones)."""
     since = None if days is None else (time.time() if now is None else now) - days * DAY
+    uses = skill_uses.uses_in_window(conn, since=since, skill=skill)
+    among = {use[0] for use in uses} if used_only else None
     records: dict[str, SkillUsage] = {}
-    for name, (tokens, listing) in skill_sizes(settings.skills_dir, only=skill).items():
+    for name, (tokens, listing) in skill_sizes(
+        settings.skills_dir, only=skill, among=among
+    ).items():
         records[name] = SkillUsage(name, tokens=tokens, listing_tokens=listing)
 
     def record(name: str) -> SkillUsage:
@@ -78,9 +85,7 @@ def skill_usage(
 
     first_in: dict[str, dict[str, float]] = {}
     used_by: dict[str, set[str]] = {}
-    for name, kind, session, project, at in skill_uses.uses_in_window(
-        conn, since=since, skill=skill
-    ):
+    for name, kind, session, project, at in uses:
         found = record(name)
         found.uses += 1
         found.by_kind[kind] = found.by_kind.get(kind, 0) + 1
@@ -150,12 +155,14 @@ def _rate(ok: int, bad: int) -> float | None:
     return round(ok / (ok + bad), 4) if ok + bad else None
 
 
-def skill_sizes(skills_dir: Path, *, only: str | None = None) -> dict[str, tuple[int, int]]:
+def skill_sizes(
+    skills_dir: Path, *, only: str | None = None, among: set[str] | None = None
+) -> dict[str, tuple[int, int]]:
     """Folder name -> (tokens of SKILL.md and every file, tokens of name + description),
-    with the store's token estimate, for every skill or `only` that folder. Links and binary
-    files are left out."""
+    with the store's token estimate, for every skill, or `only` that folder, or the folders
+    `among`. Links and binary files are left out."""
     sizes: dict[str, tuple[int, int]] = {}
-    for info in _skills(skills_dir, only):
+    for info in _skills(skills_dir, only, among):
         folder = Path(info["path"])
         texts: list[str] = []
         for rel, st in contained.walk(folder):
@@ -174,15 +181,21 @@ def skill_sizes(skills_dir: Path, *, only: str | None = None) -> dict[str, tuple
     return sizes
 
 
-def _skills(skills_dir: Path, only: str | None) -> list[dict[str, Any]]:
+def _skills(skills_dir: Path, only: str | None, among: set[str] | None) -> list[dict[str, Any]]:
+    if among is not None:
+        names = sorted(n for n in among if only is None or n == only)
+        return [
+            catalog.describe(Path(skills_dir) / n)
+            for n in names
+            if contained.is_skill_folder(skills_dir, n)
+        ]
     if only is None:
         return catalog.list_skills(skills_dir)
     if not contained.is_skill_folder(skills_dir, only):
         return []
-    try:
-        return [catalog.get_skill(skills_dir, only)]
-    except AcontextError:  # e.g. a SKILL.md too large to show: listed all the same
-        return [i for i in catalog.list_skills(skills_dir) if Path(i["path"]).name == only]
+    # The folder is known: describe it alone (a listing of 10,000 skills costs a second);
+    # a SKILL.md too large or broken is described with its error, listed all the same.
+    return [catalog.describe(Path(skills_dir) / only)]
 
 
 def _tokens(texts: list[str]) -> int:

@@ -59,6 +59,14 @@ def _describe(folder: Path) -> dict[str, Any]:
     return info
 
 
+def describe(folder: Path) -> dict[str, Any]:
+    """One skill folder's name, description and path (or its error), without listing the
+    others: for a caller that already knows the folder (contained.is_skill_folder)."""
+    info = _describe(folder)
+    info.pop("front_matter", None)
+    return info
+
+
 def list_skills(skills_dir: Path, *, skip: Collection[str] = ()) -> list[dict[str, Any]]:
     """Every skill with its one-line description, sorted by name; folders named in `skip` are
     left out unread (the SessionStart brief skips the skills the agent lists itself)."""

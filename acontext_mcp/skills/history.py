@@ -84,3 +84,43 @@ def skill_files(root: Path | str, skill: str) -> list[str]:
     if done.returncode != 0:
         return []
     return [p for p in done.stdout.decode("utf-8", errors="replace").split("\0") if p]
+
+
+def commit_patch(root: Path | str, sha: str, *, max_bytes: int) -> tuple[str, bool]:
+    """The patch of commit `sha` (a full sha the caller resolved, e.g. through repo.log) and
+    whether it was cut at `max_bytes`: a curation commit over thousands of skills must fill
+    neither memory nor a page, so git's output is read only that far."""
+    proc = subprocess.Popen(
+        ["git", "-C", str(root), "show", "--format=", "--patch", "--no-color", "--no-ext-diff",
+         "--no-textconv", sha, "--"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    with proc.stdout:
+        data = proc.stdout.read(max_bytes + 1)
+    cut = len(data) > max_bytes
+    if cut:
+        proc.kill()
+    proc.wait()
+    text = data[:max_bytes].decode("utf-8", errors="replace")
+    if cut:
+        text = text[: text.rfind("\n") + 1]  # whole lines only
+    return text, cut
+
+
+def commit_files(
+    root: Path | str, sha: str, *, limit: int = 500
+) -> tuple[list[tuple[str, str]], int]:
+    """(status letter A/M/D/T, path) of the first `limit` files commit `sha` changed, and how
+    many it changed in all. Compares trees only (no file content is read), so a commit over
+    every skill costs little; a merge lists nothing (git diff-tree's default)."""
+    done = subprocess.run(
+        ["git", "-C", str(root), "diff-tree", "-r", "--root", "--no-commit-id", "--no-renames",
+         "--name-status", "-z", sha, "--"],
+        capture_output=True,
+        check=False,
+    )  # fmt: skip
+    fields = done.stdout.decode("utf-8", errors="replace").split("\0")
+    pairs = [(fields[i], fields[i + 1]) for i in range(0, len(fields) - 1, 2) if fields[i + 1]]
+    return pairs[:limit], len(pairs)

@@ -350,11 +350,15 @@ def _provenance(message: str) -> dict[str, str | list[str]]:
     return {k: v[0] if len(v) == 1 else v for k, v in found.items()}
 
 
-def log(repo_path: Path | str, limit: int = 20) -> list[dict[str, Any]]:
+def log(
+    repo_path: Path | str, limit: int = 20, *, start: str | None = None, path: str | None = None
+) -> list[dict[str, Any]]:
     """The newest `limit` commits: sha, date (ISO 8601), author, subject, kind, provenance.
 
     `provenance` maps session_id / task_id / reverts to a string, or to a list of strings
-    when the commit carries several (a learner run that batched several tasks).
+    when the commit carries several (a learner run that batched several tasks). `start`
+    lists from that commit instead of HEAD (a page of a long history); `path` keeps the
+    commits that touched it (a skill's folder, taken literally: no pathspec magic).
     """
     if limit < 1:
         raise InvalidInput("limit must be at least 1")
@@ -362,7 +366,9 @@ def log(repo_path: Path | str, limit: int = 20) -> list[dict[str, Any]]:
         if _head(repo) is None:
             return []
         fmt = "%H%x1f%aI%x1f%an <%ae>%x1f%s%x1f%B%x1e"
-        _, out, _ = _run(repo, "log", f"--max-count={limit}", f"--format={fmt}")
+        args = ["--literal-pathspecs", "log", f"--max-count={limit}", f"--format={fmt}"]
+        args.append(_resolve(repo, start) if start is not None else "HEAD")
+        _, out, _ = _run(repo, *args, "--", *([path] if path else []))
     entries = []
     for record in out.split("\x1e"):
         record = record.strip("\n")

@@ -373,11 +373,31 @@ def _job_counts(conn: sqlite3.Connection, session_id: str) -> dict[str, int]:
     return {r[0]: r[1] for r in rows}
 
 
-def session_status(conn: sqlite3.Connection, session_id: str) -> dict[str, Any]:
-    """What learning did and does for one session: status, space, per-task learnings."""
+def job_counts(conn: sqlite3.Connection, session_ids: list[str]) -> dict[str, dict[str, int]]:
+    """`_job_counts` of several sessions in one pass over the jobs (a page of statuses: one
+    scan, not one per session)."""
+    found: dict[str, dict[str, int]] = {sid: {} for sid in session_ids}
+    if not session_ids:
+        return found
+    marks = ",".join("?" * len(session_ids))
+    rows = conn.execute(
+        "SELECT json_extract(payload, '$.session_id'), status, COUNT(*) FROM jobs "
+        f"WHERE kind = ? AND json_extract(payload, '$.session_id') IN ({marks}) GROUP BY 1, 2",
+        (LEARN_TASK, *session_ids),
+    )
+    for sid, status, count in rows:
+        found[sid][status] = count
+    return found
+
+
+def session_status(
+    conn: sqlite3.Connection, session_id: str, *, jobs: dict[str, int] | None = None
+) -> dict[str, Any]:
+    """What learning did and does for one session: status, space, per-task learnings.
+    `jobs`: its job counts when the caller read them for many sessions (`job_counts`)."""
     if conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
         raise NotFound(f"no session {session_id!r}")
-    jobs = _job_counts(conn, session_id)
+    jobs = _job_counts(conn, session_id) if jobs is None else jobs
     rows = conn.execute(
         "SELECT l.id, l.task_id, l.kind, l.status, l.commit_sha, l.error, l.attempts, "
         "l.proposal, l.review, l.llm_calls, l.input_tokens, l.output_tokens, "
