@@ -121,3 +121,35 @@ def test_docs_schema_is_what_the_migrations_build() -> None:
     assert doc.read_text() == migrations.schema_sql(), (
         "docs/schema.sql is stale: python -m acontext_mcp.store.migrations > docs/schema.sql"
     )
+
+
+def test_processes_creating_one_fresh_store_at_once_all_open_it(tmp_path) -> None:
+    """SQLite answers a WAL switch "database is locked" at once while another process creates
+    the same new database: every opener must wait its turn instead (seen with two
+    `acontext-mcp ui` started together on a fresh data home)."""
+    import subprocess
+    import sys
+    import time
+
+    code = (
+        "import sys, time; from pathlib import Path; from acontext_mcp.config import Settings\n"
+        "from acontext_mcp.store.db import open_db; import acontext_mcp.store.migrations\n"
+        "h, go = Path(sys.argv[1]), Path(sys.argv[2])\n"
+        "while not go.exists(): time.sleep(0.001)\n"  # all start together, imports done
+        "open_db(Settings(home=h, skills_dir=h / 'skills')).close(); print('ok')"
+    )
+    for round_ in range(5):
+        home, go = tmp_path / f"home-{round_}", tmp_path / f"go-{round_}"
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", code, str(home), str(go)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(6)
+        ]
+        time.sleep(1.0)
+        go.touch()
+        outs = [p.communicate(timeout=60) for p in procs]
+        assert all(out == "ok\n" for out, _err in outs), [err[-300:] for _out, err in outs]

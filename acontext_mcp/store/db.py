@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -51,7 +52,7 @@ def connect(path: Path | str, *, busy_timeout_ms: int = 10_000) -> sqlite3.Conne
     conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
     conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
     conn.execute("PRAGMA foreign_keys = ON")
-    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    mode = _switch_to_wal(conn, busy_timeout_ms)
     if str(path) != ":memory:" and mode.lower() != "wal":
         conn.close()
         raise sqlite3.OperationalError(f"could not switch {path} to WAL mode (got {mode})")
@@ -61,6 +62,23 @@ def connect(path: Path | str, *, busy_timeout_ms: int = 10_000) -> sqlite3.Conne
     if str(path) != ":memory:":
         honour_damage(conn, Path(path))
     return conn
+
+
+def _switch_to_wal(conn: sqlite3.Connection, busy_timeout_ms: int) -> str:
+    """`PRAGMA journal_mode = WAL`, retried within the busy timeout: while another process
+    creates the same new database, SQLite answers the switch "database is locked" at once,
+    without waiting in its busy handler (two `acontext-mcp ui`, or two hooks, starting on a
+    fresh data home)."""
+    deadline = time.monotonic() + busy_timeout_ms / 1000
+    delay = 0.005
+    while True:
+        try:
+            return str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + delay > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.1)
 
 
 def honour_damage(conn: sqlite3.Connection, path: Path) -> None:
