@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FIXTURES
 
 from acontext_mcp.context.edit import apply_edits, parse_strategies
 from acontext_mcp.context.tokens import TIKTOKEN, Counter, counter, message_tokens
 from acontext_mcp.errors import InvalidInput
 from acontext_mcp.formats import convert
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"  # as tests/conftest.py
 
 CHARS = Counter("chars", len)
 DONE = [{"type": "text", "text": "Done"}]

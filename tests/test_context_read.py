@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FIXTURES
 from mcp import Client, StdioServerParameters
 
 from acontext_mcp.config import Settings
 from acontext_mcp.context.tokens import ESTIMATE, TIKTOKEN
 from acontext_mcp.store.db import open_db
 from acontext_mcp.store.turns import store_turn
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"  # as tests/conftest.py
 
 OPENAI = json.loads((FIXTURES / "formats" / "openai_coding.json").read_text())
 # the sample's messages by index: 3 two read_file calls, 4 and 5 their results, 6 run_tests'

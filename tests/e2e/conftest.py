@@ -17,12 +17,14 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
 import pytest
+
+from tests.support.ui_browser import Browser
 
 REPO = Path(__file__).resolve().parents[2]
 NODE_PREFIX = REPO / ".ci" / "cache" / "node"
@@ -276,3 +278,37 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_sep("-", f"MCP Inspector calls: {len(_timings)} in {total:.1f} s")
         for label, seconds in _timings:
             terminalreporter.write_line(f"{seconds:6.2f} s  {label}")
+
+
+# --- The dashboard's browser tests (tests/support/ui_browser.py) ----------------------------
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    """Playwright's Chromium API on Debian's browser; the tests skip, saying how to install it,
+    when it is missing."""
+    from tests.support.ui_browser import CHROMIUM, NO_CHROMIUM
+
+    playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[test]'")
+    if not Path(CHROMIUM).is_file():
+        pytest.skip(NO_CHROMIUM)
+    with playwright_api.sync_playwright() as p:
+        yield p.chromium
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    """Where screenshots go: a tmp folder, or ACONTEXT_UI_SCREENSHOTS=DIR to keep them."""
+    keep = os.environ.get("ACONTEXT_UI_SCREENSHOTS")
+    folder = Path(keep) if keep else tmp_path / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def browser(chromium: Any, tmp_path: Path, shots: Path) -> Iterator[Browser]:
+    b = Browser(chromium, tmp_path / "profile", shots)
+    try:
+        yield b
+    finally:
+        b.context.close()

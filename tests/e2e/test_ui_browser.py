@@ -12,123 +12,24 @@ Links the flow follows (the page modules' contract): a session page links its ta
 (`a[href^="/tasks/"]`); a task page links the skill its learning changed (`a[href^="/skills/"]`);
 a skill page links its commits (an `a` whose href holds the commit's sha, first 12 characters);
 a commit page shows the diff; the proposals queue has a POST form whose action holds the
-proposal id and "accept". A page still a placeholder ("This page is coming") skips its step.
+proposal id and "accept". The browser, its fixtures and what counts as a script that ran are
+in tests/support/ui_browser.py and tests/e2e/conftest.py.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import pytest
 
 from acontext_mcp.config import Settings
+from tests.support.ui_browser import Browser
 from tests.support.ui_client import UiServer, serve_ui
 from tests.support.ui_seed import Seeded, seed, seed_history
 
-playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[test]'")
-
 pytestmark = pytest.mark.e2e
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-PLACEHOLDER = "This page is coming"
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    if not Path(CHROMIUM).is_file():
-        pytest.skip(
-            "no chromium: `apt-get install chromium chromium-driver` (.ci/run does it) to run "
-            "the dashboard's browser tests"
-        )
-    with playwright_api.sync_playwright() as p:
-        yield p.chromium
-
-
-class Browser:
-    """One fresh browser profile, a page, and everything that would betray a running script."""
-
-    def __init__(self, chromium: Any, profile: Path, shots: Path) -> None:
-        self.context = chromium.launch_persistent_context(
-            str(profile),
-            executable_path=CHROMIUM,
-            headless=True,
-            args=FLAGS,
-            viewport={"width": 1280, "height": 900},
-        )
-        self.page = self.context.pages[0] if self.context.pages else self.context.new_page()
-        self.shots = shots
-        self.dialogs: list[str] = []
-        self.errors: list[str] = []
-        self.console: list[str] = []
-        self.page.on("dialog", self._dialog)
-        self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
-        self.page.on("console", lambda msg: self.console.append(msg.text))
-
-    def _dialog(self, dialog: Any) -> None:
-        self.dialogs.append(dialog.message)
-        dialog.dismiss()
-
-    def go(self, url: str) -> Any:
-        answer = self.page.goto(url)
-        self.assert_clean()
-        return answer
-
-    def click(self, selector: str) -> None:
-        self.page.locator(selector).first.click()
-        self.page.wait_for_load_state()
-        self.assert_clean()
-
-    def text(self) -> str:
-        return str(self.page.inner_text("main"))
-
-    def shot(self, name: str) -> Path:
-        path = self.shots / f"{name}.png"
-        self.page.screenshot(path=str(path), full_page=True)
-        return path
-
-    def assert_clean(self) -> None:
-        flag = self.page.evaluate("() => window.__xss")
-        assert flag is None, f"a stored payload ran on {self.page.url}: window.__xss = {flag}"
-        assert not self.dialogs, f"a dialog opened: {self.dialogs}"
-        assert not self.errors, f"page errors: {self.errors}"
-        blocked = [c for c in self.console if "Content Security Policy" in c]
-        assert not blocked, f"the CSP blocked something (a script tried to run?): {blocked}"
-
-    def skip_if_placeholder(self, what: str) -> None:
-        if PLACEHOLDER in self.text():
-            pytest.skip(f"{what}: that page is still a placeholder")
-
-
-@pytest.fixture
-def shots(tmp_path: Path) -> Path:
-    keep = os.environ.get("ACONTEXT_UI_SCREENSHOTS")
-    folder = Path(keep) if keep else tmp_path / "screenshots"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-@pytest.fixture
-def browser(chromium: Any, tmp_path: Path, shots: Path) -> Iterator[Browser]:
-    b = Browser(chromium, tmp_path / "profile", shots)
-    try:
-        yield b
-    finally:
-        b.context.close()
 
 
 @pytest.fixture
@@ -143,8 +44,7 @@ def ui(settings: Settings, seeded: Seeded) -> Iterator[UiServer]:
 
 
 def login(browser: Browser, ui: UiServer) -> None:
-    browser.go(ui.login_url)
-    assert urlparse(browser.page.url).query == "", "the token must leave the address bar"
+    browser.login(ui.login_url)
 
 
 # --- Login ---
@@ -186,15 +86,12 @@ def test_click_through_overview_session_task_skill_commit(
 ) -> None:
     login(browser, ui)
     browser.click(f'#recent a[href="/sessions/{seeded.session}"]')
-    browser.skip_if_placeholder("session page")
     assert "Fix the failing login test" in browser.text()
     browser.shot("session")
     browser.click('main a[href^="/tasks/"]')
-    browser.skip_if_placeholder("task page")
     assert "verified_success" in browser.text() or "verified success" in browser.text()
     browser.shot("task")
     browser.click('main a[href^="/skills/"]')
-    browser.skip_if_placeholder("skill page")
     assert seeded.skill in browser.text()
     browser.shot("skill")
     browser.click(f'main a[href*="{seeded.learned_commit[:12]}"]')
@@ -205,7 +102,6 @@ def test_click_through_overview_session_task_skill_commit(
 def test_accept_a_proposal(browser: Browser, ui: UiServer, seeded: Seeded) -> None:
     login(browser, ui)
     browser.click('nav a[href="/skills"]')
-    browser.skip_if_placeholder("skills page")
     form = f'form[action*="{seeded.proposal}"][action*="accept"]'
     if browser.page.locator(form).count() == 0:
         browser.click('main a[href*="proposal"]')
@@ -285,5 +181,4 @@ def test_readme_screenshots(browser: Browser, settings: Settings) -> None:
         assert browser.page.locator("main svg").count() == 6
         browser.shot("dashboard-overview")
         browser.go(f"{ui.base}/sessions/{seeded.session}")
-        browser.skip_if_placeholder("session transcript screenshot")
         browser.shot("dashboard-session")

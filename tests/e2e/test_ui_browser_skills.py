@@ -2,90 +2,28 @@
 Playwright for Python (the system browser through `executable_path`; nothing is downloaded).
 Without chromium these tests skip, saying how to install it (`.ci/run` does).
 
-Kept apart from tests/e2e/test_ui_browser.py (the core's sections, on another branch while
-this was written) so both merge cleanly; each test seeds a data home (tests/support/ui_seed.py),
-clicks through, checks what the page shows and what changed on disk, and fails when a stored
-payload ran (`window.__xss`, a dialog, a page error). Screenshots go under a tmp folder, or
-ACONTEXT_UI_SCREENSHOTS=DIR.
+The browser and its fixtures are shared with tests/e2e/test_ui_browser.py
+(tests/support/ui_browser.py, tests/e2e/conftest.py); each test seeds a data home
+(tests/support/ui_seed.py), clicks through, checks what the page shows and what changed on
+disk, and fails when a stored payload ran (`window.__xss`, a dialog, a page error).
+Screenshots go under a tmp folder, or ACONTEXT_UI_SCREENSHOTS=DIR.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from acontext_mcp.config import Settings
 from acontext_mcp.skills import proposals
+from tests.support.ui_browser import Browser
 from tests.support.ui_client import UiServer, serve_ui
 from tests.support.ui_seed import Seeded, seed
 
-playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[test]'")
-
 pytestmark = pytest.mark.e2e
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
-
-
-class Page:
-    """A fresh browser profile's page, and what would betray a script that ran."""
-
-    def __init__(self, chromium: Any, profile: Path, shots: Path) -> None:
-        self.context = chromium.launch_persistent_context(
-            str(profile), executable_path=CHROMIUM, headless=True, args=FLAGS,
-            viewport={"width": 1280, "height": 900},
-        )  # fmt: skip
-        self.page = self.context.pages[0] if self.context.pages else self.context.new_page()
-        self.shots = shots
-        self.trouble: list[str] = []
-        self.page.on("dialog", lambda d: (self.trouble.append(f"dialog {d.message}"), d.dismiss()))
-        self.page.on("pageerror", lambda exc: self.trouble.append(f"error {exc}"))
-
-    def go(self, url: str) -> None:
-        self.page.goto(url)
-        self.clean()
-
-    def click(self, selector: str) -> None:
-        self.page.locator(selector).first.click()
-        self.page.wait_for_load_state()
-        self.clean()
-
-    def text(self) -> str:
-        return str(self.page.inner_text("main"))
-
-    def shot(self, name: str) -> None:
-        self.page.screenshot(path=str(self.shots / f"{name}.png"), full_page=True)
-
-    def clean(self) -> None:
-        flag = self.page.evaluate("() => window.__xss")
-        assert flag is None, f"a stored payload ran on {self.page.url}: window.__xss = {flag}"
-        assert not self.trouble, self.trouble
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    if not Path(CHROMIUM).is_file():
-        pytest.skip("no chromium: `apt-get install chromium` (.ci/run does it)")
-    with playwright_api.sync_playwright() as p:
-        yield p.chromium
-
-
-@pytest.fixture
-def browser(chromium: Any, tmp_path: Path) -> Iterator[Page]:
-    keep = os.environ.get("ACONTEXT_UI_SCREENSHOTS")
-    shots = Path(keep) if keep else tmp_path / "screenshots"
-    shots.mkdir(parents=True, exist_ok=True)
-    page = Page(chromium, tmp_path / "profile", shots)
-    try:
-        yield page
-    finally:
-        page.context.close()
 
 
 @pytest.fixture
@@ -106,7 +44,7 @@ def _head_subject(settings: Settings) -> str:
     ).stdout.strip()  # fmt: skip
 
 
-def test_skill_to_its_commit_diff(browser: Page, ui: UiServer, seeded: Seeded) -> None:
+def test_skill_to_its_commit_diff(browser: Browser, ui: UiServer, seeded: Seeded) -> None:
     browser.go(ui.login_url)
     browser.click('header nav a[href="/skills"]')
     browser.click(f'main summary a[href="/skills/s/{seeded.skill}"]')
@@ -122,7 +60,7 @@ def test_skill_to_its_commit_diff(browser: Page, ui: UiServer, seeded: Seeded) -
 
 
 def test_accept_a_proposal_from_the_queue(
-    browser: Page, ui: UiServer, settings: Settings, seeded: Seeded
+    browser: Browser, ui: UiServer, settings: Settings, seeded: Seeded
 ) -> None:
     browser.go(ui.login_url)
     browser.click('header nav a[href="/skills"]')
@@ -138,7 +76,7 @@ def test_accept_a_proposal_from_the_queue(
 
 
 def test_reject_a_proposal_with_a_reason(
-    browser: Page, ui: UiServer, settings: Settings, seeded: Seeded
+    browser: Browser, ui: UiServer, settings: Settings, seeded: Seeded
 ) -> None:
     before = _head_subject(settings)
     browser.go(f"{ui.login_url}")
@@ -150,7 +88,7 @@ def test_reject_a_proposal_with_a_reason(
     assert proposals.get(settings.skills_dir, seeded.proposal).reason == "too vague <b>x</b>"
 
 
-def test_retry_a_failed_learning(browser: Page, ui: UiServer, seeded: Seeded) -> None:
+def test_retry_a_failed_learning(browser: Browser, ui: UiServer, seeded: Seeded) -> None:
     browser.go(ui.login_url)
     browser.click('header nav a[href="/learning"]')
     assert "the model timed out after 300 s" in browser.text()
@@ -161,7 +99,7 @@ def test_retry_a_failed_learning(browser: Page, ui: UiServer, seeded: Seeded) ->
     assert "skill_learning" in browser.text()
 
 
-def test_hostile_skills_never_run(browser: Page, settings: Settings) -> None:
+def test_hostile_skills_never_run(browser: Browser, settings: Settings) -> None:
     seeded = seed(settings, hostile=True)
     name = '<img src=x onerror="window.__xss=6">.md'
     (Path(settings.skills_dir) / seeded.skill / name).write_text(
@@ -171,7 +109,7 @@ def test_hostile_skills_never_run(browser: Page, settings: Settings) -> None:
         browser.go(ui.login_url)
         browser.go(f"{ui.base}/skills")
         browser.page.locator(f'summary a[href="/skills/s/{seeded.skill}"]').first.click()
-        browser.clean()
+        browser.assert_clean()
         browser.click('main a:has-text("onerror")')
         assert "<script>window.__xss=8</script>" in browser.text()  # shown as text
         for path in ("/skills/proposals", f"/skills/proposals/{seeded.proposal}", "/learning"):

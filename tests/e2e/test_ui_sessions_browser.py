@@ -3,83 +3,28 @@ system browser by `executable_path`): session list -> filter -> transcript (a to
 to show its result, thinking stays folded until clicked, an image loads, SVG does not show)
 -> task -> the message it came from; search -> hit -> the message in its transcript.
 
-The same fixtures' names as tests/e2e/test_ui_browser.py (browser, ui, seeded, login), so
-these tests can move there as its "Sessions and Tasks" section. Screenshots go to a tmp folder
-(ACONTEXT_UI_SCREENSHOTS=DIR keeps them). Every step fails if a script ran.
+The browser and its fixtures are shared (tests/support/ui_browser.py, tests/e2e/conftest.py).
+Screenshots go to a tmp folder (ACONTEXT_UI_SCREENSHOTS=DIR keeps them). Every step fails if a
+script ran.
 """
 
 from __future__ import annotations
 
 import base64
-import os
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 from acontext_mcp.config import Settings
 from acontext_mcp.store.db import open_db
 from acontext_mcp.store.turns import store_turn
+from tests.support.ui_browser import Browser
 from tests.support.ui_client import UiServer, serve_ui
 from tests.support.ui_seed import PNG, Seeded, seed
 
-playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[test]'")
-
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
 SVG = '<svg xmlns="http://www.w3.org/2000/svg" onload="window.__xss=7"></svg>'
-
-
-class Browser:
-    def __init__(self, chromium: Any, profile: Path, shots: Path) -> None:
-        self.context = chromium.launch_persistent_context(
-            str(profile), executable_path=CHROMIUM, headless=True, args=FLAGS
-        )
-        self.page = self.context.pages[0] if self.context.pages else self.context.new_page()
-        self.shots = shots
-        self.problems: list[str] = []
-        self.page.on("dialog", lambda d: (self.problems.append(d.message), d.dismiss()))
-        self.page.on("pageerror", lambda exc: self.problems.append(str(exc)))
-
-    def go(self, url: str) -> None:
-        self.page.goto(url)
-        self.assert_clean()
-
-    def click(self, selector: str) -> None:
-        self.page.locator(selector).first.click()
-        self.page.wait_for_load_state()
-        self.assert_clean()
-
-    def assert_clean(self) -> None:
-        assert self.page.evaluate("() => window.__xss") is None, self.page.url
-        assert not self.problems, self.problems
-
-    def shot(self, name: str) -> None:
-        self.page.screenshot(path=str(self.shots / f"{name}.png"), full_page=True)
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    if not Path(CHROMIUM).is_file():
-        pytest.skip("no chromium: `apt-get install chromium` (.ci/run does it)")
-    with playwright_api.sync_playwright() as p:
-        yield p.chromium
-
-
-@pytest.fixture
-def browser(chromium: Any, tmp_path: Path) -> Iterator[Browser]:
-    keep = os.environ.get("ACONTEXT_UI_SCREENSHOTS")
-    shots = Path(keep) if keep else tmp_path / "screenshots"
-    shots.mkdir(parents=True, exist_ok=True)
-    b = Browser(chromium, tmp_path / "profile", shots)
-    try:
-        yield b
-    finally:
-        b.context.close()
 
 
 def _b64(data: bytes) -> str:
@@ -121,7 +66,7 @@ def ui(settings: Settings, seeded: Seeded) -> Iterator[UiServer]:
 
 
 def login(browser: Browser, ui: UiServer) -> None:
-    browser.go(ui.login_url)
+    browser.login(ui.login_url)
 
 
 def test_session_list_filter_transcript_task_and_back(
