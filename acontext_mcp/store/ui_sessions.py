@@ -15,6 +15,7 @@ from typing import Any
 
 from acontext_mcp.store.db import atomic, loads
 from acontext_mcp.store.migrations import SEARCH_TEXT_SQL
+from acontext_mcp.store.ui_queries import keyset_clause
 
 Key = Sequence[Any]
 
@@ -28,15 +29,17 @@ DISTINCT_MAX = 200  # projects or agents offered in a filter's suggestions
 def _keyset(
     where: list[str], args: list[Any], cols: str, before: Key | None, after: Key | None
 ) -> str:
-    """Add the cursor's row-value bound to `where`; return the ORDER BY for the direction."""
-    if before is not None:
-        where.append(f"({cols}) < ({', '.join('?' * len(before))})")
-        args.extend(before)
-    if after is not None:
-        where.append(f"({cols}) > ({', '.join('?' * len(after))})")
-        args.extend(after)
-    direction = "ASC" if after is not None else "DESC"
-    return ", ".join(f"{c.strip()} {direction}" for c in cols.split(","))
+    """Add the cursor's row-value bound to `where` (store.ui_queries.keyset_clause); return the
+    ORDER BY for the direction."""
+    columns = tuple(c.strip() for c in cols.split(","))
+    cond, params, order = keyset_clause(
+        columns,
+        tuple(before) if before is not None else None,
+        tuple(after) if after is not None else None,
+    )
+    where.append(cond)
+    args.extend(params)
+    return order
 
 
 def session_page(
