@@ -6,6 +6,7 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -75,3 +76,29 @@ def anyio_backend() -> str:
 def conn(db: sqlite3.Connection) -> sqlite3.Connection:
     """The same store connection under the name the disk tests use."""
     return db
+
+
+# --- The dashboard (tests/support/ui_seed.py, ui_client.py); imported when a test asks ---
+
+
+@pytest.fixture
+def seeded(settings: Settings) -> Any:
+    """A data home seeded for the dashboard's pages (tests/support/ui_seed.Seeded)."""
+    from tests.support.ui_seed import seed
+
+    return seed(settings)
+
+
+@pytest.fixture
+def ui(settings: Settings, seeded: Any) -> Iterator[Any]:
+    """The dashboard on 127.0.0.1 over the seeded home (tests/support/ui_client.UiServer)."""
+    from tests.support.ui_client import serve_ui
+
+    with serve_ui(settings) as server:
+        yield server
+
+
+@pytest.fixture
+def client(ui: Any) -> Any:
+    """A logged-in HTTP client of `ui` that sends the CSRF token (ui_client.UiClient)."""
+    return ui.client()

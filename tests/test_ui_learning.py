@@ -7,28 +7,14 @@ from __future__ import annotations
 import html
 import json
 import time
-from collections.abc import Iterator
-
-import pytest
 
 from acontext_mcp.config import Settings
 from acontext_mcp.store import learning, usage
 from acontext_mcp.store.db import atomic, open_db
 from acontext_mcp.store.sessions import ensure_session
 from acontext_mcp.worker import jobs
-from tests.support.ui_client import UiServer, serve_ui
-from tests.support.ui_seed import Seeded, seed
-
-
-@pytest.fixture
-def seeded(settings: Settings) -> Seeded:
-    return seed(settings)
-
-
-@pytest.fixture
-def ui(settings: Settings, seeded: Seeded) -> Iterator[UiServer]:
-    with serve_ui(settings) as server:
-        yield server
+from tests.support.ui_client import UiServer
+from tests.support.ui_seed import Seeded
 
 
 def _learn_jobs(settings: Settings) -> list[dict[str, object]]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterator
 from urllib.parse import quote
 
 import pytest
@@ -21,12 +20,6 @@ from tests.support.ui_seed import Seeded, seed
 @pytest.fixture
 def seeded(settings: Settings) -> Seeded:
     return seed(settings, hostile=True)
-
-
-@pytest.fixture
-def ui(settings: Settings, seeded: Seeded) -> Iterator[UiServer]:
-    with serve_ui(settings) as server:
-        yield server
 
 
 def _main(html: str) -> str:

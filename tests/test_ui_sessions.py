@@ -9,7 +9,6 @@ import datetime as dt
 import re
 import sqlite3
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,22 +22,6 @@ from tests.support.ui_client import UiClient, UiServer, serve_ui
 from tests.support.ui_seed import HOSTILE, PNG, PROJECT, Seeded, seed
 
 HREF = re.compile(r'href="([^"]+)"')
-
-
-@pytest.fixture
-def seeded(settings: Settings) -> Seeded:
-    return seed(settings)
-
-
-@pytest.fixture
-def ui(settings: Settings, seeded: Seeded) -> Iterator[UiServer]:
-    with serve_ui(settings) as server:
-        yield server
-
-
-@pytest.fixture
-def client(ui: UiServer) -> UiClient:
-    return ui.client()
 
 
 def _ok(client: UiClient, url: str) -> str:

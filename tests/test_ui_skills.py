@@ -9,10 +9,7 @@ import html
 import os
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from acontext_mcp.config import Settings
 from acontext_mcp.skills import proposals, repo
@@ -20,17 +17,6 @@ from acontext_mcp.store import learning, skill_uses
 from acontext_mcp.store.db import atomic, open_db
 from tests.support.ui_client import UiServer, serve_ui
 from tests.support.ui_seed import Seeded, seed
-
-
-@pytest.fixture
-def seeded(settings: Settings) -> Seeded:
-    return seed(settings)
-
-
-@pytest.fixture
-def ui(settings: Settings, seeded: Seeded) -> Iterator[UiServer]:
-    with serve_ui(settings) as server:
-        yield server
 
 
 def _head(settings: Settings) -> str:

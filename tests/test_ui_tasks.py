@@ -5,30 +5,13 @@ the transcript) and learnings (linked to their commit or proposal)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 
 from acontext_mcp.config import Settings
 from acontext_mcp.store.db import atomic, open_db
-from tests.support.ui_client import UiClient, UiServer, serve_ui
+from tests.support.ui_client import UiClient, serve_ui
 from tests.support.ui_seed import HOSTILE, Seeded, seed
-
-
-@pytest.fixture
-def seeded(settings: Settings) -> Seeded:
-    return seed(settings)
-
-
-@pytest.fixture
-def ui(settings: Settings, seeded: Seeded) -> Iterator[UiServer]:
-    with serve_ui(settings) as server:
-        yield server
-
-
-@pytest.fixture
-def client(ui: UiServer) -> UiClient:
-    return ui.client()
 
 
 def _ok(client: UiClient, url: str) -> str:

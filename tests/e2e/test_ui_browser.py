@@ -18,7 +18,6 @@ in tests/support/ui_browser.py and tests/e2e/conftest.py.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlparse
 
@@ -30,17 +29,6 @@ from tests.support.ui_client import UiServer, serve_ui
 from tests.support.ui_seed import Seeded, seed, seed_history
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def seeded(settings: Settings) -> Seeded:
-    return seed(settings)
-
-
-@pytest.fixture
-def ui(settings: Settings, seeded: Seeded) -> Iterator[UiServer]:
-    with serve_ui(settings) as server:
-        yield server
 
 
 def login(browser: Browser, ui: UiServer) -> None:

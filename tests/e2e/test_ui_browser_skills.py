@@ -12,7 +12,6 @@ Screenshots go under a tmp folder, or ACONTEXT_UI_SCREENSHOTS=DIR.
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,17 +23,6 @@ from tests.support.ui_client import UiServer, serve_ui
 from tests.support.ui_seed import Seeded, seed
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def seeded(settings: Settings) -> Seeded:
-    return seed(settings)
-
-
-@pytest.fixture
-def ui(settings: Settings, seeded: Seeded) -> Iterator[UiServer]:
-    with serve_ui(settings) as server:
-        yield server
 
 
 def _head_subject(settings: Settings) -> str:

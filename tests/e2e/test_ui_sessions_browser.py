@@ -11,7 +11,6 @@ script ran.
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 
 import pytest
 
@@ -19,7 +18,7 @@ from acontext_mcp.config import Settings
 from acontext_mcp.store.db import open_db
 from acontext_mcp.store.turns import store_turn
 from tests.support.ui_browser import Browser
-from tests.support.ui_client import UiServer, serve_ui
+from tests.support.ui_client import UiServer
 from tests.support.ui_seed import PNG, Seeded, seed
 
 pytestmark = pytest.mark.e2e
@@ -57,12 +56,6 @@ def seeded(settings: Settings) -> Seeded:
     finally:
         conn.close()
     return out
-
-
-@pytest.fixture
-def ui(settings: Settings, seeded: Seeded) -> Iterator[UiServer]:
-    with serve_ui(settings) as server:
-        yield server
 
 
 def login(browser: Browser, ui: UiServer) -> None:
