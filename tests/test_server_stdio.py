@@ -209,6 +209,33 @@ def test_on_a_terminal_it_says_what_it_is_and_ctrl_c_stops_it_at_once(tmp_path: 
         os.close(main)
 
 
+def test_ctrl_c_stops_a_server_that_is_up_and_waiting_for_a_request(tmp_path: Path) -> None:
+    """SIGINT once the event loop runs and the stdin reader waits (asyncio would cancel the
+    tasks and wait for that reader): the server still leaves at once, with 130."""
+    with (tmp_path / "server.stderr").open("w") as errlog:
+        server = RawServer(tmp_path / "home", errlog)
+        try:
+            init = server.request(
+                "initialize",
+                {
+                    "protocolVersion": "2025-11-25",
+                    "capabilities": {},
+                    "clientInfo": {"name": "raw-test", "version": "0"},
+                },
+            )
+            assert init["result"]["serverInfo"]["name"] == "acontext-mcp"
+            server.notify("notifications/initialized")
+            assert server.request("tools/list")["result"]["tools"]
+            started = time.monotonic()
+            server.proc.send_signal(signal.SIGINT)
+            code = server.proc.wait(timeout=10)
+            assert time.monotonic() - started < 3
+            assert code == 130
+        finally:
+            server.close()
+    assert "stopped by Ctrl-C" in (tmp_path / "home" / "logs" / "server.log").read_text()
+
+
 async def test_two_servers_writing_one_session_on_one_home_lose_nothing(tmp_path: Path) -> None:
     """Two agents on a fresh home: both migrate, both create the session, both append."""
     home = tmp_path / "home"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable
 
@@ -24,17 +25,20 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     setup_logging(settings, name="server")
     if sys.stdin.isatty():
         print(TERMINAL_NOTE, file=sys.stderr, flush=True)
-    try:
-        serve(settings)
-    except KeyboardInterrupt:
-        # The stdin reader thread is blocked in a read that only a new line would end, and
-        # the interpreter joins it at exit: leave now. Every store write is a committed
-        # transaction or rolled back by SQLite, so nothing is half-written.
-        logging.getLogger("acontext.server").info("stopped by Ctrl-C")
-        logging.shutdown()
-        sys.stderr.flush()
-        os._exit(130)
+    # Our own SIGINT handler, set before the event loop starts (asyncio then leaves it alone):
+    # asyncio's would cancel the server's tasks and wait for the stdin reader thread, blocked
+    # in a read that only a new line would end. Leave at once instead, whatever the server is
+    # doing: every store write is a committed transaction or rolled back by SQLite.
+    signal.signal(signal.SIGINT, _stop)
+    serve(settings)
     return 0
+
+
+def _stop(_signum: int, _frame: object) -> None:
+    logging.getLogger("acontext.server").info("stopped by Ctrl-C")
+    logging.shutdown()
+    sys.stderr.flush()
+    os._exit(130)
 
 
 def register(add: Callable[..., argparse.ArgumentParser]) -> None:
