@@ -14,11 +14,13 @@ foreign fix) and never against the right path.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import json
 import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,25 +30,16 @@ import pytest
 from acontext_mcp.observe.prompts import CONFIRMED, classify_reply
 
 TASKS = Path(__file__).resolve().parent.parent / "bench" / "efficacy" / "tasks"
+_spec = importlib.util.spec_from_file_location("efficacy_tasks", TASKS.parent / "tasks.py")
+assert _spec is not None and _spec.loader is not None
+efficacy_tasks = sys.modules["efficacy_tasks"] = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(efficacy_tasks)
 TASK_DIRS = sorted(p for p in TASKS.iterdir() if (p / "task.json").is_file())
 CANARY = "ACONTEXT_CANARY_"
 
 FIELDS: dict[str, type | tuple[type, ...]] = {
-    "id": str,
-    "title": str,
-    "trap": str,
-    "prompt_a": str,
-    "prompt_b": str,
-    "project_a": str,
-    "project_b": str,
-    "naive": list,
-    "fix": list,
-    "key_line": str,
-    "failing_signature": str,
-    "check": str,
-    "negative_control": bool,
-    "learn_from": (str, type(None)),
-    "confirm": str,
+    **efficacy_tasks.REQUIRED_FIELDS,  # the harness's own contract: one copy of it
+    "learn_from": (str, type(None)),  # optional for the harness; every folder here names it
 }
 
 # The runbook line a model learner would naturally write after run A, per task (some with

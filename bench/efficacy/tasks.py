@@ -14,7 +14,8 @@ from typing import Any
 
 TASKS_DIR = Path(__file__).resolve().parent / "tasks"
 
-_REQUIRED: dict[str, type | tuple[type, ...]] = {
+# The task.json contract (tests/test_efficacy_tasks.py checks every folder against it too).
+REQUIRED_FIELDS: dict[str, type | tuple[type, ...]] = {
     "id": str,
     "title": str,
     "trap": str,
@@ -76,7 +77,7 @@ def load(folder: Path) -> Task:
         raise TaskError(f"{path}: cannot read it as JSON ({exc})") from exc
     if not isinstance(data, dict):
         raise TaskError(f"{path}: must hold one JSON object")
-    for key, kind in _REQUIRED.items():
+    for key, kind in REQUIRED_FIELDS.items():
         if not isinstance(data.get(key), kind):
             raise TaskError(f"{path}: `{key}` must be a {getattr(kind, '__name__', kind)}")
     if data["id"] != folder.name:
