@@ -116,6 +116,19 @@ class RawServer:
         assert answer["id"] == self._next_id, answer
         return answer
 
+    def initialize(self) -> None:
+        """The MCP handshake, as a client opens it; the server must name itself."""
+        init = self.request(
+            "initialize",
+            {
+                "protocolVersion": "2025-11-25",
+                "capabilities": {},
+                "clientInfo": {"name": "raw-test", "version": "0"},
+            },
+        )
+        assert init["result"]["serverInfo"]["name"] == "acontext-mcp"
+        self.notify("notifications/initialized")
+
     def notify(self, method: str) -> None:
         self._write({"jsonrpc": "2.0", "method": method, "params": {}})
 
@@ -148,16 +161,7 @@ def test_stdout_carries_only_protocol_and_the_server_exits_when_stdin_closes(
     with (tmp_path / "server.stderr").open("w") as errlog:
         server = RawServer(home, errlog)
         try:
-            init = server.request(
-                "initialize",
-                {
-                    "protocolVersion": "2025-11-25",
-                    "capabilities": {},
-                    "clientInfo": {"name": "raw-test", "version": "0"},
-                },
-            )
-            assert init["result"]["serverInfo"]["name"] == "acontext-mcp"
-            server.notify("notifications/initialized")
+            server.initialize()
             listed = server.request("tools/list")
             assert {t["name"] for t in listed["result"]["tools"]} == TOOLS
             assert server.call_tool("store_turn", {"messages": TURN})["isError"] is False
@@ -215,16 +219,7 @@ def test_ctrl_c_stops_a_server_that_is_up_and_waiting_for_a_request(tmp_path: Pa
     with (tmp_path / "server.stderr").open("w") as errlog:
         server = RawServer(tmp_path / "home", errlog)
         try:
-            init = server.request(
-                "initialize",
-                {
-                    "protocolVersion": "2025-11-25",
-                    "capabilities": {},
-                    "clientInfo": {"name": "raw-test", "version": "0"},
-                },
-            )
-            assert init["result"]["serverInfo"]["name"] == "acontext-mcp"
-            server.notify("notifications/initialized")
+            server.initialize()
             assert server.request("tools/list")["result"]["tools"]
             started = time.monotonic()
             server.proc.send_signal(signal.SIGINT)
