@@ -7,7 +7,7 @@ the project with preferences; 60 sessions with 600 skill uses and 40 learnings. 
 built for a session of the project in a fresh child interpreter per round, timed around
 `build_brief` only (imports are bench_session_start.py's job): the first call, and the wall
 and CPU medians of the next ones (read CPU on a busy machine). As in Claude Code's hook, the
-skill uses it delivered are written after the answer (`record_deferred_uses`, in the hook's
+skill uses it delivered are written after the answer (`record_uses`, in the hook's
 detached child): that first write of the process is timed on its own. `--baseline DIR`
 times another checkout (e.g. `git archive REV | tar -x -C DIR`) in the same rounds on the
 same home.
@@ -47,14 +47,23 @@ settings = Settings(home=home, skills_dir=home / "skills")
 conn = open_db(settings)
 params = inspect.signature(build_brief).parameters
 extra = {"agent": "claude-code", "defer_uses": True} if "defer_uses" in params else {}
+later = "uses_out" in params  # the uses go to the caller, recorded after the answer
 times, cpu, writes, size = [], [], [], 0
 for i in range(calls + 1):
+    uses = []
+    if later:
+        extra = {"agent": "claude-code", "uses_out": uses}
     t, c = time.perf_counter(), time.process_time()
     text = build_brief(conn, settings, project_dir=sys.argv[3], session_id=f"bench-{i}", **extra)
     times.append((time.perf_counter() - t) * 1000)
     cpu.append((time.process_time() - c) * 1000)
     size = len(text)
-    if extra:  # what Claude Code's hook does after its answer is out
+    if later:  # what Claude Code's hook does after its answer is out
+        from acontext_mcp.capture.brief import record_uses
+        t = time.perf_counter()
+        record_uses(conn, settings, uses, f"bench-{i}", sys.argv[3], "claude-code")
+        writes.append((time.perf_counter() - t) * 1000)
+    elif extra:
         from acontext_mcp.capture.brief import record_deferred_uses
         t = time.perf_counter()
         record_deferred_uses()

@@ -6,13 +6,21 @@ times the plugin's hook command (plugins/claude-code/scripts/acontext-hook claud
 SessionStart) from spawn to exit, in a temp data home and a temp CLAUDE_CONFIG_DIR, for:
 
   no skills      only the default skills (written at the first run) to sync
-  N unchanged    N skills (SKILL.md + 2 files each), already synced: the stat fast path
+  N unchanged    N skills (SKILL.md + 2 files each), already synced, nothing changed since
+                 the last session: the answer prepared then holds (store/prepared.py)
   N one edited   the same after one skill file changed (past the sync's 2 s freshness
-                 guard): that skill is scanned, hashed and copied, the others only stat'ed
+                 guard), not its SKILL.md: a skill Claude Code lists, which the brief does not
+                 read, so the prepared answer stands and the sync follows after the answer
+  N SKILL.md ed. the same with that skill's SKILL.md described anew: what Claude Code lists
+                 changed, so the answer is built live, the skill synced first
+  N store moved  the same after the store changed (another session's capture, here a
+                 direct tick of its clock): the answer is built live, the skills synced by
+                 stat (before the prepared answers, every case was this one)
 
 Each case warms up first: one run writes the copies, a second one 2 s later records the
-fingerprint. The baseline gets its own data home (the versions must not judge each other's
-sync manifests: a different redactor means a rescan).
+fingerprint, a third one 2 s later prepares the next answer; every run's detached child
+ends before the next run starts. The baseline gets its own data home (the versions must not
+judge each other's sync manifests: a different redactor means a rescan).
 
 Interleaved with each hook run, the same interpreter is timed running `-c pass`. Medians and
 p95 of `--runs` runs; ratios are the median of each run's hook / bare (robust to a machine
@@ -94,6 +102,7 @@ def _case(
     edit: str | None,
     baseline: str | None,
     old_env: dict[str, str] | None,
+    move_store: bool = False,
 ) -> None:
     """Time `runs` hook runs (and the baseline's, each in its own data home: the two versions
     must not judge each other's sync manifests) interleaved with bare interpreters. With
@@ -102,24 +111,33 @@ def _case(
     homes = [(env, None)] + ([(old_env, baseline)] if baseline and old_env else [])
     hook = [str(SHIM), "claude-code", "SessionStart"]
     # Warm: the first sync writes the copies; the next one, once they are past the freshness
-    # guard, records the fingerprint that an unchanged sync compares with.
-    for e, cwd in homes:
-        _timed(hook, e, _payload(e), cwd=cwd)
-    time.sleep(2.1)
-    for e, cwd in homes:
-        _timed(hook, e, _payload(e), cwd=cwd)
+    # guard, records the fingerprint that an unchanged sync compares with; a third, once that
+    # is past the guard too, leaves the next session's answer prepared (as the end of a
+    # session does: store/prepared.py). Each run's detached child ends before the next run
+    # (`_run`): a session's bookkeeping is done long before the next session starts.
+    for _ in range(3):
+        for e, cwd in homes:
+            _run(hook, e, cwd)
+        time.sleep(2.1)
     hooks: list[float] = []
     olds: list[float] = []
     bare: list[float] = []
     for i in range(runs):
         if edit is not None:
             for e, _ in homes:
-                Path(e["ACONTEXT_SKILLS_DIR"], edit).write_text(f"edited {i}\n")
+                text = f"edited {i}\n"
+                if edit.endswith("SKILL.md"):  # still a skill, described anew
+                    name = edit.split("/")[0]
+                    text = f"---\nname: {name}\ndescription: Benchmark skill, edit {i}.\n---\n"
+                Path(e["ACONTEXT_SKILLS_DIR"], edit).write_text(text)
             time.sleep(2.1)  # past the sync fingerprint's 2 s guard: a real change
-        hooks.append(_timed(hook, env, _payload(env)))
+        if move_store:
+            for e, _ in homes:
+                _tick(e)
+        hooks.append(_run(hook, env, None))
         bare.append(_timed([_python(), "-c", "pass"], env, ""))
         if old_env is not None and baseline:
-            olds.append(_timed(hook, old_env, _payload(old_env), cwd=baseline))
+            olds.append(_run(hook, old_env, baseline))
     paired = statistics.median(h / b for h, b in zip(hooks, bare, strict=True))
     cpu_hook = statistics.median(CPU.pop((*hook, ""))[-runs:])
     cpu_bare = statistics.median(CPU.pop((_python(), "-c", "pass", ""))[-runs:])
@@ -139,6 +157,44 @@ def _case(
         f"bare median {med_b:5.1f} ms   ratio {paired:4.2f}x (CPU {cpu_hook / cpu_bare:4.2f}x)"
         f"{old}"
     )
+
+
+def _run(hook: list[str], env: dict[str, str], cwd: str | None) -> float:
+    """One timed hook run (`_timed`), then wait for its detached child to log its end."""
+    log = Path(env["ACONTEXT_HOME"], "logs", "hooks.log")
+    before = _ended(log)
+    wall = _timed(hook, env, _payload(env), cwd=cwd)
+    deadline = time.monotonic() + 30
+    while _ended(log) <= before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return wall
+
+
+def _tick(env: dict[str, str]) -> None:
+    """Move the store's clocks, as a capture in the project does (a store without them, older
+    code, has nothing to move: its answer is always built live)."""
+    import sqlite3
+
+    conn = sqlite3.connect(Path(env["ACONTEXT_HOME"], "acontext.db"), timeout=10)
+    try:
+        with conn:
+            conn.execute(
+                "INSERT INTO store_clock (scope, changes) VALUES (?, 1) "
+                "ON CONFLICT (scope) DO UPDATE SET changes = changes + 1",
+                (env["BENCH_PROJECT"],),
+            )
+    except sqlite3.OperationalError:
+        pass
+    finally:
+        conn.close()
+
+
+def _ended(log: Path) -> int:
+    """How many hook runs the log says ended (their last line gives the time taken)."""
+    try:
+        return sum(1 for line in log.read_text().splitlines() if line.endswith("ms"))
+    except OSError:
+        return 0
 
 
 def _payload(env: dict[str, str]) -> str:
@@ -207,12 +263,16 @@ def main() -> None:
         (f"{args.skills} unchanged", args.skills, None, args.runs),
     ]
     cases.append((f"{args.skills} one edited", args.skills, edited, max(3, args.runs // 4)))
+    described = "bench-skill-000/SKILL.md"
+    cases.append((f"{args.skills} SKILL.md ed.", args.skills, described, max(3, args.runs // 4)))
+    cases.append((f"{args.skills} store moved", args.skills, None, args.runs))
     for label, count, edit, runs in cases:
         with tempfile.TemporaryDirectory() as tmp:
             env = _home(Path(tmp) / "new", count)
             old_env = _home(Path(tmp) / "old", count, args.baseline) if args.baseline else None
             started = len(CPU_RUNS)
-            _case(label, env, runs, edit, args.baseline, old_env)
+            moved = label.endswith("store moved")
+            _case(label, env, runs, edit, args.baseline, old_env, move_store=moved)
             logs = [Path(e["ACONTEXT_HOME"], "logs", "hooks.log") for e in (env, old_env) if e]
             _settle(logs, len(CPU_RUNS) - started)
 

@@ -1,4 +1,4 @@
--- acontext-mcp database schema, version 13. Generated: python -m acontext_mcp.store.migrations > docs/schema.sql
+-- acontext-mcp database schema, version 14. Generated: python -m acontext_mcp.store.migrations > docs/schema.sql
 CREATE TABLE artifacts (
             id INTEGER PRIMARY KEY,
             disk_id INTEGER NOT NULL REFERENCES disks(id) ON DELETE CASCADE,
@@ -180,6 +180,11 @@ CREATE TABLE space_skills (
             created_at REAL NOT NULL
         );
 
+CREATE TABLE store_clock (
+            scope TEXT PRIMARY KEY,
+            changes INTEGER NOT NULL
+        ) WITHOUT ROWID;
+
 CREATE TABLE task_evidence (
             id INTEGER PRIMARY KEY,
             task_id INTEGER NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
@@ -233,6 +238,12 @@ CREATE INDEX learnings_space ON learnings(space, status, id);
 CREATE UNIQUE INDEX learnings_task ON learnings(task_id) WHERE kind != 'preferences';
 
 CREATE INDEX learnings_task_all ON learnings(task_id) WHERE task_id IS NOT NULL;
+
+CREATE TRIGGER store_clock_learnings_delete AFTER DELETE ON learnings BEGIN INSERT INTO store_clock (scope, changes) VALUES ('*', 1), (COALESCE((SELECT project_dir FROM sessions WHERE id = OLD.session_id), ''), 1) ON CONFLICT (scope) DO UPDATE SET changes = changes + 1; END;
+
+CREATE TRIGGER store_clock_learnings_insert AFTER INSERT ON learnings BEGIN INSERT INTO store_clock (scope, changes) VALUES ('*', 1), (COALESCE((SELECT project_dir FROM sessions WHERE id = NEW.session_id), ''), 1) ON CONFLICT (scope) DO UPDATE SET changes = changes + 1; END;
+
+CREATE TRIGGER store_clock_learnings_update AFTER UPDATE ON learnings BEGIN INSERT INTO store_clock (scope, changes) VALUES ('*', 1), (COALESCE((SELECT project_dir FROM sessions WHERE id = NEW.session_id), ''), 1) ON CONFLICT (scope) DO UPDATE SET changes = changes + 1; END;
 
 CREATE INDEX llm_calls_day ON llm_calls(day, purpose);
 
@@ -307,6 +318,10 @@ CREATE TRIGGER message_totals_update AFTER UPDATE OF token_count ON messages
 
 CREATE INDEX messages_status ON messages(status, session_seq);
 
+CREATE TRIGGER store_clock_messages_delete AFTER DELETE ON messages WHEN OLD.role = 'user' BEGIN INSERT INTO store_clock (scope, changes) VALUES ('*', 1), (COALESCE((SELECT project_dir FROM sessions WHERE seq = OLD.session_seq), ''), 1) ON CONFLICT (scope) DO UPDATE SET changes = changes + 1; END;
+
+CREATE TRIGGER store_clock_messages_update AFTER UPDATE OF role, parts, meta ON messages WHEN OLD.role = 'user' OR NEW.role = 'user' BEGIN INSERT INTO store_clock (scope, changes) VALUES ('*', 1), (COALESCE((SELECT project_dir FROM sessions WHERE seq = NEW.session_seq), ''), 1) ON CONFLICT (scope) DO UPDATE SET changes = changes + 1; END;
+
 CREATE INDEX session_events_session ON session_events(session_id, id);
 
 CREATE INDEX sessions_agent ON sessions(agent, updated_at);
@@ -324,9 +339,21 @@ CREATE TRIGGER sessions_seq_assign AFTER INSERT ON sessions WHEN NEW.seq IS NULL
 
 CREATE INDEX sessions_updated ON sessions(updated_at);
 
+CREATE TRIGGER store_clock_sessions_delete AFTER DELETE ON sessions BEGIN INSERT INTO store_clock (scope, changes) VALUES ('*', 1), (COALESCE(OLD.project_dir, ''), 1) ON CONFLICT (scope) DO UPDATE SET changes = changes + 1; END;
+
+CREATE TRIGGER store_clock_sessions_insert AFTER INSERT ON sessions BEGIN INSERT INTO store_clock (scope, changes) VALUES ('*', 1), (COALESCE(NEW.project_dir, ''), 1) ON CONFLICT (scope) DO UPDATE SET changes = changes + 1; END;
+
+CREATE TRIGGER store_clock_sessions_update AFTER UPDATE ON sessions BEGIN INSERT INTO store_clock (scope, changes) VALUES ('*', 1), (COALESCE(OLD.project_dir, ''), 1), (COALESCE(NEW.project_dir, ''), 1) ON CONFLICT (scope) DO UPDATE SET changes = changes + 1; END;
+
 CREATE INDEX skill_uses_session ON skill_uses(session_id, kind);
 
 CREATE INDEX skill_uses_skill ON skill_uses(skill, created_at);
+
+CREATE TRIGGER store_clock_skill_uses_delete AFTER DELETE ON skill_uses BEGIN INSERT INTO store_clock (scope, changes) VALUES ('*', 1), (COALESCE((SELECT project_dir FROM sessions WHERE id = OLD.session_id), ''), 1) ON CONFLICT (scope) DO UPDATE SET changes = changes + 1; END;
+
+CREATE TRIGGER store_clock_skill_uses_insert AFTER INSERT ON skill_uses BEGIN INSERT INTO store_clock (scope, changes) VALUES ('*', 1), (COALESCE((SELECT project_dir FROM sessions WHERE id = NEW.session_id), ''), 1) ON CONFLICT (scope) DO UPDATE SET changes = changes + 1; END;
+
+CREATE TRIGGER store_clock_skill_uses_update AFTER UPDATE ON skill_uses BEGIN INSERT INTO store_clock (scope, changes) VALUES ('*', 1), (COALESCE((SELECT project_dir FROM sessions WHERE id = NEW.session_id), ''), 1) ON CONFLICT (scope) DO UPDATE SET changes = changes + 1; END;
 
 CREATE INDEX space_sessions_space ON space_sessions(space);
 
@@ -335,6 +362,12 @@ CREATE INDEX space_skills_space ON space_skills(space);
 CREATE INDEX task_evidence_task ON task_evidence(task_id, id);
 
 CREATE INDEX task_messages_message ON task_messages(message_id);
+
+CREATE TRIGGER store_clock_tasks_delete AFTER DELETE ON tasks BEGIN INSERT INTO store_clock (scope, changes) VALUES ('*', 1), (COALESCE((SELECT project_dir FROM sessions WHERE id = OLD.session_id), ''), 1) ON CONFLICT (scope) DO UPDATE SET changes = changes + 1; END;
+
+CREATE TRIGGER store_clock_tasks_insert AFTER INSERT ON tasks BEGIN INSERT INTO store_clock (scope, changes) VALUES ('*', 1), (COALESCE((SELECT project_dir FROM sessions WHERE id = NEW.session_id), ''), 1) ON CONFLICT (scope) DO UPDATE SET changes = changes + 1; END;
+
+CREATE TRIGGER store_clock_tasks_update AFTER UPDATE ON tasks BEGIN INSERT INTO store_clock (scope, changes) VALUES ('*', 1), (COALESCE((SELECT project_dir FROM sessions WHERE id = NEW.session_id), ''), 1) ON CONFLICT (scope) DO UPDATE SET changes = changes + 1; END;
 
 CREATE TRIGGER task_totals_delete AFTER DELETE ON tasks BEGIN
             UPDATE task_totals SET tasks = tasks - 1 WHERE status = OLD.status;

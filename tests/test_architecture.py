@@ -93,7 +93,7 @@ def test_storing_a_turn_needs_neither_mcp_nor_pydantic(tmp_path: Path) -> None:
 # hot path: they sit high, but test_storing_a_turn_needs_neither_mcp_nor_pydantic and
 # test_hooks_stay_off_the_heavy_layers keep them standard-library only.
 LAYERS = """
-errors text fsio job_kinds progress stdio_guard umask wirejson csqlite
+errors text fsio job_kinds progress stdio_guard umask wirejson csqlite stat_rows
 private
 config
 user_config scrub hooklog

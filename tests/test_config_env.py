@@ -29,6 +29,9 @@ ALLOWED = {
     ("acontext_mcp/hooks/__init__.py", "_detach"): "the same: decides whether to fork at all",
     ("acontext_mcp/hooks/__init__.py", "from_env"): "HookPaths: the prompt hook answers "
     "while the user waits; config.py's pathlib costs ~5 ms. test_hook_paths_match_settings",
+    ("acontext_mcp/store/prepared.py", "environment"): "a prepared SessionStart answer "
+    "records the variables it was made under and holds only while they are the same: a "
+    "snapshot of names, not a setting read (the check runs before config.py is imported)",
     ("acontext_mcp/setup/doctor_mcp.py", "_expand"): "expands ${VAR} in a host's MCP server "
     "entry the way the host does: any variable name, not a setting of ours",
 }

@@ -24,98 +24,13 @@ from acontext_mcp.config import Settings
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "claude_code"
 sys.path.insert(0, str(FIXTURES))
+from support.hook_runner import BIN, SHIM, Hooks  # noqa: E402
 from synth import fixture_lines, write_synthetic  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent / "acontext-mcp"
-SHIM = REPO / "plugins" / "claude-code" / "scripts" / "acontext-hook"
 FIXTURE_HOME = "/tmp/cc-fixture-home"
 FIXTURE_PROJECT = "/tmp/cc-fixture-project"
 HEAVY = ("mcp", "pydantic", "asyncio", "openai", "anthropic", "git", "anyio", "httpx", "regex")
-
-
-class Hooks:
-    """Runs the hook command in a private data home and reads what it stored."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.home = root / "home"
-        # SessionStart syncs skills into the agents' folders: keep them all under `root`.
-        self.user = root / "user"
-        self.claude_config = root / "claude-config"
-        self.claude_config.mkdir(parents=True, exist_ok=True)  # Claude Code is installed
-        self.env = {
-            **os.environ,
-            "ACONTEXT_HOME": str(self.home),
-            "ACONTEXT_MCP_BIN": str(BIN),
-            "HOME": str(self.user),
-            "CLAUDE_CONFIG_DIR": str(self.claude_config),
-            "OPENCLAW_STATE_DIR": str(root / "openclaw-state"),
-        }
-        for name in ("ACONTEXT_HOOK_INLINE", "ACONTEXT_SKILLS_DIR", "OPENCLAW_HOME"):
-            self.env.pop(name, None)
-        self.log = self.home / "logs" / "hooks.log"
-
-    def run(
-        self,
-        event: str,
-        payload: Any,
-        *,
-        shim: bool = False,
-        inline: bool = False,
-        wait: bool = True,
-    ) -> subprocess.CompletedProcess:
-        env = {**self.env, **({"ACONTEXT_HOOK_INLINE": "1"} if inline else {})}
-        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-        before = self.finished()
-        cmd = (
-            [str(SHIM), "claude-code", event] if shim else [str(BIN), "hook", "claude-code", event]
-        )
-        proc = subprocess.run(cmd, input=data, capture_output=True, env=env, timeout=60)
-        assert proc.returncode == 0, proc.stderr
-        if wait:
-            self.wait_for(before + 1)
-        return proc
-
-    def log_lines(self) -> list[str]:
-        return self.log.read_text().splitlines() if self.log.exists() else []
-
-    def finished(self) -> int:
-        """Hook runs that logged their end (ok or error)."""
-        return sum(1 for line in self.log_lines() if line.endswith("ms"))
-
-    def wait_for(self, count: int, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while self.finished() < count:
-            assert time.monotonic() < deadline, f"only {self.finished()} of {count} hooks ended"
-            time.sleep(0.01)
-
-    def failures(self) -> list[str]:
-        return [line for line in self.log_lines() if " failed:" in line]
-
-    def db(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.home / "acontext.db")
-        conn.row_factory = sqlite3.Row
-        return conn
-
-    def keys(self, session_id: str) -> list[str]:
-        with self.db() as conn:
-            rows = conn.execute(
-                "SELECT dedup_key FROM messages WHERE "
-                "session_seq = (SELECT seq FROM sessions WHERE id = ?) ORDER BY position",
-                (session_id,),
-            )
-            return [r[0] for r in rows]
-
-    def texts(self, session_id: str, role: str = "assistant") -> list[str]:
-        with self.db() as conn:
-            rows = conn.execute(
-                "SELECT parts FROM messages WHERE "
-                "session_seq = (SELECT seq FROM sessions WHERE id = ?) AND role = ? "
-                "ORDER BY position",
-                (session_id, role),
-            ).fetchall()
-        return [p["text"] for r in rows for p in json.loads(r[0]) if p.get("type") == "text"]
 
 
 @pytest.fixture
@@ -402,9 +317,9 @@ class TestHotPath:
     )  # fmt: skip
 
     def test_session_start_answers_without_the_slow_imports(self, hooks, tmp_path):
-        """Claude Code waits for the process that prints the brief: with skills synced and
-        unchanged (the sync's stat fast path), with a project runbook and a recent session in
-        the brief, it answers without the modules of ANSWER_NEVER_IMPORTS."""
+        """Claude Code waits for the process that prints the brief: built live, with skills
+        synced and unchanged (the sync's stat fast path), with a project runbook and a recent
+        session in the brief, it answers without the modules of ANSWER_NEVER_IMPORTS."""
         skills = hooks.home / "skills"
         for i in range(3):
             folder = skills / f"skill-{i}"
@@ -434,6 +349,8 @@ class TestHotPath:
         hooks.run("SessionStart", payload)  # the first sync: writes the copies
         time.sleep(2.1)  # past skills/sync.py's FRESH_SECONDS: the fast path may trust stats
         hooks.run("SessionStart", payload)  # a full sync of old files: records the fingerprint
+        # The live path: no prepared answer (tests/test_session_start_prepared.py has those).
+        shutil.rmtree(hooks.home / "answers", ignore_errors=True)
         before = hooks.finished()
         names = self._imports(hooks.env, payload, "SessionStart")
         hooks.wait_for(before + 1)
@@ -513,6 +430,9 @@ class TestSessionStart:
         (skill / "SKILL.md").write_text(
             "---\nname: deploy-runbook\ndescription: How to deploy this app, v2.\n---\n# Deploy\n"
         )
+        # Built live (an answer prepared before the edit would stand: the brief does not read
+        # a listed skill, and its copy is synced right after, tests/test_session_start_prepared).
+        shutil.rmtree(hooks.home / "answers", ignore_errors=True)
         changed = self._start(hooks, project, "c")
         assert changed["hookSpecificOutput"].get("reloadSkills") is True
 

@@ -21,7 +21,7 @@ rest; lines are clipped, the least relevant go first, and the brief never exceed
 When it is built for a session (a hook passes `session_id`), the skills whose content or
 listing line reached the brief are recorded as `brief` uses (store/skill_uses.py), one row per
 skill, unless capture is off for that session or project; Claude Code's hook defers that write
-until its answer is out (`record_deferred_uses`). Learned changes that wait for review
+until its answer is out (`uses_out`, then `record_uses`). Learned changes that wait for review
 are mentioned in one line, counted from the ref files (no git process). Stdlib only: it runs
 inside a hook, reading one runbook file, the facts folder and the catalog.
 """
@@ -56,6 +56,7 @@ _CONTENT_LINE = 220  # a runbook or fact line (its counts are kept whole)
 # fact as this project's.
 _COMMON_TOOL_WORDS = frozenset(["cd", "run", "rm", "cp", "mv", "ls", "echo", "cat", "sudo", "env"])
 # Each section's share of the budget; what one leaves unused goes round the others.
+RECENT_SESSIONS = 5  # recent sessions whose requests the brief may show
 SHARES = {"runbook": 0.35, "user": 0.20, "tasks": 0.15, "sessions": 0.10, "skills": 0.20}
 
 
@@ -99,7 +100,8 @@ def _session_lines(
     agent has read a session, its requests are the best summary of its work."""
     tracked = {t["session_id"] for t in tasks}
     lines = []
-    for session in recent_project_sessions(conn, project_dir, exclude=exclude, limit=5):
+    found = recent_project_sessions(conn, project_dir, exclude=exclude, limit=RECENT_SESSIONS)
+    for session in found:
         if session["id"] in tracked:
             continue
         requests = user_requests(conn, session["id"], limit=3)
@@ -283,16 +285,16 @@ def build_brief(
     listed: Collection[str] = (),
     shadowed: Collection[str] = (),
     agent: str | None = None,
-    defer_uses: bool = False,
+    uses_out: list[Any] | None = None,
 ) -> str:
     """The brief for a session starting in `project_dir`; "" when there is nothing to say.
 
     `session_id` is left out of the recent sessions, and the skills the brief delivers are
-    recorded as its uses: now, or with `defer_uses` by `record_deferred_uses` once the answer
-    is out (the first write of a hook process costs a new WAL file, ~20 ms on a busy disk).
-    `agent` names the host, so a session not captured yet is created for the uses. Skills in
-    `listed` are left out (the agent lists them itself, synced); those in `shadowed` are
-    marked as hidden from it."""
+    recorded as its uses, or with `uses_out` appended there for the caller to record
+    (`record_uses`) once its answer is out (SessionStart: the first write of a hook process
+    costs a new WAL file, ~20 ms on a busy disk). `agent` names the host, so a session not
+    captured yet is created for the uses. Skills in `listed` are left out (the agent lists
+    them itself, synced); those in `shadowed` are marked as hidden from it."""
     budget = settings.brief_chars if budget is None else budget
     if budget < 80:
         raise InvalidInput(f"the brief budget must be at least 80 characters (got {budget})")
@@ -334,11 +336,10 @@ def build_brief(
     if len(lines) == 1 and not any(s.lines for s in sections):
         return ""
     text, delivered = _fit(lines, sections, budget)
-    uses = _uses(delivered) if session_id else []
-    if uses and defer_uses:
-        _DEFERRED.append((settings, uses, session_id or "", project_dir, agent))
-    elif uses:
-        _record(conn, settings, uses, session_id or "", project_dir, agent)
+    if uses_out is not None:
+        uses_out.extend(_uses(delivered))
+    elif session_id:
+        record_uses(conn, settings, _uses(delivered), session_id, project_dir, agent)
     return text
 
 
@@ -415,8 +416,6 @@ def _note(left: int) -> str:
 
 
 _Uses = list[tuple[str, str | None, str | None]]
-# Briefs built with defer_uses=True whose uses are not written yet (record_deferred_uses).
-_DEFERRED: list[tuple[Settings, _Uses, str, str | None, str | None]] = []
 
 
 def _uses(delivered: list[_Line]) -> _Uses:
@@ -441,25 +440,7 @@ def _uses(delivered: list[_Line]) -> _Uses:
     return out
 
 
-def record_deferred_uses() -> None:
-    """Write the uses of the briefs built with `defer_uses` (Claude Code's SessionStart hook
-    calls this in its detached child, after capture). Never raises."""
-    while _DEFERRED:
-        settings, uses, session_id, project_dir, agent = _DEFERRED.pop(0)
-        try:
-            from acontext_mcp.store.db import open_db
-
-            conn = open_db(settings)
-        except Exception as exc:
-            _log_unrecorded(exc)
-            continue
-        try:
-            _record(conn, settings, uses, session_id, project_dir, agent)
-        finally:
-            conn.close()
-
-
-def _record(
+def record_uses(
     conn: sqlite3.Connection,
     settings: Settings,
     uses: _Uses,
@@ -470,11 +451,13 @@ def _record(
     """The `brief` uses, in one transaction. Not when capture is off for the session or
     project: a use names where the user worked. A store that cannot take the rows costs the
     brief nothing; it is logged."""
+    if not uses:
+        return
     try:
         from acontext_mcp.privacy.switches import capture_allowed
         from acontext_mcp.store.db import atomic
         from acontext_mcp.store.sessions import ensure_session, session_created_at
-        from acontext_mcp.store.skill_uses import record_uses
+        from acontext_mcp.store.skill_uses import record_uses as store_uses
 
         allowed, _why = capture_allowed(settings, project_dir=project_dir, session_id=session_id)
         if not allowed:
@@ -482,7 +465,7 @@ def _record(
         with atomic(conn):
             if agent and session_created_at(conn, session_id) is None:
                 ensure_session(conn, session_id, agent=agent, project_dir=project_dir)
-            record_uses(conn, uses, "brief", session_id=session_id, project_dir=project_dir)
+            store_uses(conn, uses, "brief", session_id=session_id, project_dir=project_dir)
     except Exception as exc:  # the brief goes out whatever happens to its bookkeeping
         _log_unrecorded(exc)
 

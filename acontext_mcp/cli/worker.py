@@ -77,9 +77,16 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
         stop.set()
 
     signal.signal(signal.SIGTERM, _stop)
+    from acontext_mcp.hooks.session_start import prepare_recent
+
     try:
         stats = run_worker(
-            settings, HANDLERS, until_idle=args.until_idle, idle_exit_s=args.idle, stop=stop
+            settings,
+            HANDLERS,
+            until_idle=args.until_idle,
+            idle_exit_s=args.idle,
+            stop=stop,
+            on_idle=lambda: prepare_recent(settings),  # what the jobs wrote made them stale
         )
     except KeyboardInterrupt:
         return 130

@@ -12,12 +12,14 @@ Either way the hook fails open: exit 0, nothing on stdout but an answer. See hoo
 what runs.
 
 SessionStart's answer is what Claude Code waits for (bench/bench_session_start.py: at most 3x
-a bare interpreter with 50 skills), so the modules it runs (config, the store's readers, the
-skill sync and catalog, the brief) import only what that answer needs: `typing` for type
-checkers only (`TYPE_CHECKING = False`, then `if TYPE_CHECKING:` imports, which type checkers
-treat as true), no dataclasses, logging, hashlib, shutil or tempfile at import; anything else
-is imported where it is used. tests/test_hooks_claude_code.py (ANSWER_NEVER_IMPORTS) holds the
-list.
+a bare interpreter with 50 skills). It comes from an answer prepared ahead when that still
+holds (hooks/session_start.py, store/prepared.py: `os`, `_json` and `_sqlite3` only,
+tests/test_session_start_prepared.py); otherwise it is built live, and the modules that runs
+(config, the store's readers, the skill sync and catalog, the brief) import only what that
+answer needs: `typing` for type checkers only (`TYPE_CHECKING = False`, then
+`if TYPE_CHECKING:` imports, which type checkers treat as true), no dataclasses, logging,
+hashlib, shutil or tempfile at import; anything else is imported where it is used.
+tests/test_hooks_claude_code.py (ANSWER_NEVER_IMPORTS) holds the list.
 """
 
 from __future__ import annotations

@@ -10,20 +10,21 @@ Uses of our skills among the stored tool calls (the Skill tool, reads of a synce
 recorded as capture stores them (capture/skill_use.py).
 TaskCompleted (a task of the agent's own list was completed) and SessionEnd are also kept as
 session events: outcome evidence for the request the task belongs to, and the moment running
-tasks are settled by their evidence. SessionStart first syncs our skills into the
-agents' skill folders (skills/sync.py), then answers with the brief for the project directory
-and asks Claude Code to rescan skills when the skills directory, or a synced copy, changed
-since the last session; its capture runs after the answer is out (`after_answer`), so Claude
-Code does not wait for it. UserPromptSubmit answers the same way with the one learned entry
-that matches the prompt, if any (hooks/prompt_lesson.py), then captures.
+tasks are settled by their evidence. SessionStart answers with the brief for the project
+directory, asking Claude Code to rescan skills when the skills directory, or a synced copy,
+changed since the last session (hooks/session_start.py): from the answer prepared for that
+project when it still holds (store/prepared.py, read before config.py is imported), else
+live, syncing our skills into the agents' folders first. Its capture runs after the answer is
+out (`after_answer`), so Claude Code does not wait for it, and so does the preparing of the
+next session's answer, again after Stop's and SessionEnd's capture. UserPromptSubmit answers
+the same way with the one learned entry that matches the prompt, if any
+(hooks/prompt_lesson.py), then captures.
 """
 
 from __future__ import annotations
 
 import os
 import time
-
-from acontext_mcp.skills import SKILL_FILE
 
 TYPE_CHECKING = False  # typing is not imported at run time: hooks import this (hooks/__init__.py)
 if TYPE_CHECKING:
@@ -48,13 +49,12 @@ TASK_TEXT_CHARS = 500
 STOP_WAIT = 0.6  # seconds Stop re-reads a lagging transcript before storing the text itself
 STOP_POLL = 0.05
 AGENT = "claude-code"
-SKILLS_SEEN = "skills-seen:claude-code"
-CLASHES_SEEN = "skill-clashes-seen:claude-code"
-MAX_CLASH_NAMES = 5
+PREPARE_AFTER = frozenset({"Stop", "SessionEnd"})  # then the next session's answer is made
 
 
 ANSWER_FIRST = frozenset({"SessionStart", "UserPromptSubmit"})  # see `after_answer`
 _chosen: list[tuple[str, str, str, str]] = []  # the prompt's lesson, recorded after the answer
+_used: list[dict[str, Any]] = []  # the prepared SessionStart answer given, if it was one
 
 
 def handle(event: str, payload: dict[str, Any]) -> dict[str, Any] | None:
@@ -67,21 +67,52 @@ def handle(event: str, payload: dict[str, Any]) -> dict[str, Any] | None:
         raise ValueError(f"unknown Claude Code hook event {event!r}")
     if event == "UserPromptSubmit":
         return _prompt_lesson(payload)  # before config.py: the user waits for this answer
+    if event == "SessionStart":
+        ready = _prepared_answer(payload)  # before config.py too: Claude Code waits
+        if ready is not None:
+            return ready.get("output")
     from acontext_mcp.config import Settings
     from acontext_mcp.store.db import open_db
 
     settings = Settings.from_env()
 
     if event in ANSWER_FIRST:
+        from acontext_mcp.hooks.session_start import live_answer
+
         conn = open_db(settings)
         try:
-            return _session_start(
-                conn, settings, _text(payload, "cwd"), _text(payload, "session_id")
-            )
+            return live_answer(conn, settings, _text(payload, "cwd"), _text(payload, "session_id"))
         finally:
             conn.close()
     _capture_event(settings, event, payload)
+    if event in PREPARE_AFTER:  # the capture moved the store: the next session's answer
+        from acontext_mcp.hooks.session_start import prepare_quietly, prepare_recent
+
+        project_dir = _text(payload, "cwd")
+        prepare_quietly(settings, project_dir)
+        if event == "SessionEnd":  # and the other recent projects': what this session's sync
+            # or skill changes touched made theirs stale too
+            prepare_recent(settings, skip=(project_dir,), tries=1)
     return None
+
+
+def _prepared_answer(payload: dict[str, Any]) -> dict[str, Any] | None:
+    """The answer prepared for a session starting in this project, when it still holds
+    (store/prepared.py), else None: the live path answers. Reads with `os`, `_json` and
+    `_sqlite3`; a failure is logged and costs only the live path."""
+    from acontext_mcp.hooks import _home
+    from acontext_mcp.store import prepared
+
+    try:
+        home = _home()
+        data = prepared.load(home, AGENT, _text(payload, "cwd"))
+        if data is None or not prepared.check(data, home, _text(payload, "session_id")):
+            return None
+    except Exception as exc:
+        _log_capture_failure("SessionStart", exc, "prepared answer")
+        return None
+    _used.append(data)
+    return data
 
 
 def after_answer(event: str, payload: dict[str, Any]) -> None:
@@ -96,9 +127,11 @@ def after_answer(event: str, payload: dict[str, Any]) -> None:
     except Exception as exc:
         _log_capture_failure(event, exc)
     if event == "SessionStart":
-        from acontext_mcp.capture.brief import record_deferred_uses
+        from acontext_mcp.hooks.session_start import after_answer as brief_given
 
-        record_deferred_uses()  # what the brief delivered, off the answer's path; never raises
+        # The brief's uses, and the next session's answer, off the answer's path; never raises.
+        used = _used.pop() if _used else None
+        brief_given(settings, _text(payload, "session_id"), _text(payload, "cwd"), used)
     while _chosen:
         from acontext_mcp.hooks.prompt_lesson import record
 
@@ -261,88 +294,3 @@ def _cover_last_message(
         capture_transcript(
             conn, settings, session_id=session_id, transcript_path=transcript, final=True
         )
-
-
-def _session_start(
-    conn: sqlite3.Connection, settings: Settings, project_dir: str | None, session_id: str | None
-) -> dict[str, Any] | None:
-    from acontext_mcp.capture.brief import build_brief
-    from acontext_mcp.hooks.skill_sync import sync_agent_skills
-
-    synced = sync_agent_skills(settings)
-    changed = _skills_changed(conn, settings) or synced.changed
-    brief = build_brief(
-        conn,
-        settings,
-        project_dir=project_dir,
-        session_id=session_id,
-        listed=synced.listed.get(AGENT, set()),
-        shadowed=synced.shadowed.get(AGENT, set()),
-        agent=AGENT,
-        defer_uses=True,
-    )
-    note = _clash_note(conn, synced.clashes)
-    if note:
-        brief = f"{brief}\n\n{note}" if brief else note
-    if not brief and not changed:
-        return None
-    answer: dict[str, Any] = {"hookEventName": "SessionStart"}
-    if brief:
-        answer["additionalContext"] = brief
-    if changed:
-        answer["reloadSkills"] = True
-    return {"hookSpecificOutput": answer}
-
-
-def _clash_note(conn: sqlite3.Connection, clashes: list[str]) -> str:
-    """One line naming skills a foreign folder kept from being synced; said once per change
-    of that set, so it does not repeat in every session."""
-    from acontext_mcp.store.cursors import get_cursor, set_cursor
-    from acontext_mcp.store.db import atomic
-
-    clashes = sorted(clashes)
-    if _unchanged(get_cursor(conn, CLASHES_SEEN), clashes):
-        return ""  # read outside a transaction: no write lock taken while Claude Code waits
-    with atomic(conn):
-        before = get_cursor(conn, CLASHES_SEEN)
-        if _unchanged(before, clashes):
-            return ""
-        set_cursor(conn, CLASHES_SEEN, clashes)
-    if not clashes:
-        return ""
-    shown = "; ".join(clashes[:MAX_CLASH_NAMES])
-    more = f" and {len(clashes) - MAX_CLASH_NAMES} more" if len(clashes) > MAX_CLASH_NAMES else ""
-    return (
-        f"Skill sync: not copied, a folder of the same name that acontext did not write is in "
-        f"the way (rename one of them): {shown}{more}."
-    )
-
-
-def _unchanged(before: Any, clashes: list[str]) -> bool:
-    return before == clashes or (before is None and not clashes)
-
-
-def _skills_changed(conn: sqlite3.Connection, settings: Settings) -> bool:
-    """Whether the skills directory changed since the last SessionStart saw it (first run:
-    changed only when skills exist). Cheap: one stat per SKILL.md."""
-    from acontext_mcp.store.cursors import get_cursor, set_cursor
-    from acontext_mcp.store.db import atomic
-
-    seen: list[list[Any]] = []
-    try:
-        for entry in sorted(os.scandir(settings.skills_dir), key=lambda e: e.name):
-            try:
-                st = os.stat(os.path.join(entry.path, SKILL_FILE))
-            except OSError:
-                continue
-            seen.append([entry.name, st.st_mtime_ns, st.st_size])
-    except OSError:
-        pass  # no skills directory yet
-    if get_cursor(conn, SKILLS_SEEN) == seen:
-        return False  # the usual case, read without taking the write lock
-    with atomic(conn):
-        before = get_cursor(conn, SKILLS_SEEN)
-        if before == seen:
-            return False
-        set_cursor(conn, SKILLS_SEEN, seen)
-    return before is not None or bool(seen)

@@ -53,6 +53,9 @@ from acontext_mcp.fsio import exclusive_lock, replace_file
 from acontext_mcp.private import user_mkdir, user_mode
 from acontext_mcp.skills import SKILL_FILE, contained
 from acontext_mcp.skills.gitstate import conflict_marker_line, operation_in_progress
+from acontext_mcp.stat_rows import FRESH_SECONDS, stat_row, stat_tree
+from acontext_mcp.stat_rows import fresh as _fresh
+from acontext_mcp.stat_rows import listings as _all_listings
 from acontext_mcp.user_config import CONFIG_FILE
 from acontext_mcp.user_config import load as load_user_config
 
@@ -83,8 +86,6 @@ MANIFEST_VERSION = 1
 # Claude Code reserves this folder name inside a skills directory.
 RESERVED_NAMES = frozenset({"synced"})
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
-FRESH_SECONDS = 2.0  # a file modified this recently is not trusted by its fingerprint
-FRESH = "fresh"  # the last item of such a file's fingerprint row
 FAST = "fast"  # manifest key: {"fingerprint", "report"} of the last complete sync
 SCANNER = "scanner"  # manifest key: the `scanner_version()` that judged the copies it records
 _REPLAYED = ("clashes", "modified_by_user", "skipped")
@@ -550,83 +551,15 @@ def _locked(manifest_path: Path) -> contextlib.AbstractContextManager[None]:
     return exclusive_lock(manifest_path.with_name(manifest_path.name + ".lock"))
 
 
-# --- Fingerprint (the no-change fast path) ---
+# --- Fingerprint (the no-change fast path; the rows are stat_rows.py's) ---
 
-
-def _stat_row(path: str, rel: str, cutoff: int, rows: list[list[Any]]) -> int | None:
-    """Append `rel`'s lstat (and, for a symlink, its target's stat), marked FRESH when it was
-    changed (mtime or ctime) after `cutoff` (ns); returns its lstat mode, None when missing."""
-    try:
-        st = os.lstat(path)
-    except OSError:
-        return None
-    row: list[Any] = [rel, st.st_mode, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
-    changed = max(st.st_mtime_ns, st.st_ctime_ns)
-    if stat.S_ISLNK(st.st_mode):
-        try:
-            real = os.stat(path)
-            row += [os.readlink(path), real.st_mode, real.st_size, real.st_mtime_ns, real.st_ino]
-            changed = max(changed, real.st_mtime_ns, real.st_ctime_ns)
-        except OSError:
-            row.append("broken")
-    if changed > cutoff:
-        row.append(FRESH)  # a row that vouches for nothing (see _fresh)
-    rows.append(row)
-    return st.st_mode
+_stat_row, _stat_tree = stat_row, stat_tree
+_SECTIONS = ("source", "target")
 
 
 def _listings(fingerprint: Any) -> dict[tuple[str, str], tuple[list[Any], list[str]]]:
-    """From a stored fingerprint, every folder it walked: (section, rel) -> (the folder's
-    row, the names of its entries in the order read). {} for anything not a fingerprint."""
-    out: dict[tuple[str, str], tuple[list[Any], list[str]]] = {}
-    if not isinstance(fingerprint, list):
-        return out
-    section = ""
-    for row in fingerprint:
-        if not isinstance(row, list) or not row or not isinstance(row[0], str):
-            return {}
-        if len(row) == 2 and row[0] in ("source", "target"):
-            section = row[0]
-            continue
-        parent, _, name = row[0].rpartition("/")
-        if parent and (section, parent) in out:
-            out[(section, parent)][1].append(name)
-        if len(row) > 1 and isinstance(row[1], int) and stat.S_ISDIR(row[1]):
-            out[(section, row[0])] = (row, [])
-    return out
-
-
-def _stat_tree(
-    root: str,
-    rel: str,
-    cutoff: int,
-    rows: list[list[Any]],
-    known: dict[tuple[str, str], tuple[list[Any], list[str]]],
-    section: str,
-) -> bool:
-    """`_stat_row` for `root` and, for a real folder, everything under it, in name order.
-    A folder whose row is the one the last fingerprint recorded (`known`, see _listings) has
-    the same entries: adding, removing or renaming one changes the folder's mtime and ctime,
-    and no tool can set a ctime back. Its entries are then taken from there, not listed."""
-    todo = [(root, rel)]  # depth first, in name order: a stack, children pushed reversed
-    while todo:
-        path, name = todo.pop()
-        mode = _stat_row(path, name, cutoff, rows)
-        if mode is None:
-            return False
-        if not stat.S_ISDIR(mode):  # a file, or a symlink (not followed)
-            continue
-        seen = known.get((section, name))
-        if seen is not None and seen[1] and seen[0] == rows[-1] and rows[-1][-1] != FRESH:
-            names = seen[1]
-        else:
-            try:
-                with os.scandir(path) as entries:
-                    names = sorted(e.name for e in entries)
-            except OSError:
-                return False
-        todo += [(f"{path}/{n}", f"{name}/{n}") for n in reversed(names)]
-    return True
+    """Every folder a stored fingerprint walked (stat_rows.listings)."""
+    return _all_listings(fingerprint, _SECTIONS)
 
 
 def _fingerprint(
@@ -685,12 +618,6 @@ def _replay(
     for key in _REPLAYED:
         getattr(report, key).extend(last.get(key) or [])
     return True
-
-
-def _fresh(rows: list[list[Any]]) -> bool:
-    """Whether any row is of a file changed within FRESH_SECONDS: a next change could keep
-    the same timestamps, so its stat cannot vouch that it is unchanged."""
-    return any(row[-1] == FRESH for row in rows)
 
 
 def _groups(fingerprint: list[list[Any]]) -> dict[tuple[str, str], list[list[Any]]]:

@@ -34,6 +34,7 @@ from acontext_mcp.config import Settings
 from acontext_mcp.errors import AcontextError, InvalidInput, NotFound
 from acontext_mcp.job_kinds import LEARN_SPACE, LEARN_TASK
 from acontext_mcp.store import jobs as job_table
+from acontext_mcp.store import prepared
 from acontext_mcp.store.blobs import blob_path, blob_refs
 from acontext_mcp.store.cleanup import names_session, session_tree
 from acontext_mcp.store.cursors import OPENCLAW_SKIPPED_PREFIX, get_cursor, set_cursor
@@ -237,7 +238,8 @@ def plan(conn: sqlite3.Connection, ids: list[str]) -> dict[str, Any]:
 
 def forget(conn: sqlite3.Connection, settings: Settings, ids: list[str]) -> dict[str, Any]:
     """Remove the sessions (and their subagents) with everything keyed by them, in one
-    transaction; then delete the blob files that no message references any more.
+    transaction; then delete the blob files that no message references any more, and the
+    prepared SessionStart answers (store/prepared.py).
     Returns the counts of what was removed (see `plan`). Refuses (LearnerBusy) while a
     learner run works on one of them."""
     secure = conn.execute("PRAGMA secure_delete").fetchone()[0]
@@ -260,6 +262,9 @@ def forget(conn: sqlite3.Connection, settings: Settings, ids: list[str]) -> dict
     finally:
         conn.execute(f"PRAGMA secure_delete = {int(secure)}")
     counts["blob_files_removed"] = remove_blob_files(conn, settings, freed)
+    # SessionStart answers prepared ahead hold brief text (their requests, their tasks):
+    # stale now (the store clock moved), and not to be left on disk.
+    counts["prepared_answers_removed"] = prepared.drop_all(str(settings.home))
     counts["wal_busy"] = checkpoint(conn)
     return {"session_ids": ids, **counts}
 

@@ -603,6 +603,71 @@ def m013_ui_session_indexes(db: sqlite3.Connection) -> None:
     )
 
 
+# What moves the store clock (m014): changes to what SessionStart's brief reads, the rows of
+# one project's sessions. Messages are read only as a session's user requests: a stored
+# message touches its session (every writer that inserts one does, as messages.py's
+# store_messages does), so inserts need no trigger of their own (one per message would cost a
+# statement journal a row, see message_totals); an edit or delete of a user message has one.
+_SESSION_PROJECT = "(SELECT project_dir FROM sessions WHERE id = {row}.session_id)"
+CLOCK_SOURCES = {  # table -> the project a row of it belongs to, for NEW or OLD
+    "tasks": _SESSION_PROJECT,
+    "learnings": _SESSION_PROJECT,
+    "skill_uses": _SESSION_PROJECT,
+}
+
+
+def _tick(*projects: str) -> str:
+    """The statement that moves the clock of every change ('*') and of `projects`."""
+    rows = ", ".join(["('*', 1)", *(f"(COALESCE({p}, ''), 1)" for p in projects)])
+    return (
+        f"INSERT INTO store_clock (scope, changes) VALUES {rows} "
+        "ON CONFLICT (scope) DO UPDATE SET changes = changes + 1;"
+    )
+
+
+@migration
+def m014_store_clock(db: sqlite3.Connection) -> None:
+    triggers = [
+        f"CREATE TRIGGER store_clock_sessions_insert AFTER INSERT ON sessions "
+        f"BEGIN {_tick('NEW.project_dir')} END;",
+        f"CREATE TRIGGER store_clock_sessions_update AFTER UPDATE ON sessions "
+        f"BEGIN {_tick('OLD.project_dir', 'NEW.project_dir')} END;",
+        f"CREATE TRIGGER store_clock_sessions_delete AFTER DELETE ON sessions "
+        f"BEGIN {_tick('OLD.project_dir')} END;",
+    ]
+    for table, project in CLOCK_SOURCES.items():
+        for op, row in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD")):
+            triggers.append(
+                f"CREATE TRIGGER store_clock_{table}_{op.lower()} AFTER {op} ON {table} "
+                f"BEGIN {_tick(project.format(row=row))} END;"
+            )
+    message = "(SELECT project_dir FROM sessions WHERE seq = {row}.session_seq)"
+    triggers += [
+        "CREATE TRIGGER store_clock_messages_update AFTER UPDATE OF role, parts, meta "
+        "ON messages WHEN OLD.role = 'user' OR NEW.role = 'user' "
+        f"BEGIN {_tick(message.format(row='NEW'))} END;",
+        "CREATE TRIGGER store_clock_messages_delete AFTER DELETE ON messages "
+        f"WHEN OLD.role = 'user' BEGIN {_tick(message.format(row='OLD'))} END;",
+    ]
+    body = "\n".join(triggers)
+    _run_script(
+        db,
+        f"""
+        -- Counters that every change to what SessionStart's brief reads moves, in the same
+        -- transaction (triggers: no writer can forget them): scope '*' for every change, and
+        -- one per project directory ('' for sessions without one) for changes to the rows of
+        -- its sessions. SessionStart answers from a brief prepared ahead of time
+        -- (store/prepared.py) only while its project's counter is where it was when the
+        -- brief was made ('*' for a session without a project: its brief reads them all).
+        CREATE TABLE store_clock (
+            scope TEXT PRIMARY KEY,
+            changes INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        {body}
+        """,
+    )
+
+
 def _applied(db: sqlite3.Connection) -> set[str]:
     db.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations "

@@ -154,6 +154,23 @@ def recent_project_sessions(
     return [row_to_session(r) for r in rows]
 
 
+def recent_projects(conn: sqlite3.Connection, agent: str, limit: int) -> list[str]:
+    """The project directories of `agent`'s most recently active top-level sessions, newest
+    first, each once (a walk down the agent's sessions by activity: sessions_agent)."""
+    out: list[str] = []
+    rows = conn.execute(
+        "SELECT project_dir FROM sessions WHERE agent = ? AND parent_id IS NULL "
+        "AND project_dir IS NOT NULL ORDER BY updated_at DESC LIMIT ?",
+        (agent, max(limit, 0) * 50),
+    )
+    for (project_dir,) in rows:
+        if project_dir not in out:
+            out.append(project_dir)
+            if len(out) == limit:
+                break
+    return out
+
+
 def resolve_session_id(conn: sqlite3.Connection, given: str) -> str:
     """The session `given` names: its whole id, or a prefix that only one id starts with.
     NotFound when no session or several match (the message lists a few)."""

@@ -196,9 +196,12 @@ def run_worker(
     stop: threading.Event | None = None,
     poll_s: float = 0.1,
     max_poll_s: float = 2.0,
+    on_idle: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """Run jobs of the kinds in `handlers` until idle for `idle_exit_s` (until_idle) or until
-    `stop` is set.
+    `stop` is set. `on_idle` runs each time the queue empties after jobs ran (the CLI's
+    worker prepares the next sessions' answers then, hooks/session_start.py); what it
+    raises is logged.
 
     Returns {"lease": bool, "holder", "ran", "outcomes": {outcome: count}}; lease False means
     another live worker holds the data home's lease and nothing ran.
@@ -221,15 +224,24 @@ def run_worker(
         try:
             idle_since = time.monotonic()
             wait = poll_s
+            ran_since_idle = False
             while not stop.is_set() and not worker.lost.is_set():
                 job = worker.claim()
                 if job is None:
+                    if ran_since_idle and on_idle is not None:
+                        ran_since_idle = False
+                        try:
+                            on_idle()
+                        except Exception:
+                            log.exception("the worker's idle step failed")
+                        continue  # it took a while: look at the queue again first
                     if until_idle and time.monotonic() - idle_since >= idle_exit_s:
                         break
                     stop.wait(wait)
                     wait = min(max_poll_s, wait * 1.5)
                     continue
                 outcome = worker.run_job(job)["outcome"]
+                ran_since_idle = True
                 stats["ran"] += 1
                 stats["outcomes"][outcome] = stats["outcomes"].get(outcome, 0) + 1
                 idle_since = time.monotonic()
