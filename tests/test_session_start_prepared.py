@@ -380,6 +380,7 @@ def test_the_hook_answers_from_the_prepared_answer_without_the_slow_imports(tmp_
     slow = {"pathlib", "re", "json", "sqlite3", "typing", "acontext_mcp.config",
             "acontext_mcp.capture.brief", "acontext_mcp.skills.sync"}  # fmt: skip
     assert not names & slow, names & slow
+    assert "claude-code SessionStart ok (detached, prepared answer)" in hooks.log.read_text()
     # Its detached child recorded what the brief delivered, for this session.
     with sqlite3.connect(hooks.home / "acontext.db") as conn:
         kinds = conn.execute("SELECT kind FROM skill_uses WHERE session_id = 'fast'").fetchall()

@@ -55,6 +55,7 @@ PREPARE_AFTER = frozenset({"Stop", "SessionEnd"})  # then the next session's ans
 ANSWER_FIRST = frozenset({"SessionStart", "UserPromptSubmit"})  # see `after_answer`
 _chosen: list[tuple[str, str, str, str]] = []  # the prompt's lesson, recorded after the answer
 _used: list[dict[str, Any]] = []  # the prepared SessionStart answer given, if it was one
+_served: list[bool] = []  # whether it was (for the hook log line: `served_prepared`)
 
 
 def handle(event: str, payload: dict[str, Any]) -> dict[str, Any] | None:
@@ -112,7 +113,14 @@ def _prepared_answer(payload: dict[str, Any]) -> dict[str, Any] | None:
         _log_capture_failure("SessionStart", exc, "prepared answer")
         return None
     _used.append(data)
+    _served.append(True)
     return data
+
+
+def served_prepared() -> bool:
+    """Whether this process answered SessionStart from a prepared answer: its hook log line
+    says so ("ok (detached, prepared answer)"), which `doctor` and the tests read."""
+    return bool(_served)
 
 
 def after_answer(event: str, payload: dict[str, Any]) -> None:

@@ -64,6 +64,7 @@ def run(argv: list[str], raw: bytes, *, detached: bool = False) -> int:
     agent, event = [*argv, "", ""][:2]
     unlogged: str | None = None
     how = " (detached)" if detached else ""
+    prepared = False  # answered from an answer prepared ahead (hooks/session_start.py)
     try:
         if agent not in AGENTS or not event:
             raise ValueError(f"usage: acontext-mcp hook {{{'|'.join(AGENTS)}}} EVENT")
@@ -84,6 +85,7 @@ def run(argv: list[str], raw: bytes, *, detached: bool = False) -> int:
             if not detached and _detach():
                 how = " (detached)"
             handler.after_answer(event, payload)
+        prepared = getattr(handler, "served_prepared", lambda: False)()
         outcome = "ok"
     except KeyboardInterrupt:
         raise
@@ -93,6 +95,8 @@ def run(argv: list[str], raw: bytes, *, detached: bool = False) -> int:
 
         trace = _redacted(traceback.format_exc(limit=8).strip())
         unlogged = _log(f"{agent} {event} failed: {trace}")
+    if prepared:
+        how = f"{how[:-1]}, prepared answer)" if how else " (prepared answer)"
     why = _log(f"{agent} {event} {outcome}{how} {1000 * (time.monotonic() - started):.1f}ms")
     if unlogged or why:
         _say_unlogged(agent, event, outcome, unlogged or why or "")

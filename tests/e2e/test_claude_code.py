@@ -574,10 +574,11 @@ def test_the_second_session_starts_with_a_brief_of_the_first(cc: Project) -> Non
 
 def test_every_hook_ran_without_failure(cc: Project) -> None:
     lines = cc.hook_log()
-    # One line per hook: "<date> <time> <pid> claude-code <Event> ok [(detached)] <ms>ms"; a
-    # failure writes "... failed: <traceback>", the shim "... not found on PATH ... skipped".
-    # Other lines are notes (the default skills written, a sync) and never a failure.
-    pattern = r"\S+ \S+ \d+ claude-code (\w+) ok( \(detached\))? [\d.]+ms"
+    # One line per hook: "<date> <time> <pid> claude-code <Event> ok [(detached)] <ms>ms"
+    # (SessionStart's may say "(detached, prepared answer)"); a failure writes "... failed:
+    # <traceback>", the shim "... not found on PATH ... skipped". Other lines are notes (the
+    # default skills written, a sync) and never a failure.
+    pattern = r"\S+ \S+ \d+ claude-code (\w+) ok( \(detached(, prepared answer)?\))? [\d.]+ms"
     hooks = [x for x in lines if re.match(r"\S+ \S+ \d+ claude-code \w+ ", x)]
     runs = [re.fullmatch(pattern, x) for x in hooks]
     assert hooks and all(runs), "\n".join(lines)
