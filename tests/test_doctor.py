@@ -274,3 +274,23 @@ def test_delete_session_removes_it_its_subagents_and_everything_keyed_by_it(db, 
     assert db.execute("SELECT COUNT(*) FROM messages").fetchone()[0] == 2
     assert get_cursor(db, "transcript:s10:/t.jsonl") == 1 and get_cursor(db, "provisional:s10") == 1
     assert delete_session(db, "s1")["sessions"] == 0  # again: nothing, no error
+
+
+def test_it_says_how_many_session_starts_were_prepared_ahead(
+    env: dict[str, str], installed: Path, tmp_path: Path
+) -> None:
+    import time
+
+    logs = Path(env["ACONTEXT_HOME"]) / "logs"
+    logs.mkdir(parents=True, exist_ok=True, mode=0o700)
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+    (logs / "hooks.log").write_text(
+        f"{stamp} 41 claude-code SessionStart ok (detached) 80.1ms\n"
+        f"{stamp} 42 claude-code SessionStart ok (detached, prepared answer) 20.3ms\n"
+        f"{stamp} 43 claude-code SessionStart ok (detached, prepared answer) 19.8ms\n"
+        "2020-01-01 00:00:00 44 claude-code SessionStart ok (detached) 90.0ms\n"
+    )
+    (logs / "hooks.log").chmod(0o600)
+    _code, report = doctor(env, tmp_path)
+    (check,) = [c for c in report["checks"] if c["area"] == "session-start"]
+    assert check["summary"].startswith("2 of the 3 Claude Code session starts")

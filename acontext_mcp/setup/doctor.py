@@ -167,6 +167,7 @@ def _check_logs(report: Report, log: Path) -> None:
     stamp = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) \d+ (.*)$")
     cutoff = time.time() - LOG_WINDOW
     errors = []
+    starts = ready = 0
     for line in lines:
         m = stamp.match(line)
         if not m or time.mktime(time.strptime(m.group(1), "%Y-%m-%d %H:%M:%S")) < cutoff:
@@ -174,6 +175,18 @@ def _check_logs(report: Report, log: Path) -> None:
         text = m.group(2)
         if " error " in f" {text} " or "not found on PATH" in text:
             errors.append(text)
+        elif text.startswith("claude-code SessionStart ok (detached"):  # not doctor's own
+            starts += 1
+            ready += "prepared answer" in text
+    if starts:
+        report.add(
+            "session-start",
+            "info",
+            f"{ready} of the {starts} Claude Code session starts in the last 24 h were answered "
+            "from an answer prepared ahead; the others were built live (the project's store, "
+            "a skill the brief reads or a SKILL.md had changed since, or a file was too recent "
+            "to trust)",
+        )
     if errors:
         report.add(
             "logs",
