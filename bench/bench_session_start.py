@@ -58,7 +58,6 @@ def _python() -> str:
 
 
 CPU: dict[tuple[str, ...], list[float]] = {}  # argv -> CPU ms of each run (see _timed)
-CPU_RUNS: list[float] = []  # every hook run's, to wait for their detached children
 
 
 def _timed(argv: list[str], env: dict[str, str], stdin: str, cwd: str | None = None) -> float:
@@ -72,8 +71,6 @@ def _timed(argv: list[str], env: dict[str, str], stdin: str, cwd: str | None = N
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) * 1000
     CPU.setdefault((*argv, cwd or ""), []).append(cpu)
-    if argv[0] == str(SHIM):
-        CPU_RUNS.append(cpu)
     return wall
 
 
@@ -270,28 +267,10 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             env = _home(Path(tmp) / "new", count)
             old_env = _home(Path(tmp) / "old", count, args.baseline) if args.baseline else None
-            started = len(CPU_RUNS)
+            # Every run waits for its detached child (`_run`): none writes in the temp folder
+            # once it is removed.
             moved = label.endswith("store moved")
             _case(label, env, runs, edit, args.baseline, old_env, move_store=moved)
-            logs = [Path(e["ACONTEXT_HOME"], "logs", "hooks.log") for e in (env, old_env) if e]
-            _settle(logs, len(CPU_RUNS) - started)
-
-
-def _settle(logs: list[Path], hooks: int, timeout: float = 60) -> None:
-    """Wait until the detached children of `hooks` runs, across `logs`, have logged their
-    end, so the temp folder is not removed under one still writing."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ended = sum(
-            1
-            for log in logs
-            if log.exists()
-            for line in log.read_text().splitlines()
-            if line.endswith("ms")
-        )
-        if ended >= hooks:
-            return
-        time.sleep(0.05)
 
 
 if __name__ == "__main__":

@@ -305,7 +305,9 @@ def test_a_fresh_file_is_not_vouched_for(home: Home, monkeypatch: pytest.MonkeyP
     """A file changed within the freshness window could change again with the same stat: no
     answer is stored until it is older (a hook does not wait; the worker waits once)."""
     monkeypatch.setattr(prepared, "FRESH_SECONDS", 60.0)
-    prepared.drop(str(home.settings.home), "claude-code", home.project)
+    Path(prepared.path_for(str(home.settings.home), "claude-code", home.project)).unlink(
+        missing_ok=True
+    )
     assert not session_start.prepare(home.settings, home.project)
     assert prepared.load(str(home.settings.home), "claude-code", home.project) is None
 

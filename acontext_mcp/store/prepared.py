@@ -108,16 +108,13 @@ def store_state(
 def _store_state_now(
     home: str, project_dir: str | None, cursor_keys: list[str]
 ) -> list[Any] | None:
-    """`store_state` on a read-only connection of its own; None when the store cannot say
-    (missing, locked past a short wait, older than m014)."""
+    """`store_state` on a read-only connection of its own (store/peek.py); None when the
+    store cannot say (missing, locked past a short wait, older than m014)."""
     from acontext_mcp.csqlite import sqlite3
+    from acontext_mcp.store.peek import connect_readonly
 
-    path = os.path.join(home, DB_FILE)
-    if not os.path.exists(path):
-        return None
-    try:
-        conn = sqlite3.connect(f"file:{_uri_path(path)}?mode=ro", uri=True, timeout=0.2)
-    except sqlite3.Error:
+    conn = connect_readonly(os.path.join(home, DB_FILE), timeout=0.2)
+    if conn is None:
         return None
     try:
         return store_state(conn, project_dir, cursor_keys)
@@ -125,11 +122,6 @@ def _store_state_now(
         return None
     finally:
         conn.close()
-
-
-def _uri_path(path: str) -> str:
-    """`path` quoted for a file: URI (what urllib.parse.quote would do to these characters)."""
-    return path.replace("%", "%25").replace("?", "%3f").replace("#", "%23")
 
 
 # --- The files' part ---
@@ -261,11 +253,6 @@ def _prune(where: str) -> None:
         return
     for _, path in sorted(found, reverse=True)[KEEP:]:
         _unlink(path)
-
-
-def drop(home: str, agent: str, project_dir: str | None) -> None:
-    """Remove one prepared answer (used, or made stale by the caller)."""
-    _unlink(path_for(home, agent, project_dir))
 
 
 def drop_all(home: str) -> int:
